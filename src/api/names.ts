@@ -1,0 +1,50 @@
+// Well-known names: API groups, kinds, the default controllerName.
+
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+export const CORE_GROUP = '';
+export const DEFAULT_CONTROLLER_NAME = 'portico.dev/gateway-controller';
+
+export const Kind = {
+  GatewayClass: 'GatewayClass',
+  Gateway: 'Gateway',
+  HTTPRoute: 'HTTPRoute',
+  GRPCRoute: 'GRPCRoute',
+  TLSRoute: 'TLSRoute',
+  TCPRoute: 'TCPRoute',
+  UDPRoute: 'UDPRoute',
+  ReferenceGrant: 'ReferenceGrant',
+  BackendTLSPolicy: 'BackendTLSPolicy',
+  Service: 'Service',
+  EndpointSlice: 'EndpointSlice',
+  Secret: 'Secret',
+  ConfigMap: 'ConfigMap',
+  Namespace: 'Namespace',
+} as const;
+export type KindName = (typeof Kind)[keyof typeof Kind];
+
+export const ROUTE_KINDS = [Kind.HTTPRoute, Kind.GRPCRoute, Kind.TLSRoute, Kind.TCPRoute, Kind.UDPRoute] as const;
+export type RouteKind = (typeof ROUTE_KINDS)[number];
+
+/** Kinds Portico reads, in the order a reader expects them listed. */
+export const ALL_KINDS: readonly KindName[] = Object.values(Kind);
+
+/** The API group each kind lives in ('' is the core group). */
+export const GROUP_OF: Record<KindName, string> = {
+  GatewayClass: GATEWAY_GROUP,
+  Gateway: GATEWAY_GROUP,
+  HTTPRoute: GATEWAY_GROUP,
+  GRPCRoute: GATEWAY_GROUP,
+  TLSRoute: GATEWAY_GROUP,
+  TCPRoute: GATEWAY_GROUP,
+  UDPRoute: GATEWAY_GROUP,
+  ReferenceGrant: GATEWAY_GROUP,
+  BackendTLSPolicy: GATEWAY_GROUP,
+  Service: CORE_GROUP,
+  EndpointSlice: 'discovery.k8s.io',
+  Secret: CORE_GROUP,
+  ConfigMap: CORE_GROUP,
+  Namespace: CORE_GROUP,
+};
+
+/** Cluster-scoped kinds; every other kind is namespaced. */
+export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([Kind.GatewayClass, Kind.Namespace]);

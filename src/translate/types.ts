@@ -1,0 +1,32 @@
+// What translate() returns: the IR for the data plane and the .status of every object
+// Portico is responsible for (written by the status writer in Kubernetes mode, printed
+// by `portico check` / `portico run` in file mode).
+
+import type { IR } from '../ir/types.js';
+
+export interface ObjectStatus {
+  kind: string;
+  /** Absent for cluster-scoped kinds (GatewayClass). */
+  namespace?: string;
+  name: string;
+  /** metadata.generation of the object the status was computed for. */
+  generation?: number;
+  /** The complete .status object as Kubernetes would store it (lastTransitionTime omitted: the writer stamps it). */
+  status: Record<string, unknown>;
+}
+
+export interface TranslateOptions {
+  /** GatewayClasses whose spec.controllerName differs are ignored. Default portico.dev/gateway-controller. */
+  controllerName?: string;
+  /**
+   * Address the data plane listens on for a Gateway without spec.addresses, reported in
+   * status.addresses. Kubernetes mode passes a per-Gateway loopback/Pod IP; file mode '0.0.0.0'.
+   */
+  addressFor?: (gatewayNamespace: string, gatewayName: string) => string;
+}
+
+export interface TranslateResult {
+  ir: IR;
+  /** Sorted by kind, namespace, name. */
+  statuses: ObjectStatus[];
+}

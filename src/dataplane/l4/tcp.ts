@@ -1,0 +1,59 @@
+// TCPRoute: every connection to the port is spliced to one endpoint of a weighted-picked backend.
+
+import * as net from 'node:net';
+import type { Cluster, L4RouteEntry, Port } from '../../ir/types.js';
+import type { L4Server } from './api.js';
+import type { ResolvedL4Options } from './options.js';
+import { BackendPicker } from './pick.js';
+import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
+
+interface State {
+  route: L4RouteEntry | undefined;
+  clusters: Record<string, Cluster>;
+}
+
+/** A TCP port carries one listener with one route (the translator rejects extras). */
+function stateOf(port: Port, clusters: Record<string, Cluster>): State {
+  return { route: port.listeners.find((l) => l.l4Route)?.l4Route, clusters };
+}
+
+export async function createTCPServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
+  let state = stateOf(port, clusters);
+  const picker = new BackendPicker();
+  const conns = new ConnectionSet();
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    conns.add(client);
+    client.on('error', () => client.destroy());
+    client.setNoDelay(true);
+    // Captured now: a later update() must not move this connection.
+    const { route, clusters: cs } = state;
+    if (route === undefined) return refuse(client, `${port.name}: no TCPRoute attached`);
+    const pick = picker.pick(route.backends, cs);
+    if (!pick.ok) return refuse(client, `${port.name}: ${pick.reason}`);
+    dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs).then(
+      (backend) => {
+        if (client.destroyed) return void backend.destroy();
+        splice(client, backend);
+        client.resume();
+      },
+      (err: Error) => refuse(client, `${port.name}: backend ${pick.cluster.name}: ${err.message}`),
+    );
+  });
+
+  function refuse(client: net.Socket, why: string): void {
+    opts.log(`tcp ${why}; closing client`);
+    closeCleanly(client);
+  }
+
+  await listenTcp(server, port.address, port.port, port.name);
+  return {
+    update(p, c) {
+      state = stateOf(p, c);
+    },
+    async close(graceMs = 0) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      await conns.drain(graceMs);
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// TLS listeners (TLSRoute). The ClientHello is peeked, never consumed, to learn the SNI;
+// the SNI chooses the listener (most specific hostname) and then the route. Passthrough
+// replays the peeked bytes to the backend and splices the encrypted stream; Terminate
+// hands the same bytes to a TLS server socket with the listener's certificate and
+// splices the cleartext to the backend over plain TCP.
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Cluster, Listener, Port, TLSRouteEntry } from '../../ir/types.js';
+import type { L4Server } from './api.js';
+import { CertificateSelector } from './certs.js';
+import { parseClientHello } from './clienthello.js';
+import { HostTable, tlsRouteTable } from './hostmatch.js';
+import type { ResolvedL4Options } from './options.js';
+import { BackendPicker } from './pick.js';
+import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
+
+interface CompiledListener {
+  listener: Listener;
+  routes: HostTable<TLSRouteEntry>;
+  /** Present for Terminate mode. */
+  certs?: CertificateSelector;
+}
+
+interface State {
+  listeners: HostTable<CompiledListener>;
+  clusters: Record<string, Cluster>;
+}
+
+export async function createTLSServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
+  const compile = (p: Port, c: Record<string, Cluster>): State => {
+    const listeners = new HostTable<CompiledListener>();
+    // The port lists listeners most specific first, and HostTable keeps the first per hostname.
+    for (const l of p.listeners) {
+      const certs =
+        l.tls?.mode === 'Terminate'
+          ? new CertificateSelector(l.tls, (secret, err) => opts.log(`tls ${l.name}: certificate ${secret} unusable: ${err.message}`))
+          : undefined;
+      listeners.add(l.hostname, { listener: l, routes: tlsRouteTable(l), certs });
+    }
+    return { listeners, clusters: c };
+  };
+  let state = compile(port, clusters);
+  const picker = new BackendPicker();
+  const conns = new ConnectionSet();
+
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    conns.add(client);
+    client.on('error', () => client.destroy());
+    client.setNoDelay(true);
+    const refuse = (why: string): void => {
+      opts.log(`tls ${port.name}: ${why}; closing client`);
+      clearTimeout(timer);
+      client.removeListener('data', onData);
+      closeCleanly(client);
+    };
+    const timer = setTimeout(() => refuse('no complete ClientHello in time'), opts.helloTimeoutMs);
+    timer.unref();
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const hello = parseClientHello(buf);
+      if (hello.kind === 'more') {
+        if (buf.length > opts.maxHelloBytes) refuse(`ClientHello larger than ${opts.maxHelloBytes} bytes`);
+        return;
+      }
+      if (hello.kind === 'invalid') return refuse(hello.reason);
+      if (hello.sni === undefined) return refuse('ClientHello without SNI');
+      client.removeListener('data', onData);
+      client.pause();
+      route(client, hello.sni, buf, timer, refuse);
+    };
+    client.on('data', onData);
+    client.on('end', () => refuse('client closed before its ClientHello was complete'));
+  });
+
+  function route(client: net.Socket, sni: string, hello: Buffer, timer: NodeJS.Timeout, refuse: (why: string) => void): void {
+    client.removeAllListeners('end');
+    // Captured now: a later update() must not move this connection.
+    const { listeners, clusters: cs } = state;
+    const l = listeners.lookup(sni);
+    if (l === undefined) return refuse(`no listener for SNI ${sni}`);
+    const entry = l.routes.lookup(sni);
+    if (entry === undefined) return refuse(`no TLSRoute on ${l.listener.name} for SNI ${sni}`);
+    const pick = picker.pick(entry.backends, cs);
+    if (!pick.ok) return refuse(`${entry.source.namespace}/${entry.source.name}: ${pick.reason}`);
+    const dial = (): Promise<net.Socket> => dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs);
+    const backendFailed = (err: Error): void => {
+      opts.log(`tls ${port.name}: backend ${pick.cluster.name}: ${err.message}; closing client`);
+    };
+
+    if (l.certs === undefined) {
+      clearTimeout(timer);
+      dial().then(
+        (backend) => {
+          if (client.destroyed) return void backend.destroy();
+          backend.write(hello);
+          splice(client, backend);
+          client.resume();
+        },
+        (err: Error) => {
+          backendFailed(err);
+          closeCleanly(client);
+        },
+      );
+      return;
+    }
+
+    const ctx = l.certs.select(sni);
+    if (ctx === undefined) return refuse(`listener ${l.listener.name} has no usable certificate`);
+    client.unshift(hello);
+    const secure = new tls.TLSSocket(client, { isServer: true, secureContext: ctx });
+    secure.on('error', () => {
+      clearTimeout(timer);
+      secure.destroy();
+      client.destroy();
+    });
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.pause();
+      dial().then(
+        (backend) => {
+          if (secure.destroyed) return void backend.destroy();
+          splice(secure, backend);
+        },
+        (err: Error) => {
+          backendFailed(err);
+          secure.end();
+          setTimeout(() => secure.destroy(), 2_000).unref();
+        },
+      );
+    });
+  }
+
+  await listenTcp(server, port.address, port.port, port.name);
+  return {
+    update(p, c) {
+      state = compile(p, c);
+    },
+    async close(graceMs = 0) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      await conns.drain(graceMs);
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+// UDPRoute: datagrams from one client address:port form a session with its own upstream
+// socket (so replies find their way back), closed after an idle period; the number of
+// sessions is bounded.
+
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import type { Cluster, Endpoint, L4RouteEntry, Port } from '../../ir/types.js';
+import type { L4Server } from './api.js';
+import type { ResolvedL4Options } from './options.js';
+import { BackendPicker } from './pick.js';
+
+interface State {
+  route: L4RouteEntry | undefined;
+  clusters: Record<string, Cluster>;
+}
+
+interface Session {
+  upstream: dgram.Socket;
+  lastSeen: number;
+  ready: boolean;
+  /** Datagrams that arrived before the upstream socket was connected, bounded. */
+  pending: Buffer[];
+}
+
+const MAX_PENDING = 64;
+
+function stateOf(port: Port, clusters: Record<string, Cluster>): State {
+  return { route: port.listeners.find((l) => l.l4Route)?.l4Route, clusters };
+}
+
+function family(address: string): 'udp4' | 'udp6' {
+  return net.isIPv6(address) ? 'udp6' : 'udp4';
+}
+
+export async function createUDPServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
+  let state = stateOf(port, clusters);
+  const picker = new BackendPicker();
+  const sessions = new Map<string, Session>();
+  const server = dgram.createSocket({ type: family(port.address), reuseAddr: false });
+  let closing = false;
+
+  function endSession(key: string, s: Session): void {
+    if (sessions.get(key) === s) sessions.delete(key);
+    try {
+      s.upstream.close();
+    } catch {
+      /* already closed */
+    }
+  }
+
+  function openSession(key: string, client: dgram.RemoteInfo): Session | undefined {
+    const { route, clusters: cs } = state;
+    if (route === undefined) return void opts.log(`udp ${port.name}: no UDPRoute attached; dropping`);
+    if (sessions.size >= opts.udpMaxSessions) {
+      // Dropping new flows rather than evicting old ones: under a flood of spoofed sources,
+      // eviction would let the attacker push out every established session.
+      return void opts.log(`udp ${port.name}: ${sessions.size} sessions open (limit); dropping ${key}`);
+    }
+    const pick = picker.pick(route.backends, cs);
+    if (!pick.ok) return void opts.log(`udp ${port.name}: ${pick.reason}; dropping`);
+    const ep: Endpoint = pick.endpoints[0]!;
+    const upstream = dgram.createSocket(family(ep.address));
+    const s: Session = { upstream, lastSeen: Date.now(), ready: false, pending: [] };
+    sessions.set(key, s);
+    upstream.on('error', (e) => {
+      // A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED: the backend is gone.
+      opts.log(`udp ${port.name}: backend ${ep.address}:${ep.port}: ${e.message}; closing session ${key}`);
+      endSession(key, s);
+    });
+    upstream.on('message', (msg) => {
+      s.lastSeen = Date.now();
+      if (!closing) server.send(msg, client.port, client.address);
+    });
+    upstream.connect(ep.port, ep.address, () => {
+      s.ready = true;
+      for (const m of s.pending) upstream.send(m);
+      s.pending = [];
+    });
+    return s;
+  }
+
+  server.on('message', (msg, rinfo) => {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    const s = sessions.get(key) ?? openSession(key, rinfo);
+    if (s === undefined) return;
+    s.lastSeen = Date.now();
+    if (s.ready) s.upstream.send(msg);
+    else if (s.pending.length < MAX_PENDING) s.pending.push(msg);
+  });
+  server.on('error', (e) => opts.log(`udp ${port.name}: ${e.message}`));
+
+  const sweep = setInterval(
+    () => {
+      const cutoff = Date.now() - opts.udpIdleMs;
+      for (const [key, s] of sessions) if (s.lastSeen < cutoff) endSession(key, s);
+    },
+    Math.max(10, Math.min(opts.udpIdleMs / 2, 5_000)),
+  );
+  sweep.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      clearInterval(sweep);
+      try {
+        server.close();
+      } catch {
+        /* never bound */
+      }
+      reject(new Error(`cannot listen on ${port.name}: ${e.code ?? e.message}`));
+    };
+    server.once('error', onError);
+    server.bind(port.port, port.address, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+
+  return {
+    update(p, c) {
+      state = stateOf(p, c);
+    },
+    async close() {
+      // UDP has no connections to drain: a datagram in flight is either delivered or not.
+      closing = true;
+      clearInterval(sweep);
+      for (const [key, s] of sessions) endSession(key, s);
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,245 @@
+// A small structural schema, enough to express what the Gateway API CRDs' OpenAPI schemas
+// say (types, patterns, enums, lengths, item counts, list-map keys, defaults), with a
+// `check` hook on objects and arrays for the meaning of their CEL rules. Strict like
+// envoy-gateway's translator inputs: a field the schema does not name is an error.
+
+export interface FieldError {
+  /** Dotted path from the object root, e.g. spec.rules[0].matches[1].path.value */
+  path: string;
+  /** What is wrong and what is allowed. */
+  message: string;
+}
+
+/** Report an error at a path relative to the node a check runs on ('' = the node itself). */
+export type Report = (relPath: string, message: string) => void;
+
+interface Base {
+  /** CRD default, applied by applyDefaults when the field is absent. */
+  default?: unknown;
+  /** Human description used in messages ("a lowercase RFC 1123 hostname"). */
+  describe?: string;
+}
+export interface StringSchema extends Base {
+  t: 'string';
+  min?: number;
+  max?: number;
+  pattern?: RegExp;
+  enum?: readonly string[];
+  check?: (v: string, report: Report) => void;
+}
+export interface IntSchema extends Base {
+  t: 'int';
+  min?: number;
+  max?: number;
+  enum?: readonly number[];
+}
+export interface BoolSchema extends Base {
+  t: 'bool';
+}
+export interface ObjectSchema extends Base {
+  t: 'object';
+  fields: Record<string, Schema>;
+  required?: readonly string[];
+  maxProps?: number;
+  check?: (v: Record<string, unknown>, report: Report) => void;
+}
+export interface ArraySchema extends Base {
+  t: 'array';
+  items: Schema;
+  min?: number;
+  max?: number;
+  /** list-map/set semantics: items with the same key are an error. */
+  uniqueBy?: (item: unknown) => string | undefined;
+  uniqueWhat?: string;
+  check?: (v: unknown[], report: Report) => void;
+}
+export interface MapSchema extends Base {
+  t: 'map';
+  key?: StringSchema;
+  value: Schema;
+  maxProps?: number;
+}
+export interface AnySchema extends Base {
+  t: 'any';
+}
+export interface IntOrStringSchema extends Base {
+  t: 'intOrString';
+  int: IntSchema;
+  str: StringSchema;
+}
+export type Schema =
+  | StringSchema
+  | IntSchema
+  | BoolSchema
+  | ObjectSchema
+  | ArraySchema
+  | MapSchema
+  | AnySchema
+  | IntOrStringSchema;
+
+// ------------------------------------------------------------------ builders
+
+export const str = (o: Omit<StringSchema, 't'> = {}): StringSchema => ({ t: 'string', ...o });
+export const int = (o: Omit<IntSchema, 't'> = {}): IntSchema => ({ t: 'int', ...o });
+export const bool = (o: Omit<BoolSchema, 't'> = {}): BoolSchema => ({ t: 'bool', ...o });
+export const any = (o: Omit<AnySchema, 't'> = {}): AnySchema => ({ t: 'any', ...o });
+export const obj = (fields: Record<string, Schema>, o: Omit<ObjectSchema, 't' | 'fields'> = {}): ObjectSchema => ({
+  t: 'object',
+  fields,
+  ...o,
+});
+export const arr = (items: Schema, o: Omit<ArraySchema, 't' | 'items'> = {}): ArraySchema => ({ t: 'array', items, ...o });
+export const map = (value: Schema, o: Omit<MapSchema, 't' | 'value'> = {}): MapSchema => ({ t: 'map', value, ...o });
+export const withDefault = <S extends Schema>(s: S, d: unknown): S => ({ ...s, default: d });
+
+// ------------------------------------------------------------------ walking
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function joinPath(base: string, rel: string): string {
+  if (!rel) return base;
+  if (!base) return rel.startsWith('[') ? rel : rel;
+  return rel.startsWith('[') ? base + rel : `${base}.${rel}`;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`;
+  return `${typeof v} (${String(v)})`;
+}
+
+function quoteList(xs: readonly (string | number)[]): string {
+  return xs.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ');
+}
+
+export function walk(schema: Schema, value: unknown, path: string, errors: FieldError[]): void {
+  const err = (rel: string, message: string): void => {
+    errors.push({ path: joinPath(path, rel), message });
+  };
+  switch (schema.t) {
+    case 'any':
+      return;
+    case 'string': {
+      if (typeof value !== 'string') return err('', `must be a string${schema.describe ? ` (${schema.describe})` : ''}, got ${typeName(value)}`);
+      checkString(schema, value, err);
+      return;
+    }
+    case 'int': {
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return err('', `must be an integer, got ${typeName(value)}`);
+      checkInt(schema, value, err);
+      return;
+    }
+    case 'intOrString': {
+      if (typeof value === 'string') return walk(schema.str, value, path, errors);
+      return walk(schema.int, value, path, errors);
+    }
+    case 'bool':
+      if (typeof value !== 'boolean') err('', `must be true or false, got ${typeName(value)}`);
+      return;
+    case 'array': {
+      if (!Array.isArray(value)) return err('', `must be a list, got ${typeName(value)}`);
+      if (schema.min !== undefined && value.length < schema.min)
+        err('', `must have at least ${schema.min} item${schema.min === 1 ? '' : 's'} (has ${value.length})`);
+      if (schema.max !== undefined && value.length > schema.max)
+        err('', `must have at most ${schema.max} items (has ${value.length})`);
+      value.forEach((item, i) => walk(schema.items, item, `${path}[${i}]`, errors));
+      if (schema.uniqueBy) {
+        const seen = new Map<string, number>();
+        value.forEach((item, i) => {
+          const k = schema.uniqueBy!(item);
+          if (k === undefined) return;
+          const first = seen.get(k);
+          if (first !== undefined)
+            err(`[${i}]`, `duplicate ${schema.uniqueWhat ?? 'entry'} ${JSON.stringify(k)} (already at index ${first}); entries must be unique`);
+          else seen.set(k, i);
+        });
+      }
+      if (schema.check) schema.check(value, err);
+      return;
+    }
+    case 'map': {
+      if (!isObject(value)) return err('', `must be a map of key: value, got ${typeName(value)}`);
+      const keys = Object.keys(value);
+      if (schema.maxProps !== undefined && keys.length > schema.maxProps)
+        err('', `must have at most ${schema.maxProps} entries (has ${keys.length})`);
+      for (const k of keys) {
+        const p = `${path}[${k}]`;
+        if (schema.key) {
+          const ke: FieldError[] = [];
+          walk(schema.key, k, p, ke);
+          for (const e of ke) errors.push({ path: e.path, message: `key ${e.message}` });
+        }
+        walk(schema.value, value[k], p, errors);
+      }
+      return;
+    }
+    case 'object': {
+      if (!isObject(value)) return err('', `must be an object, got ${typeName(value)}`);
+      const known = Object.keys(schema.fields);
+      for (const k of Object.keys(value)) {
+        if (!(k in schema.fields)) {
+          err(k, `unknown field; allowed fields here: ${known.join(', ') || '(none)'}`);
+        }
+      }
+      for (const r of schema.required ?? []) {
+        if (value[r] === undefined || value[r] === null) err(r, 'required field is missing');
+      }
+      if (schema.maxProps !== undefined && Object.keys(value).length > schema.maxProps)
+        err('', `must have at most ${schema.maxProps} entries`);
+      for (const k of known) {
+        const v = value[k];
+        // null is how YAML spells "absent" for an optional field (`foo:` with nothing after).
+        if (v === undefined || v === null) continue;
+        walk(schema.fields[k]!, v, joinPath(path, k), errors);
+      }
+      if (schema.check) schema.check(value, err);
+      return;
+    }
+  }
+}
+
+function checkString(s: StringSchema, v: string, err: Report): void {
+  if (s.enum && !s.enum.includes(v)) {
+    err('', `must be one of ${quoteList(s.enum)} (got '${v}')`);
+    return;
+  }
+  if (s.min !== undefined && v.length < s.min)
+    err('', s.min === 1 ? 'must not be empty' : `must be at least ${s.min} characters (got ${v.length})`);
+  if (s.max !== undefined && v.length > s.max) err('', `must be at most ${s.max} characters (got ${v.length})`);
+  if (s.pattern && v.length > 0 && !s.pattern.test(v))
+    err('', `'${v.length > 80 ? v.slice(0, 80) + '…' : v}' is not ${s.describe ?? 'valid'}: must match ${s.pattern.source}`);
+  if (s.check) s.check(v, err);
+}
+
+function checkInt(s: IntSchema, v: number, err: Report): void {
+  if (s.enum && !s.enum.includes(v)) return err('', `must be one of ${quoteList(s.enum)} (got ${v})`);
+  if (s.min !== undefined && v < s.min) err('', `must be at least ${s.min}${s.max !== undefined ? ` and at most ${s.max}` : ''} (got ${v})`);
+  else if (s.max !== undefined && v > s.max) err('', `must be at most ${s.max}${s.min !== undefined ? ` and at least ${s.min}` : ''} (got ${v})`);
+}
+
+/**
+ * A copy of `value` with the schema's defaults filled in where fields are absent.
+ * Values of the wrong type are returned as they are (validation reports them).
+ */
+export function applyDefaults(schema: Schema, value: unknown): unknown {
+  if (schema.t === 'object' && isObject(value)) {
+    const out: Record<string, unknown> = { ...value };
+    for (const [k, fs] of Object.entries(schema.fields)) {
+      if ((out[k] === undefined || out[k] === null) && fs.default !== undefined) out[k] = structuredClone(fs.default);
+      if (out[k] !== undefined && out[k] !== null) out[k] = applyDefaults(fs, out[k]);
+    }
+    return out;
+  }
+  if (schema.t === 'array' && Array.isArray(value)) return value.map((x) => applyDefaults(schema.items, x));
+  if (schema.t === 'map' && isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = applyDefaults(schema.value, v);
+    return out;
+  }
+  return value;
+}

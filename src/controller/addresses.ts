@@ -1,0 +1,66 @@
+// Where each Gateway listens. In loopback mode (local cluster, conformance) every Gateway
+// gets its own 127.x.y.z, so two Gateways may both use port 80 on one machine: the address
+// is derived from namespace/name (the same Gateway gets the same address across restarts)
+// and collision-checked against the other Gateways this process has placed.
+
+export interface Ipv4Range {
+  base: number; // network address as an unsigned 32-bit integer
+  size: number; // number of addresses in the range
+}
+
+export function parseCidr(cidr: string): Ipv4Range {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
+  if (!m) throw new Error(`"${cidr}" is not an IPv4 CIDR such as 127.200.0.0/16`);
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 30 || bits < 8) {
+    throw new Error(`"${cidr}": octets must be 0-255 and the prefix /8../30`);
+  }
+  const ip = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const size = 2 ** (32 - bits);
+  return { base: (ip - (ip % size)) >>> 0, size };
+}
+
+function formatIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** FNV-1a, 32 bit: cheap, well spread, and the same in every Node version. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export class LoopbackAllocator {
+  private readonly range: Ipv4Range;
+  private readonly byGateway = new Map<string, string>();
+  private readonly owner = new Map<string, string>();
+
+  constructor(cidr = '127.200.0.0/16') {
+    this.range = parseCidr(cidr);
+    if (this.range.base >>> 24 !== 127) throw new Error(`loopback range ${cidr} is not inside 127.0.0.0/8`);
+  }
+
+  addressFor = (namespace: string, name: string): string => {
+    const key = `${namespace}/${name}`;
+    const known = this.byGateway.get(key);
+    if (known) return known;
+    // skip the range's first and last address (network/broadcast-looking, and x.x.x.0 confuses people)
+    const usable = this.range.size - 2;
+    if (this.byGateway.size >= usable) throw new Error(`loopback range exhausted (${usable} Gateways)`);
+    const start = fnv1a(key) % usable;
+    for (let i = 0; i < usable; i++) {
+      const ip = formatIp(this.range.base + 1 + ((start + i) % usable));
+      if (!this.owner.has(ip)) {
+        this.owner.set(ip, key);
+        this.byGateway.set(key, ip);
+        return ip;
+      }
+    }
+    throw new Error('unreachable: loopback range exhausted');
+  };
+}

@@ -1,0 +1,144 @@
+// Assembles the Kubernetes-mode controller: source -> loop -> engine, status writer gated
+// by leader election, admin endpoint. The CLI parses flags into these options; tests call
+// runController() directly with a real engine and translator.
+
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Engine } from '../dataplane/engine-api.js';
+import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
+import { KubernetesSource } from '../sources/kubernetes.js';
+import { LoopbackAllocator } from './addresses.js';
+import { startAdmin, type AdminServer } from './admin.js';
+import { LeaderElector } from './leader.js';
+import { ControllerLoop, type TranslateFn } from './loop.js';
+import { StatusWriter } from './status-writer.js';
+
+export interface LeaderElectionConfig {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface RunControllerOptions {
+  kubeConfig: KubeConfig;
+  engine: Engine;
+  translate: TranslateFn;
+  controllerName?: string;
+  /** loopback: one 127.x.y.z per Gateway; default: bind 0.0.0.0, report `gatewayAddress`. */
+  addressMode?: 'loopback' | 'default';
+  gatewayAddress?: string;
+  loopbackRange?: string;
+  /** Absent: this process always writes status (single replica). */
+  leaderElection?: LeaderElectionConfig;
+  /** host:port of the admin endpoint; absent = none. */
+  admin?: string;
+  debounceMs?: number;
+  rediscoverMs?: number;
+  backoffMaxMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface RunningController {
+  loop: ControllerLoop;
+  source: KubernetesSource;
+  writer: StatusWriter;
+  elector?: LeaderElector;
+  admin?: AdminServer;
+  /** Resolves once the first IR from a fully listed cluster is being served. */
+  started: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+
+export async function runController(o: RunControllerOptions): Promise<RunningController> {
+  const log = o.log ?? ((m: string) => console.error(`[controller] ${m}`));
+  const controllerName = o.controllerName ?? DEFAULT_CONTROLLER_NAME;
+  const source = new KubernetesSource({
+    kubeConfig: o.kubeConfig,
+    rediscoverMs: o.rediscoverMs,
+    backoffMaxMs: o.backoffMaxMs,
+    log,
+  });
+  const writer = new StatusWriter({ store: source, controllerName, log });
+
+  let addressFor: (ns: string, name: string) => string;
+  let reportedAddress: ((bound: string) => string | undefined) | undefined;
+  if ((o.addressMode ?? 'default') === 'loopback') {
+    addressFor = new LoopbackAllocator(o.loopbackRange).addressFor;
+  } else {
+    addressFor = () => '0.0.0.0';
+    const report = o.gatewayAddress ?? process.env.POD_IP;
+    if (report) reportedAddress = (bound) => (WILDCARDS.has(bound) ? report : undefined);
+  }
+
+  const loop = new ControllerLoop({
+    source,
+    engine: o.engine,
+    translate: o.translate,
+    writer,
+    controllerName,
+    addressFor,
+    reportedAddress,
+    debounceMs: o.debounceMs,
+    log,
+  });
+
+  let elector: LeaderElector | undefined;
+  if (o.leaderElection) {
+    elector = new LeaderElector({
+      client: source.client,
+      ...o.leaderElection,
+      onStartedLeading: () => writer.setEnabled(true),
+      onStoppedLeading: () => writer.setEnabled(false),
+      log,
+    });
+  } else {
+    writer.setEnabled(true);
+  }
+
+  const admin = o.admin
+    ? await startAdmin(o.admin, {
+        ready: () =>
+          loop.ready
+            ? { ok: true }
+            : { ok: false, reason: source.synced ? (loop.lastError ?? 'first build pending') : 'informers not synced' },
+        ir: () => loop.lastIR,
+        metrics: () => ({
+          portico_controller_rebuilds_total: loop.stats.rebuilds,
+          portico_controller_rebuilds_skipped_status_only_total: loop.stats.skippedStatusOnly,
+          portico_controller_rebuilds_skipped_unreferenced_total: loop.stats.skippedUnreferenced,
+          portico_controller_translate_failures_total: loop.stats.translateFailures,
+          portico_controller_apply_failures_total: loop.stats.applyFailures,
+          portico_controller_status_writes_total: writer.stats.writes,
+          portico_controller_status_conflicts_total: writer.stats.conflicts,
+          portico_controller_status_errors_total: writer.stats.errors,
+          portico_controller_leader: writer.isEnabled ? 1 : 0,
+          portico_controller_synced: source.synced ? 1 : 0,
+        }),
+      })
+    : undefined;
+  if (admin) log(`admin endpoint on ${admin.address.address}:${admin.address.port}`);
+
+  elector?.start();
+  const started = loop.start();
+  started.catch((err: unknown) => log(`controller start failed: ${(err as Error).message}`));
+
+  return {
+    loop,
+    source,
+    writer,
+    elector,
+    admin,
+    started,
+    async stop() {
+      await elector?.stop();
+      writer.stop();
+      await loop.stop();
+      await source.stop();
+      await admin?.close();
+    },
+  };
+}

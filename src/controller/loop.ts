@@ -1,0 +1,171 @@
+// The loop: source changes, batched, become a Snapshot; the translator turns it into IR and
+// statuses; the engine serves the IR; the status writer (leader only) stores the statuses.
+// If the API server goes away nothing here stops: the engine keeps the last IR it was
+// given, and the informers re-list when the server is back, which brings a fresh rebuild.
+
+import type { Engine } from '../dataplane/engine-api.js';
+import type { IR } from '../ir/types.js';
+import { Kind } from '../api/names.js';
+import { Snapshot } from '../store/snapshot.js';
+import type { ObjectStatus, TranslateOptions, TranslateResult } from '../translate/types.js';
+import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
+import type { StatusWriter } from './status-writer.js';
+import { classify, referencedNames } from './relevance.js';
+
+export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
+
+export interface ControllerLoopOptions {
+  source: KubernetesSource;
+  engine: Engine;
+  translate: TranslateFn;
+  writer: StatusWriter;
+  controllerName: string;
+  addressFor: (namespace: string, name: string) => string;
+  /**
+   * What status.addresses should say for a Gateway whose data plane binds `bound` (the
+   * wildcard in default mode: the Pod IP or --gateway-address is what clients can reach).
+   */
+  reportedAddress?: (bound: string) => string | undefined;
+  /** Quiet period before a rebuild; changes arriving within it are batched. Default 100 ms. */
+  debounceMs?: number;
+  /** Upper bound on how long a stream of changes can delay a rebuild. Default 1 s. */
+  maxDelayMs?: number;
+  log?: (msg: string) => void;
+}
+
+export class ControllerLoop {
+  private readonly o: ControllerLoopOptions;
+  private readonly log: (msg: string) => void;
+  private referenced: ReadonlySet<string> = new Set();
+  private timer?: NodeJS.Timeout;
+  private firstPending = 0;
+  private building?: Promise<void>;
+  private dirty = false;
+  private stopped = false;
+  lastIR?: IR;
+  lastStatuses: readonly ObjectStatus[] = [];
+  lastError?: string;
+  /** True once an IR built from a fully synced source is being served. */
+  ready = false;
+  readonly stats = { rebuilds: 0, skippedStatusOnly: 0, skippedUnreferenced: 0, applyFailures: 0, translateFailures: 0 };
+
+  constructor(options: ControllerLoopOptions) {
+    this.o = options;
+    this.log = options.log ?? (() => {});
+  }
+
+  async start(): Promise<void> {
+    this.o.source.onChange((c) => this.onChange(c));
+    await this.o.source.start();
+    await this.rebuildNow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.building;
+  }
+
+  /** Resolves after any pending or running rebuild has finished. */
+  async settle(): Promise<void> {
+    while (this.timer || this.building) {
+      if (this.building) await this.building;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private onChange(c: SourceChange): void {
+    const verdict = classify(c, this.referenced);
+    if (verdict === 'status-only') {
+      this.stats.skippedStatusOnly++;
+      // someone (maybe us) rewrote a status: make sure it still says what we want
+      this.o.writer.poke(c.kind, c.resource.metadata.namespace, c.resource.metadata.name);
+      return;
+    }
+    if (verdict === 'unreferenced') {
+      this.stats.skippedUnreferenced++;
+      return;
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped || !this.o.source.synced) {
+      // before the first full list the start() rebuild covers it; remember to look again
+      this.dirty = true;
+      return;
+    }
+    const now = Date.now();
+    if (!this.timer) this.firstPending = now;
+    if (this.timer) clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(this.o.debounceMs ?? 100, this.firstPending + (this.o.maxDelayMs ?? 1000) - now));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.rebuildNow();
+    }, wait);
+  }
+
+  private async rebuildNow(): Promise<void> {
+    if (this.building) {
+      this.dirty = true;
+      return this.building;
+    }
+    this.dirty = false;
+    this.building = this.rebuild().finally(() => {
+      this.building = undefined;
+      if (this.dirty && !this.stopped) this.schedule();
+    });
+    return this.building;
+  }
+
+  private async rebuild(): Promise<void> {
+    if (this.stopped) return;
+    const started = Date.now();
+    const snapshot = new Snapshot(this.o.source.entries());
+    this.referenced = referencedNames(snapshot);
+    let result: TranslateResult;
+    try {
+      result = this.o.translate(snapshot, { controllerName: this.o.controllerName, addressFor: this.o.addressFor });
+    } catch (err) {
+      // a translator bug must not take the data plane down: keep serving what we had
+      this.stats.translateFailures++;
+      this.lastError = `translate: ${(err as Error).message}`;
+      this.log(`rebuild failed, still serving the previous config: ${this.lastError}`);
+      return;
+    }
+    this.stats.rebuilds++;
+    try {
+      await this.o.engine.apply(result.ir);
+      this.lastIR = result.ir;
+      this.lastError = undefined;
+      this.ready = true;
+    } catch (err) {
+      this.stats.applyFailures++;
+      this.lastError = `apply: ${(err as Error).message}`;
+      this.log(`data plane kept the previous config: ${this.lastError}`);
+    }
+    this.lastStatuses = this.withReportedAddresses(result.statuses);
+    this.o.writer.setDesired(this.lastStatuses);
+    this.log(
+      `rebuilt from ${snapshot.size} objects in ${Date.now() - started} ms: ${result.ir.ports.length} ports, ` +
+        `${Object.keys(result.ir.clusters).length} clusters, ${result.statuses.length} statuses`,
+    );
+  }
+
+  private withReportedAddresses(statuses: readonly ObjectStatus[]): ObjectStatus[] {
+    const report = this.o.reportedAddress;
+    if (!report) return [...statuses];
+    return statuses.map((s) => {
+      const addrs = (s.status as { addresses?: { type?: string; value: string }[] }).addresses;
+      if (s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;
+      const seen = new Set<string>();
+      const mapped = addrs
+        .map((a) => {
+          const r = report(a.value);
+          return r === undefined ? a : { type: 'IPAddress', value: r };
+        })
+        .filter((a) => !seen.has(a.value) && seen.add(a.value));
+      return { ...s, status: { ...s.status, addresses: mapped } };
+    });
+  }
+}

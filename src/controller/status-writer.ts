@@ -1,0 +1,199 @@
+// The one status writer, generic over kinds: given the statuses the translator computed,
+// bring each object's .status on the API server in line, through the status subresource,
+// only when it differs (lastTransitionTime aside), retrying 409 conflicts on a fresh read.
+// Only the leader writes; other replicas keep the desired set so they can take over at once.
+
+import type { KindName } from '../api/names.js';
+import { ROUTE_KINDS, Kind } from '../api/names.js';
+import type { Resource } from '../api/types.js';
+import { keyOf } from '../store/snapshot.js';
+import type { ObjectStatus } from '../translate/types.js';
+import { ApiError, pathOf, type ApiClient, type ServedKind } from '../sources/kubernetes.js';
+import { mergeStatus, rfc3339, statusEqual, withoutOurEntries } from './status-merge.js';
+
+/** What the writer needs from the source: the cached objects and where they live. */
+export interface StatusStore {
+  readonly client: ApiClient;
+  get(kind: string, namespace: string | undefined, name: string): Resource | undefined;
+  list(kind: KindName): Resource[];
+  served(kind: KindName): ServedKind | undefined;
+  remember(resource: Resource): void;
+}
+
+export interface StatusWriterOptions {
+  store: StatusStore;
+  controllerName: string;
+  concurrency?: number;
+  maxConflictRetries?: number;
+  log?: (msg: string) => void;
+  now?: () => Date;
+}
+
+type Desired = { kind: KindName; namespace?: string; name: string; generation?: number } & (
+  | { status: Record<string, unknown>; remove?: undefined }
+  | { remove: true; status?: undefined }
+);
+
+/** Kinds whose status lists are shared with other controllers (entries keyed by controllerName). */
+const SHARED_STATUS_KINDS: readonly KindName[] = [...ROUTE_KINDS, Kind.BackendTLSPolicy];
+
+export class StatusWriter {
+  private readonly store: StatusStore;
+  private readonly ctl: string;
+  private readonly log: (msg: string) => void;
+  private readonly now: () => Date;
+  private readonly concurrency: number;
+  private readonly maxRetries: number;
+  private desired = new Map<string, Desired>();
+  private readonly queue = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running = 0;
+  private enabled = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Counters for /metrics and tests. */
+  readonly stats = { writes: 0, conflicts: 0, skipped: 0, errors: 0 };
+
+  constructor(o: StatusWriterOptions) {
+    this.store = o.store;
+    this.ctl = o.controllerName;
+    this.log = o.log ?? (() => {});
+    this.now = o.now ?? (() => new Date());
+    this.concurrency = o.concurrency ?? 4;
+    this.maxRetries = o.maxConflictRetries ?? 5;
+  }
+
+  /** Replace the whole desired set (one call per translation). */
+  setDesired(statuses: readonly ObjectStatus[]): void {
+    const next = new Map<string, Desired>();
+    for (const s of statuses) {
+      next.set(keyOf(s.kind, s.namespace, s.name), {
+        kind: s.kind as KindName,
+        namespace: s.namespace,
+        name: s.name,
+        generation: s.generation,
+        status: s.status,
+      });
+    }
+    // Objects carrying our entries that the translator no longer speaks for: take ours out.
+    for (const kind of SHARED_STATUS_KINDS) {
+      for (const r of this.store.list(kind)) {
+        const key = keyOf(kind, r.metadata.namespace, r.metadata.name);
+        if (!next.has(key) && withoutOurEntries(r.status, this.ctl) !== undefined) {
+          next.set(key, { kind, namespace: r.metadata.namespace, name: r.metadata.name, remove: true });
+        }
+      }
+    }
+    this.desired = next;
+    for (const key of next.keys()) this.queue.add(key);
+    this.pump();
+  }
+
+  /** An object's stored status changed (someone wrote it): check it against what we want. */
+  poke(kind: string, namespace: string | undefined, name: string): void {
+    const key = keyOf(kind, namespace, name);
+    if (this.desired.has(key)) {
+      this.queue.add(key);
+      this.pump();
+    }
+  }
+
+  /** Leadership gained (true) or lost (false). Gaining re-checks every object. */
+  setEnabled(on: boolean): void {
+    this.enabled = on;
+    if (on) {
+      for (const key of this.desired.keys()) this.queue.add(key);
+      this.pump();
+    }
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /** Resolves when nothing is queued or in flight (retries scheduled for later do not count). */
+  idle(): Promise<void> {
+    if (this.running === 0 && (this.queue.size === 0 || !this.enabled)) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  stop(): void {
+    this.enabled = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.queue.clear();
+  }
+
+  private pump(): void {
+    while (this.enabled && this.running < this.concurrency && this.queue.size > 0) {
+      const key = this.queue.values().next().value as string;
+      this.queue.delete(key);
+      this.running++;
+      void this.writeOne(key)
+        .catch((err: unknown) => this.failed(key, err))
+        .finally(() => {
+          this.running--;
+          this.pump();
+          if (this.running === 0 && (this.queue.size === 0 || !this.enabled)) {
+            for (const w of this.idleWaiters.splice(0)) w();
+          }
+        });
+    }
+  }
+
+  private failed(key: string, err: unknown): void {
+    this.stats.errors++;
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const delay = Math.min(30000, 250 * 2 ** Math.min(n, 7));
+    this.log(`status write ${key} failed (${(err as Error).message}); retrying in ${delay} ms`);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.desired.has(key)) {
+        this.queue.add(key);
+        this.pump();
+      }
+    }, delay);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private async writeOne(key: string): Promise<void> {
+    const want = this.desired.get(key);
+    if (!want) return;
+    const served = this.store.served(want.kind);
+    if (!served) return;
+    let current = this.store.get(want.kind, want.namespace, want.name);
+    if (!current) return; // deleted, or not seen yet: its add event will bring a new translation
+    for (let attempt = 0; ; attempt++) {
+      if (want.generation !== undefined && (current.metadata.generation ?? 0) > want.generation) {
+        // computed from an older spec; the translation of the newer one is on its way
+        this.stats.skipped++;
+        return;
+      }
+      const next = want.remove
+        ? withoutOurEntries(current.status, this.ctl)
+        : mergeStatus(current.status, want.status, this.ctl, rfc3339(this.now()));
+      if (next === undefined || statusEqual(current.status, next)) {
+        this.stats.skipped++;
+        this.failures.delete(key);
+        return;
+      }
+      const path = `${pathOf(served, want.namespace, want.name)}/status`;
+      try {
+        const written = await this.store.client.json<Resource>('PUT', path, { body: { ...current, status: next } });
+        this.stats.writes++;
+        this.failures.delete(key);
+        this.store.remember({ ...written, kind: current.kind, apiVersion: current.apiVersion });
+        return;
+      } catch (err) {
+        if (err instanceof ApiError && err.statusCode === 404) return;
+        if (!(err instanceof ApiError) || err.statusCode !== 409 || attempt >= this.maxRetries) throw err;
+        this.stats.conflicts++;
+        // someone else wrote in between: read the object fresh and merge again
+        const fresh = await this.store.client.json<Resource>('GET', pathOf(served, want.namespace, want.name));
+        current = { ...fresh, kind: current.kind, apiVersion: current.apiVersion };
+      }
+    }
+  }
+}

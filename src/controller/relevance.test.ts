@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Snapshot } from '../store/snapshot.js';
+import type { Resource } from '../api/types.js';
+import type { SourceChange } from '../sources/kubernetes.js';
+import { classify, referencedNames } from './relevance.js';
+
+const route: Resource = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name: 'r', namespace: 'app' },
+  spec: { parentRefs: [{ name: 'gw', namespace: 'infra' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }, { name: 'other', namespace: 'x', port: 80 }] }] },
+};
+const gateway: Resource = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name: 'gw', namespace: 'infra' },
+  spec: { gatewayClassName: 'portico', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'cert' }] } }] },
+};
+const refs = referencedNames(new Snapshot([{ resource: route }, { resource: gateway }]));
+const obj = (kind: string, namespace: string, name: string, extra: Partial<Resource> = {}): Resource => ({
+  apiVersion: 'v1',
+  kind,
+  metadata: { name, namespace, resourceVersion: '1' },
+  ...extra,
+});
+const change = (c: Partial<SourceChange> & Pick<SourceChange, 'resource'>): SourceChange => ({
+  type: 'add',
+  kind: c.resource.kind as SourceChange['kind'],
+  ...c,
+});
+
+test('backendRefs, certificateRefs and cross-namespace refs are indexed', () => {
+  for (const k of ['app/web', 'x/other', 'infra/cert']) assert.ok(refs.has(k), k);
+});
+
+test('only referenced Secrets/Services/EndpointSlices trigger a rebuild', () => {
+  assert.equal(classify(change({ resource: obj('Secret', 'infra', 'cert') }), refs), 'rebuild');
+  assert.equal(classify(change({ resource: obj('Secret', 'infra', 'unrelated') }), refs), 'unreferenced');
+  assert.equal(classify(change({ resource: obj('Service', 'app', 'web') }), refs), 'rebuild');
+  assert.equal(classify(change({ resource: obj('Service', 'other-ns', 'web') }), refs), 'unreferenced');
+  const slice = obj('EndpointSlice', 'app', 'web-abc', { metadata: { name: 'web-abc', namespace: 'app', labels: { 'kubernetes.io/service-name': 'web' } } });
+  assert.equal(classify(change({ resource: slice }), refs), 'rebuild');
+  const unrelated = obj('EndpointSlice', 'app', 'db-abc', { metadata: { name: 'db-abc', namespace: 'app', labels: { 'kubernetes.io/service-name': 'db' } } });
+  assert.equal(classify(change({ resource: unrelated }), refs), 'unreferenced');
+  assert.equal(classify(change({ resource: obj('Namespace', '', 'app') }), refs), 'rebuild');
+});
+
+test('an update that only touched status (and resourceVersion/managedFields) is status-only', () => {
+  const old = { ...route, metadata: { ...route.metadata, resourceVersion: '5' } };
+  const statusOnly = { ...route, metadata: { ...route.metadata, resourceVersion: '6' }, status: { parents: [] } };
+  assert.equal(classify(change({ type: 'update', resource: statusOnly, old }), refs), 'status-only');
+  const specChange = { ...statusOnly, metadata: { ...statusOnly.metadata, generation: 2 }, spec: { ...(route.spec as object), hostnames: ['a.example'] } };
+  assert.equal(classify(change({ type: 'update', resource: specChange, old }), refs), 'rebuild');
+  const labelChange = { ...old, metadata: { ...old.metadata, labels: { a: 'b' } } };
+  assert.equal(classify(change({ type: 'update', resource: labelChange, old }), refs), 'rebuild');
+});

@@ -98,7 +98,9 @@ export function metadata(nameSchema: Schema, namespaced: boolean): Schema {
   return obj(
     {
       name: nameSchema,
-      namespace: namespaced ? namespace : str({ max: 0, describe: 'empty: this kind is cluster-scoped' }),
+      namespace: namespaced
+        ? namespace
+        : str({ check: (v, report) => (v === '' ? undefined : report('', `must be empty: this kind is cluster-scoped (remove namespace '${v}')`)) }),
       generateName: str(),
       uid: str(),
       generation: int({ min: 0 }),

@@ -1,0 +1,368 @@
+// The file source: manifests on disk (files or folders, recursive; .yaml/.yml/.json;
+// multi-document; `kind: List`) turned into store Entries with origin "file:line".
+// It watches for change and emits a new entry set, debounced. It never throws on bad
+// input and never lets one bad edit take config away: a file that stops parsing keeps
+// its last good documents, an object that becomes invalid keeps its last good version.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import type { Resource } from '../api/types.js';
+import { CLUSTER_SCOPED } from '../api/names.js';
+import { applyDefaults, KNOWN_KINDS, validate } from '../api/validate.js';
+import { keyOf, type Entry } from '../store/snapshot.js';
+
+export interface FileProblem {
+  /** 'error' makes `portico check` fail; 'warning' is printed only (e.g. a kind Portico does not read). */
+  severity: 'error' | 'warning';
+  file: string;
+  line: number;
+  kind?: string;
+  namespace?: string;
+  name?: string;
+  /** Field path inside the object, when the problem is one field. */
+  path?: string;
+  message: string;
+}
+
+/** `file:line: Kind ns/name: field: message` — the one way a problem is shown. */
+export function formatProblem(p: FileProblem): string {
+  const parts = [`${p.file}:${p.line}`];
+  if (p.kind) parts.push(`${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name ?? '(unnamed)'}`);
+  if (p.path) parts.push(p.path);
+  parts.push(p.message);
+  return parts.join(': ');
+}
+
+export interface FileState {
+  entries: Entry[];
+  problems: FileProblem[];
+}
+
+export interface FileSourceOptions {
+  /** Quiet period after the last change before reloading. Default 200 ms. */
+  debounceMs?: number;
+  /** Called with every new entry set (only when it differs from the previous one, or problems changed). */
+  onUpdate?: (state: FileState) => void;
+}
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const KNOWN = new Set(KNOWN_KINDS);
+
+interface ParsedDoc {
+  line: number;
+  value: unknown;
+}
+interface ParsedFile {
+  mtimeMs: number;
+  size: number;
+  /** Documents of the last version of the file that parsed cleanly. */
+  good: ParsedDoc[];
+  /** Syntax problems of the current version (empty when it parses). */
+  syntax: FileProblem[];
+}
+
+function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+/** Every manifest file under `paths`, sorted, so the same tree always loads in the same order. */
+async function listFiles(paths: readonly string[], problems: FileProblem[], dirs?: Set<string>): Promise<string[]> {
+  const out = new Set<string>();
+  async function visit(p: string, explicit: boolean): Promise<void> {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      if (explicit) problems.push({ severity: 'error', file: display(p), line: 0, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      return;
+    }
+    if (st.isDirectory()) {
+      dirs?.add(p);
+      let names: string[];
+      try {
+        names = await readdir(p);
+      } catch (e) {
+        problems.push({ severity: 'error', file: display(p), line: 0, message: `cannot list folder: ${(e as Error).message}` });
+        return;
+      }
+      for (const n of names.sort()) {
+        if (n.startsWith('.') || n === 'node_modules') continue;
+        await visit(join(p, n), false);
+      }
+    } else if (st.isFile() && (explicit || EXTENSIONS.has(extname(p).toLowerCase()))) {
+      out.add(p);
+    }
+  }
+  for (const p of paths) await visit(resolve(p), true);
+  return [...out].sort();
+}
+
+function parseText(text: string, file: string): { docs: ParsedDoc[]; syntax: FileProblem[] } {
+  const lc = new LineCounter();
+  const docs: ParsedDoc[] = [];
+  const syntax: FileProblem[] = [];
+  const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lc.linePos(offset).line);
+  let parsed: Document.Parsed[];
+  try {
+    parsed = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+  } catch (e) {
+    return { docs, syntax: [{ severity: 'error', file, line: 1, message: `cannot parse: ${(e as Error).message}` }] };
+  }
+  if (!Array.isArray(parsed)) parsed = [parsed as unknown as Document.Parsed];
+  for (const doc of parsed) {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors)
+        syntax.push({ severity: 'error', file, line: lineOf(err.pos?.[0]), message: `YAML syntax: ${err.message.split('\n')[0]}` });
+      continue;
+    }
+    const contents = doc.contents;
+    if (contents === null) continue;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      syntax.push({ severity: 'error', file, line: lineOf(contents.range?.[0]), message: `cannot read document: ${(e as Error).message}` });
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    const docLine = lineOf(contents.range?.[0]);
+    // `kind: List` (kubectl's envelope) and a bare top-level array both hold objects as items.
+    const isList = typeof value === 'object' && !Array.isArray(value) && /List$/.test(String((value as Record<string, unknown>).kind ?? '')) && Array.isArray((value as Record<string, unknown>).items);
+    if (isList || Array.isArray(value)) {
+      const items = (isList ? (value as { items: unknown[] }).items : (value as unknown[])) ?? [];
+      const seq = isList && isMap(contents) ? contents.get('items', true) : contents;
+      items.forEach((item, i) => {
+        const node = isSeq(seq) ? seq.items[i] : undefined;
+        const range = node && typeof node === 'object' && 'range' in node ? (node as { range?: [number, number, number] }).range : undefined;
+        docs.push({ line: range ? lineOf(range[0]) : docLine, value: item });
+      });
+    } else {
+      docs.push({ line: docLine, value });
+    }
+  }
+  return { docs, syntax };
+}
+
+/**
+ * Loads paths once. Keeps per-file and per-object "last good" memory between calls, which
+ * is what makes an edit that breaks a file or an object harmless to the running config.
+ */
+export class FileLoader {
+  private readonly files = new Map<string, ParsedFile>();
+  private lastGood = new Map<string, Entry>();
+  /** Folders seen on the last load (the watcher follows them). */
+  dirs = new Set<string>();
+
+  constructor(private readonly paths: readonly string[]) {}
+
+  async load(): Promise<FileState> {
+    const problems: FileProblem[] = [];
+    const dirs = new Set<string>();
+    const list = await listFiles(this.paths, problems, dirs);
+    this.dirs = dirs;
+    for (const f of [...this.files.keys()]) if (!list.includes(f)) this.files.delete(f);
+
+    for (const f of list) {
+      const shown = display(f);
+      let st;
+      try {
+        st = await stat(f);
+      } catch {
+        this.files.delete(f);
+        continue;
+      }
+      const prev = this.files.get(f);
+      if (prev && prev.mtimeMs === st.mtimeMs && prev.size === st.size) continue;
+      let text: string;
+      try {
+        text = await readFile(f, 'utf8');
+      } catch (e) {
+        this.files.set(f, { mtimeMs: st.mtimeMs, size: st.size, good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
+        continue;
+      }
+      const { docs, syntax } = parseText(text, shown);
+      if (syntax.length > 0) {
+        // Keep the last version that parsed; on a first load, keep the documents that did parse.
+        const good = prev && prev.good.length > 0 ? prev.good : docs;
+        const keep = prev?.good.length ? ` (keeping the last good version of ${shown})` : '';
+        this.files.set(f, { mtimeMs: st.mtimeMs, size: st.size, good, syntax: syntax.map((s) => ({ ...s, message: s.message + keep })) });
+      } else {
+        this.files.set(f, { mtimeMs: st.mtimeMs, size: st.size, good: docs, syntax: [] });
+      }
+    }
+
+    const entries = new Map<string, Entry>();
+    const nextGood = new Map<string, Entry>();
+    for (const [f, pf] of [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const shown = display(f);
+      problems.push(...pf.syntax);
+      for (const doc of pf.good) this.addDoc(shown, doc, entries, nextGood, problems);
+    }
+    this.lastGood = nextGood;
+    return { entries: [...entries.values()], problems };
+  }
+
+  private addDoc(file: string, doc: ParsedDoc, entries: Map<string, Entry>, nextGood: Map<string, Entry>, problems: FileProblem[]): void {
+    const v = doc.value;
+    const origin = `${file}:${doc.line}`;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      problems.push({ severity: 'error', file, line: doc.line, message: 'a manifest must be an object with apiVersion, kind and metadata' });
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    const kind = typeof o.kind === 'string' ? o.kind : undefined;
+    const meta = typeof o.metadata === 'object' && o.metadata !== null ? (o.metadata as Record<string, unknown>) : {};
+    const name = typeof meta.name === 'string' ? meta.name : undefined;
+    const ns = kind && CLUSTER_SCOPED.has(kind) ? undefined : typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
+    const where = { file, line: doc.line, kind, namespace: ns, name };
+    if (kind && !KNOWN.has(kind)) {
+      problems.push({ severity: 'warning', ...where, message: `ignored: Portico does not read kind ${kind}` });
+      return;
+    }
+    const errors = validate(o);
+    const key = kind && name ? keyOf(kind, ns, name) : undefined;
+    if (errors.length > 0) {
+      const kept = key ? this.lastGood.get(key) : undefined;
+      const suffix = kept ? ' (keeping the last good version)' : '';
+      for (const e of errors) problems.push({ severity: 'error', ...where, path: e.path || undefined, message: e.message + suffix });
+      if (kept && key && !entries.has(key)) {
+        entries.set(key, kept);
+        nextGood.set(key, kept);
+      }
+      return;
+    }
+    const k = key!;
+    const first = entries.get(k);
+    if (first) {
+      problems.push({ severity: 'error', ...where, message: `duplicate object: already defined at ${first.origin}; this copy is ignored` });
+      return;
+    }
+    const withNs = CLUSTER_SCOPED.has(kind!) ? o : { ...o, metadata: { ...meta, namespace: ns } };
+    // The API server stores objects with CRD defaults and generation >= 1; file mode matches.
+    const defaulted = applyDefaults(withNs) as Record<string, unknown>;
+    const m = defaulted.metadata as Record<string, unknown>;
+    if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };
+    const entry: Entry = { resource: defaulted as unknown as Resource, origin };
+    entries.set(k, entry);
+    nextGood.set(k, entry);
+  }
+}
+
+/** One-shot load: what `portico check` uses. */
+export async function loadPaths(paths: readonly string[]): Promise<FileState> {
+  return new FileLoader(paths).load();
+}
+
+function stateSignature(s: FileState): string {
+  return JSON.stringify([s.entries.map((e) => [e.origin, e.resource]), s.problems]);
+}
+
+/** Loads, then watches: each quiet period after a change reloads and emits when anything changed. */
+export class FileSource {
+  private readonly loader: FileLoader;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private timer: NodeJS.Timeout | undefined;
+  private loading: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private signature = '';
+  private readonly debounceMs: number;
+
+  constructor(
+    private readonly paths: readonly string[],
+    private readonly options: FileSourceOptions = {},
+  ) {
+    this.loader = new FileLoader(paths);
+    this.debounceMs = options.debounceMs ?? 200;
+  }
+
+  /** First load; starts watching. */
+  async start(): Promise<FileState> {
+    const state = await this.loader.load();
+    this.signature = stateSignature(state);
+    this.syncWatchers();
+    return state;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  private syncWatchers(): void {
+    if (this.closed) return;
+    // Watch folders (not files): editors save by writing a new file and renaming it over
+    // the old one, which a watch on the old file's inode would miss.
+    const want = new Set<string>(this.loader.dirs);
+    for (const p of this.paths) {
+      const abs = resolve(p);
+      if (!this.loader.dirs.has(abs)) want.add(dirname(abs));
+    }
+    for (const [d, w] of this.watchers) if (!want.has(d)) (w.close(), this.watchers.delete(d));
+    for (const d of want) {
+      if (this.watchers.has(d)) continue;
+      try {
+        const w = watch(d, { persistent: true }, (_event, filename) => this.onEvent(d, filename ? String(filename) : undefined));
+        w.on('error', () => {
+          w.close();
+          this.watchers.delete(d);
+          this.schedule();
+        });
+        this.watchers.set(d, w);
+      } catch {
+        // The folder vanished between listing and watching; the next reload sorts it out.
+      }
+    }
+  }
+
+  private onEvent(dir: string, filename: string | undefined): void {
+    if (filename && !this.loader.dirs.has(dir)) {
+      // A parent folder watched for an explicitly named file: ignore its siblings.
+      const named = this.paths.some((p) => resolve(p) === join(dir, filename) || basename(resolve(p)) === filename);
+      if (!named) return;
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload(), this.debounceMs);
+  }
+
+  private async reload(): Promise<void> {
+    if (this.loading) {
+      this.again = true;
+      return;
+    }
+    this.loading = (async () => {
+      try {
+        const state = await this.loader.load();
+        if (this.closed) return;
+        this.syncWatchers();
+        const sig = stateSignature(state);
+        if (sig !== this.signature) {
+          this.signature = sig;
+          try {
+            this.options.onUpdate?.(state);
+          } catch {
+            // A consumer's failure is its own; the source keeps watching.
+          }
+        }
+      } catch {
+        // load() reports problems instead of throwing; anything else is retried on the next change.
+      }
+    })();
+    await this.loading;
+    this.loading = undefined;
+    if (this.again) {
+      this.again = false;
+      this.schedule();
+    }
+  }
+}

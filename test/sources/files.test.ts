@@ -1,0 +1,182 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile, rename, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { FileSource, formatProblem, loadPaths, FileLoader, type FileState } from '../../src/sources/files.js';
+
+const svc = (name: string, port = 80, extra = '') => `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  ports:
+  - port: ${port}${extra}
+`;
+
+async function tmp(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'portico-files-'));
+}
+const names = (s: FileState) => s.entries.map((e) => `${e.resource.kind}/${e.resource.metadata.namespace ?? ''}/${e.resource.metadata.name}`);
+
+test('multi-document YAML, JSON, kind: List and nested folders, with file:line origins', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'sub', 'deeper'), { recursive: true });
+  await writeFile(join(dir, 'a.yaml'), `# leading comment\n${svc('one')}---\n${svc('two')}\n---\n`);
+  await writeFile(join(dir, 'sub', 'b.json'), JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1' } }, null, 2));
+  await writeFile(
+    join(dir, 'sub', 'deeper', 'list.yml'),
+    `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c1, namespace: x}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c2, namespace: x}\n`,
+  );
+  await writeFile(join(dir, 'notes.txt'), 'not a manifest');
+  const s = await loadPaths([dir]);
+  assert.deepEqual(s.problems, []);
+  assert.deepEqual(names(s).sort(), ['ConfigMap/x/c1', 'ConfigMap/x/c2', 'Namespace//ns1', 'Service/default/one', 'Service/default/two']);
+  const origin = (n: string) => s.entries.find((e) => e.resource.metadata.name === n)!.origin;
+  const rel = relative(process.cwd(), dir);
+  const shown = rel.startsWith('..') ? dir : rel;
+  assert.equal(origin('one'), `${join(shown, 'a.yaml')}:2`);
+  assert.equal(origin('two'), `${join(shown, 'a.yaml')}:10`);
+  assert.equal(origin('c2'), `${join(shown, 'sub', 'deeper', 'list.yml')}:7`);
+  assert.equal(origin('ns1'), `${join(shown, 'sub', 'b.json')}:1`);
+  // Namespaced objects without a namespace land in "default"; generation is stamped like the API server does.
+  const one = s.entries.find((e) => e.resource.metadata.name === 'one')!.resource;
+  assert.equal(one.metadata.namespace, 'default');
+  assert.equal(one.metadata.generation, 1);
+});
+
+test('invalid objects and bad YAML are reported as file:line: Kind ns/name: field: message, never thrown', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'bad.yaml'), `${svc('ok')}---\n${svc('bad', 0)}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\n- just\n- a list of strings\n`);
+  await writeFile(join(dir, 'broken.yaml'), 'kind: Service\nmetadata: {name: x\n  bad: [\n');
+  const s = await loadPaths([dir, join(dir, 'missing.yaml')]);
+  assert.deepEqual(names(s), ['Service/default/ok']);
+  const lines = s.problems.map(formatProblem);
+  const shownDir = s.entries[0]!.origin!.replace(/\/bad\.yaml:\d+$/, '');
+  assert.ok(lines.includes(`${shownDir}/bad.yaml:9: Service default/bad: spec.ports[0].port: must be at least 1 and at most 65535 (got 0)`), lines.join('\n'));
+  assert.ok(lines.some((l) => /bad\.yaml:17: Deployment default\/d: ignored: Portico does not read kind Deployment/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /broken\.yaml:\d+: YAML syntax/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /missing\.yaml:0: cannot read: ENOENT/.test(l)), lines.join('\n'));
+  assert.equal(s.problems.find((p) => p.kind === 'Deployment')!.severity, 'warning');
+});
+
+test('duplicates: the first definition wins and the second is reported', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'a.yaml'), svc('same', 80));
+  await writeFile(join(dir, 'b.yaml'), svc('same', 81));
+  const s = await loadPaths([dir]);
+  assert.equal(s.entries.length, 1);
+  assert.equal((s.entries[0]!.resource.spec as any).ports[0].port, 80);
+  assert.match(formatProblem(s.problems[0]!), /b\.yaml:1: Service default\/same: duplicate object: already defined at .*a\.yaml:1/);
+});
+
+test('last good: a file that stops parsing keeps its documents; an object that becomes invalid keeps its last version', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'm.yaml');
+  const loader = new FileLoader([dir]);
+  await writeFile(f, `${svc('a', 80)}---\n${svc('b', 90)}`);
+  let s = await loader.load();
+  assert.deepEqual(names(s), ['Service/default/a', 'Service/default/b']);
+
+  // Object b becomes invalid; a changes validly: a moves on, b stays at its last good version.
+  await writeFile(f, `${svc('a', 81)}---\n${svc('b', 99999)}`);
+  s = await loader.load();
+  const port = (n: string) => (s.entries.find((e) => e.resource.metadata.name === n)!.resource.spec as any).ports[0].port;
+  assert.equal(port('a'), 81);
+  assert.equal(port('b'), 90);
+  assert.match(formatProblem(s.problems[0]!), /Service default\/b: spec\.ports\[0\]\.port: must be at most 65535.*\(keeping the last good version\)/);
+
+  // The whole file stops parsing: both objects keep their last good documents.
+  await writeFile(f, `${svc('a', 82)}---\nkind: [unclosed\n`);
+  s = await loader.load();
+  assert.equal(port('a'), 81);
+  assert.equal(port('b'), 90);
+  assert.match(s.problems.map(formatProblem).join('\n'), /m\.yaml:\d+: YAML syntax: .*keeping the last good version/);
+
+  // Fixed: new content, no problems.
+  await writeFile(f, `${svc('a', 83)}---\n${svc('b', 91)}`);
+  s = await loader.load();
+  assert.equal(port('a'), 83);
+  assert.equal(port('b'), 91);
+  assert.deepEqual(s.problems, []);
+
+  // Deleted: its objects go away.
+  await unlink(f);
+  s = await loader.load();
+  assert.deepEqual(s.entries, []);
+});
+
+test('watch: changes are debounced into one update; editor-style rename saves and new subfolders are seen', async (t) => {
+  const dir = await tmp();
+  const updates: FileState[] = [];
+  const src = new FileSource([dir], { debounceMs: 150, onUpdate: (s) => updates.push(s) });
+  t.after(async () => {
+    src.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(join(dir, 'a.yaml'), svc('a'));
+  const first = await src.start();
+  assert.deepEqual(names(first), ['Service/default/a']);
+
+  const waitFor = async (pred: () => boolean, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error('timed out waiting for an update');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  // A burst of writes inside the debounce window yields one update with the final state.
+  for (let p = 81; p <= 85; p++) {
+    await writeFile(join(dir, 'a.yaml'), svc('a', p));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await waitFor(() => updates.length >= 1);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(updates.length, 1);
+  assert.equal((updates[0]!.entries[0]!.resource.spec as any).ports[0].port, 85);
+
+  // Editor-style save: write a temp file then rename it over the original.
+  await writeFile(join(dir, '.a.yaml.swp'), svc('a', 86));
+  await rename(join(dir, '.a.yaml.swp'), join(dir, 'a.yaml'));
+  await waitFor(() => updates.length >= 2);
+  assert.equal((updates[1]!.entries[0]!.resource.spec as any).ports[0].port, 86);
+
+  // A new subfolder, then a file inside it.
+  await mkdir(join(dir, 'sub'));
+  await new Promise((r) => setTimeout(r, 300));
+  await writeFile(join(dir, 'sub', 'b.yaml'), svc('b'));
+  await waitFor(() => updates.some((u) => u.entries.length === 2));
+
+  // A bad edit produces an update that still carries the last good object.
+  const n = updates.length;
+  await writeFile(join(dir, 'sub', 'b.yaml'), svc('b', -1));
+  await waitFor(() => updates.length > n);
+  const last = updates.at(-1)!;
+  assert.deepEqual(names(last), ['Service/default/a', 'Service/default/b']);
+  assert.match(formatProblem(last.problems[0]!), /sub\/b\.yaml:1: Service default\/b: spec\.ports\[0\]\.port: must be at least 1/);
+});
+
+test('watching a single file follows editor-style saves', async (t) => {
+  const dir = await tmp();
+  const f = join(dir, 'one.yaml');
+  await writeFile(f, svc('x', 80));
+  await writeFile(join(dir, 'other.yaml'), svc('other'));
+  const updates: FileState[] = [];
+  const src = new FileSource([f], { debounceMs: 50, onUpdate: (s) => updates.push(s) });
+  t.after(async () => {
+    src.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  assert.deepEqual(names(await src.start()), ['Service/default/x']);
+  await writeFile(join(dir, 'tmp'), svc('x', 81));
+  await rename(join(dir, 'tmp'), f);
+  const end = Date.now() + 5000;
+  while (updates.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal((updates[0]!.entries[0]!.resource.spec as any).ports[0].port, 81);
+  assert.equal(updates[0]!.entries.length, 1);
+});

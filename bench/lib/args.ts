@@ -1,0 +1,119 @@
+// Command-line flags of `npm run bench` (see bench/README.md).
+
+import { PROXIES, SCENARIOS, type ProxyName, type ScenarioName } from './scenarios.js';
+
+export interface BenchArgs {
+  durationSec: number;
+  warmupSec: number;
+  rounds: number;
+  scenarios: ScenarioName[];
+  proxies: ProxyName[];
+  connections: number;
+  h2Clients: number;
+  h2Streams: number;
+  basePort: number;
+  controlPlane: boolean;
+  cpRoutes: number[];
+  cpChanges: number;
+  porticoCmd?: string;
+  /** Write bench/results/<date>.{md,json}; default only for a full run. */
+  save: boolean;
+  install: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [flags]
+  --duration S        seconds per measured run (default 4)
+  --warmup S          seconds of unmeasured load per proxy before round 1 (default 1)
+  --rounds N          interleaved rounds, medians reported (default 3)
+  --scenarios a,b     subset of: ${SCENARIOS.map((s) => s.name).join(', ')}
+  --proxies a,b       subset of: ${PROXIES.join(', ')}
+  --connections N     wrk connections (default 50)
+  --h2 C,M            h2load clients and streams per client (default 10,10)
+  --base-port P       first of the loopback ports used (default 27000; uses P..P+20)
+  --control-plane / --no-control-plane
+  --cp-routes a,b     route counts for the control-plane figures (default 10,1000,10000)
+  --portico-cmd CMD   start Portico with CMD instead of building src/ (e.g. "node bin/portico.js")
+  --save / --no-save  write bench/results/<date>.{md,json} (default: only for a full run)
+  --no-install        fail instead of apt-get installing missing tools
+  --quick             small-get only, 1 round, no control plane, no save`;
+
+function list<T extends string>(v: string, allowed: readonly T[], flag: string): T[] {
+  const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of items) if (!allowed.includes(x as T)) throw new Error(`${flag}: unknown "${x}" (allowed: ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+function positive(v: string | undefined, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got "${v}"`);
+  return n;
+}
+
+export function parseArgs(argv: string[]): BenchArgs {
+  const a: BenchArgs = {
+    durationSec: 4,
+    warmupSec: 1,
+    rounds: 3,
+    scenarios: SCENARIOS.map((s) => s.name),
+    proxies: [...PROXIES],
+    connections: 50,
+    h2Clients: 10,
+    h2Streams: 10,
+    basePort: 27000,
+    controlPlane: true,
+    cpRoutes: [10, 1000, 10000],
+    cpChanges: 3,
+    save: true,
+    install: true,
+  };
+  let partial = false;
+  let saveSet: boolean | undefined;
+  let cpSet: boolean | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${f} needs a value`);
+      return x;
+    };
+    switch (f) {
+      case '--duration': a.durationSec = positive(v(), f); partial = true; break;
+      case '--warmup': a.warmupSec = Number(v()); break;
+      case '--rounds': a.rounds = Math.round(positive(v(), f)); partial = true; break;
+      case '--scenarios': a.scenarios = list(v(), SCENARIOS.map((s) => s.name), f); partial = true; break;
+      case '--proxies': a.proxies = list(v(), PROXIES, f); partial = true; break;
+      case '--connections': a.connections = Math.round(positive(v(), f)); partial = true; break;
+      case '--h2': {
+        const [c, m] = v().split(',');
+        a.h2Clients = Math.round(positive(c, f));
+        a.h2Streams = Math.round(positive(m, f));
+        partial = true;
+        break;
+      }
+      case '--base-port': a.basePort = Math.round(positive(v(), f)); break;
+      case '--control-plane': cpSet = true; break;
+      case '--no-control-plane': cpSet = false; break;
+      case '--cp-routes': a.cpRoutes = v().split(',').map((x) => Math.round(positive(x, f))); break;
+      case '--portico-cmd': a.porticoCmd = v(); break;
+      case '--save': saveSet = true; break;
+      case '--no-save': saveSet = false; break;
+      case '--no-install': a.install = false; break;
+      case '--quick':
+        a.scenarios = ['small-get'];
+        a.rounds = 1;
+        partial = true;
+        cpSet ??= false;
+        break;
+      case '-h':
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown flag ${f}\n${USAGE}`);
+    }
+  }
+  // A partial run must not replace the committed full results unless asked to.
+  a.save = saveSet ?? !partial;
+  a.controlPlane = cpSet ?? !partial;
+  if (a.proxies.includes('portico') === false) a.controlPlane = cpSet === true;
+  return a;
+}

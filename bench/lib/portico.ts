@@ -1,0 +1,73 @@
+// Portico under test: compiled once per bench run from the working tree into bench/.run/dist
+// (plain `node`, no TypeScript loader in the measured process), then `portico run --workers 1`
+// on a generated manifest directory.
+
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchContext } from './context.js';
+import { scenarioManifests } from './manifests.js';
+import { run, startProcess, waitForPort, type Managed } from './proc.js';
+import type { Scenario } from './scenarios.js';
+
+export interface PorticoCommand {
+  cmd: string;
+  args: string[];
+}
+
+/**
+ * Resolves how to start Portico. `override` ("node bin/portico.js") skips the build.
+ * Returns a reason string when Portico cannot run yet (e.g. the CLI has not landed).
+ */
+export async function preparePortico(ctx: BenchContext, override?: string): Promise<PorticoCommand | string> {
+  if (override) {
+    const [cmd, ...args] = override.split(/\s+/).filter(Boolean);
+    return { cmd: cmd!, args };
+  }
+  if (!existsSync(join(ctx.repoDir, 'src/cli/main.ts'))) return 'src/cli/main.ts does not exist yet';
+  const outDir = join(ctx.runDir, 'dist');
+  rmSync(outDir, { recursive: true, force: true });
+  const tsc = join(ctx.repoDir, 'node_modules/typescript/bin/tsc');
+  // tsc still emits when some unrelated file has a type error; only a missing entry point is fatal.
+  const r = await run(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', outDir], {
+    cwd: ctx.repoDir,
+    timeoutMs: 300_000,
+  });
+  const main = join(outDir, 'cli/main.js');
+  if (!existsSync(main)) return `build produced no ${main}: ${(r.stdout + r.stderr).slice(0, 500)}`;
+  if (r.code !== 0) process.stderr.write(`note: tsc reported type errors (build used anyway):\n${r.stdout.slice(0, 1500)}\n`);
+  return { cmd: process.execPath, args: [main] };
+}
+
+/** Starts `portico run <dir> --workers 1` and waits for its listener. */
+export async function startPorticoOn(
+  ctx: BenchContext,
+  pc: PorticoCommand,
+  manifestDir: string,
+  port: number,
+  name: string,
+  timeoutMs = 120_000,
+): Promise<Managed> {
+  const m = startProcess(name, pc.cmd, [...pc.args, 'run', manifestDir, '--workers', '1'], {
+    cwd: ctx.repoDir,
+    logFile: join(manifestDir, '..', `${name.replace(/\W+/g, '-')}.log`),
+  });
+  await waitForPort(m, port, timeoutMs);
+  return m;
+}
+
+export async function startPortico(ctx: BenchContext, pc: PorticoCommand, s: Scenario): Promise<Managed> {
+  const dir = join(ctx.runDir, 'portico', s.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'manifests.yaml'),
+    scenarioManifests(s, {
+      listenPort: ctx.ports.portico,
+      backendA: ctx.ports.backendA,
+      backendB: ctx.ports.backendB,
+      certPem: ctx.cert.certPem,
+      keyPem: ctx.cert.keyPem,
+    }),
+  );
+  return startPorticoOn(ctx, pc, dir, ctx.ports.portico, `portico-${s.name}`);
+}

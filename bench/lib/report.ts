@@ -1,0 +1,129 @@
+// Aggregation (medians over rounds, peak RSS, ratio to nginx in the same run) and output:
+// the Markdown table and the JSON file whose shape other tools rely on.
+
+import type { LoadResult } from './load.js';
+import type { ProxyName, Scenario } from './scenarios.js';
+
+export interface Sample extends LoadResult {
+  rssMb: number;
+}
+
+export interface Cell {
+  scenario: string;
+  proxy: ProxyName;
+  samples: Sample[];
+  /** Why there are no samples (unavailable, failed verification, load tool error). */
+  note?: string;
+}
+
+/** One row of results[] in the JSON file; the field set is fixed by issue 6. */
+export interface ResultRow {
+  scenario: string;
+  proxy: ProxyName;
+  rps: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  rss_mb: number | null;
+  ratio_to_nginx: number | null;
+}
+
+export interface ResultsFile {
+  date: string;
+  machine: string;
+  results: ResultRow[];
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function round(x: number, digits: number): number | null {
+  if (!Number.isFinite(x)) return null;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function toRows(cells: Cell[]): ResultRow[] {
+  const rows: ResultRow[] = cells.map((c) => {
+    const ok = c.samples;
+    return {
+      scenario: c.scenario,
+      proxy: c.proxy,
+      rps: round(median(ok.map((x) => x.rps)), 0),
+      p50_ms: round(median(ok.map((x) => x.p50Ms)), 3),
+      p99_ms: round(median(ok.map((x) => x.p99Ms)), 3),
+      rss_mb: round(Math.max(...ok.map((x) => x.rssMb)), 1),
+      ratio_to_nginx: null,
+    };
+  });
+  for (const r of rows) {
+    const nginx = rows.find((x) => x.scenario === r.scenario && x.proxy === 'nginx');
+    if (r.rps !== null && nginx?.rps) r.ratio_to_nginx = round(r.rps / nginx.rps, 3);
+  }
+  return rows;
+}
+
+function fmt(x: number | null, digits = 2): string {
+  return x === null ? 'n/a' : x.toFixed(digits);
+}
+
+export interface ControlPlaneRow {
+  routes: number;
+  startup_ms: number | null;
+  change_ms: number[];
+  change_median_ms: number | null;
+  rss_mb: number | null;
+  peak_rss_mb: number | null;
+  note?: string;
+}
+
+export interface ReportInput {
+  file: ResultsFile;
+  cells: Cell[];
+  scenarios: Scenario[];
+  settings: string[];
+  controlPlane?: ControlPlaneRow[];
+}
+
+export function markdown(r: ReportInput): string {
+  const out: string[] = [];
+  out.push(`# Portico bench, ${r.file.date}`, '', `Machine: ${r.file.machine}`, '');
+  for (const s of r.settings) out.push(`- ${s}`);
+  out.push('');
+  const head = r.file.results.find((x) => x.scenario === 'small-get' && x.proxy === 'portico');
+  if (head) {
+    const nginx = r.file.results.find((x) => x.scenario === 'small-get' && x.proxy === 'nginx');
+    const p99 = head.p99_ms !== null && nginx?.p99_ms ? ` (p99 ${(head.p99_ms / nginx.p99_ms).toFixed(2)}x nginx's)` : '';
+    out.push(`**Headline: small-get, Portico = ${fmt(head.ratio_to_nginx)}x nginx's throughput${p99}.**`, '');
+  }
+  out.push('## Data plane', '');
+  out.push('| scenario | proxy | req/s | ratio to nginx | p50 ms | p99 ms | peak RSS MiB | errors | note |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const row of r.file.results) {
+    const cell = r.cells.find((c) => c.scenario === row.scenario && c.proxy === row.proxy);
+    const errors = cell ? cell.samples.reduce((n, x) => n + x.errors, 0) : 0;
+    const name = row.proxy === 'portico' ? '**portico**' : row.proxy;
+    const ratio = row.proxy === 'portico' ? `**${fmt(row.ratio_to_nginx)}**` : fmt(row.ratio_to_nginx);
+    out.push(
+      `| ${row.scenario} | ${name} | ${fmt(row.rps, 0)} | ${ratio} | ${fmt(row.p50_ms)} | ${fmt(row.p99_ms)} | ${fmt(row.rss_mb, 1)} | ${errors} | ${(cell?.note ?? '').replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160)} |`,
+    );
+  }
+  out.push('', 'Scenarios:', '');
+  for (const s of r.scenarios) out.push(`- \`${s.name}\`: ${s.title}`);
+  if (r.controlPlane) {
+    out.push('', '## Control plane (Portico, file mode)', '');
+    out.push('Time from writing a new HTTPRoute file next to N existing routes until the data plane serves it (requests polled every few ms), and memory (sum over Portico\'s processes).', '');
+    out.push('| routes | start to serving ms | change to serving ms (median) | each change ms | RSS MiB | peak RSS MiB | note |');
+    out.push('|---:|---:|---:|---|---:|---:|---|');
+    for (const c of r.controlPlane) {
+      out.push(
+        `| ${c.routes} | ${fmt(c.startup_ms, 0)} | ${fmt(c.change_median_ms, 0)} | ${c.change_ms.map((x) => x.toFixed(0)).join(', ')} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
+      );
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}

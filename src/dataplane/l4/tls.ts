@@ -48,15 +48,17 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
-    const refuse = (why: string): void => {
-      opts.log(`tls ${port.name}: ${why}; closing client`);
+    let buf: Buffer = Buffer.alloc(0);
+    const stop = (): void => {
       clearTimeout(timer);
       client.removeListener('data', onData);
+      client.removeListener('end', onEarlyEnd);
+    };
+    const refuse = (why: string): void => {
+      opts.log(`tls ${port.name}: ${why}; closing client`);
+      stop();
       closeCleanly(client);
     };
-    const timer = setTimeout(() => refuse('no complete ClientHello in time'), opts.helloTimeoutMs);
-    timer.unref();
-    let buf: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       const hello = parseClientHello(buf);
@@ -66,16 +68,18 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       }
       if (hello.kind === 'invalid') return refuse(hello.reason);
       if (hello.sni === undefined) return refuse('ClientHello without SNI');
-      client.removeListener('data', onData);
+      stop();
       client.pause();
-      route(client, hello.sni, buf, timer, refuse);
+      route(client, hello.sni, buf, refuse);
     };
+    const onEarlyEnd = (): void => refuse('client closed before its ClientHello was complete');
+    const timer = setTimeout(() => refuse('no complete ClientHello in time'), opts.helloTimeoutMs);
+    timer.unref();
     client.on('data', onData);
-    client.on('end', () => refuse('client closed before its ClientHello was complete'));
+    client.on('end', onEarlyEnd);
   });
 
-  function route(client: net.Socket, sni: string, hello: Buffer, timer: NodeJS.Timeout, refuse: (why: string) => void): void {
-    client.removeAllListeners('end');
+  function route(client: net.Socket, sni: string, hello: Buffer, refuse: (why: string) => void): void {
     // Captured now: a later update() must not move this connection.
     const { listeners, clusters: cs } = state;
     const l = listeners.lookup(sni);
@@ -90,7 +94,6 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     };
 
     if (l.certs === undefined) {
-      clearTimeout(timer);
       dial().then(
         (backend) => {
           if (client.destroyed) return void backend.destroy();
@@ -110,13 +113,16 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     if (ctx === undefined) return refuse(`listener ${l.listener.name} has no usable certificate`);
     client.unshift(hello);
     const secure = new tls.TLSSocket(client, { isServer: true, secureContext: ctx });
+    // The handshake gets its own deadline; a client stalling after its hello is cut.
+    const handshake = setTimeout(() => secure.destroy(), opts.helloTimeoutMs);
+    handshake.unref();
     secure.on('error', () => {
-      clearTimeout(timer);
+      clearTimeout(handshake);
       secure.destroy();
       client.destroy();
     });
     secure.once('secure', () => {
-      clearTimeout(timer);
+      clearTimeout(handshake);
       secure.pause();
       dial().then(
         (backend) => {

@@ -1,0 +1,155 @@
+// backendRef -> IR cluster: kind and namespace checks (ReferenceGrant), Service and port
+// lookup, protocol from appProtocol, endpoints from EndpointSlices or ExternalName.
+//
+// Cluster names are `${ns}/${svc}:${port}` as the IR documents. Two suffixes keep names
+// unique when one Service port is used in two ways: `/${protocol}` when the route kind
+// forces a protocol other than the port's own (gRPC -> h2c, TCPRoute -> tcp), and `/tls`
+// when a BackendTLSPolicy applies.
+
+import type { BackendRef, EndpointSlice, Service, ServicePort } from '../api/types.js';
+import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
+import type { Cluster, ClusterProtocol, Endpoint } from '../ir/types.js';
+import { Reason } from './conditions.js';
+import type { Context } from './context.js';
+import type { BackendTLSPolicies, PolicyNode } from './backendtlspolicy.js';
+
+export type BackendUse = 'http' | 'grpc' | 'tcp' | 'udp';
+
+export type Resolved =
+  | { ok: true; cluster: string; policy?: PolicyNode }
+  | {
+      ok: false;
+      reason: string;
+      message: string;
+      /** Refs were fine but the backend cannot be used safely (BackendTLSPolicy without a usable CA): a 500, no route condition. */
+      quiet?: boolean;
+      policy?: PolicyNode;
+    };
+
+const H2C = new Set(['kubernetes.io/h2c', 'h2c']);
+const GRPC_OK = new Set(['kubernetes.io/h2c', 'h2c', 'grpc', 'http2']);
+
+/** The port's own protocol for HTTP traffic; undefined = not one Portico can speak. */
+function httpProtocol(appProtocol: string | undefined): ClusterProtocol | undefined {
+  if (appProtocol === undefined || appProtocol === '' || appProtocol === 'http' || appProtocol === 'HTTP' || appProtocol === 'https' || appProtocol === 'kubernetes.io/http') return 'http1';
+  if (H2C.has(appProtocol)) return 'h2c';
+  if (appProtocol === 'kubernetes.io/ws') return 'ws';
+  return undefined;
+}
+
+function protocolFor(use: BackendUse, appProtocol: string | undefined): ClusterProtocol | undefined {
+  switch (use) {
+    case 'http':
+      return httpProtocol(appProtocol);
+    case 'grpc':
+      return appProtocol === undefined || appProtocol === '' || GRPC_OK.has(appProtocol) ? 'h2c' : undefined;
+    case 'tcp':
+      return 'tcp';
+    case 'udp':
+      return 'udp';
+  }
+}
+
+export function weightOf(ref: { weight?: unknown }): number {
+  const w = ref.weight;
+  if (w === undefined) return 1;
+  return typeof w === 'number' && Number.isInteger(w) && w >= 0 ? Math.min(w, 1_000_000) : 1;
+}
+
+export class Clusters {
+  readonly byName = new Map<string, Cluster>();
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly policies: BackendTLSPolicies,
+  ) {}
+
+  resolve(from: { kind: string; namespace: string }, ref: BackendRef, use: BackendUse): Resolved {
+    const group = ref.group ?? CORE_GROUP;
+    const kind = ref.kind ?? Kind.Service;
+    const ns = ref.namespace ?? from.namespace;
+    if (group !== CORE_GROUP || kind !== Kind.Service) {
+      return { ok: false, reason: Reason.InvalidKind, message: `backendRef ${group || 'core'}/${kind} ${ref.name}: only core Services are supported` };
+    }
+    if (!this.ctx.referenceAllowed({ group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace }, { group, kind, namespace: ns, name: ref.name })) {
+      return {
+        ok: false,
+        reason: Reason.RefNotPermitted,
+        message: `backendRef Service ${ns}/${ref.name} is in another namespace and no ReferenceGrant there allows ${from.kind}s from ${from.namespace}`,
+      };
+    }
+    const svc = this.ctx.snapshot.get<Service>(Kind.Service, ns, ref.name);
+    if (!svc) return { ok: false, reason: Reason.BackendNotFound, message: `Service ${ns}/${ref.name} not found` };
+    if (ref.port === undefined) {
+      return { ok: false, reason: Reason.BackendNotFound, message: `backendRef Service ${ns}/${ref.name} needs a port` };
+    }
+    const ports = Array.isArray(svc.spec?.ports) ? svc.spec!.ports! : [];
+    const sp = ports.find((p) => p.port === ref.port);
+    const external = svc.spec?.type === 'ExternalName';
+    if (!sp && !external) {
+      return { ok: false, reason: Reason.BackendNotFound, message: `Service ${ns}/${ref.name} has no port ${ref.port}` };
+    }
+    const appProtocol = sp?.appProtocol;
+    const protocol = protocolFor(use, appProtocol);
+    if (!protocol) {
+      return {
+        ok: false,
+        reason: Reason.UnsupportedProtocol,
+        message: `Service ${ns}/${ref.name} port ${ref.port} appProtocol ${appProtocol} is not supported for ${use === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'} backends`,
+      };
+    }
+    const policy = use === 'http' || use === 'grpc' ? this.policies.forPort(ns, ref.name, sp?.name) : undefined;
+    if (policy && !policy.usable) {
+      return { ok: false, reason: Reason.ResolvedRefs, message: `BackendTLSPolicy ${policy.id} is not usable`, quiet: true, policy };
+    }
+    const natural = httpProtocol(appProtocol) ?? 'http1';
+    const finalProtocol: ClusterProtocol = policy?.tls && protocol === 'h2c' ? 'h2' : protocol;
+    let name = `${ns}/${ref.name}:${ref.port}`;
+    if (protocol !== natural) name += `/${protocol}`;
+    if (policy?.tls) name += '/tls';
+    if (!this.byName.has(name)) {
+      const endpoints = external
+        ? svc.spec?.externalName
+          ? [{ address: svc.spec.externalName, port: ref.port }]
+          : []
+        : endpointsFor(this.ctx.endpointSlices(ns, ref.name), sp!);
+      const cluster: Cluster = { name, protocol: finalProtocol, endpoints };
+      if (policy?.tls) cluster.tls = policy.tls;
+      this.byName.set(name, cluster);
+    }
+    return { ok: true, cluster: name, policy };
+  }
+
+  /** IR.clusters with keys sorted, so the IR serialises identically every time. */
+  toRecord(): Record<string, Cluster> {
+    const out: Record<string, Cluster> = {};
+    for (const k of [...this.byName.keys()].sort()) out[k] = this.byName.get(k)!;
+    return out;
+  }
+}
+
+/** Ready endpoints of a Service port; the slice port is chosen by the Service port's name, else targetPort. */
+export function endpointsFor(slices: readonly EndpointSlice[], sp: ServicePort): Endpoint[] {
+  const seen = new Set<string>();
+  const out: Endpoint[] = [];
+  const wantName = sp.name ?? '';
+  for (const s of slices) {
+    const ports = Array.isArray(s.ports) ? s.ports : [];
+    let port = ports.find((p) => (p.name ?? '') === wantName)?.port;
+    if (port === undefined) {
+      if (typeof sp.targetPort === 'number') port = sp.targetPort;
+      else if (sp.targetPort === undefined) port = sp.port;
+      else continue; // a named targetPort can only be resolved through the slice
+    }
+    for (const e of Array.isArray(s.endpoints) ? s.endpoints : []) {
+      if (e?.conditions?.ready === false) continue; // unset means ready (EndpointSlice API)
+      for (const address of Array.isArray(e.addresses) ? e.addresses : []) {
+        const k = `${address}|${port}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push({ address, port });
+      }
+    }
+  }
+  return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+}

@@ -1,0 +1,143 @@
+// The per-call lookup tables every concern shares. Built once per translate() call from
+// the Snapshot, so no concern scans the whole snapshot twice.
+
+import type { EndpointSlice, LabelSelector, Namespace, ObjectMeta, ReferenceGrant, Resource } from '../api/types.js';
+import { DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
+import type { Snapshot } from '../store/snapshot.js';
+import type { TranslateOptions } from './types.js';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export interface RefFrom {
+  group: string;
+  kind: string;
+  namespace: string;
+}
+export interface RefTo {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export class Context {
+  readonly controllerName: string;
+  private readonly addressFor?: (ns: string, name: string) => string;
+  private readonly grantsByNamespace = new Map<string, ReferenceGrant[]>();
+  private readonly slicesByService = new Map<string, EndpointSlice[]>();
+
+  constructor(
+    readonly snapshot: Snapshot,
+    options: TranslateOptions = {},
+  ) {
+    this.controllerName = options.controllerName ?? DEFAULT_CONTROLLER_NAME;
+    this.addressFor = options.addressFor;
+    for (const g of snapshot.list<ReferenceGrant>(Kind.ReferenceGrant)) {
+      const ns = g.metadata.namespace ?? 'default';
+      let list = this.grantsByNamespace.get(ns);
+      if (!list) this.grantsByNamespace.set(ns, (list = []));
+      list.push(g);
+    }
+    for (const s of snapshot.list<EndpointSlice>(Kind.EndpointSlice)) {
+      const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (!svc) continue;
+      const key = `${s.metadata.namespace ?? 'default'}/${svc}`;
+      let list = this.slicesByService.get(key);
+      if (!list) this.slicesByService.set(key, (list = []));
+      list.push(s);
+    }
+  }
+
+  defaultAddress(namespace: string, name: string): string {
+    return this.addressFor?.(namespace, name) ?? '0.0.0.0';
+  }
+
+  /**
+   * Labels of a namespace. A namespace with no Namespace object (common in file mode) still
+   * carries the label the API server always sets, so selectors on it behave as in a cluster.
+   */
+  namespaceLabels(namespace: string): Record<string, string> {
+    const ns = this.snapshot.get<Namespace>(Kind.Namespace, undefined, namespace);
+    return { ...(ns?.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: namespace };
+  }
+
+  endpointSlices(namespace: string, service: string): readonly EndpointSlice[] {
+    return this.slicesByService.get(`${namespace}/${service}`) ?? [];
+  }
+
+  /** Same-namespace references are always allowed; others need a ReferenceGrant in the target namespace. */
+  referenceAllowed(from: RefFrom, to: RefTo): boolean {
+    if (from.namespace === to.namespace) return true;
+    for (const g of this.grantsByNamespace.get(to.namespace) ?? []) {
+      const spec = g.spec;
+      if (!spec || !Array.isArray(spec.from) || !Array.isArray(spec.to)) continue;
+      const fromOk = spec.from.some(
+        (f) => (f.group ?? '') === from.group && f.kind === from.kind && f.namespace === from.namespace,
+      );
+      if (!fromOk) continue;
+      const toOk = spec.to.some(
+        (t) => (t.group ?? '') === to.group && t.kind === to.kind && (t.name === undefined || t.name === '' || t.name === to.name),
+      );
+      if (toOk) return true;
+    }
+    return false;
+  }
+}
+
+/** API-server-assigned generation; objects read from files have none yet, and 1 is what create would give them. */
+export function generationOf(r: { metadata: ObjectMeta }): number {
+  const g = r.metadata.generation;
+  return typeof g === 'number' && Number.isFinite(g) ? g : 1;
+}
+
+export function nsOf(r: Resource): string {
+  return r.metadata.namespace ?? 'default';
+}
+
+export function matchesSelector(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true; // an empty selector selects everything, as in Kubernetes
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !values.includes(labels[e.key]!)) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(labels[e.key]!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false; // an operator Kubernetes would reject selects nothing
+    }
+  }
+  return true;
+}
+
+/**
+ * Age order used by every "oldest wins" rule in the spec: creationTimestamp ascending, then
+ * "{namespace}/{name}" alphabetically. An object without a timestamp (file mode) sorts after
+ * every object that has one: it has not been created by an API server yet.
+ */
+export function compareAge(a: Resource, b: Resource): number {
+  const ta = a.metadata.creationTimestamp;
+  const tb = b.metadata.creationTimestamp;
+  if (ta !== tb) {
+    if (ta === undefined) return 1;
+    if (tb === undefined) return -1;
+    const da = Date.parse(ta);
+    const db = Date.parse(tb);
+    if (!Number.isNaN(da) && !Number.isNaN(db) && da !== db) return da - db;
+    if (Number.isNaN(da) !== Number.isNaN(db)) return Number.isNaN(da) ? 1 : -1;
+  }
+  const na = `${nsOf(a)}/${a.metadata.name}`;
+  const nb = `${nsOf(b)}/${b.metadata.name}`;
+  return na < nb ? -1 : na > nb ? 1 : 0;
+}

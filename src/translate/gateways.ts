@@ -1,0 +1,180 @@
+// Gateways of accepted-or-not Portico GatewayClasses: addresses, listeners, and the
+// Gateway's own Accepted/Programmed conditions. Status is rendered after routes attach,
+// because listener status carries attachedRoutes.
+
+import { isIP } from 'node:net';
+import type { Condition, Gateway, GatewayAddress, ListenerStatus } from '../api/types.js';
+import { Kind } from '../api/names.js';
+import { Reason, Type, condition } from './conditions.js';
+import { compareAge, generationOf, nsOf, type Context } from './context.js';
+import { markConflictsAcrossGateways, markConflictsWithinGateway } from './conflicts.js';
+import type { GatewayClassNode, GatewayNode, ListenerNode } from './graph.js';
+import { buildListener } from './listeners.js';
+
+export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNode>): GatewayNode[] {
+  const out: GatewayNode[] = [];
+  const resources = [...ctx.snapshot.list<Gateway>(Kind.Gateway)].sort(compareAge);
+  for (const gw of resources) {
+    const gc = classes.get(gw.spec?.gatewayClassName ?? '');
+    if (!gc) continue; // not ours (or no such class): not ours to report on
+    const ns = nsOf(gw);
+    const node: GatewayNode = {
+      resource: gw,
+      namespace: ns,
+      name: gw.metadata.name,
+      generation: generationOf(gw),
+      gatewayClass: gc,
+      addresses: [],
+      listeners: [],
+    };
+    const addrProblem = resolveAddresses(ctx, node);
+    const listeners = Array.isArray(gw.spec?.listeners) ? gw.spec!.listeners : [];
+    const seen = new Set<string>();
+    for (const l of listeners) {
+      if (!l || typeof l.name !== 'string' || seen.has(l.name)) continue; // names are unique (CRD listMapKey)
+      seen.add(l.name);
+      node.listeners.push(buildListener(ctx, node, l));
+    }
+    markConflictsWithinGateway(node);
+    decideGateway(node, addrProblem);
+    out.push(node);
+  }
+  markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));
+  for (const g of out) finishProgrammed(g);
+  return out;
+}
+
+type AddressProblem = { accepted: boolean; reason: string; message: string } | undefined;
+
+function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
+  const requested: GatewayAddress[] = Array.isArray(node.resource.spec?.addresses) ? node.resource.spec!.addresses! : [];
+  if (requested.length === 0) {
+    node.addresses = [ctx.defaultAddress(node.namespace, node.name)];
+    return undefined;
+  }
+  const ips: string[] = [];
+  for (const [i, a] of requested.entries()) {
+    const type = a.type ?? 'IPAddress';
+    if (type !== 'IPAddress') {
+      return {
+        accepted: false,
+        reason: Reason.UnsupportedAddress,
+        message: `spec.addresses[${i}] type ${type} is not supported; Portico binds IPAddress values only`,
+      };
+    }
+    if (!isIP(a.value)) {
+      return {
+        accepted: true,
+        reason: Reason.AddressNotUsable,
+        message: `spec.addresses[${i}] value ${JSON.stringify(a.value)} is not an IP address`,
+      };
+    }
+    if (!ips.includes(a.value)) ips.push(a.value);
+  }
+  node.addresses = ips;
+  return undefined;
+}
+
+function decideGateway(node: GatewayNode, addr: AddressProblem): void {
+  const gc = node.gatewayClass;
+  if (!gc.accepted) {
+    node.accepted = { ok: false, reason: Reason.Invalid, message: `GatewayClass ${gc.resource.metadata.name} is not accepted` };
+    return;
+  }
+  if (node.resource.spec?.infrastructure?.parametersRef) {
+    node.accepted = {
+      ok: false,
+      reason: Reason.InvalidParameters,
+      message: 'spec.infrastructure.parametersRef is not supported by Portico; remove it',
+    };
+    return;
+  }
+  if (addr && !addr.accepted) {
+    node.accepted = { ok: false, reason: addr.reason, message: addr.message };
+    return;
+  }
+  if (addr) {
+    node.accepted = { ok: true, reason: Reason.Accepted, message: 'Gateway is accepted' };
+    node.programmed = { ok: false, reason: addr.reason, message: addr.message };
+    return;
+  }
+  node.accepted = { ok: true, reason: Reason.Accepted, message: 'Gateway is accepted' };
+}
+
+function listenerValid(l: ListenerNode): boolean {
+  return l.accepted && !l.conflicted && !(l.unresolved && l.unresolved.reason !== Reason.InvalidRouteKinds) && l.supportedKinds.length > 0;
+}
+
+function finishProgrammed(node: GatewayNode): void {
+  const gwOk = node.accepted!.ok && !node.programmed;
+  for (const l of node.listeners) l.programmed = gwOk && listenerValid(l);
+  const invalid = node.listeners.filter((l) => !listenerValid(l));
+  if (node.accepted!.ok && node.listeners.length > 0 && invalid.length > 0) {
+    const names = invalid.map((l) => l.spec.name).join(', ');
+    node.accepted =
+      invalid.length === node.listeners.length
+        ? { ok: false, reason: Reason.ListenersNotValid, message: `no valid listeners (invalid: ${names})` }
+        : { ok: true, reason: Reason.ListenersNotValid, message: `some listeners are not valid: ${names}` };
+  }
+  if (!node.programmed) {
+    const anyProgrammed = node.listeners.some((l) => l.programmed);
+    node.programmed = anyProgrammed
+      ? { ok: true, reason: Reason.Programmed, message: 'Gateway is programmed' }
+      : { ok: false, reason: Reason.Invalid, message: node.accepted!.ok ? 'no listener is programmed' : 'Gateway is not accepted' };
+  }
+  if (!node.accepted!.ok) for (const l of node.listeners) l.programmed = false;
+}
+
+export function listenerConditions(l: ListenerNode): Condition[] {
+  const gen = l.gateway.generation;
+  const out: Condition[] = [];
+  out.push(
+    l.rejected
+      ? condition(Type.Accepted, false, l.rejected.reason, l.rejected.message, gen)
+      : condition(Type.Accepted, true, Reason.Accepted, 'Listener is accepted', gen),
+  );
+  let why = 'Listener is programmed';
+  if (!l.programmed) {
+    why = l.rejected
+      ? 'Listener is not accepted'
+      : l.conflicted
+        ? 'Listener is conflicted'
+        : l.unresolved && l.unresolved.reason !== Reason.InvalidRouteKinds
+          ? 'Listener references could not be resolved'
+          : l.supportedKinds.length === 0
+            ? 'Listener supports no route kinds'
+            : `Gateway is not ${l.gateway.accepted?.ok ? 'programmed' : 'accepted'}`;
+  }
+  out.push(condition(Type.Programmed, l.programmed, l.programmed ? Reason.Programmed : Reason.Invalid, why, gen));
+  out.push(
+    l.unresolved
+      ? condition(Type.ResolvedRefs, false, l.unresolved.reason, l.unresolved.message, gen)
+      : condition(Type.ResolvedRefs, true, Reason.ResolvedRefs, 'All references are resolved', gen),
+  );
+  out.push(
+    l.conflicted
+      ? condition(Type.Conflicted, true, l.conflicted.reason, l.conflicted.message, gen)
+      : condition(Type.Conflicted, false, Reason.NoConflicts, 'No conflicts', gen),
+  );
+  return out;
+}
+
+export function gatewayStatus(node: GatewayNode): Record<string, unknown> {
+  const gen = node.generation;
+  const a = node.accepted!;
+  const p = node.programmed!;
+  const listeners: ListenerStatus[] = node.listeners.map((l) => ({
+    name: l.spec.name,
+    supportedKinds: l.supportedKinds,
+    attachedRoutes: l.attached.size,
+    conditions: listenerConditions(l),
+  }));
+  return {
+    addresses: node.addresses.map((value) => ({ type: 'IPAddress', value })),
+    conditions: [
+      condition(Type.Accepted, a.ok, a.reason, a.message, gen),
+      condition(Type.Programmed, p.ok, p.reason, p.message, gen),
+    ],
+    listeners,
+  };
+}

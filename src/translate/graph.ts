@@ -1,0 +1,46 @@
+// Nodes of the resource graph built once per translate() call (NGINX Gateway Fabric style:
+// every node carries whether it is valid and the conditions that say why).
+
+import type { Condition, Gateway, GatewayClass, Listener, RouteGroupKind } from '../api/types.js';
+import type { Certificate } from '../ir/types.js';
+
+export interface GatewayClassNode {
+  resource: GatewayClass;
+  accepted: boolean;
+  conditions: Condition[];
+}
+
+export interface ListenerNode {
+  gateway: GatewayNode;
+  spec: Listener;
+  /** IR name: `${ns}/${gateway}/${listener}`. */
+  id: string;
+  supportedKinds: RouteGroupKind[];
+  /** Listener Accepted condition is True (protocol supported, port usable). */
+  accepted: boolean;
+  conflicted?: { reason: string; message: string };
+  /** ResolvedRefs False: reason + message. */
+  unresolved?: { reason: string; message: string };
+  /** Accepted False: reason + message. */
+  rejected?: { reason: string; message: string };
+  certificates: Certificate[];
+  /** Bind address this listener serves on (one per Gateway address). */
+  addresses: string[];
+  /** Routes attached (Accepted True) by "kind/ns/name" — counted once however many parentRefs select it. */
+  attached: Set<string>;
+  /** Serves traffic: accepted, not conflicted, refs resolved, gateway programmed. */
+  programmed: boolean;
+}
+
+export interface GatewayNode {
+  resource: Gateway;
+  namespace: string;
+  name: string;
+  generation: number;
+  gatewayClass: GatewayClassNode;
+  /** Bind addresses: spec.addresses IPAddress values, else the default address. */
+  addresses: string[];
+  listeners: ListenerNode[];
+  accepted?: { ok: boolean; reason: string; message: string };
+  programmed?: { ok: boolean; reason: string; message: string };
+}

@@ -1,0 +1,113 @@
+// GRPCRoute rules -> IR route entries. A gRPC method is the HTTP/2 path /service/method, so
+// service/method matches become path matches and the entry is marked grpc (errors and
+// no-match answer with gRPC status codes).
+
+import type { GRPCMethodMatch, GRPCRoute, GRPCRouteMatch } from '../api/types.js';
+import type { HTTPMatch, HTTPRouteEntry } from '../ir/types.js';
+import type { Clusters } from './backends.js';
+import { Reason } from './conditions.js';
+import { translateFilters, type FilterProblem } from './filters.js';
+import type { RankedEntry } from './precedence.js';
+import { INVALID_BACKEND, noteResolved, resolveBackends, type RouteNode } from './routes.js';
+
+const SERVICE_RE = /^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/;
+const METHOD_RE = /^[A-Za-z_][A-Za-z_0-9]*$/;
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+function validRegex(re: string): boolean {
+  try {
+    new RegExp(re);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Exact service+method -> Exact "/svc/Method"; Exact service only -> PathPrefix "/svc" (the
+ * data plane's prefix match is segment-aware); anything else -> an anchored regular
+ * expression over the whole path, so it means the same under full-match or search semantics.
+ */
+function pathFor(m: GRPCMethodMatch, at: string): { path?: HTTPMatch['path'] } | { problem: FilterProblem } {
+  const type = m.type ?? 'Exact';
+  const service = m.service ?? '';
+  const method = m.method ?? '';
+  if (!service && !method) return { problem: { reason: Reason.UnsupportedValue, message: `${at}: one of service or method is required` } };
+  if (type === 'Exact') {
+    if ((service && !SERVICE_RE.test(service)) || (method && !METHOD_RE.test(method)))
+      return { problem: { reason: Reason.UnsupportedValue, message: `${at}: invalid service or method name` } };
+    if (service && method) return { path: { type: 'Exact', value: `/${service}/${method}` } };
+    if (service) return { path: { type: 'PathPrefix', value: `/${service}` } };
+    return { path: { type: 'RegularExpression', value: `^/[^/]+/${escapeRegex(method)}$` } };
+  }
+  if (type === 'RegularExpression') {
+    if ((service && !validRegex(service)) || (method && !validRegex(method)))
+      return { problem: { reason: Reason.UnsupportedValue, message: `${at}: invalid regular expression` } };
+    return { path: { type: 'RegularExpression', value: `^/(?:${service || '[^/]+'})/(?:${method || '[^/]+'})$` } };
+  }
+  return { problem: { reason: Reason.UnsupportedValue, message: `${at}.type ${String(type)} is not supported` } };
+}
+
+export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Clusters): RankedEntry[] {
+  const rules = Array.isArray(route.spec?.rules) ? route.spec!.rules! : [];
+  node.ruleCount = rules.length;
+  const out: RankedEntry[] = [];
+  for (const [ri, rule] of rules.entries()) {
+    const where = `spec.rules[${ri}]`;
+    const matches: GRPCRouteMatch[] = Array.isArray(rule?.matches) && rule.matches.length > 0 ? rule.matches : [{}];
+    let problem: FilterProblem | undefined;
+    const irMatches: { match: HTTPMatch; service: number; method: number }[] = [];
+    for (const [mi, m] of matches.entries()) {
+      const at = `${where}.matches[${mi}]`;
+      const match: HTTPMatch = {};
+      if (m?.method) {
+        const p = pathFor(m.method, `${at}.method`);
+        if ('problem' in p) {
+          problem ??= p.problem;
+          continue;
+        }
+        if (p.path) match.path = p.path;
+      }
+      if (Array.isArray(m?.headers) && m.headers.length > 0) {
+        const hs = [];
+        for (const [hi, h] of m.headers.entries()) {
+          const t = h.type ?? 'Exact';
+          if ((t !== 'Exact' && t !== 'RegularExpression') || (t === 'RegularExpression' && !validRegex(h.value))) {
+            problem ??= { reason: Reason.UnsupportedValue, message: `${at}.headers[${hi}] is not supported` };
+            break;
+          }
+          hs.push({ name: h.name.toLowerCase(), type: t, value: h.value });
+        }
+        match.headers = hs;
+      }
+      irMatches.push({ match, service: m?.method?.service?.length ?? 0, method: m?.method?.method?.length ?? 0 });
+    }
+    const dropped = problem !== undefined;
+    const fc = { routeKind: 'GRPCRoute' as const, namespace: node.namespace, clusters, use: 'grpc' as const, allPathPrefix: false };
+    const f = translateFilters(fc, rule?.filters, where);
+    f.resolved.forEach((r) => noteResolved(node, r));
+    node.refProblems.push(...f.refProblems);
+    problem ??= f.invalid;
+    const backends = resolveBackends(node, clusters, rule?.backendRefs, 'grpc', where);
+    for (const [bi, ref] of (Array.isArray(rule?.backendRefs) ? rule.backendRefs : []).entries()) {
+      if (!ref?.filters?.length || !backends[bi]) continue;
+      const bf = translateFilters(fc, ref.filters, `${where}.backendRefs[${bi}]`);
+      bf.resolved.forEach((r) => noteResolved(node, r));
+      node.refProblems.push(...bf.refProblems);
+      problem ??= bf.invalid;
+      if (!bf.invalid) backends[bi]!.filters = bf.filters;
+    }
+    if (problem) node.invalidRules.push({ rule: ri, problem });
+    if (dropped) continue;
+    for (const [mi, m] of irMatches.entries()) {
+      const source = { kind: 'GRPCRoute' as const, namespace: node.namespace, name: route.metadata.name, rule: ri, match: mi };
+      const entry: HTTPRouteEntry = problem
+        ? { source, match: m.match, filters: [], backends: [{ weight: 1, invalid: INVALID_BACKEND(problem.reason) }], grpc: true }
+        : { source, match: m.match, filters: f.filters, backends, grpc: true };
+      out.push({ entry, routeOrder: node.order, grpc: { service: m.service, method: m.method } });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+// Hostname intersection between a listener and a route, and the "most specific first"
+// order used for virtual hosts, listeners sharing a port and TLS SNI tables.
+
+export const ANY_HOST = '*';
+
+export function isWildcard(h: string): boolean {
+  return h.startsWith('*.');
+}
+
+/** True when `host` (exact or wildcard) lies within `pattern` (exact, wildcard or '*'). */
+export function hostWithin(host: string, pattern: string): boolean {
+  if (pattern === ANY_HOST || host === pattern) return true;
+  if (!isWildcard(pattern)) return false;
+  const suffix = pattern.slice(1); // ".example.com": a wildcard needs at least one more label
+  if (isWildcard(host)) return host.slice(1).endsWith(suffix);
+  return host.endsWith(suffix) && host.length > suffix.length;
+}
+
+/**
+ * The hostnames a route serves on a listener (spec: HTTPRoute/GRPCRoute/TLSRoute
+ * `hostnames`). Route hostnames outside the listener's are ignored; a route wildcard wider
+ * than the listener's hostname narrows to the listener's. Empty result = no intersection.
+ */
+export function intersectHostnames(listenerHostname: string | undefined, routeHostnames: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  if (!routeHostnames || routeHostnames.length === 0) {
+    out.push(listenerHostname ?? ANY_HOST);
+  } else if (!listenerHostname) {
+    out.push(...routeHostnames);
+  } else {
+    for (const r of routeHostnames) {
+      if (hostWithin(r, listenerHostname)) out.push(r);
+      else if (hostWithin(listenerHostname, r)) out.push(listenerHostname);
+    }
+  }
+  return [...new Set(out)].sort(compareHostnameSpecificity);
+}
+
+/** Do two sets of effective hostnames share any host? (GRPCRoute/HTTPRoute conflict rule.) */
+export function hostnameSetsOverlap(a: readonly string[], b: readonly string[]): boolean {
+  for (const x of a) for (const y of b) if (hostWithin(x, y) || hostWithin(y, x)) return true;
+  return false;
+}
+
+function rank(h: string | undefined): number {
+  if (h === undefined || h === ANY_HOST || h === '') return 2;
+  return isWildcard(h) ? 1 : 0;
+}
+
+/**
+ * Most specific first: exact names, then wildcards, then "any". Within a class, longer names
+ * first (a longer wildcard is narrower); equal lengths fall back to alphabetical order so
+ * the output never depends on input order.
+ */
+export function compareHostnameSpecificity(a: string | undefined, b: string | undefined): number {
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  const la = a?.length ?? 0;
+  const lb = b?.length ?? 0;
+  if (la !== lb) return lb - la;
+  const sa = a ?? '';
+  const sb = b ?? '';
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}

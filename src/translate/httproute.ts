@@ -1,0 +1,114 @@
+// HTTPRoute rules -> precedence-ranked IR route entries (listener-independent; attachment
+// decides which virtual hosts receive them).
+
+import type { HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../api/types.js';
+import type { HTTPMatch, HTTPRouteEntry, WeightedBackend } from '../ir/types.js';
+import type { Clusters } from './backends.js';
+import { Reason } from './conditions.js';
+import { parseDuration } from './duration.js';
+import { translateFilters, type FilterProblem } from './filters.js';
+import type { RankedEntry } from './precedence.js';
+import { INVALID_BACKEND, noteResolved, resolveBackends, type RouteNode } from './routes.js';
+
+function validRegex(re: string): boolean {
+  try {
+    new RegExp(re);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function matchOf(m: HTTPRouteMatch, at: string): { match: HTTPMatch } | { problem: FilterProblem } {
+  const type = m.path?.type ?? 'PathPrefix';
+  const value = m.path?.value ?? '/';
+  if (type !== 'Exact' && type !== 'PathPrefix' && type !== 'RegularExpression')
+    return { problem: { reason: Reason.UnsupportedValue, message: `${at}.path.type ${String(type)} is not supported` } };
+  if (type === 'RegularExpression' ? !validRegex(value) : !value.startsWith('/'))
+    return { problem: { reason: Reason.UnsupportedValue, message: `${at}.path.value ${JSON.stringify(value)} is not a valid ${type} path` } };
+  const match: HTTPMatch = { path: { type, value } };
+  for (const [kind, list] of [['headers', m.headers], ['queryParams', m.queryParams]] as const) {
+    if (!Array.isArray(list) || list.length === 0) continue;
+    const out = [];
+    for (const [i, h] of list.entries()) {
+      const t = h.type ?? 'Exact';
+      if ((t !== 'Exact' && t !== 'RegularExpression') || (t === 'RegularExpression' && !validRegex(h.value)))
+        return { problem: { reason: Reason.UnsupportedValue, message: `${at}.${kind}[${i}] ${t} ${JSON.stringify(h.value)} is not supported` } };
+      out.push({ name: kind === 'headers' ? h.name.toLowerCase() : h.name, type: t, value: h.value });
+    }
+    match[kind] = out;
+  }
+  if (m.method) match.method = m.method;
+  return { match };
+}
+
+export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Clusters): RankedEntry[] {
+  const rules: HTTPRouteRule[] = Array.isArray(route.spec?.rules) ? route.spec!.rules! : [];
+  node.ruleCount = rules.length;
+  const out: RankedEntry[] = [];
+  for (const [ri, rule] of rules.entries()) {
+    const where = `spec.rules[${ri}]`;
+    const matches: HTTPRouteMatch[] = Array.isArray(rule?.matches) && rule.matches.length > 0 ? rule.matches : [{}];
+    let problem: FilterProblem | undefined;
+    const irMatches: HTTPMatch[] = [];
+    for (const [mi, m] of matches.entries()) {
+      const r = matchOf(m ?? {}, `${where}.matches[${mi}]`);
+      if ('problem' in r) problem ??= r.problem;
+      else irMatches.push(r.match);
+    }
+    // A match Portico cannot evaluate drops the whole rule: serving a 500 there would need the match.
+    const dropped = problem !== undefined;
+    const allPathPrefix = irMatches.every((m) => m.path?.type === 'PathPrefix');
+    const fc = { routeKind: 'HTTPRoute' as const, namespace: node.namespace, clusters, use: 'http' as const, allPathPrefix };
+    const f = translateFilters(fc, rule?.filters, where);
+    f.resolved.forEach((r) => noteResolved(node, r));
+    node.refProblems.push(...f.refProblems);
+    problem ??= f.invalid;
+    const backends: WeightedBackend[] = resolveBackends(node, clusters, rule?.backendRefs, 'http', where);
+    for (const [bi, ref] of (Array.isArray(rule?.backendRefs) ? rule.backendRefs : []).entries()) {
+      if (!ref?.filters?.length || !backends[bi]) continue;
+      const bf = translateFilters(fc, ref.filters, `${where}.backendRefs[${bi}]`);
+      bf.resolved.forEach((r) => noteResolved(node, r));
+      node.refProblems.push(...bf.refProblems);
+      problem ??= bf.invalid;
+      if (!bf.invalid) backends[bi]!.filters = bf.filters;
+    }
+    let timeouts: HTTPRouteEntry['timeouts'];
+    const t = rule?.timeouts;
+    if (t) {
+      const requestMs = t.request !== undefined ? parseDuration(t.request) : undefined;
+      const backendRequestMs = t.backendRequest !== undefined ? parseDuration(t.backendRequest) : undefined;
+      if ((t.request !== undefined && requestMs === undefined) || (t.backendRequest !== undefined && backendRequestMs === undefined))
+        problem ??= { reason: Reason.UnsupportedValue, message: `${where}.timeouts: not a Gateway API duration (e.g. 10s, 500ms, 1m30s)` };
+      else if (requestMs && backendRequestMs && backendRequestMs > requestMs)
+        problem ??= { reason: Reason.UnsupportedValue, message: `${where}.timeouts.backendRequest must not exceed timeouts.request` };
+      else {
+        // "0s" disables a timeout (GEP-1742), so it is left out like an unset one.
+        timeouts = {};
+        if (requestMs) timeouts.requestMs = requestMs;
+        if (backendRequestMs) timeouts.backendRequestMs = backendRequestMs;
+        if (!timeouts.requestMs && !timeouts.backendRequestMs) timeouts = undefined;
+      }
+    }
+    if (problem) node.invalidRules.push({ rule: ri, problem });
+    if (dropped) continue;
+    for (const [mi, match] of irMatches.entries()) {
+      const entry: HTTPRouteEntry = problem
+        ? {
+            source: { kind: 'HTTPRoute', namespace: node.namespace, name: route.metadata.name, rule: ri, match: mi },
+            match,
+            filters: [],
+            backends: [{ weight: 1, invalid: INVALID_BACKEND(problem.reason) }],
+          }
+        : {
+            source: { kind: 'HTTPRoute', namespace: node.namespace, name: route.metadata.name, rule: ri, match: mi },
+            match,
+            filters: f.filters,
+            backends,
+            ...(timeouts ? { timeouts } : {}),
+          };
+      out.push({ entry, routeOrder: node.order });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+// translate(snapshot) -> { ir, statuses }: the pure function holding all Gateway API
+// semantics. Same snapshot in, same bytes out: no I/O, no clock, no randomness; every
+// list is sorted by something in the input.
+//
+// Order of work (each step reads only what earlier steps built):
+//   GatewayClasses -> Gateways + listeners (+ conflicts) -> BackendTLSPolicies ->
+//   HTTPRoute+GRPCRoute (oldest first, so the older wins hostname clashes between kinds) ->
+//   TLSRoute -> TCPRoute -> UDPRoute (oldest first, one per listener) -> statuses -> IR.
+
+import type { GRPCRoute, HTTPRoute, Resource, TLSRoute } from '../api/types.js';
+import { Kind } from '../api/names.js';
+import type { Snapshot } from '../store/snapshot.js';
+import { attachRoute, type AttachInput } from './attachment.js';
+import { Clusters, type BackendUse } from './backends.js';
+import { BackendTLSPolicies } from './backendtlspolicy.js';
+import { Reason } from './conditions.js';
+import { Context, compareAge, generationOf, nsOf } from './context.js';
+import { buildGatewayClasses } from './gatewayclass.js';
+import { buildGateways, gatewayStatus } from './gateways.js';
+import type { GatewayNode, ListenerNode } from './graph.js';
+import { grpcRouteEntries } from './grpcroute.js';
+import { hostnameSetsOverlap } from './hostnames.js';
+import { httpRouteEntries } from './httproute.js';
+import { ListenerContent, buildIR } from './ir.js';
+import { l4RuleBackends } from './l4routes.js';
+import type { RankedEntry } from './precedence.js';
+import { newRouteNode, routeInvalid, routeStatus, type RouteNode } from './routes.js';
+import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';
+
+export type { TranslateOptions, TranslateResult, ObjectStatus } from './types.js';
+
+const L4_USE: Record<string, BackendUse> = { TLSRoute: 'tcp', TCPRoute: 'tcp', UDPRoute: 'udp' };
+
+export function translate(snapshot: Snapshot, options?: TranslateOptions): TranslateResult {
+  const ctx = new Context(snapshot, options);
+  const classes = buildGatewayClasses(ctx);
+  const gateways = buildGateways(ctx, classes);
+  const gatewaysByKey = new Map<string, GatewayNode>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
+  const policies = new BackendTLSPolicies(ctx);
+  const clusters = new Clusters(ctx, policies);
+  const content = new ListenerContent();
+  const routes: RouteNode[] = [];
+
+  // ---- HTTPRoute + GRPCRoute, together in age order
+  const httpish: { kind: 'HTTPRoute' | 'GRPCRoute'; r: Resource }[] = [
+    ...snapshot.list<HTTPRoute>(Kind.HTTPRoute).map((r) => ({ kind: 'HTTPRoute' as const, r })),
+    ...snapshot.list<GRPCRoute>(Kind.GRPCRoute).map((r) => ({ kind: 'GRPCRoute' as const, r })),
+  ].sort((a, b) => compareAge(a.r, b.r) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  // Per listener, the effective hostnames claimed by each kind (GRPCRoute spec: exactly one
+  // of two overlapping HTTPRoute/GRPCRoute is accepted, the older).
+  const claims = new Map<ListenerNode, { HTTPRoute: { route: string; hosts: string[] }[]; GRPCRoute: { route: string; hosts: string[] }[] }>();
+  for (const [order, { kind, r }] of httpish.entries()) {
+    const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
+    routes.push(node);
+    safely(node, () => {
+      const entries: RankedEntry[] =
+        kind === 'HTTPRoute' ? httpRouteEntries(node, r as HTTPRoute, clusters) : grpcRouteEntries(node, r as GRPCRoute, clusters);
+      const hostnames = (r.spec as { hostnames?: string[] } | undefined)?.hostnames;
+      const id = `${node.namespace}/${r.metadata.name}`;
+      const input: AttachInput = {
+        kind,
+        route: r,
+        generation: node.generation,
+        hostnames: Array.isArray(hostnames) ? hostnames : [],
+        invalid: routeInvalid(node),
+        admit: (l, hosts) => {
+          let c = claims.get(l);
+          if (!c) claims.set(l, (c = { HTTPRoute: [], GRPCRoute: [] }));
+          const other = kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';
+          const clash = c[other].find((x) => hostnameSetsOverlap(x.hosts, hosts));
+          if (clash) return `${other} ${clash.route} already serves overlapping hostnames on listener ${l.id} and is older`;
+          c[kind].push({ route: id, hosts });
+          return undefined;
+        },
+      };
+      node.parents = attachRoute(ctx, gatewaysByKey, input);
+      for (const p of node.parents)
+        for (const a of p.attachments) for (const h of a.hostnames) content.addHTTP(a.listener, h, entries);
+    });
+  }
+
+  // ---- TLSRoute, TCPRoute, UDPRoute
+  for (const kind of ['TLSRoute', 'TCPRoute', 'UDPRoute'] as const) {
+    const list = [...snapshot.list<Resource>(kind)].sort(compareAge);
+    const holder = new Map<ListenerNode, string>();
+    for (const [order, r] of list.entries()) {
+      const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
+      routes.push(node);
+      safely(node, () => {
+        const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
+        const id = `${node.namespace}/${r.metadata.name}`;
+        const hostnames = kind === 'TLSRoute' ? (r as TLSRoute).spec?.hostnames : undefined;
+        node.parents = attachRoute(ctx, gatewaysByKey, {
+          kind,
+          route: r,
+          generation: node.generation,
+          hostnames: kind === 'TLSRoute' ? (Array.isArray(hostnames) ? hostnames : []) : undefined,
+          invalid: rules.length === 0 ? { reason: Reason.UnsupportedValue, message: 'spec.rules must hold at least one rule' } : undefined,
+          admit:
+            kind === 'TLSRoute'
+              ? undefined
+              : (l) => {
+                  const h = holder.get(l);
+                  if (h && h !== id) return `${kind} ${h} already holds listener ${l.id} (one ${kind} per listener; the oldest wins)`;
+                  holder.set(l, id);
+                  return undefined;
+                },
+        });
+        const source = { kind, namespace: node.namespace, name: r.metadata.name, rule: 0 };
+        for (const p of node.parents)
+          for (const a of p.attachments) {
+            if (kind === 'TLSRoute') content.addTLS(a.listener, { entry: { source, hostnames: a.hostnames, backends: rules[0]! }, routeOrder: order });
+            else content.l4.set(a.listener, { source, backends: rules[0]! });
+          }
+      });
+    }
+  }
+
+  // ---- BackendTLSPolicy ancestors: the Gateways that accepted a route using a targeted Service
+  for (const node of routes)
+    for (const policy of node.policies)
+      for (const p of node.parents) if (p.accepted.status === 'True') policy.ancestors.set(`${p.gateway.namespace}/${p.gateway.name}`, p.gateway);
+
+  // ---- statuses
+  const statuses: ObjectStatus[] = [];
+  for (const gc of classes.values())
+    statuses.push({ kind: Kind.GatewayClass, name: gc.resource.metadata.name, generation: generationOf(gc.resource), status: { conditions: gc.conditions } });
+  for (const g of gateways)
+    statuses.push({ kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
+  for (const node of routes) {
+    if (node.parents.length === 0) continue; // no parent of ours: not ours to report on
+    statuses.push({
+      kind: node.kind,
+      namespace: node.namespace,
+      name: node.resource.metadata.name,
+      generation: node.generation,
+      status: routeStatus(node, ctx.controllerName),
+    });
+  }
+  for (const p of policies.all)
+    statuses.push({
+      kind: Kind.BackendTLSPolicy,
+      namespace: nsOf(p.resource),
+      name: p.resource.metadata.name,
+      generation: p.generation,
+      status: policies.status(p, ctx.controllerName),
+    });
+  statuses.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name));
+
+  return { ir: buildIR(gateways, content, clusters), statuses };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A malformed object the schema check let through must not take the whole translation
+ * down: that one route is left out (no parent status, nothing in the IR).
+ */
+function safely(node: RouteNode, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    node.parents = [];
+    node.invalidRules = [];
+    node.refProblems = [{ reason: Reason.UnsupportedValue, message: `route could not be translated: ${(err as Error).message}` }];
+  }
+}

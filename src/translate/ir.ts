@@ -1,0 +1,92 @@
+// Assemble the IR from programmed listeners and what attached to them: one Port per
+// (address, port, protocol) socket, listeners sharing it most specific hostname first,
+// virtual hosts most specific first, routes in precedence order.
+
+import type { IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
+import type { Clusters } from './backends.js';
+import type { GatewayNode, ListenerNode } from './graph.js';
+import { compareHostnameSpecificity } from './hostnames.js';
+import { tlsMode } from './listeners.js';
+import { compareHTTP, type RankedEntry } from './precedence.js';
+
+export interface TLSRanked {
+  entry: TLSRouteEntry;
+  routeOrder: number;
+}
+
+export class ListenerContent {
+  readonly http = new Map<ListenerNode, Map<string, RankedEntry[]>>();
+  readonly tls = new Map<ListenerNode, TLSRanked[]>();
+  readonly l4 = new Map<ListenerNode, L4RouteEntry>();
+
+  addHTTP(l: ListenerNode, hostname: string, entries: readonly RankedEntry[]): void {
+    let hosts = this.http.get(l);
+    if (!hosts) this.http.set(l, (hosts = new Map()));
+    let list = hosts.get(hostname);
+    if (!list) hosts.set(hostname, (list = []));
+    list.push(...entries);
+  }
+
+  addTLS(l: ListenerNode, e: TLSRanked): void {
+    let list = this.tls.get(l);
+    if (!list) this.tls.set(l, (list = []));
+    list.push(e);
+  }
+}
+
+function irListener(l: ListenerNode, content: ListenerContent): IRListener {
+  const protocol = l.spec.protocol as PortProtocol;
+  const out: IRListener = { name: l.id, protocol };
+  if (l.spec.hostname) out.hostname = l.spec.hostname;
+  if (protocol === 'HTTPS' || protocol === 'TLS') {
+    const mode = protocol === 'TLS' ? tlsMode(l.spec) : 'Terminate';
+    out.tls = { mode, certificates: mode === 'Terminate' ? l.certificates : [] };
+  }
+  if (protocol === 'HTTP' || protocol === 'HTTPS') {
+    const hosts = content.http.get(l) ?? new Map<string, RankedEntry[]>();
+    const vhosts: VirtualHost[] = [...hosts.keys()]
+      .sort(compareHostnameSpecificity)
+      .map((hostname) => ({ hostname, routes: [...hosts.get(hostname)!].sort(compareHTTP).map((r) => r.entry) }));
+    out.virtualHosts = vhosts;
+  } else if (protocol === 'TLS') {
+    const list = [...(content.tls.get(l) ?? [])];
+    // Most specific SNI first; then route age, then rule order.
+    list.sort(
+      (a, b) =>
+        compareHostnameSpecificity(a.entry.hostnames[0], b.entry.hostnames[0]) ||
+        a.routeOrder - b.routeOrder ||
+        a.entry.source.rule - b.entry.source.rule,
+    );
+    out.tlsRoutes = list.map((x) => x.entry);
+  } else {
+    const r = content.l4.get(l);
+    if (r) out.l4Route = r;
+  }
+  return out;
+}
+
+export function buildIR(gateways: readonly GatewayNode[], content: ListenerContent, clusters: Clusters): IR {
+  const ports = new Map<string, { port: Port; order: (string | undefined)[] }>();
+  for (const gw of gateways) {
+    for (const l of gw.listeners) {
+      if (!l.programmed) continue;
+      const ir = irListener(l, content);
+      for (const address of l.addresses) {
+        const name = `${address}:${l.spec.port}/${l.spec.protocol}`;
+        let p = ports.get(name);
+        if (!p) {
+          p = { port: { name, address, port: l.spec.port, protocol: l.spec.protocol as PortProtocol, listeners: [] }, order: [] };
+          ports.set(name, p);
+        }
+        p.port.listeners.push(ir);
+      }
+    }
+  }
+  const list = [...ports.values()].map((p) => p.port);
+  for (const p of list)
+    p.listeners.sort((a, b) => compareHostnameSpecificity(a.hostname, b.hostname) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  list.sort((a, b) =>
+    a.address !== b.address ? (a.address < b.address ? -1 : 1) : a.port !== b.port ? a.port - b.port : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0,
+  );
+  return { ports: list, clusters: clusters.toRecord() };
+}

@@ -1,0 +1,128 @@
+// One listener on its own: protocol, TLS certificate references, allowedRoutes.kinds.
+// Conflicts between listeners are decided in conflicts.ts, which needs them all.
+
+import type { Listener, RouteGroupKind, Secret } from '../api/types.js';
+import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
+import { certificateFromSecret } from './certificates.js';
+import { Reason } from './conditions.js';
+import type { Context } from './context.js';
+import type { GatewayNode, ListenerNode } from './graph.js';
+
+export const SUPPORTED_PROTOCOLS = ['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'] as const;
+
+/** Route kinds each protocol can carry (the spec's "Listener protocol" defaults for supportedKinds). */
+const KINDS_BY_PROTOCOL: Record<string, string[]> = {
+  HTTP: [Kind.HTTPRoute, Kind.GRPCRoute],
+  HTTPS: [Kind.HTTPRoute, Kind.GRPCRoute],
+  TLS: [Kind.TLSRoute],
+  TCP: [Kind.TCPRoute],
+  UDP: [Kind.UDPRoute],
+};
+
+export function tlsMode(l: Listener): 'Terminate' | 'Passthrough' {
+  return l.tls?.mode === 'Passthrough' ? 'Passthrough' : 'Terminate';
+}
+
+export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): ListenerNode {
+  const node: ListenerNode = {
+    gateway: gw,
+    spec,
+    id: `${gw.namespace}/${gw.name}/${spec.name}`,
+    supportedKinds: [],
+    accepted: true,
+    certificates: [],
+    addresses: gw.addresses,
+    attached: new Set(),
+    programmed: false,
+  };
+  const protocol = String(spec.protocol);
+  if (!(SUPPORTED_PROTOCOLS as readonly string[]).includes(protocol)) {
+    node.accepted = false;
+    node.rejected = {
+      reason: Reason.UnsupportedProtocol,
+      message: `protocol ${protocol} is not supported; use one of ${SUPPORTED_PROTOCOLS.join(', ')}`,
+    };
+    resolveKinds(node, []);
+    return node;
+  }
+  if (typeof spec.port !== 'number' || !Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) {
+    node.accepted = false;
+    node.rejected = { reason: Reason.PortUnavailable, message: `port ${String(spec.port)} is not a valid port (1-65535)` };
+  }
+  if (protocol === 'HTTPS' && spec.tls?.mode === 'Passthrough') {
+    node.accepted = false;
+    node.rejected = {
+      reason: Reason.UnsupportedValue,
+      message: 'tls.mode Passthrough is not allowed with protocol HTTPS; use protocol TLS for passthrough',
+    };
+  }
+  resolveKinds(node, KINDS_BY_PROTOCOL[protocol]!);
+  if (protocol === 'HTTPS' || (protocol === 'TLS' && tlsMode(spec) === 'Terminate')) resolveCertificates(ctx, node);
+  return node;
+}
+
+function resolveKinds(node: ListenerNode, allowed: string[]): void {
+  const requested = node.spec.allowedRoutes?.kinds;
+  if (!requested || requested.length === 0) {
+    node.supportedKinds = allowed.map((kind) => ({ group: GATEWAY_GROUP, kind }));
+    return;
+  }
+  const ok: RouteGroupKind[] = [];
+  const bad: string[] = [];
+  for (const k of requested) {
+    const group = k.group ?? GATEWAY_GROUP;
+    if (group === GATEWAY_GROUP && allowed.includes(k.kind)) {
+      if (!ok.some((o) => o.kind === k.kind)) ok.push({ group, kind: k.kind });
+    } else bad.push(`${group || 'core'}/${k.kind}`);
+  }
+  node.supportedKinds = ok;
+  if (bad.length > 0 && !node.unresolved) {
+    node.unresolved = {
+      reason: Reason.InvalidRouteKinds,
+      message: `allowedRoutes.kinds ${bad.join(', ')} not supported on a ${node.spec.protocol} listener; supported: ${allowed.join(', ') || 'none'}`,
+    };
+  }
+}
+
+function resolveCertificates(ctx: Context, node: ListenerNode): void {
+  const refs = node.spec.tls?.certificateRefs ?? [];
+  const gw = node.gateway;
+  if (refs.length === 0) {
+    node.unresolved = {
+      reason: Reason.InvalidCertificateRef,
+      message: `listener ${node.spec.name} terminates TLS but has no tls.certificateRefs; reference a kubernetes.io/tls Secret`,
+    };
+    return;
+  }
+  const problems: { reason: string; message: string }[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const group = ref.group ?? CORE_GROUP;
+    const kind = ref.kind ?? Kind.Secret;
+    const ns = ref.namespace ?? gw.namespace;
+    const where = `tls.certificateRefs[${i}]`;
+    if (group !== CORE_GROUP || kind !== Kind.Secret) {
+      problems.push({ reason: Reason.InvalidCertificateRef, message: `${where}: unsupported kind ${group || 'core'}/${kind}; use a core Secret` });
+      continue;
+    }
+    if (!ctx.referenceAllowed({ group: 'gateway.networking.k8s.io', kind: Kind.Gateway, namespace: gw.namespace }, { group, kind, namespace: ns, name: ref.name })) {
+      problems.push({
+        reason: Reason.RefNotPermitted,
+        message: `${where}: Secret ${ns}/${ref.name} is in another namespace and no ReferenceGrant there allows Gateways from ${gw.namespace}`,
+      });
+      continue;
+    }
+    const secret = ctx.snapshot.get<Secret>(Kind.Secret, ns, ref.name);
+    if (!secret) {
+      problems.push({ reason: Reason.InvalidCertificateRef, message: `${where}: Secret ${ns}/${ref.name} not found` });
+      continue;
+    }
+    const r = certificateFromSecret(secret);
+    if (!r.ok) problems.push({ reason: Reason.InvalidCertificateRef, message: `${where}: ${r.message}` });
+    else node.certificates.push(r.certificate);
+  }
+  if (problems.length > 0) {
+    // RefNotPermitted wins: the spec reserves InvalidCertificateRef for references that are allowed.
+    const reason = problems.some((p) => p.reason === Reason.RefNotPermitted) ? Reason.RefNotPermitted : Reason.InvalidCertificateRef;
+    node.unresolved = { reason, message: problems.map((p) => p.message).join('; ') };
+  }
+}

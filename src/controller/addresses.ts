@@ -10,7 +10,7 @@ export interface Ipv4Range {
 
 export function parseCidr(cidr: string): Ipv4Range {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
-  if (!m) throw new Error(`"${cidr}" is not an IPv4 CIDR such as 127.200.0.0/16`);
+  if (!m) throw new Error(`"${cidr}" is not an IPv4 CIDR such as 127.64.0.0/16`);
   const octets = m.slice(1, 5).map(Number);
   const bits = Number(m[5]);
   if (octets.some((o) => o > 255) || bits > 30 || bits < 8) {
@@ -40,7 +40,7 @@ export class LoopbackAllocator {
   private readonly byGateway = new Map<string, string>();
   private readonly owner = new Map<string, string>();
 
-  constructor(cidr = '127.200.0.0/16') {
+  constructor(cidr = '127.64.0.0/16') {
     this.range = parseCidr(cidr);
     if (this.range.base >>> 24 !== 127) throw new Error(`loopback range ${cidr} is not inside 127.0.0.0/8`);
   }

@@ -1,0 +1,81 @@
+// `portico check <paths...>`: what the translator decides for these manifests, as condition
+// tables (or as the objects with the .status Kubernetes would store). Exits 1 when any
+// object is invalid or any Accepted/ResolvedRefs/Programmed condition is not True, so it
+// can gate a merge. Exit 2 is a usage error.
+
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
+import { Snapshot } from '../store/snapshot.js';
+import { formatProblem, loadPaths } from '../sources/files.js';
+import { isBad, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
+import { loadTranslate } from './pipeline.js';
+
+const USAGE = `usage: portico check <file|folder>... [flags]
+
+Reads Gateway API manifests (.yaml, .yml, .json; folders recursively), validates them and
+prints, for each GatewayClass, Gateway, route and policy, its conditions (type, status,
+reason, message). Exits 1 when an object is invalid or a condition Accepted, ResolvedRefs
+or Programmed is not True.
+
+  --output table|yaml        table (default), or the objects with the .status Kubernetes would store
+  --controller-name NAME     GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
+  -h, --help                 this help
+`;
+
+export async function checkCommand(argv: string[]): Promise<number> {
+  let values: { output?: string; 'controller-name'?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { output: { type: 'string', short: 'o' }, 'controller-name': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    process.stderr.write(`portico check: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const output = values.output ?? 'table';
+  if (output !== 'table' && output !== 'yaml') {
+    process.stderr.write(`portico check: --output must be table or yaml (got "${output}")\n`);
+    return 2;
+  }
+  if (positionals.length === 0) {
+    process.stderr.write(`portico check: name at least one file or folder\n\n${USAGE}`);
+    return 2;
+  }
+
+  const state = await loadPaths(positionals);
+  const snapshot = new Snapshot(state.entries);
+  const translate = await loadTranslate();
+  const result = translate(snapshot, { controllerName: values['controller-name'] ?? DEFAULT_CONTROLLER_NAME, addressFor: () => '0.0.0.0' });
+
+  const errors = state.problems.filter((p) => p.severity === 'error');
+  const failing = result.statuses.filter((s) => rowsOf(s).some(isBad));
+
+  if (output === 'yaml') {
+    process.stdout.write(renderYaml(snapshot, result.statuses, new Date()));
+    for (const p of state.problems) process.stderr.write(`${formatProblem(p)}\n`);
+  } else {
+    const out: string[] = [];
+    for (const s of result.statuses) {
+      out.push(renderConditions(s, snapshot.origin(s.kind, s.namespace, s.name)));
+    }
+    const ignored = unmanaged(snapshot, result.statuses);
+    if (ignored.length > 0)
+      out.push(`Not handled by controller ${values['controller-name'] ?? DEFAULT_CONTROLLER_NAME} (no GatewayClass of it, or no parentRef to its Gateways):\n${ignored.map((l) => `  ${l}`).join('\n')}`);
+    if (state.problems.length > 0) out.push(`Problems:\n${state.problems.map((p) => `  ${p.severity === 'error' ? 'error' : 'warning'}: ${formatProblem(p)}`).join('\n')}`);
+    const verdict =
+      errors.length === 0 && failing.length === 0
+        ? `OK: ${result.statuses.length} object${result.statuses.length === 1 ? '' : 's'} checked, all Accepted/ResolvedRefs/Programmed`
+        : `FAILED: ${failing.length} object${failing.length === 1 ? '' : 's'} with a condition not True, ${errors.length} invalid manifest problem${errors.length === 1 ? '' : 's'}`;
+    out.push(verdict);
+    process.stdout.write(out.join('\n\n') + '\n');
+  }
+  return errors.length === 0 && failing.length === 0 ? 0 : 1;
+}

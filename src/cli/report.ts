@@ -1,0 +1,134 @@
+// How the CLI shows what the translator decided: condition tables (`portico check`), a
+// one-line-per-object summary (`portico run`), and objects with the .status Kubernetes
+// would store (`portico check --output yaml`).
+
+import { stringify } from 'yaml';
+import type { Snapshot } from '../store/snapshot.js';
+import type { ObjectStatus } from '../translate/types.js';
+import { CLUSTER_SCOPED, ROUTE_KINDS } from '../api/names.js';
+
+export interface ConditionRow {
+  /** '' for the object's own conditions; "listener http", "parent Gateway default/gw/http", … */
+  scope: string;
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** Conditions that must be True for an object to be working. */
+const MUST_BE_TRUE = new Set(['Accepted', 'ResolvedRefs', 'Programmed']);
+
+export function isBad(r: ConditionRow): boolean {
+  return MUST_BE_TRUE.has(r.type) && r.status !== 'True';
+}
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+function conditionRows(scope: string, conds: unknown): ConditionRow[] {
+  return asArray(conds)
+    .filter(isRec)
+    .map((c) => ({ scope, type: String(c.type ?? ''), status: String(c.status ?? ''), reason: String(c.reason ?? ''), message: String(c.message ?? '') }));
+}
+
+function refLabel(ref: unknown, defaultNs: string | undefined, defaultKind: string): string {
+  if (!isRec(ref)) return '?';
+  const kind = typeof ref.kind === 'string' ? ref.kind : defaultKind;
+  const ns = typeof ref.namespace === 'string' ? ref.namespace : defaultNs;
+  let s = `${kind} ${ns ? `${ns}/` : ''}${String(ref.name)}`;
+  if (ref.sectionName) s += `/${String(ref.sectionName)}`;
+  if (ref.port) s += `:${String(ref.port)}`;
+  return s;
+}
+
+export function rowsOf(os: ObjectStatus): ConditionRow[] {
+  const st = os.status;
+  const rows = conditionRows('', st.conditions);
+  for (const l of asArray(st.listeners).filter(isRec)) rows.push(...conditionRows(`listener ${String(l.name)}`, l.conditions));
+  for (const p of asArray(st.parents).filter(isRec)) rows.push(...conditionRows(`parent ${refLabel(p.parentRef, os.namespace, 'Gateway')}`, p.conditions));
+  for (const a of asArray(st.ancestors).filter(isRec)) rows.push(...conditionRows(`ancestor ${refLabel(a.ancestorRef, os.namespace, 'Gateway')}`, a.conditions));
+  return rows;
+}
+
+export function objectLabel(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind} ${namespace && !CLUSTER_SCOPED.has(kind) ? `${namespace}/` : ''}${name}`;
+}
+
+function table(header: string[], rows: string[][], indent: string): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    indent +
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The `portico check` table for one object. */
+export function renderConditions(os: ObjectStatus, origin?: string): string {
+  const rows = rowsOf(os);
+  const head = `${objectLabel(os.kind, os.namespace, os.name)}${origin ? `  (${origin})` : ''}`;
+  if (rows.length === 0) return `${head}\n  (no conditions)`;
+  const hasScope = rows.some((r) => r.scope);
+  const header = [...(hasScope ? ['SCOPE'] : []), 'TYPE', 'STATUS', 'REASON', 'MESSAGE'];
+  const cells = rows.map((r) => [...(hasScope ? [r.scope || '(object)'] : []), r.type, isBad(r) ? `${r.status} ✗` : r.status, r.reason, r.message]);
+  return `${head}\n${table(header, cells, '  ')}`;
+}
+
+/** One line per object for `portico run`; failing conditions spelled out beneath. */
+export function renderSummary(statuses: readonly ObjectStatus[]): string {
+  const out: string[] = [];
+  for (const os of statuses) {
+    const rows = rowsOf(os);
+    const bad = rows.filter(isBad);
+    const label = objectLabel(os.kind, os.namespace, os.name);
+    if (bad.length === 0) {
+      const own = [...new Set(rows.filter((r) => r.status === 'True' && MUST_BE_TRUE.has(r.type)).map((r) => r.type))];
+      out.push(`  ok    ${label}${own.length ? `: ${own.join(', ')}` : ''}`);
+    } else {
+      out.push(`  FAIL  ${label}`);
+      for (const r of bad) out.push(`          ${r.scope ? `${r.scope}: ` : ''}${r.type}=${r.status} ${r.reason}: ${r.message}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** Gateways and routes in the snapshot the translator gave no status (not handled by this controller). */
+export function unmanaged(snapshot: Snapshot, statuses: readonly ObjectStatus[]): string[] {
+  const have = new Set(statuses.map((s) => `${s.kind}/${s.namespace ?? ''}/${s.name}`));
+  const out: string[] = [];
+  for (const kind of ['Gateway', ...ROUTE_KINDS]) {
+    for (const e of snapshot.entries(kind)) {
+      const m = e.resource.metadata;
+      if (!have.has(`${kind}/${m.namespace ?? ''}/${m.name}`)) out.push(`${objectLabel(kind, m.namespace, m.name)}${e.origin ? `  (${e.origin})` : ''}`);
+    }
+  }
+  return out;
+}
+
+/** Copies `status`, giving every condition a lastTransitionTime (as the status writer would). */
+export function stampConditions(status: unknown, time: string): unknown {
+  if (Array.isArray(status)) return status.map((x) => stampConditions(x, time));
+  if (!isRec(status)) return status;
+  const out: Rec = {};
+  for (const [k, v] of Object.entries(status)) {
+    if (k === 'conditions' && Array.isArray(v)) out[k] = v.map((c) => (isRec(c) && c.lastTransitionTime === undefined ? { ...c, lastTransitionTime: time } : c));
+    else out[k] = stampConditions(v, time);
+  }
+  return out;
+}
+
+/** Multi-document YAML of each object that has a status, with that status. */
+export function renderYaml(snapshot: Snapshot, statuses: readonly ObjectStatus[], now: Date): string {
+  const time = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const docs: string[] = [];
+  for (const os of statuses) {
+    const r = snapshot.get<Rec>(os.kind, os.namespace, os.name);
+    if (!r) continue;
+    docs.push(stringify({ ...r, status: stampConditions(os.status, time) }, { lineWidth: 0 }));
+  }
+  return docs.map((d) => `---\n${d}`).join('');
+}

@@ -1,0 +1,205 @@
+// `portico run <paths...>`: file mode. Manifests -> Snapshot -> translate -> engine, reloaded
+// on every change (debounced by the file source); prints what the translator decided;
+// SIGINT/SIGTERM drain in-flight requests and exit.
+
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
+import type { Engine } from '../dataplane/engine-api.js';
+import type { IR } from '../ir/types.js';
+import { Snapshot } from '../store/snapshot.js';
+import { FileSource, formatProblem, type FileState } from '../sources/files.js';
+import type { ObjectStatus } from '../translate/types.js';
+import { parseHostPort } from '../controller/admin.js';
+import { renderSummary } from './report.js';
+import { startRunAdmin, type RunAdmin } from './admin.js';
+import { loadEngine, loadTranslate } from './pipeline.js';
+
+const USAGE = `usage: portico run <file|folder>... [flags]
+
+Serves the Gateway API manifests in the given files and folders (.yaml, .yml, .json,
+recursively) on this machine, and reloads them when they change. A manifest that becomes
+invalid keeps its last good version; problems are printed as file:line.
+
+  --controller-name NAME   GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
+  --workers N              data-plane worker processes sharing the listeners (default: CPU cores)
+  --admin HOST:PORT        serve GET /healthz, /ir and /status there (e.g. 127.0.0.1:9901)
+  --access-log             print one line per request on stdout
+  --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
+  -h, --help               this help
+`;
+
+interface RunFlags {
+  paths: string[];
+  controllerName: string;
+  workers: number;
+  admin?: string;
+  accessLog: boolean;
+  graceMs: number;
+}
+
+export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { error: string } {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'controller-name': { type: 'string' },
+        workers: { type: 'string' },
+        admin: { type: 'string' },
+        'access-log': { type: 'boolean' },
+        grace: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  if (values.help) return { help: true };
+  if (positionals.length === 0) return { error: 'name at least one file or folder' };
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const workers = values.workers === undefined ? cores : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) return { error: `--workers must be a whole number from 1 to 256 (got "${String(values.workers)}")` };
+  const graceMs = values.grace === undefined ? 5000 : Number(values.grace);
+  if (!Number.isFinite(graceMs) || graceMs < 0) return { error: `--grace must be a number of milliseconds (got "${String(values.grace)}")` };
+  if (typeof values.admin === 'string') {
+    try {
+      parseHostPort(values.admin);
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  }
+  return {
+    paths: positionals,
+    controllerName: typeof values['controller-name'] === 'string' ? values['controller-name'] : DEFAULT_CONTROLLER_NAME,
+    workers,
+    admin: typeof values.admin === 'string' ? values.admin : undefined,
+    accessLog: values['access-log'] === true,
+    graceMs,
+  };
+}
+
+function listening(ir: IR): string {
+  return ir.ports
+    .map((p) => `  ${p.protocol.padEnd(5)} ${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}  ${p.listeners.map((l) => l.name).join(', ')}`)
+    .join('\n');
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const flags = parseRunArgs(argv);
+  if ('help' in flags) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if ('error' in flags) {
+    process.stderr.write(`portico run: ${flags.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const log = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  const [translate, createEngine] = await Promise.all([loadTranslate(), loadEngine()]);
+
+  let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number } | undefined;
+  let shownProblems = new Set<string>();
+  let generation = 0;
+
+  const engine: Engine = createEngine({
+    workers: flags.workers,
+    accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
+  });
+
+  const printProblems = (state: FileState) => {
+    const now = new Set(state.problems.map(formatProblem));
+    for (const p of now) if (!shownProblems.has(p)) log(p);
+    shownProblems = now;
+  };
+
+  /** Translates and applies one file state; false when the engine refused it (previous config keeps serving). */
+  const build = async (state: FileState): Promise<boolean> => {
+    const snapshot = new Snapshot(state.entries);
+    let result;
+    try {
+      result = translate(snapshot, { controllerName: flags.controllerName, addressFor: () => '0.0.0.0' });
+    } catch (e) {
+      log(`portico run: translate failed (still serving the previous configuration): ${(e as Error).stack ?? String(e)}`);
+      return false;
+    }
+    try {
+      await engine.apply(result.ir);
+    } catch (e) {
+      log(`portico run: ${(e as Error).message} (still serving the previous configuration)`);
+      return false;
+    }
+    current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };
+    log(`${renderSummary(result.statuses) || '  (no Gateway API objects for this controller)'}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
+    return true;
+  };
+
+  // Reloads run one at a time; a burst of changes during an apply collapses into the latest.
+  let pending: FileState | undefined;
+  let running = false;
+  const onUpdate = (state: FileState) => {
+    printProblems(state);
+    pending = state;
+    if (running) return;
+    running = true;
+    void (async () => {
+      while (pending) {
+        const s = pending;
+        pending = undefined;
+        log(`portico run: change detected, reloading (${s.entries.length} objects)`);
+        await build(s);
+      }
+      running = false;
+    })();
+  };
+
+  const source = new FileSource(flags.paths, { onUpdate });
+  const first = await source.start();
+  printProblems(first);
+  log(`portico run: ${first.entries.length} objects from ${flags.paths.join(' ')} (controller ${flags.controllerName}, ${flags.workers} worker${flags.workers === 1 ? '' : 's'})`);
+  if (!(await build(first))) {
+    source.close();
+    await engine.close(0).catch(() => undefined);
+    return 1;
+  }
+
+  let admin: RunAdmin | undefined;
+  if (flags.admin) {
+    try {
+      admin = await startRunAdmin(flags.admin, {
+        ir: () => current?.ir,
+        status: () => ({ generation: current?.generation, statuses: current?.statuses ?? [], problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })) }),
+      });
+      const a = admin.address;
+      log(`portico run: admin on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port} (/healthz /ir /status)`);
+    } catch (e) {
+      log(`portico run: --admin ${flags.admin}: ${(e as Error).message}`);
+      source.close();
+      await engine.close(0).catch(() => undefined);
+      return 1;
+    }
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log(`portico run: ${signal} again, exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
+      log(`portico run: ${signal}: draining (up to ${flags.graceMs} ms)`);
+      source.close();
+      void Promise.allSettled([engine.close(flags.graceMs), admin?.close()]).then((r) => {
+        const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+        if (failed) log(`portico run: shutdown: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
+        resolve(failed ? 1 : 0);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -11,6 +11,7 @@ import type { ObjectStatus, TranslateOptions, TranslateResult } from '../transla
 import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { StatusWriter } from './status-writer.js';
 import { classify, referencedNames } from './relevance.js';
+import { SUPPORTED_FEATURES } from './features.js';
 
 export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
 
@@ -144,7 +145,7 @@ export class ControllerLoop {
       this.lastError = `apply: ${(err as Error).message}`;
       this.log(`data plane kept the previous config: ${this.lastError}`);
     }
-    this.lastStatuses = this.withReportedAddresses(result.statuses);
+    this.lastStatuses = this.decorate(result.statuses);
     this.o.writer.setDesired(this.lastStatuses);
     this.log(
       `rebuilt from ${snapshot.size} objects in ${Date.now() - started} ms: ${result.ir.ports.length} ports, ` +
@@ -152,12 +153,18 @@ export class ControllerLoop {
     );
   }
 
-  private withReportedAddresses(statuses: readonly ObjectStatus[]): ObjectStatus[] {
+  /** What the controller adds to the translator's statuses: reachable addresses, supportedFeatures. */
+  private decorate(statuses: readonly ObjectStatus[]): ObjectStatus[] {
     const report = this.o.reportedAddress;
-    if (!report) return [...statuses];
     return statuses.map((s) => {
+      if (s.kind === Kind.GatewayClass) {
+        const conds = (s.status as { conditions?: { type: string; status: string }[] }).conditions;
+        const accepted = conds?.some((c) => c.type === 'Accepted' && c.status === 'True');
+        if (!accepted || 'supportedFeatures' in s.status) return s;
+        return { ...s, status: { ...s.status, supportedFeatures: SUPPORTED_FEATURES } };
+      }
       const addrs = (s.status as { addresses?: { type?: string; value: string }[] }).addresses;
-      if (s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;
+      if (!report || s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;
       const seen = new Set<string>();
       const mapped = addrs
         .map((a) => {

@@ -1,0 +1,151 @@
+// `portico controller`: Kubernetes mode. Flags in, a running controller out; stops cleanly
+// on SIGINT/SIGTERM (releasing the leader lease so a standby takes over at once).
+
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
+import type { Engine, EngineOptions } from '../dataplane/engine-api.js';
+import { runController, type RunControllerOptions } from '../controller/index.js';
+import type { TranslateFn } from '../controller/loop.js';
+
+const USAGE = `usage: portico controller [flags]
+
+  --kubeconfig PATH                 kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --controller-name NAME            GatewayClass controllerName to serve (default ${DEFAULT_CONTROLLER_NAME})
+  --gateway-address-mode MODE       default: listen on 0.0.0.0, report --gateway-address or $POD_IP
+                                    loopback: one 127.x.y.z per Gateway (local clusters, conformance)
+  --gateway-address IP              address reported in Gateway status.addresses (default mode)
+  --gateway-address-range CIDR      loopback range for per-Gateway addresses (default 127.64.0.0/16)
+  --leader-elect                    elect a leader with a coordination.k8s.io Lease; only it writes status
+  --leader-elect-namespace NS       Lease namespace (default $POD_NAMESPACE or "default")
+  --leader-elect-name NAME          Lease name (default portico-controller)
+  --leader-elect-id ID              this replica's identity (default $POD_NAME or hostname_pid)
+  --leader-elect-lease-duration D   default 15s
+  --leader-elect-renew-deadline D   default 10s
+  --leader-elect-retry-period D     default 2s
+  --admin HOST:PORT                 /healthz, /readyz, /ir, /metrics (default 127.0.0.1:9090; "off" disables)
+  --debounce D                      quiet period batching changes before a rebuild (default 100ms)
+  --access-log                      print one line per request on stdout
+`;
+
+/** "15s", "100ms", "1m" or a bare number of seconds. */
+export function parseDuration(s: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw new Error(`${flag} "${s}": expected a duration such as 15s, 500ms or 1m`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * { ms: 1, s: 1000, m: 60000, h: 3600000 }[unit]!);
+}
+
+export async function controllerCommand(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        kubeconfig: { type: 'string' },
+        'controller-name': { type: 'string' },
+        'gateway-address-mode': { type: 'string' },
+        'gateway-address': { type: 'string' },
+        'gateway-address-range': { type: 'string' },
+        'leader-elect': { type: 'boolean' },
+        'leader-elect-namespace': { type: 'string' },
+        'leader-elect-name': { type: 'string' },
+        'leader-elect-id': { type: 'string' },
+        'leader-elect-lease-duration': { type: 'string' },
+        'leader-elect-renew-deadline': { type: 'string' },
+        'leader-elect-retry-period': { type: 'string' },
+        admin: { type: 'string' },
+        debounce: { type: 'string' },
+        'access-log': { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`portico controller: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+
+  let options: Omit<RunControllerOptions, 'engine' | 'translate'>;
+  try {
+    const mode = str('gateway-address-mode') ?? 'default';
+    if (mode !== 'default' && mode !== 'loopback') {
+      throw new Error(`--gateway-address-mode "${mode}": expected default or loopback`);
+    }
+    const kubeConfig = new KubeConfig();
+    const path = str('kubeconfig');
+    if (path) kubeConfig.loadFromFile(path);
+    else kubeConfig.loadFromDefault();
+    if (!kubeConfig.getCurrentCluster()) throw new Error('no cluster in the kubeconfig (use --kubeconfig)');
+    const admin = str('admin') ?? '127.0.0.1:9090';
+    options = {
+      kubeConfig,
+      controllerName: str('controller-name') ?? DEFAULT_CONTROLLER_NAME,
+      addressMode: mode,
+      gatewayAddress: str('gateway-address'),
+      loopbackRange: str('gateway-address-range'),
+      admin: admin === 'off' ? undefined : admin,
+      debounceMs: str('debounce') ? parseDuration(str('debounce')!, '--debounce') : undefined,
+      leaderElection: values['leader-elect']
+        ? {
+            namespace: str('leader-elect-namespace') ?? process.env.POD_NAMESPACE ?? 'default',
+            name: str('leader-elect-name') ?? 'portico-controller',
+            identity: str('leader-elect-id') ?? process.env.POD_NAME ?? `${os.hostname()}_${process.pid}`,
+            leaseDurationMs: parseDuration(str('leader-elect-lease-duration') ?? '15s', '--leader-elect-lease-duration'),
+            renewDeadlineMs: parseDuration(str('leader-elect-renew-deadline') ?? '10s', '--leader-elect-renew-deadline'),
+            retryPeriodMs: parseDuration(str('leader-elect-retry-period') ?? '2s', '--leader-elect-retry-period'),
+          }
+        : undefined,
+    };
+  } catch (err) {
+    process.stderr.write(`portico controller: ${(err as Error).message}\n`);
+    return 2;
+  }
+
+  const { translate, createEngine } = await loadPipeline();
+  const engineOptions: EngineOptions = values['access-log'] ? { accessLog: (line) => process.stdout.write(line + '\n') } : {};
+  const engine = createEngine(engineOptions);
+  let running: Awaited<ReturnType<typeof runController>>;
+  try {
+    running = await runController({ ...options, engine, translate });
+  } catch (err) {
+    process.stderr.write(`portico controller: ${(err as Error).message}\n`);
+    await engine.close(0);
+    return 1;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`[controller] ${signal}: stopping\n`);
+      void running
+        .stop()
+        .then(() => engine.close(5000))
+        .then(
+          () => resolve(0),
+          (err: unknown) => {
+            process.stderr.write(`portico controller: shutdown: ${(err as Error).message}\n`);
+            resolve(1);
+          },
+        );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+/** The translator and the engine, loaded when the command runs (the CLI's other commands do not need them). */
+export async function loadPipeline(): Promise<{ translate: TranslateFn; createEngine: (o: EngineOptions) => Engine }> {
+  const [t, e] = await Promise.all([import('../translate/index.js'), import('../dataplane/engine.js')]);
+  return { translate: t.translate as TranslateFn, createEngine: e.createEngine as (o: EngineOptions) => Engine };
+}

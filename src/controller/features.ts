@@ -1,0 +1,44 @@
+// Gateway API features this build of Portico supports, published in GatewayClass
+// status.supportedFeatures. The extended features must match conformance/portico.yaml
+// (what the conformance run claims); features.test.ts fails when the two drift apart.
+
+/** Core features of the profiles Portico implements (GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS). */
+export const CORE_FEATURES = ['Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant', 'TLSRoute'] as const;
+
+export const EXTENDED_FEATURES = [
+  'GatewayPort8080',
+  'GatewayHTTPListenerIsolation',
+  'HTTPRouteQueryParamMatching',
+  'HTTPRouteMethodMatching',
+  'HTTPRouteResponseHeaderModification',
+  'HTTPRouteBackendRequestHeaderModification',
+  'HTTPRoutePortRedirect',
+  'HTTPRouteSchemeRedirect',
+  'HTTPRoutePathRedirect',
+  'HTTPRouteHostRewrite',
+  'HTTPRoutePathRewrite',
+  'HTTPRouteRequestMirror',
+  'HTTPRouteRequestMultipleMirrors',
+  'HTTPRouteRequestPercentageMirror',
+  'HTTPRouteRequestTimeout',
+  'HTTPRouteBackendTimeout',
+  'HTTPRouteParentRefPort',
+  'HTTPRouteDestinationPortMatching',
+  'HTTPRouteBackendProtocolH2C',
+  'HTTPRouteBackendProtocolWebSocket',
+  'HTTPRouteNamedRouteRule',
+  'HTTPRouteCORS',
+  'HTTPRoute303RedirectStatusCode',
+  'HTTPRoute307RedirectStatusCode',
+  'HTTPRoute308RedirectStatusCode',
+  'GRPCRouteNamedRouteRule',
+  'BackendTLSPolicy',
+  'BackendTLSPolicySANValidation',
+  'TLSRouteModeTerminate',
+  'TLSRouteModeMixed',
+] as const;
+
+/** Sorted by name, as the spec asks of status.supportedFeatures. */
+export const SUPPORTED_FEATURES: readonly { name: string }[] = [...CORE_FEATURES, ...EXTENDED_FEATURES]
+  .sort()
+  .map((name) => ({ name }));

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
 import { Snapshot } from '../store/snapshot.js';
 import { formatProblem, loadPaths } from '../sources/files.js';
-import { isBad, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
+import { isBad, readerOrder, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
 import { loadTranslate } from './pipeline.js';
 
 const USAGE = `usage: portico check <file|folder>... [flags]
@@ -63,7 +63,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     for (const p of state.problems) process.stderr.write(`${formatProblem(p)}\n`);
   } else {
     const out: string[] = [];
-    for (const s of result.statuses) {
+    for (const s of readerOrder(result.statuses)) {
       out.push(renderConditions(s, snapshot.origin(s.kind, s.namespace, s.name)));
     }
     const ignored = unmanaged(snapshot, result.statuses);

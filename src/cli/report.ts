@@ -5,7 +5,7 @@
 import { stringify } from 'yaml';
 import type { Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus } from '../translate/types.js';
-import { CLUSTER_SCOPED, ROUTE_KINDS } from '../api/names.js';
+import { ALL_KINDS, CLUSTER_SCOPED, ROUTE_KINDS } from '../api/names.js';
 
 export interface ConditionRow {
   /** '' for the object's own conditions; "listener http", "parent Gateway default/gw/http", … */
@@ -131,4 +131,15 @@ export function renderYaml(snapshot: Snapshot, statuses: readonly ObjectStatus[]
     docs.push(stringify({ ...r, status: stampConditions(os.status, time) }, { lineWidth: 0 }));
   }
   return docs.map((d) => `---\n${d}`).join('');
+}
+
+/** GatewayClasses, then Gateways, then routes, then policies (the order a reader follows), by namespace and name within a kind. */
+export function readerOrder(statuses: readonly ObjectStatus[]): ObjectStatus[] {
+  const rank = (k: string) => {
+    const i = (ALL_KINDS as readonly string[]).indexOf(k);
+    return i < 0 ? ALL_KINDS.length : i;
+  };
+  return [...statuses].sort(
+    (a, b) => rank(a.kind) - rank(b.kind) || (a.namespace ?? '').localeCompare(b.namespace ?? '') || a.name.localeCompare(b.name),
+  );
 }

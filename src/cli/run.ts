@@ -11,7 +11,7 @@ import { Snapshot } from '../store/snapshot.js';
 import { FileSource, formatProblem, type FileState } from '../sources/files.js';
 import type { ObjectStatus } from '../translate/types.js';
 import { parseHostPort } from '../controller/admin.js';
-import { renderSummary } from './report.js';
+import { readerOrder, renderSummary } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
 
@@ -133,7 +133,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       return false;
     }
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };
-    log(`${renderSummary(result.statuses) || '  (no Gateway API objects for this controller)'}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
+    log(`${renderSummary(readerOrder(result.statuses)) || '  (no Gateway API objects for this controller)'}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
     return true;
   };
 

@@ -1,0 +1,44 @@
+// What a front end (HTTP/1.1 connection, HTTP/2 session) needs from its port and engine.
+
+import type { RuntimeConfig } from './config.js';
+import type { PortRouter } from './router/tables.js';
+import type { Pool } from './upstream/pool.js';
+import type { H2Pool } from './upstream/h2.js';
+
+export interface ResolvedOptions {
+  maxHeaderBytes: number;
+  maxHeaderCount: number;
+  requestHeadTimeoutMs: number;
+  idleTimeoutMs: number;
+  accessLog: ((line: string) => void) | undefined;
+}
+
+export interface Shared {
+  opts: ResolvedOptions;
+  pool: Pool;
+  h2pool: H2Pool;
+}
+
+export interface PortContext {
+  readonly listenerPort: number;
+  readonly scheme: 'http' | 'https';
+  /** Swapped by apply(); a request reads both once, when its head is complete. */
+  cfg: RuntimeConfig;
+  router: PortRouter;
+  /** The port was removed: finish the current request, then close. */
+  draining: boolean;
+  readonly shared: Shared;
+}
+
+export function clientAddress(addr: string | undefined): string {
+  if (!addr) return '';
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect',
+  308: 'Permanent Redirect', 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+export const reason = (s: number): string => REASONS[s] ?? 'Status';

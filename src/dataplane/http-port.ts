@@ -1,0 +1,160 @@
+// One listening socket for an IR Port with protocol HTTP or HTTPS. HTTP sniffs the HTTP/2
+// connection preface (prior knowledge h2c); HTTPS terminates TLS with the certificate picked
+// by SNI and hands the socket to HTTP/2 or HTTP/1.1 by ALPN. update() swaps tables without
+// touching the socket; close() stops accepting and drains.
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type * as http2 from 'node:http2';
+import type { Port } from '../ir/types.js';
+import type { RuntimeConfig } from './config.js';
+import type { PortContext, Shared } from './context.js';
+import { Http1Conn } from './http1/connection.js';
+import { createH2Server } from './http2/server.js';
+import type { PortRouter } from './router/tables.js';
+import { CertSelector } from './tls/certs.js';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+export class HttpPort implements PortContext {
+  readonly listenerPort: number;
+  readonly scheme: 'http' | 'https';
+  cfg: RuntimeConfig;
+  router: PortRouter;
+  draining = false;
+  private server: net.Server;
+  private conns = new Set<Http1Conn>();
+  private h2server: http2.Http2Server | null = null;
+  private h2sessions = new Set<http2.Http2Session>();
+  private certs: CertSelector;
+  private sockets = new Set<net.Socket>();
+
+  constructor(
+    public port: Port,
+    cfg: RuntimeConfig,
+    readonly shared: Shared,
+  ) {
+    this.listenerPort = port.port;
+    this.scheme = port.protocol === 'HTTPS' ? 'https' : 'http';
+    this.cfg = cfg;
+    this.router = cfg.routers.get(port.name)!;
+    this.certs = new CertSelector(port);
+    if (this.scheme === 'https') {
+      const def = this.certs.defaultCert;
+      const srv = tls.createServer({
+        ...(def ? { cert: def.certPem, key: def.keyPem } : {}),
+        ALPNProtocols: ['h2', 'http/1.1'],
+        SNICallback: (name, cb) => cb(null, this.certs.context(name)),
+        handshakeTimeout: shared.opts.requestHeadTimeoutMs,
+      });
+      srv.on('secureConnection', (s: tls.TLSSocket) => this.onSecure(s));
+      srv.on('tlsClientError', () => undefined);
+      this.server = srv;
+    } else {
+      this.server = net.createServer((s) => this.onPlain(s));
+    }
+    this.server.on('error', () => undefined);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new Error(`port ${this.port.name}: cannot listen: ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen({ host: this.port.address, port: this.port.port, backlog: 4096 }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /** The port number actually bound (differs from the IR when it asked for 0, in tests). */
+  boundPort(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : this.port.port;
+  }
+
+  update(port: Port, cfg: RuntimeConfig): void {
+    this.port = port;
+    this.cfg = cfg;
+    this.router = cfg.routers.get(port.name)!;
+    if (this.scheme === 'https') {
+      this.certs = new CertSelector(port);
+      const def = this.certs.defaultCert;
+      if (def) {
+        try {
+          (this.server as tls.Server).setSecureContext({ cert: def.certPem, key: def.keyPem, ALPNProtocols: ['h2', 'http/1.1'] } as tls.SecureContextOptions);
+        } catch {
+          // keep the previous default certificate
+        }
+      }
+    }
+  }
+
+  private track(s: net.Socket): void {
+    this.sockets.add(s);
+    s.once('close', () => this.sockets.delete(s));
+  }
+
+  private onPlain(socket: net.Socket): void {
+    if (this.draining) return void socket.destroy();
+    this.track(socket);
+    socket.on('error', () => undefined);
+    // Sniff the first bytes: the HTTP/2 preface means prior-knowledge h2c.
+    let first: Buffer | null = null;
+    const onFirst = (chunk: Buffer): void => {
+      first = first ? Buffer.concat([first, chunk]) : chunk;
+      const n = Math.min(first.length, PREFACE.length);
+      if (first.subarray(0, n).equals(PREFACE.subarray(0, n))) {
+        if (first.length < PREFACE.length) return; // need more to decide
+        socket.off('data', onFirst);
+        socket.pause();
+        socket.unshift(first);
+        this.toH2(socket);
+        return;
+      }
+      socket.off('data', onFirst);
+      const conn = this.http1(socket);
+      conn.feed(first);
+    };
+    socket.on('data', onFirst);
+  }
+
+  private onSecure(socket: tls.TLSSocket): void {
+    if (this.draining) return void socket.destroy();
+    this.track(socket);
+    socket.on('error', () => undefined);
+    if (socket.alpnProtocol === 'h2') this.toH2(socket);
+    else this.http1(socket);
+  }
+
+  private http1(socket: net.Socket): Http1Conn {
+    const conn = new Http1Conn(socket, this, (c) => this.conns.delete(c));
+    this.conns.add(conn);
+    return conn;
+  }
+
+  private toH2(socket: net.Socket): void {
+    if (!this.h2server) {
+      this.h2server = createH2Server(this);
+      this.h2server.on('session', (s: http2.Http2Session) => {
+        this.h2sessions.add(s);
+        s.on('close', () => this.h2sessions.delete(s));
+        if (this.draining) s.close();
+      });
+    }
+    this.h2server.emit('connection', socket);
+  }
+
+  /** Stop accepting; in-flight requests finish; after `graceMs` everything left is destroyed. */
+  async close(graceMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const c of this.conns) c.drain();
+    for (const s of this.h2sessions) s.close();
+    const deadline = Date.now() + graceMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.sockets) s.destroy();
+    for (const s of this.h2sessions) s.destroy();
+    await closed;
+  }
+}

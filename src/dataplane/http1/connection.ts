@@ -1,0 +1,732 @@
+// One downstream HTTP/1.1 connection on the fast path: raw socket in, own parser, pooled raw
+// upstream sockets out, bytes streamed both ways with backpressure. Requests on a connection
+// are served one at a time (pipelined ones wait in `buf`). All per-request state lives in
+// fields of this object and every listener is bound once, so a keep-alive request allocates
+// little beyond its head strings and header array.
+
+import type * as net from 'node:net';
+import type * as http2 from 'node:http2';
+import { clientAddress, reason, type PortContext } from '../context.js';
+import { flatToLines, linesToFlat, applyHeaderModifier } from '../filters/header-modifier.js';
+import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
+import { startMirror, type MirrorSink } from '../filters/mirror.js';
+import { makePlan, type Plan } from '../plan.js';
+import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
+import { ChunkedReader, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** A local answer leaves a request body this large unread: close instead of reading it all. */
+const MAX_DISCARD = 64 * 1024;
+const MAX_RESPONSE_HEAD = 64 * 1024;
+
+// Response stages.
+const R_HEAD = 0;
+const R_BODY = 1;
+const R_DONE = 2;
+
+export class Http1Conn implements UpstreamOwner {
+  private readonly clientIp: string;
+  private buf: Buffer | null = null;
+  private scanFrom = 0;
+  private readonly head = newRequestHead();
+  private headTimer: NodeJS.Timeout | null = null;
+  private processing = false;
+  private closed = false;
+
+  // --- the request being served ---
+  private active = false;
+  private plan: Plan | null = null;
+  private keepAlive = true;
+  private isHeadMethod = false;
+  private startedAt = 0;
+  private bodyDone = true;
+  private bodyChunked = false;
+  private bodyLeft = 0;
+  private bodyDiscard = false;
+  private reqChunk: ChunkedReader | null = null;
+  private mirrors: MirrorSink[] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private status = 0;
+
+  // --- upstream (HTTP/1.1 socket, raw tunnel, or HTTP/2 stream) ---
+  private up: UpstreamConn | null = null;
+  private upReusable = true;
+  private tunnel = false;
+  private h2: http2.ClientHttp2Stream | null = null;
+  private readonly resp = newResponseHead();
+  private respHeadBuf: Buffer | null = null;
+  private respStage = R_DONE;
+  private respChunk: ChunkedReader | null = null;
+  private respDecode = false;
+  private respLeft = 0;
+  private respUntilClose = false;
+  private respHeadSent = false;
+  private respBytes = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly ctx: PortContext,
+    private readonly onGone: (c: Http1Conn) => void,
+  ) {
+    this.clientIp = clientAddress(socket.remoteAddress);
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('timeout', this.onIdle);
+    socket.setTimeout(ctx.shared.opts.idleTimeoutMs);
+    // The head of the first request is due within the head timeout from accept (slowloris).
+    this.armHeadTimer();
+  }
+
+  /** Bytes the client sent before we took over (HTTP/2 sniffing, TLS). */
+  feed(chunk: Buffer): void {
+    this.onData(chunk);
+  }
+
+  /** Finish the current request, then close; close now when idle. */
+  drain(): void {
+    this.keepAlive = false;
+    if (!this.active) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  get idle(): boolean {
+    return !this.active;
+  }
+
+  // ---------------------------------------------------------------- downstream input
+
+  private onData = (chunk: Buffer): void => {
+    if (this.tunnel) {
+      if (this.up && !this.up.socket.write(chunk)) this.socket.pause();
+      return;
+    }
+    if (this.active && !this.bodyDone) {
+      const used = this.feedBody(chunk, 0);
+      if (used >= chunk.length) return;
+      chunk = chunk.subarray(used);
+    }
+    this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    if (!this.active) this.processInput();
+    else if (this.buf.length > this.ctx.shared.opts.maxHeaderBytes) this.socket.pause(); // pipelined flood: wait for our turn
+  };
+
+  private processInput(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      const maxHead = this.ctx.shared.opts.maxHeaderBytes;
+      while (!this.active && this.buf !== null && !this.closed) {
+        let buf: Buffer = this.buf;
+        // RFC 9112 2.2: ignore empty lines before a request line.
+        let lead = 0;
+        while (lead + 1 < buf.length && buf[lead] === 13 && buf[lead + 1] === 10) lead += 2;
+        if (lead) {
+          buf = lead < buf.length ? buf.subarray(lead) : Buffer.alloc(0);
+          this.buf = buf.length ? buf : null;
+          if (!this.buf) break;
+        }
+        const idx = buf.indexOf(CRLFCRLF, this.scanFrom > 3 ? this.scanFrom - 3 : 0);
+        if (idx < 0) {
+          if (buf.length > maxHead) return this.reject(431);
+          this.scanFrom = buf.length;
+          this.armHeadTimer();
+          break;
+        }
+        if (idx > maxHead) return this.reject(431);
+        this.scanFrom = 0;
+        const s = buf.toString('latin1', 0, idx);
+        this.buf = idx + 4 < buf.length ? buf.subarray(idx + 4) : null;
+        const err = parseRequestHead(s, this.head, this.ctx.shared.opts.maxHeaderCount);
+        if (err) return this.reject(err);
+        if (this.headTimer) {
+          clearTimeout(this.headTimer);
+          this.headTimer = null;
+        }
+        this.startRequest();
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private armHeadTimer(): void {
+    if (this.headTimer || this.closed) return;
+    this.headTimer = setTimeout(this.onHeadTimeout, this.ctx.shared.opts.requestHeadTimeoutMs);
+  }
+
+  private onHeadTimeout = (): void => {
+    this.headTimer = null;
+    if (this.active || this.closed) return;
+    // Nothing at all received: just close; a partial head gets a 408.
+    if (this.buf === null) this.socket.destroy();
+    else this.reject(408);
+  };
+
+  /** Answer a request we could not parse, then close: the framing of what follows is unknown. */
+  private reject(status: number): void {
+    this.buf = null;
+    if (this.headTimer) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
+    }
+    this.active = true; // nothing more is read from this connection
+    const body = reason(status) + '\n';
+    this.socket.end(`HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
+    this.log(status);
+  }
+
+  // ---------------------------------------------------------------- request start
+
+  private startRequest(): void {
+    const h = this.head;
+    const ctx = this.ctx;
+    this.active = true;
+    this.startedAt = ctx.shared.opts.accessLog ? Date.now() : 0;
+    this.isHeadMethod = h.method === 'HEAD';
+    this.keepAlive = !h.close && !ctx.draining;
+    this.bodyDiscard = false;
+    this.status = 0;
+    this.respStage = R_HEAD;
+    this.respHeadSent = false;
+    this.respBytes = 0;
+    this.upReusable = true;
+    if (h.chunked) {
+      this.bodyChunked = true;
+      this.bodyDone = false;
+      (this.reqChunk ??= new ChunkedReader()).reset();
+      this.reqChunk.decoded = null;
+    } else {
+      this.bodyChunked = false;
+      this.bodyLeft = h.contentLength > 0 ? h.contentLength : 0;
+      this.bodyDone = this.bodyLeft === 0;
+    }
+    let plan: Plan;
+    try {
+      plan = makePlan(ctx.cfg, ctx.router, {
+        method: h.method,
+        target: h.target,
+        authority: h.host ?? '',
+        headers: h.headers,
+        scheme: ctx.scheme,
+        listenerPort: ctx.listenerPort,
+      });
+    } catch {
+      // A filter bug must cost one request, never the process.
+      this.bodyDiscard = true;
+      this.respondLocal(500, 'internal error\n', null);
+      return this.feedBuffered();
+    }
+    this.plan = plan;
+    if (plan.status) {
+      this.bodyDiscard = true;
+      this.respondLocal(plan.status, plan.localBody, plan.localHeaders);
+      return this.feedBuffered();
+    }
+    const cl = plan.cluster!;
+    if (plan.mirrors) {
+      const hasBody = !this.bodyDone;
+      for (const m of plan.mirrors) {
+        const sink = startMirror(ctx.cfg, m, plan, hasBody);
+        if (sink) (this.mirrors ??= []).push(sink);
+      }
+    }
+    if (plan.timeoutMs > 0) this.timer = setTimeout(this.onRouteTimeout, plan.timeoutMs);
+    if (cl.protocol === 'h2c' || cl.protocol === 'h2') {
+      this.forwardH2(plan);
+      return this.feedBuffered();
+    }
+    const i = cl.next();
+    const tunnel = h.upgrade !== '';
+    const up = tunnel ? ctx.shared.pool.fresh(cl, i, this) : ctx.shared.pool.acquire(cl, i, this);
+    this.up = up;
+    up.socket.cork();
+    up.socket.write(this.upstreamHead(plan, tunnel), 'latin1');
+    if (tunnel) {
+      // WebSocket (or any Upgrade): after the head, bytes flow raw both ways until either side closes.
+      this.tunnel = true;
+      this.keepAlive = false;
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      if (this.buf) {
+        up.socket.write(this.buf);
+        this.buf = null;
+      }
+      up.socket.uncork();
+      return;
+    }
+    this.feedBuffered();
+    up.socket.uncork();
+  }
+
+  /** Body bytes that arrived with the head. */
+  private feedBuffered(): void {
+    if (this.bodyDone || this.buf === null) return;
+    const b = this.buf;
+    this.buf = null;
+    const used = this.feedBody(b, 0);
+    if (used < b.length) this.buf = this.buf === null ? b.subarray(used) : Buffer.concat([b.subarray(used), this.buf]);
+  }
+
+  private upstreamHead(plan: Plan, tunnel: boolean): string {
+    const h = this.head;
+    let s = plan.method + ' ' + plan.target + ' HTTP/1.1\r\nhost: ' + plan.authority + '\r\n';
+    const hs = plan.headers;
+    let xff = '';
+    for (let i = 0; i < hs.length; i += 2) {
+      const n = hs[i]!;
+      if (n.length === 15 && n === 'x-forwarded-for') {
+        xff = xff ? xff + ', ' + hs[i + 1] : hs[i + 1]!;
+        continue;
+      }
+      if ((n.length === 17 && n === 'x-forwarded-proto') || (n.length === 16 && n === 'x-forwarded-host')) continue;
+      s += n + ': ' + hs[i + 1] + '\r\n';
+    }
+    s += 'x-forwarded-for: ' + (xff ? xff + ', ' + this.clientIp : this.clientIp) + '\r\nx-forwarded-proto: ' + this.ctx.scheme + '\r\n';
+    if (h.host !== undefined) s += 'x-forwarded-host: ' + h.host + '\r\n';
+    if (h.chunked) s += 'transfer-encoding: chunked\r\n';
+    else if (h.contentLength >= 0) s += 'content-length: ' + h.contentLength + '\r\n';
+    if (h.expectContinue) s += 'expect: 100-continue\r\n';
+    if (tunnel) s += 'connection: upgrade\r\nupgrade: ' + h.upgrade + '\r\n';
+    return s + '\r\n';
+  }
+
+  // ---------------------------------------------------------------- request body
+
+  /** Consume body bytes from chunk[start..]; returns the offset just past the body's end (or chunk.length). */
+  private feedBody(chunk: Buffer, start: number): number {
+    let end: number;
+    if (this.bodyChunked) {
+      const rc = this.reqChunk!;
+      const r = rc.feed(chunk, start);
+      if (r === -2) {
+        this.abortBadBody();
+        return chunk.length;
+      }
+      end = r < 0 ? chunk.length : r;
+      if (r >= 0) this.bodyDone = true;
+    } else {
+      const n = Math.min(this.bodyLeft, chunk.length - start);
+      this.bodyLeft -= n;
+      end = start + n;
+      if (this.bodyLeft === 0) this.bodyDone = true;
+    }
+    if (end > start && !this.bodyDiscard) {
+      const slice = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+      if (this.up) {
+        if (!this.up.socket.write(slice)) this.socket.pause();
+      } else if (this.h2) {
+        const rc = this.reqChunk;
+        if (rc && rc.decoded) {
+          for (const d of rc.decoded) if (!this.h2.write(d)) this.socket.pause();
+          rc.decoded.length = 0;
+        } else if (!this.h2.write(slice)) this.socket.pause();
+      }
+      if (this.mirrors) for (const m of this.mirrors) m.write(slice);
+    }
+    if (this.bodyDone) this.onBodyDone();
+    return end;
+  }
+
+  private onBodyDone(): void {
+    if (this.mirrors) {
+      for (const m of this.mirrors) m.end();
+      this.mirrors = null;
+    }
+    if (this.h2 && !this.bodyDiscard) this.h2.end();
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.respStage === R_DONE && this.active) this.finishExchange();
+  }
+
+  private abortBadBody(): void {
+    this.bodyDone = true;
+    this.keepAlive = false;
+    if (!this.respHeadSent) {
+      this.dropUpstream();
+      this.respondLocal(400, 'bad chunked body\n', null);
+    } else this.socket.destroy();
+  }
+
+  // ---------------------------------------------------------------- upstream (HTTP/1.1)
+
+  upData(up: UpstreamConn, chunk: Buffer): void {
+    if (up !== this.up) return;
+    if (this.tunnel) {
+      if (!this.socket.write(chunk)) up.socket.pause();
+      return;
+    }
+    this.respBytes += chunk.length;
+    if (this.respStage === R_HEAD) {
+      let buf = chunk;
+      if (this.respHeadBuf) {
+        buf = Buffer.concat([this.respHeadBuf, chunk]);
+        this.respHeadBuf = null;
+      }
+      const idx = buf.indexOf(CRLFCRLF);
+      if (idx < 0) {
+        if (buf.length > MAX_RESPONSE_HEAD) this.badGateway('upstream response head too large\n');
+        else this.respHeadBuf = buf;
+        return;
+      }
+      const resp = this.resp;
+      if (!parseResponseHead(buf.toString('latin1', 0, idx), resp)) return this.badGateway('malformed upstream response\n');
+      const start = idx + 4;
+      if (resp.status < 200) {
+        if (resp.status === 101) return this.badGateway('unexpected upgrade\n');
+        // Interim (100 Continue, 103 Early Hints): pass on, keep waiting for the final head.
+        if (this.head.minor === 1) this.socket.write(resp.statusLine + '\r\n' + resp.lines + '\r\n', 'latin1');
+        if (start < buf.length) this.upData(up, buf.subarray(start));
+        return;
+      }
+      this.sendResponseHead();
+      if ((this.respStage as number) === R_DONE) {
+        if (start < buf.length) this.upReusable = false;
+        return this.respDone();
+      }
+      if (start < buf.length) this.respBody(buf, start);
+    } else if (this.respStage === R_BODY) {
+      this.respBody(chunk, 0);
+    } else {
+      // Bytes after the response ended: this upstream is out of sync.
+      this.upReusable = false;
+    }
+  }
+
+  private sendResponseHead(): void {
+    const resp = this.resp;
+    const plan = this.plan!;
+    this.status = resp.status;
+    let lines = resp.lines;
+    if (plan.respMods || plan.cors) {
+      const flat = linesToFlat(lines);
+      if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
+      if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
+      lines = flatToLines(flat);
+    }
+    const noBody = this.isHeadMethod || resp.status === 204 || resp.status === 304;
+    this.respStage = R_BODY;
+    this.respDecode = false;
+    this.respUntilClose = false;
+    let framing = '';
+    if (noBody) {
+      this.respStage = R_DONE;
+    } else if (resp.chunked) {
+      (this.respChunk ??= new ChunkedReader()).reset();
+      if (this.head.minor === 0) {
+        // An HTTP/1.0 client cannot read chunked: send the data unframed and close.
+        this.respDecode = true;
+        this.respChunk.decoded = [];
+        this.keepAlive = false;
+      } else {
+        this.respChunk.decoded = null;
+        framing = 'transfer-encoding: chunked\r\n';
+      }
+    } else if (resp.contentLength >= 0) {
+      this.respLeft = resp.contentLength;
+      if (this.respLeft === 0) this.respStage = R_DONE;
+    } else {
+      this.respUntilClose = true;
+      this.keepAlive = false;
+      this.upReusable = false;
+    }
+    if (resp.close) this.upReusable = false;
+    if (this.ctx.draining) this.keepAlive = false;
+    const s = resp.statusLine + '\r\n' + lines + framing + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n');
+    this.respHeadSent = true;
+    this.socket.cork();
+    this.socket.write(s, 'latin1');
+    process.nextTick(uncork, this.socket);
+  }
+
+  private respBody(buf: Buffer, start: number): void {
+    let end: number;
+    let done = false;
+    if (this.respChunk && this.resp.chunked) {
+      const r = this.respChunk.feed(buf, start);
+      if (r === -2) {
+        this.upReusable = false;
+        this.dropUpstream();
+        this.socket.destroy();
+        return;
+      }
+      done = r >= 0;
+      end = done ? r : buf.length;
+    } else if (this.respUntilClose) {
+      end = buf.length;
+    } else {
+      const n = Math.min(this.respLeft, buf.length - start);
+      this.respLeft -= n;
+      end = start + n;
+      done = this.respLeft === 0;
+    }
+    if (end < buf.length) this.upReusable = false;
+    let ok = true;
+    if (this.respDecode) {
+      const d = this.respChunk!.decoded!;
+      for (const x of d) ok = this.socket.write(x) && ok;
+      d.length = 0;
+    } else if (end > start) {
+      ok = this.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    }
+    if (done) this.respDone();
+    else if (!ok && this.up) this.up.socket.pause();
+  }
+
+  private respDone(): void {
+    this.respStage = R_DONE;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const up = this.up;
+    this.up = null;
+    if (up) {
+      if (this.upReusable && this.bodyDone && !this.resp.close) {
+        if (up.socket.isPaused()) up.socket.resume();
+        this.ctx.shared.pool.release(up);
+      } else up.destroy();
+    }
+    if (!this.bodyDone) {
+      // The upstream answered before reading the whole body: drop the rest of it.
+      this.bodyDiscard = true;
+      if (this.bodyChunked || this.bodyLeft > MAX_DISCARD) this.keepAlive = false;
+    }
+    if (this.bodyDone || !this.keepAlive) this.finishExchange();
+  }
+
+  upDrain(up: UpstreamConn): void {
+    if (up === this.up && this.socket.isPaused()) this.socket.resume();
+  }
+
+  upClose(up: UpstreamConn, err: Error | undefined): void {
+    if (up !== this.up) return;
+    this.up = null;
+    if (this.tunnel) {
+      this.socket.end();
+      return;
+    }
+    if (this.respStage === R_DONE) return;
+    if (this.respStage === R_BODY && this.respUntilClose) return this.respDone();
+    if (!this.respHeadSent) {
+      // A pooled socket the upstream closed while idle: replay once on a fresh one if nothing was streamed.
+      if (up.reused && this.respBytes === 0 && this.head.contentLength <= 0 && !this.head.chunked && this.plan?.cluster) {
+        const cl = this.plan.cluster;
+        const fresh = this.ctx.shared.pool.fresh(cl, cl.next(), this);
+        this.up = fresh;
+        fresh.socket.write(this.upstreamHead(this.plan, false), 'latin1');
+        return;
+      }
+      this.upReusable = false;
+      return this.respondLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n', null);
+    }
+    // Mid-body: the client cannot be told cleanly; cut the connection so it sees a truncated response.
+    this.socket.destroy();
+  }
+
+  private dropUpstream(): void {
+    if (this.up) {
+      this.up.destroy();
+      this.up = null;
+    }
+    if (this.h2) {
+      this.h2.close();
+      this.h2 = null;
+    }
+  }
+
+  private badGateway(body: string): void {
+    this.upReusable = false;
+    this.dropUpstream();
+    if (!this.respHeadSent) this.respondLocal(502, body, null);
+    else this.socket.destroy();
+  }
+
+  private onRouteTimeout = (): void => {
+    this.timer = null;
+    if (this.respStage === R_DONE || !this.active) return;
+    this.dropUpstream();
+    if (!this.respHeadSent) {
+      if (!this.bodyDone) this.keepAlive = false;
+      this.bodyDiscard = true;
+      this.respondLocal(504, 'upstream request timeout\n', null);
+    } else this.socket.destroy();
+  };
+
+  // ---------------------------------------------------------------- upstream (HTTP/2)
+
+  private forwardH2(plan: Plan): void {
+    const cl = plan.cluster!;
+    const h = this.head;
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': plan.method,
+      ':path': plan.target,
+      ':authority': plan.authority,
+      ':scheme': cl.tls ? 'https' : 'http',
+    };
+    const hs = plan.headers;
+    for (let i = 0; i < hs.length; i += 2) {
+      const n = hs[i]!;
+      if (n === 'x-forwarded-for' || n === 'x-forwarded-proto' || n === 'x-forwarded-host') continue;
+      const prev = headers[n];
+      headers[n] = prev === undefined ? hs[i + 1] : Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
+    }
+    const xff = hs.indexOf('x-forwarded-for');
+    headers['x-forwarded-for'] = xff >= 0 && xff % 2 === 0 ? hs[xff + 1] + ', ' + this.clientIp : this.clientIp;
+    headers['x-forwarded-proto'] = this.ctx.scheme;
+    if (h.host !== undefined) headers['x-forwarded-host'] = h.host;
+    if (h.te) headers['te'] = h.te;
+    if (h.contentLength >= 0) headers['content-length'] = String(h.contentLength);
+    if (h.chunked) this.reqChunk!.decoded = [];
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = this.ctx.shared.h2pool.request(cl, cl.next(), headers, this.bodyDone);
+    } catch {
+      this.respondLocal(502, 'upstream connect error\n', null);
+      return;
+    }
+    this.h2 = stream;
+    stream.on('response', (rh) => {
+      if (stream !== this.h2) return;
+      const status = Number(rh[':status']) || 502;
+      this.status = status;
+      const flat: string[] = [];
+      let cl = -1;
+      for (const k of Object.keys(rh)) {
+        if (k.charCodeAt(0) === 58 || k === 'connection' || k === 'keep-alive' || k === 'transfer-encoding') continue;
+        const v = rh[k];
+        if (k === 'content-length') cl = Number(v);
+        if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+        else if (v !== undefined) flat.push(k, String(v));
+      }
+      if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
+      if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
+      const noBody = this.isHeadMethod || status === 204 || status === 304;
+      const chunk = !noBody && cl < 0 && this.head.minor === 1;
+      if (!noBody && cl < 0 && !chunk) this.keepAlive = false;
+      if (this.ctx.draining) this.keepAlive = false;
+      this.respDecode = chunk; // reused as "we chunk-encode"
+      this.respHeadSent = true;
+      this.respStage = R_BODY;
+      this.socket.write(
+        `HTTP/1.1 ${status} ${reason(status)}\r\n` + flatToLines(flat) + (chunk ? 'transfer-encoding: chunked\r\n' : '') + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n'),
+        'latin1',
+      );
+    });
+    stream.on('data', (d: Buffer) => {
+      if (stream !== this.h2 || !this.respHeadSent || this.isHeadMethod) return;
+      const ok = this.respDecode ? this.socket.write(d.length.toString(16) + '\r\n') && this.socket.write(d) && this.socket.write('\r\n') : this.socket.write(d);
+      if (!ok) stream.pause();
+    });
+    stream.on('end', () => {
+      if (stream !== this.h2) return;
+      if (this.respDecode && !this.isHeadMethod) this.socket.write('0\r\n\r\n');
+      this.h2 = null;
+      this.respDone();
+    });
+    stream.on('error', () => {
+      if (stream !== this.h2) return;
+      this.h2 = null;
+      if (!this.respHeadSent) this.respondLocal(502, 'upstream connect error\n', null);
+      else this.socket.destroy();
+    });
+    stream.on('close', () => {
+      if (stream !== this.h2) return;
+      this.h2 = null;
+      if (!this.respHeadSent) this.respondLocal(502, 'upstream reset\n', null);
+      else if (this.respStage !== R_DONE) this.socket.destroy();
+    });
+  }
+
+  // ---------------------------------------------------------------- responses and completion
+
+  private respondLocal(status: number, body: string, headers: string[] | null): void {
+    this.status = status;
+    if (!this.bodyDone && (this.bodyChunked || this.bodyLeft > MAX_DISCARD)) this.keepAlive = false;
+    if (this.ctx.draining) this.keepAlive = false;
+    let s = 'HTTP/1.1 ' + status + ' ' + reason(status) + '\r\n';
+    if (headers) for (let i = 0; i < headers.length; i += 2) s += headers[i] + ': ' + headers[i + 1] + '\r\n';
+    const blen = Buffer.byteLength(body);
+    if (blen) s += 'content-type: text/plain\r\n';
+    s += 'content-length: ' + blen + '\r\n' + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n');
+    this.respHeadSent = true;
+    this.respStage = R_DONE;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.socket.write(this.isHeadMethod ? s : s + body);
+    if (this.bodyDone || !this.keepAlive) this.finishExchange();
+  }
+
+  private finishExchange(): void {
+    if (!this.active) return;
+    this.log(this.status);
+    this.active = false;
+    this.plan = null;
+    if (this.mirrors) {
+      for (const m of this.mirrors) m.end();
+      this.mirrors = null;
+    }
+    if (!this.keepAlive) {
+      this.active = true; // read nothing more
+      this.buf = null;
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.buf !== null) this.processInput();
+  }
+
+  private log(status: number): void {
+    const sink = this.ctx.shared.opts.accessLog;
+    if (!sink) return;
+    const h = this.head;
+    const ms = this.startedAt ? Date.now() - this.startedAt : 0;
+    const src = this.plan?.entry?.source;
+    sink(`${this.clientIp} "${h.method} ${h.target} HTTP/1.${h.minor}" ${status} host=${h.host ?? '-'} route=${src ? `${src.kind}/${src.namespace}/${src.name}#${src.rule}` : '-'} upstream=${this.plan?.cluster?.name ?? '-'} ${ms}ms`);
+  }
+
+  // ---------------------------------------------------------------- socket events
+
+  private onDrain = (): void => {
+    if (this.up && this.up.socket.isPaused()) this.up.socket.resume();
+    if (this.h2 && this.h2.isPaused()) this.h2.resume();
+  };
+
+  private onIdle = (): void => {
+    // Only an idle keep-alive connection times out here; requests in flight have their own timeouts.
+    if (!this.active || this.tunnel) {
+      if (this.tunnel) this.dropUpstream();
+      this.socket.destroy();
+    }
+  };
+
+  private onError = (): void => {
+    // 'close' follows; nothing to report to anyone.
+  };
+
+  private onClose = (): void => {
+    this.closed = true;
+    if (this.headTimer) clearTimeout(this.headTimer);
+    if (this.timer) clearTimeout(this.timer);
+    this.headTimer = this.timer = null;
+    this.upReusable = false;
+    this.dropUpstream();
+    if (this.mirrors) {
+      for (const m of this.mirrors) m.end();
+      this.mirrors = null;
+    }
+    this.onGone(this);
+  };
+}
+
+function uncork(s: net.Socket): void {
+  s.uncork();
+}

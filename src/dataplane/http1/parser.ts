@@ -1,0 +1,329 @@
+// Incremental HTTP/1.1 parsing for the fast path: request heads, response heads, and a
+// chunked-body tracker that finds where a message ends so chunked bytes can be passed
+// through unchanged (pipelining-safe: bytes after the end belong to the next message).
+// Heads are parsed from one latin1 string (cheap for V8) into flat arrays, no objects per header.
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const METHOD = TOKEN;
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  /** End-to-end headers only, flat [lowerName, value, ...]; host, framing and hop-by-hop ones are split out below. */
+  headers: string[];
+  host: string | undefined;
+  contentLength: number; // -1 when absent
+  chunked: boolean;
+  /** Connection: close (or HTTP/1.0 without keep-alive). */
+  close: boolean;
+  /** Upgrade header value when Connection carries the "upgrade" token, else ''. */
+  upgrade: string;
+  expectContinue: boolean;
+  /** TE header value ("trailers" matters for gRPC over h2 upstreams). */
+  te: string;
+}
+
+export function newRequestHead(): RequestHead {
+  return { method: '', target: '', minor: 1, headers: [], host: undefined, contentLength: -1, chunked: false, close: false, upgrade: '', expectContinue: false, te: '' };
+}
+
+/** Parse error results: HTTP status to answer with. 0 = ok. */
+export const BAD_REQUEST = 400;
+export const HEADERS_TOO_LARGE = 431;
+
+/**
+ * Parse a request head (request line + header lines, without the final CRLFCRLF) into `out`.
+ * Returns 0, 400 or 431.
+ */
+export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: number): number {
+  let eol = s.indexOf('\r\n');
+  if (eol < 0) eol = s.length;
+  const sp1 = s.indexOf(' ');
+  if (sp1 <= 0 || sp1 > eol) return BAD_REQUEST;
+  const sp2 = s.indexOf(' ', sp1 + 1);
+  if (sp2 < 0 || sp2 > eol || sp2 === sp1 + 1) return BAD_REQUEST;
+  const method = s.slice(0, sp1);
+  if (!METHOD.test(method)) return BAD_REQUEST;
+  const version = s.slice(sp2 + 1, eol);
+  if (version === 'HTTP/1.1') out.minor = 1;
+  else if (version === 'HTTP/1.0') out.minor = 0;
+  else return BAD_REQUEST;
+  const target = s.slice(sp1 + 1, sp2);
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 32 || c === 127) return BAD_REQUEST;
+  }
+  out.method = method;
+  out.target = target;
+  const headers: string[] = [];
+  out.headers = headers;
+  out.host = undefined;
+  out.contentLength = -1;
+  out.chunked = false;
+  out.upgrade = '';
+  out.expectContinue = false;
+  out.te = '';
+  let connection = '';
+  let upgrade = '';
+  let transferEncoding: string | undefined;
+  let count = 0;
+  let pos = eol + 2;
+  while (pos < s.length) {
+    let end = s.indexOf('\r\n', pos);
+    if (end < 0) end = s.length;
+    if (++count > maxHeaderCount) return HEADERS_TOO_LARGE;
+    const colon = s.indexOf(':', pos);
+    if (colon <= pos || colon > end) return BAD_REQUEST; // also rejects obs-fold (leading whitespace has no name)
+    const rawName = s.slice(pos, colon);
+    if (!TOKEN.test(rawName)) return BAD_REQUEST;
+    let vs = colon + 1;
+    let ve = end;
+    while (vs < ve && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
+    while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
+    const value = s.slice(vs, ve);
+    if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0 || value.indexOf('\0') >= 0) return BAD_REQUEST;
+    const name = lower(rawName);
+    pos = end + 2;
+    switch (name) {
+      case 'host':
+        if (out.host !== undefined) return BAD_REQUEST;
+        out.host = value;
+        continue;
+      case 'content-length': {
+        if (!/^[0-9]{1,15}$/.test(value)) return BAD_REQUEST;
+        const n = Number(value);
+        if (out.contentLength >= 0 && out.contentLength !== n) return BAD_REQUEST;
+        out.contentLength = n;
+        continue;
+      }
+      case 'transfer-encoding':
+        transferEncoding = transferEncoding === undefined ? value : transferEncoding + ',' + value;
+        continue;
+      case 'connection':
+        connection = connection ? connection + ',' + value : value;
+        continue;
+      case 'upgrade':
+        upgrade = value;
+        continue;
+      case 'keep-alive':
+      case 'proxy-connection':
+      case 'trailer':
+        continue;
+      case 'te':
+        out.te = value;
+        continue;
+      case 'expect':
+        if (value.toLowerCase() === '100-continue') out.expectContinue = true;
+        continue;
+    }
+    headers.push(name, value);
+  }
+  if (transferEncoding !== undefined) {
+    // Smuggling defence: only a final "chunked" coding is accepted, never together with Content-Length.
+    const te = transferEncoding.toLowerCase().trim();
+    if (!te.endsWith('chunked') || out.contentLength >= 0) return BAD_REQUEST;
+    if (te !== 'chunked' && !/(^|,)\s*chunked$/.test(te)) return BAD_REQUEST;
+    if (out.minor === 0) return BAD_REQUEST;
+    out.chunked = true;
+  }
+  let close = out.minor === 0;
+  if (connection) {
+    const c = connection.toLowerCase();
+    if (c.indexOf('close') >= 0) close = true;
+    else if (c.indexOf('keep-alive') >= 0) close = false;
+    if (upgrade && c.indexOf('upgrade') >= 0) out.upgrade = upgrade;
+    if (c !== 'close' && c !== 'keep-alive' && c !== 'upgrade') stripConnectionTokens(headers, c);
+  }
+  out.close = close;
+  if (out.minor === 1 && out.host === undefined) return BAD_REQUEST;
+  return 0;
+}
+
+/** Headers named by Connection are hop-by-hop too (RFC 9110 7.6.1). */
+function stripConnectionTokens(headers: string[], c: string): void {
+  for (const t of c.split(',')) {
+    const tok = t.trim();
+    if (!tok || tok === 'close' || tok === 'keep-alive' || tok === 'upgrade') continue;
+    for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === tok) headers.splice(i, 2);
+  }
+}
+
+/** Lower-case only when needed: most clients already send lower- or mixed-case names. */
+export function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return s.toLowerCase();
+  }
+  return s;
+}
+
+export interface ResponseHead {
+  status: number;
+  /** "HTTP/1.1 200 OK" as the downstream should see it (version normalised). */
+  statusLine: string;
+  /** Kept (end-to-end) header lines, each ending in CRLF, original case and order. */
+  lines: string;
+  contentLength: number; // -1 absent
+  chunked: boolean;
+  close: boolean;
+  minor: number;
+}
+
+export function newResponseHead(): ResponseHead {
+  return { status: 0, statusLine: '', lines: '', contentLength: -1, chunked: false, close: false, minor: 1 };
+}
+
+/** Parse an upstream response head. Returns false when malformed (the caller answers 502). */
+export function parseResponseHead(s: string, out: ResponseHead): boolean {
+  let eol = s.indexOf('\r\n');
+  if (eol < 0) eol = s.length;
+  if (!s.startsWith('HTTP/1.')) return false;
+  const minor = s.charCodeAt(7) - 48;
+  if (minor !== 0 && minor !== 1) return false;
+  const status = parseInt(s.slice(9, 12), 10);
+  if (!(status >= 100 && status <= 999) || s.charCodeAt(8) !== 32) return false;
+  out.status = status;
+  out.minor = minor;
+  out.statusLine = minor === 1 ? s.slice(0, eol) : 'HTTP/1.1' + s.slice(8, eol);
+  out.contentLength = -1;
+  out.chunked = false;
+  let close = minor === 0;
+  let lines = '';
+  let pos = eol + 2;
+  while (pos < s.length) {
+    let end = s.indexOf('\r\n', pos);
+    if (end < 0) end = s.length;
+    const colon = s.indexOf(':', pos);
+    if (colon <= pos || colon > end) return false;
+    const nameLen = colon - pos;
+    // Only names of these lengths can be framing or hop-by-hop: skip the lower-casing otherwise.
+    if (nameLen === 10 || nameLen === 14 || nameLen === 17 || nameLen === 16 || nameLen === 7 || nameLen === 2) {
+      const name = lower(s.slice(pos, colon));
+      const value = s.slice(colon + 1, end).trim();
+      if (name === 'content-length') {
+        const n = Number(value);
+        if (!/^[0-9]{1,15}$/.test(value) || (out.contentLength >= 0 && out.contentLength !== n)) return false;
+        out.contentLength = n;
+        lines += s.slice(pos, end) + '\r\n';
+        pos = end + 2;
+        continue;
+      }
+      if (name === 'transfer-encoding') {
+        if (value.toLowerCase().endsWith('chunked')) out.chunked = true;
+        pos = end + 2;
+        continue;
+      }
+      if (name === 'connection') {
+        const v = value.toLowerCase();
+        if (v.indexOf('close') >= 0) close = true;
+        else if (v.indexOf('keep-alive') >= 0) close = false;
+        pos = end + 2;
+        continue;
+      }
+      if (name === 'keep-alive' || name === 'proxy-connection' || name === 'te' || name === 'trailer' || name === 'upgrade') {
+        pos = end + 2;
+        continue;
+      }
+    }
+    lines += s.slice(pos, end) + '\r\n';
+    pos = end + 2;
+  }
+  if (out.chunked) out.contentLength = -1;
+  out.close = close;
+  out.lines = lines;
+  return true;
+}
+
+/**
+ * Tracks a chunked body to find its end; the bytes themselves are forwarded untouched.
+ * With `decoded` set, data slices are also pushed there (for re-framing onto HTTP/2).
+ */
+export class ChunkedReader {
+  private state = 0;
+  private size = 0;
+  private digits = 0;
+  decoded: Buffer[] | null = null;
+
+  reset(): void {
+    this.state = 0;
+    this.size = 0;
+    this.digits = 0;
+  }
+
+  /** Consume from buf[start..]; returns the offset just past the body's end, -1 if more is needed, -2 when malformed. */
+  feed(buf: Buffer, start: number): number {
+    let i = start;
+    const end = buf.length;
+    while (i < end) {
+      switch (this.state) {
+        case 0: { // chunk size
+          const c = buf[i]!;
+          const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+          if (d >= 0) {
+            if (++this.digits > 12) return -2;
+            this.size = this.size * 16 + d;
+          } else if (this.digits === 0) {
+            return -2;
+          } else if (c === 13) {
+            this.state = 2;
+          } else if (c === 59 || c === 32 || c === 9) {
+            this.state = 1;
+          } else return -2;
+          i++;
+          break;
+        }
+        case 1: // extension
+          if (buf[i] === 13) this.state = 2;
+          else if (buf[i] === 10) return -2;
+          i++;
+          break;
+        case 2:
+          if (buf[i] !== 10) return -2;
+          i++;
+          this.state = this.size === 0 ? 6 : 3;
+          break;
+        case 3: { // data
+          const n = Math.min(this.size, end - i);
+          if (this.decoded) this.decoded.push(buf.subarray(i, i + n));
+          this.size -= n;
+          i += n;
+          if (this.size === 0) this.state = 4;
+          break;
+        }
+        case 4:
+          if (buf[i] !== 13) return -2;
+          i++;
+          this.state = 5;
+          break;
+        case 5:
+          if (buf[i] !== 10) return -2;
+          i++;
+          this.state = 0;
+          this.digits = 0;
+          this.size = 0;
+          break;
+        case 6: // trailer section: empty line ends the body
+          if (buf[i] === 13) this.state = 9;
+          else this.state = 7;
+          i++;
+          break;
+        case 7:
+          if (buf[i] === 13) this.state = 8;
+          i++;
+          break;
+        case 8:
+          if (buf[i] !== 10) return -2;
+          i++;
+          this.state = 6;
+          break;
+        case 9:
+          if (buf[i] !== 10) return -2;
+          this.reset();
+          return i + 1;
+      }
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,230 @@
+// HTTP/2 downstream (ALPN h2 on HTTPS ports, prior-knowledge h2c on HTTP ports). Node's
+// http2 server sessions are fed sockets we accepted; each stream goes through the same plan
+// as HTTP/1.1, then to an HTTP/2 upstream (h2c/h2 clusters, gRPC: trailers passed through,
+// both directions streamed) or to an HTTP/1.1 upstream through node:http.
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import { clientAddress, type PortContext } from '../context.js';
+import { applyHeaderModifier } from '../filters/header-modifier.js';
+import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
+import { startMirror, type MirrorSink } from '../filters/mirror.js';
+import { makePlan, type Plan } from '../plan.js';
+
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+
+export function createH2Server(ctx: PortContext): http2.Http2Server {
+  const server = http2.createServer({
+    maxHeaderListPairs: ctx.shared.opts.maxHeaderCount,
+    maxSessionMemory: 64,
+    settings: { maxHeaderListSize: ctx.shared.opts.maxHeaderBytes },
+  });
+  server.on('stream', (stream, headers) => {
+    try {
+      handleStream(ctx, stream, headers);
+    } catch {
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    }
+  });
+  server.on('sessionError', () => undefined);
+  server.setTimeout(ctx.shared.opts.idleTimeoutMs, (session?: unknown) => {
+    (session as http2.Http2Session | undefined)?.close?.();
+  });
+  return server;
+}
+
+function flatHeaders(headers: http2.IncomingHttpHeaders): string[] {
+  const flat: string[] = [];
+  for (const k of Object.keys(headers)) {
+    if (k.charCodeAt(0) === 58 || HOP.has(k)) continue;
+    const v = headers[k];
+    if (k === 'te') continue;
+    if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+    else if (v !== undefined) flat.push(k, v);
+  }
+  return flat;
+}
+
+function toOutgoing(flat: string[], into: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+  for (let i = 0; i < flat.length; i += 2) {
+    const n = flat[i]!.toLowerCase();
+    if (HOP.has(n)) continue;
+    const prev = into[n];
+    const v = flat[i + 1]!;
+    into[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+  }
+  return into;
+}
+
+function respHeaders(plan: Plan, status: number, incoming: http.IncomingHttpHeaders | http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
+  const flat: string[] = [];
+  for (const k of Object.keys(incoming)) {
+    if (k.charCodeAt(0) === 58 || HOP.has(k)) continue;
+    const v = incoming[k];
+    if (Array.isArray(v)) for (const x of v) flat.push(k, x);
+    else if (v !== undefined) flat.push(k, String(v));
+  }
+  if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
+  if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
+  return toOutgoing(flat, { ':status': status });
+}
+
+function grpcTrailersOnly(stream: http2.ServerHttp2Stream, code: number, message: string): void {
+  if (stream.headersSent || stream.destroyed) return;
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) }, { endStream: true });
+}
+
+function localAnswer(stream: http2.ServerHttp2Stream, plan: Plan, isGrpc: boolean, status: number, body: string, headers: string[] | null): void {
+  if (stream.destroyed) return;
+  if (isGrpc && (plan.grpcStatus || status >= 500)) {
+    return grpcTrailersOnly(stream, plan.grpcStatus || (status === 504 ? 4 : 14), body.trim());
+  }
+  if (stream.headersSent) {
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  const out: http2.OutgoingHttpHeaders = { ':status': status };
+  if (headers) toOutgoing(headers, out);
+  if (body) out['content-type'] = 'text/plain';
+  out['content-length'] = String(Buffer.byteLength(body));
+  stream.respond(out);
+  stream.end(body);
+}
+
+export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  stream.on('error', () => undefined);
+  const method = String(headers[':method'] ?? 'GET');
+  const authority = String(headers[':authority'] ?? headers['host'] ?? '');
+  const target = String(headers[':path'] ?? '/');
+  const flat = flatHeaders(headers);
+  const ct = headers['content-type'];
+  const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
+  const clientIp = clientAddress(stream.session?.socket?.remoteAddress);
+  const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort });
+  const log = ctx.shared.opts.accessLog;
+  const started = log ? Date.now() : 0;
+  if (log) {
+    stream.on('close', () => {
+      const src = plan.entry?.source;
+      log(`${clientIp} "${method} ${target} HTTP/2" ${stream.sentHeaders?.[':status'] ?? 0} host=${authority || '-'} route=${src ? `${src.kind}/${src.namespace}/${src.name}#${src.rule}` : '-'} upstream=${plan.cluster?.name ?? '-'} ${Date.now() - started}ms`);
+    });
+  }
+  if (plan.status) {
+    stream.resume(); // discard any request body
+    return localAnswer(stream, plan, isGrpc, plan.status, plan.localBody, plan.localHeaders);
+  }
+  const cl = plan.cluster!;
+  const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders;
+  let mirrors: MirrorSink[] | null = null;
+  if (plan.mirrors) {
+    for (const m of plan.mirrors) {
+      const s = startMirror(ctx.cfg, m, plan, hasBody);
+      if (s) (mirrors ??= []).push(s);
+    }
+    if (mirrors) {
+      stream.on('data', (d: Buffer) => {
+        for (const m of mirrors!) m.write(d);
+      });
+      stream.on('end', () => {
+        for (const m of mirrors!) m.end();
+      });
+    }
+  }
+  let timer: NodeJS.Timeout | null = null;
+  let abortUpstream: () => void = () => undefined;
+  if (plan.timeoutMs > 0) {
+    timer = setTimeout(() => {
+      abortUpstream();
+      localAnswer(stream, plan, isGrpc, 504, 'upstream request timeout\n', null);
+    }, plan.timeoutMs);
+    stream.on('close', () => clearTimeout(timer!));
+  }
+  const xffIn = headers['x-forwarded-for'] ? String(headers['x-forwarded-for']) : '';
+  const xff = xffIn ? `${xffIn}, ${clientIp}` : clientIp;
+  const outFlat = plan.headers.filter((_, i, a) => {
+    const n = a[i - (i % 2)];
+    return n !== 'x-forwarded-for' && n !== 'x-forwarded-proto' && n !== 'x-forwarded-host';
+  });
+  outFlat.push('x-forwarded-for', xff, 'x-forwarded-proto', ctx.scheme);
+  if (authority) outFlat.push('x-forwarded-host', authority);
+
+  if (cl.protocol === 'h2c' || cl.protocol === 'h2') {
+    const out = toOutgoing(outFlat, { ':method': method, ':path': plan.target, ':authority': plan.authority, ':scheme': cl.tls ? 'https' : 'http' });
+    if (headers['te']) out['te'] = String(headers['te']);
+    let up: http2.ClientHttp2Stream;
+    try {
+      up = ctx.shared.h2pool.request(cl, cl.next(), out, !hasBody);
+    } catch {
+      return localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
+    }
+    abortUpstream = () => up.close(http2.constants.NGHTTP2_CANCEL);
+    let trailers: http2.OutgoingHttpHeaders | null = null;
+    up.on('response', (rh, flags) => {
+      if (stream.destroyed) return;
+      const status = Number(rh[':status']) || 502;
+      const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+      stream.respond(respHeaders(plan, status, rh), endStream ? { endStream: true } : { waitForTrailers: true });
+    });
+    up.on('trailers', (t) => {
+      trailers = {};
+      for (const k of Object.keys(t)) if (k.charCodeAt(0) !== 58) trailers[k] = t[k];
+    });
+    stream.on('wantTrailers', () => {
+      stream.sendTrailers(trailers ?? {});
+    });
+    up.on('data', (d: Buffer) => {
+      if (!stream.destroyed && !stream.write(d)) up.pause();
+    });
+    stream.on('drain', () => up.resume());
+    up.on('end', () => {
+      if (timer) clearTimeout(timer);
+      if (!stream.destroyed && stream.headersSent && !stream.writableEnded) stream.end();
+    });
+    up.on('error', () => undefined);
+    up.on('close', () => {
+      if (timer) clearTimeout(timer);
+      if (stream.destroyed) return;
+      if (!stream.headersSent) return localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
+      if (!stream.writableEnded) {
+        // Upstream reset mid-stream: reset ours with the same code so the client sees it.
+        stream.close(up.rstCode || http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
+    stream.on('close', () => {
+      if (!up.closed) up.close(http2.constants.NGHTTP2_CANCEL);
+    });
+    if (hasBody) stream.pipe(up);
+    return;
+  }
+
+  // HTTP/1.1 upstream (node:http keep-alive agent; the raw fast path is for HTTP/1.1 clients).
+  const i = cl.next();
+  const ep = cl.endpoints[i]!;
+  const reqHeaders: http.OutgoingHttpHeaders = toOutgoing(outFlat, {});
+  reqHeaders['host'] = plan.authority;
+  const cLen = headers['content-length'];
+  if (cLen !== undefined) reqHeaders['content-length'] = cLen;
+  const req = http.request({ host: ep.address, port: ep.port, method, path: plan.target, headers: reqHeaders, agent, setHost: false });
+  abortUpstream = () => req.destroy();
+  let done = false;
+  req.on('response', (res) => {
+    if (stream.destroyed) return res.destroy();
+    stream.respond(respHeaders(plan, res.statusCode ?? 502, res.headers));
+    res.pipe(stream);
+    res.on('end', () => {
+      done = true;
+      if (timer) clearTimeout(timer);
+    });
+    res.on('error', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+  });
+  req.on('error', () => {
+    if (!stream.destroyed && !stream.headersSent) localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
+    else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  });
+  stream.on('close', () => {
+    if (!done) req.destroy();
+  });
+  if (hasBody) stream.pipe(req);
+  else req.end();
+}

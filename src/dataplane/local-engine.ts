@@ -1,0 +1,122 @@
+// The engine inside one process: owns the port sockets, swaps compiled configs on apply().
+
+import type { IR, Port } from '../ir/types.js';
+import { RuntimeConfig } from './config.js';
+import type { ResolvedOptions, Shared } from './context.js';
+import type { Engine, EngineOptions } from './engine-api.js';
+import { HttpPort } from './http-port.js';
+import type { CreateL4Server, L4Server } from './l4/api.js';
+import { Pool } from './upstream/pool.js';
+import { H2Pool } from './upstream/h2.js';
+import { loadUpstreamTls } from './upstream/tls-loader.js';
+
+interface L4Handle {
+  kind: 'l4';
+  port: Port;
+  server: L4Server;
+}
+type PortHandle = { kind: 'http'; port: Port; server: HttpPort } | L4Handle;
+
+export function resolveOptions(o: EngineOptions): ResolvedOptions {
+  return {
+    maxHeaderBytes: o.maxHeaderBytes ?? 16 * 1024,
+    maxHeaderCount: o.maxHeaderCount ?? 100,
+    requestHeadTimeoutMs: o.requestHeadTimeoutMs ?? 10_000,
+    idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+    accessLog: o.accessLog,
+  };
+}
+
+let l4Factory: Promise<CreateL4Server> | null = null;
+function loadL4(): Promise<CreateL4Server> {
+  // Lazy: the HTTP engine must work even where the L4 module is absent.
+  l4Factory ??= import('./l4/index.js').then((m: { createL4Server: CreateL4Server }) => m.createL4Server);
+  return l4Factory;
+}
+
+const endpointOf = (p: Port): string => `${p.address}:${p.port}`;
+
+export class LocalEngine implements Engine {
+  private readonly shared: Shared;
+  private cfg: RuntimeConfig | undefined;
+  private ports = new Map<string, PortHandle>();
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(options: EngineOptions) {
+    this.shared = { opts: resolveOptions(options), pool: new Pool(), h2pool: new H2Pool() };
+  }
+
+  apply(ir: IR): Promise<void> {
+    // Applies run one at a time, in call order.
+    const run = this.queue.then(() => this.doApply(ir));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Port actually bound for an IR port name (tests ask for port 0). */
+  boundPort(name: string): number | undefined {
+    const h = this.ports.get(name);
+    return h?.kind === 'http' ? h.server.boundPort() : h?.port.port;
+  }
+
+  private async doApply(ir: IR): Promise<void> {
+    if (this.closed) throw new Error('engine closed');
+    await loadUpstreamTls();
+    const cfg = new RuntimeConfig(ir, this.cfg);
+    const wanted = new Map(ir.ports.map((p) => [p.name, p]));
+    const removed = [...this.ports.values()].filter((h) => !wanted.has(h.port.name));
+    const created: PortHandle[] = [];
+    // A removed port whose address:port a new port reuses (protocol change) must free it first.
+    const newEndpoints = new Set(ir.ports.filter((p) => !this.ports.has(p.name)).map(endpointOf));
+    const early = removed.filter((h) => newEndpoints.has(endpointOf(h.port)));
+    for (const h of early) {
+      this.ports.delete(h.port.name);
+      await closeHandle(h, 0);
+    }
+    try {
+      for (const p of ir.ports) {
+        if (this.ports.has(p.name)) continue;
+        if (p.protocol === 'HTTP' || p.protocol === 'HTTPS') {
+          const server = new HttpPort(p, cfg, this.shared);
+          await server.listen();
+          created.push({ kind: 'http', port: p, server });
+        } else {
+          const create = await loadL4();
+          const server = await create(p, ir.clusters);
+          created.push({ kind: 'l4', port: p, server });
+        }
+      }
+    } catch (err) {
+      await Promise.all(created.map((h) => closeHandle(h, 0)));
+      throw err;
+    }
+    // Swap: everything below is synchronous, so no request sees half of it.
+    this.cfg = cfg;
+    for (const p of ir.ports) {
+      const h = this.ports.get(p.name);
+      if (!h) continue;
+      if (h.kind === 'http') h.server.update(p, cfg);
+      else h.server.update(p, ir.clusters);
+      h.port = p;
+    }
+    for (const h of created) this.ports.set(h.port.name, h);
+    for (const h of removed) if (!early.includes(h)) this.ports.delete(h.port.name);
+    // Removed ports drain in the background.
+    for (const h of removed) if (!early.includes(h)) void closeHandle(h, 30_000);
+  }
+
+  async close(graceMs = 5000): Promise<void> {
+    await this.queue;
+    this.closed = true;
+    const all = [...this.ports.values()];
+    this.ports.clear();
+    await Promise.all(all.map((h) => closeHandle(h, graceMs)));
+    this.shared.pool.close();
+    this.shared.h2pool.close();
+  }
+}
+
+function closeHandle(h: PortHandle, graceMs: number): Promise<void> {
+  return h.server.close(graceMs).catch(() => undefined);
+}

@@ -1,0 +1,148 @@
+// The per-request decision shared by the HTTP/1.1 and HTTP/2 front ends: route the request,
+// run the rule's filters then the chosen backendRef's, and say either "answer locally with
+// this" or "proxy to this cluster with this head". No I/O here.
+
+import type { HeaderModifier, HTTPFilter, HTTPRouteEntry } from '../ir/types.js';
+import type { Mirror } from './filters/mirror.js';
+import type { RuntimeConfig } from './config.js';
+import { applyHeaderModifier } from './filters/header-modifier.js';
+import { modifyPath } from './filters/path-modifier.js';
+import { redirectLocation } from './filters/redirect.js';
+import { preflightHeaders, type Cors } from './filters/cors.js';
+import { headerValue } from './router/match.js';
+import { normalizeHost } from './router/host.js';
+import type { PortRouter } from './router/tables.js';
+import { pickBackend, type RuntimeCluster } from './upstream/cluster.js';
+
+export interface Incoming {
+  method: string;
+  /** Request target: path plus optional "?query". */
+  target: string;
+  /** Host header / :authority as received. */
+  authority: string;
+  /** Flat [lowerName, value, ...], end-to-end headers only; filters edit it in place. */
+  headers: string[];
+  scheme: 'http' | 'https';
+  listenerPort: number;
+}
+
+export class Plan {
+  /** > 0: answer locally with this status. */
+  status = 0;
+  localHeaders: string[] | null = null;
+  localBody = '';
+  /** gRPC status for a trailers-only answer (12 UNIMPLEMENTED, 14 UNAVAILABLE), 0 = not gRPC. */
+  grpcStatus = 0;
+  entry: HTTPRouteEntry | undefined = undefined;
+  cluster: RuntimeCluster | null = null;
+  method = '';
+  /** Path plus query as sent upstream. */
+  target = '';
+  /** Host to send upstream. */
+  authority = '';
+  headers: string[] = [];
+  respMods: HeaderModifier[] | null = null;
+  cors: Cors | null = null;
+  origin = '';
+  mirrors: Mirror[] | null = null;
+  /** Smallest of the rule's request / backendRequest timeouts, 0 = none. */
+  timeoutMs = 0;
+}
+
+function local(p: Plan, status: number, body: string, headers: string[] | null = null): Plan {
+  p.status = status;
+  p.localBody = body;
+  p.localHeaders = headers;
+  return p;
+}
+
+const isGrpc = (headers: string[]): boolean => {
+  const ct = headerValue(headers, 'content-type');
+  return ct !== undefined && ct.startsWith('application/grpc');
+};
+
+export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming): Plan {
+  const p = new Plan();
+  const host = normalizeHost(inc.authority);
+  let target = inc.target;
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? '' : target.slice(q + 1);
+  const listener = router.listenerFor(host);
+  const vh = listener?.vhosts.lookup(host);
+  const idx = vh ? vh.matcher.match({ method: inc.method, path, query, headers: inc.headers }) : -1;
+  if (idx < 0) {
+    if (listener?.hasGrpc && isGrpc(inc.headers)) p.grpcStatus = 12;
+    return local(p, 404, 'route not found\n');
+  }
+  const entry = vh!.routes[idx]!;
+  p.entry = entry;
+  p.method = inc.method;
+  p.headers = inc.headers;
+  let authority = inc.authority;
+  let newPath = path;
+
+  const run = (filters: HTTPFilter[]): Plan | null => {
+    for (const f of filters) {
+      switch (f.type) {
+        case 'RequestHeaderModifier':
+          applyHeaderModifier(p.headers, f.modifier);
+          break;
+        case 'ResponseHeaderModifier':
+          (p.respMods ??= []).push(f.modifier);
+          break;
+        case 'RequestRedirect': {
+          const loc = redirectLocation(f, { scheme: inc.scheme, host, listenerPort: inc.listenerPort, path: newPath, query, match: entry.match });
+          return local(p, f.statusCode, '', ['location', loc]);
+        }
+        case 'URLRewrite':
+          if (f.hostname !== undefined) authority = f.hostname;
+          if (f.path) newPath = modifyPath(newPath, f.path, entry.match);
+          break;
+        case 'RequestMirror':
+          if (f.fraction >= 1 || Math.random() < f.fraction) (p.mirrors ??= []).push(f);
+          break;
+        case 'CORS': {
+          const origin = headerValue(inc.headers, 'origin');
+          if (origin === undefined) break;
+          const acrm = headerValue(inc.headers, 'access-control-request-method');
+          if (inc.method === 'OPTIONS' && acrm !== undefined) {
+            return local(p, 200, '', preflightHeaders(f, origin, headerValue(inc.headers, 'access-control-request-headers')));
+          }
+          p.cors = f;
+          p.origin = origin;
+          break;
+        }
+      }
+    }
+    return null;
+  };
+
+  if (entry.filters.length && run(entry.filters)) return p;
+  const b = pickBackend(entry.backends);
+  if (!b || b.invalid || b.cluster === undefined) {
+    if (entry.grpc) p.grpcStatus = 14;
+    return local(p, 500, b?.invalid ? 'backend invalid\n' : 'no backend\n');
+  }
+  if (b.filters && b.filters.length && run(b.filters)) return p;
+  const cluster = cfg.clusters.get(b.cluster);
+  if (!cluster) {
+    if (entry.grpc) p.grpcStatus = 14;
+    return local(p, 500, 'backend cluster missing\n');
+  }
+  if (cluster.endpoints.length === 0) {
+    if (entry.grpc) p.grpcStatus = 14;
+    return local(p, 503, 'no healthy upstream\n');
+  }
+  p.cluster = cluster;
+  p.authority = authority;
+  if (newPath !== path) target = query ? newPath + '?' + query : newPath;
+  p.target = target;
+  const t = entry.timeouts;
+  if (t) {
+    const a = t.requestMs ?? 0;
+    const c = t.backendRequestMs ?? 0;
+    p.timeoutMs = a > 0 && c > 0 ? Math.min(a, c) : a || c;
+  }
+  return p;
+}

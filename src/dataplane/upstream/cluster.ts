@@ -1,0 +1,54 @@
+// Backends at run time: weighted backendRef choice and round-robin over a cluster's endpoints.
+
+import type { Cluster, Endpoint, UpstreamTLS, WeightedBackend } from '../../ir/types.js';
+
+export class RuntimeCluster {
+  readonly name: string;
+  readonly protocol: Cluster['protocol'];
+  readonly endpoints: Endpoint[];
+  readonly tls: UpstreamTLS | undefined;
+  /** Pool keys, one per endpoint, so sockets survive applies when endpoint and TLS settings are unchanged. */
+  readonly keys: string[];
+  private rr = 0;
+
+  constructor(c: Cluster, rrStart = 0) {
+    this.name = c.name;
+    this.protocol = c.protocol;
+    this.endpoints = c.endpoints;
+    this.tls = c.tls;
+    const tlsKey = c.tls ? '|tls|' + JSON.stringify(c.tls) : '';
+    this.keys = c.endpoints.map((e) => c.protocol + '|' + e.address + ':' + e.port + tlsKey);
+    this.rr = rrStart;
+  }
+
+  /** Next endpoint index (round robin), -1 when the cluster has none. */
+  next(): number {
+    const n = this.endpoints.length;
+    if (n === 0) return -1;
+    if (n === 1) return 0;
+    const i = this.rr++ % n;
+    if (this.rr > 1e9) this.rr = 0;
+    return i;
+  }
+  get rrState(): number {
+    return this.rr;
+  }
+}
+
+/** Weighted random choice; weight 0 is never picked. undefined when every weight is 0 or the list is empty. */
+export function pickBackend(backends: WeightedBackend[]): WeightedBackend | undefined {
+  const n = backends.length;
+  if (n === 1) return backends[0]!.weight > 0 ? backends[0] : undefined;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += backends[i]!.weight;
+  if (total <= 0) return undefined;
+  let r = Math.random() * total;
+  for (let i = 0; i < n; i++) {
+    const w = backends[i]!.weight;
+    if (w <= 0) continue;
+    if (r < w) return backends[i];
+    r -= w;
+  }
+  for (let i = n - 1; i >= 0; i--) if (backends[i]!.weight > 0) return backends[i];
+  return undefined;
+}

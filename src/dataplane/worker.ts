@@ -1,0 +1,32 @@
+// A cluster worker: a LocalEngine driven by the primary over IPC.
+
+import type { EngineOptions } from './engine-api.js';
+import type { FromWorker, ToWorker } from './cluster-engine.js';
+import { LocalEngine } from './local-engine.js';
+
+const raw = JSON.parse(process.env.PORTICO_ENGINE_OPTIONS ?? '{}') as EngineOptions & { hasAccessLog?: boolean };
+const send = (m: FromWorker): void => {
+  if (process.connected) process.send!(m);
+};
+const engine = new LocalEngine({
+  ...raw,
+  accessLog: raw.hasAccessLog ? (line) => send({ type: 'log', line }) : undefined,
+});
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'apply' && m.ir) {
+    engine.apply(m.ir).then(
+      () => send({ type: 'done', id: m.id }),
+      (e: Error) => send({ type: 'done', id: m.id, error: e.message }),
+    );
+  } else if (m.type === 'close') {
+    engine.close(m.graceMs).finally(() => {
+      send({ type: 'done', id: m.id });
+      process.disconnect?.();
+    });
+  }
+});
+process.on('disconnect', () => {
+  void engine.close(1000).finally(() => process.exit(0));
+});
+send({ type: 'ready' });

@@ -35,7 +35,10 @@ export async function preparePortico(ctx: BenchContext, override?: string): Prom
   const main = join(outDir, 'cli/main.js');
   if (!existsSync(main)) return `build produced no ${main}: ${(r.stdout + r.stderr).slice(0, 500)}`;
   if (r.code !== 0) process.stderr.write(`note: tsc reported type errors (build used anyway):\n${r.stdout.slice(0, 1500)}\n`);
-  return { cmd: process.execPath, args: [main] };
+  // cli/main.js only exports cli(); bin/portico.js calls it but prefers ./dist, which may be stale.
+  const launcher = join(outDir, 'portico.mjs');
+  writeFileSync(launcher, "import { cli } from './cli/main.js';\nawait cli();\n");
+  return { cmd: process.execPath, args: [launcher] };
 }
 
 /** Starts `portico run <dir> --workers 1` and waits for its listener. */

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (dist/, from `npm run build`). In a source checkout without a build,
 // falls back to running src/ through tsx, so `node bin/portico.js ...` works either way.
+// PORTICO_FROM_SRC=1 forces src/ (tests use it so a stale dist/ can never be what they test).
 import { existsSync } from 'node:fs';
 
 const dist = new URL('../dist/cli/main.js', import.meta.url);
 const src = new URL('../src/cli/main.ts', import.meta.url);
 
-if (existsSync(dist)) {
+if (existsSync(dist) && process.env.PORTICO_FROM_SRC !== '1') {
   const { cli } = await import(dist.href);
   await cli();
 } else if (existsSync(src)) {

@@ -195,8 +195,8 @@ const pathMatch = obj(
         return;
       }
       if (type !== 'Exact' && type !== 'PathPrefix') return;
-      const bad = (m: string) => report('value', `${m} when type one of ['Exact', 'PathPrefix']`);
-      if (!val.startsWith('/')) return bad(`must be an absolute path and start with '/' (got '${val}')`);
+      const bad = (m: string) => report('value', `${m} when type one of ['Exact', 'PathPrefix'] (got '${val}')`);
+      if (!val.startsWith('/')) return bad("must be an absolute path and start with '/'");
       if (val.includes('//')) bad("must not contain '//'");
       if (val.includes('/./')) bad("must not contain '/./'");
       if (val.includes('/../')) bad("must not contain '/../'");

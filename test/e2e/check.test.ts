@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseAllDocuments } from 'yaml';
+import { portico } from './cli.js';
+
+test('portico check examples/ exits 0 and lists every Gateway and route as accepted', async () => {
+  const r = await portico(['check', 'examples/']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const name of ['Gateway default/web', 'HTTPRoute default/canary', 'HTTPRoute default/header-routing', 'HTTPRoute default/redirect', 'HTTPRoute default/rewrite', 'GatewayClass portico'])
+    assert.match(r.stdout, new RegExp(`^${name}  \\(examples/`, 'm'), name);
+  assert.match(r.stdout, /parent Gateway default\/web\s+Accepted\s+True\s+Accepted/);
+  assert.match(r.stdout, /^OK: \d+ objects checked/m);
+  assert.doesNotMatch(r.stdout, /✗/);
+});
+
+test('portico check fails with NotAllowedByListeners when the listener does not allow the route namespace', async () => {
+  const r = await portico(['check', 'test/e2e/testdata/not-allowed']);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /HTTPRoute team-b\/app/);
+  assert.match(r.stdout, /parent Gateway infra\/shared\s+Accepted\s+False ✗\s+NotAllowedByListeners/);
+  assert.match(r.stdout, /^FAILED: 1 object with a condition not True/m);
+});
+
+test('portico check fails on an invalid manifest, naming file:line, kind, field and what is allowed', async () => {
+  const r = await portico(['check', 'test/e2e/testdata/invalid']);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stdout,
+    /error: test\/e2e\/testdata\/invalid\/route\.yaml:19: HTTPRoute default\/typo: spec\.rules\[0\]\.matches\[0\]\.path\.value: must be an absolute path and start with '\/'/,
+  );
+  assert.match(r.stdout, /FAILED: .*1 invalid manifest problem/);
+});
+
+test('portico check --output yaml prints the objects with the status Kubernetes would store', async () => {
+  const r = await portico(['check', '--output', 'yaml', 'test/e2e/testdata/not-allowed']);
+  assert.equal(r.code, 1);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+  const route = docs.find((d) => d.kind === 'HTTPRoute');
+  assert.ok(route, r.stdout);
+  assert.equal(route.metadata.name, 'app');
+  const parent = route.status.parents[0];
+  assert.equal(parent.controllerName, 'portico.dev/gateway-controller');
+  const accepted = parent.conditions.find((c: { type: string }) => c.type === 'Accepted');
+  assert.equal(accepted.status, 'False');
+  assert.equal(accepted.reason, 'NotAllowedByListeners');
+  assert.match(accepted.lastTransitionTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(accepted.observedGeneration, 1);
+  const gw = docs.find((d) => d.kind === 'Gateway');
+  assert.ok(gw.status.conditions.every((c: { lastTransitionTime?: string }) => c.lastTransitionTime));
+  assert.equal(gw.status.listeners[0].attachedRoutes, 0);
+});
+
+test('usage errors exit 2; help and version exit 0', async () => {
+  assert.equal((await portico(['check'])).code, 2);
+  assert.equal((await portico(['check', '--output', 'json', 'examples/'])).code, 2);
+  assert.equal((await portico(['frobnicate'])).code, 2);
+  assert.equal((await portico(['run', '--workers', 'zero', 'examples/'])).code, 2);
+  const v = await portico(['version']);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^portico \d+\.\d+\.\d+ \(node v/);
+  for (const cmd of [['--help'], ['run', '--help'], ['check', '--help'], ['version', '--help']]) {
+    const h = await portico(cmd);
+    assert.equal(h.code, 0, cmd.join(' '));
+    assert.match(h.stdout, /usage: portico/);
+  }
+});

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const BACKENDS: Record<string, number> = { 'echo-v1': 18081, 'echo-v2': 18082, 'echo-api': 18083 };
+export const BACKENDS: Record<string, number> = { 'echo-v1': 18781, 'echo-v2': 18782, 'echo-api': 18783 };
 
 export interface Echo {
   backend: string;

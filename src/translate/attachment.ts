@@ -87,6 +87,10 @@ export function attachRoute(ctx: Context, gateways: ReadonlyMap<string, GatewayN
     const fail = (reason: string, message: string): void => {
       out.push({ parentRef: p, gateway: gw, accepted: condition(Type.Accepted, false, reason, message, gen), attachments: [] });
     };
+    if (gw.rejected) {
+      fail(Reason.NoMatchingParent, `Gateway ${gw.namespace}/${gw.name} is not accepted: ${gw.rejected}`);
+      continue;
+    }
     const selected = gw.listeners.filter(
       (l) => (p.sectionName === undefined || l.spec.name === p.sectionName) && (p.port === undefined || l.spec.port === p.port),
     );

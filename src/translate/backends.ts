@@ -84,7 +84,9 @@ export class Clusters {
       return { ok: false, reason: Reason.BackendNotFound, message: `backendRef Service ${ns}/${ref.name} needs a port` };
     }
     const ports = Array.isArray(svc.spec?.ports) ? svc.spec!.ports! : [];
-    const sp = ports.find((p) => p.port === ref.port);
+    // One port number can be both TCP and UDP on a Service: pick the one the route kind uses.
+    const wantUDP = use === 'udp';
+    const sp = ports.find((p) => p.port === ref.port && (p.protocol === 'UDP') === wantUDP) ?? ports.find((p) => p.port === ref.port);
     const external = svc.spec?.type === 'ExternalName';
     if (!sp && !external) {
       return { ok: false, reason: Reason.BackendNotFound, message: `Service ${ns}/${ref.name} has no port ${ref.port}` };
@@ -128,15 +130,20 @@ export class Clusters {
   }
 }
 
-/** Ready endpoints of a Service port; the slice port is chosen by the Service port's name, else targetPort. */
+/** Ready endpoints of a Service port; the slice port is chosen by the Service port's name (targetPort when the slice lists no ports). */
 export function endpointsFor(slices: readonly EndpointSlice[], sp: ServicePort): Endpoint[] {
   const seen = new Set<string>();
   const out: Endpoint[] = [];
   const wantName = sp.name ?? '';
   for (const s of slices) {
     const ports = Array.isArray(s.ports) ? s.ports : [];
-    let port = ports.find((p) => (p.name ?? '') === wantName)?.port;
-    if (port === undefined) {
+    let port: number | undefined;
+    if (ports.length > 0) {
+      // A slice that lists ports but not this one does not serve it.
+      port = ports.find((p) => (p.name ?? '') === wantName)?.port;
+      if (port === undefined) continue;
+    } else {
+      // Hand-written slices (file mode) often list no ports: use a numeric targetPort, else the Service port.
       if (typeof sp.targetPort === 'number') port = sp.targetPort;
       else if (sp.targetPort === undefined) port = sp.port;
       else continue; // a named targetPort can only be resolved through the slice

@@ -76,6 +76,11 @@ function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
 }
 
 function decideGateway(node: GatewayNode, addr: AddressProblem): void {
+  decideGatewayLevel(node, addr);
+  if (node.accepted && !node.accepted.ok) node.rejected = node.accepted.message;
+}
+
+function decideGatewayLevel(node: GatewayNode, addr: AddressProblem): void {
   const gc = node.gatewayClass;
   if (!gc.accepted) {
     node.accepted = { ok: false, reason: Reason.Invalid, message: `GatewayClass ${gc.resource.metadata.name} is not accepted` };
@@ -108,13 +113,15 @@ function listenerValid(l: ListenerNode): boolean {
 function finishProgrammed(node: GatewayNode): void {
   const gwOk = node.accepted!.ok && !node.programmed;
   for (const l of node.listeners) l.programmed = gwOk && listenerValid(l);
+  // The Gateway is not accepted only when no listener is usable at all (each one rejected or
+  // conflicted); listeners that are accepted but cannot be programmed (bad certificate
+  // references, no route kinds) leave it Accepted with reason ListenersNotValid.
   const invalid = node.listeners.filter((l) => !listenerValid(l));
   if (node.accepted!.ok && node.listeners.length > 0 && invalid.length > 0) {
     const names = invalid.map((l) => l.spec.name).join(', ');
-    node.accepted =
-      invalid.length === node.listeners.length
-        ? { ok: false, reason: Reason.ListenersNotValid, message: `no valid listeners (invalid: ${names})` }
-        : { ok: true, reason: Reason.ListenersNotValid, message: `some listeners are not valid: ${names}` };
+    node.accepted = node.listeners.every((l) => !l.accepted || l.conflicted)
+      ? { ok: false, reason: Reason.ListenersNotValid, message: `no usable listeners (not valid: ${names})` }
+      : { ok: true, reason: Reason.ListenersNotValid, message: `some listeners are not valid: ${names}` };
   }
   if (!node.programmed) {
     const anyProgrammed = node.listeners.some((l) => l.programmed);

@@ -42,5 +42,7 @@ export interface GatewayNode {
   addresses: string[];
   listeners: ListenerNode[];
   accepted?: { ok: boolean; reason: string; message: string };
+  /** Set when the Gateway itself (class, addresses, infrastructure) is not accepted: routes cannot attach to it. */
+  rejected?: string;
   programmed?: { ok: boolean; reason: string; message: string };
 }

@@ -2,7 +2,7 @@
 // (address, port, protocol) socket, listeners sharing it most specific hostname first,
 // virtual hosts most specific first, routes in precedence order.
 
-import type { IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
+import type { HTTPFilter, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost, WeightedBackend } from '../ir/types.js';
 import type { Clusters } from './backends.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { compareHostnameSpecificity } from './hostnames.js';
@@ -88,5 +88,36 @@ export function buildIR(gateways: readonly GatewayNode[], content: ListenerConte
   list.sort((a, b) =>
     a.address !== b.address ? (a.address < b.address ? -1 : 1) : a.port !== b.port ? a.port - b.port : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0,
   );
-  return { ports: list, clusters: clusters.toRecord() };
+  return { ports: list, clusters: referencedClusters(list, clusters) };
+}
+
+/**
+ * Only clusters some served entry points at: a backend of a route that did not attach (or
+ * whose rule was dropped) must not appear, or the data plane would resolve and pool it.
+ */
+function referencedClusters(ports: readonly Port[], clusters: Clusters): IR['clusters'] {
+  const used = new Set<string>();
+  const addFilters = (filters: readonly HTTPFilter[] | undefined): void => {
+    for (const f of filters ?? []) if (f.type === 'RequestMirror' && f.backend.cluster) used.add(f.backend.cluster);
+  };
+  const addBackends = (backends: readonly WeightedBackend[]): void => {
+    for (const b of backends) {
+      if (b.cluster) used.add(b.cluster);
+      addFilters(b.filters);
+    }
+  };
+  for (const p of ports)
+    for (const l of p.listeners) {
+      for (const v of l.virtualHosts ?? [])
+        for (const r of v.routes) {
+          addBackends(r.backends);
+          addFilters(r.filters);
+        }
+      for (const t of l.tlsRoutes ?? []) addBackends(t.backends);
+      if (l.l4Route) addBackends(l.l4Route.backends);
+    }
+  const all = clusters.toRecord();
+  const out: IR['clusters'] = {};
+  for (const [k, c] of Object.entries(all)) if (used.has(k)) out[k] = c;
+  return out;
 }

@@ -57,7 +57,7 @@ export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): Li
     };
   }
   resolveKinds(node, KINDS_BY_PROTOCOL[protocol]!);
-  if (protocol === 'HTTPS' || (protocol === 'TLS' && tlsMode(spec) === 'Terminate')) resolveCertificates(ctx, node);
+  if (node.accepted && (protocol === 'HTTPS' || (protocol === 'TLS' && tlsMode(spec) === 'Terminate'))) resolveCertificates(ctx, node);
   return node;
 }
 

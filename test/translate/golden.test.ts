@@ -1,0 +1,112 @@
+// Golden tests for translate(): testdata/<case>.in.yaml (plus the shared _base.yaml) ->
+// testdata/<case>.out.yaml holding every computed status and the IR.
+// `npm run golden:update` rewrites the outputs and deletes outputs whose input is gone;
+// review the diff like code.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import type { Resource } from '../../src/api/types.js';
+import { Snapshot, type Entry } from '../../src/store/snapshot.js';
+import { translate } from '../../src/translate/index.js';
+import type { TranslateOptions } from '../../src/translate/types.js';
+import { strictErrors } from './strict.js';
+
+const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+const UPDATE = process.env.PORTICO_UPDATE_GOLDEN === '1';
+
+/** A document of this kind in a case sets translate() options instead of being a resource. */
+interface GoldenOptions {
+  kind: 'GoldenOptions';
+  controllerName?: string;
+  /** "namespace/name" -> address returned by addressFor. */
+  addresses?: Record<string, string>;
+}
+
+function load(file: string): { entries: Entry[]; options: TranslateOptions } {
+  const text = readFileSync(file, 'utf8');
+  const docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
+  const entries: Entry[] = [];
+  const options: TranslateOptions = {};
+  const errors: string[] = [];
+  docs.forEach((d, i) => {
+    if (d.errors.length) errors.push(...d.errors.map((e) => `${file} doc ${i}: ${e.message}`));
+    const js = d.toJS() as unknown;
+    if (js === null || js === undefined) return;
+    if ((js as { kind?: string }).kind === 'GoldenOptions') {
+      const o = js as GoldenOptions;
+      if (o.controllerName) options.controllerName = o.controllerName;
+      const addrs = o.addresses;
+      if (addrs) options.addressFor = (ns, name) => addrs[`${ns}/${name}`] ?? '0.0.0.0';
+      return;
+    }
+    errors.push(...strictErrors(js, `${file} doc ${i}`));
+    entries.push({ resource: js as Resource, origin: file });
+  });
+  assert.deepEqual(errors, [], 'input must parse strictly');
+  return { entries, options };
+}
+
+/** PEM blobs are long and identical across cases: the output names them instead. */
+function normalise(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => normalise(v));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = normalise(v, k);
+    return out;
+  }
+  if (typeof value === 'string') {
+    if (key === 'lastTransitionTime') return 'normalised';
+    if (key === 'certPem' || key === 'keyPem' || key === 'caPem') {
+      const n = (value.match(/-----BEGIN /g) ?? []).length;
+      return `<${n} PEM block${n === 1 ? '' : 's'}, ${value.length} bytes>`;
+    }
+  }
+  return value;
+}
+
+export function render(entries: Entry[], options: TranslateOptions): string {
+  const result = translate(new Snapshot(entries), options);
+  return YAML.stringify(normalise({ statuses: result.statuses, ir: result.ir }), { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+const base = load(join(DIR, '_base.yaml'));
+const cases = readdirSync(DIR)
+  .filter((f) => f.endsWith('.in.yaml'))
+  .map((f) => f.slice(0, -'.in.yaml'.length))
+  .sort();
+
+for (const name of cases) {
+  test(`golden: ${name}`, () => {
+    const input = load(join(DIR, `${name}.in.yaml`));
+    const entries = [...base.entries, ...input.entries];
+    const got = render(entries, input.options);
+    // Determinism: input order must not matter.
+    assert.equal(render([...entries].reverse(), input.options), got, 'output depends on input order');
+    const outFile = join(DIR, `${name}.out.yaml`);
+    if (UPDATE) {
+      writeFileSync(outFile, got);
+      return;
+    }
+    assert.ok(existsSync(outFile), `${outFile} missing: run npm run golden:update and review it`);
+    assert.equal(got, readFileSync(outFile, 'utf8'));
+  });
+}
+
+test('golden: no orphaned outputs', () => {
+  const orphans = readdirSync(DIR)
+    .filter((f) => f.endsWith('.out.yaml'))
+    .filter((f) => !cases.includes(f.slice(0, -'.out.yaml'.length)));
+  if (UPDATE) {
+    for (const f of orphans) unlinkSync(join(DIR, f));
+    return;
+  }
+  assert.deepEqual(orphans, [], 'outputs without an input: run npm run golden:update');
+});
+
+test('golden: at least 60 cases', () => {
+  assert.ok(cases.length >= 60, `only ${cases.length} cases`);
+});

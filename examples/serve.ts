@@ -41,13 +41,19 @@ const start = (args: string[], label: string) => {
 };
 
 let stopping = false;
-function shutdown(code: number): void {
+/** `fromTerminal`: Ctrl-C already reached every child (same process group); give them time to drain before insisting. */
+function shutdown(code: number, fromTerminal = false): void {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 300).unref();
+  const kill = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  };
+  if (fromTerminal) setTimeout(kill, 6000).unref();
+  else kill();
+  const exit = () => (children.every((c) => c.exitCode !== null || c.signalCode !== null) ? process.exit(code) : setTimeout(exit, 100));
+  exit();
 }
-process.on('SIGINT', () => shutdown(0));
+process.on('SIGINT', () => shutdown(0, true));
 process.on('SIGTERM', () => shutdown(0));
 
 start(['--import', 'tsx', 'examples/backends.ts'], 'HTTP echo backends');

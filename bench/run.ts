@@ -3,6 +3,7 @@
 // See bench/README.md for what each scenario does and how to read the table.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type BenchArgs } from './lib/args.js';
@@ -15,7 +16,7 @@ import { runLoad, type LoadSettings } from './lib/load.js';
 import { startBackend, startNginxProxy } from './lib/nginx.js';
 import { preparePortico, startPortico, type PorticoCommand } from './lib/portico.js';
 import { verifyWithin } from './lib/probe.js';
-import { killAllSync, portOpen, sampleRss, stopAll, stopProcess, type Managed } from './lib/proc.js';
+import { killAllSync, portOpen, sampleRss, stopAll, stopProcess, treeCpuSeconds, type Managed } from './lib/proc.js';
 import { markdown, toRows, type Cell, type ControlPlaneRow, type ResultsFile } from './lib/report.js';
 import { SCENARIOS, portsFrom, targetPort, type ProxyName, type Scenario } from './lib/scenarios.js';
 
@@ -80,12 +81,14 @@ async function runScenario(
         const cell = cells.get(proxy)!;
         const m = procs.get(proxy)!;
         const rss = sampleRss(m.pid);
+        const cpu0 = treeCpuSeconds(m.pid);
         try {
           const r = await runLoad(s, targetPort(ctx.ports, proxy, s), settings, a.durationSec, ctx.runDir);
           const rssMb = rss.stop();
-          cell.samples.push({ ...r, rssMb });
+          const cpuUsPerReq = r.requests > 0 ? ((treeCpuSeconds(m.pid) - cpu0) * 1e6) / r.requests : NaN;
+          cell.samples.push({ ...r, rssMb, cpuUsPerReq });
           log(
-            `${s.name} round ${round} ${proxy.padEnd(7)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${rssMb.toFixed(1)} MiB${r.errors ? `  errors ${r.errors}` : ''}`,
+            `${s.name} round ${round} ${proxy.padEnd(7)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${rssMb.toFixed(1)} MiB  CPU ${cpuUsPerReq.toFixed(0)} µs/req${r.errors ? `  errors ${r.errors}` : ''}`,
           );
         } catch (e) {
           rss.stop();
@@ -140,6 +143,7 @@ async function main(): Promise<number> {
   }
 
   const started = Date.now();
+  const loadBefore = os.loadavg()[0]!;
   const backend = await startBackend(ctx);
   const cells: Cell[] = [];
   let controlPlane: ControlPlaneRow[] | undefined;
@@ -171,7 +175,7 @@ async function main(): Promise<number> {
     `Client: wrk -t1 -c${a.connections} --latency; HTTP/2: h2load -t1 -c${a.h2Clients} -m${a.h2Streams} (p50/p99 from its per-request log)`,
     `${a.rounds} interleaved round(s) of ${a.durationSec}s per proxy (order ${a.proxies.join(', ')}), ${a.warmupSec}s warm-up each; medians; RSS = peak of the sum over the proxy's processes, sampled from /proc every 100 ms`,
     `Portico: ${typeof pc === 'string' ? `unavailable (${pc})` : `${[pc.cmd, ...pc.args].map((x) => x.replace(repoDir + '/', '')).join(' ')} run <dir> --workers 1`}`,
-    `Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s; 1-min load average ${loadBefore.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end (other work on the machine shows up as noise; CPU µs/req is the least affected figure)`,
   ];
   const md = markdown({ file, cells, scenarios: SCENARIOS.filter((s) => a.scenarios.includes(s.name)), settings: settingsText, controlPlane });
   process.stdout.write(md);

@@ -16,6 +16,8 @@ export interface Managed {
 }
 
 const live = new Set<Managed>();
+/** Short-lived tools (wrk, h2load, openssl) running right now, killed too on abort. */
+const tools = new Set<ChildProcess>();
 
 export function startProcess(
   name: string,
@@ -101,6 +103,28 @@ export function treeRssKiB(pid: number): number {
   for (const p of processTree(pid)) sum += rssKiB(p);
   return sum;
 }
+
+/**
+ * CPU time (user + system) of the tree in seconds, from /proc/<pid>/stat. Under outside
+ * load the req/s of every target drops, but the CPU a proxy spends per request barely moves.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the parenthesised command; utime and stime are the 14th and 15th overall.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 /** Samples the tree's summed RSS every `everyMs` until stopped; returns the peak in MiB. */
 export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
@@ -194,6 +218,7 @@ export async function stopAll(): Promise<void> {
 
 /** Last resort on abrupt exit: synchronous SIGKILL of every tracked tree. */
 export function killAllSync(): void {
+  for (const c of tools) c.kill('SIGKILL');
   for (const m of live) {
     for (const p of processTree(m.pid)) {
       try {
@@ -213,14 +238,19 @@ export function run(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    tools.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    child.on('error', reject);
+    child.on('error', (e) => {
+      tools.delete(child);
+      reject(e);
+    });
     child.on('close', (code) => {
+      tools.delete(child);
       if (timer) clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

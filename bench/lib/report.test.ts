@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { markdown, median, toRows, type Cell } from './report.js';
 import { SCENARIOS } from './scenarios.js';
 
-const sample = (rps: number, p50: number, p99: number, rss: number) => ({ rps, p50Ms: p50, p99Ms: p99, rssMb: rss, requests: rps * 4, errors: 0 });
+const sample = (rps: number, p50: number, p99: number, rss: number) => ({ rps, p50Ms: p50, p99Ms: p99, rssMb: rss, cpuUsPerReq: 1e6 / rps, requests: rps * 4, errors: 0 });
 
 const cells: Cell[] = [
   { scenario: 'small-get', proxy: 'direct', samples: [sample(40000, 0.5, 1, 10)] },

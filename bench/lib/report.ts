@@ -6,6 +6,8 @@ import type { ProxyName, Scenario } from './scenarios.js';
 
 export interface Sample extends LoadResult {
   rssMb: number;
+  /** CPU the target's processes used per request, in microseconds (Markdown only). */
+  cpuUsPerReq: number;
 }
 
 export interface Cell {
@@ -100,15 +102,16 @@ export function markdown(r: ReportInput): string {
     out.push(`**Headline: small-get, Portico = ${fmt(head.ratio_to_nginx)}x nginx's throughput${p99}.**`, '');
   }
   out.push('## Data plane', '');
-  out.push('| scenario | proxy | req/s | ratio to nginx | p50 ms | p99 ms | peak RSS MiB | errors | note |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
+  out.push('| scenario | proxy | req/s | ratio to nginx | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | errors | note |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of r.file.results) {
     const cell = r.cells.find((c) => c.scenario === row.scenario && c.proxy === row.proxy);
     const errors = cell ? cell.samples.reduce((n, x) => n + x.errors, 0) : 0;
+    const cpu = cell && cell.samples.length ? median(cell.samples.map((x) => x.cpuUsPerReq)) : null;
     const name = row.proxy === 'portico' ? '**portico**' : row.proxy;
     const ratio = row.proxy === 'portico' ? `**${fmt(row.ratio_to_nginx)}**` : fmt(row.ratio_to_nginx);
     out.push(
-      `| ${row.scenario} | ${name} | ${fmt(row.rps, 0)} | ${ratio} | ${fmt(row.p50_ms)} | ${fmt(row.p99_ms)} | ${fmt(row.rss_mb, 1)} | ${errors} | ${(cell?.note ?? '').replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160)} |`,
+      `| ${row.scenario} | ${name} | ${fmt(row.rps, 0)} | ${ratio} | ${fmt(row.p50_ms)} | ${fmt(row.p99_ms)} | ${fmt(row.rss_mb, 1)} | ${fmt(cpu, 1)} | ${errors} | ${(cell?.note ?? '').replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160)} |`,
     );
   }
   out.push('', 'Scenarios:', '');

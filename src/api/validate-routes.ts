@@ -415,5 +415,7 @@ const l4Rule = obj(
 const l4Rules = (max: number): Schema => arr(l4Rule, { min: 1, max, check: uniqueRuleNames });
 
 export const tlsRouteSpec = obj({ parentRefs, hostnames: arr(hostname, { max: 16 }), rules: l4Rules(16) }, { required: ['rules'] });
+/** v1alpha3 and later: at least one SNI hostname is required. */
+export const tlsRouteSpecV3 = obj({ parentRefs, hostnames: arr(hostname, { min: 1, max: 16 }), rules: l4Rules(16) }, { required: ['hostnames', 'rules'] });
 export const tcpRouteSpec = obj({ parentRefs, rules: l4Rules(16) }, { required: ['rules'] });
 export const udpRouteSpec = tcpRouteSpec;

@@ -6,7 +6,7 @@ import { Kind, CLUSTER_SCOPED } from './names.js';
 import { any, applyDefaults as fill, isObject, obj, str, walk, type FieldError, type ObjectSchema, type Schema } from './validate-schema.js';
 import { dns1035Name, dns1123Label, dnsSubdomainName, metadata } from './validate-common.js';
 import { gatewayClassSpec, gatewaySpec } from './validate-gateway.js';
-import { grpcRouteSpec, httpRouteSpec, tcpRouteSpec, tlsRouteSpec, udpRouteSpec } from './validate-routes.js';
+import { grpcRouteSpec, httpRouteSpec, tcpRouteSpec, tlsRouteSpec, tlsRouteSpecV3, udpRouteSpec } from './validate-routes.js';
 import { backendTLSPolicySpec, referenceGrantSpec } from './validate-policy.js';
 import { configMapBody, endpointAddressCheck, endpointSliceBody, namespaceSpec, secretBody, secretCheck, serviceSpec } from './validate-core.js';
 
@@ -15,6 +15,8 @@ export type { FieldError } from './validate-schema.js';
 interface KindDef {
   apiVersions: readonly string[];
   schema: ObjectSchema;
+  /** Versions whose schema differs from `schema`, by apiVersion. */
+  byVersion?: Record<string, ObjectSchema>;
 }
 
 const GW = 'gateway.networking.k8s.io';
@@ -36,7 +38,13 @@ const KINDS: Record<string, KindDef> = {
   [Kind.Gateway]: gw(Kind.Gateway, gatewaySpec, ['v1', 'v1beta1']),
   [Kind.HTTPRoute]: gw(Kind.HTTPRoute, httpRouteSpec, ['v1', 'v1beta1']),
   [Kind.GRPCRoute]: gw(Kind.GRPCRoute, grpcRouteSpec, ['v1', 'v1alpha2']),
-  [Kind.TLSRoute]: gw(Kind.TLSRoute, tlsRouteSpec, ['v1', 'v1alpha3', 'v1alpha2']),
+  [Kind.TLSRoute]: {
+    ...gw(Kind.TLSRoute, tlsRouteSpec, ['v1', 'v1alpha3', 'v1alpha2']),
+    byVersion: {
+      [`${GW}/v1alpha3`]: gw(Kind.TLSRoute, tlsRouteSpecV3, ['v1alpha3']).schema,
+      [`${GW}/v1`]: gw(Kind.TLSRoute, tlsRouteSpecV3, ['v1']).schema,
+    },
+  },
   [Kind.TCPRoute]: gw(Kind.TCPRoute, tcpRouteSpec, ['v1alpha2']),
   [Kind.UDPRoute]: gw(Kind.UDPRoute, udpRouteSpec, ['v1alpha2']),
   [Kind.ReferenceGrant]: gw(Kind.ReferenceGrant, referenceGrantSpec, ['v1beta1', 'v1alpha2']),
@@ -67,7 +75,8 @@ export function validate(resource: unknown): FieldError[] {
   const errors: FieldError[] = [];
   if (typeof resource.apiVersion === 'string' && !def.apiVersions.includes(resource.apiVersion))
     errors.push({ path: 'apiVersion', message: `'${resource.apiVersion}' does not serve ${kind}; use ${def.apiVersions.join(' or ')}` });
-  walk(def.schema, resource, '', errors);
+  const schema = (typeof resource.apiVersion === 'string' && def.byVersion?.[resource.apiVersion]) || def.schema;
+  walk(schema, resource, '', errors);
   return errors;
 }
 
@@ -75,7 +84,9 @@ export function validate(resource: unknown): FieldError[] {
 export function applyDefaults<T>(resource: T): T {
   if (!isObject(resource) || typeof resource.kind !== 'string') return resource;
   const def = KINDS[resource.kind];
-  return def ? (fill(def.schema, resource) as T) : resource;
+  if (!def) return resource;
+  const schema = (typeof resource.apiVersion === 'string' && def.byVersion?.[resource.apiVersion]) || def.schema;
+  return fill(schema, resource) as T;
 }
 
 /** "path: message", the form the CLI and file source print. */

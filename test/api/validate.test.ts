@@ -205,6 +205,8 @@ const CASES: Case[] = [
   ['grpc no URLRewrite', 'GRPCRoute', (o) => (o.spec.rules[0].filters = [{ type: 'URLRewrite', urlRewrite: {} }]), 'spec.rules[0].filters[0].type', "must be one of"],
   // ---- L4 routes
   ['TLSRoute no rules', 'TLSRoute', (o) => (o.spec.rules = []), 'spec.rules', 'at least 1'],
+  ['TLSRoute v1alpha3 needs hostnames', 'TLSRoute', (o) => { o.apiVersion = `${GW}/v1alpha3`; delete o.spec.hostnames; }, 'spec.hostnames', 'required'],
+  ['TLSRoute v1alpha3 empty hostnames', 'TLSRoute', (o) => { o.apiVersion = `${GW}/v1alpha3`; o.spec.hostnames = []; }, 'spec.hostnames', 'at least 1'],
   ['TCPRoute rule without backendRefs', 'TCPRoute', (o) => (o.spec.rules = [{}]), 'spec.rules[0].backendRefs', 'required'],
   ['UDPRoute backendRef without port', 'UDPRoute', (o) => delete o.spec.rules[0].backendRefs[0].port, 'spec.rules[0].backendRefs[0].port', 'Must have port'],
   ['TCPRoute hostnames not a field', 'TCPRoute', (o) => (o.spec.hostnames = ['a.com']), 'spec.hostnames', 'unknown field'],

@@ -326,10 +326,14 @@ export class KubernetesSource {
 
   /** Replaces the cached copy (used after a status write so readers see it before the watch echoes it). */
   remember(resource: Resource): void {
-    const key = keyOf(resource.kind, resource.metadata.namespace, resource.metadata.name);
+    const served = this.served(resource.kind as KindName);
+    if (!served) return;
+    const r = normalise(resource as KubernetesObject, served);
+    const key = keyOf(r.kind, r.metadata.namespace, r.metadata.name);
     const cur = this.objects.get(key);
-    if (cur && Number(cur.metadata.resourceVersion) > Number(resource.metadata.resourceVersion)) return;
-    if (cur) this.objects.set(key, resource);
+    // resourceVersions are opaque, but etcd's are integers; never step back to an older copy
+    if (!cur || Number(cur.metadata.resourceVersion) > Number(r.metadata.resourceVersion)) return;
+    this.objects.set(key, r);
   }
 
   entries(): Entry[] {

@@ -118,18 +118,19 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   /** Translates and applies one file state; false when the engine refused it (previous config keeps serving). */
   const build = async (state: FileState): Promise<boolean> => {
+    const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
     const snapshot = new Snapshot(state.entries);
     let result;
     try {
       result = translate(snapshot, { controllerName: flags.controllerName, addressFor: () => '0.0.0.0' });
     } catch (e) {
-      log(`portico run: translate failed (still serving the previous configuration): ${(e as Error).stack ?? String(e)}`);
+      log(`portico run: translate failed (${keep}): ${(e as Error).stack ?? String(e)}`);
       return false;
     }
     try {
       await engine.apply(result.ir);
     } catch (e) {
-      log(`portico run: ${(e as Error).message} (still serving the previous configuration)`);
+      log(`portico run: ${(e as Error).message} (${keep})`);
       return false;
     }
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };

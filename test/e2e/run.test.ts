@@ -44,7 +44,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/** examples/ listens on fixed ports; other suites may hold one briefly, so wait for them rather than fail. */
+async function waitForFreePorts(ports: number[], timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (const port of ports) {
+    for (;;) {
+      const free = await new Promise<boolean>((resolve) => {
+        const s = createServer();
+        s.once('error', () => resolve(false));
+        s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+      });
+      if (free) break;
+      if (Date.now() > end) throw new Error(`port ${port} stayed busy; examples/ needs it`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 test('portico run examples/: canary split, header routing, redirect, URL rewrite, admin API, drain on SIGTERM', { timeout: 90_000 }, async () => {
+  await waitForFreePorts([8080, 9000, 9080, 9081, 9443, 9444]);
   const run = start(['run', 'examples/', '--workers', '1', '--admin', '127.0.0.1:0']);
   try {
     const [, adminPort] = await run.waitFor(/admin on http:\/\/127\.0\.0\.1:(\d+)/);
@@ -145,4 +163,21 @@ test('portico run reloads on change, keeps the last good version of a broken obj
   } finally {
     await run.stop('SIGKILL');
   }
+});
+
+test('portico run exits 1 naming the port when a listener cannot bind at startup', { timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-run-busy-'));
+  const blocker = createServer();
+  t.after(async () => {
+    blocker.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const port = await new Promise<number>((resolve) => blocker.listen(0, '0.0.0.0', () => resolve((blocker.address() as { port: number }).port)));
+  for (const f of ['gatewayclass.yaml', 'web-backends.yaml', 'http-canary.yaml']) await copyFile(join(ROOT, 'examples', f), join(dir, f));
+  await writeFile(join(dir, 'gateway.yaml'), (await readFile(join(ROOT, 'examples', 'web-gateway.yaml'), 'utf8')).replace('port: 8080', `port: ${port}`));
+  const run = start(['run', dir, '--workers', '1']);
+  const code = await run.stop('SIGCONT');
+  assert.equal(code, 1, run.output());
+  assert.match(run.output(), new RegExp(`${port}.*EADDRINUSE.*nothing to fall back to`));
+  assert.doesNotMatch(run.output(), /^\s+at /m);
 });

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isBad, readerOrder, renderConditions, renderSummary, rowsOf, stampConditions } from './report.js';
+import type { ObjectStatus } from '../translate/types.js';
+
+const cond = (type: string, status: string, reason: string, message = '') => ({ type, status, reason, message, observedGeneration: 1 });
+
+const route: ObjectStatus = {
+  kind: 'HTTPRoute',
+  namespace: 'team-b',
+  name: 'app',
+  status: {
+    parents: [
+      {
+        parentRef: { name: 'shared', namespace: 'infra', sectionName: 'http' },
+        controllerName: 'portico.dev/gateway-controller',
+        conditions: [cond('Accepted', 'False', 'NotAllowedByListeners', 'no listener allows team-b'), cond('ResolvedRefs', 'True', 'ResolvedRefs')],
+      },
+    ],
+  },
+};
+const gateway: ObjectStatus = {
+  kind: 'Gateway',
+  namespace: 'infra',
+  name: 'shared',
+  status: {
+    conditions: [cond('Accepted', 'True', 'Accepted'), cond('Programmed', 'True', 'Programmed')],
+    listeners: [{ name: 'http', attachedRoutes: 0, supportedKinds: [], conditions: [cond('Conflicted', 'False', 'NoConflicts')] }],
+  },
+};
+const gc: ObjectStatus = { kind: 'GatewayClass', name: 'portico', status: { conditions: [cond('Accepted', 'True', 'Accepted')] } };
+
+test('rows carry their scope: the object, a listener, a parentRef', () => {
+  assert.deepEqual(
+    rowsOf(gateway).map((r) => r.scope),
+    ['', '', 'listener http'],
+  );
+  assert.equal(rowsOf(route)[0]!.scope, 'parent Gateway infra/shared/http');
+  assert.deepEqual(rowsOf(route).map(isBad), [true, false]);
+  // Conflicted=False is healthy: only Accepted/ResolvedRefs/Programmed must be True.
+  assert.equal(rowsOf(gateway).some(isBad), false);
+});
+
+test('condition table marks failing rows and aligns columns', () => {
+  const t = renderConditions(route, 'x.yaml:3');
+  assert.equal(t.split('\n')[0], 'HTTPRoute team-b/app  (x.yaml:3)');
+  const lines = t.split('\n');
+  assert.equal(lines[1]!.indexOf('TYPE'), lines[2]!.indexOf('Accepted'));
+  assert.equal(lines[1]!.indexOf('REASON'), lines[2]!.indexOf('NotAllowedByListeners'));
+  assert.match(lines[2]!, /False ✗/);
+  assert.match(renderConditions(gc), /^GatewayClass portico\n  TYPE\s+STATUS\s+REASON\s+MESSAGE\n  Accepted\s+True\s+Accepted/);
+});
+
+test('summary: ok lines, and FAIL with the failing condition spelled out', () => {
+  const s = renderSummary(readerOrder([route, gateway, gc]));
+  assert.deepEqual(s.split('\n'), [
+    '  ok    GatewayClass portico: Accepted',
+    '  ok    Gateway infra/shared: Accepted, Programmed',
+    '  FAIL  HTTPRoute team-b/app',
+    '          parent Gateway infra/shared/http: Accepted=False NotAllowedByListeners: no listener allows team-b',
+  ]);
+});
+
+test('stampConditions gives every condition a lastTransitionTime and leaves the input alone', () => {
+  const out = stampConditions(gateway.status, '2026-01-02T03:04:05Z') as { conditions: { lastTransitionTime: string }[]; listeners: { conditions: { lastTransitionTime: string }[] }[] };
+  assert.equal(out.conditions[0]!.lastTransitionTime, '2026-01-02T03:04:05Z');
+  assert.equal(out.listeners[0]!.conditions[0]!.lastTransitionTime, '2026-01-02T03:04:05Z');
+  assert.equal((gateway.status.conditions as { lastTransitionTime?: string }[])[0]!.lastTransitionTime, undefined);
+});

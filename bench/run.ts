@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   for (const [name, port] of Object.entries(ports)) {
     if (await portOpen(port)) throw new Error(`127.0.0.1:${port} (${name}) is already in use: pick another --base-port`);
   }
-  const ctx: BenchContext = { runDir, repoDir, ports, cert: await ensureCert(runDir), wwwDir };
+  const ctx: BenchContext = { runDir, repoDir, ports, cert: await ensureCert(runDir), wwwDir, workers: a.workers };
   const settings: LoadSettings = {
     durationSec: a.durationSec,
     connections: a.connections,
@@ -171,10 +171,10 @@ async function main(): Promise<number> {
   const file: ResultsFile = { date: date.toISOString(), machine: machine(), results: toRows(cells) };
   const settingsText = [
     `Tools: ${await toolVersions()}`,
-    `Every proxy: 1 worker process (nginx worker_processes 1, HAProxy nbthread 1, portico run --workers 1); backend: nginx, 1 worker, on 127.0.0.1`,
+    `Every proxy: ${a.workers} worker(s) (nginx worker_processes ${a.workers}, HAProxy nbthread ${a.workers}, portico run --workers ${a.workers}); backend: nginx, ${a.workers} worker(s), on 127.0.0.1`,
     `Client: wrk -t1 -c${a.connections} --latency; HTTP/2: h2load -t1 -c${a.h2Clients} -m${a.h2Streams} (p50/p99 from its per-request log)`,
     `${a.rounds} interleaved round(s) of ${a.durationSec}s per proxy (order ${a.proxies.join(', ')}), ${a.warmupSec}s warm-up each; medians; RSS = peak of the sum over the proxy's processes, sampled from /proc every 100 ms`,
-    `Portico: ${typeof pc === 'string' ? `unavailable (${pc})` : `${[pc.cmd, ...pc.args].map((x) => x.replace(repoDir + '/', '')).join(' ')} run <dir> --workers 1`}`,
+    `Portico: ${typeof pc === 'string' ? `unavailable (${pc})` : `${[pc.cmd, ...pc.args].map((x) => x.replace(repoDir + '/', '')).join(' ')} run <dir> --workers ${a.workers}`}`,
     `Wall time: ${((Date.now() - started) / 1000).toFixed(0)} s; 1-min load average ${loadBefore.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end (other work on the machine shows up as noise; CPU µs/req is the least affected figure)`,
   ];
   const md = markdown({ file, cells, scenarios: SCENARIOS.filter((s) => a.scenarios.includes(s.name)), settings: settingsText, controlPlane });

@@ -9,6 +9,7 @@ export interface BenchArgs {
   scenarios: ScenarioName[];
   proxies: ProxyName[];
   connections: number;
+  workers: number;
   h2Clients: number;
   h2Streams: number;
   basePort: number;
@@ -28,6 +29,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --scenarios a,b     subset of: ${SCENARIOS.map((s) => s.name).join(', ')}
   --proxies a,b       subset of: ${PROXIES.join(', ')}
   --connections N     wrk connections (default 50)
+  --workers N         worker processes of every proxy and the backend (HAProxy: threads; default 1)
   --h2 C,M            h2load clients and streams per client (default 10,10)
   --base-port P       first of the loopback ports used (default 27000; uses P..P+20)
   --control-plane / --no-control-plane
@@ -57,6 +59,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     scenarios: SCENARIOS.map((s) => s.name),
     proxies: [...PROXIES],
     connections: 50,
+    workers: 1,
     h2Clients: 10,
     h2Streams: 10,
     basePort: 27000,
@@ -83,6 +86,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--scenarios': a.scenarios = list(v(), SCENARIOS.map((s) => s.name), f); partial = true; break;
       case '--proxies': a.proxies = list(v(), PROXIES, f); partial = true; break;
       case '--connections': a.connections = Math.round(positive(v(), f)); partial = true; break;
+      case '--workers': a.workers = Math.round(positive(v(), f)); partial = true; break;
       case '--h2': {
         const [c, m] = v().split(',');
         a.h2Clients = Math.round(positive(c, f));

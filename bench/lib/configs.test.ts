@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'portico-bench-cfg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function context(): Promise<BenchContext> {
-  return { runDir: dir, repoDir: process.cwd(), ports: portsFrom(27600), cert: await ensureCert(dir), wwwDir: dir };
+  return { runDir: dir, repoDir: process.cwd(), ports: portsFrom(27600), cert: await ensureCert(dir), wwwDir: dir, workers: 1 };
 }
 
 test('backend nginx config passes nginx -t', async () => {

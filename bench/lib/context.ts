@@ -12,6 +12,8 @@ export interface BenchContext {
   cert: CertFiles;
   /** Directory with the 1 MiB file the backend serves. */
   wwwDir: string;
+  /** Worker processes (threads for HAProxy) of every proxy and of the backend; 1 by default. */
+  workers: number;
 }
 
 /** Header work every proxy does on every request, so the comparison is like for like. */

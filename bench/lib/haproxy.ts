@@ -1,4 +1,4 @@
-// HAProxy as reverse proxy: one thread (the equivalent of one nginx worker), server-side
+// HAProxy as reverse proxy: one thread per nginx worker, server-side
 // keep-alive (its default), the same forwarded headers as the other proxies.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ export function haproxyConfig(ctx: BenchContext, dir: string, s: Scenario): stri
   const lines: string[] = [];
   lines.push(
     'global',
-    '  nbthread 1',
+    `  nbthread ${ctx.workers}`,
     '  maxconn 8000', // HAProxy needs ~2 fds per conn; stays under a 20k ulimit
     '',
     'defaults',

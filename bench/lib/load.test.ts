@@ -89,7 +89,7 @@ before(async () => {
   const www = join(dir, 'www');
   mkdirSync(www);
   writeFileSync(join(www, '1m.bin'), Buffer.alloc(1024 * 1024, 'p'));
-  ctx = { runDir: dir, repoDir: process.cwd(), ports: portsFrom(27500), cert: await ensureCert(dir), wwwDir: www };
+  ctx = { runDir: dir, repoDir: process.cwd(), ports: portsFrom(27500), cert: await ensureCert(dir), wwwDir: www, workers: 1 };
   backend = await startBackend(ctx);
 });
 

@@ -1,5 +1,5 @@
 // nginx as the backend (fixed small body, 1 MiB file, split echo) and as a reverse proxy
-// with upstream keep-alive. One worker process each, like every proxy in the bench.
+// with upstream keep-alive. One worker process each by default, like every proxy in the bench.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,11 +12,11 @@ function q(s: string): string {
   return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') + '"';
 }
 
-function common(dir: string): string {
+function common(dir: string, workers: number): string {
   // Workers run as root only because the harness does (apt-get needs it): otherwise they
   // could not read the run directory; nothing here listens beyond loopback.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
-  return `${user}worker_processes 1;
+  return `${user}worker_processes ${workers};
 daemon off;
 master_process on;
 pid ${dir}/nginx.pid;
@@ -48,7 +48,7 @@ function splitEcho(name: string): string {
 
 export function backendConfig(ctx: BenchContext, dir: string): string {
   const p = ctx.ports;
-  return `${common(dir)}http {
+  return `${common(dir, ctx.workers)}http {
 ${httpCommon(dir)}
   server {
     listen 127.0.0.1:${p.backendA} backlog=4096;
@@ -119,7 +119,7 @@ ${locs.join('\n')}
     location / { ${proxyHeaders()} proxy_pass http://backend; }
   }`;
   }
-  return `${common(dir)}http {
+  return `${common(dir, ctx.workers)}http {
 ${httpCommon(dir)}
   # Stream large bodies through memory buffers instead of spooling them to temp files.
   proxy_max_temp_file_size 0;

@@ -1,5 +1,5 @@
 // Portico under test: compiled once per bench run from the working tree into bench/.run/dist
-// (plain `node`, no TypeScript loader in the measured process), then `portico run --workers 1`
+// (plain `node`, no TypeScript loader in the measured process), then `portico run --workers N`
 // on a generated manifest directory.
 
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ export async function preparePortico(ctx: BenchContext, override?: string): Prom
   return { cmd: process.execPath, args: [launcher] };
 }
 
-/** Starts `portico run <dir> --workers 1` and waits for its listener. */
+/** Starts `portico run <dir> --workers N` and waits for its listener. */
 export async function startPorticoOn(
   ctx: BenchContext,
   pc: PorticoCommand,
@@ -50,7 +50,7 @@ export async function startPorticoOn(
   name: string,
   timeoutMs = 120_000,
 ): Promise<Managed> {
-  const m = startProcess(name, pc.cmd, [...pc.args, 'run', manifestDir, '--workers', '1'], {
+  const m = startProcess(name, pc.cmd, [...pc.args, 'run', manifestDir, '--workers', String(ctx.workers)], {
     cwd: ctx.repoDir,
     logFile: join(manifestDir, '..', `${name.replace(/\W+/g, '-')}.log`),
   });

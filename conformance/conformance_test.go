@@ -1,0 +1,104 @@
+// Runs the upstream Gateway API conformance suite against Portico (the controller must already
+// run against the cluster in KUBECONFIG: conformance/run.sh does all of it).
+//
+// Environment:
+//
+//	PORTICO_CONFORMANCE_CONFIG   claims file (default portico.yaml beside this file)
+//	PORTICO_CONFORMANCE_PROFILES comma-separated profiles (default: the claims file's list)
+//	PORTICO_CONFORMANCE_CORE     "1": claim no extended feature, so only core tests run
+//	PORTICO_CONFORMANCE_REPORT   where to write the ConformanceReport YAML (required)
+//
+// The suite's own flags (-run-test, -debug, -cleanup-base-resources, ...) still apply.
+package conformance_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/gateway-api/conformance"
+	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+	"sigs.k8s.io/gateway-api/pkg/features"
+	"sigs.k8s.io/yaml"
+)
+
+type skip struct {
+	Test   string `json:"test"`
+	Reason string `json:"reason"`
+}
+
+type claims struct {
+	Implementation    confv1.Implementation `json:"implementation"`
+	GatewayClassName  string                `json:"gatewayClassName"`
+	Profiles          []string              `json:"profiles"`
+	SupportedFeatures []string              `json:"supportedFeatures"`
+	SkipTests         []skip                `json:"skipTests"`
+}
+
+func loadClaims(t *testing.T) claims {
+	path := os.Getenv("PORTICO_CONFORMANCE_CONFIG")
+	if path == "" {
+		path = "portico.yaml"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	var c claims
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		t.Fatalf("parsing %s: %v", path, err)
+	}
+	known := map[features.FeatureName]bool{}
+	for _, f := range features.AllFeatures.UnsortedList() {
+		known[f.Name] = true
+	}
+	for _, f := range c.SupportedFeatures {
+		if !known[features.FeatureName(f)] {
+			t.Fatalf("%s: supportedFeatures names %q, which this suite version does not define", path, f)
+		}
+	}
+	for _, s := range c.SkipTests {
+		if strings.TrimSpace(s.Reason) == "" {
+			t.Fatalf("%s: skipTests entry %q has no reason; every skip must say why the local cluster cannot run it", path, s.Test)
+		}
+	}
+	return c
+}
+
+func TestPortico(t *testing.T) {
+	c := loadClaims(t)
+	report := os.Getenv("PORTICO_CONFORMANCE_REPORT")
+	if report == "" {
+		t.Fatal("PORTICO_CONFORMANCE_REPORT is not set (conformance/run.sh sets it)")
+	}
+
+	opts := conformance.DefaultOptions(t)
+	opts.GatewayClassName = c.GatewayClassName
+	opts.Implementation = c.Implementation
+	opts.ReportOutputPath = report
+
+	profiles := c.Profiles
+	if p := os.Getenv("PORTICO_CONFORMANCE_PROFILES"); p != "" {
+		profiles = strings.Split(p, ",")
+	}
+	opts.ConformanceProfiles = nil
+	for _, p := range profiles {
+		opts.ConformanceProfiles = append(opts.ConformanceProfiles, suite.ConformanceProfileName(strings.TrimSpace(p)))
+	}
+
+	// Features are claimed here, not inferred from the GatewayClass status, so that the report
+	// shows exactly what this file says.
+	opts.SupportedFeatures = nil
+	if os.Getenv("PORTICO_CONFORMANCE_CORE") != "1" {
+		for _, f := range c.SupportedFeatures {
+			opts.SupportedFeatures = append(opts.SupportedFeatures, features.FeatureName(f))
+		}
+	}
+	for _, s := range c.SkipTests {
+		t.Logf("skipping %s: %s", s.Test, s.Reason)
+		opts.SkipTests = append(opts.SkipTests, s.Test)
+	}
+
+	conformance.RunConformanceWithOptions(t, opts)
+}

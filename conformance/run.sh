@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Runs the upstream Gateway API conformance suite against Portico on the local cluster.
+#
+#   conformance/run.sh --full        GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS with every extended feature
+#                                    in conformance/portico.yaml; the report goes to conformance/reports/
+#   conformance/run.sh --core-http   GATEWAY-HTTP core tests only (what CI runs); report in conformance/.work/
+#   conformance/run.sh ... -- -run-test=HTTPRouteSimpleSameNamespace   extra flags for the suite
+#
+# It brings the cluster up (hack/cluster.sh), installs the Gateway API CRDs (experimental channel,
+# from the module cache), starts `portico controller` in loopback mode, runs the suite, and stops
+# everything it started. With PORTICO_CLUSTER_REUSE=1 an already running cluster is used and left up.
+#
+# Exit status: 0 when the suite ran and wrote its report, whatever the tests' results (they are in
+# the report and the summary); non-zero when something around the suite broke (build, cluster,
+# controller, or no report).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/hack/lib.sh"
+cd "$ROOT"
+
+mode=full
+extra=()
+while (($#)); do
+  case "$1" in
+    --full) mode=full ;;
+    --core-http) mode=core-http ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "usage: $0 [--full|--core-http] [-- suite flags]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+WORK="$ROOT/conformance/.work"
+mkdir -p "$WORK"
+ADMIN=127.0.0.1:${PORTICO_CONFORMANCE_ADMIN_PORT:-19090}
+if [[ $mode == full ]]; then
+  REPORT="$ROOT/conformance/reports/experimental-v0.1.0-default-report.yaml"
+  export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS"
+  export PORTICO_CONFORMANCE_CORE=0
+  suite_timeout=80m
+else
+  REPORT="$WORK/core-http-report.yaml"
+  export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP"
+  export PORTICO_CONFORMANCE_CORE=1
+  suite_timeout=40m
+fi
+export PORTICO_CONFORMANCE_REPORT="$REPORT" PORTICO_CONFORMANCE_CONFIG="$ROOT/conformance/portico.yaml"
+rm -f "$REPORT"
+
+controller_pid=""
+started_cluster=0
+cleanup() {
+  local rc=$?
+  if [[ -n $controller_pid ]] && kill -0 "$controller_pid" 2>/dev/null; then
+    kill -TERM "$controller_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$controller_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$controller_pid" 2>/dev/null || true
+  fi
+  ((started_cluster)) && "$ROOT/hack/cluster.sh" down || true
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t0=$SECONDS
+if [[ "${PORTICO_CLUSTER_REUSE:-0}" == 1 ]] && "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
+  log "reusing the running cluster"
+else
+  started_cluster=1
+  "$ROOT/hack/cluster.sh" up
+fi
+ensure_go
+eval "$("$ROOT/hack/cluster.sh" env)"
+t_cluster=$((SECONDS - t0))
+
+log "installing Gateway API CRDs from $GATEWAY_API_CRDS"
+for f in "$GATEWAY_API_CRDS"/*.yaml; do
+  [[ $(basename "$f") == kustomization.yaml ]] && continue
+  kubectl apply --server-side --force-conflicts -f "$f" >/dev/null
+done
+kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+
+kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: portico
+spec:
+  controllerName: portico.dev/gateway-controller
+EOF
+
+# Compile the suite while nothing else is running yet (a cold compile takes minutes).
+log "compiling the conformance suite"
+(cd "$ROOT/conformance" && go test -c -o "$WORK/conformance.test" .)
+
+log "starting portico controller (log: $WORK/controller.log)"
+node --import tsx "$ROOT/src/cli/main.ts" controller --kubeconfig "$KUBECONFIG" \
+  --gateway-address-mode loopback --admin "$ADMIN" > "$WORK/controller.log" 2>&1 &
+controller_pid=$!
+end=$((SECONDS + 90))
+until curl -sf "http://$ADMIN/readyz" >/dev/null 2>&1; do
+  if ! kill -0 "$controller_pid" 2>/dev/null || ((SECONDS > end)); then
+    log "portico controller did not become ready; last lines of its log:"
+    tail -n 40 "$WORK/controller.log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+kubectl wait --for=condition=Accepted gatewayclass/portico --timeout=60s >/dev/null ||
+  { log "GatewayClass portico was not Accepted"; tail -n 40 "$WORK/controller.log" >&2; exit 1; }
+
+log "running the suite ($mode; log: $WORK/suite-$mode.log)"
+t1=$SECONDS
+set +e
+(cd "$ROOT/conformance" && "$WORK/conformance.test" -test.v -test.timeout "$suite_timeout" \
+  -test.run '^TestPortico$' "${extra[@]}") > "$WORK/suite-$mode.log" 2>&1
+suite_rc=$?
+set -e
+t_suite=$((SECONDS - t1))
+
+if [[ ! -s "$REPORT" ]]; then
+  log "the suite wrote no report (exit $suite_rc); last lines of its log:"
+  tail -n 60 "$WORK/suite-$mode.log" >&2
+  exit 1
+fi
+summary="$WORK/summary-$mode.md"
+[[ $mode == full ]] && summary="$ROOT/conformance/reports/SUMMARY.md"
+node "$ROOT/conformance/summarize.mjs" "$REPORT" "$WORK/suite-$mode.log" "$ROOT/conformance/portico.yaml" > "$summary"
+cat "$summary"
+log "cluster ${t_cluster}s, suite ${t_suite}s, go test exit $suite_rc (failing tests are listed above; the run itself worked)"

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# A real Kubernetes control plane on this machine, without containers:
+# etcd + kube-apiserver + kube-controller-manager + kube-scheduler, kwok for fake nodes, and
+# hack/podrunner.mjs, which runs the conformance echo server for each pod on its 127.x pod IP.
+#
+#   hack/cluster.sh up       build what is missing (hack/build-tools.sh), start everything, wait until ready
+#   hack/cluster.sh down     stop everything this script started and wipe etcd (certs and binaries stay)
+#   hack/cluster.sh status   what runs, and whether the API server answers
+#   hack/cluster.sh env      print shell exports: KUBECONFIG, PORTICO_KUBECONFIG, GATEWAY_API_CRDS, PATH
+#
+# Addresses (all loopback; Linux routes 127.0.0.0/8 to lo, so any 127.x address can be bound):
+#   API server https://127.0.0.1:$PORTICO_APISERVER_PORT (default 16443), etcd 127.0.0.1:12379/12380,
+#   Service ClusterIPs 127.96.0.0/16 (allocated, never dialled), pod IPs 127.200.0.0/16 and 127.201.0.0/16
+#   (one /16 per kwok node). Gateways in loopback mode should stay outside 127.96/16 and 127.200-201/16.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/hack/lib.sh"
+
+APISERVER_PORT="${PORTICO_APISERVER_PORT:-16443}"
+ETCD_CLIENT=127.0.0.1:12379
+ETCD_PEER=127.0.0.1:12380
+SERVICE_CIDR=127.96.0.0/16
+NODES=("kwok-node-0:127.200.0.0/16" "kwok-node-1:127.201.0.0/16")
+PKI="$CLUSTER_DIR/pki"
+RUN="$CLUSTER_DIR/run"      # pid files
+LOGS="$CLUSTER_DIR/logs"
+DATA="$CLUSTER_DIR/etcd-data"
+GATEWAY_API_VERSION=v1.6.3
+
+kubectl_() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+
+gateway_api_crds() {
+  local dir="${PORTICO_GO_CACHE:-$CACHE/go}/mod/sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION/config/crd/experimental"
+  if [[ ! -d "$dir" ]]; then
+    ensure_go
+    (cd "$ROOT/conformance" && go mod download sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION) >&2
+  fi
+  echo "$dir"
+}
+
+need_system_tools() {
+  local missing=()
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v node >/dev/null || die "node is required (the project's own runtime)"
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# --- certificates -----------------------------------------------------------------------------
+make_pki() {
+  [[ -f "$PKI/admin.crt" ]] && return 0
+  log "generating certificates in $PKI"
+  mkdir -p "$PKI"
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.crt -subj "/CN=portico-local-ca" 2>/dev/null
+    cat > apiserver.ext <<EOF
+subjectAltName=IP:127.0.0.1,IP:127.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+EOF
+    openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+    # One client identity for every component and for tests: system:masters bypasses RBAC, so
+    # RBAC itself stays on for anything else (service accounts, dry-run checks of deploy/).
+    printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=portico-admin" 2>/dev/null
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile client.ext -out admin.crt 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    rm -f ./*.csr
+  )
+}
+
+write_kubeconfig() {
+  cat > "$KUBECONFIG_PATH" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: portico-local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: portico-admin
+  user:
+    client-certificate: $PKI/admin.crt
+    client-key: $PKI/admin.key
+contexts:
+- name: portico-local
+  context: {cluster: portico-local, user: portico-admin}
+current-context: portico-local
+EOF
+}
+
+# --- processes --------------------------------------------------------------------------------
+# start <name> <command...>: own session (so `down` can stop it with its children), own log.
+start() {
+  local name=$1; shift
+  if running "$name"; then log "$name already running"; return 0; fi
+  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$RUN/$name.pid"
+}
+
+running() { local p; p=$(cat "$RUN/$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+
+stop() {
+  local name=$1 p i
+  p=$(cat "$RUN/$name.pid" 2>/dev/null) || return 0
+  if kill -0 "$p" 2>/dev/null; then
+    kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$p" 2>/dev/null || true
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+wait_for() { # wait_for <what> <seconds> <command...>
+  local what=$1 secs=$2; shift 2
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < end)) || { log "timed out waiting for $what"; return 1; }
+    sleep 0.5
+  done
+}
+
+fail_with_logs() {
+  log "$1; last lines of the logs:"
+  local f; for f in "$LOGS"/*.log; do echo "--- $f" >&2; tail -n 15 "$f" >&2; done
+  cmd_down
+  exit 1
+}
+
+kwok_config() {
+  local stages="${PORTICO_GO_CACHE:-$CACHE/go}/mod/sigs.k8s.io/kwok@v0.8.0/kustomize/stage"
+  [[ -d "$stages" ]] || (cd "$ROOT/hack/tools/kwok" && go mod download sigs.k8s.io/kwok@v0.8.0) >&2
+  # The stages kwokctl uses by default: nodes become Ready and renew their Lease; pods are
+  # given an IP from their node's podCIDR and become Ready at once (hack/podrunner.mjs then
+  # puts a real process behind that IP).
+  local f first=1
+  for f in "$stages"/node/fast/node-initialize.yaml "$stages"/node/heartbeat-with-lease/*.yaml "$stages"/pod/fast/pod-*.yaml; do
+    ((first)) || echo '---'
+    first=0
+    cat "$f"
+  done
+}
+
+node_manifest() { # node_manifest <name> <podCIDR>
+  cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $1
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {type: kwok, kubernetes.io/hostname: $1, kubernetes.io/os: linux, kubernetes.io/arch: amd64}
+spec:
+  podCIDR: $2
+  podCIDRs: [$2]
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "250"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "250"}
+EOF
+}
+
+# A pod, scheduled onto a kwok node, given an IP and served by podrunner: the whole chain works.
+smoke_test() {
+  kubectl_ apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: cluster-smoke, namespace: default}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: echo
+    image: registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    ports: [{containerPort: 3000}]
+EOF
+  local ip=""
+  wait_for "smoke pod IP" 60 bash -c "[[ -n \"\$('$BIN/kubectl' --kubeconfig '$KUBECONFIG_PATH' get pod cluster-smoke -o jsonpath='{.status.podIP}')\" ]]" || return 1
+  ip=$(kubectl_ get pod cluster-smoke -o jsonpath='{.status.podIP}')
+  wait_for "echo server on $ip:3000" 30 bash -c "curl -sf --max-time 2 http://$ip:3000/smoke | grep -q '\"pod\": *\"cluster-smoke\"'" || return 1
+  log "smoke pod answered on $ip:3000"
+  kubectl_ delete pod cluster-smoke --wait=false >/dev/null
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  need_system_tools
+  "$ROOT/hack/build-tools.sh"
+  ensure_go
+  mkdir -p "$RUN" "$LOGS" "$DATA"
+  make_pki
+  write_kubeconfig
+
+  start etcd "$BIN/etcd" --name portico --data-dir "$DATA" \
+    --listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
+    --listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
+    --initial-cluster "portico=http://$ETCD_PEER" --listen-metrics-urls "" \
+    --unsafe-no-fsync --quota-backend-bytes 2147483648
+  wait_for etcd 30 curl -sf "http://$ETCD_CLIENT/health" || fail_with_logs "etcd did not start"
+
+  start kube-apiserver "$BIN/kube-apiserver" \
+    --etcd-servers "http://$ETCD_CLIENT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --authorization-mode RBAC --anonymous-auth=false \
+    --enable-priority-and-fairness=false --profiling=false
+  wait_for kube-apiserver 120 curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+    "https://127.0.0.1:$APISERVER_PORT/readyz" || fail_with_logs "kube-apiserver did not become ready"
+
+  start kube-controller-manager "$BIN/kube-controller-manager" \
+    --kubeconfig "$KUBECONFIG_PATH" --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
+    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false \
+    --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller'
+  start kube-scheduler "$BIN/kube-scheduler" \
+    --kubeconfig "$KUBECONFIG_PATH" --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
+
+  kwok_config > "$CLUSTER_DIR/kwok.yaml"
+  start kwok "$BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" --config "$CLUSTER_DIR/kwok.yaml" \
+    --manage-all-nodes --node-lease-duration-seconds 40 --server-address "127.0.0.1:0"
+  start podrunner node "$ROOT/hack/podrunner.mjs" --kubeconfig "$KUBECONFIG_PATH" --echo "$BIN/echo-basic" \
+    --state "$CLUSTER_DIR/pods"
+
+  local n
+  for n in "${NODES[@]}"; do node_manifest "${n%%:*}" "${n#*:}"; echo '---'; done | kubectl_ apply -f - >/dev/null ||
+    fail_with_logs "could not create nodes"
+  wait_for "nodes Ready" 90 kubectl_ wait --for=condition=Ready node --all --timeout=5s || fail_with_logs "nodes did not become Ready"
+  wait_for "default service account" 60 kubectl_ get serviceaccount default -n default || fail_with_logs "no default service account"
+  smoke_test || fail_with_logs "smoke pod was not reachable"
+  log "cluster up in $((SECONDS - t0))s; export KUBECONFIG=$KUBECONFIG_PATH"
+}
+
+cmd_down() {
+  local c
+  for c in podrunner kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
+  # The cluster is disposable: the next `up` starts from an empty etcd (certs and binaries stay).
+  rm -rf "$DATA" "$CLUSTER_DIR/pods"
+  log "cluster down"
+}
+
+cmd_status() {
+  local c rc=0
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok podrunner; do
+    if running "$c"; then echo "$c: running (pid $(cat "$RUN/$c.pid"))"; else echo "$c: stopped"; rc=1; fi
+  done
+  if [[ -f "$KUBECONFIG_PATH" ]] && kubectl_ get --raw /readyz >/dev/null 2>&1; then
+    echo "apiserver: ready at https://127.0.0.1:$APISERVER_PORT"
+    kubectl_ get nodes 2>/dev/null || true
+  else
+    echo "apiserver: not answering"; rc=1
+  fi
+  return $rc
+}
+
+cmd_env() {
+  echo "export KUBECONFIG=$KUBECONFIG_PATH"
+  echo "export PORTICO_KUBECONFIG=$KUBECONFIG_PATH"
+  echo "export GATEWAY_API_CRDS=$(gateway_api_crds)"
+  echo "export PATH=$BIN:\$PATH"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// Puts real processes behind the pods of the local cluster's kwok nodes.
+//
+// kwok only pretends: it schedules nothing and runs nothing, it just gives each pod an IP from
+// its node's podCIDR (127.x here, which Linux routes to lo) and marks it Ready. This watches
+// pods, and for every container of a pod with an IP it runs the conformance echo server bound to
+// that IP, with the container's environment (values, fieldRefs, secret and configMap refs) and
+// its secret/configMap volumes written to a folder (env values naming a mount path are rewritten
+// to that folder). A process that exits is restarted while its pod lives; when the pod is
+// deleted, its processes are stopped.
+//
+//   node hack/podrunner.mjs --kubeconfig FILE --echo BIN/echo-basic --state DIR
+//
+// Every image is served by echo-basic: the conformance suite's backends all use it, and there is
+// no container runtime to run anything else.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+
+const { values: args } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string' },
+    echo: { type: 'string' },
+    state: { type: 'string' },
+  },
+});
+if (!args.kubeconfig || !args.echo || !args.state) {
+  console.error('usage: podrunner.mjs --kubeconfig FILE --echo BINARY --state DIR');
+  process.exit(2);
+}
+
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(args.kubeconfig);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+
+/** key `${uid}/${container}` -> { child, stopping, pod, container } */
+const procs = new Map();
+/** pod uid -> latest pod object, for pods that should run */
+const wanted = new Map();
+
+const log = (...a) => console.log(new Date().toISOString(), ...a);
+
+function shouldRun(pod) {
+  const s = pod.status ?? {};
+  return Boolean(s.podIP) && !pod.metadata?.deletionTimestamp && s.phase !== 'Succeeded' && s.phase !== 'Failed';
+}
+
+async function readKey(kind, namespace, ref) {
+  const obj = kind === 'secret'
+    ? await core.readNamespacedSecret({ name: ref.name, namespace })
+    : await core.readNamespacedConfigMap({ name: ref.name, namespace });
+  const raw = obj.data?.[ref.key];
+  if (raw === undefined) return undefined;
+  return kind === 'secret' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+}
+
+function fieldValue(pod, path) {
+  switch (path) {
+    case 'metadata.name': return pod.metadata.name;
+    case 'metadata.namespace': return pod.metadata.namespace;
+    case 'metadata.uid': return pod.metadata.uid;
+    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
+    case 'status.podIP': return pod.status?.podIP ?? '';
+    case 'status.hostIP': return pod.status?.hostIP ?? '';
+    default: {
+      const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+      return m ? (pod.metadata?.[m[1]]?.[m[2]] ?? '') : '';
+    }
+  }
+}
+
+/** Writes the pod's secret and configMap volumes under dir; returns mountPath -> local folder. */
+async function materializeVolumes(pod, container, dir) {
+  const mounts = new Map();
+  const ns = pod.metadata.namespace;
+  for (const vm of container.volumeMounts ?? []) {
+    const vol = (pod.spec.volumes ?? []).find((v) => v.name === vm.name);
+    if (!vol) continue;
+    const local = join(dir, 'volumes', vm.name);
+    mkdirSync(local, { recursive: true });
+    let data = {};
+    if (vol.secret) {
+      const s = await core.readNamespacedSecret({ name: vol.secret.secretName, namespace: ns });
+      for (const [k, v] of Object.entries(s.data ?? {})) data[k] = Buffer.from(v, 'base64');
+    } else if (vol.configMap) {
+      const c = await core.readNamespacedConfigMap({ name: vol.configMap.name, namespace: ns });
+      for (const [k, v] of Object.entries(c.data ?? {})) data[k] = Buffer.from(v);
+    } else {
+      continue;
+    }
+    const items = vol.secret?.items ?? vol.configMap?.items;
+    if (items) {
+      for (const it of items) if (data[it.key] !== undefined) writeFileSync(join(local, it.path), data[it.key]);
+    } else {
+      for (const [k, v] of Object.entries(data)) writeFileSync(join(local, k), v);
+    }
+    mounts.set(vm.mountPath.replace(/\/+$/, ''), local);
+  }
+  return mounts;
+}
+
+async function containerEnv(pod, container, mounts) {
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (const e of container.env ?? []) {
+    let v = e.value ?? '';
+    const from = e.valueFrom;
+    if (from?.fieldRef) v = fieldValue(pod, from.fieldRef.fieldPath);
+    else if (from?.secretKeyRef) v = (await readKey('secret', pod.metadata.namespace, from.secretKeyRef)) ?? '';
+    else if (from?.configMapKeyRef) v = (await readKey('configMap', pod.metadata.namespace, from.configMapKeyRef)) ?? '';
+    for (const [mountPath, local] of mounts) {
+      if (v === mountPath || v.startsWith(mountPath + '/')) v = local + v.slice(mountPath.length);
+    }
+    env[e.name] = v;
+  }
+  // The patched echo-basic binds every listener to POD_IP: pods share this machine's ports.
+  env.POD_IP = pod.status.podIP;
+  return env;
+}
+
+async function startContainer(pod, container) {
+  const key = `${pod.metadata.uid}/${container.name}`;
+  if (procs.has(key)) return;
+  const entry = { child: null, stopping: false, restarts: 0 };
+  procs.set(key, entry);
+  const dir = join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
+  mkdirSync(dir, { recursive: true });
+  let env;
+  try {
+    const mounts = await materializeVolumes(pod, container, dir);
+    env = await containerEnv(pod, container, mounts);
+  } catch (err) {
+    // A secret may not exist yet (the suite creates some after the Deployments): try again soon.
+    log(`${key}: cannot prepare environment: ${err?.message ?? err}; retrying`);
+    procs.delete(key);
+    setTimeout(() => { const p = wanted.get(pod.metadata.uid); if (p) reconcile(p); }, 2000).unref();
+    return;
+  }
+  const run = () => {
+    if (entry.stopping) return;
+    const out = openSync(join(dir, `${container.name}.log`), 'a');
+    const child = spawn(args.echo, [], { env, stdio: ['ignore', out, out] });
+    closeSync(out);
+    entry.child = child;
+    log(`${pod.metadata.namespace}/${pod.metadata.name} ${container.name}: started pid ${child.pid} on ${env.POD_IP}`);
+    child.on('error', (err) => log(`${key}: spawn failed: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      entry.child = null;
+      if (entry.stopping) return;
+      entry.restarts++;
+      log(`${key}: exited (${code ?? signal}); restart ${entry.restarts}`);
+      setTimeout(run, Math.min(5000, 200 * entry.restarts)).unref();
+    });
+  };
+  run();
+}
+
+function stopPod(uid) {
+  wanted.delete(uid);
+  for (const [key, entry] of procs) {
+    if (!key.startsWith(uid + '/')) continue;
+    entry.stopping = true;
+    procs.delete(key);
+    const child = entry.child;
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 2000).unref();
+    }
+  }
+}
+
+function reconcile(pod) {
+  const uid = pod.metadata?.uid;
+  if (!uid) return;
+  if (!shouldRun(pod)) {
+    if (wanted.has(uid)) log(`${pod.metadata.namespace}/${pod.metadata.name}: stopping`);
+    stopPod(uid);
+    return;
+  }
+  wanted.set(uid, pod);
+  for (const c of pod.spec?.containers ?? []) {
+    startContainer(pod, c).catch((err) => log(`${uid}/${c.name}: ${err?.message ?? err}`));
+  }
+}
+
+function forget(pod) {
+  const uid = pod.metadata?.uid;
+  if (!uid) return;
+  stopPod(uid);
+  rmSync(join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`), { recursive: true, force: true });
+}
+
+const informer = k8s.makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
+informer.on('add', reconcile);
+informer.on('update', reconcile);
+informer.on('delete', forget);
+informer.on('error', (err) => {
+  // The API server restarts or drops watches: list and watch again, a little later.
+  log(`watch error: ${err?.message ?? err}; restarting the informer in 1s`);
+  setTimeout(() => informer.start().catch((e) => log(`informer restart failed: ${e?.message ?? e}`)), 1000);
+});
+
+function shutdown() {
+  log('shutting down');
+  for (const uid of [...wanted.keys()]) stopPod(uid);
+  setTimeout(() => process.exit(0), 500);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+
+mkdirSync(args.state, { recursive: true });
+await informer.start();
+log('watching pods');

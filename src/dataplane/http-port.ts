@@ -101,7 +101,11 @@ export class HttpPort implements PortContext {
     socket.on('error', () => undefined);
     // Sniff the first bytes: the HTTP/2 preface means prior-knowledge h2c.
     let first: Buffer | null = null;
+    // Until the first bytes decide the protocol, the head timeout is ours to enforce.
+    const silent = setTimeout(() => socket.destroy(), this.shared.opts.requestHeadTimeoutMs);
+    socket.once('close', () => clearTimeout(silent));
     const onFirst = (chunk: Buffer): void => {
+      clearTimeout(silent);
       first = first ? Buffer.concat([first, chunk]) : chunk;
       const n = Math.min(first.length, PREFACE.length);
       if (first.subarray(0, n).equals(PREFACE.subarray(0, n))) {

@@ -19,6 +19,8 @@ if (existsSync(dist) && process.env.PORTICO_FROM_SRC !== '1') {
     process.exit(1);
   }
   register();
+  // Worker processes (node:cluster forks with process.execArgv) must load TypeScript too.
+  process.execArgv.push('--import', import.meta.resolve('tsx'));
   const { cli } = await import(src.href);
   await cli();
 } else {

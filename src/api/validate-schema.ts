@@ -183,7 +183,8 @@ export function walk(schema: Schema, value: unknown, path: string, errors: Field
       const known = Object.keys(schema.fields);
       for (const k of Object.keys(value)) {
         if (!(k in schema.fields)) {
-          err(k, `unknown field; allowed fields here: ${known.join(', ') || '(none)'}`);
+          const guess = closest(k, known);
+          err(k, `unknown field${guess ? `; did you mean '${guess}'?` : ''} (allowed here: ${known.join(', ') || 'none'})`);
         }
       }
       for (const r of schema.required ?? []) {
@@ -242,4 +243,27 @@ export function applyDefaults(schema: Schema, value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** The allowed name a typo most likely meant (case-insensitive edit distance <= 2), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  const w = word.toLowerCase();
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestD) (best = c), (bestD = d);
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

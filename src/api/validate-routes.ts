@@ -220,11 +220,14 @@ function regexCheck(v: Record<string, unknown>, report: Report): void {
   }
 }
 
+// Experimental channel: printable US-ASCII, single tabs or spaces between (RFC 7230 field-value).
+const HEADER_VALUE = /^[!-~]+([\t ]?[!-~]+)*$/;
+
 const httpHeaderMatch = obj(
   {
     type: withDefault(str({ enum: ['Exact', 'RegularExpression'] }), 'Exact'),
     name: headerName,
-    value: str({ min: 1, max: 4096 }),
+    value: str({ min: 1, max: 4096, pattern: HEADER_VALUE, describe: 'a header value (printable ASCII, single spaces or tabs between words)' }),
   },
   { required: ['name', 'value'], check: regexCheck },
 );
@@ -331,6 +334,7 @@ export const httpRouteSpec = obj({
   hostnames: arr(hostname, { max: 16 }),
   rules: withDefault(
     arr(httpRule, {
+      min: 1,
       max: 16,
       check: (rules, report) => {
         uniqueRuleNames(rules, report);

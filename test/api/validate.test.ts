@@ -141,6 +141,8 @@ const CASES: Case[] = [
   ['bad regex path', 'HTTPRoute', (o) => (http(o).matches[0].path = { type: 'RegularExpression', value: '/a(' }), 'spec.rules[0].matches[0].path.value', 'regular expression'],
   ['path too long', 'HTTPRoute', (o) => (http(o).matches[0].path.value = '/' + 'a'.repeat(1024)), 'spec.rules[0].matches[0].path.value', 'at most 1024'],
   ['header name with colon', 'HTTPRoute', (o) => (http(o).matches[0].headers[0].name = 'x:y'), 'spec.rules[0].matches[0].headers[0].name', 'header name'],
+  ['header value with newline', 'HTTPRoute', (o) => (http(o).matches[0].headers[0].value = 'a\nb'), 'spec.rules[0].matches[0].headers[0].value', 'header value'],
+  ['empty rules list', 'HTTPRoute', (o) => (o.spec.rules = []), 'spec.rules', 'at least 1'],
   ['empty header value', 'HTTPRoute', (o) => (http(o).matches[0].headers[0].value = ''), 'spec.rules[0].matches[0].headers[0].value', 'must not be empty'],
   ['duplicate header match (case-insensitive)', 'HTTPRoute', (o) => http(o).matches[0].headers.push({ name: 'X-V', value: '3' }), 'spec.rules[0].matches[0].headers[1]', 'duplicate header name'],
   ['bad method', 'HTTPRoute', (o) => (http(o).matches[0].method = 'get'), 'spec.rules[0].matches[0].method', "'GET'"],

@@ -38,6 +38,7 @@ export class ClusterEngine implements Engine {
     for (let i = 0; i < n; i++) {
       const w = cluster.fork({ PORTICO_ENGINE_OPTIONS: JSON.stringify(opts) });
       this.workers.push(w);
+      w.on('error', () => undefined); // EPIPE while a worker exits is not ours to crash on
       readies.push(new Promise((resolve, reject) => {
         w.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
         w.on('message', (m: FromWorker) => {
@@ -86,7 +87,13 @@ export class ClusterEngine implements Engine {
     await Promise.all(this.workers.map((w) => new Promise<void>((r) => {
       if (w.isDead()) return r();
       w.once('exit', () => r());
-      w.disconnect();
+      if (w.isConnected()) {
+        try {
+          w.disconnect();
+        } catch {
+          // already going away
+        }
+      }
       setTimeout(() => w.process.kill(), graceMs + 2000).unref();
     })));
   }

@@ -10,7 +10,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { Resource } from '../api/types.js';
 import { CLUSTER_SCOPED } from '../api/names.js';
-import { applyDefaults, KNOWN_KINDS, validate } from '../api/validate.js';
+import { applyDefaults, KNOWN_KINDS, validate, type FieldError } from '../api/validate.js';
 import { keyOf, type Entry } from '../store/snapshot.js';
 
 export interface FileProblem {
@@ -53,6 +53,8 @@ const KNOWN = new Set(KNOWN_KINDS);
 interface ParsedDoc {
   line: number;
   value: unknown;
+  /** Validation and defaulting, done once per parsed document (unchanged files are not re-checked). */
+  checked?: { errors: FieldError[]; resource?: Resource };
 }
 interface ParsedFile {
   mtimeMs: number;
@@ -222,7 +224,8 @@ export class FileLoader {
       problems.push({ severity: 'warning', ...where, message: `ignored: Portico does not read kind ${kind}` });
       return;
     }
-    const errors = validate(o);
+    doc.checked ??= check(o, kind!, meta);
+    const errors = doc.checked.errors;
     const key = kind && name ? keyOf(kind, ns, name) : undefined;
     if (errors.length > 0) {
       const kept = key ? this.lastGood.get(key) : undefined;
@@ -240,15 +243,23 @@ export class FileLoader {
       problems.push({ severity: 'error', ...where, message: `duplicate object: already defined at ${first.origin}; this copy is ignored` });
       return;
     }
-    const withNs = CLUSTER_SCOPED.has(kind!) ? o : { ...o, metadata: { ...meta, namespace: ns } };
-    // The API server stores objects with CRD defaults and generation >= 1; file mode matches.
-    const defaulted = applyDefaults(withNs) as Record<string, unknown>;
-    const m = defaulted.metadata as Record<string, unknown>;
-    if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };
-    const entry: Entry = { resource: defaulted as unknown as Resource, origin };
+    // Reuse the previous Entry when nothing about it changed, so consumers can compare by identity.
+    const prev = this.lastGood.get(k);
+    const entry: Entry = prev && prev.resource === doc.checked.resource && prev.origin === origin ? prev : { resource: doc.checked.resource!, origin };
     entries.set(k, entry);
     nextGood.set(k, entry);
   }
+}
+
+/** Validates one object and, when valid, gives it the namespace, CRD defaults and generation the API server would. */
+function check(o: Record<string, unknown>, kind: string, meta: Record<string, unknown>): { errors: FieldError[]; resource?: Resource } {
+  const errors = validate(o);
+  if (errors.length > 0) return { errors };
+  const withNs = CLUSTER_SCOPED.has(kind) || (typeof meta.namespace === 'string' && meta.namespace) ? o : { ...o, metadata: { ...meta, namespace: 'default' } };
+  const defaulted = applyDefaults(withNs) as Record<string, unknown>;
+  const m = defaulted.metadata as Record<string, unknown>;
+  if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };
+  return { errors, resource: defaulted as unknown as Resource };
 }
 
 /** One-shot load: what `portico check` uses. */
@@ -256,8 +267,11 @@ export async function loadPaths(paths: readonly string[]): Promise<FileState> {
   return new FileLoader(paths).load();
 }
 
-function stateSignature(s: FileState): string {
-  return JSON.stringify([s.entries.map((e) => [e.origin, e.resource]), s.problems]);
+/** Entries are reused when unchanged (see FileLoader), so identity is enough to tell whether anything moved. */
+function sameState(a: FileState | undefined, b: FileState): boolean {
+  if (!a || a.entries.length !== b.entries.length) return false;
+  for (let i = 0; i < a.entries.length; i++) if (a.entries[i] !== b.entries[i]) return false;
+  return JSON.stringify(a.problems) === JSON.stringify(b.problems);
 }
 
 /** Loads, then watches: each quiet period after a change reloads and emits when anything changed. */
@@ -268,7 +282,7 @@ export class FileSource {
   private loading: Promise<void> | undefined;
   private again = false;
   private closed = false;
-  private signature = '';
+  private last: FileState | undefined;
   private readonly debounceMs: number;
 
   constructor(
@@ -282,7 +296,7 @@ export class FileSource {
   /** First load; starts watching. */
   async start(): Promise<FileState> {
     const state = await this.loader.load();
-    this.signature = stateSignature(state);
+    this.last = state;
     this.syncWatchers();
     return state;
   }
@@ -345,9 +359,8 @@ export class FileSource {
         const state = await this.loader.load();
         if (this.closed) return;
         this.syncWatchers();
-        const sig = stateSignature(state);
-        if (sig !== this.signature) {
-          this.signature = sig;
+        if (!sameState(this.last, state)) {
+          this.last = state;
           try {
             this.options.onUpdate?.(state);
           } catch {

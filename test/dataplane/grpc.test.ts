@@ -188,12 +188,13 @@ describe('gRPC through Portico', { timeout: 60_000 }, () => {
   });
 
   test('server streaming delivers each message as it is produced', { timeout: 5_000 }, async () => {
-    const stream = h2c.ServerStream({ message: 's', count: 3, delayMs: 150 });
+    const stream = h2c.ServerStream({ message: 's', count: 3, delayMs: 400 });
     const times: number[] = [];
     const t0 = Date.now();
     for await (const _ of stream as AsyncIterable<EchoReply>) times.push(Date.now() - t0);
     assert.equal(times.length, 3);
-    assert.ok(times[0]! < 300, `first message after ${times[0]} ms: not buffered until the end`);
+    // The backend spaces the messages 400 ms apart; a proxy that buffered would deliver them together.
+    assert.ok(times[2]! - times[0]! >= 600, `arrival times ${times.join(', ')} ms: not buffered until the end`);
   });
 
   test('client streaming', { timeout: 5_000 }, async () => {
@@ -246,11 +247,11 @@ describe('gRPC through Portico', { timeout: 60_000 }, () => {
 
   test('deadline exceeded', { timeout: 8_000 }, async () => {
     const t0 = Date.now();
-    const r = await unary(h2c, { message: 'slow', delayMs: 800 }, new grpc.Metadata(), { deadline: Date.now() + 200 });
+    const r = await unary(h2c, { message: 'slow', delayMs: 1500 }, new grpc.Metadata(), { deadline: Date.now() + 200 });
     assert.equal(r.err?.code, grpc.status.DEADLINE_EXCEEDED);
-    assert.ok(Date.now() - t0 < 700, 'the client got its deadline, not the reply');
+    assert.ok(Date.now() - t0 < 1200, 'the client got its deadline, not the reply');
     // The cancellation (or the propagated grpc-timeout) reached the backend.
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 1600));
     assert.ok(a.cancelled.includes('slow'), 'backend saw the call cancelled');
     // The engine keeps serving after the cancelled stream.
     assert.equal((await unary(h2c, { message: 'after' })).reply?.message, 'after');

@@ -28,13 +28,13 @@ test('UDP echo: each client address:port is its own session', async () => {
 test('idle sessions expire; the next datagram opens a new session', async () => {
   const a = await udpEcho('a');
   const port = await freePort('udp');
-  const srv = await createL4Server(l4Port('UDP', port, [to('a')]), clustersOf(cluster('a', [a.port], 'udp')), { udpIdleMs: 100 });
+  const srv = await createL4Server(l4Port('UDP', port, [to('a')]), clustersOf(cluster('a', [a.port], 'udp')), { udpIdleMs: 400 });
   const c = await udpClient();
   try {
     assert.equal(await udpAsk(c, port, 'x'), 'a:x');
     assert.equal(await udpAsk(c, port, 'y'), 'a:y');
     assert.equal(a.seen.length, 1);
-    await sleep(300);
+    await sleep(1000);
     assert.equal(await udpAsk(c, port, 'z'), 'a:z');
     assert.equal(a.seen.length, 2);
   } finally {
@@ -49,7 +49,7 @@ test('session limit: datagrams that would open one more session are dropped', as
   const port = await freePort('udp');
   const srv = await createL4Server(l4Port('UDP', port, [to('a')]), clustersOf(cluster('a', [a.port], 'udp')), {
     udpMaxSessions: 1,
-    udpIdleMs: 200,
+    udpIdleMs: 600,
   });
   const c1 = await udpClient();
   const c2 = await udpClient();
@@ -57,7 +57,7 @@ test('session limit: datagrams that would open one more session are dropped', as
     assert.equal(await udpAsk(c1, port, '1'), 'a:1');
     assert.equal(await udpAsk(c2, port, '2', 200), undefined);
     assert.equal(await udpAsk(c1, port, '3'), 'a:3');
-    await sleep(500); // c1's session idles out, freeing the slot
+    await sleep(1300); // c1's session idles out, freeing the slot
     assert.equal(await udpAsk(c2, port, '4'), 'a:4');
   } finally {
     c1.close();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBad, readerOrder, renderConditions, renderSummary, rowsOf, stampConditions } from './report.js';
+import { isBad, readerOrder, renderConditions, renderSummary, renderSummaryChange, rowsOf, stampConditions, summaryBlocks } from './report.js';
 import type { ObjectStatus } from '../translate/types.js';
 
 const cond = (type: string, status: string, reason: string, message = '') => ({ type, status, reason, message, observedGeneration: 1 });
@@ -66,4 +66,13 @@ test('stampConditions gives every condition a lastTransitionTime and leaves the 
   assert.equal(out.conditions[0]!.lastTransitionTime, '2026-01-02T03:04:05Z');
   assert.equal(out.listeners[0]!.conditions[0]!.lastTransitionTime, '2026-01-02T03:04:05Z');
   assert.equal((gateway.status.conditions as { lastTransitionTime?: string }[])[0]!.lastTransitionTime, undefined);
+});
+
+test('run summary: everything first (failures only past the limit), then only what changed', () => {
+  const first = summaryBlocks(readerOrder([gc, gateway, route]));
+  assert.equal(renderSummaryChange(undefined, first), renderSummary(readerOrder([gc, gateway, route])));
+  assert.equal(renderSummaryChange(undefined, first, 2), [first.get('HTTPRoute team-b/app'), '  ok    2 more objects'].join('\n'));
+  const fixed: ObjectStatus = { ...route, status: { parents: [{ parentRef: { name: 'shared' }, controllerName: 'x', conditions: [cond('Accepted', 'True', 'Accepted')] }] } };
+  const next = summaryBlocks(readerOrder([gateway, fixed]));
+  assert.deepEqual(renderSummaryChange(first, next).split('\n'), ['  ok    HTTPRoute team-b/app: Accepted', '  gone  GatewayClass portico', '  (1 object unchanged)']);
 });

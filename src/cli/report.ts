@@ -78,21 +78,51 @@ export function renderConditions(os: ObjectStatus, origin?: string): string {
   return `${head}\n${table(header, cells, '  ')}`;
 }
 
-/** One line per object for `portico run`; failing conditions spelled out beneath. */
-export function renderSummary(statuses: readonly ObjectStatus[]): string {
-  const out: string[] = [];
+/** One block per object for `portico run`, keyed by its label: an ok line, or FAIL with the failing conditions beneath. */
+export function summaryBlocks(statuses: readonly ObjectStatus[]): Map<string, string> {
+  const out = new Map<string, string>();
   for (const os of statuses) {
     const rows = rowsOf(os);
     const bad = rows.filter(isBad);
     const label = objectLabel(os.kind, os.namespace, os.name);
     if (bad.length === 0) {
       const own = [...new Set(rows.filter((r) => r.status === 'True' && MUST_BE_TRUE.has(r.type)).map((r) => r.type))];
-      out.push(`  ok    ${label}${own.length ? `: ${own.join(', ')}` : ''}`);
+      out.set(label, `  ok    ${label}${own.length ? `: ${own.join(', ')}` : ''}`);
     } else {
-      out.push(`  FAIL  ${label}`);
-      for (const r of bad) out.push(`          ${r.scope ? `${r.scope}: ` : ''}${r.type}=${r.status} ${r.reason}: ${r.message}`);
+      const lines = [`  FAIL  ${label}`];
+      for (const r of bad) lines.push(`          ${r.scope ? `${r.scope}: ` : ''}${r.type}=${r.status} ${r.reason}: ${r.message}`);
+      out.set(label, lines.join('\n'));
     }
   }
+  return out;
+}
+
+export function renderSummary(statuses: readonly ObjectStatus[]): string {
+  return [...summaryBlocks(statuses).values()].join('\n');
+}
+
+/**
+ * What `portico run` prints after a build: everything the first time (failures only, past
+ * `limit` objects), then only what changed since `previous`.
+ */
+export function renderSummaryChange(previous: Map<string, string> | undefined, next: Map<string, string>, limit = 40): string {
+  const out: string[] = [];
+  if (!previous) {
+    let hidden = 0;
+    for (const b of next.values()) {
+      if (next.size <= limit || b.startsWith('  FAIL')) out.push(b);
+      else hidden++;
+    }
+    if (hidden > 0) out.push(`  ok    ${hidden} more object${hidden === 1 ? '' : 's'}`);
+    return out.join('\n');
+  }
+  let same = 0;
+  for (const [label, b] of next) {
+    if (previous.get(label) === b) same++;
+    else out.push(b);
+  }
+  for (const label of previous.keys()) if (!next.has(label)) out.push(`  gone  ${label}`);
+  out.push(`  (${same} object${same === 1 ? '' : 's'} unchanged)`);
   return out.join('\n');
 }
 

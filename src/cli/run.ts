@@ -11,7 +11,7 @@ import { Snapshot } from '../store/snapshot.js';
 import { FileSource, formatProblem, type FileState } from '../sources/files.js';
 import type { ObjectStatus } from '../translate/types.js';
 import { parseHostPort } from '../controller/admin.js';
-import { readerOrder, renderSummary } from './report.js';
+import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
 
@@ -103,6 +103,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number } | undefined;
   let shownProblems = new Set<string>();
+  let shownSummary: Map<string, string> | undefined;
   let generation = 0;
 
   const engine: Engine = createEngine({
@@ -134,7 +135,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       return false;
     }
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };
-    log(`${renderSummary(readerOrder(result.statuses)) || '  (no Gateway API objects for this controller)'}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
+    const blocks = summaryBlocks(readerOrder(result.statuses));
+    const summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
+    shownSummary = blocks;
+    log(`${summary}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
     return true;
   };
 

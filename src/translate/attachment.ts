@@ -2,7 +2,8 @@
 // allowedRoutes (namespaces From Same/All/Selector, kinds); hostname intersection; and the
 // route's Accepted condition per parentRef.
 
-import type { Condition, ParentReference, Resource } from '../api/types.js';
+import type { AllowedRoutes, Condition, ParentReference, Resource } from '../api/types.js';
+import { arr, obj } from './util.js';
 import { GATEWAY_GROUP, Kind } from '../api/names.js';
 import { Reason, Type, condition } from './conditions.js';
 import { matchesSelector, nsOf, type Context } from './context.js';
@@ -42,16 +43,17 @@ export function routeKey(kind: string, r: Resource): string {
 }
 
 export function namespaceAllowed(ctx: Context, l: ListenerNode, routeNamespace: string): boolean {
-  const from = l.spec.allowedRoutes?.namespaces?.from ?? 'Same';
+  const namespaces = obj<NonNullable<AllowedRoutes['namespaces']>>(obj<AllowedRoutes>(l.spec.allowedRoutes).namespaces);
+  const from = namespaces.from ?? 'Same';
   switch (from) {
     case 'All':
       return true;
     case 'Same':
       return routeNamespace === l.gateway.namespace;
     case 'Selector': {
-      const sel = l.spec.allowedRoutes?.namespaces?.selector;
+      const sel = namespaces.selector;
       // A Selector with no selector is rejected by the CRD; select nothing rather than everything.
-      if (!sel) return false;
+      if (!sel || typeof sel !== 'object') return false;
       return matchesSelector(sel, ctx.namespaceLabels(routeNamespace));
     }
     default:
@@ -76,11 +78,9 @@ export function attachRoute(ctx: Context, gateways: ReadonlyMap<string, GatewayN
   const routeNs = nsOf(route);
   const key = routeKey(kind, route);
   const out: ParentResult[] = [];
-  const refs = Array.isArray((route.spec as { parentRefs?: unknown })?.parentRefs)
-    ? ((route.spec as { parentRefs: ParentReference[] }).parentRefs)
-    : [];
+  const refs = arr<ParentReference>((route.spec as { parentRefs?: unknown } | undefined)?.parentRefs);
   for (const p of refs) {
-    if (!p || typeof p.name !== 'string') continue;
+    if (typeof p.name !== 'string') continue;
     if ((p.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (p.kind ?? Kind.Gateway) !== Kind.Gateway) continue;
     const gw = gateways.get(`${p.namespace ?? routeNs}/${p.name}`);
     if (!gw) continue;

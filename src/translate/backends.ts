@@ -11,6 +11,7 @@ import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import type { Cluster, ClusterProtocol, Endpoint } from '../ir/types.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
+import { arr, obj, strs } from './util.js';
 import type { BackendTLSPolicies, PolicyNode } from './backendtlspolicy.js';
 
 export type BackendUse = 'http' | 'grpc' | 'tcp' | 'udp';
@@ -80,10 +81,10 @@ export class Clusters {
     }
     const svc = this.ctx.snapshot.get<Service>(Kind.Service, ns, ref.name);
     if (!svc) return { ok: false, reason: Reason.BackendNotFound, message: `Service ${ns}/${ref.name} not found` };
-    if (ref.port === undefined) {
+    if (typeof ref.port !== 'number') {
       return { ok: false, reason: Reason.BackendNotFound, message: `backendRef Service ${ns}/${ref.name} needs a port` };
     }
-    const ports = Array.isArray(svc.spec?.ports) ? svc.spec!.ports! : [];
+    const ports = arr<ServicePort>(svc.spec?.ports);
     // One port number can be both TCP and UDP on a Service: pick the one the route kind uses.
     const wantUDP = use === 'udp';
     const sp = ports.find((p) => p.port === ref.port && (p.protocol === 'UDP') === wantUDP) ?? ports.find((p) => p.port === ref.port);
@@ -111,7 +112,7 @@ export class Clusters {
     if (policy?.tls) name += '/tls';
     if (!this.byName.has(name)) {
       const endpoints = external
-        ? svc.spec?.externalName
+        ? typeof svc.spec?.externalName === 'string' && svc.spec.externalName
           ? [{ address: svc.spec.externalName, port: ref.port }]
           : []
         : endpointsFor(this.ctx.endpointSlices(ns, ref.name), sp!);
@@ -136,21 +137,21 @@ export function endpointsFor(slices: readonly EndpointSlice[], sp: ServicePort):
   const out: Endpoint[] = [];
   const wantName = sp.name ?? '';
   for (const s of slices) {
-    const ports = Array.isArray(s.ports) ? s.ports : [];
+    const ports = arr<NonNullable<EndpointSlice['ports']>[number]>(s.ports);
     let port: number | undefined;
     if (ports.length > 0) {
       // A slice that lists ports but not this one does not serve it.
       port = ports.find((p) => (p.name ?? '') === wantName)?.port;
-      if (port === undefined) continue;
+      if (typeof port !== 'number') continue;
     } else {
       // Hand-written slices (file mode) often list no ports: use a numeric targetPort, else the Service port.
       if (typeof sp.targetPort === 'number') port = sp.targetPort;
       else if (sp.targetPort === undefined) port = sp.port;
       else continue; // a named targetPort can only be resolved through the slice
     }
-    for (const e of Array.isArray(s.endpoints) ? s.endpoints : []) {
-      if (e?.conditions?.ready === false) continue; // unset means ready (EndpointSlice API)
-      for (const address of Array.isArray(e.addresses) ? e.addresses : []) {
+    for (const e of arr<EndpointSlice['endpoints'][number]>(s.endpoints)) {
+      if (obj<{ ready?: boolean }>(e.conditions).ready === false) continue; // unset means ready (EndpointSlice API)
+      for (const address of strs(e.addresses)) {
         const k = `${address}|${port}`;
         if (seen.has(k)) continue;
         seen.add(k);

@@ -6,13 +6,14 @@
 // Accepted False Conflicted. A policy naming a sectionName is more specific than one that
 // does not, so both can apply: the sectionName one for its port, the other for the rest.
 
-import type { BackendTLSPolicy, ConfigMap, Condition, Service } from '../api/types.js';
+import type { BackendTLSPolicy, BackendTLSPolicySpec, ConfigMap, Condition, LocalObjectReference, PolicyTargetReferenceWithSectionName, Service } from '../api/types.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import type { UpstreamTLS } from '../ir/types.js';
 import { validCABundle } from './certificates.js';
 import { Reason, Type, condition } from './conditions.js';
 import { compareAge, generationOf, nsOf, type Context } from './context.js';
 import type { GatewayNode } from './graph.js';
+import { arr, obj, str } from './util.js';
 
 interface Verdict {
   ok: boolean;
@@ -40,11 +41,16 @@ export class BackendTLSPolicies {
   constructor(ctx: Context) {
     const policies = [...ctx.snapshot.list<BackendTLSPolicy>(Kind.BackendTLSPolicy)].sort(compareAge);
     for (const p of policies) {
-      const node = evaluate(ctx, p);
+      let node: PolicyNode;
+      try {
+        node = evaluate(ctx, p);
+      } catch (err) {
+        node = broken(p, err);
+      }
       this.all.push(node);
       if (!node.accepted.ok && node.accepted.reason === Reason.TargetNotFound) continue;
       const ns = nsOf(p);
-      const keys = (Array.isArray(p.spec?.targetRefs) ? p.spec.targetRefs : [])
+      const keys = arr<PolicyTargetReferenceWithSectionName>(p.spec?.targetRefs)
         .filter((t) => (t.group ?? CORE_GROUP) === CORE_GROUP && t.kind === Kind.Service)
         .map((t) => `${ns}/${t.name}/${t.sectionName ?? ''}`);
       const holder = keys.map((k) => this.byTarget.get(k)).find((h) => h !== undefined);
@@ -83,6 +89,18 @@ function conditionsOf(node: PolicyNode, gen: number): Condition[] {
   ];
 }
 
+function broken(p: BackendTLSPolicy, err: unknown): PolicyNode {
+  return {
+    resource: p,
+    id: `${nsOf(p)}/${p.metadata.name}`,
+    generation: generationOf(p),
+    accepted: { ok: false, reason: Reason.Invalid, message: `policy could not be evaluated: ${(err as Error).message}` },
+    resolved: { ok: true, reason: Reason.ResolvedRefs, message: 'All references are resolved' },
+    usable: false,
+    ancestors: new Map(),
+  };
+}
+
 function evaluate(ctx: Context, p: BackendTLSPolicy): PolicyNode {
   const ns = nsOf(p);
   const node: PolicyNode = {
@@ -95,29 +113,29 @@ function evaluate(ctx: Context, p: BackendTLSPolicy): PolicyNode {
     ancestors: new Map(),
   };
   const spec = p.spec;
-  const targets = Array.isArray(spec?.targetRefs) ? spec.targetRefs : [];
+  const targets = arr<PolicyTargetReferenceWithSectionName>(spec?.targetRefs);
   const services = targets.filter((t) => (t.group ?? CORE_GROUP) === CORE_GROUP && t.kind === Kind.Service);
   if (services.length === 0 || !services.some((t) => ctx.snapshot.get<Service>(Kind.Service, ns, t.name))) {
     node.accepted = { ok: false, reason: Reason.TargetNotFound, message: `no targetRef names an existing Service in namespace ${ns}` };
     node.usable = false;
     return node;
   }
-  const v = spec?.validation;
+  const v = obj<BackendTLSPolicySpec['validation']>(spec?.validation);
   const invalid = (message: string): PolicyNode => {
     node.accepted = { ok: false, reason: Reason.Invalid, message };
     node.usable = false;
     return node;
   };
-  if (!v || typeof v.hostname !== 'string' || v.hostname === '') return invalid('validation.hostname is required');
-  const refs = Array.isArray(v.caCertificateRefs) ? v.caCertificateRefs : [];
+  if (typeof v.hostname !== 'string' || v.hostname === '') return invalid('validation.hostname is required');
+  const refs = arr<LocalObjectReference>(v.caCertificateRefs);
   const wellKnown = v.wellKnownCACertificates;
   if (refs.length > 0 && wellKnown) return invalid('set either validation.caCertificateRefs or validation.wellKnownCACertificates, not both');
   if (refs.length === 0 && !wellKnown) return invalid('validation needs caCertificateRefs or wellKnownCACertificates: System');
   if (wellKnown && wellKnown !== 'System') return invalid(`validation.wellKnownCACertificates ${wellKnown} is not supported; use System`);
 
-  const subjectAltNames = (Array.isArray(v.subjectAltNames) ? v.subjectAltNames : [])
-    .map((s) => ({ type: s.type, value: (s.type === 'URI' ? s.uri : s.hostname) ?? '' }))
-    .filter((s) => s.value !== '');
+  const subjectAltNames = arr<{ type: 'Hostname' | 'URI'; hostname?: string; uri?: string }>(v.subjectAltNames)
+    .map((s) => ({ type: s.type, value: str(s.type === 'URI' ? s.uri : s.hostname) ?? '' }))
+    .filter((s) => s.value !== '' && (s.type === 'Hostname' || s.type === 'URI'));
   if (wellKnown) {
     node.tls = { sni: v.hostname, useSystemCAs: true, subjectAltNames };
     return node;
@@ -130,7 +148,7 @@ function evaluate(ctx: Context, p: BackendTLSPolicy): PolicyNode {
       continue;
     }
     const cm = ctx.snapshot.get<ConfigMap>(Kind.ConfigMap, ns, ref.name);
-    const pem = cm?.data?.['ca.crt'];
+    const pem = obj<Record<string, string>>(cm?.data)['ca.crt'];
     if (!cm) problems.push({ reason: Reason.InvalidCACertificateRef, message: `caCertificateRefs[${i}]: ConfigMap ${ns}/${ref.name} not found` });
     else if (typeof pem !== 'string' || !validCABundle(pem))
       problems.push({ reason: Reason.InvalidCACertificateRef, message: `caCertificateRefs[${i}]: ConfigMap ${ns}/${ref.name} has no valid PEM certificate under key ca.crt` });

@@ -1,7 +1,8 @@
 // The per-call lookup tables every concern shares. Built once per translate() call from
 // the Snapshot, so no concern scans the whole snapshot twice.
 
-import type { EndpointSlice, LabelSelector, Namespace, ObjectMeta, ReferenceGrant, Resource } from '../api/types.js';
+import type { EndpointSlice, LabelSelector, Namespace, ObjectMeta, ReferenceGrant, ReferenceGrantSpec, Resource } from '../api/types.js';
+import { arr, obj, strs } from './util.js';
 import { DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { TranslateOptions } from './types.js';
@@ -40,8 +41,8 @@ export class Context {
       list.push(g);
     }
     for (const s of snapshot.list<EndpointSlice>(Kind.EndpointSlice)) {
-      const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
-      if (!svc) continue;
+      const svc = obj<Record<string, string>>(s.metadata?.labels)[SERVICE_NAME_LABEL];
+      if (typeof svc !== 'string') continue;
       const key = `${s.metadata.namespace ?? 'default'}/${svc}`;
       let list = this.slicesByService.get(key);
       if (!list) this.slicesByService.set(key, (list = []));
@@ -59,7 +60,7 @@ export class Context {
    */
   namespaceLabels(namespace: string): Record<string, string> {
     const ns = this.snapshot.get<Namespace>(Kind.Namespace, undefined, namespace);
-    return { ...(ns?.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: namespace };
+    return { ...obj<Record<string, string>>(ns?.metadata?.labels), [NAMESPACE_NAME_LABEL]: namespace };
   }
 
   endpointSlices(namespace: string, service: string): readonly EndpointSlice[] {
@@ -71,12 +72,11 @@ export class Context {
     if (from.namespace === to.namespace) return true;
     for (const g of this.grantsByNamespace.get(to.namespace) ?? []) {
       const spec = g.spec;
-      if (!spec || !Array.isArray(spec.from) || !Array.isArray(spec.to)) continue;
-      const fromOk = spec.from.some(
+      const fromOk = arr<ReferenceGrantSpec['from'][number]>(spec?.from).some(
         (f) => (f.group ?? '') === from.group && f.kind === from.kind && f.namespace === from.namespace,
       );
       if (!fromOk) continue;
-      const toOk = spec.to.some(
+      const toOk = arr<ReferenceGrantSpec['to'][number]>(spec?.to).some(
         (t) => (t.group ?? '') === to.group && t.kind === to.kind && (t.name === undefined || t.name === '' || t.name === to.name),
       );
       if (toOk) return true;
@@ -97,10 +97,10 @@ export function nsOf(r: Resource): string {
 
 export function matchesSelector(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return true; // an empty selector selects everything, as in Kubernetes
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
+  for (const [k, v] of Object.entries(obj<Record<string, string>>(selector.matchLabels))) if (labels[k] !== v) return false;
+  for (const e of arr<NonNullable<LabelSelector['matchExpressions']>[number]>(selector.matchExpressions)) {
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const values = e.values ?? [];
+    const values = strs(e.values);
     switch (e.operator) {
       case 'In':
         if (!has || !values.includes(labels[e.key]!)) return false;

@@ -2,7 +2,8 @@
 // has no extensions; an unknown type) makes its rule invalid: the spec forbids skipping a
 // filter, so requests for that rule get a 500 and the route reports UnsupportedValue.
 
-import type { HTTPHeaderFilter, HTTPPathModifier, HTTPRouteFilter } from '../api/types.js';
+import type { HTTPHeader, HTTPHeaderFilter, HTTPPathModifier, HTTPRouteFilter } from '../api/types.js';
+import { arr, strs } from './util.js';
 import type { HTTPFilter, HeaderModifier, PathModifier } from '../ir/types.js';
 import type { BackendUse, Clusters, Resolved } from './backends.js';
 import { Reason } from './conditions.js';
@@ -24,9 +25,13 @@ export interface FilterResult {
 
 function headerModifier(f: HTTPHeaderFilter | undefined): HeaderModifier {
   const m: HeaderModifier = {};
-  if (f?.set?.length) m.set = f.set.map((h) => ({ name: h.name, value: h.value }));
-  if (f?.add?.length) m.add = f.add.map((h) => ({ name: h.name, value: h.value }));
-  if (f?.remove?.length) m.remove = f.remove.map((h) => h.toLowerCase());
+  const valid = (h: HTTPHeader): boolean => typeof h.name === 'string' && typeof h.value === 'string';
+  const set = arr<HTTPHeader>(f?.set).filter(valid);
+  const add = arr<HTTPHeader>(f?.add).filter(valid);
+  const remove = strs(f?.remove);
+  if (set.length) m.set = set.map((h) => ({ name: h.name, value: h.value }));
+  if (add.length) m.add = add.map((h) => ({ name: h.name, value: h.value }));
+  if (remove.length) m.remove = remove.map((h) => h.toLowerCase());
   return m;
 }
 
@@ -50,8 +55,8 @@ const GRPC_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier',
 
 export function translateFilters(fc: FilterContext, filters: readonly HTTPRouteFilter[] | undefined, where: string): FilterResult {
   const out: FilterResult = { filters: [], refProblems: [], resolved: [] };
-  const list = Array.isArray(filters) ? filters : [];
-  const types = list.map((f) => f?.type);
+  const list = arr<HTTPRouteFilter>(filters);
+  const types = list.map((f) => f.type);
   if (types.includes('RequestRedirect') && types.includes('URLRewrite')) {
     out.invalid = { reason: Reason.IncompatibleFilters, message: `${where}: RequestRedirect and URLRewrite cannot be used together` };
     return out;

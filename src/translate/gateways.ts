@@ -3,7 +3,8 @@
 // because listener status carries attachedRoutes.
 
 import { isIP } from 'node:net';
-import type { Condition, Gateway, GatewayAddress, ListenerStatus } from '../api/types.js';
+import type { Condition, Gateway, GatewayAddress, GatewaySpec, Listener, ListenerStatus } from '../api/types.js';
+import { arr, obj } from './util.js';
 import { Kind } from '../api/names.js';
 import { Reason, Type, condition } from './conditions.js';
 import { compareAge, generationOf, nsOf, type Context } from './context.js';
@@ -28,12 +29,16 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
       listeners: [],
     };
     const addrProblem = resolveAddresses(ctx, node);
-    const listeners = Array.isArray(gw.spec?.listeners) ? gw.spec!.listeners : [];
+    const listeners = arr<Listener>(gw.spec?.listeners);
     const seen = new Set<string>();
     for (const l of listeners) {
-      if (!l || typeof l.name !== 'string' || seen.has(l.name)) continue; // names are unique (CRD listMapKey)
+      if (typeof l.name !== 'string' || seen.has(l.name)) continue; // names are unique (CRD listMapKey)
       seen.add(l.name);
-      node.listeners.push(buildListener(ctx, node, l));
+      try {
+        node.listeners.push(buildListener(ctx, node, l));
+      } catch (err) {
+        node.listeners.push(brokenListener(node, l, err));
+      }
     }
     markConflictsWithinGateway(node);
     decideGateway(node, addrProblem);
@@ -44,10 +49,26 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
   return out;
 }
 
+/** A listener whose fields are too malformed to evaluate: reported, never served. */
+function brokenListener(gw: GatewayNode, spec: Listener, err: unknown): ListenerNode {
+  return {
+    gateway: gw,
+    spec,
+    id: `${gw.namespace}/${gw.name}/${spec.name}`,
+    supportedKinds: [],
+    accepted: false,
+    rejected: { reason: Reason.UnsupportedValue, message: `listener could not be evaluated: ${(err as Error).message}` },
+    certificates: [],
+    addresses: gw.addresses,
+    attached: new Set(),
+    programmed: false,
+  };
+}
+
 type AddressProblem = { accepted: boolean; reason: string; message: string } | undefined;
 
 function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
-  const requested: GatewayAddress[] = Array.isArray(node.resource.spec?.addresses) ? node.resource.spec!.addresses! : [];
+  const requested = arr<GatewayAddress>(node.resource.spec?.addresses);
   if (requested.length === 0) {
     node.addresses = [ctx.defaultAddress(node.namespace, node.name)];
     return undefined;
@@ -62,7 +83,7 @@ function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
         message: `spec.addresses[${i}] type ${type} is not supported; Portico binds IPAddress values only`,
       };
     }
-    if (!isIP(a.value)) {
+    if (typeof a.value !== 'string' || !isIP(a.value)) {
       return {
         accepted: true,
         reason: Reason.AddressNotUsable,
@@ -86,7 +107,7 @@ function decideGatewayLevel(node: GatewayNode, addr: AddressProblem): void {
     node.accepted = { ok: false, reason: Reason.Invalid, message: `GatewayClass ${gc.resource.metadata.name} is not accepted` };
     return;
   }
-  if (node.resource.spec?.infrastructure?.parametersRef) {
+  if (obj<NonNullable<GatewaySpec['infrastructure']>>(node.resource.spec?.infrastructure).parametersRef) {
     node.accepted = {
       ok: false,
       reason: Reason.InvalidParameters,

@@ -2,9 +2,10 @@
 // service/method matches become path matches and the entry is marked grpc (errors and
 // no-match answer with gRPC status codes).
 
-import type { GRPCMethodMatch, GRPCRoute, GRPCRouteMatch } from '../api/types.js';
+import type { GRPCBackendRef, GRPCHeaderMatch, GRPCMethodMatch, GRPCRoute, GRPCRouteMatch, GRPCRouteRule } from '../api/types.js';
 import type { HTTPMatch, HTTPRouteEntry } from '../ir/types.js';
 import type { Clusters } from './backends.js';
+import { arr, obj } from './util.js';
 import { Reason } from './conditions.js';
 import { translateFilters, type FilterProblem } from './filters.js';
 import type { RankedEntry } from './precedence.js';
@@ -32,8 +33,8 @@ function validRegex(re: string): boolean {
  */
 function pathFor(m: GRPCMethodMatch, at: string): { path?: HTTPMatch['path'] } | { problem: FilterProblem } {
   const type = m.type ?? 'Exact';
-  const service = m.service ?? '';
-  const method = m.method ?? '';
+  const service = typeof m.service === 'string' ? m.service : '';
+  const method = typeof m.method === 'string' ? m.method : '';
   if (!service && !method) return { problem: { reason: Reason.UnsupportedValue, message: `${at}: one of service or method is required` } };
   if (type === 'Exact') {
     if ((service && !SERVICE_RE.test(service)) || (method && !METHOD_RE.test(method)))
@@ -51,18 +52,18 @@ function pathFor(m: GRPCMethodMatch, at: string): { path?: HTTPMatch['path'] } |
 }
 
 export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Clusters): RankedEntry[] {
-  const rules = Array.isArray(route.spec?.rules) ? route.spec!.rules! : [];
+  const rules = arr<GRPCRouteRule>(route.spec?.rules);
   node.ruleCount = rules.length;
   const out: RankedEntry[] = [];
   for (const [ri, rule] of rules.entries()) {
     const where = `spec.rules[${ri}]`;
-    const matches: GRPCRouteMatch[] = Array.isArray(rule?.matches) && rule.matches.length > 0 ? rule.matches : [{}];
+    const matches: GRPCRouteMatch[] = arr<GRPCRouteMatch>(rule.matches).length > 0 ? arr<GRPCRouteMatch>(rule.matches) : [{}];
     let problem: FilterProblem | undefined;
     const irMatches: { match: HTTPMatch; service: number; method: number }[] = [];
     for (const [mi, m] of matches.entries()) {
       const at = `${where}.matches[${mi}]`;
       const match: HTTPMatch = {};
-      if (m?.method) {
+      if (m.method && typeof m.method === 'object') {
         const p = pathFor(m.method, `${at}.method`);
         if ('problem' in p) {
           problem ??= p.problem;
@@ -70,11 +71,12 @@ export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Cl
         }
         if (p.path) match.path = p.path;
       }
-      if (Array.isArray(m?.headers) && m.headers.length > 0) {
+      const headers = arr<GRPCHeaderMatch>(m.headers);
+      if (headers.length > 0) {
         const hs = [];
-        for (const [hi, h] of m.headers.entries()) {
+        for (const [hi, h] of headers.entries()) {
           const t = h.type ?? 'Exact';
-          if ((t !== 'Exact' && t !== 'RegularExpression') || (t === 'RegularExpression' && !validRegex(h.value))) {
+          if (typeof h.name !== 'string' || typeof h.value !== 'string' || (t !== 'Exact' && t !== 'RegularExpression') || (t === 'RegularExpression' && !validRegex(h.value))) {
             problem ??= { reason: Reason.UnsupportedValue, message: `${at}.headers[${hi}] is not supported` };
             break;
           }
@@ -82,17 +84,18 @@ export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Cl
         }
         match.headers = hs;
       }
-      irMatches.push({ match, service: m?.method?.service?.length ?? 0, method: m?.method?.method?.length ?? 0 });
+      const mm = obj<GRPCMethodMatch>(m.method);
+      irMatches.push({ match, service: typeof mm.service === 'string' ? mm.service.length : 0, method: typeof mm.method === 'string' ? mm.method.length : 0 });
     }
     const dropped = problem !== undefined;
     const fc = { routeKind: 'GRPCRoute' as const, namespace: node.namespace, clusters, use: 'grpc' as const, allPathPrefix: false };
-    const f = translateFilters(fc, rule?.filters, where);
+    const f = translateFilters(fc, rule.filters, where);
     f.resolved.forEach((r) => noteResolved(node, r));
     node.refProblems.push(...f.refProblems);
     problem ??= f.invalid;
-    const backends = resolveBackends(node, clusters, rule?.backendRefs, 'grpc', where);
-    for (const [bi, ref] of (Array.isArray(rule?.backendRefs) ? rule.backendRefs : []).entries()) {
-      if (!ref?.filters?.length || !backends[bi]) continue;
+    const backends = resolveBackends(node, clusters, rule.backendRefs, 'grpc', where);
+    for (const [bi, ref] of arr<GRPCBackendRef>(rule.backendRefs).entries()) {
+      if (!Array.isArray(ref.filters) || ref.filters.length === 0 || !backends[bi]) continue;
       const bf = translateFilters(fc, ref.filters, `${where}.backendRefs[${bi}]`);
       bf.resolved.forEach((r) => noteResolved(node, r));
       node.refProblems.push(...bf.refProblems);

@@ -3,6 +3,13 @@
 
 export const ANY_HOST = '*';
 
+/** The Gateway API Hostname pattern (CRD validation): lower-case DNS name, optionally "*." first. */
+const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function validHostname(h: unknown): h is string {
+  return typeof h === 'string' && h.length <= 253 && HOSTNAME.test(h);
+}
+
 export function isWildcard(h: string): boolean {
   return h.startsWith('*.');
 }

@@ -1,9 +1,10 @@
 // HTTPRoute rules -> precedence-ranked IR route entries (listener-independent; attachment
 // decides which virtual hosts receive them).
 
-import type { HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../api/types.js';
+import type { HTTPBackendRef, HTTPHeaderMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../api/types.js';
 import type { HTTPMatch, HTTPRouteEntry, WeightedBackend } from '../ir/types.js';
 import type { Clusters } from './backends.js';
+import { arr, obj } from './util.js';
 import { Reason } from './conditions.js';
 import { parseDuration } from './duration.js';
 import { translateFilters, type FilterProblem } from './filters.js';
@@ -20,35 +21,40 @@ function validRegex(re: string): boolean {
 }
 
 function matchOf(m: HTTPRouteMatch, at: string): { match: HTTPMatch } | { problem: FilterProblem } {
-  const type = m.path?.type ?? 'PathPrefix';
-  const value = m.path?.value ?? '/';
+  const path = obj<NonNullable<HTTPRouteMatch['path']>>(m.path);
+  const type = path.type ?? 'PathPrefix';
+  const value = path.value ?? '/';
+  if (typeof value !== 'string') return { problem: { reason: Reason.UnsupportedValue, message: `${at}.path.value must be a string` } };
   if (type !== 'Exact' && type !== 'PathPrefix' && type !== 'RegularExpression')
     return { problem: { reason: Reason.UnsupportedValue, message: `${at}.path.type ${String(type)} is not supported` } };
   if (type === 'RegularExpression' ? !validRegex(value) : !value.startsWith('/'))
     return { problem: { reason: Reason.UnsupportedValue, message: `${at}.path.value ${JSON.stringify(value)} is not a valid ${type} path` } };
   const match: HTTPMatch = { path: { type, value } };
   for (const [kind, list] of [['headers', m.headers], ['queryParams', m.queryParams]] as const) {
-    if (!Array.isArray(list) || list.length === 0) continue;
+    const items = arr<HTTPHeaderMatch>(list);
+    if (items.length === 0) continue;
     const out = [];
-    for (const [i, h] of list.entries()) {
+    for (const [i, h] of items.entries()) {
       const t = h.type ?? 'Exact';
+      if (typeof h.name !== 'string' || typeof h.value !== 'string')
+        return { problem: { reason: Reason.UnsupportedValue, message: `${at}.${kind}[${i}] needs a name and a value` } };
       if ((t !== 'Exact' && t !== 'RegularExpression') || (t === 'RegularExpression' && !validRegex(h.value)))
         return { problem: { reason: Reason.UnsupportedValue, message: `${at}.${kind}[${i}] ${t} ${JSON.stringify(h.value)} is not supported` } };
       out.push({ name: kind === 'headers' ? h.name.toLowerCase() : h.name, type: t, value: h.value });
     }
     match[kind] = out;
   }
-  if (m.method) match.method = m.method;
+  if (typeof m.method === 'string' && m.method) match.method = m.method;
   return { match };
 }
 
 export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Clusters): RankedEntry[] {
-  const rules: HTTPRouteRule[] = Array.isArray(route.spec?.rules) ? route.spec!.rules! : [];
+  const rules: HTTPRouteRule[] = arr<HTTPRouteRule>(route.spec?.rules);
   node.ruleCount = rules.length;
   const out: RankedEntry[] = [];
   for (const [ri, rule] of rules.entries()) {
     const where = `spec.rules[${ri}]`;
-    const matches: HTTPRouteMatch[] = Array.isArray(rule?.matches) && rule.matches.length > 0 ? rule.matches : [{}];
+    const matches: HTTPRouteMatch[] = arr<HTTPRouteMatch>(rule.matches).length > 0 ? arr<HTTPRouteMatch>(rule.matches) : [{}];
     let problem: FilterProblem | undefined;
     const irMatches: HTTPMatch[] = [];
     for (const [mi, m] of matches.entries()) {
@@ -60,13 +66,13 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
     const dropped = problem !== undefined;
     const allPathPrefix = irMatches.every((m) => m.path?.type === 'PathPrefix');
     const fc = { routeKind: 'HTTPRoute' as const, namespace: node.namespace, clusters, use: 'http' as const, allPathPrefix };
-    const f = translateFilters(fc, rule?.filters, where);
+    const f = translateFilters(fc, rule.filters, where);
     f.resolved.forEach((r) => noteResolved(node, r));
     node.refProblems.push(...f.refProblems);
     problem ??= f.invalid;
-    const backends: WeightedBackend[] = resolveBackends(node, clusters, rule?.backendRefs, 'http', where);
-    for (const [bi, ref] of (Array.isArray(rule?.backendRefs) ? rule.backendRefs : []).entries()) {
-      if (!ref?.filters?.length || !backends[bi]) continue;
+    const backends: WeightedBackend[] = resolveBackends(node, clusters, rule.backendRefs, 'http', where);
+    for (const [bi, ref] of arr<HTTPBackendRef>(rule.backendRefs).entries()) {
+      if (!Array.isArray(ref.filters) || ref.filters.length === 0 || !backends[bi]) continue;
       const bf = translateFilters(fc, ref.filters, `${where}.backendRefs[${bi}]`);
       bf.resolved.forEach((r) => noteResolved(node, r));
       node.refProblems.push(...bf.refProblems);
@@ -74,7 +80,7 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
       if (!bf.invalid) backends[bi]!.filters = bf.filters;
     }
     let timeouts: HTTPRouteEntry['timeouts'];
-    const t = rule?.timeouts;
+    const t = rule.timeouts;
     if (t) {
       const requestMs = t.request !== undefined ? parseDuration(t.request) : undefined;
       const backendRequestMs = t.backendRequest !== undefined ? parseDuration(t.backendRequest) : undefined;

@@ -7,7 +7,7 @@
 //   HTTPRoute+GRPCRoute (oldest first, so the older wins hostname clashes between kinds) ->
 //   TLSRoute -> TCPRoute -> UDPRoute (oldest first, one per listener) -> statuses -> IR.
 
-import type { GRPCRoute, HTTPRoute, Resource, TLSRoute } from '../api/types.js';
+import type { GRPCRoute, HTTPRoute, Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { Snapshot } from '../store/snapshot.js';
 import { attachRoute, type AttachInput } from './attachment.js';
@@ -19,7 +19,7 @@ import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus } from './gateways.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
-import { hostnameSetsOverlap } from './hostnames.js';
+import { hostnameSetsOverlap, validHostname } from './hostnames.js';
 import { httpRouteEntries } from './httproute.js';
 import { ListenerContent, buildIR } from './ir.js';
 import { l4RuleBackends } from './l4routes.js';
@@ -55,14 +55,14 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     safely(node, () => {
       const entries: RankedEntry[] =
         kind === 'HTTPRoute' ? httpRouteEntries(node, r as HTTPRoute, clusters) : grpcRouteEntries(node, r as GRPCRoute, clusters);
-      const hostnames = (r.spec as { hostnames?: string[] } | undefined)?.hostnames;
+      const hosts = routeHostnames(r);
       const id = `${node.namespace}/${r.metadata.name}`;
       const input: AttachInput = {
         kind,
         route: r,
         generation: node.generation,
-        hostnames: Array.isArray(hostnames) ? hostnames : [],
-        invalid: routeInvalid(node),
+        hostnames: hosts.hostnames,
+        invalid: hosts.invalid ?? routeInvalid(node),
         admit: (l, hosts) => {
           let c = claims.get(l);
           if (!c) claims.set(l, (c = { HTTPRoute: [], GRPCRoute: [] }));
@@ -89,13 +89,15 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
       safely(node, () => {
         const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
         const id = `${node.namespace}/${r.metadata.name}`;
-        const hostnames = kind === 'TLSRoute' ? (r as TLSRoute).spec?.hostnames : undefined;
+        const hosts = routeHostnames(r);
         node.parents = attachRoute(ctx, gatewaysByKey, {
           kind,
           route: r,
           generation: node.generation,
-          hostnames: kind === 'TLSRoute' ? (Array.isArray(hostnames) ? hostnames : []) : undefined,
-          invalid: rules.length === 0 ? { reason: Reason.UnsupportedValue, message: 'spec.rules must hold at least one rule' } : undefined,
+          hostnames: kind === 'TLSRoute' ? hosts.hostnames : undefined,
+          invalid:
+            (kind === 'TLSRoute' ? hosts.invalid : undefined) ??
+            (rules.length === 0 ? { reason: Reason.UnsupportedValue, message: 'spec.rules must hold at least one rule' } : undefined),
           admit:
             kind === 'TLSRoute'
               ? undefined
@@ -148,6 +150,19 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   statuses.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name));
 
   return { ir: buildIR(gateways, content, clusters), statuses };
+}
+
+/** spec.hostnames, each checked against the Hostname pattern; one bad entry makes the route unacceptable (the CRD would refuse it). */
+function routeHostnames(r: Resource): { hostnames: string[]; invalid?: { reason: string; message: string } } {
+  const raw = (r.spec as { hostnames?: unknown } | undefined)?.hostnames;
+  const list = Array.isArray(raw) ? raw : [];
+  const bad = list.findIndex((h) => !validHostname(h));
+  if (bad >= 0)
+    return {
+      hostnames: [],
+      invalid: { reason: Reason.UnsupportedValue, message: `spec.hostnames[${bad}] ${JSON.stringify(list[bad])} is not a valid hostname` },
+    };
+  return { hostnames: list as string[] };
 }
 
 function cmp(a: string, b: string): number {

@@ -1,9 +1,11 @@
 // One listener on its own: protocol, TLS certificate references, allowedRoutes.kinds.
 // Conflicts between listeners are decided in conflicts.ts, which needs them all.
 
-import type { Listener, RouteGroupKind, Secret } from '../api/types.js';
+import type { AllowedRoutes, GatewayTLSConfig, Listener, RouteGroupKind, Secret, SecretObjectReference } from '../api/types.js';
+import { arr, obj } from './util.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import { certificateFromSecret } from './certificates.js';
+import { validHostname } from './hostnames.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
@@ -20,7 +22,7 @@ const KINDS_BY_PROTOCOL: Record<string, string[]> = {
 };
 
 export function tlsMode(l: Listener): 'Terminate' | 'Passthrough' {
-  return l.tls?.mode === 'Passthrough' ? 'Passthrough' : 'Terminate';
+  return obj<GatewayTLSConfig>(l.tls).mode === 'Passthrough' ? 'Passthrough' : 'Terminate';
 }
 
 export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): ListenerNode {
@@ -45,11 +47,20 @@ export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): Li
     resolveKinds(node, []);
     return node;
   }
+  if (spec.hostname !== undefined && !validHostname(spec.hostname)) {
+    node.accepted = false;
+    node.rejected = {
+      reason: Reason.UnsupportedValue,
+      message: `hostname ${JSON.stringify(spec.hostname)} is not a valid hostname (lower-case DNS name, optionally starting with "*.")`,
+    };
+    resolveKinds(node, []);
+    return node;
+  }
   if (typeof spec.port !== 'number' || !Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) {
     node.accepted = false;
     node.rejected = { reason: Reason.PortUnavailable, message: `port ${String(spec.port)} is not a valid port (1-65535)` };
   }
-  if (protocol === 'HTTPS' && spec.tls?.mode === 'Passthrough') {
+  if (protocol === 'HTTPS' && obj<GatewayTLSConfig>(spec.tls).mode === 'Passthrough') {
     node.accepted = false;
     node.rejected = {
       reason: Reason.UnsupportedValue,
@@ -62,8 +73,8 @@ export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): Li
 }
 
 function resolveKinds(node: ListenerNode, allowed: string[]): void {
-  const requested = node.spec.allowedRoutes?.kinds;
-  if (!requested || requested.length === 0) {
+  const requested = arr<RouteGroupKind>(obj<AllowedRoutes>(node.spec.allowedRoutes).kinds);
+  if (requested.length === 0) {
     node.supportedKinds = allowed.map((kind) => ({ group: GATEWAY_GROUP, kind }));
     return;
   }
@@ -85,7 +96,7 @@ function resolveKinds(node: ListenerNode, allowed: string[]): void {
 }
 
 function resolveCertificates(ctx: Context, node: ListenerNode): void {
-  const refs = node.spec.tls?.certificateRefs ?? [];
+  const refs = arr<SecretObjectReference>(obj<GatewayTLSConfig>(node.spec.tls).certificateRefs);
   const gw = node.gateway;
   if (refs.length === 0) {
     node.unresolved = {

@@ -7,6 +7,7 @@ import type { WeightedBackend } from '../ir/types.js';
 import type { ParentResult } from './attachment.js';
 import type { BackendUse, Clusters, Resolved } from './backends.js';
 import { weightOf } from './backends.js';
+import { arr } from './util.js';
 import type { PolicyNode } from './backendtlspolicy.js';
 import { Reason, Type, condition } from './conditions.js';
 import type { FilterProblem } from './filters.js';
@@ -47,9 +48,9 @@ export function resolveBackends(
   where: string,
 ): WeightedBackend[] {
   const out: WeightedBackend[] = [];
-  for (const [i, ref] of (Array.isArray(refs) ? refs : []).entries()) {
+  for (const [i, ref] of arr<BackendRef>(refs).entries()) {
     const weight = weightOf(ref);
-    if (!ref || typeof ref.name !== 'string') {
+    if (typeof ref.name !== 'string') {
       node.refProblems.push({ reason: Reason.BackendNotFound, message: `${where}.backendRefs[${i}]: name is required` });
       out.push({ weight, invalid: INVALID_BACKEND(Reason.BackendNotFound) });
       continue;

@@ -1,0 +1,21 @@
+// Shape guards. The translator reads objects a schema check may not have seen (a file
+// being edited, an older CRD): a field of the wrong shape is treated as absent, never
+// dereferenced.
+
+/** The array's object entries; anything else (absent, a string, a number) reads as an empty list. */
+export function arr<T>(v: T[] | readonly T[] | undefined | null | unknown): T[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as T[]) : [];
+}
+
+/** The array's string entries. */
+export function strs(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function obj<T extends object>(v: T | undefined | null | unknown): Partial<T> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Partial<T>) : {};
+}

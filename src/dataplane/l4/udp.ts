@@ -2,6 +2,7 @@
 // socket (so replies find their way back), closed after an idle period; the number of
 // sessions is bounded.
 
+import cluster from 'node:cluster';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Cluster, Endpoint, L4RouteEntry, Port } from '../../ir/types.js';
@@ -32,7 +33,22 @@ function family(address: string): 'udp4' | 'udp6' {
   return net.isIPv6(address) ? 'udp6' : 'udp4';
 }
 
+/**
+ * Worker processes of a multi-process engine would otherwise share one UDP socket, and the
+ * kernel hands each datagram to any of them: one client's session would be split across
+ * workers, each with its own upstream socket (a different source port at the backend).
+ * So only the worker with PORTICO_WORKER_INDEX=0 serves UDP, on a socket of its own.
+ */
+function udpRole(): 'serve' | 'serve-exclusive' | 'skip' {
+  if (!cluster.isWorker) return 'serve';
+  const index = process.env.PORTICO_WORKER_INDEX;
+  if (index === undefined) return 'serve'; // engine does not number its workers: shared socket
+  return index === '0' ? 'serve-exclusive' : 'skip';
+}
+
 export async function createUDPServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
+  const role = udpRole();
+  if (role === 'skip') return { update() {}, async close() {} };
   let state = stateOf(port, clusters);
   const picker = new BackendPicker();
   const sessions = new Map<string, Session>();
@@ -109,7 +125,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
       reject(new Error(`cannot listen on ${port.name}: ${e.code ?? e.message}`));
     };
     server.once('error', onError);
-    server.bind(port.port, port.address, () => {
+    server.bind({ port: port.port, address: port.address, exclusive: role === 'serve-exclusive' }, () => {
       server.removeListener('error', onError);
       resolve();
     });

@@ -36,7 +36,7 @@ export class ClusterEngine implements Engine {
     const opts = { ...options, accessLog: undefined, hasAccessLog: options.accessLog !== undefined };
     const readies: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = cluster.fork({ PORTICO_ENGINE_OPTIONS: JSON.stringify(opts) });
+      const w = cluster.fork({ PORTICO_ENGINE_OPTIONS: JSON.stringify(opts), PORTICO_WORKER_INDEX: String(i) }); // index: UDP ports are served by worker 0 only (l4/udp.ts)
       this.workers.push(w);
       w.on('error', () => undefined); // EPIPE while a worker exits is not ours to crash on
       readies.push(new Promise((resolve, reject) => {

@@ -98,9 +98,8 @@ export function metadata(nameSchema: Schema, namespaced: boolean): Schema {
   return obj(
     {
       name: nameSchema,
-      namespace: namespaced
-        ? namespace
-        : str({ check: (v, report) => (v === '' ? undefined : report('', `must be empty: this kind is cluster-scoped (remove namespace '${v}')`)) }),
+      // On a cluster-scoped kind the API server drops metadata.namespace; so does Portico.
+      namespace: namespaced ? namespace : str(),
       generateName: str(),
       uid: str(),
       generation: int({ min: 0 }),
@@ -154,19 +153,28 @@ export const parentRefs = arr(parentReference, {
       const k = parentKey(r);
       byParent.set(k, [...(byParent.get(k) ?? []), i]);
     });
+    // The CRD's two rules: refs to one parent either all name a sectionName (port) or none
+    // do, and no two of them may name the same sectionName and port.
     for (const idxs of byParent.values()) {
       if (idxs.length < 2) continue;
-      const seen = new Set<string>();
-      for (const i of idxs) {
-        const r = refs[i] as Record<string, unknown>;
-        if (r.sectionName === undefined && r.port === undefined) {
-          report(`[${i}]`, 'sectionName or port must be specified when parentRefs includes 2 or more references to the same parent');
-          continue;
-        }
-        const sk = `${String(r.sectionName ?? '')}:${String(r.port ?? '')}`;
-        if (seen.has(sk)) report(`[${i}]`, 'sectionName or port must be unique when parentRefs includes 2 or more references to the same parent');
-        seen.add(sk);
+      const rs = idxs.map((i) => refs[i] as Record<string, unknown>);
+      const hasSection = (r: Record<string, unknown>) => r.sectionName !== undefined && r.sectionName !== '';
+      const hasPort = (r: Record<string, unknown>) => r.port !== undefined && r.port !== 0;
+      const mixed = new Set(rs.map(hasSection)).size > 1 || new Set(rs.map(hasPort)).size > 1;
+      if (mixed) {
+        idxs.forEach((i, j) => {
+          if (!hasSection(rs[j]!) && !hasPort(rs[j]!))
+            report(`[${i}]`, 'sectionName or port must be specified when parentRefs includes 2 or more references to the same parent');
+        });
+        if (idxs.every((_, j) => hasSection(rs[j]!) || hasPort(rs[j]!)) === false) continue;
       }
+      const seen = new Set<string>();
+      idxs.forEach((i, j) => {
+        const r = rs[j]!;
+        const k = `${hasSection(r) ? String(r.sectionName) : ''}:${hasPort(r) ? String(r.port) : ''}`;
+        if (seen.has(k)) report(`[${i}]`, 'sectionName or port must be unique when parentRefs includes 2 or more references to the same parent');
+        seen.add(k);
+      });
     }
   },
 });

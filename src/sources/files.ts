@@ -255,7 +255,15 @@ export class FileLoader {
 function check(o: Record<string, unknown>, kind: string, meta: Record<string, unknown>): { errors: FieldError[]; resource?: Resource } {
   const errors = validate(o);
   if (errors.length > 0) return { errors };
-  const withNs = CLUSTER_SCOPED.has(kind) || (typeof meta.namespace === 'string' && meta.namespace) ? o : { ...o, metadata: { ...meta, namespace: 'default' } };
+  let withNs = o;
+  if (CLUSTER_SCOPED.has(kind)) {
+    if (meta.namespace !== undefined) {
+      const { namespace: _dropped, ...rest } = meta;
+      withNs = { ...o, metadata: rest };
+    }
+  } else if (typeof meta.namespace !== 'string' || meta.namespace === '') {
+    withNs = { ...o, metadata: { ...meta, namespace: 'default' } };
+  }
   const defaulted = applyDefaults(withNs) as Record<string, unknown>;
   const m = defaulted.metadata as Record<string, unknown>;
   if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };

@@ -81,6 +81,18 @@ for (const [kind, obj] of Object.entries(BASE)) {
   test(`valid ${kind} has no errors`, () => assert.deepEqual(validate(obj), []));
 }
 
+test('valid: the same parent through distinct sectionNames, or distinct ports', () => {
+  const r = structuredClone(BASE.HTTPRoute!);
+  r.spec.parentRefs = [{ name: 'gw', sectionName: 'a' }, { name: 'gw', sectionName: 'b' }, { name: 'gw', namespace: 'other' }, { name: 'x', port: 80 }, { name: 'x', port: 81 }];
+  assert.deepEqual(validate(r), []);
+});
+
+test('metadata.namespace on a cluster-scoped kind is ignored, as the API server does', () => {
+  const gc = structuredClone(BASE.GatewayClass!);
+  gc.metadata.namespace = 'x';
+  assert.deepEqual(validate(gc), []);
+});
+
 /** [name, kind, mutate, expected path, message fragment] */
 type Case = [string, string, (o: Obj) => void, string, string];
 const http = (o: Obj) => o.spec.rules[0];
@@ -91,7 +103,6 @@ const CASES: Case[] = [
   ['missing metadata.name', 'Gateway', (o) => delete o.metadata.name, 'metadata.name', 'required'],
   ['uppercase name', 'HTTPRoute', (o) => (o.metadata.name = 'MyRoute'), 'metadata.name', 'RFC 1123'],
   ['bad namespace', 'HTTPRoute', (o) => (o.metadata.namespace = 'a_b'), 'metadata.namespace', 'namespace'],
-  ['namespace on cluster-scoped kind', 'GatewayClass', (o) => (o.metadata.namespace = 'x'), 'metadata.namespace', 'cluster-scoped'],
   ['bad label value', 'Namespace', (o) => (o.metadata.labels = { team: 'a b' }), 'metadata.labels[team]', 'label value'],
   ['bad label key', 'Namespace', (o) => (o.metadata.labels = { '-x': 'a' }), 'metadata.labels[-x]', 'key'],
   ['unknown metadata field', 'Namespace', (o) => (o.metadata.nmae = 'x'), 'metadata.nmae', 'unknown field'],
@@ -195,7 +206,8 @@ const CASES: Case[] = [
   ['backendRequest longer than request', 'HTTPRoute', (o) => (http(o).timeouts = { request: '1s', backendRequest: '2s' }), 'spec.rules[0].timeouts.backendRequest', 'cannot be longer than request'],
   ['retry code 200', 'HTTPRoute', (o) => (http(o).retry = { codes: [200] }), 'spec.rules[0].retry.codes[0]', 'at least 400'],
   ['sessionPersistence Permanent without absoluteTimeout', 'HTTPRoute', (o) => (http(o).sessionPersistence = { cookieConfig: { lifetimeType: 'Permanent' } }), 'spec.rules[0].sessionPersistence.absoluteTimeout', 'AbsoluteTimeout must be specified'],
-  ['parentRefs twice without sectionName', 'HTTPRoute', (o) => o.spec.parentRefs.push({ name: 'gw' }), 'spec.parentRefs[0]', 'sectionName or port must be specified'],
+  ['parentRefs twice without sectionName', 'HTTPRoute', (o) => o.spec.parentRefs.push({ name: 'gw' }), 'spec.parentRefs[1]', 'sectionName or port must be unique'],
+  ['parentRefs to one parent, one without sectionName', 'HTTPRoute', (o) => o.spec.parentRefs.push({ name: 'gw', sectionName: 'http' }), 'spec.parentRefs[0]', 'sectionName or port must be specified'],
   ['parentRefs twice same sectionName', 'HTTPRoute', (o) => (o.spec.parentRefs = [{ name: 'gw', sectionName: 'a' }, { name: 'gw', sectionName: 'a' }]), 'spec.parentRefs[1]', 'sectionName or port must be unique'],
   ['parentRef port 0', 'HTTPRoute', (o) => (o.spec.parentRefs[0].port = 0), 'spec.parentRefs[0].port', 'at least 1'],
   ['parentRefs max 32', 'HTTPRoute', (o) => (o.spec.parentRefs = Array.from({ length: 33 }, (_, i) => ({ name: `g${i}` }))), 'spec.parentRefs', 'at most 32'],

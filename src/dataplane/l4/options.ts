@@ -13,7 +13,7 @@ export interface L4Options {
   udpIdleMs?: number; // default 60 s
   /** UDP: sessions held at once; datagrams that would open one more are dropped. */
   udpMaxSessions?: number; // default 10,000
-  /** Diagnostics (refused connections, backend errors); default silent. */
+  /** Diagnostics (refused connections, backend errors); default silent unless PORTICO_DEBUG_L4=1 (stderr). */
   log?: (msg: string) => void;
 }
 
@@ -27,6 +27,6 @@ export function resolveOptions(o: L4Options = {}): ResolvedL4Options {
     connectAttempts: o.connectAttempts ?? 3,
     udpIdleMs: o.udpIdleMs ?? 60_000,
     udpMaxSessions: o.udpMaxSessions ?? 10_000,
-    log: o.log ?? (() => {}),
+    log: o.log ?? (process.env.PORTICO_DEBUG_L4 === '1' ? (m: string) => void process.stderr.write(`portico l4: ${m}\n`) : () => {}),
   };
 }

@@ -180,3 +180,25 @@ test('watching a single file follows editor-style saves', async (t) => {
   assert.equal((updates[0]!.entries[0]!.resource.spec as any).ports[0].port, 81);
   assert.equal(updates[0]!.entries.length, 1);
 });
+
+test('hostile input: binary noise, alias bombs, deep nesting and odd scalars are problems, not crashes', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const noise = Buffer.alloc(4096);
+  let x = 12345;
+  for (let i = 0; i < noise.length; i++) noise[i] = (x = (x * 1103515245 + 12345) & 0x7fffffff) & 0xff;
+  await writeFile(join(dir, 'noise.yaml'), noise);
+  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 12; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  await writeFile(join(dir, 'bomb.yaml'), bomb.join('\n') + '\n');
+  await writeFile(join(dir, 'deep.json'), '['.repeat(5000) + ']'.repeat(5000));
+  await writeFile(join(dir, 'scalars.yaml'), '42\n---\n"just a string"\n---\n~\n---\nkind: Service\nmetadata: 7\n');
+  await writeFile(join(dir, 'dupkeys.yaml'), 'kind: Service\nkind: Secret\nmetadata: {name: a}\n');
+  await writeFile(join(dir, 'ok.yaml'), svc('survivor'));
+  const started = Date.now();
+  const s = await loadPaths([dir]);
+  assert.ok(Date.now() - started < 20_000);
+  assert.deepEqual(names(s), ['Service/default/survivor']);
+  const text = s.problems.map(formatProblem).join('\n');
+  for (const f of ['noise.yaml', 'bomb.yaml', 'scalars.yaml', 'dupkeys.yaml']) assert.match(text, new RegExp(f.replace('.', '\\.')), `${f} not reported:\n${text}`);
+});

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './cli.js';
 import { portico } from './cli.js';
 
 test('portico check examples/ exits 0 and lists every Gateway and route as accepted', async () => {
@@ -63,4 +67,15 @@ test('usage errors exit 2; help and version exit 0', async () => {
     assert.equal(h.code, 0, cmd.join(' '));
     assert.match(h.stdout, /usage: portico/);
   }
+});
+
+test('kinds Portico does not read are warnings: printed, but check still passes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-check-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const f of ['gatewayclass.yaml', 'web-gateway.yaml', 'web-backends.yaml', 'http-canary.yaml']) await copyFile(join(ROOT, 'examples', f), join(dir, f));
+  await writeFile(join(dir, 'app.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: echo\nspec: {}\n');
+  const r = await portico(['check', dir]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /warning: .*app\.yaml:1: Deployment default\/echo: ignored: Portico does not read kind Deployment/);
+  assert.match(r.stdout, /^OK: /m);
 });

@@ -3,7 +3,7 @@
 // across TCP segments and, legally, across several handshake records.
 
 export type HelloResult =
-  | { kind: 'more' } // not enough bytes yet
+  | { kind: 'more'; need: number } // not enough bytes yet: nothing can be decided before `need` bytes in total
   | { kind: 'hello'; sni?: string } // complete ClientHello; sni absent when the client sent none
   | { kind: 'invalid'; reason: string }; // not TLS, or a malformed hello
 
@@ -20,15 +20,12 @@ export function parseClientHello(buf: Buffer): HelloResult {
   let need = -1; // handshake message length incl. its 4-byte header, once known
   let off = 0;
   while (need < 0 || have < need) {
-    if (buf.length < off + 5) return { kind: 'more' };
+    if (buf.length < off + 5) return { kind: 'more', need: off + 5 };
     if (buf[off] !== RECORD_HANDSHAKE) return { kind: 'invalid', reason: 'not a TLS handshake record' };
     if (buf[off + 1] !== 0x03) return { kind: 'invalid', reason: 'unsupported record version' };
     const len = buf.readUInt16BE(off + 3);
     if (len === 0 || len > MAX_RECORD) return { kind: 'invalid', reason: 'bad record length' };
-    if (buf.length < off + 5 + len) {
-      // Partial record: we can still learn the handshake length early, but must wait for the rest.
-      return { kind: 'more' };
-    }
+    if (buf.length < off + 5 + len) return { kind: 'more', need: off + 5 + len };
     parts.push(buf.subarray(off + 5, off + 5 + len));
     have += len;
     off += 5 + len;

@@ -48,7 +48,11 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
-    let buf: Buffer = Buffer.alloc(0);
+    // Chunks are joined and parsed only once enough bytes for the next record have arrived,
+    // so a client dripping one byte per segment costs O(n), not O(n^2), copying.
+    let chunks: Buffer[] = [];
+    let total = 0;
+    let need = 5;
     const stop = (): void => {
       clearTimeout(timer);
       client.removeListener('data', onData);
@@ -60,10 +64,18 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       closeCleanly(client);
     };
     const onData = (chunk: Buffer): void => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total < need) {
+        if (total > opts.maxHelloBytes) refuse(`ClientHello larger than ${opts.maxHelloBytes} bytes`);
+        return;
+      }
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+      chunks = [buf];
       const hello = parseClientHello(buf);
       if (hello.kind === 'more') {
-        if (buf.length > opts.maxHelloBytes) refuse(`ClientHello larger than ${opts.maxHelloBytes} bytes`);
+        need = hello.need;
+        if (need > opts.maxHelloBytes) refuse(`ClientHello larger than ${opts.maxHelloBytes} bytes`);
         return;
       }
       if (hello.kind === 'invalid') return refuse(hello.reason);

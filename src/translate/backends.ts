@@ -65,7 +65,17 @@ export class Clusters {
     private readonly policies: BackendTLSPolicies,
   ) {}
 
+  private readonly memo = new Map<string, Resolved>();
+
+  /** Many routes name the same Service port: resolve each (route kind, namespace, ref, use) once. */
   resolve(from: { kind: string; namespace: string }, ref: BackendRef, use: BackendUse): Resolved {
+    const key = `${from.kind}\0${from.namespace}\0${ref.group}\0${ref.kind}\0${ref.namespace}\0${ref.name}\0${ref.port}\0${use}`;
+    let r = this.memo.get(key);
+    if (!r) this.memo.set(key, (r = this.resolveOnce(from, ref, use)));
+    return r;
+  }
+
+  private resolveOnce(from: { kind: string; namespace: string }, ref: BackendRef, use: BackendUse): Resolved {
     const group = ref.group ?? CORE_GROUP;
     const kind = ref.kind ?? Kind.Service;
     const ns = ref.namespace ?? from.namespace;

@@ -127,17 +127,26 @@ export function matchesSelector(selector: LabelSelector | undefined, labels: Rec
  * every object that has one: it has not been created by an API server yet.
  */
 export function compareAge(a: Resource, b: Resource): number {
-  const ta = a.metadata.creationTimestamp;
-  const tb = b.metadata.creationTimestamp;
-  if (ta !== tb) {
-    if (ta === undefined) return 1;
-    if (tb === undefined) return -1;
-    const da = Date.parse(ta);
-    const db = Date.parse(tb);
-    if (!Number.isNaN(da) && !Number.isNaN(db) && da !== db) return da - db;
-    if (Number.isNaN(da) !== Number.isNaN(db)) return Number.isNaN(da) ? 1 : -1;
+  const ka = ageKey(a);
+  const kb = ageKey(b);
+  if (ka.time !== kb.time) return ka.time - kb.time;
+  return ka.name < kb.name ? -1 : ka.name > kb.name ? 1 : 0;
+}
+
+interface AgeKey {
+  time: number;
+  name: string;
+}
+// Sorting 10,000 routes compares each one ~14 times; parse its timestamp once. Snapshot
+// objects are immutable, so caching by identity is safe.
+const ageKeys = new WeakMap<object, AgeKey>();
+
+function ageKey(r: Resource): AgeKey {
+  let k = ageKeys.get(r);
+  if (!k) {
+    const t = typeof r.metadata.creationTimestamp === 'string' ? Date.parse(r.metadata.creationTimestamp) : NaN;
+    k = { time: Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t, name: `${nsOf(r)}/${r.metadata.name}` };
+    ageKeys.set(r, k);
   }
-  const na = `${nsOf(a)}/${a.metadata.name}`;
-  const nb = `${nsOf(b)}/${b.metadata.name}`;
-  return na < nb ? -1 : na > nb ? 1 : 0;
+  return k;
 }

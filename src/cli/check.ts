@@ -10,12 +10,13 @@ import { formatProblem, loadPaths } from '../sources/files.js';
 import { isBad, readerOrder, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
 import { loadTranslate } from './pipeline.js';
 
-const USAGE = `usage: portico check <file|folder>... [flags]
+const USAGE = `usage: portico check <file|folder|->... [flags]
 
 Reads Gateway API manifests (.yaml, .yml, .json; folders recursively), validates them and
 prints, for each GatewayClass, Gateway, route and policy, its conditions (type, status,
 reason, message). Exits 1 when an object is invalid or a condition Accepted, ResolvedRefs
-or Programmed is not True.
+or Programmed is not True. '-' reads manifests from standard input
+(e.g. kubectl kustomize overlays/prod | portico check -).
 
   --output table|yaml        table (default), or the objects with the .status Kubernetes would store
   --controller-name NAME     GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
@@ -50,7 +51,13 @@ export async function checkCommand(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const state = await loadPaths(positionals);
+  let stdin: string | undefined;
+  if (positionals.includes('-')) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    stdin = Buffer.concat(chunks).toString('utf8');
+  }
+  const state = await loadPaths(positionals, stdin);
   const snapshot = new Snapshot(state.entries);
   const translate = await loadTranslate();
   const result = translate(snapshot, { controllerName: values['controller-name'] ?? DEFAULT_CONTROLLER_NAME, addressFor: () => '0.0.0.0' });

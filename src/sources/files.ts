@@ -158,14 +158,26 @@ export class FileLoader {
   /** Folders seen on the last load (the watcher follows them). */
   dirs = new Set<string>();
 
-  constructor(private readonly paths: readonly string[]) {}
+  /** `stdin`: the text read from standard input, when `paths` includes '-'. */
+  constructor(
+    private readonly paths: readonly string[],
+    private readonly stdin?: string,
+  ) {}
 
   async load(): Promise<FileState> {
     const problems: FileProblem[] = [];
     const dirs = new Set<string>();
-    const list = await listFiles(this.paths, problems, dirs);
+    const list = await listFiles(
+      this.paths.filter((p) => p !== '-'),
+      problems,
+      dirs,
+    );
     this.dirs = dirs;
-    for (const f of [...this.files.keys()]) if (!list.includes(f)) this.files.delete(f);
+    for (const f of [...this.files.keys()]) if (!list.includes(f) && f !== '-') this.files.delete(f);
+    if (this.stdin !== undefined && this.paths.includes('-') && !this.files.has('-')) {
+      const { docs, syntax } = parseText(this.stdin, 'stdin');
+      this.files.set('-', { mtimeMs: 0, size: 0, good: docs, syntax });
+    }
 
     for (const f of list) {
       const shown = display(f);
@@ -199,7 +211,7 @@ export class FileLoader {
     const entries = new Map<string, Entry>();
     const nextGood = new Map<string, Entry>();
     for (const [f, pf] of [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const shown = display(f);
+      const shown = f === '-' ? 'stdin' : display(f);
       problems.push(...pf.syntax);
       for (const doc of pf.good) this.addDoc(shown, doc, entries, nextGood, problems);
     }
@@ -270,9 +282,9 @@ function check(o: Record<string, unknown>, kind: string, meta: Record<string, un
   return { errors, resource: defaulted as unknown as Resource };
 }
 
-/** One-shot load: what `portico check` uses. */
-export async function loadPaths(paths: readonly string[]): Promise<FileState> {
-  return new FileLoader(paths).load();
+/** One-shot load: what `portico check` uses. A path '-' reads `stdin` (the text of standard input). */
+export async function loadPaths(paths: readonly string[], stdin?: string): Promise<FileState> {
+  return new FileLoader(paths, stdin).load();
 }
 
 /** Entries are reused when unchanged (see FileLoader), so identity is enough to tell whether anything moved. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
@@ -78,4 +78,12 @@ test('kinds Portico does not read are warnings: printed, but check still passes'
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /warning: .*app\.yaml:1: Deployment default\/echo: ignored: Portico does not read kind Deployment/);
   assert.match(r.stdout, /^OK: /m);
+});
+
+test("portico check - reads manifests from standard input, naming them stdin:line", async () => {
+  const text = await readFile(join(ROOT, 'test/e2e/testdata/not-allowed/manifests.yaml'), 'utf8');
+  const bad = await portico(['check', '-'], 30_000, text);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /HTTPRoute team-b\/app  \(stdin:\d+\)/);
+  assert.match(bad.stdout, /NotAllowedByListeners/);
 });

@@ -11,9 +11,10 @@ export interface Done {
   stderr: string;
 }
 
-export function portico(args: string[], timeoutMs = 30_000): Promise<Done> {
+export function portico(args: string[], timeoutMs = 30_000, stdin?: string): Promise<Done> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, PORTICO_FROM_SRC: '1' } });
+    c.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d) => (stdout += d));

@@ -61,6 +61,7 @@ export class Http1Conn implements UpstreamOwner {
   private respLeft = 0;
   private respUntilClose = false;
   private respHeadSent = false;
+  private pendingHead: string | null = null;
   private respBytes = 0;
 
   constructor(
@@ -372,7 +373,7 @@ export class Http1Conn implements UpstreamOwner {
       const idx = buf.indexOf(CRLFCRLF);
       if (idx < 0) {
         if (buf.length > MAX_RESPONSE_HEAD) this.badGateway('upstream response head too large\n');
-        else this.respHeadBuf = buf;
+        else this.respHeadBuf = up.ephemeral && buf === chunk ? Buffer.from(buf) : buf;
         return;
       }
       const resp = this.resp;
@@ -388,9 +389,11 @@ export class Http1Conn implements UpstreamOwner {
       this.sendResponseHead();
       if ((this.respStage as number) === R_DONE) {
         if (start < buf.length) this.upReusable = false;
+        this.flushHead();
         return this.respDone();
       }
       if (start < buf.length) this.respBody(buf, start);
+      this.flushHead();
     } else if (this.respStage === R_BODY) {
       this.respBody(chunk, 0);
     } else {
@@ -440,9 +443,15 @@ export class Http1Conn implements UpstreamOwner {
     if (this.ctx.draining) this.keepAlive = false;
     const s = resp.statusLine + '\r\n' + lines + framing + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n');
     this.respHeadSent = true;
-    this.socket.cork();
-    this.socket.write(s, 'latin1');
-    process.nextTick(uncork, this.socket);
+    // Held back so the first body bytes go out in the same write (one syscall, no writev).
+    this.pendingHead = s;
+  }
+
+  private flushHead(): void {
+    const s = this.pendingHead;
+    if (s === null) return;
+    this.pendingHead = null;
+    if (!this.socket.write(s, 'latin1') && this.up) this.up.socket.pause();
   }
 
   private respBody(buf: Buffer, start: number): void {
@@ -469,17 +478,30 @@ export class Http1Conn implements UpstreamOwner {
     if (end < buf.length) this.upReusable = false;
     let ok = true;
     if (this.respDecode) {
+      this.flushHead();
       const d = this.respChunk!.decoded!;
-      for (const x of d) ok = this.socket.write(x) && ok;
+      for (const x of d) ok = this.socket.write(this.up?.ephemeral ? Buffer.from(x) : x) && ok;
       d.length = 0;
     } else if (end > start) {
-      ok = this.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+      const head = this.pendingHead;
+      if (head !== null) {
+        this.pendingHead = null;
+        const hl = head.length; // latin1: one byte per char
+        const out = Buffer.allocUnsafe(hl + end - start);
+        out.write(head, 0, hl, 'latin1');
+        buf.copy(out, hl, start, end);
+        ok = this.socket.write(out);
+      } else {
+        const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+        ok = this.socket.write(this.up?.ephemeral ? Buffer.from(slice) : slice);
+      }
     }
     if (done) this.respDone();
     else if (!ok && this.up) this.up.socket.pause();
   }
 
   private respDone(): void {
+    this.flushHead();
     this.respStage = R_DONE;
     if (this.timer) {
       clearTimeout(this.timer);
@@ -725,8 +747,4 @@ export class Http1Conn implements UpstreamOwner {
     }
     this.onGone(this);
   };
-}
-
-function uncork(s: net.Socket): void {
-  s.uncork();
 }

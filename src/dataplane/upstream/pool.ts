@@ -18,8 +18,16 @@ export interface UpstreamOwner {
 const IDLE_MS = 4000;
 const MAX_IDLE_PER_KEY = 256;
 
+/**
+ * Plain pooled sockets read into this one buffer (net `onread`): no Buffer per read and no
+ * stream machinery. A chunk handed to upData() is then only valid during the call; owners
+ * check `ephemeral` and copy what they keep.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 export class UpstreamConn {
   owner: UpstreamOwner | null = null;
+  ephemeral = false;
   /** Served at least one request before the current one (a stale socket may be retried). */
   reused = false;
   lastUsed = 0;
@@ -35,6 +43,10 @@ export class UpstreamConn {
     // A half-closed upstream is treated as closed: we never send after its FIN.
     socket.on('end', this.onEnd);
   }
+
+  onRead = (n: number, buf: Buffer): void => {
+    this.onData(buf.subarray(0, n));
+  };
 
   private onData = (chunk: Buffer): void => {
     if (this.owner) this.owner.upData(this, chunk);
@@ -84,10 +96,26 @@ export class Pool {
       return up;
     }
     const ep = cluster.endpoints[i]!;
-    const socket = cluster.tls
-      ? tls.connect({ host: ep.address, port: ep.port, ...upstreamTlsOptions(cluster.tls), ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host: ep.address, port: ep.port });
-    const up = new UpstreamConn(socket, key, this);
+    if (cluster.tls) {
+      const socket = tls.connect({ host: ep.address, port: ep.port, ...upstreamTlsOptions(cluster.tls), ALPNProtocols: ['http/1.1'] });
+      const up = new UpstreamConn(socket, key, this);
+      up.owner = owner;
+      return up;
+    }
+    let up: UpstreamConn | null = null;
+    const socket = net.connect({
+      host: ep.address,
+      port: ep.port,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          up!.onRead(n, buf as Buffer);
+          return true;
+        },
+      },
+    });
+    up = new UpstreamConn(socket, key, this);
+    up.ephemeral = true;
     up.owner = owner;
     return up;
   }

@@ -268,3 +268,32 @@ function dribble(sock: net.Socket, size: number, delayMs: number): Duplex {
   sock.on('close', () => d.destroy());
   return d;
 }
+
+test('Terminate: a broken certificate Secret is skipped and logged, the listener keeps serving', async () => {
+  const echo = await tcpEcho('plain');
+  const port = await freePort('tcp');
+  const logs: string[] = [];
+  const l: Listener = tlsListener('term', '*.gw.example.com', [tlsRoute('t', ['*.gw.example.com'], [to('e')])], {
+    mode: 'Terminate',
+    certificates: [
+      { secret: 'default/broken', certPem: 'not a certificate', keyPem: 'nor a key', dnsNames: ['x.gw.example.com'] },
+      { secret: 'default/gw-cert', ...pki.gateway, dnsNames: ['gw.example.com', '*.gw.example.com'] },
+    ],
+  });
+  const srv = await createL4Server(tlsPort(port, [l]), clustersOf(cluster('e', [echo.port])), { log: (m) => logs.push(m) });
+  try {
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = tls.connect({ host: LOOPBACK, port, servername: 'x.gw.example.com', ca: pki.caPem }, () => c.end('ok'));
+      let body = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => (body += d));
+      c.on('end', () => resolve(body));
+      c.on('error', reject);
+    });
+    assert.equal(got, 'ok|plain');
+    assert.ok(logs.some((m) => m.includes('default/broken') && m.includes('unusable')), logs.join('\n'));
+  } finally {
+    await srv.close();
+    await echo.close();
+  }
+});

@@ -142,23 +142,25 @@ export async function runCommand(argv: string[]): Promise<number> {
     return true;
   };
 
-  // Reloads run one at a time; a burst of changes during an apply collapses into the latest.
+  // Builds run one at a time; a burst of changes during an apply collapses into the latest.
+  // The first build holds the same lock, so a change seen while it runs waits its turn.
   let pending: FileState | undefined;
-  let running = false;
+  let running = true;
+  const drain = async () => {
+    while (pending) {
+      const s = pending;
+      pending = undefined;
+      log(`portico run: change detected, reloading (${s.entries.length} objects)`);
+      await build(s);
+    }
+    running = false;
+  };
   const onUpdate = (state: FileState) => {
     printProblems(state);
     pending = state;
     if (running) return;
     running = true;
-    void (async () => {
-      while (pending) {
-        const s = pending;
-        pending = undefined;
-        log(`portico run: change detected, reloading (${s.entries.length} objects)`);
-        await build(s);
-      }
-      running = false;
-    })();
+    void drain();
   };
 
   const source = new FileSource(flags.paths, { onUpdate });
@@ -170,6 +172,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     await engine.close(0).catch(() => undefined);
     return 1;
   }
+  void drain();
 
   let admin: RunAdmin | undefined;
   if (flags.admin) {

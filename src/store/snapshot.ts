@@ -18,11 +18,16 @@ export class Snapshot {
   private readonly byKey: ReadonlyMap<string, Entry>;
   private readonly byKind: ReadonlyMap<string, readonly Entry[]>;
 
-  /** Entries with a missing namespace on a namespaced kind are placed in "default", as kubectl does. */
+  /**
+   * Entries with a missing namespace on a namespaced kind are placed in "default", as kubectl does.
+   * A later entry with the same kind/namespace/name replaces an earlier one.
+   */
   constructor(entries: Iterable<Entry>) {
     const byKey = new Map<string, Entry>();
-    for (const e of entries) {
+    for (let e of entries) {
       const r = e.resource;
+      // An object without kind or name cannot be addressed by anything; sources report it, the snapshot skips it.
+      if (!r || typeof r.kind !== 'string' || !r.metadata || typeof r.metadata.name !== 'string') continue;
       if (!CLUSTER_SCOPED.has(r.kind) && !r.metadata.namespace) {
         e = { ...e, resource: { ...r, metadata: { ...r.metadata, namespace: 'default' } } };
       }

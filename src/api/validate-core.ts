@@ -2,12 +2,12 @@
 // Portico depends on (plus strictness: unknown fields are errors).
 
 import { isIP } from 'node:net';
-import { dns1035Name, portNumber } from './validate-common.js';
+import { dns1123Label, portNumber } from './validate-common.js';
 import { any, arr, bool, int, isObject, map, obj, str, type Report } from './validate-schema.js';
 
 const servicePort = obj(
   {
-    name: dns1035Name,
+    name: dns1123Label,
     protocol: str({ enum: ['TCP', 'UDP', 'SCTP'] }),
     port: portNumber,
     targetPort: { t: 'intOrString', int: portNumber, str: str({ min: 1, max: 15, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, describe: 'a named container port' }) },

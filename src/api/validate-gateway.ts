@@ -7,6 +7,7 @@ import {
   hostname,
   kind,
   labelSelector,
+  labelValue,
   namespace,
   objectName,
   objectReference,
@@ -153,7 +154,7 @@ export const gatewaySpec = obj(
     listeners: arr(listener, { min: 1, max: 64, check: listenerChecks }),
     addresses: arr(gatewayAddress, { max: 16, check: addressChecks }),
     infrastructure: obj({
-      labels: map(str({ max: 63 }), { key: qualifiedName, maxProps: 8 }),
+      labels: map(labelValue, { key: qualifiedName, maxProps: 8 }),
       annotations: map(str({ max: 4096 }), { key: qualifiedName, maxProps: 8 }),
       parametersRef: obj({ group, kind, name: str({ min: 1, max: 253 }) }, { required: ['group', 'kind', 'name'] }),
     }),

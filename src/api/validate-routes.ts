@@ -262,6 +262,7 @@ const sessionPersistence = obj(
     check: (v, report) => {
       if (isObject(v.cookieConfig) && v.cookieConfig.lifetimeType === 'Permanent' && v.absoluteTimeout === undefined)
         report('absoluteTimeout', 'AbsoluteTimeout must be specified when cookie lifetimeType is Permanent');
+      if (v.type === 'Header' && v.cookieConfig !== undefined) report('cookieConfig', 'cookieConfig can only be set with type Cookie');
     },
   },
 );

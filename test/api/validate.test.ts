@@ -206,6 +206,7 @@ const CASES: Case[] = [
   ['backendRequest longer than request', 'HTTPRoute', (o) => (http(o).timeouts = { request: '1s', backendRequest: '2s' }), 'spec.rules[0].timeouts.backendRequest', 'cannot be longer than request'],
   ['retry code 200', 'HTTPRoute', (o) => (http(o).retry = { codes: [200] }), 'spec.rules[0].retry.codes[0]', 'at least 400'],
   ['sessionPersistence Permanent without absoluteTimeout', 'HTTPRoute', (o) => (http(o).sessionPersistence = { cookieConfig: { lifetimeType: 'Permanent' } }), 'spec.rules[0].sessionPersistence.absoluteTimeout', 'AbsoluteTimeout must be specified'],
+  ['cookieConfig with Header persistence', 'HTTPRoute', (o) => (http(o).sessionPersistence = { type: 'Header', cookieConfig: { lifetimeType: 'Session' } }), 'spec.rules[0].sessionPersistence.cookieConfig', 'only be set with type Cookie'],
   ['parentRefs twice without sectionName', 'HTTPRoute', (o) => o.spec.parentRefs.push({ name: 'gw' }), 'spec.parentRefs[1]', 'sectionName or port must be unique'],
   ['parentRefs to one parent, one without sectionName', 'HTTPRoute', (o) => o.spec.parentRefs.push({ name: 'gw', sectionName: 'http' }), 'spec.parentRefs[0]', 'sectionName or port must be specified'],
   ['parentRefs twice same sectionName', 'HTTPRoute', (o) => (o.spec.parentRefs = [{ name: 'gw', sectionName: 'a' }, { name: 'gw', sectionName: 'a' }]), 'spec.parentRefs[1]', 'sectionName or port must be unique'],
@@ -238,6 +239,7 @@ const CASES: Case[] = [
   // ---- core kinds
   ['Service name with dot', 'Service', (o) => (o.metadata.name = 'a.b'), 'metadata.name', 'RFC 1035'],
   ['Service two ports without names', 'Service', (o) => (o.spec.ports = [{ port: 80 }, { port: 81 }]), 'spec.ports[0].name', 'more than one port'],
+  ['Service port name uppercase', 'Service', (o) => (o.spec.ports[0].name = 'HTTP'), 'spec.ports[0].name', 'RFC 1123 label'],
   ['Service port 0', 'Service', (o) => (o.spec.ports[0].port = 0), 'spec.ports[0].port', 'at least 1'],
   ['ExternalName without externalName', 'Service', (o) => (o.spec.type = 'ExternalName'), 'spec.externalName', 'must be set'],
   ['EndpointSlice bad IPv4', 'EndpointSlice', (o) => (o.endpoints[0].addresses = ['::1']), 'endpoints[0].addresses[0]', 'not an IPv4'],

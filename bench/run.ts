@@ -80,13 +80,19 @@ async function runScenario(
       for (const proxy of ready) {
         const cell = cells.get(proxy)!;
         const m = procs.get(proxy)!;
+        if (m.exitCode !== undefined) continue;
         const rss = sampleRss(m.pid);
         const cpu0 = treeCpuSeconds(m.pid);
         try {
           const r = await runLoad(s, targetPort(ctx.ports, proxy, s), settings, a.durationSec, ctx.runDir);
           const rssMb = rss.stop();
           const cpuUsPerReq = r.requests > 0 ? ((treeCpuSeconds(m.pid) - cpu0) * 1e6) / r.requests : NaN;
-          cell.samples.push({ ...r, rssMb, cpuUsPerReq });
+          // A proxy answering errors fast must not earn a throughput figure.
+          if (r.errors > r.requests * 0.01) {
+            cell.note = `round ${round}: ${r.errors} errors in ${r.requests} requests (over 1%), round not counted`;
+          } else {
+            cell.samples.push({ ...r, rssMb, cpuUsPerReq });
+          }
           log(
             `${s.name} round ${round} ${proxy.padEnd(7)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${rssMb.toFixed(1)} MiB  CPU ${cpuUsPerReq.toFixed(0)} µs/req${r.errors ? `  errors ${r.errors}` : ''}`,
           );

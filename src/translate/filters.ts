@@ -136,7 +136,7 @@ export function translateFilters(fc: FilterContext, filters: readonly HTTPRouteF
         const e = f.extensionRef;
         out.invalid = {
           reason: Reason.UnsupportedValue,
-          message: `${at}: ExtensionRef ${e ? `${e.group || 'core'}/${e.kind} ${e.name}` : ''} is not supported by Portico; requests for this rule get a 500`,
+          message: `${at}: ExtensionRef ${e ? `${e.group || 'core'}/${e.kind} ${e.name}` : ''} is not supported by Portico`,
         };
         return out;
       }

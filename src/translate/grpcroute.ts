@@ -102,7 +102,7 @@ export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Cl
       problem ??= bf.invalid;
       if (!bf.invalid) backends[bi]!.filters = bf.filters;
     }
-    if (problem) node.invalidRules.push({ rule: ri, problem });
+    if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, m] of irMatches.entries()) {
       const source = { kind: 'GRPCRoute' as const, namespace: node.namespace, name: route.metadata.name, rule: ri, match: mi };

@@ -96,7 +96,7 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
         if (!timeouts.requestMs && !timeouts.backendRequestMs) timeouts = undefined;
       }
     }
-    if (problem) node.invalidRules.push({ rule: ri, problem });
+    if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, match] of irMatches.entries()) {
       const entry: HTTPRouteEntry = problem

@@ -22,7 +22,8 @@ export interface RouteNode {
   /** ResolvedRefs problems (backendRefs, mirror backends). */
   refProblems: FilterProblem[];
   /** Rules that cannot be served as written (Accepted side). */
-  invalidRules: { rule: number; problem: FilterProblem }[];
+  /** served500: its matches still answer (with a 500), as the spec requires for a filter it cannot apply; else the rule is not served at all. */
+  invalidRules: { rule: number; problem: FilterProblem; served500: boolean }[];
   ruleCount: number;
   policies: Set<PolicyNode>;
   parents: ParentResult[];
@@ -85,7 +86,7 @@ export function routeStatus(node: RouteNode, controllerName: string): Record<str
           Type.PartiallyInvalid,
           true,
           Reason.UnsupportedValue,
-          `Dropped Rule(s) ${node.invalidRules.map((r) => r.rule).join(', ')}: ${node.invalidRules.map((r) => r.problem.message).join('; ')}; requests they would match get a 500`,
+          `Dropped Rule(s) ${node.invalidRules.map((r) => r.rule).join(', ')}: ${node.invalidRules.map((r) => `${r.problem.message} (${r.served500 ? 'its requests get a 500' : 'not served'})`).join('; ')}`,
           gen,
         )
       : undefined;

@@ -89,7 +89,7 @@ export class Clusters {
         message: `backendRef Service ${ns}/${ref.name} is in another namespace and no ReferenceGrant there allows ${from.kind}s from ${from.namespace}`,
       };
     }
-    const svc = this.ctx.snapshot.get<Service>(Kind.Service, ns, ref.name);
+    const svc = this.ctx.lookup<Service>(Kind.Service, ns, ref.name);
     if (!svc) return { ok: false, reason: Reason.BackendNotFound, message: `Service ${ns}/${ref.name} not found` };
     if (typeof ref.port !== 'number') {
       return { ok: false, reason: Reason.BackendNotFound, message: `backendRef Service ${ns}/${ref.name} needs a port` };

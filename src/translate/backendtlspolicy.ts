@@ -115,7 +115,7 @@ function evaluate(ctx: Context, p: BackendTLSPolicy): PolicyNode {
   const spec = p.spec;
   const targets = arr<PolicyTargetReferenceWithSectionName>(spec?.targetRefs);
   const services = targets.filter((t) => (t.group ?? CORE_GROUP) === CORE_GROUP && t.kind === Kind.Service);
-  if (services.length === 0 || !services.some((t) => ctx.snapshot.get<Service>(Kind.Service, ns, t.name))) {
+  if (services.length === 0 || !services.some((t) => ctx.lookup<Service>(Kind.Service, ns, t.name))) {
     node.accepted = { ok: false, reason: Reason.TargetNotFound, message: `no targetRef names an existing Service in namespace ${ns}` };
     node.usable = false;
     return node;
@@ -147,7 +147,7 @@ function evaluate(ctx: Context, p: BackendTLSPolicy): PolicyNode {
       problems.push({ reason: Reason.InvalidKind, message: `caCertificateRefs[${i}]: kind ${ref.group || 'core'}/${ref.kind} is not supported; use a ConfigMap` });
       continue;
     }
-    const cm = ctx.snapshot.get<ConfigMap>(Kind.ConfigMap, ns, ref.name);
+    const cm = ctx.lookup<ConfigMap>(Kind.ConfigMap, ns, ref.name);
     const pem = obj<Record<string, string>>(cm?.data)['ca.crt'];
     if (!cm) problems.push({ reason: Reason.InvalidCACertificateRef, message: `caCertificateRefs[${i}]: ConfigMap ${ns}/${ref.name} not found` });
     else if (typeof pem !== 'string' || !validCABundle(pem))

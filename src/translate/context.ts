@@ -4,7 +4,7 @@
 import type { EndpointSlice, LabelSelector, Namespace, ObjectMeta, ReferenceGrant, ReferenceGrantSpec, Resource } from '../api/types.js';
 import { arr, obj, strs } from './util.js';
 import { DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
-import type { Snapshot } from '../store/snapshot.js';
+import { keyOf, type Snapshot } from '../store/snapshot.js';
 import type { TranslateOptions } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -50,6 +50,18 @@ export class Context {
     }
   }
 
+  /**
+   * Keys (store keyOf form) of every object of a referenced kind the translation looked up,
+   * found or not: a change to anything else of those kinds cannot change the output.
+   */
+  readonly references = new Set<string>();
+
+  /** snapshot.get for referenced kinds (Secret, Service, ConfigMap, Namespace), remembering the lookup. */
+  lookup<R>(kind: string, namespace: string | undefined, name: string): R | undefined {
+    this.references.add(keyOf(kind, namespace, name));
+    return this.snapshot.get<R>(kind, namespace, name);
+  }
+
   defaultAddress(namespace: string, name: string): string {
     return this.addressFor?.(namespace, name) ?? '0.0.0.0';
   }
@@ -59,11 +71,13 @@ export class Context {
    * carries the label the API server always sets, so selectors on it behave as in a cluster.
    */
   namespaceLabels(namespace: string): Record<string, string> {
-    const ns = this.snapshot.get<Namespace>(Kind.Namespace, undefined, namespace);
+    const ns = this.lookup<Namespace>(Kind.Namespace, undefined, namespace);
     return { ...obj<Record<string, string>>(ns?.metadata?.labels), [NAMESPACE_NAME_LABEL]: namespace };
   }
 
   endpointSlices(namespace: string, service: string): readonly EndpointSlice[] {
+    // Slices are found through their Service's name label, so the Service key stands for them.
+    this.references.add(keyOf(Kind.Service, namespace, service));
     return this.slicesByService.get(`${namespace}/${service}`) ?? [];
   }
 

@@ -149,7 +149,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     });
   statuses.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name));
 
-  return { ir: buildIR(gateways, content, clusters), statuses };
+  return { ir: buildIR(gateways, content, clusters), statuses, references: [...ctx.references].sort() };
 }
 
 /** spec.hostnames, each checked against the Hostname pattern; one bad entry makes the route unacceptable (the CRD would refuse it). */

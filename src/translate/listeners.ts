@@ -122,7 +122,7 @@ function resolveCertificates(ctx: Context, node: ListenerNode): void {
       });
       continue;
     }
-    const secret = ctx.snapshot.get<Secret>(Kind.Secret, ns, ref.name);
+    const secret = ctx.lookup<Secret>(Kind.Secret, ns, ref.name);
     if (!secret) {
       problems.push({ reason: Reason.InvalidCertificateRef, message: `${where}: Secret ${ns}/${ref.name} not found` });
       continue;

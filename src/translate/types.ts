@@ -29,4 +29,11 @@ export interface TranslateResult {
   ir: IR;
   /** Sorted by kind, namespace, name. */
   statuses: ObjectStatus[];
+  /**
+   * Added by the translator (optional so other producers of a TranslateResult need not set it):
+   * sorted store keys (keyOf) of the Secrets, Services, ConfigMaps and Namespaces this result
+   * depends on, including ones looked up and not found. EndpointSlices count through their
+   * Service's key. store/relevance.ts uses it to skip translations a change cannot affect.
+   */
+  references?: string[];
 }

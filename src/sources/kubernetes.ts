@@ -431,7 +431,10 @@ export class KubernetesSource {
       const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(state.failures - 1, 16));
       const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
       const msg = err instanceof Error ? err.message : JSON.stringify(err);
-      this.log(`${served.kind}: list/watch failed (${msg}); retrying in ${delay} ms`);
+      // an outage fails every kind at once, again and again: say it on the 1st, 2nd, 4th, 8th... failure
+      if ((state.failures & (state.failures - 1)) === 0) {
+        this.log(`${served.kind}: list/watch failed ${state.failures}x (${msg}); retrying in ${delay} ms`);
+      }
       state.retry = setTimeout(() => {
         if (!state.stopped) void informer.start().catch(() => {});
       }, delay);

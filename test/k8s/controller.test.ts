@@ -6,9 +6,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import type { Engine } from '../../src/dataplane/engine-api.js';
+import type { Resource } from '../../src/api/types.js';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 import { runController, type RunningController } from '../../src/controller/index.js';
+import { StatusWriter } from '../../src/controller/status-writer.js';
 import { loadPipeline } from '../../src/cli/controller.js';
 import type { TranslateFn } from '../../src/controller/loop.js';
 import type { EngineOptions } from '../../src/dataplane/engine-api.js';
@@ -69,13 +72,32 @@ function route(name: string, rules: { path: string; backend: string }[], hostnam
       ...(hostnames ? { hostnames } : {}),
       rules: rules.map((r) => ({
         matches: [{ path: { type: 'PathPrefix', value: r.path } }],
-        backendRefs: [{ name: r.backend, port: 8080 }],
+        backendRefs: [{ name: r.backend, port: SERVICE_PORT[r.backend] }],
       })),
     },
   };
 }
 
+// The API server refuses loopback addresses in EndpointSlices, so backends listen on this
+// machine's own non-loopback IPv4 address when it has one; without one, an ExternalName
+// Service naming 127.0.0.1 carries the test instead (the translator's other endpoint source).
+const HOST_IP = Object.values(os.networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal && !i.address.startsWith('169.254.'))?.address;
+
+/** backendRef port per Service: 8080 mapped to the backend by the EndpointSlice, or the backend's own port for ExternalName. */
+const SERVICE_PORT: Record<string, number> = {};
+
 function serviceWithEndpoints(name: string, port: number) {
+  SERVICE_PORT[name] = HOST_IP ? 8080 : port;
+  if (!HOST_IP) {
+    return [
+      {
+        ...meta('Service', name, NS, 'v1'),
+        spec: { type: 'ExternalName', externalName: '127.0.0.1', ports: [{ name: 'http', port, protocol: 'TCP' }] },
+      },
+    ];
+  }
   return [
     { ...meta('Service', name, NS, 'v1'), spec: { ports: [{ name: 'http', port: 8080, targetPort: port, protocol: 'TCP' }] } },
     {
@@ -83,7 +105,7 @@ function serviceWithEndpoints(name: string, port: number) {
       kind: 'EndpointSlice',
       metadata: { name: `${name}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': name } },
       addressType: 'IPv4',
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      endpoints: [{ addresses: [HOST_IP], conditions: { ready: true } }],
       ports: [{ name: 'http', port, protocol: 'TCP' }],
     },
   ];
@@ -137,8 +159,8 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
     ({ translate, createEngine } = await loadPipeline());
     client = new ApiClient(kubeConfigFrom(KUBECONFIG!));
     await installGatewayApiCrds(client);
-    const web = await startBackend('web');
-    const web2 = await startBackend('web2');
+    const web = await startBackend('web', HOST_IP ?? '127.0.0.1');
+    const web2 = await startBackend('web2', HOST_IP ?? '127.0.0.1');
     backends.push(web, web2);
     await apply(client, meta('Namespace', NS, undefined, 'v1'));
     for (const o of [...serviceWithEndpoints('web', web.port), ...serviceWithEndpoints('web2', web2.port)]) {
@@ -281,5 +303,47 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
       (await routeParents('le'))[0]?.conditions.every((x) => x.observedGeneration === 2),
     );
     assert.ok(follower.writer.stats.writes > 0);
+    await stop(follower);
+  });
+
+  test('status writer: a write from a stale read gets 409, is retried on a fresh read, and keeps other controllers\' entries', async () => {
+    const obj = await apply(client, route('conflict', [{ path: '/c', backend: 'web' }]));
+    const stale = { ...obj, metadata: { ...obj.metadata } } as unknown as Resource;
+    const foreign = {
+      parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'elsewhere', namespace: NS },
+      controllerName: 'example.com/other-controller',
+      conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    };
+    // another controller writes its entry after our (now stale) read
+    await client.json('PUT', `/apis/${GW}/namespaces/${NS}/httproutes/conflict/status`, { body: { ...obj, status: { parents: [foreign] } } });
+
+    const writer = new StatusWriter({
+      controllerName: CONTROLLER,
+      store: {
+        client,
+        get: () => stale,
+        list: () => [],
+        served: () => ({ kind: 'HTTPRoute', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }),
+        remember: () => {},
+      },
+    });
+    writer.setEnabled(true);
+    writer.setDesired([
+      {
+        kind: 'HTTPRoute',
+        namespace: NS,
+        name: 'conflict',
+        generation: 1,
+        status: { parents: [{ parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw', namespace: NS }, controllerName: CONTROLLER, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', observedGeneration: 1 }] }] },
+      },
+    ]);
+    await writer.idle();
+    writer.stop();
+    assert.equal(writer.stats.conflicts, 1, 'the stale write was refused once');
+    assert.equal(writer.stats.writes, 1);
+    const stored = await getObj<WithStatus<RouteStatus>>(client, meta('HTTPRoute', 'conflict'));
+    const parents = stored!.status!.parents!;
+    assert.deepEqual(parents.map((p) => p.controllerName), ['example.com/other-controller', CONTROLLER]);
+    assert.deepEqual(parents[0], foreign, 'the other controller\'s entry is byte for byte what it wrote');
   });
 });

@@ -71,11 +71,16 @@ const entries = build();
 const snapshot = new Snapshot(entries);
 const times: number[] = [];
 let last: ReturnType<typeof translate> | undefined;
+const cpu: number[] = [];
 for (let i = 0; i < RUNS; i++) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   last = translate(snapshot);
   times.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
 }
+cpu.sort((a, b) => a - b);
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 const accepted = last!.statuses.filter(
@@ -96,6 +101,8 @@ console.log(
       minMs: Math.round(times[0]! * 10) / 10,
       maxMs: Math.round(times[times.length - 1]! * 10) / 10,
       routesPerSecond: Math.round(ROUTES / (median / 1000)),
+      // CPU time of the process per run (includes GC helper threads); less sensitive to other load than wall time.
+      medianCpuMs: Math.round(cpu[Math.floor(cpu.length / 2)]! * 10) / 10,
       peakRssMB: Math.round(maxRssMB),
       heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1024 / 1024),
       // Timings on a shared machine mean little without this: load above the core count inflates them.

@@ -51,9 +51,12 @@ export class HttpPort implements PortContext {
       srv.on('tlsClientError', () => undefined);
       this.server = srv;
     } else {
-      this.server = net.createServer((s) => this.onPlain(s));
+      // Half-open: a client that shuts down its side after the request still gets the response.
+      this.server = net.createServer({ allowHalfOpen: true }, (s) => this.onPlain(s));
     }
     this.server.on('error', () => undefined);
+    // Track at TCP level: a TLS socket that never finishes its handshake still holds server.close().
+    this.server.on('connection', (s: net.Socket) => this.track(s));
   }
 
   listen(): Promise<void> {
@@ -97,7 +100,6 @@ export class HttpPort implements PortContext {
 
   private onPlain(socket: net.Socket): void {
     if (this.draining) return void socket.destroy();
-    this.track(socket);
     socket.on('error', () => undefined);
     // Sniff the first bytes: the HTTP/2 preface means prior-knowledge h2c.
     let first: Buffer | null = null;
@@ -121,11 +123,13 @@ export class HttpPort implements PortContext {
       conn.feed(first);
     };
     socket.on('data', onFirst);
+    socket.once('end', () => {
+      if (first === null) socket.destroy();
+    });
   }
 
   private onSecure(socket: tls.TLSSocket): void {
     if (this.draining) return void socket.destroy();
-    this.track(socket);
     socket.on('error', () => undefined);
     if (socket.alpnProtocol === 'h2') this.toH2(socket);
     else this.http1(socket);

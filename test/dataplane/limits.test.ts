@@ -96,3 +96,23 @@ describe('limits and bad input', () => {
     assert.ok(waited >= 300 && waited < 1500, `closed after ${waited}ms`);
   });
 });
+
+describe('half-close', () => {
+  test('a client that shuts down its write side after the request still gets the response', async () => {
+    const a = await echoBackend('a');
+    const port = await freePort();
+    const engine = createEngine({});
+    await engine.apply(simpleIR(port, [route({}, [to('a')])], [cluster('a', [a.port])]));
+    const out = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => s.end('GET /half HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let d = '';
+      s.on('data', (c) => (d += c));
+      s.on('close', () => resolve(d));
+      s.on('error', reject);
+    });
+    assert.match(out, /^HTTP\/1\.1 200/);
+    assert.match(out, /"url":"\/half"/);
+    await engine.close(100);
+    await a.close();
+  });
+});

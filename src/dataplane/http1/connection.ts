@@ -76,6 +76,7 @@ export class Http1Conn implements UpstreamOwner {
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     socket.on('timeout', this.onIdle);
+    socket.on('end', this.onEnd);
     socket.setTimeout(ctx.shared.opts.idleTimeoutMs);
     // The head of the first request is due within the head timeout from accept (slowloris).
     this.armHeadTimer();
@@ -190,7 +191,7 @@ export class Http1Conn implements UpstreamOwner {
     this.active = true;
     this.startedAt = ctx.shared.opts.accessLog ? Date.now() : 0;
     this.isHeadMethod = h.method === 'HEAD';
-    this.keepAlive = !h.close && !ctx.draining;
+    this.keepAlive = !h.close && !ctx.draining && !this.socket.readableEnded;
     this.bodyDiscard = false;
     this.status = 0;
     this.respStage = R_HEAD;
@@ -720,6 +721,20 @@ export class Http1Conn implements UpstreamOwner {
   private onDrain = (): void => {
     if (this.up && this.up.socket.isPaused()) this.up.socket.resume();
     if (this.h2 && this.h2.isPaused()) this.h2.resume();
+  };
+
+  /** The client half-closed: answer what it already sent, then close (sockets are allowHalfOpen). */
+  private onEnd = (): void => {
+    this.keepAlive = false;
+    if (this.tunnel) {
+      this.up?.socket.end();
+      return;
+    }
+    if (!this.active) {
+      // A complete request may still sit in the buffer (processInput runs before 'end'); anything else is cut off.
+      this.buf = null;
+      this.socket.end();
+    }
   };
 
   private onIdle = (): void => {

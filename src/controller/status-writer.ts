@@ -46,6 +46,7 @@ export class StatusWriter {
   private readonly maxRetries: number;
   private desired = new Map<string, Desired>();
   private readonly queue = new Set<string>();
+  private readonly inFlight = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
@@ -126,12 +127,23 @@ export class StatusWriter {
 
   private pump(): void {
     while (this.enabled && this.running < this.concurrency && this.queue.size > 0) {
-      const key = this.queue.values().next().value as string;
-      this.queue.delete(key);
+      // one write per object at a time: a second one would only earn itself a 409
+      let key: string | undefined;
+      for (const k of this.queue) {
+        if (!this.inFlight.has(k)) {
+          key = k;
+          break;
+        }
+      }
+      if (key === undefined) return;
+      const picked = key;
+      this.queue.delete(picked);
+      this.inFlight.add(picked);
       this.running++;
-      void this.writeOne(key)
-        .catch((err: unknown) => this.failed(key, err))
+      void this.writeOne(picked)
+        .catch((err: unknown) => this.failed(picked, err))
         .finally(() => {
+          this.inFlight.delete(picked);
           this.running--;
           this.pump();
           if (this.running === 0 && (this.queue.size === 0 || !this.enabled)) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 import { ALL_KINDS, GROUP_OF, ROUTE_KINDS, Kind } from '../../src/api/names.js';
-import { ROOT, apply, installGatewayApiCrds, kubeConfigFrom, remove } from './helpers.js';
+import { ROOT, apply, installGatewayApiCrds, kubeConfigFrom, remove, waitFor } from './helpers.js';
 
 const KUBECONFIG = process.env.PORTICO_KUBECONFIG;
 if (!KUBECONFIG) console.log('# test/k8s/deploy.test.ts skipped: PORTICO_KUBECONFIG is unset (hack/cluster.sh up; eval "$(hack/cluster.sh env)")');
@@ -56,6 +56,11 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
   before(async () => {
     client = new ApiClient(kubeConfigFrom(KUBECONFIG!));
     await installGatewayApiCrds(client);
+    // a previous run's namespace may still be terminating: nothing can be created in it until it is gone
+    await waitFor(`namespace ${NS} not terminating`, async () => {
+      const res = await client.request('GET', `/api/v1/namespaces/${NS}`);
+      return res.status === 404 || (res.body as { status?: { phase?: string } }).status?.phase !== 'Terminating';
+    }, 120000);
     createdNamespace = (await client.request('GET', `/api/v1/namespaces/${NS}`)).status === 404;
     // RBAC is applied for real (SubjectAccessReviews need it); the workload only as a dry run.
     for (const d of rbac) await apply(client, d as Parameters<typeof apply>[1]);

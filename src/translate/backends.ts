@@ -69,7 +69,10 @@ export class Clusters {
 
   /** Many routes name the same Service port: resolve each (route kind, namespace, ref, use) once. */
   resolve(from: { kind: string; namespace: string }, ref: BackendRef, use: BackendUse): Resolved {
-    const key = `${from.kind}\0${from.namespace}\0${ref.group}\0${ref.kind}\0${ref.namespace}\0${ref.name}\0${ref.port}\0${use}`;
+    const key =
+      ref.group === undefined && ref.kind === undefined
+        ? `${from.kind}|${from.namespace}|${ref.namespace}|${ref.name}|${ref.port}|${use}`
+        : `${from.kind}|${from.namespace}|${ref.namespace}|${ref.name}|${ref.port}|${use}|${ref.group}|${ref.kind}`;
     let r = this.memo.get(key);
     if (!r) this.memo.set(key, (r = this.resolveOnce(from, ref, use)));
     return r;

@@ -147,6 +147,13 @@ export function compareAge(a: Resource, b: Resource): number {
   return ka.name < kb.name ? -1 : ka.name > kb.name ? 1 : 0;
 }
 
+/** Sort by compareAge, computing each object's key once (10,000 routes: ~140,000 comparisons). */
+export function sortByAge<T>(items: readonly T[], resourceOf: (t: T) => Resource): T[] {
+  const keyed = items.map((item) => ({ item, key: ageKey(resourceOf(item)) }));
+  keyed.sort((a, b) => (a.key.time !== b.key.time ? a.key.time - b.key.time : a.key.name < b.key.name ? -1 : a.key.name > b.key.name ? 1 : 0));
+  return keyed.map((k) => k.item);
+}
+
 interface AgeKey {
   time: number;
   name: string;

@@ -14,7 +14,7 @@ import { attachRoute, type AttachInput } from './attachment.js';
 import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { Reason } from './conditions.js';
-import { Context, compareAge, generationOf, nsOf } from './context.js';
+import { Context, generationOf, nsOf, sortByAge } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus } from './gateways.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
@@ -45,11 +45,14 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   const httpish: { kind: 'HTTPRoute' | 'GRPCRoute'; r: Resource }[] = [
     ...snapshot.list<HTTPRoute>(Kind.HTTPRoute).map((r) => ({ kind: 'HTTPRoute' as const, r })),
     ...snapshot.list<GRPCRoute>(Kind.GRPCRoute).map((r) => ({ kind: 'GRPCRoute' as const, r })),
-  ].sort((a, b) => compareAge(a.r, b.r) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  ];
+  // Kind breaks exact ties (same namespace/name in both kinds): HTTPRoute first, stable after sortByAge.
+  httpish.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  const ordered = sortByAge(httpish, (x) => x.r);
   // Per listener, the effective hostnames claimed by each kind (GRPCRoute spec: exactly one
   // of two overlapping HTTPRoute/GRPCRoute is accepted, the older).
   const claims = new Map<ListenerNode, { HTTPRoute: { route: string; hosts: string[] }[]; GRPCRoute: { route: string; hosts: string[] }[] }>();
-  for (const [order, { kind, r }] of httpish.entries()) {
+  for (const [order, { kind, r }] of ordered.entries()) {
     const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
     routes.push(node);
     safely(node, () => {
@@ -81,7 +84,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
 
   // ---- TLSRoute, TCPRoute, UDPRoute
   for (const kind of ['TLSRoute', 'TCPRoute', 'UDPRoute'] as const) {
-    const list = [...snapshot.list<Resource>(kind)].sort(compareAge);
+    const list = sortByAge(snapshot.list<Resource>(kind), (r) => r);
     const holder = new Map<ListenerNode, string>();
     for (const [order, r] of list.entries()) {
       const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);

@@ -40,6 +40,8 @@ export class Plan {
   target = '';
   /** Host to send upstream. */
   authority = '';
+  /** Path (no query) after URLRewrite. */
+  path = '';
   headers: string[] = [];
   respMods: HeaderModifier[] | null = null;
   cors: Cors | null = null;
@@ -79,52 +81,16 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming):
   p.entry = entry;
   p.method = inc.method;
   p.headers = inc.headers;
-  let authority = inc.authority;
-  let newPath = path;
+  p.authority = inc.authority;
+  p.path = path;
 
-  const run = (filters: HTTPFilter[]): Plan | null => {
-    for (const f of filters) {
-      switch (f.type) {
-        case 'RequestHeaderModifier':
-          applyHeaderModifier(p.headers, f.modifier);
-          break;
-        case 'ResponseHeaderModifier':
-          (p.respMods ??= []).push(f.modifier);
-          break;
-        case 'RequestRedirect': {
-          const loc = redirectLocation(f, { scheme: inc.scheme, host, listenerPort: inc.listenerPort, path: newPath, query, match: entry.match });
-          return local(p, f.statusCode, '', ['location', loc]);
-        }
-        case 'URLRewrite':
-          if (f.hostname !== undefined) authority = f.hostname;
-          if (f.path) newPath = modifyPath(newPath, f.path, entry.match);
-          break;
-        case 'RequestMirror':
-          if (f.fraction >= 1 || Math.random() < f.fraction) (p.mirrors ??= []).push(f);
-          break;
-        case 'CORS': {
-          const origin = headerValue(inc.headers, 'origin');
-          if (origin === undefined) break;
-          const acrm = headerValue(inc.headers, 'access-control-request-method');
-          if (inc.method === 'OPTIONS' && acrm !== undefined) {
-            return local(p, 200, '', preflightHeaders(f, origin, headerValue(inc.headers, 'access-control-request-headers')));
-          }
-          p.cors = f;
-          p.origin = origin;
-          break;
-        }
-      }
-    }
-    return null;
-  };
-
-  if (entry.filters.length && run(entry.filters)) return p;
+  if (entry.filters.length && runFilters(p, entry.filters, inc, host, query)) return p;
   const b = pickBackend(entry.backends);
   if (!b || b.invalid || b.cluster === undefined) {
     if (entry.grpc) p.grpcStatus = 14;
     return local(p, 500, b?.invalid ? 'backend invalid\n' : 'no backend\n');
   }
-  if (b.filters && b.filters.length && run(b.filters)) return p;
+  if (b.filters && b.filters.length && runFilters(p, b.filters, inc, host, query)) return p;
   const cluster = cfg.clusters.get(b.cluster);
   if (!cluster) {
     if (entry.grpc) p.grpcStatus = 14;
@@ -135,8 +101,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming):
     return local(p, 503, 'no healthy upstream\n');
   }
   p.cluster = cluster;
-  p.authority = authority;
-  if (newPath !== path) target = query ? newPath + '?' + query : newPath;
+  if (p.path !== path) target = query ? p.path + '?' + query : p.path;
   p.target = target;
   const t = entry.timeouts;
   if (t) {
@@ -145,4 +110,43 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming):
     p.timeoutMs = a > 0 && c > 0 ? Math.min(a, c) : a || c;
   }
   return p;
+}
+
+/** Runs filters in order; returns true when one of them answered locally (redirect, CORS preflight). */
+function runFilters(p: Plan, filters: HTTPFilter[], inc: Incoming, host: string, query: string): boolean {
+  for (const f of filters) {
+    switch (f.type) {
+      case 'RequestHeaderModifier':
+        applyHeaderModifier(p.headers, f.modifier);
+        break;
+      case 'ResponseHeaderModifier':
+        (p.respMods ??= []).push(f.modifier);
+        break;
+      case 'RequestRedirect': {
+        const loc = redirectLocation(f, { scheme: inc.scheme, host, listenerPort: inc.listenerPort, path: p.path, query, match: p.entry!.match });
+        local(p, f.statusCode, '', ['location', loc]);
+        return true;
+      }
+      case 'URLRewrite':
+        if (f.hostname !== undefined) p.authority = f.hostname;
+        if (f.path) p.path = modifyPath(p.path, f.path, p.entry!.match);
+        break;
+      case 'RequestMirror':
+        if (f.fraction >= 1 || Math.random() < f.fraction) (p.mirrors ??= []).push(f);
+        break;
+      case 'CORS': {
+        const origin = headerValue(inc.headers, 'origin');
+        if (origin === undefined) break;
+        const acrm = headerValue(inc.headers, 'access-control-request-method');
+        if (inc.method === 'OPTIONS' && acrm !== undefined) {
+          local(p, 200, '', preflightHeaders(f, origin, headerValue(inc.headers, 'access-control-request-headers')));
+          return true;
+        }
+        p.cors = f;
+        p.origin = origin;
+        break;
+      }
+    }
+  }
+  return false;
 }

@@ -190,8 +190,10 @@ export function parseResponseHead(s: string, out: ResponseHead): boolean {
   out.contentLength = -1;
   out.chunked = false;
   let close = minor === 0;
+  // Kept lines are copied as runs between dropped (hop-by-hop) lines: usually two slices, not one per header.
   let lines = '';
   let pos = eol + 2;
+  let runStart = pos;
   while (pos < s.length) {
     let end = s.indexOf('\r\n', pos);
     if (end < 0) end = s.length;
@@ -201,35 +203,31 @@ export function parseResponseHead(s: string, out: ResponseHead): boolean {
     // Only names of these lengths can be framing or hop-by-hop: skip the lower-casing otherwise.
     if (nameLen === 10 || nameLen === 14 || nameLen === 17 || nameLen === 16 || nameLen === 7 || nameLen === 2) {
       const name = lower(s.slice(pos, colon));
-      const value = s.slice(colon + 1, end).trim();
+      let drop = false;
       if (name === 'content-length') {
+        const value = s.slice(colon + 1, end).trim();
         const n = Number(value);
         if (!/^[0-9]{1,15}$/.test(value) || (out.contentLength >= 0 && out.contentLength !== n)) return false;
         out.contentLength = n;
-        lines += s.slice(pos, end) + '\r\n';
-        pos = end + 2;
-        continue;
-      }
-      if (name === 'transfer-encoding') {
-        if (value.toLowerCase().endsWith('chunked')) out.chunked = true;
-        pos = end + 2;
-        continue;
-      }
-      if (name === 'connection') {
-        const v = value.toLowerCase();
+      } else if (name === 'transfer-encoding') {
+        if (s.slice(colon + 1, end).trim().toLowerCase().endsWith('chunked')) out.chunked = true;
+        drop = true;
+      } else if (name === 'connection') {
+        const v = s.slice(colon + 1, end).toLowerCase();
         if (v.indexOf('close') >= 0) close = true;
         else if (v.indexOf('keep-alive') >= 0) close = false;
-        pos = end + 2;
-        continue;
+        drop = true;
+      } else if (name === 'keep-alive' || name === 'proxy-connection' || name === 'te' || name === 'trailer' || name === 'upgrade') {
+        drop = true;
       }
-      if (name === 'keep-alive' || name === 'proxy-connection' || name === 'te' || name === 'trailer' || name === 'upgrade') {
-        pos = end + 2;
-        continue;
+      if (drop) {
+        if (pos > runStart) lines += s.slice(runStart, pos);
+        runStart = end + 2;
       }
     }
-    lines += s.slice(pos, end) + '\r\n';
     pos = end + 2;
   }
+  if (runStart < s.length) lines += s.slice(runStart) + '\r\n';
   if (out.chunked) out.contentLength = -1;
   out.close = close;
   out.lines = lines;

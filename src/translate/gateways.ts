@@ -92,7 +92,16 @@ function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
     }
     if (!ips.includes(a.value)) ips.push(a.value);
   }
-  node.addresses = ips;
+  // Addresses the machine cannot bind (options.addressUsable) are left out of the bind list
+  // and of status.addresses, and keep the Gateway from being Programmed.
+  const unusable = ips.filter((ip) => !ctx.addressUsable(ip));
+  node.addresses = ips.filter((ip) => !unusable.includes(ip));
+  if (unusable.length > 0)
+    return {
+      accepted: true,
+      reason: Reason.AddressNotUsable,
+      message: `spec.addresses ${unusable.join(', ')} cannot be used on this data plane; use an address it owns`,
+    };
   return undefined;
 }
 
@@ -156,10 +165,14 @@ function finishProgrammed(node: GatewayNode): void {
 export function listenerConditions(l: ListenerNode): Condition[] {
   const gen = l.gateway.generation;
   const out: Condition[] = [];
+  // A conflicted listener is not accepted either: its port is not configured (the v1.6
+  // conformance suite expects Accepted False with the conflict's reason).
   out.push(
     l.rejected
       ? condition(Type.Accepted, false, l.rejected.reason, l.rejected.message, gen)
-      : condition(Type.Accepted, true, Reason.Accepted, 'Listener is accepted', gen),
+      : l.conflicted
+        ? condition(Type.Accepted, false, l.conflicted.reason, l.conflicted.message, gen)
+        : condition(Type.Accepted, true, Reason.Accepted, 'Listener is accepted', gen),
   );
   let why = 'Listener is programmed';
   if (!l.programmed) {

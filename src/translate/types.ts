@@ -23,6 +23,14 @@ export interface TranslateOptions {
    * status.addresses. Kubernetes mode passes a per-Gateway loopback/Pod IP; file mode '0.0.0.0'.
    */
   addressFor?: (gatewayNamespace: string, gatewayName: string) => string;
+  /**
+   * Added by the translator (optional): whether a spec.addresses IP can be bound by the data
+   * plane (e.g. it is one of the machine's interface addresses). An unusable address makes the
+   * Gateway Programmed False AddressNotUsable and is left out of status.addresses. Default:
+   * every address is usable. Must be deterministic for one snapshot (no I/O per call is needed:
+   * callers can snapshot os.networkInterfaces() once).
+   */
+  addressUsable?: (ip: string) => boolean;
 }
 
 export interface TranslateResult {

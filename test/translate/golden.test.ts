@@ -24,6 +24,8 @@ interface GoldenOptions {
   controllerName?: string;
   /** "namespace/name" -> address returned by addressFor. */
   addresses?: Record<string, string>;
+  /** IPs addressUsable() refuses. */
+  unusableAddresses?: string[];
 }
 
 function load(file: string): { entries: Entry[]; options: TranslateOptions } {
@@ -41,6 +43,8 @@ function load(file: string): { entries: Entry[]; options: TranslateOptions } {
       if (o.controllerName) options.controllerName = o.controllerName;
       const addrs = o.addresses;
       if (addrs) options.addressFor = (ns, name) => addrs[`${ns}/${name}`] ?? '0.0.0.0';
+      const unusable = o.unusableAddresses;
+      if (unusable) options.addressUsable = (ip) => !unusable.includes(ip);
       return;
     }
     errors.push(...strictErrors(js, `${file} doc ${i}`));

@@ -117,11 +117,16 @@ stop() {
   rm -f "$RUN/$name.pid"
 }
 
-wait_for() { # wait_for <what> <seconds> <command...>
+wait_for() { # wait_for <what> <seconds> <command...>; gives up early if a component died
   local what=$1 secs=$2; shift 2
-  local end=$((SECONDS + secs))
+  local end=$((SECONDS + secs)) c
   until "$@" >/dev/null 2>&1; do
     ((SECONDS < end)) || { log "timed out waiting for $what"; return 1; }
+    for c in "$RUN"/*.pid; do
+      [[ -e $c ]] || continue
+      c=$(basename "$c" .pid)
+      running "$c" || { log "$c exited while waiting for $what"; return 1; }
+    done
     sleep 0.5
   done
 }
@@ -140,7 +145,7 @@ kwok_config() {
   # given an IP from their node's podCIDR and become Ready at once (hack/podrunner.mjs then
   # puts a real process behind that IP).
   local f first=1
-  for f in "$stages"/node/fast/node-initialize.yaml "$stages"/node/heartbeat-with-lease/*.yaml "$stages"/pod/fast/pod-*.yaml; do
+  for f in "$stages"/node/fast/node-initialize.yaml "$stages"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml "$stages"/pod/fast/pod-*.yaml; do
     ((first)) || echo '---'
     first=0
     cat "$f"
@@ -207,6 +212,7 @@ cmd_up() {
   start kube-apiserver "$BIN/kube-apiserver" \
     --etcd-servers "http://$ETCD_CLIENT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --endpoint-reconciler-type none \
     --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
     --client-ca-file "$PKI/ca.crt" \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
@@ -222,7 +228,7 @@ cmd_up() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
     --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false \
-    --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller'
+    --controllers '*,-node-ipam-controller'
   start kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig "$KUBECONFIG_PATH" --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false

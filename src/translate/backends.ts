@@ -12,19 +12,20 @@ import type { Cluster, ClusterProtocol, Endpoint } from '../ir/types.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
 import { arr, obj, strs } from './util.js';
-import type { BackendTLSPolicies, PolicyNode } from './backendtlspolicy.js';
+import type { BackendTLSPolicies } from './backendtlspolicy.js';
 
 export type BackendUse = 'http' | 'grpc' | 'tcp' | 'udp';
 
 export type Resolved =
-  | { ok: true; cluster: string; policy?: PolicyNode }
+  | { ok: true; cluster: string; service: string }
   | {
       ok: false;
       reason: string;
       message: string;
       /** Refs were fine but the backend cannot be used safely (BackendTLSPolicy without a usable CA): a 500, no route condition. */
       quiet?: boolean;
-      policy?: PolicyNode;
+      /** Set when the Service exists: a BackendTLSPolicy on it still counts this route's Gateways as ancestors. */
+      service?: string;
     };
 
 const H2C = new Set(['kubernetes.io/h2c', 'h2c']);
@@ -116,7 +117,7 @@ export class Clusters {
     }
     const policy = use === 'http' || use === 'grpc' ? this.policies.forPort(ns, ref.name, sp?.name) : undefined;
     if (policy && !policy.usable) {
-      return { ok: false, reason: Reason.ResolvedRefs, message: `BackendTLSPolicy ${policy.id} is not usable`, quiet: true, policy };
+      return { ok: false, reason: Reason.ResolvedRefs, message: `BackendTLSPolicy ${policy.id} is not usable`, quiet: true, service: `${ns}/${ref.name}` };
     }
     const natural = httpProtocol(appProtocol) ?? 'http1';
     const finalProtocol: ClusterProtocol = policy?.tls && protocol === 'h2c' ? 'h2' : protocol;
@@ -133,7 +134,7 @@ export class Clusters {
       if (policy?.tls) cluster.tls = policy.tls;
       this.byName.set(name, cluster);
     }
-    return { ok: true, cluster: name, policy };
+    return { ok: true, cluster: name, service: `${ns}/${ref.name}` };
   }
 
   /** IR.clusters with keys sorted, so the IR serialises identically every time. */

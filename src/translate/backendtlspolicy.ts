@@ -29,6 +29,8 @@ export interface PolicyNode {
   resolved: Verdict;
   /** Present when the policy is in force; traffic to its targets then uses TLS. */
   tls?: UpstreamTLS;
+  /** `${ns}/${name}` of the Services its targetRefs name. */
+  services: string[];
   /** In force but unusable (no valid CA, invalid settings): traffic to its targets must fail (5xx), never go out in clear. */
   usable: boolean;
   ancestors: Map<string, GatewayNode>;
@@ -98,6 +100,7 @@ function broken(p: BackendTLSPolicy, err: unknown): PolicyNode {
     resolved: { ok: true, reason: Reason.ResolvedRefs, message: 'All references are resolved' },
     usable: false,
     ancestors: new Map(),
+    services: [],
   };
 }
 
@@ -111,10 +114,12 @@ function evaluate(ctx: Context, p: BackendTLSPolicy): PolicyNode {
     resolved: { ok: true, reason: Reason.ResolvedRefs, message: 'All references are resolved' },
     usable: true,
     ancestors: new Map(),
+    services: [],
   };
   const spec = p.spec;
   const targets = arr<PolicyTargetReferenceWithSectionName>(spec?.targetRefs);
   const services = targets.filter((t) => (t.group ?? CORE_GROUP) === CORE_GROUP && t.kind === Kind.Service);
+  node.services = [...new Set(services.map((t) => `${ns}/${t.name}`))];
   if (services.length === 0 || !services.some((t) => ctx.lookup<Service>(Kind.Service, ns, t.name))) {
     node.accepted = { ok: false, reason: Reason.TargetNotFound, message: `no targetRef names an existing Service in namespace ${ns}` };
     node.usable = false;

@@ -121,10 +121,20 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     }
   }
 
-  // ---- BackendTLSPolicy ancestors: the Gateways that accepted a route using a targeted Service
+  // ---- BackendTLSPolicy ancestors: the Gateways that accepted a route using a targeted
+  // Service, for every policy on it (a Conflicted or invalid one too: its status is reported
+  // per ancestor like the others').
+  const gatewaysByService = new Map<string, Map<string, GatewayNode>>();
   for (const node of routes)
-    for (const policy of node.policies)
-      for (const p of node.parents) if (p.accepted.status === 'True') policy.ancestors.set(`${p.gateway.namespace}/${p.gateway.name}`, p.gateway);
+    for (const svc of node.services)
+      for (const p of node.parents) {
+        if (p.accepted.status !== 'True') continue;
+        let m = gatewaysByService.get(svc);
+        if (!m) gatewaysByService.set(svc, (m = new Map()));
+        m.set(`${p.gateway.namespace}/${p.gateway.name}`, p.gateway);
+      }
+  for (const policy of policies.all)
+    for (const svc of policy.services) for (const [k, gw] of gatewaysByService.get(svc) ?? []) policy.ancestors.set(k, gw);
 
   // ---- statuses
   const statuses: ObjectStatus[] = [];

@@ -8,7 +8,6 @@ import type { ParentResult } from './attachment.js';
 import type { BackendUse, Clusters, Resolved } from './backends.js';
 import { weightOf } from './backends.js';
 import { arr } from './util.js';
-import type { PolicyNode } from './backendtlspolicy.js';
 import { Reason, Type, condition } from './conditions.js';
 import type { FilterProblem } from './filters.js';
 
@@ -25,19 +24,19 @@ export interface RouteNode {
   /** served500: its matches still answer (with a 500), as the spec requires for a filter it cannot apply; else the rule is not served at all. */
   invalidRules: { rule: number; problem: FilterProblem; served500: boolean }[];
   ruleCount: number;
-  policies: Set<PolicyNode>;
+  /** `${ns}/${name}` of every Service a backendRef or mirror resolved to: BackendTLSPolicy ancestors come from these. */
+  services: Set<string>;
   parents: ParentResult[];
 }
 
 export function newRouteNode(kind: RouteNode['kind'], resource: Resource, namespace: string, generation: number, order: number): RouteNode {
-  return { kind, resource, namespace, generation, order, refProblems: [], invalidRules: [], ruleCount: 0, policies: new Set(), parents: [] };
+  return { kind, resource, namespace, generation, order, refProblems: [], invalidRules: [], ruleCount: 0, services: new Set(), parents: [] };
 }
 
 export const INVALID_BACKEND = (reason: string): WeightedBackend['invalid'] => ({ status: 500, reason });
 
 export function noteResolved(node: RouteNode, res: Resolved): void {
-  const p = res.ok ? res.policy : res.policy;
-  if (p) node.policies.add(p);
+  if (res.service) node.services.add(res.service);
 }
 
 /** backendRefs -> weighted targets. Every ref keeps its weight; an unresolvable one answers 500. */

@@ -4,7 +4,8 @@
 //
 // Tie rules:
 // - Inside one Gateway every listener of a conflicting set is marked: the spec gives no
-//   winner, and marking all of them makes the fix obvious to the author.
+//   winner, and marking all of them makes the fix obvious to the author. A marked listener
+//   reports Conflicted True and Accepted False with the same reason, and serves nothing.
 // - Between Gateways the oldest Gateway (creationTimestamp, then namespace/name) keeps the
 //   port; listeners of younger Gateways that clash with it are marked.
 // - 0.0.0.0 / :: and a specific IP on the same port cannot both be bound; the younger

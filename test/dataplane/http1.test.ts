@@ -210,3 +210,20 @@ describe('HTTP/1.1 routing and backends', () => {
   });
 
 });
+
+describe('access log', () => {
+  test('one line per request with status, route and upstream', async () => {
+    const a = await echoBackend('a');
+    const port = await freePort();
+    const lines: string[] = [];
+    const engine = createEngine({ accessLog: (l) => lines.push(l) });
+    await engine.apply({ ports: [httpPort(port, [listener('l', [route({ path: { type: 'PathPrefix', value: '/ok' } }, [to('a')])])])], clusters: { a: cluster('a', [a.port]) } });
+    await request(port, '/ok/1', { agent: false });
+    await request(port, '/missing', { agent: false });
+    await engine.close(100);
+    await a.close();
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /"GET \/ok\/1 HTTP\/1\.1" 200 .*route=HTTPRoute\/default\/r#0 upstream=a/);
+    assert.match(lines[1]!, /"GET \/missing HTTP\/1\.1" 404 .*route=- upstream=-/);
+  });
+});

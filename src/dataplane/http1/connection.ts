@@ -104,6 +104,16 @@ export class Http1Conn implements UpstreamOwner {
   // ---------------------------------------------------------------- downstream input
 
   private onData = (chunk: Buffer): void => {
+    try {
+      this.handleData(chunk);
+    } catch {
+      // A bug reached by one request costs that connection, never the process.
+      this.dropUpstream();
+      this.socket.destroy();
+    }
+  };
+
+  private handleData(chunk: Buffer): void {
     if (this.tunnel) {
       if (this.up && !this.up.socket.write(chunk)) this.socket.pause();
       return;
@@ -116,7 +126,7 @@ export class Http1Conn implements UpstreamOwner {
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     if (!this.active) this.processInput();
     else if (this.buf.length > this.ctx.shared.opts.maxHeaderBytes) this.socket.pause(); // pipelined flood: wait for our turn
-  };
+  }
 
   private processInput(): void {
     if (this.processing) return;
@@ -359,6 +369,15 @@ export class Http1Conn implements UpstreamOwner {
   // ---------------------------------------------------------------- upstream (HTTP/1.1)
 
   upData(up: UpstreamConn, chunk: Buffer): void {
+    try {
+      this.handleUpData(up, chunk);
+    } catch {
+      this.dropUpstream();
+      this.socket.destroy();
+    }
+  }
+
+  private handleUpData(up: UpstreamConn, chunk: Buffer): void {
     if (up !== this.up) return;
     if (this.tunnel) {
       if (!this.socket.write(chunk)) up.socket.pause();
@@ -384,7 +403,7 @@ export class Http1Conn implements UpstreamOwner {
         if (resp.status === 101) return this.badGateway('unexpected upgrade\n');
         // Interim (100 Continue, 103 Early Hints): pass on, keep waiting for the final head.
         if (this.head.minor === 1) this.socket.write(resp.statusLine + '\r\n' + resp.lines + '\r\n', 'latin1');
-        if (start < buf.length) this.upData(up, buf.subarray(start));
+        if (start < buf.length) this.handleUpData(up, buf.subarray(start));
         return;
       }
       this.sendResponseHead();

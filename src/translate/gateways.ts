@@ -83,6 +83,12 @@ function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
         message: `spec.addresses[${i}] type ${type} is not supported; Portico binds IPAddress values only`,
       };
     }
+    if (a.value === undefined || a.value === '') {
+      // An IPAddress without a value asks the implementation to pick one: the default address.
+      const picked = ctx.defaultAddress(node.namespace, node.name);
+      if (!ips.includes(picked)) ips.push(picked);
+      continue;
+    }
     if (typeof a.value !== 'string' || !isIP(a.value)) {
       return {
         accepted: true,

@@ -121,6 +121,7 @@ export class HttpPort implements PortContext {
       socket.off('data', onFirst);
       const conn = this.http1(socket);
       conn.feed(first);
+      conn.useSharedReads();
     };
     socket.on('data', onFirst);
     socket.once('end', () => {

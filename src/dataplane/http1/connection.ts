@@ -12,6 +12,7 @@ import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
+import { readIntoShared } from './user-read.js';
 import { ChunkedReader, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -32,6 +33,8 @@ export class Http1Conn implements UpstreamOwner {
   private headTimer: NodeJS.Timeout | null = null;
   private processing = false;
   private closed = false;
+  /** False while handling a chunk that lives in the shared read buffer (valid only during the call). */
+  private owned = true;
 
   // --- the request being served ---
   private active = false;
@@ -82,9 +85,25 @@ export class Http1Conn implements UpstreamOwner {
     this.armHeadTimer();
   }
 
-  /** Bytes the client sent before we took over (HTTP/2 sniffing, TLS). */
+  /** Bytes the client sent before we took over (HTTP/2 sniffing). */
   feed(chunk: Buffer): void {
     this.onData(chunk);
+  }
+
+  /** From now on read into the shared buffer (plain TCP only): chunks are then borrowed, see `owned`. */
+  useSharedReads(): void {
+    readIntoShared(this.socket, this.onRead);
+  }
+
+  private onRead = (n: number, buf: Buffer): void => {
+    this.owned = false;
+    this.onData(buf.subarray(0, n));
+    this.owned = true;
+  };
+
+  /** Copy of a borrowed chunk, or the chunk itself when we own it. */
+  private keep(b: Buffer): Buffer {
+    return this.owned ? b : Buffer.from(b);
   }
 
   /** Finish the current request, then close; close now when idle. */
@@ -115,7 +134,7 @@ export class Http1Conn implements UpstreamOwner {
 
   private handleData(chunk: Buffer): void {
     if (this.tunnel) {
-      if (this.up && !this.up.socket.write(chunk)) this.socket.pause();
+      if (this.up && !this.up.socket.write(this.keep(chunk))) this.socket.pause();
       return;
     }
     if (this.active && !this.bodyDone) {
@@ -126,6 +145,8 @@ export class Http1Conn implements UpstreamOwner {
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     if (!this.active) this.processInput();
     else if (this.buf.length > this.ctx.shared.opts.maxHeaderBytes) this.socket.pause(); // pipelined flood: wait for our turn
+    // Whatever is left of a borrowed chunk (partial head, pipelined request) must outlive this call.
+    if (!this.owned && this.buf !== null && this.buf.buffer === chunk.buffer) this.buf = Buffer.from(this.buf);
   }
 
   private processInput(): void {
@@ -333,15 +354,15 @@ export class Http1Conn implements UpstreamOwner {
     if (end > start && !this.bodyDiscard) {
       const slice = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
       if (this.up) {
-        if (!this.up.socket.write(slice)) this.socket.pause();
+        if (!this.up.socket.write(this.keep(slice))) this.socket.pause();
       } else if (this.h2) {
         const rc = this.reqChunk;
         if (rc && rc.decoded) {
-          for (const d of rc.decoded) if (!this.h2.write(d)) this.socket.pause();
+          for (const d of rc.decoded) if (!this.h2.write(this.keep(d))) this.socket.pause();
           rc.decoded.length = 0;
-        } else if (!this.h2.write(slice)) this.socket.pause();
+        } else if (!this.h2.write(this.keep(slice))) this.socket.pause();
       }
-      if (this.mirrors) for (const m of this.mirrors) m.write(slice);
+      if (this.mirrors) for (const m of this.mirrors) m.write(this.keep(slice));
     }
     if (this.bodyDone) this.onBodyDone();
     return end;

@@ -181,6 +181,29 @@ describe('HTTP/1.1 routing and backends', () => {
     assert.ok(out.endsWith('\r\n\r\npart1-part2'), out);
   });
 
+  test('pipelined requests with bodies, split at random byte boundaries, come back intact and in order', async () => {
+    let all = '';
+    const expected: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const body = `body-${i}-` + 'x'.repeat(i * 37);
+      expected.push(body);
+      if (i % 3 === 0) all += `POST /exact HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+      else all += `POST /exact HTTP/1.1\r\nHost: x\r\n${i === 19 ? 'Connection: close\r\n' : ''}Content-Length: ${body.length}\r\n\r\n${body}`;
+    }
+    const parts: string[] = [];
+    let pos = 0;
+    let seed = 7;
+    while (pos < all.length) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const n = 1 + (seed % 200);
+      parts.push(all.slice(pos, pos + n));
+      pos += n;
+    }
+    const out = await raw(port, parts, 3000, 1);
+    const bodies = [...out.matchAll(/"body":"([^"]*)"/g)].map((m) => m[1]);
+    assert.deepEqual(bodies, expected);
+  });
+
   test('upstream keep-alive: sequential requests reuse one upstream connection', async () => {
     const before = new Set(a.hits.map((h) => h.headers['x-forwarded-for']));
     assert.ok(before);

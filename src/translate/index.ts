@@ -7,13 +7,14 @@
 //   HTTPRoute+GRPCRoute (oldest first, so the older wins hostname clashes between kinds) ->
 //   TLSRoute -> TCPRoute -> UDPRoute (oldest first, one per listener) -> statuses -> IR.
 
-import type { GRPCRoute, HTTPRoute, Resource } from '../api/types.js';
+import type { GRPCRoute, HTTPRoute, ParentReference, Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { Snapshot } from '../store/snapshot.js';
 import { attachRoute, type AttachInput } from './attachment.js';
 import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
-import { Reason } from './conditions.js';
+import { Reason, Type, condition } from './conditions.js';
+import { arr } from './util.js';
 import { Context, generationOf, nsOf, sortByAge } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus } from './gateways.js';
@@ -55,7 +56,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   for (const [order, { kind, r }] of ordered.entries()) {
     const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
     routes.push(node);
-    safely(node, () => {
+    safely(node, gatewaysByKey, () => {
       const entries: RankedEntry[] =
         kind === 'HTTPRoute' ? httpRouteEntries(node, r as HTTPRoute, clusters) : grpcRouteEntries(node, r as GRPCRoute, clusters);
       const hosts = routeHostnames(r);
@@ -89,7 +90,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     for (const [order, r] of list.entries()) {
       const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
       routes.push(node);
-      safely(node, () => {
+      safely(node, gatewaysByKey, () => {
         const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
         const id = `${node.namespace}/${r.metadata.name}`;
         const hosts = routeHostnames(r);
@@ -184,14 +185,20 @@ function cmp(a: string, b: string): number {
 
 /**
  * A malformed object the schema check let through must not take the whole translation
- * down: that one route is left out (no parent status, nothing in the IR).
+ * down: that one route serves nothing and says why on each of its parents that is ours.
  */
-function safely(node: RouteNode, fn: () => void): void {
+function safely(node: RouteNode, gateways: ReadonlyMap<string, GatewayNode>, fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    node.parents = [];
+    const message = `route could not be translated: ${(err as Error)?.message ?? String(err)}`;
     node.invalidRules = [];
-    node.refProblems = [{ reason: Reason.UnsupportedValue, message: `route could not be translated: ${(err as Error).message}` }];
+    node.refProblems = [];
+    node.parents = [];
+    for (const p of arr<ParentReference>((node.resource.spec as { parentRefs?: unknown } | undefined)?.parentRefs)) {
+      if (typeof p.name !== 'string') continue;
+      const gw = gateways.get(`${typeof p.namespace === 'string' ? p.namespace : node.namespace}/${p.name}`);
+      if (gw) node.parents.push({ parentRef: p, gateway: gw, accepted: condition(Type.Accepted, false, Reason.UnsupportedValue, message, node.generation), attachments: [] });
+    }
   }
 }

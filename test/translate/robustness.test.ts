@@ -67,3 +67,39 @@ test('translate() survives malformed objects from every golden case', () => {
   }
   assert.ok(runs > 500);
 });
+
+test('a route that throws while being read is reported on its parents, and the rest still translates', () => {
+  const base = docs('_base.yaml');
+  const gateway = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: 'gw', namespace: 'default' },
+    spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+  } as Resource;
+  const good = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'good', namespace: 'default' },
+    spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'foo', port: 80 }] }] },
+  } as Resource;
+  // A getter that throws stands for any object shape the translator did not anticipate.
+  const spec = { parentRefs: [{ name: 'gw' }] };
+  Object.defineProperty(spec, 'rules', {
+    enumerable: true,
+    get() {
+      throw new Error('boom');
+    },
+  });
+  const bad = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'bad', namespace: 'default' }, spec } as Resource;
+  const r = translate(new Snapshot([...base, gateway, good, bad].map((resource) => ({ resource }))));
+  const status = (name: string) => r.statuses.find((s) => s.kind === 'HTTPRoute' && s.name === name)!.status as {
+    parents: { conditions: { type: string; status: string; reason: string; message: string }[] }[];
+  };
+  const badAccepted = status('bad').parents[0]!.conditions.find((c) => c.type === 'Accepted')!;
+  assert.equal(badAccepted.status, 'False');
+  assert.equal(badAccepted.reason, 'UnsupportedValue');
+  assert.match(badAccepted.message, /boom/);
+  assert.equal(status('good').parents[0]!.conditions.find((c) => c.type === 'Accepted')!.status, 'True');
+  const routes = r.ir.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  assert.deepEqual(routes.map((x) => x.source.name), ['good']);
+});

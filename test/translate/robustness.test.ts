@@ -23,18 +23,22 @@ function docs(file: string): Resource[] {
     .filter((d) => d && d.kind !== ('GoldenOptions' as string));
 }
 
-/** Every (container, key) pair below the object's metadata.name, so identity survives. */
+/** Every (container, key) pair except kind and metadata.name, so the object keeps its identity. */
 function slots(root: unknown): [Record<string, unknown>, string][] {
   const out: [Record<string, unknown>, string][] = [];
-  const walk = (v: unknown, depth: number): void => {
+  const walk = (v: unknown, path: string): void => {
     if (!v || typeof v !== 'object') return;
     for (const k of Object.keys(v)) {
-      if (depth === 0 && (k === 'kind' || k === 'metadata')) continue;
+      const p = `${path}.${k}`;
+      if (p === '.kind' || p === '.metadata' || p === '.metadata.name') {
+        if (p === '.metadata') walk((v as Record<string, unknown>)[k], p);
+        continue;
+      }
       out.push([v as Record<string, unknown>, k]);
-      walk((v as Record<string, unknown>)[k], depth + 1);
+      walk((v as Record<string, unknown>)[k], p);
     }
   };
-  walk(root, 0);
+  walk(root, '');
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Multi-process engine: node:cluster workers, each a LocalEngine. The primary sends each IR
 // to every worker over IPC; apply() resolves when all of them applied it (rejects with the
 // first error). The OS balances accepted connections (SCHED_NONE): the primary only binds.
+// A worker that dies is replaced and given the last applied IR.
 
 import cluster, { type Worker } from 'node:cluster';
 import type { IR } from '../ir/types.js';
@@ -24,67 +25,108 @@ function workerScript(): string {
   return new URL(self.pathname.endsWith('.ts') ? './worker.ts' : './worker.js', self).pathname;
 }
 
+interface Pending {
+  waiting: Set<Worker>;
+  error?: string;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 export class ClusterEngine implements Engine {
-  private workers: Worker[] = [];
+  private workers = new Set<Worker>();
   private ready: Promise<void>;
   private nextId = 1;
-  private pending = new Map<number, { left: number; error?: string; resolve: () => void; reject: (e: Error) => void }>();
+  private pending = new Map<number, Pending>();
+  private lastIR: IR | undefined;
+  private closing = false;
+  private readonly env: Record<string, string>;
 
   constructor(private readonly options: EngineOptions, n: number) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: workerScript(), execArgv: process.execArgv, silent: false });
     const opts = { ...options, accessLog: undefined, hasAccessLog: options.accessLog !== undefined };
+    this.env = { PORTICO_ENGINE_OPTIONS: JSON.stringify(opts) };
     const readies: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = cluster.fork({ PORTICO_ENGINE_OPTIONS: JSON.stringify(opts), PORTICO_WORKER_INDEX: String(i) }); // index: UDP ports are served by worker 0 only (l4/udp.ts)
-      this.workers.push(w);
-      w.on('error', () => undefined); // EPIPE while a worker exits is not ours to crash on
-      readies.push(new Promise((resolve, reject) => {
-        w.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-        w.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') resolve();
-          else if (m.type === 'log' && m.line) this.options.accessLog?.(m.line);
-          else if (m.type === 'done' && m.id !== undefined) this.settle(m.id, m.error);
-        });
-      }));
-    }
+    for (let i = 0; i < n; i++) readies.push(this.spawn());
     this.ready = Promise.all(readies).then(() => undefined);
     this.ready.catch(() => undefined);
   }
 
-  private settle(id: number, error?: string): void {
+  private spawn(): Promise<void> {
+    const w = cluster.fork(this.env);
+    this.workers.add(w);
+    w.on('error', () => undefined); // EPIPE while a worker exits is not ours to crash on
+    return new Promise((resolve, reject) => {
+      let up = false;
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          up = true;
+          resolve();
+        } else if (m.type === 'log' && m.line) this.options.accessLog?.(m.line);
+        else if (m.type === 'done' && m.id !== undefined) this.settle(m.id, w, m.error);
+      });
+      w.once('exit', (code) => {
+        this.workers.delete(w);
+        // Whatever this worker was asked, it will not answer.
+        for (const id of [...this.pending.keys()]) this.settle(id, w, this.closing ? undefined : `worker exited with ${code}`);
+        if (!up) return reject(new Error(`worker exited with ${code} before it was ready`));
+        if (!this.closing) void this.replace();
+      });
+    });
+  }
+
+  private async replace(): Promise<void> {
+    try {
+      const w = this.spawn();
+      await w;
+      const fresh = [...this.workers].at(-1);
+      if (this.lastIR && fresh) await this.broadcast({ type: 'apply', ir: this.lastIR }, [fresh]);
+    } catch {
+      // the next apply() reports a persistent failure
+    }
+  }
+
+  private settle(id: number, w: Worker, error?: string): void {
     const p = this.pending.get(id);
-    if (!p) return;
+    if (!p || !p.waiting.delete(w)) return;
     if (error && !p.error) p.error = error;
-    if (--p.left > 0) return;
+    if (p.waiting.size > 0) return;
     this.pending.delete(id);
     if (p.error) p.reject(new Error(p.error));
     else p.resolve();
   }
 
-  private broadcast(msg: Omit<ToWorker, 'id'>): Promise<void> {
+  private broadcast(msg: Omit<ToWorker, 'id'>, to?: Worker[]): Promise<void> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const alive = this.workers.filter((w) => w.isConnected());
+      const alive = (to ?? [...this.workers]).filter((w) => w.isConnected());
       if (!alive.length) return reject(new Error('no live workers'));
-      this.pending.set(id, { left: alive.length, resolve, reject });
-      for (const w of alive) w.send({ ...msg, id });
+      this.pending.set(id, { waiting: new Set(alive), resolve, reject });
+      for (const w of alive) {
+        try {
+          w.send({ ...msg, id });
+        } catch {
+          this.settle(id, w, 'worker unreachable');
+        }
+      }
     });
   }
 
   async apply(ir: IR): Promise<void> {
     await this.ready;
+    this.lastIR = ir;
     await this.broadcast({ type: 'apply', ir });
   }
 
   async close(graceMs = 5000): Promise<void> {
+    this.closing = true;
     try {
       await this.ready;
-      await this.broadcast({ type: 'close', graceMs });
+      await Promise.race([this.broadcast({ type: 'close', graceMs }), new Promise((r) => setTimeout(r, graceMs + 1000).unref())]);
     } catch {
       // workers already gone
     }
-    await Promise.all(this.workers.map((w) => new Promise<void>((r) => {
+    await Promise.all([...this.workers].map((w) => new Promise<void>((r) => {
       if (w.isDead()) return r();
       w.once('exit', () => r());
       if (w.isConnected()) {
@@ -94,7 +136,7 @@ export class ClusterEngine implements Engine {
           // already going away
         }
       }
-      setTimeout(() => w.process.kill(), graceMs + 2000).unref();
+      setTimeout(() => w.process.kill(), 2000).unref();
     })));
   }
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine } from '../../src/dataplane/engine.js';
-import { cluster, echoBackend, freePort, httpPort, json, listener, request, route, to } from './helpers.js';
+import { cluster, cluster as cluster_, echoBackend, freePort, httpPort, json, listener, request, route, to } from './helpers.js';
 
 test('two workers serve the same port and both get every apply', async () => {
   const a = await echoBackend('a');
@@ -25,5 +25,32 @@ test('two workers serve the same port and both get every apply', async () => {
     await engine.close(500);
     await a.close();
     await b.close();
+  }
+});
+
+test('a worker that dies is replaced and serves the last applied config', async () => {
+  const a = await echoBackend('a');
+  const port = await freePort();
+  const cluster = (await import('node:cluster')).default;
+  const engine = createEngine({ workers: 2 });
+  try {
+    await engine.apply({ ports: [httpPort(port, [listener('l', [route({}, [to('a')])])])], clusters: { a: cluster_('a', [a.port]) } });
+    const originals = Object.values(cluster.workers ?? {});
+    const victim = originals[0]!;
+    const gone = new Promise((r) => victim.once('exit', r));
+    victim.process.kill('SIGKILL');
+    await gone;
+    // Give the replacement time to start and apply.
+    for (let i = 0; i < 100 && Object.keys(cluster.workers ?? {}).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    // Now kill the other original worker too: only the replacement can answer.
+    const other = originals[1]!;
+    const gone2 = new Promise((r) => other.once('exit', r));
+    other.process.kill('SIGKILL');
+    await gone2;
+    for (let i = 0; i < 20; i++) assert.equal(json(await request(port, '/', { agent: false })).backend, 'a');
+  } finally {
+    await engine.close(500);
+    await a.close();
   }
 });

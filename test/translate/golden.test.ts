@@ -87,6 +87,15 @@ for (const name of cases) {
   test(`golden: ${name}`, () => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = [...base.entries, ...input.entries];
+    // A case adds objects; it never replaces one from _base.yaml (use another name instead),
+    // so that the reversed-order determinism check below is meaningful.
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const m = e.resource.metadata;
+      const key = `${e.resource.kind}/${m.namespace ?? ''}/${m.name}`;
+      assert.ok(!seen.has(key), `${name}: ${key} is defined twice (case and _base.yaml?)`);
+      seen.add(key);
+    }
     const got = render(entries, input.options);
     // Determinism: input order must not matter.
     assert.equal(render([...entries].reverse(), input.options), got, 'output depends on input order');

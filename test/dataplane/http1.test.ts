@@ -165,6 +165,13 @@ describe('HTTP/1.1 routing and backends', () => {
     assert.equal(json(r).body.length, big.length);
   });
 
+  test('absolute-form target: its authority replaces Host; other forms -> 400', async () => {
+    const out = await raw(port, `GET http://only-b.example.com/exact?q=1 HTTP/1.1\r\nHost: ignored.test\r\nConnection: close\r\n\r\n`);
+    assert.match(out, /"backend":"b"/);
+    assert.match(out, /"url":"\/exact\?q=1"/);
+    assert.match(await raw(port, 'GET foo HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  });
+
   test('pipelined requests are answered in order on one connection', async () => {
     const one = (p: string): string => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
     const out = await raw(port, one('/exact') + one('/nothing') + one('/b/1'), 1500);

@@ -239,6 +239,12 @@ export class Http1Conn implements UpstreamOwner {
       this.bodyLeft = h.contentLength > 0 ? h.contentLength : 0;
       this.bodyDone = this.bodyLeft === 0;
     }
+    if (h.target.charCodeAt(0) !== 47 && absoluteForm(h)) {
+      this.bodyDiscard = true;
+      this.keepAlive = false;
+      this.respondLocal(400, 'bad request target\n', null);
+      return;
+    }
     let plan: Plan;
     try {
       plan = makePlan(ctx.cfg, ctx.router, {
@@ -802,4 +808,20 @@ export class Http1Conn implements UpstreamOwner {
     }
     this.onGone(this);
   };
+}
+
+/**
+ * RFC 9112 3.2.2: an absolute-form target ("http://host/path") carries the authority, which
+ * replaces Host. Returns true when the target is neither origin-form nor a usable absolute-form
+ * ("*" for OPTIONS is left alone).
+ */
+function absoluteForm(h: { method: string; target: string; host: string | undefined }): boolean {
+  const t = h.target;
+  if (t === '*') return h.method !== 'OPTIONS';
+  const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(t);
+  if (!m) return true;
+  h.host = m[1]!;
+  const rest = m[2]!;
+  h.target = rest === '' ? '/' : rest.charCodeAt(0) === 63 ? '/' + rest : rest;
+  return false;
 }

@@ -59,7 +59,7 @@ async function h2cBackend(): Promise<{ port: number; close: () => Promise<void> 
 
 describe('TLS, HTTP/2, gRPC answers, WebSocket', () => {
   let a: Backend, h2b: { port: number; close: () => Promise<void> }, ws: http.Server, wsPort: number;
-  let engine: Engine, httpsPort: number, plainPort: number;
+  let engine: Engine, httpsPort: number, plainPort: number, baseIR: IR;
 
   before(async () => {
     a = await echoBackend('a');
@@ -102,6 +102,7 @@ describe('TLS, HTTP/2, gRPC answers, WebSocket', () => {
     };
     // Most specific listener first, as the translator orders them.
     ir.ports[0]!.listeners.reverse();
+    baseIR = ir;
     engine = createEngine({});
     await engine.apply(ir);
   });
@@ -130,6 +131,19 @@ describe('TLS, HTTP/2, gRPC answers, WebSocket', () => {
     // Unknown or absent SNI: the port's default (first listener's first certificate).
     const def = await peerSAN(undefined);
     assert.ok(def.length > 0);
+  });
+
+  test('a certificate change applies to new handshakes without rebinding', async () => {
+    const swapped: IR = structuredClone(baseIR);
+    const foo = swapped.ports[0]!.listeners.find((l) => l.hostname === 'foo.example.com')!;
+    foo.tls!.certificates = [{ secret: 'default/new', ...pki.gateway, dnsNames: ['gw.example.com'] }];
+    await engine.apply(swapped);
+    try {
+      assert.doesNotMatch(await peerSAN('foo.example.com'), /foo\.example\.com/);
+    } finally {
+      await engine.apply(baseIR);
+    }
+    assert.match(await peerSAN('foo.example.com'), /foo\.example\.com/);
   });
 
   test('HTTPS with HTTP/1.1 (ALPN http/1.1): verified certificate, X-Forwarded-Proto https', async () => {

@@ -4,11 +4,21 @@
 import type { L4RouteRule, Resource } from '../api/types.js';
 import type { WeightedBackend } from '../ir/types.js';
 import type { BackendUse, Clusters } from './backends.js';
+import { Reason } from './conditions.js';
 import { resolveBackends, type RouteNode } from './routes.js';
 
-/** Backends per rule; L4 routes serve their first rule (the spec allows one rule for TCP/UDP, and TLS routes pick by SNI only). */
+/**
+ * Backends per rule. These kinds have nothing to choose a rule by (no matches), so only the
+ * first rule is served; later ones are reported through PartiallyInvalid.
+ */
 export function l4RuleBackends(node: RouteNode, route: Resource, clusters: Clusters, use: BackendUse): WeightedBackend[][] {
   const rules: L4RouteRule[] = Array.isArray((route.spec as { rules?: unknown })?.rules) ? (route.spec as { rules: L4RouteRule[] }).rules : [];
   node.ruleCount = rules.length;
+  for (let i = 1; i < rules.length; i++)
+    node.invalidRules.push({
+      rule: i,
+      problem: { reason: Reason.UnsupportedValue, message: `spec.rules[${i}]: a ${node.kind} is served by its first rule only; merge the backendRefs into rules[0]` },
+      served500: false,
+    });
   return rules.map((rule, i) => resolveBackends(node, clusters, rule?.backendRefs, use, `spec.rules[${i}]`));
 }

@@ -78,8 +78,16 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
         },
       };
       node.parents = attachRoute(ctx, gatewaysByKey, input);
+      // Two parentRefs may select the same listener (whole Gateway and one sectionName): serve once.
+      const served = new Set<string>();
       for (const p of node.parents)
-        for (const a of p.attachments) for (const h of a.hostnames) content.addHTTP(a.listener, h, entries);
+        for (const a of p.attachments)
+          for (const h of a.hostnames) {
+            const k = `${a.listener.id}\n${h}`;
+            if (served.has(k)) continue;
+            served.add(k);
+            content.addHTTP(a.listener, h, entries);
+          }
     });
   }
 
@@ -113,8 +121,11 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
                 },
         });
         const source = { kind, namespace: node.namespace, name: r.metadata.name, rule: 0 };
+        const served = new Set<ListenerNode>();
         for (const p of node.parents)
           for (const a of p.attachments) {
+            if (served.has(a.listener)) continue;
+            served.add(a.listener);
             if (kind === 'TLSRoute') content.addTLS(a.listener, { entry: { source, hostnames: a.hostnames, backends: rules[0]! }, routeOrder: order });
             else content.l4.set(a.listener, { source, backends: rules[0]! });
           }

@@ -36,6 +36,12 @@ type claims struct {
 	SkipTests         []skip                `json:"skipTests"`
 }
 
+var coreProfiles = map[suite.ConformanceProfileName]suite.ConformanceProfile{
+	suite.GatewayHTTPConformanceProfileName: suite.GatewayHTTPConformanceProfile,
+	suite.GatewayGRPCConformanceProfileName: suite.GatewayGRPCConformanceProfile,
+	suite.GatewayTLSConformanceProfileName:  suite.GatewayTLSConformanceProfile,
+}
+
 func loadClaims(t *testing.T) claims {
 	path := os.Getenv("PORTICO_CONFORMANCE_CONFIG")
 	if path == "" {
@@ -87,9 +93,17 @@ func TestPortico(t *testing.T) {
 		opts.ConformanceProfiles = append(opts.ConformanceProfiles, suite.ConformanceProfileName(strings.TrimSpace(p)))
 	}
 
-	// Features are claimed here, not inferred from the GatewayClass status, so that the report
-	// shows exactly what this file says.
+	// Features are claimed here, never inferred from the GatewayClass status (the suite infers
+	// them when this list is empty), so that the report shows exactly what the claims file says.
+	// Core mode claims only the profiles' core features, which the suite tests anyway.
 	opts.SupportedFeatures = nil
+	for _, p := range opts.ConformanceProfiles {
+		profile, ok := coreProfiles[p]
+		if !ok {
+			t.Fatalf("profile %q: expected one of GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS", p)
+		}
+		opts.SupportedFeatures = append(opts.SupportedFeatures, profile.CoreFeatures.UnsortedList()...)
+	}
 	if os.Getenv("PORTICO_CONFORMANCE_CORE") != "1" {
 		for _, f := range c.SupportedFeatures {
 			opts.SupportedFeatures = append(opts.SupportedFeatures, features.FeatureName(f))

@@ -48,9 +48,11 @@ export PORTICO_CONFORMANCE_REPORT="$REPORT" PORTICO_CONFORMANCE_CONFIG="$ROOT/co
 rm -f "$REPORT"
 
 controller_pid=""
+suite_pid=""
 started_cluster=0
 cleanup() {
   local rc=$?
+  [[ -n $suite_pid ]] && kill -TERM "$suite_pid" 2>/dev/null || true
   if [[ -n $controller_pid ]] && kill -0 "$controller_pid" 2>/dev/null; then
     kill -TERM "$controller_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$controller_pid" 2>/dev/null || break; sleep 0.1; done
@@ -94,7 +96,7 @@ log "compiling the conformance suite"
 (cd "$ROOT/conformance" && go test -c -o "$WORK/conformance.test" .)
 
 log "starting portico controller (log: $WORK/controller.log)"
-node --import tsx "$ROOT/src/cli/main.ts" controller --kubeconfig "$KUBECONFIG" \
+PORTICO_FROM_SRC=1 node "$ROOT/bin/portico.js" controller --kubeconfig "$KUBECONFIG" \
   --gateway-address-mode loopback --admin "$ADMIN" > "$WORK/controller.log" 2>&1 &
 controller_pid=$!
 end=$((SECONDS + 90))
@@ -111,11 +113,13 @@ kubectl wait --for=condition=Accepted gatewayclass/portico --timeout=60s >/dev/n
 
 log "running the suite ($mode; log: $WORK/suite-$mode.log)"
 t1=$SECONDS
-set +e
-(cd "$ROOT/conformance" && "$WORK/conformance.test" -test.v -test.timeout "$suite_timeout" \
-  -test.run '^TestPortico$' "${extra[@]}") > "$WORK/suite-$mode.log" 2>&1
-suite_rc=$?
-set -e
+# In the background with `wait`, so that an interrupt reaches the traps (and stops the suite) at once.
+(cd "$ROOT/conformance" && exec "$WORK/conformance.test" -test.v -test.timeout "$suite_timeout" \
+  -test.run '^TestPortico$' "${extra[@]}") > "$WORK/suite-$mode.log" 2>&1 &
+suite_pid=$!
+suite_rc=0
+wait "$suite_pid" || suite_rc=$?
+suite_pid=""
 t_suite=$((SECONDS - t1))
 
 if [[ ! -s "$REPORT" ]]; then

@@ -70,3 +70,70 @@ export function compareHostnameSpecificity(a: string | undefined, b: string | un
   const sb = b ?? '';
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
+
+/** ".b.example.com", ".example.com", ".com" for "a.b.example.com" (or for the suffix ".b.example.com" itself, starting there). */
+function labelSuffixes(hostOrSuffix: string): string[] {
+  const out: string[] = [];
+  let i = hostOrSuffix.startsWith('.') ? 0 : hostOrSuffix.indexOf('.');
+  while (i >= 0) {
+    out.push(hostOrSuffix.slice(i));
+    i = hostOrSuffix.indexOf('.', i + 1);
+  }
+  return out;
+}
+
+/**
+ * Effective hostnames claimed on one listener, answering "does this hostname overlap any
+ * claim, and whose?" in time proportional to its number of labels, not to the number of
+ * claims (the GRPCRoute/HTTPRoute rule is checked for every route on a listener; a scan
+ * would make thousands of routes quadratic). Same answers as hostnameSetsOverlap.
+ */
+export class HostnameClaims {
+  private any?: string;
+  private first?: string;
+  private readonly exact = new Map<string, string>();
+  /** Wildcard claims by suffix: "*.example.com" -> ".example.com". */
+  private readonly wild = new Map<string, string>();
+  /** Every label suffix of every exact claim. */
+  private readonly exactSuffixes = new Map<string, string>();
+  /** Every label suffix of every wildcard claim's suffix (itself included). */
+  private readonly wildSuffixes = new Map<string, string>();
+
+  add(host: string, owner: string): void {
+    this.first ??= owner;
+    if (host === ANY_HOST) this.any ??= owner;
+    else if (isWildcard(host)) {
+      const s = host.slice(1);
+      if (!this.wild.has(s)) this.wild.set(s, owner);
+      for (const t of labelSuffixes(s)) if (!this.wildSuffixes.has(t)) this.wildSuffixes.set(t, owner);
+    } else {
+      if (!this.exact.has(host)) this.exact.set(host, owner);
+      for (const t of labelSuffixes(host)) if (!this.exactSuffixes.has(t)) this.exactSuffixes.set(t, owner);
+    }
+  }
+
+  /** The owner of a claim overlapping `host`, if any. */
+  overlap(host: string): string | undefined {
+    if (this.any !== undefined) return this.any;
+    if (host === ANY_HOST) return this.first;
+    if (!isWildcard(host)) {
+      const hit = this.exact.get(host);
+      if (hit !== undefined) return hit;
+      for (const t of labelSuffixes(host)) {
+        const w = this.wild.get(t);
+        // "*.example.com" covers "a.example.com" but not "example.com" itself (t is a proper suffix here).
+        if (w !== undefined) return w;
+      }
+      return undefined;
+    }
+    const s = host.slice(1);
+    // An exact claim under the wildcard, a wildcard claim at or under it, or one above it.
+    const under = this.exactSuffixes.get(s) ?? this.wildSuffixes.get(s);
+    if (under !== undefined) return under;
+    for (const t of labelSuffixes(s)) {
+      const w = this.wild.get(t);
+      if (w !== undefined) return w;
+    }
+    return undefined;
+  }
+}

@@ -20,7 +20,7 @@ import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus } from './gateways.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
-import { hostnameSetsOverlap, validHostname } from './hostnames.js';
+import { HostnameClaims, validHostname } from './hostnames.js';
 import { httpRouteEntries } from './httproute.js';
 import { ListenerContent, buildIR } from './ir.js';
 import { l4RuleBackends } from './l4routes.js';
@@ -52,7 +52,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   const ordered = sortByAge(httpish, (x) => x.r);
   // Per listener, the effective hostnames claimed by each kind (GRPCRoute spec: exactly one
   // of two overlapping HTTPRoute/GRPCRoute is accepted, the older).
-  const claims = new Map<ListenerNode, { HTTPRoute: { route: string; hosts: string[] }[]; GRPCRoute: { route: string; hosts: string[] }[] }>();
+  const claims = new Map<ListenerNode, { HTTPRoute: HostnameClaims; GRPCRoute: HostnameClaims }>();
   for (const [order, { kind, r }] of ordered.entries()) {
     const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
     routes.push(node);
@@ -69,11 +69,13 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
         invalid: hosts.invalid ?? routeInvalid(node),
         admit: (l, hosts) => {
           let c = claims.get(l);
-          if (!c) claims.set(l, (c = { HTTPRoute: [], GRPCRoute: [] }));
+          if (!c) claims.set(l, (c = { HTTPRoute: new HostnameClaims(), GRPCRoute: new HostnameClaims() }));
           const other = kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';
-          const clash = c[other].find((x) => hostnameSetsOverlap(x.hosts, hosts));
-          if (clash) return `${other} ${clash.route} already serves overlapping hostnames on listener ${l.id} and is older`;
-          c[kind].push({ route: id, hosts });
+          for (const h of hosts) {
+            const owner = c[other].overlap(h);
+            if (owner !== undefined) return `${other} ${owner} already serves overlapping hostnames on listener ${l.id} and is older`;
+          }
+          for (const h of hosts) c[kind].add(h, id);
           return undefined;
         },
       };

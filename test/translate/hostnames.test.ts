@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareHostnameSpecificity, hostWithin, hostnameSetsOverlap, intersectHostnames } from '../../src/translate/hostnames.js';
+import { HostnameClaims, compareHostnameSpecificity, hostWithin, hostnameSetsOverlap, intersectHostnames } from '../../src/translate/hostnames.js';
 
 test('hostWithin: wildcard needs at least one extra label and matches any depth', () => {
   assert.equal(hostWithin('foo.example.com', '*.example.com'), true);
@@ -48,4 +48,30 @@ test('hostnameSetsOverlap: the GRPCRoute/HTTPRoute conflict test', () => {
   assert.equal(hostnameSetsOverlap(['*.example.com'], ['a.example.com']), true);
   assert.equal(hostnameSetsOverlap(['a.example.com'], ['b.example.com']), false);
   assert.equal(hostnameSetsOverlap(['*.example.org'], ['*.example.com']), false);
+});
+
+test('HostnameClaims answers exactly like hostnameSetsOverlap (random hostnames)', () => {
+  let seed = 99;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const labels = ['a', 'b', 'example', 'com', 'org'];
+  const host = (): string => {
+    if (rnd(20) === 0) return '*';
+    const n = 1 + rnd(3);
+    const parts = Array.from({ length: n }, () => labels[rnd(labels.length)]!);
+    return (rnd(3) === 0 ? '*.' : '') + parts.join('.');
+  };
+  for (let round = 0; round < 300; round++) {
+    const claims = new HostnameClaims();
+    const claimed: string[] = [];
+    for (let i = 0; i < rnd(6); i++) {
+      const h = host();
+      claimed.push(h);
+      claims.add(h, `r${i}`);
+    }
+    for (let q = 0; q < 10; q++) {
+      const h = host();
+      const expected = hostnameSetsOverlap(claimed, [h]);
+      assert.equal(claims.overlap(h) !== undefined, expected, `claims ${JSON.stringify(claimed)} vs ${h}`);
+    }
+  }
 });

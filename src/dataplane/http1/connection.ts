@@ -284,7 +284,9 @@ export class Http1Conn implements UpstreamOwner {
     const tunnel = h.upgrade !== '';
     const up = tunnel ? ctx.shared.pool.fresh(cl, i, this) : ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
-    up.socket.cork();
+    // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
+    const cork = this.buf !== null && (tunnel || !this.bodyDone);
+    if (cork) up.socket.cork();
     up.socket.write(this.upstreamHead(plan, tunnel), 'latin1');
     if (tunnel) {
       // WebSocket (or any Upgrade): after the head, bytes flow raw both ways until either side closes.
@@ -298,11 +300,11 @@ export class Http1Conn implements UpstreamOwner {
         up.socket.write(this.buf);
         this.buf = null;
       }
-      up.socket.uncork();
+      if (cork) up.socket.uncork();
       return;
     }
     this.feedBuffered();
-    up.socket.uncork();
+    if (cork) up.socket.uncork();
   }
 
   /** Body bytes that arrived with the head. */

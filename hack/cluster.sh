@@ -8,10 +8,16 @@
 #   hack/cluster.sh status   what runs, and whether the API server answers
 #   hack/cluster.sh env      print shell exports: KUBECONFIG, PORTICO_KUBECONFIG, GATEWAY_API_CRDS, PATH
 #
-# Addresses (all loopback; Linux routes 127.0.0.0/8 to lo, so any 127.x address can be bound):
+# Addresses:
 #   API server https://127.0.0.1:$PORTICO_APISERVER_PORT (default 16443), etcd 127.0.0.1:12379/12380,
-#   Service ClusterIPs 127.96.0.0/16 (allocated, never dialled), pod IPs 127.200.0.0/16 and 127.201.0.0/16
-#   (one /16 per kwok node). Gateways in loopback mode should stay outside 127.96/16 and 127.200-201/16.
+#   Service ClusterIPs 127.96.0.0/16 (allocated, never dialled).
+#   Pod IPs 10.244.0.0/24 and 10.244.1.0/24 (one per kwok node), inside the network namespace
+#   `portico-pods` that `up` creates: a veth pair joins it to this machine (host side 10.244.255.1),
+#   and podrunner adds each pod IP to that namespace's lo. Pod IPs cannot be loopback addresses:
+#   the API server refuses 127.0.0.0/8 in EndpointSlices. Nothing here leaves the machine; a
+#   lower-priority `unreachable 10.244.0.0/16` route stays behind so that, once the namespace is
+#   gone, a stale endpoint can never be sent out of the default route.
+#   Gateways in loopback mode use 127.64.0.0/16 (portico controller's default).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/hack/lib.sh"
@@ -20,7 +26,11 @@ APISERVER_PORT="${PORTICO_APISERVER_PORT:-16443}"
 ETCD_CLIENT=127.0.0.1:12379
 ETCD_PEER=127.0.0.1:12380
 SERVICE_CIDR=127.96.0.0/16
-NODES=("kwok-node-0:127.200.0.0/16" "kwok-node-1:127.201.0.0/16")
+NODES=("kwok-node-0:10.244.0.0/24" "kwok-node-1:10.244.1.0/24")
+NETNS=portico-pods
+POD_RANGE=10.244.0.0/16
+HOST_VETH=portico-h   # host side, 10.244.255.1
+PODS_VETH=portico-p   # namespace side, 10.244.255.2
 PKI="$CLUSTER_DIR/pki"
 RUN="$CLUSTER_DIR/run"      # pid files
 LOGS="$CLUSTER_DIR/logs"
@@ -42,6 +52,7 @@ need_system_tools() {
   local missing=()
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
+  command -v ip >/dev/null || missing+=(iproute2)
   command -v node >/dev/null || die "node is required (the project's own runtime)"
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
@@ -93,6 +104,27 @@ contexts:
   context: {cluster: portico-local, user: portico-admin}
 current-context: portico-local
 EOF
+}
+
+# --- the pods' network namespace ------------------------------------------------------------
+setup_netns() {
+  ip netns del "$NETNS" 2>/dev/null || true
+  ip link del "$HOST_VETH" 2>/dev/null || true
+  ip netns add "$NETNS"
+  ip link add "$HOST_VETH" type veth peer name "$PODS_VETH" netns "$NETNS"
+  ip addr add 10.244.255.1/32 dev "$HOST_VETH"
+  ip link set "$HOST_VETH" up
+  ip -n "$NETNS" link set lo up
+  ip -n "$NETNS" addr add 10.244.255.2/32 dev "$PODS_VETH"
+  ip -n "$NETNS" link set "$PODS_VETH" up
+  ip -n "$NETNS" route add 10.244.255.1/32 dev "$PODS_VETH"
+  ip route replace unreachable "$POD_RANGE" metric 4242
+  ip route replace "$POD_RANGE" dev "$HOST_VETH" src 10.244.255.1 metric 0
+}
+
+teardown_netns() {
+  ip netns del "$NETNS" 2>/dev/null || true   # takes the veth pair and its route with it
+  ip link del "$HOST_VETH" 2>/dev/null || true
 }
 
 # --- processes --------------------------------------------------------------------------------
@@ -201,6 +233,7 @@ cmd_up() {
   mkdir -p "$RUN" "$LOGS" "$DATA"
   make_pki
   write_kubeconfig
+  setup_netns || die "cannot create the network namespace $NETNS (needs root and iproute2)"
 
   start etcd "$BIN/etcd" --name portico --data-dir "$DATA" \
     --listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
@@ -237,7 +270,7 @@ cmd_up() {
   start kwok "$BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" --config "$CLUSTER_DIR/kwok.yaml" \
     --manage-all-nodes --node-lease-duration-seconds 40 --server-address "127.0.0.1:0"
   start podrunner node "$ROOT/hack/podrunner.mjs" --kubeconfig "$KUBECONFIG_PATH" --echo "$BIN/echo-basic" \
-    --state "$CLUSTER_DIR/pods"
+    --state "$CLUSTER_DIR/pods" --netns "$NETNS"
 
   local n
   for n in "${NODES[@]}"; do node_manifest "${n%%:*}" "${n#*:}"; echo '---'; done | kubectl_ apply -f - >/dev/null ||
@@ -252,6 +285,7 @@ cmd_down() {
   local c
   for c in podrunner kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
   # The cluster is disposable: the next `up` starts from an empty etcd (certs and binaries stay).
+  teardown_netns
   rm -rf "$DATA" "$CLUSTER_DIR/pods"
   log "cluster down"
 }

@@ -2,19 +2,20 @@
 // Puts real processes behind the pods of the local cluster's kwok nodes.
 //
 // kwok only pretends: it schedules nothing and runs nothing, it just gives each pod an IP from
-// its node's podCIDR (127.x here, which Linux routes to lo) and marks it Ready. This watches
-// pods, and for every container of a pod with an IP it runs the conformance echo server bound to
+// its node's podCIDR and marks it Ready. This watches pods, adds each pod IP to the lo of the
+// network namespace given by --netns (hack/cluster.sh routes the pod range there), and for every
+// container of a pod with an IP runs the conformance echo server in that namespace, bound to
 // that IP, with the container's environment (values, fieldRefs, secret and configMap refs) and
 // its secret/configMap volumes written to a folder (env values naming a mount path are rewritten
 // to that folder). A process that exits is restarted while its pod lives; when the pod is
 // deleted, its processes are stopped.
 //
-//   node hack/podrunner.mjs --kubeconfig FILE --echo BIN/echo-basic --state DIR
+//   node hack/podrunner.mjs --kubeconfig FILE --echo BIN/echo-basic --state DIR --netns NAME
 //
 // Every image is served by echo-basic: the conformance suite's backends all use it, and there is
 // no container runtime to run anything else.
 
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,10 +26,11 @@ const { values: args } = parseArgs({
     kubeconfig: { type: 'string' },
     echo: { type: 'string' },
     state: { type: 'string' },
+    netns: { type: 'string' },
   },
 });
-if (!args.kubeconfig || !args.echo || !args.state) {
-  console.error('usage: podrunner.mjs --kubeconfig FILE --echo BINARY --state DIR');
+if (!args.kubeconfig || !args.echo || !args.state || !args.netns) {
+  console.error('usage: podrunner.mjs --kubeconfig FILE --echo BINARY --state DIR --netns NAME');
   process.exit(2);
 }
 
@@ -40,6 +42,35 @@ const core = kc.makeApiClient(k8s.CoreV1Api);
 const procs = new Map();
 /** pod uid -> latest pod object, for pods that should run */
 const wanted = new Map();
+/** pod IP -> uids of the running pods that hold it (kwok may hand a freed IP to a new pod) */
+const ipHolders = new Map();
+
+function holdIp(ip, uid) {
+  let holders = ipHolders.get(ip);
+  if (!holders) {
+    holders = new Set();
+    ipHolders.set(ip, holders);
+    try {
+      execFileSync('ip', ['-n', args.netns, 'addr', 'add', `${ip}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+    } catch (err) {
+      if (!String(err.stderr).includes('File exists')) log(`cannot add ${ip} to ${args.netns}: ${err.stderr || err.message}`);
+    }
+  }
+  holders.add(uid);
+}
+
+function releaseIp(ip, uid) {
+  const holders = ipHolders.get(ip);
+  if (!holders) return;
+  holders.delete(uid);
+  if (holders.size) return;
+  ipHolders.delete(ip);
+  try {
+    execFileSync('ip', ['-n', args.netns, 'addr', 'del', `${ip}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+  } catch (err) {
+    log(`cannot remove ${ip} from ${args.netns}: ${err.stderr || err.message}`);
+  }
+}
 
 const log = (...a) => console.log(new Date().toISOString(), ...a);
 
@@ -142,7 +173,8 @@ async function startContainer(pod, container) {
   const run = () => {
     if (entry.stopping) return;
     const out = openSync(join(dir, `${container.name}.log`), 'a');
-    const child = spawn(args.echo, [], { env, stdio: ['ignore', out, out] });
+    // `ip netns exec` execs the server in place, so child.pid is the server itself.
+    const child = spawn('ip', ['netns', 'exec', args.netns, args.echo], { env, stdio: ['ignore', out, out] });
     closeSync(out);
     entry.child = child;
     log(`${pod.metadata.namespace}/${pod.metadata.name} ${container.name}: started pid ${child.pid} on ${env.POD_IP}`);
@@ -159,7 +191,9 @@ async function startContainer(pod, container) {
 }
 
 function stopPod(uid) {
+  const ip = wanted.get(uid)?.status?.podIP;
   wanted.delete(uid);
+  if (ip) releaseIp(ip, uid);
   for (const [key, entry] of procs) {
     if (!key.startsWith(uid + '/')) continue;
     entry.stopping = true;
@@ -180,7 +214,10 @@ function reconcile(pod) {
     stopPod(uid);
     return;
   }
+  const before = wanted.get(uid)?.status?.podIP;
+  if (before && before !== pod.status.podIP) stopPod(uid);
   wanted.set(uid, pod);
+  holdIp(pod.status.podIP, uid);
   for (const c of pod.spec?.containers ?? []) {
     startContainer(pod, c).catch((err) => log(`${uid}/${c.name}: ${err?.message ?? err}`));
   }

@@ -121,8 +121,10 @@ ${locs.join('\n')}
   }
   return `${common(dir, ctx.workers)}http {
 ${httpCommon(dir)}
-  # Stream large bodies through memory buffers instead of spooling them to temp files.
+  # Stream bodies both ways, as HAProxy and Portico do, instead of spooling them to temp
+  # files (by default a request body over 16 KiB goes to disk before the upstream sees it).
   proxy_max_temp_file_size 0;
+  proxy_request_buffering off;
   upstream backend {
     server 127.0.0.1:${p.backendA};
     keepalive 128;

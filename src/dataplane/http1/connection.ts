@@ -12,6 +12,7 @@ import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
+import { absoluteForm, upstreamHead } from './request-head.js';
 import { readIntoShared } from './user-read.js';
 import { ChunkedReader, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
@@ -287,7 +288,7 @@ export class Http1Conn implements UpstreamOwner {
     // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
     const cork = this.buf !== null && (tunnel || !this.bodyDone);
     if (cork) up.socket.cork();
-    up.socket.write(this.upstreamHead(plan, tunnel), 'latin1');
+    up.socket.write(upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel), 'latin1');
     if (tunnel) {
       // WebSocket (or any Upgrade): after the head, bytes flow raw both ways until either side closes.
       this.tunnel = true;
@@ -314,29 +315,6 @@ export class Http1Conn implements UpstreamOwner {
     this.buf = null;
     const used = this.feedBody(b, 0);
     if (used < b.length) this.buf = this.buf === null ? b.subarray(used) : Buffer.concat([b.subarray(used), this.buf]);
-  }
-
-  private upstreamHead(plan: Plan, tunnel: boolean): string {
-    const h = this.head;
-    let s = plan.method + ' ' + plan.target + ' HTTP/1.1\r\nhost: ' + plan.authority + '\r\n';
-    const hs = plan.headers;
-    let xff = '';
-    for (let i = 0; i < hs.length; i += 2) {
-      const n = hs[i]!;
-      if (n.length === 15 && n === 'x-forwarded-for') {
-        xff = xff ? xff + ', ' + hs[i + 1] : hs[i + 1]!;
-        continue;
-      }
-      if ((n.length === 17 && n === 'x-forwarded-proto') || (n.length === 16 && n === 'x-forwarded-host')) continue;
-      s += n + ': ' + hs[i + 1] + '\r\n';
-    }
-    s += 'x-forwarded-for: ' + (xff ? xff + ', ' + this.clientIp : this.clientIp) + '\r\nx-forwarded-proto: ' + this.ctx.scheme + '\r\n';
-    if (h.host !== undefined) s += 'x-forwarded-host: ' + h.host + '\r\n';
-    if (h.chunked) s += 'transfer-encoding: chunked\r\n';
-    else if (h.contentLength >= 0) s += 'content-length: ' + h.contentLength + '\r\n';
-    if (h.expectContinue) s += 'expect: 100-continue\r\n';
-    if (tunnel) s += 'connection: upgrade\r\nupgrade: ' + h.upgrade + '\r\n';
-    return s + '\r\n';
   }
 
   // ---------------------------------------------------------------- request body
@@ -591,7 +569,7 @@ export class Http1Conn implements UpstreamOwner {
         const cl = this.plan.cluster;
         const fresh = this.ctx.shared.pool.fresh(cl, cl.next(), this);
         this.up = fresh;
-        fresh.socket.write(this.upstreamHead(this.plan, false), 'latin1');
+        fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;
       }
       this.upReusable = false;
@@ -810,20 +788,4 @@ export class Http1Conn implements UpstreamOwner {
     }
     this.onGone(this);
   };
-}
-
-/**
- * RFC 9112 3.2.2: an absolute-form target ("http://host/path") carries the authority, which
- * replaces Host. Returns true when the target is neither origin-form nor a usable absolute-form
- * ("*" for OPTIONS is left alone).
- */
-function absoluteForm(h: { method: string; target: string; host: string | undefined }): boolean {
-  const t = h.target;
-  if (t === '*') return h.method !== 'OPTIONS';
-  const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(t);
-  if (!m) return true;
-  h.host = m[1]!;
-  const rest = m[2]!;
-  h.target = rest === '' ? '/' : rest.charCodeAt(0) === 63 ? '/' + rest : rest;
-  return false;
 }

@@ -143,7 +143,7 @@ stop() {
   p=$(cat "$RUN/$name.pid" 2>/dev/null) || return 0
   if kill -0 "$p" 2>/dev/null; then
     kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$p" 2>/dev/null || true
   fi
   rm -f "$RUN/$name.pid"
@@ -227,6 +227,11 @@ EOF
 
 cmd_up() {
   local t0=$SECONDS
+  mkdir -p "$RUN" "$LOGS"
+  # Someone else (another test run) may have it up already: share it, touch nothing.
+  if cmd_status >/dev/null 2>&1; then log "cluster already up; export KUBECONFIG=$KUBECONFIG_PATH"; return 0; fi
+  # Half a cluster (a crash, an interrupted run) is not worth repairing: start clean.
+  local c; for c in "$RUN"/*.pid; do [[ -e $c ]] && { log "stopping a partial cluster first"; cmd_down; break; }; done
   need_system_tools
   "$ROOT/hack/build-tools.sh"
   ensure_go

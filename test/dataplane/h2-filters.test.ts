@@ -30,6 +30,17 @@ describe('HTTP/2 front end', () => {
   let a: Backend, mirror: Backend, slow: Backend, engine: Engine, port: number, session: http2.ClientHttp2Session;
   before(async () => {
     a = await echoBackend('a', (req, res) => {
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        let n = 0;
+        const tick = (): void => {
+          if (n++ === 16) return void res.end();
+          res.write(Buffer.alloc(64 * 1024, 'z'));
+          setImmediate(tick);
+        };
+        tick();
+        return true;
+      }
       if (req.url === '/resp') {
         res.setHeader('x-remove', '1');
         res.end('r');
@@ -45,6 +56,8 @@ describe('HTTP/2 front end', () => {
     port = await freePort();
     engine = createEngine({});
     await engine.apply(simpleIR(port, [
+      route(prefix('/stream'), [to('a')]),
+      route(prefix('/upload'), [to('a')]),
       route(prefix('/hdr'), [to('a')], [{ type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x-set', value: '1' }], remove: ['x-drop'] } }]),
       route(prefix('/resp'), [to('a')], [{ type: 'ResponseHeaderModifier', modifier: { add: [{ name: 'x-added', value: 'y' }], remove: ['x-remove'] } }]),
       route(prefix('/redir'), [], [{ type: 'RequestRedirect', scheme: 'https', statusCode: 301 }]),
@@ -71,6 +84,25 @@ describe('HTTP/2 front end', () => {
     const resp = await get(session, '/resp');
     assert.equal(resp.headers['x-added'], 'y');
     assert.equal(resp.headers['x-remove'], undefined);
+  });
+
+  test('chunked 1 MiB download and 1 MiB upload without content-length, HTTP/1.1 upstream', async () => {
+    const r = await get(session, '/stream');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.length, 16 * 64 * 1024);
+    const up = await new Promise<string>((resolve, reject) => {
+      const s = session.request({ ':path': '/upload', ':method': 'POST' });
+      let body = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (body += d));
+      s.on('end', () => resolve(body));
+      s.on('error', reject);
+      s.write(Buffer.alloc(512 * 1024, 'a'));
+      s.end(Buffer.alloc(512 * 1024, 'b'));
+    });
+    const j = JSON.parse(up);
+    assert.equal(j.body.length, 1024 * 1024);
+    assert.equal(j.headers['transfer-encoding'], 'chunked');
   });
 
   test('redirect and rewrite', async () => {

@@ -1,18 +1,18 @@
 // HTTP/2 downstream (ALPN h2 on HTTPS ports, prior-knowledge h2c on HTTP ports). Node's
 // http2 server sessions are fed sockets we accepted; each stream goes through the same plan
 // as HTTP/1.1, then to an HTTP/2 upstream (h2c/h2 clusters, gRPC: trailers passed through,
-// both directions streamed) or to an HTTP/1.1 upstream through node:http.
+// both directions streamed) or to an HTTP/1.1 upstream over the fast path's pooled sockets.
 
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { clientAddress, type PortContext } from '../context.js';
 import { applyHeaderModifier } from '../filters/header-modifier.js';
 import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
+import { H2ToH1 } from './h1-upstream.js';
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
 
 export function createH2Server(ctx: PortContext): http2.Http2Server {
   const server = http2.createServer({
@@ -198,33 +198,11 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     return;
   }
 
-  // HTTP/1.1 upstream (node:http keep-alive agent; the raw fast path is for HTTP/1.1 clients).
-  const i = cl.next();
-  const ep = cl.endpoints[i]!;
-  const reqHeaders: http.OutgoingHttpHeaders = toOutgoing(outFlat, {});
-  reqHeaders['host'] = plan.authority;
-  const cLen = headers['content-length'];
-  if (cLen !== undefined) reqHeaders['content-length'] = cLen;
-  const req = http.request({ host: ep.address, port: ep.port, method, path: plan.target, headers: reqHeaders, agent, setHost: false });
-  abortUpstream = () => req.destroy();
-  let done = false;
-  req.on('response', (res) => {
-    if (stream.destroyed) return res.destroy();
-    stream.respond(respHeaders(plan, res.statusCode ?? 502, res.headers));
-    res.pipe(stream);
-    res.on('end', () => {
-      done = true;
-      if (timer) clearTimeout(timer);
-    });
-    res.on('error', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
-  });
-  req.on('error', () => {
-    if (!stream.destroyed && !stream.headersSent) localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
-    else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  });
-  stream.on('close', () => {
-    if (!done) req.destroy();
-  });
-  if (hasBody) stream.pipe(req);
-  else req.end();
+  // HTTP/1.1 upstream: the fast path's pooled raw sockets.
+  const cLen = headers['content-length'] !== undefined ? Number(headers['content-length']) : -1;
+  const ex = new H2ToH1(ctx, stream, plan, clientIp, authority, Number.isFinite(cLen) ? cLen : -1, hasBody,
+    (status, body) => localAnswer(stream, plan, isGrpc, status, body, null),
+    () => timer && clearTimeout(timer));
+  abortUpstream = () => ex.abort();
+  ex.start();
 }

@@ -85,6 +85,14 @@ describe('limits and bad input', () => {
     assert.match(out, /^HTTP\/1\.1 400 /);
   });
 
+  test('a client stalled in the middle of its body is cut off after the idle timeout', async () => {
+    const t0 = Date.now();
+    const out = await raw(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-a-little', 3000);
+    assert.equal(out, '');
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 300 && waited < 2000, `closed after ${waited}ms`);
+  });
+
   test('idle keep-alive connection is closed after the idle timeout', async () => {
     const s = net.connect(port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));

@@ -764,8 +764,9 @@ export class Http1Conn implements UpstreamOwner {
   };
 
   private onIdle = (): void => {
-    // Only an idle keep-alive connection times out here; requests in flight have their own timeouts.
-    if (!this.active || this.tunnel) {
+    // An idle keep-alive connection, or a client stalled in the middle of its request body, times
+    // out here; a request waiting on its upstream has the route timeouts instead.
+    if (!this.active || this.tunnel || !this.bodyDone) {
       if (this.tunnel) this.dropUpstream();
       this.socket.destroy();
     }

@@ -80,6 +80,23 @@ describe('limits and bad input', () => {
     assert.equal(json(await request(port, '/after')).backend, 'a');
   });
 
+  test('random garbage on many connections never takes the engine down', async () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const prefixes = ['', 'GET / HTTP/1.1\r\n', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n'];
+    const jobs: Promise<string>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const junk = Buffer.alloc(1 + rnd(600));
+      for (let j = 0; j < junk.length; j++) junk[j] = rnd(256);
+      jobs.push(raw(port, Buffer.concat([Buffer.from(prefixes[rnd(prefixes.length)]!), junk]), 500).catch(() => ''));
+    }
+    await Promise.all(jobs);
+    assert.equal(json(await request(port, '/after-garbage')).backend, 'a');
+  });
+
   test('bad chunked body -> 400', async () => {
     const out = await raw(port, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
     assert.match(out, /^HTTP\/1\.1 400 /);

@@ -118,6 +118,8 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
   const backends: { close(): Promise<void> }[] = [];
   const engines: Engine[] = [];
   const controllers: RunningController[] = [];
+  const engineOf = new Map<RunningController, Engine>();
+  const proxies: ApiServerProxy[] = [];
 
   async function start(opts: { range: string; server?: string; lease?: boolean; id?: string }) {
     const engine = createEngine({});
@@ -141,11 +143,21 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
       },
     });
     controllers.push(c);
+    engineOf.set(c, engine);
     return c;
   }
+  /** Stops a controller and closes its engine, freeing its listen addresses for the next test. */
   async function stop(c: RunningController) {
     await c.stop();
     controllers.splice(controllers.indexOf(c), 1);
+    const engine = engineOf.get(c)!;
+    await engine.close(0);
+    engines.splice(engines.indexOf(engine), 1);
+  }
+  function proxy(): ApiServerProxy {
+    const p = new ApiServerProxy(new URL(kubeConfigFrom(KUBECONFIG!).getCurrentCluster()!.server));
+    proxies.push(p);
+    return p;
   }
 
   const gatewayStatus = async () =>
@@ -180,6 +192,7 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
   after(async () => {
     for (const c of [...controllers]) await c.stop();
     for (const e of engines) await e.close(0);
+    for (const p of proxies) await p.down();
     for (const b of backends) await b.close();
     if (client) {
       await remove(client, meta('GatewayClass', CLASS, undefined)).catch(() => {});
@@ -188,8 +201,8 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
   });
 
   test('statuses reach the API server, traffic flows, and the data plane rides out an API server outage', async () => {
-    const proxy = new ApiServerProxy(new URL(kubeConfigFrom(KUBECONFIG!).getCurrentCluster()!.server));
-    const server = await proxy.up();
+    const outage = proxy();
+    const server = await outage.up();
     const c = await start({ range: '127.77.0.0/16', server });
     await c.started;
 
@@ -248,7 +261,7 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
     assert.equal(c.loop.stats.rebuilds, rebuilds);
 
     // The API server goes away: the data plane keeps serving the last good config.
-    await proxy.down();
+    await outage.down();
     await apply(client, route('app', [{ path: '/', backend: 'web' }, { path: '/v2', backend: 'web2' }, { path: '/v3', backend: 'web2' }]));
     await new Promise((r) => setTimeout(r, 1500));
     const during = await httpGet(addr, PORT, '/v3');
@@ -256,7 +269,7 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
     assert.equal(JSON.parse((await httpGet(addr, PORT, '/v2')).body).backend, 'web2');
 
     // ... and resyncs when it comes back.
-    await proxy.up();
+    await outage.up();
     await waitFor('the change made during the outage is served', async () =>
       JSON.parse((await httpGet(addr, PORT, '/v3')).body).backend === 'web2',
     );
@@ -264,7 +277,7 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
       (await routeParents('app'))[0]?.conditions.every((x) => x.observedGeneration === 3),
     );
     await stop(c);
-    await proxy.down();
+    await outage.down();
   });
 
   test('leader election: two controllers, one status writer, failover on stop', async () => {
@@ -303,6 +316,46 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
       (await routeParents('le'))[0]?.conditions.every((x) => x.observedGeneration === 2),
     );
     assert.ok(follower.writer.stats.writes > 0);
+    await stop(follower);
+  });
+
+  test('a leader cut off from the API server stops writing before the other replica takes over', async () => {
+    const cut = [proxy(), proxy()];
+    const a = await start({ range: '127.78.0.0/16', lease: true, id: 'cut-a', server: await cut[0]!.up() });
+    const b = await start({ range: '127.79.0.0/16', lease: true, id: 'cut-b', server: await cut[1]!.up() });
+    await Promise.all([a.started, b.started]);
+    const leader = await waitFor('one leader', () => {
+      const l = [a, b].filter((c) => c.elector!.isLeader);
+      return l.length === 1 ? l[0] : undefined;
+    });
+    const follower = leader === a ? b : a;
+    const leaderProxy = cut[leader === a ? 0 : 1]!;
+
+    let leaderLostAt = 0;
+    let followerWonAt = 0;
+    const watch = setInterval(() => {
+      if (!leaderLostAt && !leader.writer.isEnabled) leaderLostAt = Date.now();
+      if (!followerWonAt && follower.writer.isEnabled) followerWonAt = Date.now();
+    }, 10);
+    watch.unref();
+    const cutAt = Date.now();
+    await leaderProxy.down();
+    await waitFor('the other replica takes over', () => followerWonAt > 0, 15000);
+    clearInterval(watch);
+    assert.ok(leaderLostAt > 0, 'the cut-off leader stepped down');
+    assert.ok(leaderLostAt < followerWonAt, `never two writers: stepped down at +${leaderLostAt - cutAt} ms, taken over at +${followerWonAt - cutAt} ms`);
+    assert.ok(leaderLostAt - cutAt <= 3000 + 300 + 500, 'within the renew deadline (3 s) and a retry period');
+
+    // the cut-off replica keeps serving its last config meanwhile
+    const port = leader.loop.lastIR!.ports.find((p) => p.port === PORT)!;
+    assert.equal((await httpGet(port.address, PORT, '/')).status, 200);
+
+    // back online, it finds the lease taken and stays a follower
+    await leaderProxy.up();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(leader.elector!.isLeader, false);
+    assert.equal(follower.elector!.isLeader, true);
+    await stop(leader);
     await stop(follower);
   });
 

@@ -223,8 +223,8 @@ class RenewingWatch extends Watch {
   override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
-    done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
   ): Promise<AbortController> {
     let timer: NodeJS.Timeout | undefined;
     let controller: AbortController | undefined;
@@ -240,7 +240,8 @@ class RenewingWatch extends Watch {
       params,
       (phase, obj, raw) => {
         arm();
-        if (phase === 'ERROR' && obj?.code && obj.code !== 410) {
+        const code = (obj as { code?: number } | undefined)?.code;
+        if (phase === 'ERROR' && code && code !== 410) {
           // an expired/invalid watch is reported in-band; ending it makes ListWatch retry
           controller?.abort();
           return;

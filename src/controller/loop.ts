@@ -43,6 +43,7 @@ export class ControllerLoop {
   private building?: Promise<void>;
   private dirty = false;
   private stopped = false;
+  private firstBuildStarted = false;
   lastIR?: IR;
   lastStatuses: readonly ObjectStatus[] = [];
   lastError?: string;
@@ -58,6 +59,7 @@ export class ControllerLoop {
   async start(): Promise<void> {
     this.o.source.onChange((c) => this.onChange(c));
     await this.o.source.start();
+    this.firstBuildStarted = true;
     await this.rebuildNow();
   }
 
@@ -91,8 +93,9 @@ export class ControllerLoop {
   }
 
   private schedule(): void {
-    if (this.stopped || !this.o.source.synced) {
-      // before the first full list the start() rebuild covers it; remember to look again
+    if (this.stopped || !this.firstBuildStarted) {
+      // until the first full list the start() rebuild covers it (a kind discovered later
+      // needs no such wait: its objects arrive as ordinary changes)
       this.dirty = true;
       return;
     }

@@ -282,6 +282,7 @@ export class KubernetesSource {
   private rediscoverTimer?: NodeJS.Timeout;
   private discovered = false;
   private stopped = false;
+  private lastMissing = '';
 
   constructor(options: KubernetesSourceOptions) {
     this.kc = options.kubeConfig;
@@ -371,8 +372,11 @@ export class KubernetesSource {
       for (const [kind, s] of served) {
         if (!this.states.has(kind)) this.startKind(s);
       }
-      const missing = this.kinds.filter((k) => !served.has(k));
-      if (missing.length) this.log(`not served (CRD not installed?): ${missing.join(', ')}`);
+      const missing = this.kinds.filter((k) => !served.has(k)).join(', ');
+      if (missing !== this.lastMissing) {
+        this.log(missing ? `not served (CRD not installed?): ${missing}` : 'every kind is served');
+        this.lastMissing = missing;
+      }
     } catch (err) {
       this.log(`discovery failed: ${(err as Error).message}`);
     }

@@ -110,6 +110,25 @@ describe('limits and bad input', () => {
     assert.ok(waited >= 300 && waited < 2000, `closed after ${waited}ms`);
   });
 
+  test('after Connection: close, a client that never closes its side is dropped at the idle timeout', { timeout: 5000 }, async () => {
+    // allowHalfOpen: this client keeps its side open after the gateway's FIN.
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise((r) => s.once('connect', r));
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('error', () => undefined);
+    const ended = new Promise<void>((r) => s.once('end', () => r()));
+    s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await ended;
+    assert.match(out, /^HTTP\/1\.1 200/);
+    // Past the idle timeout the gateway has dropped the socket: our next write is refused.
+    await new Promise((r) => setTimeout(r, 700));
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.write('late');
+    setTimeout(() => s.write('later'), 50);
+    await closed;
+  });
+
   test('idle keep-alive connection is closed after the idle timeout', async () => {
     const s = net.connect(port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));

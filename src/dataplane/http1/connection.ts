@@ -34,6 +34,8 @@ export class Http1Conn implements UpstreamOwner {
   private headTimer: NodeJS.Timeout | null = null;
   private processing = false;
   private closed = false;
+  /** Armed once we send our FIN: a client that never closes its side is dropped at the idle timeout. */
+  private endTimer: NodeJS.Timeout | null = null;
   /** False while handling a chunk that lives in the shared read buffer (valid only during the call). */
   private owned = true;
 
@@ -210,6 +212,7 @@ export class Http1Conn implements UpstreamOwner {
       this.headTimer = null;
     }
     this.active = true; // nothing more is read from this connection
+    this.endSoon();
     const body = reason(status) + '\n';
     this.socket.end(`HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
     this.log(status);
@@ -725,6 +728,7 @@ export class Http1Conn implements UpstreamOwner {
     }
     if (!this.keepAlive) {
       this.active = true; // read nothing more
+      this.endSoon();
       this.buf = null;
       this.socket.end();
       return;
@@ -763,6 +767,16 @@ export class Http1Conn implements UpstreamOwner {
     }
   };
 
+  private endSoon(): void {
+    if (this.endTimer || this.closed) return;
+    this.endTimer = setTimeout(this.forceClose, this.ctx.shared.opts.idleTimeoutMs);
+  }
+
+  private forceClose = (): void => {
+    this.endTimer = null;
+    this.socket.destroy();
+  };
+
   private onIdle = (): void => {
     // An idle keep-alive connection, or a client stalled in the middle of its request body, times
     // out here; a request waiting on its upstream has the route timeouts instead.
@@ -780,6 +794,8 @@ export class Http1Conn implements UpstreamOwner {
     this.closed = true;
     if (this.headTimer) clearTimeout(this.headTimer);
     if (this.timer) clearTimeout(this.timer);
+    if (this.endTimer) clearTimeout(this.endTimer);
+    this.endTimer = null;
     this.headTimer = this.timer = null;
     this.upReusable = false;
     this.dropUpstream();

@@ -44,6 +44,8 @@ else
   export PORTICO_CONFORMANCE_CORE=1
   suite_timeout=40m
 fi
+# A partial run (suite flags such as -run-test) never replaces the committed full report.
+((${#extra[@]})) && REPORT="$WORK/partial-$mode-report.yaml"
 export PORTICO_CONFORMANCE_REPORT="$REPORT" PORTICO_CONFORMANCE_CONFIG="$ROOT/conformance/portico.yaml"
 rm -f "$REPORT"
 
@@ -128,7 +130,7 @@ if [[ ! -s "$REPORT" ]]; then
   exit 1
 fi
 summary="$WORK/summary-$mode.md"
-[[ $mode == full ]] && summary="$ROOT/conformance/reports/SUMMARY.md"
+[[ $mode == full ]] && ((${#extra[@]} == 0)) && summary="$ROOT/conformance/reports/SUMMARY.md"
 node "$ROOT/conformance/summarize.mjs" "$REPORT" "$WORK/suite-$mode.log" "$ROOT/conformance/portico.yaml" > "$summary"
 cat "$summary"
 log "cluster ${t_cluster}s, suite ${t_suite}s, go test exit $suite_rc (failing tests are listed above; the run itself worked)"

@@ -31,6 +31,7 @@ NETNS=portico-pods
 POD_RANGE=10.244.0.0/16
 HOST_VETH=portico-h   # host side, 10.244.255.1
 PODS_VETH=portico-p   # namespace side, 10.244.255.2
+KUBELET_IP=10.244.255.1  # kwok's kubelet API for every node, on the host side of the veth
 PKI="$CLUSTER_DIR/pki"
 RUN="$CLUSTER_DIR/run"      # pid files
 LOGS="$CLUSTER_DIR/logs"
@@ -170,9 +171,14 @@ fail_with_logs() {
   exit 1
 }
 
-kwok_config() {
+kwok_stages_dir() {
   local stages="${PORTICO_GO_CACHE:-$CACHE/go}/mod/sigs.k8s.io/kwok@v0.8.0/kustomize/stage"
   [[ -d "$stages" ]] || (cd "$ROOT/hack/tools/kwok" && go mod download sigs.k8s.io/kwok@v0.8.0) >&2
+  echo "$stages"
+}
+
+kwok_config() {
+  local stages; stages=$(kwok_stages_dir)
   # The stages kwokctl uses by default: nodes become Ready and renew their Lease; pods are
   # given an IP from their node's podCIDR and become Ready at once (hack/podrunner.mjs then
   # puts a real process behind that IP).
@@ -272,8 +278,13 @@ cmd_up() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
 
   kwok_config > "$CLUSTER_DIR/kwok.yaml"
+  # kwok serves the kubelet API of its nodes (pod logs, which the mirror tests read) from the
+  # files that podrunner names in a Logs object per pod: the Logs CRD comes first.
+  kubectl_ apply --server-side -f "$(kwok_stages_dir)/../crd/bases/kwok.x-k8s.io_logs.yaml" >/dev/null ||
+    fail_with_logs "could not install kwok's Logs CRD"
   start kwok "$BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" --config "$CLUSTER_DIR/kwok.yaml" \
-    --manage-all-nodes --node-lease-duration-seconds 40 --server-address "127.0.0.1:0"
+    --manage-all-nodes --node-lease-duration-seconds 40 --enable-crds Logs \
+    --node-ip "$KUBELET_IP" --node-port 10250 --server-address "$KUBELET_IP:10250"
   start podrunner node "$ROOT/hack/podrunner.mjs" --kubeconfig "$KUBECONFIG_PATH" --echo "$BIN/echo-basic" \
     --state "$CLUSTER_DIR/pods" --netns "$NETNS"
 

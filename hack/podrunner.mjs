@@ -16,7 +16,8 @@
 // no container runtime to run anything else.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
@@ -37,6 +38,7 @@ if (!args.kubeconfig || !args.echo || !args.state || !args.netns) {
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(args.kubeconfig);
 const core = kc.makeApiClient(k8s.CoreV1Api);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
 /** key `${uid}/${container}` -> { child, stopping, pod, container } */
 const procs = new Map();
@@ -152,6 +154,43 @@ async function containerEnv(pod, container, mounts) {
   return env;
 }
 
+/** Copies a stream into the CRI log format (`<RFC3339Nano> <stream> F <line>`), which kwok's
+ * kubelet API reads back for `kubectl logs` and the suite's log checks. */
+function criLog(stream, name, out) {
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+    out.write(`${new Date().toISOString()} ${name} F ${line}\n`);
+  });
+}
+
+/** Tells kwok where this pod's container logs are (a kwok.x-k8s.io Logs object, owned by the pod). */
+async function publishLogs(pod, dir) {
+  const body = {
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Logs',
+    metadata: {
+      name: pod.metadata.name,
+      namespace: pod.metadata.namespace,
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid }],
+    },
+    spec: {
+      logs: (pod.spec?.containers ?? []).map((c) => ({
+        containers: [c.name],
+        logsFile: join(dir, `${c.name}.log`),
+        follow: true,
+      })),
+    },
+  };
+  const ref = { group: 'kwok.x-k8s.io', version: 'v1alpha1', namespace: pod.metadata.namespace, plural: 'logs' };
+  try {
+    await custom.createNamespacedCustomObject({ ...ref, body });
+  } catch (err) {
+    if (err?.code !== 409) throw err;
+    // A pod of the same name from before (a StatefulSet, or a re-created test pod): point it here.
+    await custom.deleteNamespacedCustomObject({ ...ref, name: pod.metadata.name });
+    await custom.createNamespacedCustomObject({ ...ref, body });
+  }
+}
+
 async function startContainer(pod, container) {
   const key = `${pod.metadata.uid}/${container.name}`;
   if (procs.has(key)) return;
@@ -163,6 +202,9 @@ async function startContainer(pod, container) {
   try {
     const mounts = await materializeVolumes(pod, container, dir);
     env = await containerEnv(pod, container, mounts);
+    if (container === pod.spec.containers[0]) {
+      await publishLogs(pod, dir).catch((err) => log(`${key}: cannot publish logs: ${err?.body?.message ?? err?.message ?? err}`));
+    }
   } catch (err) {
     // A secret may not exist yet (the suite creates some after the Deployments): try again soon.
     log(`${key}: cannot prepare environment: ${err?.message ?? err}; retrying`);
@@ -172,10 +214,13 @@ async function startContainer(pod, container) {
   }
   const run = () => {
     if (entry.stopping) return;
-    const out = openSync(join(dir, `${container.name}.log`), 'a');
+    const out = createWriteStream(join(dir, `${container.name}.log`), { flags: 'a' });
+    out.on('error', (err) => log(`${key}: log file: ${err.message}`));
     // `ip netns exec` execs the server in place, so child.pid is the server itself.
-    const child = spawn('ip', ['netns', 'exec', args.netns, args.echo], { env, stdio: ['ignore', out, out] });
-    closeSync(out);
+    const child = spawn('ip', ['netns', 'exec', args.netns, args.echo], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    criLog(child.stdout, 'stdout', out);
+    criLog(child.stderr, 'stderr', out);
+    child.on('close', () => out.end());
     entry.child = child;
     log(`${pod.metadata.namespace}/${pod.metadata.name} ${container.name}: started pid ${child.pid} on ${env.POD_IP}`);
     child.on('error', (err) => log(`${key}: spawn failed: ${err.message}`));

@@ -12,6 +12,7 @@ import type { Resource } from '../../src/api/types.js';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 import { runController, type RunningController } from '../../src/controller/index.js';
 import { StatusWriter } from '../../src/controller/status-writer.js';
+import { classify } from '../../src/controller/relevance.js';
 import { loadPipeline } from '../../src/cli/controller.js';
 import type { TranslateFn } from '../../src/controller/loop.js';
 import type { EngineOptions } from '../../src/dataplane/engine-api.js';
@@ -242,23 +243,33 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
     const after = await gatewayStatus();
     assert.equal(after!.conditions!.find((x) => x.type === 'Accepted')!.lastTransitionTime, acceptedAt);
 
-    // Quiet cluster, quiet controller: our own status writes must not trigger rebuilds.
+    // Our own status writes must not trigger rebuilds. The cluster may be shared (a conformance
+    // run creating namespaces), so rebuilds are bounded by the changes from elsewhere that could
+    // cause one: with nobody else about, that bound is zero.
+    let outside = 0;
+    c.source.onChange((ch) => {
+      const ours = ch.resource.metadata.namespace === NS && ch.resource.metadata.name === 'unrelated';
+      if (!ours && classify(ch, new Set()) !== 'status-only') outside++;
+    });
     await c.loop.settle();
     await c.writer.idle();
     await new Promise((r) => setTimeout(r, 1000));
     const rebuilds = c.loop.stats.rebuilds;
     const writes = c.writer.stats.writes;
+    const outsideBefore = outside;
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(c.loop.stats.rebuilds, rebuilds, 'no rebuild without a spec change');
+    assert.ok(c.loop.stats.rebuilds - rebuilds <= outside - outsideBefore, 'no rebuild without a spec change');
     assert.equal(c.writer.stats.writes, writes, 'no status write when nothing changed');
     assert.ok(c.loop.stats.skippedStatusOnly > 0, 'status echoes were seen and skipped');
 
     // A Secret nobody references does not cost a rebuild.
     const unrelated = c.loop.stats.skippedUnreferenced;
+    const rebuildsBeforeSecret = c.loop.stats.rebuilds;
+    const outsideBeforeSecret = outside;
     await apply(client, { ...meta('Secret', 'unrelated', NS, 'v1'), stringData: { a: 'b' } });
     await waitFor('the Secret event arrives', () => c.loop.stats.skippedUnreferenced > unrelated);
     await c.loop.settle();
-    assert.equal(c.loop.stats.rebuilds, rebuilds);
+    assert.ok(c.loop.stats.rebuilds - rebuildsBeforeSecret <= outside - outsideBeforeSecret, 'the Secret caused no rebuild');
 
     // The API server goes away: the data plane keeps serving the last good config.
     await outage.down();

@@ -144,7 +144,9 @@ async function main(): Promise<number> {
   let pc: PorticoCommand | string = 'not requested';
   if (a.proxies.includes('portico') || a.controlPlane) {
     log('building Portico from src/ ...');
-    pc = await preparePortico(ctx, a.porticoCmd);
+    const profDir = a.cpuProf ? join(runDir, 'prof') : undefined;
+    if (profDir) mkdirSync(profDir, { recursive: true });
+    pc = await preparePortico(ctx, a.porticoCmd, profDir);
     if (typeof pc === 'string') log(`Portico unavailable: ${pc} (other proxies still measured)`);
   }
 

@@ -17,6 +17,8 @@ export interface BenchArgs {
   cpRoutes: number[];
   cpChanges: number;
   porticoCmd?: string;
+  /** Run Portico with --cpu-prof; profiles land in bench/.run/prof/. */
+  cpuProf: boolean;
   /** Write bench/results/<date>.{md,json}; default only for a full run. */
   save: boolean;
   install: boolean;
@@ -35,6 +37,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --control-plane / --no-control-plane
   --cp-routes a,b     route counts for the control-plane figures (default 10,1000,10000)
   --portico-cmd CMD   start Portico with CMD instead of building src/ (e.g. "node bin/portico.js")
+  --cpu-prof          run Portico under node --cpu-prof; .cpuprofile files in bench/.run/prof/
   --save / --no-save  write bench/results/<date>.{md,json} (default: only for a full run)
   --no-install        fail instead of apt-get installing missing tools
   --quick             small-get only, 1 round, no control plane, no save`;
@@ -68,6 +71,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     cpChanges: 3,
     save: true,
     install: true,
+    cpuProf: false,
   };
   let partial = false;
   let saveSet: boolean | undefined;
@@ -99,6 +103,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--no-control-plane': cpSet = false; break;
       case '--cp-routes': a.cpRoutes = v().split(',').map((x) => Math.round(positive(x, f))); break;
       case '--portico-cmd': a.porticoCmd = v(); break;
+      case '--cpu-prof': a.cpuProf = true; break;
       case '--save': saveSet = true; break;
       case '--no-save': saveSet = false; break;
       case '--no-install': a.install = false; break;

@@ -18,7 +18,7 @@ export interface PorticoCommand {
  * Resolves how to start Portico. `override` ("node bin/portico.js") skips the build.
  * Returns a reason string when Portico cannot run yet (e.g. the CLI has not landed).
  */
-export async function preparePortico(ctx: BenchContext, override?: string): Promise<PorticoCommand | string> {
+export async function preparePortico(ctx: BenchContext, override?: string, cpuProfDir?: string): Promise<PorticoCommand | string> {
   if (override) {
     const [cmd, ...args] = override.split(/\s+/).filter(Boolean);
     return { cmd: cmd!, args };
@@ -38,7 +38,9 @@ export async function preparePortico(ctx: BenchContext, override?: string): Prom
   // cli/main.js only exports cli(); bin/portico.js calls it but prefers ./dist, which may be stale.
   const launcher = join(outDir, 'portico.mjs');
   writeFileSync(launcher, "import { cli } from './cli/main.js';\nawait cli();\n");
-  return { cmd: process.execPath, args: [launcher] };
+  // Workers are forked with the primary's execArgv, so each process writes its own profile on exit.
+  const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  return { cmd: process.execPath, args: [...prof, launcher] };
 }
 
 /** Starts `portico run <dir> --workers N` and waits for its listener. */

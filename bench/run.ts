@@ -118,8 +118,9 @@ async function main(): Promise<number> {
   try {
     a = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
+    const help = process.argv.includes('--help') || process.argv.includes('-h');
+    (help ? process.stdout : process.stderr).write(`${(e as Error).message}\n`);
+    return help ? 0 : 2;
   }
   const runDir = join(benchDir, '.run');
   mkdirSync(runDir, { recursive: true });

@@ -6,8 +6,9 @@
 #   hack/build-tools.sh            build whatever is missing or stale
 #   hack/build-tools.sh --force    rebuild everything
 #
-# Env: PORTICO_GO_CACHE  where GOMODCACHE and GOCACHE live (default .cache/go); CI points it at a
-#                        folder outside the clone so that a second run on the same machine is fast.
+# Env: PORTICO_GO_CACHE     where GOMODCACHE and GOCACHE live (default .cache/go)
+#      PORTICO_CLUSTER_BIN  where the binaries go (default .cache/cluster/bin)
+# CI points both outside its fresh clone, so that a second run on the same machine builds nothing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/hack/lib.sh"
@@ -16,7 +17,7 @@ force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
 ensure_go
-mkdir -p "$BIN" "$CLUSTER_DIR/stamps"
+mkdir -p "$BIN" "$BIN/.stamps"
 
 # stamp <tool>: the hash of everything that decides that tool's binaries.
 stamp() {
@@ -26,7 +27,7 @@ stamp() {
 fresh() { # fresh <tool> <binary>...
   local tool=$1; shift
   [[ $force == 1 ]] && return 1
-  [[ "$(cat "$CLUSTER_DIR/stamps/$tool" 2>/dev/null)" == "$(stamp "$tool")" ]] || return 1
+  [[ "$(cat "$BIN/.stamps/$tool" 2>/dev/null)" == "$(stamp "$tool")" ]] || return 1
   local b; for b in "$@"; do [[ -x "$BIN/$b" ]] || return 1; done
 }
 
@@ -35,7 +36,7 @@ build() { # build <tool> <package>...  (binaries land in $BIN named after the pa
   local t0=$SECONDS
   log "building $tool: $*"
   (cd "$ROOT/hack/tools/$tool" && go build -mod=mod -trimpath -ldflags='-s -w' -o "${OUT:-$BIN/}" "$@")
-  stamp "$tool" > "$CLUSTER_DIR/stamps/$tool"
+  stamp "$tool" > "$BIN/.stamps/$tool"
   log "built $tool in $((SECONDS - t0))s"
 }
 

@@ -1,7 +1,8 @@
 # Shared by the hack/ scripts: paths, logging, and the Go environment. Source it; it defines no main.
 CACHE="$ROOT/.cache"
 CLUSTER_DIR="$CACHE/cluster"
-BIN="$CLUSTER_DIR/bin"
+# PORTICO_CLUSTER_BIN lets CI keep the binaries outside its fresh clone.
+BIN="${PORTICO_CLUSTER_BIN:-$CLUSTER_DIR/bin}"
 KUBECONFIG_PATH="$CLUSTER_DIR/kubeconfig"
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

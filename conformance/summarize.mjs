@@ -58,4 +58,14 @@ if (logPath && existsSync(logPath)) {
   const failed = [...log.matchAll(/^\s*--- FAIL: TestPortico\/(\S+)/gm)].map((m) => m[1]).filter((n) => !n.includes('/'));
   if (failed.length) out.push(`Failed subtests in the suite log (top level): ${[...new Set(failed)].join(', ')}`, '');
 }
+// Last, the plain count line CI logs are read for.
+let passed = 0, failed = 0, skipped = 0;
+for (const p of report.profiles ?? []) {
+  for (const s of [p.core, p.extended]) {
+    passed += stat(s, 'Passed');
+    failed += stat(s, 'Failed');
+    skipped += stat(s, 'Skipped');
+  }
+}
+out.push(`conformance: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.stdout.write(out.join('\n') + '\n');

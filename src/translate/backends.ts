@@ -28,12 +28,15 @@ export type Resolved =
       service?: string;
     };
 
+const HTTP1 = new Set(['http', 'https', 'kubernetes.io/http']);
 const H2C = new Set(['kubernetes.io/h2c', 'h2c']);
 const GRPC_OK = new Set(['kubernetes.io/h2c', 'h2c', 'grpc', 'http2']);
 
 /** The port's own protocol for HTTP traffic; undefined = not one Portico can speak. */
 function httpProtocol(appProtocol: string | undefined): ClusterProtocol | undefined {
-  if (appProtocol === undefined || appProtocol === '' || appProtocol === 'http' || appProtocol === 'HTTP' || appProtocol === 'https' || appProtocol === 'kubernetes.io/http') return 'http1';
+  // HTTPS names HTTP/1.1 inside TLS; whether Portico speaks TLS to the port is the BackendTLSPolicy's
+  // call alone (GEP-1897), so it maps like HTTP. IANA names are case-insensitive: "HTTPS" is common.
+  if (appProtocol === undefined || appProtocol === '' || (typeof appProtocol === 'string' && HTTP1.has(appProtocol.toLowerCase()))) return 'http1';
   if (H2C.has(appProtocol)) return 'h2c';
   if (appProtocol === 'kubernetes.io/ws') return 'ws';
   return undefined;

@@ -12,6 +12,7 @@ import { preflightHeaders, type Cors } from './filters/cors.js';
 import { headerValue } from './router/match.js';
 import { normalizeHost } from './router/host.js';
 import type { PortRouter } from './router/tables.js';
+import { misdirected } from './tls/misdirected.js';
 import { pickBackend, type RuntimeCluster } from './upstream/cluster.js';
 
 export interface Incoming {
@@ -24,6 +25,8 @@ export interface Incoming {
   headers: string[];
   scheme: 'http' | 'https';
   listenerPort: number;
+  /** SNI of the TLS connection (HTTPS ports), '' or absent otherwise: a Host selecting another listener gets 421. */
+  sni?: string;
 }
 
 export class Plan {
@@ -71,6 +74,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming):
   const path = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? '' : target.slice(q + 1);
   const listener = router.listenerFor(host);
+  if (inc.sni && misdirected(router, inc.sni, listener)) return local(p, 421, 'misdirected request\n');
   const vh = listener?.vhosts.lookup(host);
   const idx = vh ? vh.matcher.match({ method: inc.method, path, query, headers: inc.headers }) : -1;
   if (idx < 0) {

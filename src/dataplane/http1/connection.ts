@@ -11,6 +11,7 @@ import { flatToLines, linesToFlat, applyHeaderModifier } from '../filters/header
 import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
+import { sniOf } from '../tls/misdirected.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
 import { readIntoShared } from './user-read.js';
@@ -258,6 +259,7 @@ export class Http1Conn implements UpstreamOwner {
         headers: h.headers,
         scheme: ctx.scheme,
         listenerPort: ctx.listenerPort,
+        sni: sniOf(this.socket),
       });
     } catch {
       // A filter bug must cost one request, never the process.

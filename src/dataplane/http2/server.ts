@@ -10,6 +10,7 @@ import { applyHeaderModifier } from '../filters/header-modifier.js';
 import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
+import { sniOf } from '../tls/misdirected.js';
 import { H2ToH1 } from './h1-upstream.js';
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
@@ -101,7 +102,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   const ct = headers['content-type'];
   const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
   const clientIp = clientAddress(stream.session?.socket?.remoteAddress);
-  const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort });
+  const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort, sni: sniOf(stream.session?.socket) });
   const log = ctx.shared.opts.accessLog;
   const started = log ? Date.now() : 0;
   if (log) {

@@ -143,7 +143,7 @@ function runFilters(p: Plan, filters: HTTPFilter[], inc: Incoming, host: string,
         if (origin === undefined) break;
         const acrm = headerValue(inc.headers, 'access-control-request-method');
         if (inc.method === 'OPTIONS' && acrm !== undefined) {
-          local(p, 200, '', preflightHeaders(f, origin, headerValue(inc.headers, 'access-control-request-headers')));
+          local(p, 200, '', preflightHeaders(f, origin, acrm, headerValue(inc.headers, 'access-control-request-headers')));
           return true;
         }
         p.cors = f;

@@ -24,16 +24,27 @@ function allowOriginValue(f: Cors, origin: string): string {
   return f.allowOrigins.includes('*') && !f.allowCredentials ? '*' : origin;
 }
 
-/** Headers for the gateway's answer to a preflight (OPTIONS with Access-Control-Request-Method). */
-export function preflightHeaders(f: Cors, origin: string, requestHeaders: string | undefined): string[] {
+/**
+ * Headers for the gateway's answer to a preflight (OPTIONS with Access-Control-Request-Method).
+ * A "*" in allowMethods/allowHeaders is only a wildcard to browsers on uncredentialed requests
+ * (Fetch spec); with allowCredentials it would be read as a literal name, so the requested
+ * method and headers are echoed instead. Echoing is also correct without credentials.
+ */
+export function preflightHeaders(f: Cors, origin: string, requestMethod: string | undefined, requestHeaders: string | undefined): string[] {
   const h: string[] = [];
   if (!originAllowed(f, origin)) return h;
   h.push('access-control-allow-origin', allowOriginValue(f, origin));
   if (f.allowCredentials) h.push('access-control-allow-credentials', 'true');
-  if (f.allowMethods.length) h.push('access-control-allow-methods', f.allowMethods.join(', '));
-  if (f.allowHeaders.length) {
-    h.push('access-control-allow-headers', f.allowHeaders.includes('*') && requestHeaders && !f.allowCredentials ? requestHeaders : f.allowHeaders.join(', '));
+  if (f.allowMethods.length) {
+    const echo = f.allowMethods.includes('*') && f.allowCredentials && requestMethod;
+    h.push('access-control-allow-methods', echo ? requestMethod : f.allowMethods.join(', '));
   }
+  if (f.allowHeaders.length) {
+    const echo = f.allowHeaders.includes('*') && requestHeaders;
+    h.push('access-control-allow-headers', echo ? requestHeaders : f.allowHeaders.join(', '));
+  }
+  // Not read by browsers on a preflight, but the Gateway API conformance suite expects it there too.
+  if (f.exposeHeaders.length) h.push('access-control-expose-headers', f.exposeHeaders.join(', '));
   if (f.maxAge > 0) h.push('access-control-max-age', String(f.maxAge));
   if (!f.allowOrigins.includes('*') || f.allowCredentials) h.push('vary', 'Origin');
   return h;

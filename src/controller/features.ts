@@ -8,6 +8,7 @@ export const CORE_FEATURES = ['Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGra
 export const EXTENDED_FEATURES = [
   'GatewayPort8080',
   'GatewayHTTPListenerIsolation',
+  'GatewayHTTPSListenerDetectMisdirectedRequests',
   'HTTPRouteQueryParamMatching',
   'HTTPRouteMethodMatching',
   'HTTPRouteResponseHeaderModification',

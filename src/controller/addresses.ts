@@ -3,6 +3,9 @@
 // is derived from namespace/name (the same Gateway gets the same address across restarts)
 // and collision-checked against the other Gateways this process has placed.
 
+import * as net from 'node:net';
+import * as os from 'node:os';
+
 export interface Ipv4Range {
   base: number; // network address as an unsigned 32-bit integer
   size: number; // number of addresses in the range
@@ -62,5 +65,31 @@ export class LoopbackAllocator {
       }
     }
     throw new Error('unreachable: loopback range exhausted');
+  };
+}
+
+/**
+ * Which spec.addresses a data plane on this machine can bind: the wildcards, all of
+ * 127.0.0.0/8 and ::1 (Linux answers on the whole loopback net), and the addresses of the
+ * interfaces as they are now. Called once per rebuild, so one translation sees one answer
+ * (the translator needs a deterministic predicate) and a new interface address counts from
+ * the next rebuild on.
+ */
+export function machineAddressUsable(interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): (ip: string) => boolean {
+  const list = new net.BlockList();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  list.addAddress('0.0.0.0', 'ipv4');
+  list.addAddress('::', 'ipv6');
+  list.addAddress('::1', 'ipv6');
+  for (const infos of Object.values(interfaces)) {
+    for (const i of infos ?? []) {
+      // Link-local IPv6 needs a scope id to bind; a bare fe80:: value cannot name one.
+      if (i.family === 'IPv6' && i.scopeid) continue;
+      list.addAddress(i.address, i.family === 'IPv6' ? 'ipv6' : 'ipv4');
+    }
+  }
+  return (ip) => {
+    const family = net.isIP(ip);
+    return family !== 0 && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
   };
 }

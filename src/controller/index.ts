@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Engine } from '../dataplane/engine-api.js';
 import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
 import { KubernetesSource } from '../sources/kubernetes.js';
-import { LoopbackAllocator } from './addresses.js';
+import { LoopbackAllocator, machineAddressUsable } from './addresses.js';
 import { startAdmin, type AdminServer } from './admin.js';
 import { LeaderElector } from './leader.js';
 import { ControllerLoop, type TranslateFn } from './loop.js';
@@ -81,6 +81,8 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     writer,
     controllerName,
     addressFor,
+    // The data plane runs in this process: a static address is usable when this machine can bind it.
+    addressUsable: () => machineAddressUsable(),
     reportedAddress,
     debounceMs: o.debounceMs,
     log,

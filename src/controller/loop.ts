@@ -22,6 +22,8 @@ export interface ControllerLoopOptions {
   writer: StatusWriter;
   controllerName: string;
   addressFor: (namespace: string, name: string) => string;
+  /** Called once per rebuild: which spec.addresses IPs the data plane can bind (default: all). */
+  addressUsable?: () => (ip: string) => boolean;
   /**
    * What status.addresses should say for a Gateway whose data plane binds `bound` (the
    * wildcard in default mode: the Pod IP or --gateway-address is what clients can reach).
@@ -129,7 +131,7 @@ export class ControllerLoop {
     this.referenced = referencedNames(snapshot);
     let result: TranslateResult;
     try {
-      result = this.o.translate(snapshot, { controllerName: this.o.controllerName, addressFor: this.o.addressFor });
+      result = this.o.translate(snapshot, { controllerName: this.o.controllerName, addressFor: this.o.addressFor, addressUsable: this.o.addressUsable?.() });
     } catch (err) {
       // a translator bug must not take the data plane down: keep serving what we had
       this.stats.translateFailures++;

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
@@ -34,6 +35,18 @@ type claims struct {
 	Profiles          []string              `json:"profiles"`
 	SupportedFeatures []string              `json:"supportedFeatures"`
 	SkipTests         []skip                `json:"skipTests"`
+	// GatewayStaticAddresses: IPs the data plane can bind and IPs it cannot.
+	UsableAddresses   []string `json:"usableAddresses"`
+	UnusableAddresses []string `json:"unusableAddresses"`
+}
+
+func ipAddresses(values []string) []gatewayv1.GatewaySpecAddress {
+	var out []gatewayv1.GatewaySpecAddress
+	for _, v := range values {
+		t := gatewayv1.AddressType("IPAddress")
+		out = append(out, gatewayv1.GatewaySpecAddress{Type: &t, Value: v})
+	}
+	return out
 }
 
 var coreProfiles = map[suite.ConformanceProfileName]suite.ConformanceProfile{
@@ -108,6 +121,13 @@ func TestPortico(t *testing.T) {
 		for _, f := range c.SupportedFeatures {
 			opts.SupportedFeatures = append(opts.SupportedFeatures, features.FeatureName(f))
 		}
+	}
+	// The suite's -usable-address / -unusable-address flags win when given.
+	if len(opts.UsableNetworkAddresses) == 0 {
+		opts.UsableNetworkAddresses = ipAddresses(c.UsableAddresses)
+	}
+	if len(opts.UnusableNetworkAddresses) == 0 {
+		opts.UnusableNetworkAddresses = ipAddresses(c.UnusableAddresses)
 	}
 	for _, s := range c.SkipTests {
 		t.Logf("skipping %s: %s", s.Test, s.Reason)

@@ -7,6 +7,8 @@ export const CORE_FEATURES = ['Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGra
 
 export const EXTENDED_FEATURES = [
   'GatewayPort8080',
+  'GatewayStaticAddresses',
+  'GatewayAddressEmpty',
   'GatewayHTTPListenerIsolation',
   'GatewayHTTPSListenerDetectMisdirectedRequests',
   'HTTPRouteQueryParamMatching',

@@ -123,6 +123,29 @@ export interface GatewaySpec {
   infrastructure?: { labels?: Record<string, string>; annotations?: Record<string, string>; parametersRef?: unknown };
   backendTLS?: unknown;
   allowedListeners?: unknown;
+  /** Added by H10 (optional, experimental in v1.4+): client certificate validation and the backend client certificate. */
+  tls?: GatewaySpecTLS;
+}
+
+/** spec.tls.frontend.*.validation */
+export interface FrontendTLSValidation {
+  caCertificateRefs?: ObjectReference[];
+  mode?: 'AllowValidOnly' | 'AllowInsecureFallback' | string; // default AllowValidOnly
+}
+
+export interface ObjectReference {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface GatewaySpecTLS {
+  backend?: { clientCertificateRef?: SecretObjectReference };
+  frontend?: {
+    default?: { validation?: FrontendTLSValidation };
+    perPort?: { port: number; tls?: { validation?: FrontendTLSValidation } }[];
+  };
 }
 
 export interface ListenerStatus {

@@ -41,9 +41,15 @@ export class HttpPort implements PortContext {
     this.certs = new CertSelector(port);
     if (this.scheme === 'https') {
       const def = this.certs.defaultCert;
+      const ca = this.certs.defaultCaPem;
       const srv = tls.createServer({
         ...(def ? { cert: def.certPem, key: def.keyPem } : {}),
+        ...(ca ? { ca } : {}),
         ALPNProtocols: ['h2', 'http/1.1'],
+        // Verification failures are judged per listener after the handshake (onSecure): the
+        // listener the SNI selects may validate clients, allow insecure fallback, or not ask.
+        requestCert: this.certs.requestCert,
+        rejectUnauthorized: false,
         SNICallback: (name, cb) => cb(null, this.certs.context(name)),
         handshakeTimeout: shared.opts.requestHeadTimeoutMs,
       });
@@ -82,10 +88,13 @@ export class HttpPort implements PortContext {
     this.router = cfg.routers.get(port.name)!;
     if (this.scheme === 'https') {
       this.certs = new CertSelector(port);
+      // Read by node:tls for each new connection, so a changed frontend validation applies at once.
+      (this.server as tls.Server & { requestCert: boolean }).requestCert = this.certs.requestCert;
       const def = this.certs.defaultCert;
+      const ca = this.certs.defaultCaPem;
       if (def) {
         try {
-          (this.server as tls.Server).setSecureContext({ cert: def.certPem, key: def.keyPem, ALPNProtocols: ['h2', 'http/1.1'] } as tls.SecureContextOptions);
+          (this.server as tls.Server).setSecureContext({ cert: def.certPem, key: def.keyPem, ...(ca ? { ca } : {}), ALPNProtocols: ['h2', 'http/1.1'] } as tls.SecureContextOptions);
         } catch {
           // keep the previous default certificate
         }
@@ -132,6 +141,9 @@ export class HttpPort implements PortContext {
   private onSecure(socket: tls.TLSSocket): void {
     if (this.draining) return void socket.destroy();
     socket.on('error', () => undefined);
+    // AllowValidOnly: a client without a certificate the listener's CA signed gets no HTTP at all.
+    const v = this.certs.validation(typeof socket.servername === 'string' ? socket.servername : '');
+    if (v && v.mode === 'AllowValidOnly' && !socket.authorized) return void socket.destroy();
     if (socket.alpnProtocol === 'h2') this.toH2(socket);
     else this.http1(socket);
   }

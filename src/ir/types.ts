@@ -45,6 +45,18 @@ export interface ListenerTLS {
   mode: 'Terminate' | 'Passthrough';
   /** PEM material from kubernetes.io/tls Secrets, in certificateRefs order (first is the default). */
   certificates: Certificate[];
+  /**
+   * Added by H10 (optional): client certificate validation from the Gateway's spec.tls.frontend
+   * (the perPort entry for this listener's port, else default). Absent = no client certificate asked.
+   */
+  clientValidation?: ClientValidation;
+}
+
+export interface ClientValidation {
+  /** PEM bundle from the caCertificateRefs ConfigMaps (key ca.crt) that resolved. */
+  caPem: string;
+  /** AllowValidOnly: no valid client certificate, no connection. AllowInsecureFallback: asked, never required. */
+  mode: 'AllowValidOnly' | 'AllowInsecureFallback';
 }
 
 export interface Certificate {
@@ -184,4 +196,9 @@ export interface UpstreamTLS {
   useSystemCAs: boolean;
   /** When non-empty the certificate must carry one of these instead of `sni` (spec: subjectAltNames). */
   subjectAltNames: { type: 'Hostname' | 'URI'; value: string }[];
+  /**
+   * Added by H10 (optional): client certificate presented to the backend, from the Gateway's
+   * spec.tls.backend.clientCertificateRef (one cluster per Gateway when Gateways differ).
+   */
+  clientCertificate?: { secret: string; certPem: string; keyPem: string };
 }

@@ -11,6 +11,7 @@ export const Type = {
   Conflicted: 'Conflicted',
   SupportedVersion: 'SupportedVersion',
   PartiallyInvalid: 'PartiallyInvalid',
+  InsecureFrontendValidationMode: 'InsecureFrontendValidationMode',
 } as const;
 
 export const Reason = {
@@ -29,6 +30,9 @@ export const Reason = {
   ListenersNotValid: 'ListenersNotValid',
   UnsupportedAddress: 'UnsupportedAddress',
   AddressNotUsable: 'AddressNotUsable',
+  InvalidClientCertificateRef: 'InvalidClientCertificateRef',
+  ListenersNotResolved: 'ListenersNotResolved',
+  ConfigurationChanged: 'ConfigurationChanged',
   // Listener
   HostnameConflict: 'HostnameConflict',
   ProtocolConflict: 'ProtocolConflict',
@@ -37,6 +41,7 @@ export const Reason = {
   UnsupportedProtocol: 'UnsupportedProtocol',
   InvalidCertificateRef: 'InvalidCertificateRef',
   InvalidRouteKinds: 'InvalidRouteKinds',
+  InvalidCACertificateKind: 'InvalidCACertificateKind',
   // Route
   NotAllowedByListeners: 'NotAllowedByListeners',
   NoMatchingListenerHostname: 'NoMatchingListenerHostname',

@@ -11,6 +11,8 @@ import { compareAge, generationOf, nsOf, type Context } from './context.js';
 import { markConflictsAcrossGateways, markConflictsWithinGateway } from './conflicts.js';
 import type { GatewayClassNode, GatewayNode, ListenerNode } from './graph.js';
 import { buildListener } from './listeners.js';
+import { gatewayResolvedRefs, resolveBackendClientCertificate } from './backendtls-client.js';
+import { insecureFallbackRequested } from './frontendtls.js';
 
 export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNode>): GatewayNode[] {
   const out: GatewayNode[] = [];
@@ -29,6 +31,8 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
       listeners: [],
     };
     const addrProblem = resolveAddresses(ctx, node);
+    resolveBackendClientCertificate(ctx, node);
+    node.insecureFrontend = insecureFallbackRequested(gw);
     const listeners = arr<Listener>(gw.spec?.listeners);
     const seen = new Set<string>();
     for (const l of listeners) {
@@ -216,12 +220,17 @@ export function gatewayStatus(node: GatewayNode): Record<string, unknown> {
     attachedRoutes: l.attached.size,
     conditions: listenerConditions(l),
   }));
+  const conditions = [condition(Type.Accepted, a.ok, a.reason, a.message, gen), condition(Type.Programmed, p.ok, p.reason, p.message, gen)];
+  const rr = gatewayResolvedRefs(node);
+  if (rr) conditions.push(condition(Type.ResolvedRefs, rr.ok, rr.reason, rr.message, gen));
+  // Present only while some validation is AllowInsecureFallback (the spec removes it otherwise).
+  if (node.insecureFrontend)
+    conditions.push(
+      condition(Type.InsecureFrontendValidationMode, true, Reason.ConfigurationChanged, 'spec.tls.frontend allows clients without a valid certificate (AllowInsecureFallback)', gen),
+    );
   return {
     addresses: node.addresses.map((value) => ({ type: 'IPAddress', value })),
-    conditions: [
-      condition(Type.Accepted, a.ok, a.reason, a.message, gen),
-      condition(Type.Programmed, p.ok, p.reason, p.message, gen),
-    ],
+    conditions,
     listeners,
   };
 }

@@ -2,7 +2,7 @@
 // every node carries whether it is valid and the conditions that say why).
 
 import type { Condition, Gateway, GatewayClass, Listener, RouteGroupKind } from '../api/types.js';
-import type { Certificate } from '../ir/types.js';
+import type { Certificate, ClientValidation } from '../ir/types.js';
 
 export interface GatewayClassNode {
   resource: GatewayClass;
@@ -24,6 +24,8 @@ export interface ListenerNode {
   /** Accepted False: reason + message. */
   rejected?: { reason: string; message: string };
   certificates: Certificate[];
+  /** HTTPS: client certificate validation from the Gateway's spec.tls.frontend (frontendtls.ts). */
+  clientValidation?: ClientValidation;
   /** Bind address this listener serves on (one per Gateway address). */
   addresses: string[];
   /** Routes attached (Accepted True) by "kind/ns/name" — counted once however many parentRefs select it. */
@@ -45,4 +47,10 @@ export interface GatewayNode {
   /** Set when the Gateway itself (class, addresses, infrastructure) is not accepted: routes cannot attach to it. */
   rejected?: string;
   programmed?: { ok: boolean; reason: string; message: string };
+  /** spec.tls.frontend asks for AllowInsecureFallback somewhere: InsecureFrontendValidationMode True. */
+  insecureFrontend?: boolean;
+  /** spec.tls.backend.clientCertificateRef, resolved (backendtls-client.ts); problems go to the Gateway's ResolvedRefs. */
+  backendClientCertificate?: { secret: string; certPem: string; keyPem: string };
+  /** Gateway ResolvedRefs, reported only when spec.tls is set (the condition is experimental). */
+  resolvedRefs?: { ok: boolean; reason: string; message: string };
 }

@@ -7,6 +7,7 @@ import type { Clusters } from './backends.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { compareHostnameSpecificity } from './hostnames.js';
 import { tlsMode } from './listeners.js';
+import { withClientCertificate } from './backendtls-client.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
 
 export interface TLSRanked {
@@ -40,7 +41,7 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
   if (l.spec.hostname) out.hostname = l.spec.hostname;
   if (protocol === 'HTTPS' || protocol === 'TLS') {
     const mode = protocol === 'TLS' ? tlsMode(l.spec) : 'Terminate';
-    out.tls = { mode, certificates: mode === 'Terminate' ? l.certificates : [] };
+    out.tls = { mode, certificates: mode === 'Terminate' ? l.certificates : [], ...(l.clientValidation ? { clientValidation: l.clientValidation } : {}) };
   }
   if (protocol === 'HTTP' || protocol === 'HTTPS') {
     const hosts = content.http.get(l) ?? new Map<string, RankedEntry[]>();
@@ -67,10 +68,12 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
 
 export function buildIR(gateways: readonly GatewayNode[], content: ListenerContent, clusters: Clusters): IR {
   const ports = new Map<string, { port: Port; order: (string | undefined)[] }>();
+  const all = clusters.toRecord();
+  const withCert: IR['clusters'] = {};
   for (const gw of gateways) {
     for (const l of gw.listeners) {
       if (!l.programmed) continue;
-      const ir = irListener(l, content);
+      const ir = withClientCertificate(irListener(l, content), gw, all, withCert);
       for (const address of l.addresses) {
         const name = `${address}:${l.spec.port}/${l.spec.protocol}`;
         let p = ports.get(name);
@@ -88,14 +91,14 @@ export function buildIR(gateways: readonly GatewayNode[], content: ListenerConte
   list.sort((a, b) =>
     a.address !== b.address ? (a.address < b.address ? -1 : 1) : a.port !== b.port ? a.port - b.port : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0,
   );
-  return { ports: list, clusters: referencedClusters(list, clusters) };
+  return { ports: list, clusters: referencedClusters(list, { ...all, ...withCert }) };
 }
 
 /**
  * Only clusters some served entry points at: a backend of a route that did not attach (or
  * whose rule was dropped) must not appear, or the data plane would resolve and pool it.
  */
-function referencedClusters(ports: readonly Port[], clusters: Clusters): IR['clusters'] {
+function referencedClusters(ports: readonly Port[], all: IR['clusters']): IR['clusters'] {
   const used = new Set<string>();
   const addFilters = (filters: readonly HTTPFilter[] | undefined): void => {
     for (const f of filters ?? []) if (f.type === 'RequestMirror' && f.backend.cluster) used.add(f.backend.cluster);
@@ -116,8 +119,8 @@ function referencedClusters(ports: readonly Port[], clusters: Clusters): IR['clu
       for (const t of l.tlsRoutes ?? []) addBackends(t.backends);
       if (l.l4Route) addBackends(l.l4Route.backends);
     }
-  const all = clusters.toRecord();
   const out: IR['clusters'] = {};
-  for (const [k, c] of Object.entries(all)) if (used.has(k)) out[k] = c;
+  // Keys sorted: the IR promises it, and the per-Gateway copies were appended last.
+  for (const k of Object.keys(all).sort()) if (used.has(k)) out[k] = all[k]!;
   return out;
 }

@@ -5,6 +5,7 @@ import type { AllowedRoutes, GatewayTLSConfig, Listener, RouteGroupKind, Secret,
 import { arr, obj } from './util.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import { certificateFromSecret } from './certificates.js';
+import { resolveClientValidation } from './frontendtls.js';
 import { validHostname } from './hostnames.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
@@ -69,6 +70,7 @@ export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): Li
   }
   resolveKinds(node, KINDS_BY_PROTOCOL[protocol]!);
   if (node.accepted && (protocol === 'HTTPS' || (protocol === 'TLS' && tlsMode(spec) === 'Terminate'))) resolveCertificates(ctx, node);
+  if (node.accepted && protocol === 'HTTPS') resolveClientValidation(ctx, node);
   return node;
 }
 

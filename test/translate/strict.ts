@@ -46,6 +46,13 @@ const SCHEMAS: Record<string, S> = {
       gatewayClassName: str,
       addresses: [{ type: str, value: str }],
       infrastructure: { labels: { $map: str }, annotations: { $map: str }, parametersRef: localRef },
+      tls: {
+        backend: { clientCertificateRef: { group: str, kind: str, name: str, namespace: str } },
+        frontend: {
+          default: { validation: { mode: str, caCertificateRefs: [{ group: str, kind: str, name: str, namespace: str }] } },
+          perPort: [{ port: num, tls: { validation: { mode: str, caCertificateRefs: [{ group: str, kind: str, name: str, namespace: str }] } } }],
+        },
+      },
       listeners: [{
         name: str, hostname: str, port: num, protocol: str,
         tls: { mode: str, certificateRefs: [{ group: str, kind: str, name: str, namespace: str }], options: { $map: str } },

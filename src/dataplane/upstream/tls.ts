@@ -22,6 +22,8 @@ export function upstreamTlsOptions(policy: UpstreamTLS): tls.ConnectionOptions {
     servername: isIp(policy.sni) ? undefined : policy.sni,
     ca,
     rejectUnauthorized: true,
+    // Gateway spec.tls.backend.clientCertificateRef: presented when the backend asks.
+    ...(policy.clientCertificate ? { cert: policy.clientCertificate.certPem, key: policy.clientCertificate.keyPem } : {}),
     checkServerIdentity: (_host: string, cert: PeerCertificate): Error | undefined =>
       sans.length === 0 ? tls.checkServerIdentity(policy.sni, cert) : checkSubjectAltNames(sans, cert),
   };

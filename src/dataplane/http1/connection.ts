@@ -15,6 +15,7 @@ import { sniOf } from '../tls/misdirected.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
 import { readIntoShared } from './user-read.js';
+import { directWrite, type DrainOwner } from './direct-write.js';
 import { ChunkedReader, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -27,7 +28,7 @@ const R_HEAD = 0;
 const R_BODY = 1;
 const R_DONE = 2;
 
-export class Http1Conn implements UpstreamOwner {
+export class Http1Conn implements UpstreamOwner, DrainOwner {
   private readonly clientIp: string;
   private buf: Buffer | null = null;
   private scanFrom = 0;
@@ -39,6 +40,8 @@ export class Http1Conn implements UpstreamOwner {
   private endTimer: NodeJS.Timeout | null = null;
   /** False while handling a chunk that lives in the shared read buffer (valid only during the call). */
   private owned = true;
+  /** Plain TCP: responses are written straight to the handle (direct-write.ts). */
+  private direct = false;
 
   // --- the request being served ---
   private active = false;
@@ -97,6 +100,17 @@ export class Http1Conn implements UpstreamOwner {
   /** From now on read into the shared buffer (plain TCP only): chunks are then borrowed, see `owned`. */
   useSharedReads(): void {
     readIntoShared(this.socket, this.onRead);
+    this.direct = true;
+  }
+
+  /** Write to the client; false = backpressure (resumed by onDrain either way). */
+  private out(data: Buffer | string): boolean {
+    if (this.direct) return directWrite(this.socket, data, this);
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+
+  directDrained(): void {
+    this.onDrain();
   }
 
   private onRead = (n: number, buf: Buffer): void => {
@@ -293,7 +307,9 @@ export class Http1Conn implements UpstreamOwner {
     // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
     const cork = this.buf !== null && (tunnel || !this.bodyDone);
     if (cork) up.socket.cork();
-    up.socket.write(upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel), 'latin1');
+    const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel);
+    if (up.ephemeral) directWrite(up.socket, head, up);
+    else up.socket.write(head, 'latin1');
     if (tunnel) {
       // WebSocket (or any Upgrade): after the head, bytes flow raw both ways until either side closes.
       this.tunnel = true;
@@ -483,7 +499,7 @@ export class Http1Conn implements UpstreamOwner {
     const s = this.pendingHead;
     if (s === null) return;
     this.pendingHead = null;
-    if (!this.socket.write(s, 'latin1') && this.up) this.up.socket.pause();
+    if (!this.out(s) && this.up) this.up.socket.pause();
   }
 
   private respBody(buf: Buffer, start: number): void {
@@ -522,10 +538,10 @@ export class Http1Conn implements UpstreamOwner {
         const out = Buffer.allocUnsafe(hl + end - start);
         out.write(head, 0, hl, 'latin1');
         buf.copy(out, hl, start, end);
-        ok = this.socket.write(out);
+        ok = this.out(out);
       } else {
         const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-        ok = this.socket.write(this.up?.ephemeral ? Buffer.from(slice) : slice);
+        ok = this.out(this.up?.ephemeral ? Buffer.from(slice) : slice);
       }
     }
     if (done) this.respDone();

@@ -5,6 +5,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { RuntimeCluster } from './cluster.js';
+import type { DrainOwner } from '../http1/direct-write.js';
 import { upstreamTlsOptions } from './tls-loader.js';
 
 export interface UpstreamOwner {
@@ -25,7 +26,7 @@ const MAX_IDLE_PER_KEY = 256;
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-export class UpstreamConn {
+export class UpstreamConn implements DrainOwner {
   owner: UpstreamOwner | null = null;
   ephemeral = false;
   /** Served at least one request before the current one (a stale socket may be retried). */
@@ -55,6 +56,9 @@ export class UpstreamConn {
   private onDrain = (): void => {
     this.owner?.upDrain(this);
   };
+  directDrained(): void {
+    this.onDrain();
+  }
   private onError = (err: Error): void => {
     this.err = err;
   };

@@ -79,3 +79,14 @@ test('chunked reader finds the end at every split point, with extensions and tra
   assert.equal(bad.feed(Buffer.from('zz\r\n'), 0), -2);
   assert.equal(new ChunkedReader().feed(Buffer.from('5\r\nhelloXX'), 0), -2);
 });
+
+test('header names: any case of framing and hop-by-hop names is recognised, look-alikes are kept', () => {
+  const r = newResponseHead();
+  assert.ok(parseResponseHead('HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 7\r\nPROXY-CONNECTION: x\r\nTe: a\r\nTRAILER: b\r\nUpGrade: c\r\nKEEP-ALIVE: d\r\nContent-Lengthy: 9\r\nConnectiom: e\r\nupgradE: f', r));
+  assert.equal(r.contentLength, 7);
+  assert.equal(r.lines, 'CONTENT-LENGTH: 7\r\nContent-Lengthy: 9\r\nConnectiom: e\r\n');
+  const h = newRequestHead();
+  assert.equal(parseRequestHead('GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: u\r\nACCEPT: x\r\nX-Custom-Thing: y\r\nX-Forwarded-For: 1.2.3.4', h, 100), 0);
+  assert.equal(h.host, 'a');
+  assert.deepEqual(h.headers, ['user-agent', 'u', 'accept', 'x', 'x-custom-thing', 'y', 'x-forwarded-for', '1.2.3.4']);
+});

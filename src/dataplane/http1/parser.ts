@@ -84,7 +84,7 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
     while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
     const value = s.slice(vs, ve);
     if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0 || value.indexOf('\0') >= 0) return BAD_REQUEST;
-    const name = lower(rawName);
+    const name = lowerName(rawName);
     pos = end + 2;
     switch (name) {
       case 'host':
@@ -150,6 +150,48 @@ function stripConnectionTokens(headers: string[], c: string): void {
   }
 }
 
+/**
+ * Header name to lower case. Clients that capitalise (curl, wrk, browsers over HTTP/1.1) mostly
+ * send a handful of names: those map to constants (no new string, and later comparisons against
+ * literals are cheap); anything else goes through lower().
+ */
+export function lowerName(s: string): string {
+  const c = s.charCodeAt(0);
+  if (c < 65 || c > 90) return lower(s);
+  switch (s) {
+    case 'Host': return 'host';
+    case 'User-Agent': return 'user-agent';
+    case 'Accept': return 'accept';
+    case 'Accept-Encoding': return 'accept-encoding';
+    case 'Accept-Language': return 'accept-language';
+    case 'Connection': return 'connection';
+    case 'Content-Length': return 'content-length';
+    case 'Content-Type': return 'content-type';
+    case 'Cookie': return 'cookie';
+    case 'Authorization': return 'authorization';
+    case 'Referer': return 'referer';
+    case 'Origin': return 'origin';
+    case 'Cache-Control': return 'cache-control';
+    case 'Transfer-Encoding': return 'transfer-encoding';
+    case 'Upgrade': return 'upgrade';
+    case 'X-Forwarded-For': return 'x-forwarded-for';
+    case 'X-Forwarded-Proto': return 'x-forwarded-proto';
+    case 'X-Forwarded-Host': return 'x-forwarded-host';
+    case 'X-Request-Id': return 'x-request-id';
+  }
+  return lower(s);
+}
+
+/** s[pos..pos+lname.length) equals `lname` (lower-case) ignoring ASCII case, without allocating. */
+function nameIs(s: string, pos: number, lname: string): boolean {
+  for (let i = 0; i < lname.length; i++) {
+    let c = s.charCodeAt(pos + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lname.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** Lower-case only when needed: most clients already send lower- or mixed-case names. */
 export function lower(s: string): string {
   for (let i = 0; i < s.length; i++) {
@@ -200,24 +242,28 @@ export function parseResponseHead(s: string, out: ResponseHead): boolean {
     const colon = s.indexOf(':', pos);
     if (colon <= pos || colon > end) return false;
     const nameLen = colon - pos;
-    // Only names of these lengths can be framing or hop-by-hop: skip the lower-casing otherwise.
+    // Only names of these lengths can be framing or hop-by-hop; compared in place, case-insensitively.
     if (nameLen === 10 || nameLen === 14 || nameLen === 17 || nameLen === 16 || nameLen === 7 || nameLen === 2) {
-      const name = lower(s.slice(pos, colon));
       let drop = false;
-      if (name === 'content-length') {
+      if (nameLen === 14 && nameIs(s, pos, 'content-length')) {
         const value = s.slice(colon + 1, end).trim();
         const n = Number(value);
         if (!/^[0-9]{1,15}$/.test(value) || (out.contentLength >= 0 && out.contentLength !== n)) return false;
         out.contentLength = n;
-      } else if (name === 'transfer-encoding') {
+      } else if (nameLen === 17 && nameIs(s, pos, 'transfer-encoding')) {
         if (s.slice(colon + 1, end).trim().toLowerCase().endsWith('chunked')) out.chunked = true;
         drop = true;
-      } else if (name === 'connection') {
+      } else if (nameLen === 10 && nameIs(s, pos, 'connection')) {
         const v = s.slice(colon + 1, end).toLowerCase();
         if (v.indexOf('close') >= 0) close = true;
         else if (v.indexOf('keep-alive') >= 0) close = false;
         drop = true;
-      } else if (name === 'keep-alive' || name === 'proxy-connection' || name === 'te' || name === 'trailer' || name === 'upgrade') {
+      } else if (
+        (nameLen === 10 && nameIs(s, pos, 'keep-alive')) ||
+        (nameLen === 16 && nameIs(s, pos, 'proxy-connection')) ||
+        (nameLen === 2 && nameIs(s, pos, 'te')) ||
+        (nameLen === 7 && (nameIs(s, pos, 'trailer') || nameIs(s, pos, 'upgrade')))
+      ) {
         drop = true;
       }
       if (drop) {

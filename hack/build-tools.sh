@@ -3,8 +3,10 @@
 # Each tool has its own module under hack/tools/<name> (pinned go.mod + go.sum); a binary is
 # rebuilt only when that module's files change (a stamp beside the binaries records their hash).
 #
-#   hack/build-tools.sh            build whatever is missing or stale
-#   hack/build-tools.sh --force    rebuild everything
+#   hack/build-tools.sh            build whatever of the cluster's tools is missing or stale
+#   hack/build-tools.sh helm       only the named tools (helm is built only when named: nothing in
+#                                  the cluster needs it; hack/validate-deploy.sh and test/k8s/deploy.test.ts do)
+#   hack/build-tools.sh --force    rebuild (everything, or the named tools)
 #
 # Env: PORTICO_GO_CACHE     where GOMODCACHE and GOCACHE live (default .cache/go)
 #      PORTICO_CLUSTER_BIN  where the binaries go (default .cache/cluster/bin)
@@ -13,15 +15,23 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/hack/lib.sh"
 
-force=0
-[[ "${1:-}" == "--force" ]] && force=1
+force=0 want=()
+for a in "$@"; do
+  case $a in
+    --force) force=1 ;;
+    *) [[ -f "$ROOT/hack/tools/$a/go.mod" ]] || die "no tool $a under hack/tools"; want+=("$a") ;;
+  esac
+done
+((${#want[@]})) || want=(etcd kwok echo k8s)
+wants() { [[ " ${want[*]} " == *" $1 "* ]]; }
 
 ensure_go
 mkdir -p "$BIN" "$BIN/.stamps"
 
-# stamp <tool>: the hash of everything that decides that tool's binaries.
+# stamp <tool>: the hash of everything that decides that tool's binaries (for echo, its patch too).
 stamp() {
-  (cd "$ROOT/hack/tools/$1" && cat go.mod go.sum; [[ "$1" == echo ]] && cat "$ROOT/hack/build-tools.sh") | sha256sum | cut -c1-16
+  # (an `if`, not `[[ ]] &&`: a false test as the subshell's last word fails the pipeline, and build's set -e with it)
+  (cd "$ROOT/hack/tools/$1" && cat go.mod go.sum; if [[ "$1" == echo ]]; then declare -f prepare_echo_source; fi) | sha256sum | cut -c1-16
 }
 
 fresh() { # fresh <tool> <binary>...
@@ -56,19 +66,22 @@ prepare_echo_source() {
            -e 's/fmt.Sprintf("0.0.0.0:%d"/fmt.Sprintf(os.Getenv("POD_IP")+":%d"/g' \
            -e 's/net.ResolveUDPAddr("udp", ":"+port)/net.ResolveUDPAddr("udp", os.Getenv("POD_IP")+":"+port)/' \
            echo-basic.go grpc/grpc.go tcpserver/tcpserver.go udpechoserver/udpechoserver.go
-    if grep -nE '"(0\.0\.0\.0)?:%[sd]"|"udp", ":"' echo-basic.go grpc/grpc.go tcpserver/tcpserver.go udpechoserver/udpechoserver.go; then
+    if grep -nE 'Sprintf\("(0\.0\.0\.0)?:%[sd]"|"udp", ":"' echo-basic.go grpc/grpc.go tcpserver/tcpserver.go udpechoserver/udpechoserver.go; then
       die "echo-basic still has a wildcard listener after patching (see lines above)"
     fi)
 }
 
 t_all=$SECONDS
-fresh etcd etcd || OUT="$BIN/etcd" build etcd go.etcd.io/etcd/server/v3
-fresh kwok kwok || build kwok sigs.k8s.io/kwok/cmd/kwok
-if ! fresh echo echo-basic; then
+if wants etcd; then fresh etcd etcd || OUT="$BIN/etcd" build etcd go.etcd.io/etcd/server/v3; fi
+if wants kwok; then fresh kwok kwok || build kwok sigs.k8s.io/kwok/cmd/kwok; fi
+if wants echo && ! fresh echo echo-basic; then
   prepare_echo_source
   build echo sigs.k8s.io/gateway-api/conformance/echo-basic
 fi
-fresh k8s kube-apiserver kube-controller-manager kube-scheduler kubectl ||
-  build k8s k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+if wants k8s; then
+  fresh k8s kube-apiserver kube-controller-manager kube-scheduler kubectl ||
+    build k8s k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+fi
+if wants helm; then fresh helm helm || build helm helm.sh/helm/v4/cmd/helm; fi
 log "tools ready in $BIN ($((SECONDS - t_all))s)"

@@ -38,6 +38,11 @@ test('request head: smuggling shapes are rejected', () => {
     'POST / HTTP/1.1\r\nHost: a\r\nHost: b',
     'GET / HTTP/1.1\r\nHost: a\r\nX: a\nb',
     'GET  / HTTP/1.1\r\nHost: a',
+    'G(T / HTTP/1.1\r\nHost: a',
+    'G\u00e9T / HTTP/1.1\r\nHost: a',
+    'GET / HTTP/1.1\r\nHost: a\r\nBad Name: 1',
+    'GET / HTTP/1.1\r\nHost: a\r\nX\u00ff: 1',
+    'GET / HTTP/1.1\r\nHost: a\r\nX@: 1',
   ]) assert.equal(parseRequestHead(bad, h, 100), 400, JSON.stringify(bad));
   assert.equal(parseRequestHead('GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2', h, 2), 431);
 });

@@ -3,8 +3,19 @@
 // through unchanged (pipelining-safe: bytes after the end belong to the next message).
 // Heads are parsed from one latin1 string (cheap for V8) into flat arrays, no objects per header.
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const METHOD = TOKEN;
+/** RFC 9110 tchar, as a table: checked per character of every header name, cheaper than a regex per name. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+/** s[start..end) is a non-empty token. */
+function isToken(s: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
 
 export interface RequestHead {
   method: string;
@@ -44,8 +55,8 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
   if (sp1 <= 0 || sp1 > eol) return BAD_REQUEST;
   const sp2 = s.indexOf(' ', sp1 + 1);
   if (sp2 < 0 || sp2 > eol || sp2 === sp1 + 1) return BAD_REQUEST;
+  if (!isToken(s, 0, sp1)) return BAD_REQUEST;
   const method = s.slice(0, sp1);
-  if (!METHOD.test(method)) return BAD_REQUEST;
   const version = s.slice(sp2 + 1, eol);
   if (version === 'HTTP/1.1') out.minor = 1;
   else if (version === 'HTTP/1.0') out.minor = 0;
@@ -76,8 +87,8 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
     if (++count > maxHeaderCount) return HEADERS_TOO_LARGE;
     const colon = s.indexOf(':', pos);
     if (colon <= pos || colon > end) return BAD_REQUEST; // also rejects obs-fold (leading whitespace has no name)
+    if (!isToken(s, pos, colon)) return BAD_REQUEST;
     const rawName = s.slice(pos, colon);
-    if (!TOKEN.test(rawName)) return BAD_REQUEST;
     let vs = colon + 1;
     let ve = end;
     while (vs < ve && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;

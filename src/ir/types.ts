@@ -154,6 +154,12 @@ export interface HTTPRouteEntry {
   /** Empty with no redirect filter means the rule has no backendRefs: 500 per spec. */
   backends: WeightedBackend[];
   timeouts?: { requestMs?: number; backendRequestMs?: number };
+  /**
+   * HTTPRoute rule `retry` (added by H9): a response whose status is in `codes` (or a failed
+   * upstream connection) is retried up to `attempts` more times, `backoffMs` apart. Only requests
+   * without a body are retried (their bytes were never streamed, so they can be sent again).
+   */
+  retry?: { codes: number[]; attempts: number; backoffMs: number };
   /** GRPCRoute entries: answer no-match / errors with gRPC status codes instead of HTTP bodies. */
   grpc?: boolean;
 }

@@ -96,6 +96,21 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
         if (!timeouts.requestMs && !timeouts.backendRequestMs) timeouts = undefined;
       }
     }
+    let retry: HTTPRouteEntry['retry'];
+    const rt = rule.retry;
+    if (rt) {
+      const codes = (Array.isArray(rt.codes) ? rt.codes : []).filter((c) => Number.isInteger(c));
+      const backoffMs = rt.backoff !== undefined ? parseDuration(rt.backoff) : 0;
+      if (codes.some((c) => c < 400 || c > 599))
+        problem ??= { reason: Reason.UnsupportedValue, message: `${where}.retry.codes: only 4xx and 5xx codes can be retried` };
+      else if (backoffMs === undefined)
+        problem ??= { reason: Reason.UnsupportedValue, message: `${where}.retry.backoff: not a Gateway API duration (e.g. 100ms, 1s)` };
+      else {
+        // Unset attempts: one retry (the API leaves the default to the implementation); 0 disables.
+        const attempts = typeof rt.attempts === 'number' && rt.attempts >= 0 ? Math.floor(rt.attempts) : 1;
+        if (attempts > 0) retry = { codes, attempts, backoffMs };
+      }
+    }
     if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, match] of irMatches.entries()) {
@@ -112,6 +127,7 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
             filters: f.filters,
             backends,
             ...(timeouts ? { timeouts } : {}),
+            ...(retry ? { retry } : {}),
           };
       out.push({ entry, routeOrder: node.order });
     }

@@ -70,6 +70,7 @@ const SCHEMAS: Record<string, S> = {
         filters: [httpFilter],
         backendRefs: [{ ...(backendRef as object), filters: [httpFilter] } as S],
         timeouts: { request: str, backendRequest: str },
+        retry: { codes: [num], attempts: num, backoff: str },
       }],
     },
   },

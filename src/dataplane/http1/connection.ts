@@ -57,6 +57,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
   private mirrors: MirrorSink[] | null = null;
   private timer: NodeJS.Timeout | null = null;
   private status = 0;
+  /** Retries left for this request (HTTPRoute retry); 0 for requests with a body. */
+  private attemptsLeft = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   // --- upstream (HTTP/1.1 socket, raw tunnel, or HTTP/2 stream) ---
   private up: UpstreamConn | null = null;
@@ -244,6 +247,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     this.keepAlive = !h.close && !ctx.draining && !this.socket.readableEnded;
     this.bodyDiscard = false;
     this.status = 0;
+    this.attemptsLeft = 0;
     this.respStage = R_HEAD;
     this.respHeadSent = false;
     this.respBytes = 0;
@@ -302,6 +306,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     }
     const i = cl.next();
     const tunnel = h.upgrade !== '';
+    // Only a request without a body can be sent again: nothing of it is lost once forwarded.
+    const retry = plan.entry?.retry;
+    this.attemptsLeft = retry && !tunnel && h.contentLength <= 0 && !h.chunked ? retry.attempts : 0;
     const up = tunnel ? ctx.shared.pool.fresh(cl, i, this) : ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
     // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
@@ -434,6 +441,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
         if (start < buf.length) this.handleUpData(up, buf.subarray(start));
         return;
       }
+      if (this.attemptsLeft > 0 && this.plan!.entry!.retry!.codes.includes(resp.status)) return this.retry();
       this.sendResponseHead();
       if ((this.respStage as number) === R_DONE) {
         if (start < buf.length) this.upReusable = false;
@@ -571,6 +579,36 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     if (this.bodyDone || !this.keepAlive) this.finishExchange();
   }
 
+  /** Drop this attempt's upstream (its response is not wanted) and send the request again after the backoff. */
+  private retry(): void {
+    this.attemptsLeft--;
+    const up = this.up;
+    this.up = null;
+    // The unwanted response's body may still be arriving: the socket cannot be reused.
+    up?.destroy();
+    this.respHeadBuf = null;
+    this.respBytes = 0;
+    const backoff = this.plan!.entry!.retry!.backoffMs;
+    if (backoff > 0) this.retryTimer = setTimeout(this.onRetryTimer, backoff);
+    else this.sendAttempt();
+  }
+
+  private onRetryTimer = (): void => {
+    this.retryTimer = null;
+    if (this.closed || !this.active || this.respHeadSent) return;
+    this.sendAttempt();
+  };
+
+  private sendAttempt(): void {
+    const plan = this.plan!;
+    const cl = plan.cluster!;
+    const up = this.ctx.shared.pool.acquire(cl, cl.next(), this);
+    this.up = up;
+    const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, false);
+    if (up.ephemeral) directWrite(up.socket, head, up);
+    else up.socket.write(head, 'latin1');
+  }
+
   upDrain(up: UpstreamConn): void {
     if (up === this.up && this.socket.isPaused()) this.socket.resume();
   }
@@ -593,6 +631,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
         fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;
       }
+      if (this.attemptsLeft > 0) return this.retry();
       this.upReusable = false;
       return this.respondLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n', null);
     }
@@ -620,6 +659,11 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
 
   private onRouteTimeout = (): void => {
     this.timer = null;
+    this.attemptsLeft = 0;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
     if (this.respStage === R_DONE || !this.active) return;
     this.dropUpstream();
     if (!this.respHeadSent) {
@@ -812,6 +856,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     this.closed = true;
     if (this.headTimer) clearTimeout(this.headTimer);
     if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
     this.headTimer = this.timer = null;

@@ -1,0 +1,116 @@
+// HTTPRoute retry through real sockets: a backend that fails the first N tries of each request id.
+import { after, before, describe, test } from 'node:test';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import assert from 'node:assert/strict';
+import { createEngine } from '../../src/dataplane/engine.js';
+import type { Engine } from '../../src/dataplane/engine-api.js';
+import { cluster, echoBackend, freePort, request, route, simpleIR, to, type Backend } from './helpers.js';
+
+const prefix = (value: string) => ({ path: { type: 'PathPrefix' as const, value } });
+
+describe('retry', () => {
+  let flaky: Backend, engine: Engine, port: number, slammer: net.Server;
+  let slams = 0;
+  const tries = new Map<string, number>();
+  before(async () => {
+    // /<anything>?id=X&code=C&fail=N: the first N requests with id X get status C (with a body), then 200.
+    flaky = await echoBackend('flaky', (req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      const id = u.searchParams.get('id')!;
+      const n = (tries.get(id) ?? 0) + 1;
+      tries.set(id, n);
+      if (n <= Number(u.searchParams.get('fail'))) {
+        res.writeHead(Number(u.searchParams.get('code')), { 'content-type': 'text/plain' });
+        res.end(`failed try ${n}`);
+      } else {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`ok on try ${n}`);
+      }
+      return true;
+    });
+    // Accepts and at once closes every connection: an upstream that fails before answering.
+    slammer = net.createServer((s) => {
+      slams++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => slammer.listen(0, '127.0.0.1', r));
+    port = await freePort();
+    engine = createEngine({});
+    await engine.apply(simpleIR(port, [
+      route(prefix('/r3'), [to('flaky')], [], { retry: { codes: [500], attempts: 3, backoffMs: 0 } }),
+      route(prefix('/r2b'), [to('flaky')], [], { retry: { codes: [500, 502, 503, 504], attempts: 2, backoffMs: 50 } }),
+      route(prefix('/none'), [to('flaky')]),
+      route(prefix('/dead'), [to('dead')], [], { retry: { codes: [503], attempts: 2, backoffMs: 0 } }),
+    ], [cluster('flaky', [flaky.port]), cluster('dead', [(slammer.address() as AddressInfo).port])]));
+  });
+  after(async () => {
+    await engine.close();
+    await flaky.close();
+    await new Promise((r) => slammer.close(r));
+  });
+
+  let seq = 0;
+  const get = (path: string, code: number, fail: number, opts: { method?: string; body?: string } = {}) => {
+    const id = `t${++seq}`;
+    return { id, res: request(port, `${path}?id=${id}&code=${code}&fail=${fail}`, opts) };
+  };
+
+  test('a listed status is retried until a try succeeds, within the attempts', async () => {
+    const { id, res } = get('/r3', 500, 2);
+    const r = await res;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok on try 3');
+    assert.equal(tries.get(id), 3);
+  });
+
+  test('attempts are retries: 1 + attempts tries, then the last failure is passed on with its body', async () => {
+    const { id, res } = get('/r3', 500, 10);
+    const r = await res;
+    assert.equal(r.status, 500);
+    assert.equal(r.body, 'failed try 4');
+    assert.equal(tries.get(id), 4);
+  });
+
+  test('a status not in codes is not retried', async () => {
+    const { id, res } = get('/r3', 503, 1);
+    const r = await res;
+    assert.equal(r.status, 503);
+    assert.equal(tries.get(id), 1);
+  });
+
+  test('backoff separates tries; every listed code is retried', async () => {
+    for (const code of [502, 503, 504]) {
+      const t0 = Date.now();
+      const { id, res } = get('/r2b', code, 2);
+      const r = await res;
+      assert.equal(r.status, 200, String(code));
+      assert.equal(tries.get(id), 3);
+      assert.ok(Date.now() - t0 >= 95, `two backoffs of 50 ms (took ${Date.now() - t0} ms)`);
+    }
+  });
+
+  test('no retry policy, or a request with a body: the first answer stands', async () => {
+    const a = get('/none', 500, 1);
+    assert.equal((await a.res).status, 500);
+    assert.equal(tries.get(a.id), 1);
+    const b = get('/r3', 500, 1, { method: 'POST', body: 'payload' });
+    assert.equal((await b.res).status, 500);
+    assert.equal(tries.get(b.id), 1);
+  });
+
+  test('a connection closed before any answer is retried, then answered 502', async () => {
+    slams = 0;
+    const r = await request(port, '/dead');
+    assert.equal(r.status, 502);
+    assert.equal(slams, 3);
+  });
+
+  test('the client connection stays usable after retried requests', async () => {
+    const { id, res } = get('/r3', 500, 1);
+    assert.equal((await res).status, 200);
+    assert.equal(tries.get(id), 2);
+    const again = get('/r3', 500, 0);
+    assert.equal((await again.res).status, 200);
+  });
+});

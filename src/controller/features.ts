@@ -28,6 +28,7 @@ export const EXTENDED_FEATURES = [
   'HTTPRouteRequestPercentageMirror',
   'HTTPRouteRequestTimeout',
   'HTTPRouteBackendTimeout',
+  'HTTPRouteRetry',
   'HTTPRouteParentRefPort',
   'HTTPRouteDestinationPortMatching',
   'HTTPRouteBackendProtocolH2C',

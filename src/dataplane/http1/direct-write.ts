@@ -74,7 +74,10 @@ function onComplete(this: WriteReq, status: number): void {
   this.owner = null;
   this.buffer = null;
   if (status < 0) socket.destroy();
-  else if (this.handle.writeQueueSize === 0 && !socket.destroyed) owner.directDrained();
+  // Told even when a later socket.write still sits in the queue behind this one: that write was
+  // under the Writable's high-water mark, so no 'drain' would come for it and a reader paused on
+  // our account would never resume. Resuming early only means the next write reports backpressure.
+  else if (!socket.destroyed) owner.directDrained();
 }
 
 /**

@@ -10,7 +10,7 @@ import type { IR } from '../ir/types.js';
 import { Snapshot } from '../store/snapshot.js';
 import { FileSource, formatProblem, type FileState } from '../sources/files.js';
 import type { ObjectStatus } from '../translate/types.js';
-import { parseHostPort } from '../controller/admin.js';
+import { parseHostPort } from '../observability/admin.js';
 import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';

@@ -2,14 +2,15 @@
 // service/method matches become path matches and the entry is marked grpc (errors and
 // no-match answer with gRPC status codes).
 
-import type { GRPCBackendRef, GRPCHeaderMatch, GRPCMethodMatch, GRPCRoute, GRPCRouteMatch, GRPCRouteRule } from '../api/types.js';
+import type { GRPCHeaderMatch, GRPCMethodMatch, GRPCRoute, GRPCRouteMatch, GRPCRouteRule } from '../api/types.js';
 import type { HTTPMatch, HTTPRouteEntry } from '../ir/types.js';
 import type { Clusters } from './backends.js';
 import { arr, obj } from './util.js';
 import { Reason } from './conditions.js';
-import { translateFilters, type FilterProblem } from './filters.js';
+import type { FilterProblem } from './filters.js';
+import { resolveRuleTargets } from './rule-targets.js';
 import type { RankedEntry } from './precedence.js';
-import { INVALID_BACKEND, noteResolved, resolveBackends, type RouteNode } from './routes.js';
+import { INVALID_BACKEND, type RouteNode } from './routes.js';
 
 const SERVICE_RE = /^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/;
 const METHOD_RE = /^[A-Za-z_][A-Za-z_0-9]*$/;
@@ -89,19 +90,9 @@ export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Cl
     }
     const dropped = problem !== undefined;
     const fc = { routeKind: 'GRPCRoute' as const, namespace: node.namespace, clusters, use: 'grpc' as const, allPathPrefix: false };
-    const f = translateFilters(fc, rule.filters, where);
-    f.resolved.forEach((r) => noteResolved(node, r));
-    node.refProblems.push(...f.refProblems);
+    const f = resolveRuleTargets(node, fc, rule, where);
     problem ??= f.invalid;
-    const backends = resolveBackends(node, clusters, rule.backendRefs, 'grpc', where);
-    for (const [bi, ref] of arr<GRPCBackendRef>(rule.backendRefs).entries()) {
-      if (!Array.isArray(ref.filters) || ref.filters.length === 0 || !backends[bi]) continue;
-      const bf = translateFilters(fc, ref.filters, `${where}.backendRefs[${bi}]`);
-      bf.resolved.forEach((r) => noteResolved(node, r));
-      node.refProblems.push(...bf.refProblems);
-      problem ??= bf.invalid;
-      if (!bf.invalid) backends[bi]!.filters = bf.filters;
-    }
+    const backends = f.backends;
     if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, m] of irMatches.entries()) {

@@ -1,15 +1,16 @@
 // HTTPRoute rules -> precedence-ranked IR route entries (listener-independent; attachment
 // decides which virtual hosts receive them).
 
-import type { HTTPBackendRef, HTTPHeaderMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../api/types.js';
-import type { HTTPMatch, HTTPRouteEntry, WeightedBackend } from '../ir/types.js';
+import type { HTTPHeaderMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../api/types.js';
+import type { HTTPMatch, HTTPRouteEntry } from '../ir/types.js';
 import type { Clusters } from './backends.js';
 import { arr, obj } from './util.js';
 import { Reason } from './conditions.js';
 import { parseDuration } from './duration.js';
-import { translateFilters, type FilterProblem } from './filters.js';
+import type { FilterProblem } from './filters.js';
+import { resolveRuleTargets } from './rule-targets.js';
 import type { RankedEntry } from './precedence.js';
-import { INVALID_BACKEND, noteResolved, resolveBackends, type RouteNode } from './routes.js';
+import { INVALID_BACKEND, type RouteNode } from './routes.js';
 
 function validRegex(re: string): boolean {
   try {
@@ -66,19 +67,9 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
     const dropped = problem !== undefined;
     const allPathPrefix = irMatches.every((m) => m.path?.type === 'PathPrefix');
     const fc = { routeKind: 'HTTPRoute' as const, namespace: node.namespace, clusters, use: 'http' as const, allPathPrefix };
-    const f = translateFilters(fc, rule.filters, where);
-    f.resolved.forEach((r) => noteResolved(node, r));
-    node.refProblems.push(...f.refProblems);
+    const f = resolveRuleTargets(node, fc, rule, where);
     problem ??= f.invalid;
-    const backends: WeightedBackend[] = resolveBackends(node, clusters, rule.backendRefs, 'http', where);
-    for (const [bi, ref] of arr<HTTPBackendRef>(rule.backendRefs).entries()) {
-      if (!Array.isArray(ref.filters) || ref.filters.length === 0 || !backends[bi]) continue;
-      const bf = translateFilters(fc, ref.filters, `${where}.backendRefs[${bi}]`);
-      bf.resolved.forEach((r) => noteResolved(node, r));
-      node.refProblems.push(...bf.refProblems);
-      problem ??= bf.invalid;
-      if (!bf.invalid) backends[bi]!.filters = bf.filters;
-    }
+    const backends = f.backends;
     let timeouts: HTTPRouteEntry['timeouts'];
     const t = rule.timeouts;
     if (t) {

@@ -5,7 +5,7 @@
 import type { GRPCHeaderMatch, GRPCMethodMatch, GRPCRoute, GRPCRouteMatch, GRPCRouteRule } from '../api/types.js';
 import type { HTTPMatch, HTTPRouteEntry } from '../ir/types.js';
 import type { Clusters } from './backends.js';
-import { arr, obj } from './util.js';
+import { arr, obj, validRegex } from './util.js';
 import { Reason } from './conditions.js';
 import type { FilterProblem } from './filters.js';
 import { resolveRuleTargets } from './rule-targets.js';
@@ -17,14 +17,6 @@ const METHOD_RE = /^[A-Za-z_][A-Za-z_0-9]*$/;
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-function validRegex(re: string): boolean {
-  try {
-    new RegExp(re);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

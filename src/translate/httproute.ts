@@ -4,22 +4,13 @@
 import type { HTTPHeaderMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../api/types.js';
 import type { HTTPMatch, HTTPRouteEntry } from '../ir/types.js';
 import type { Clusters } from './backends.js';
-import { arr, obj } from './util.js';
+import { arr, obj, validRegex } from './util.js';
 import { Reason } from './conditions.js';
 import { parseDuration } from './duration.js';
 import type { FilterProblem } from './filters.js';
 import { resolveRuleTargets } from './rule-targets.js';
 import type { RankedEntry } from './precedence.js';
 import { INVALID_BACKEND, type RouteNode } from './routes.js';
-
-function validRegex(re: string): boolean {
-  try {
-    new RegExp(re);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function matchOf(m: HTTPRouteMatch, at: string): { match: HTTPMatch } | { problem: FilterProblem } {
   const path = obj<NonNullable<HTTPRouteMatch['path']>>(m.path);

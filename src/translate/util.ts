@@ -19,3 +19,13 @@ export function str(v: unknown): string | undefined {
 export function obj<T extends object>(v: T | undefined | null | unknown): Partial<T> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Partial<T>) : {};
 }
+
+/** Whether a RegularExpression match value compiles (an invalid one makes its rule unsupported). */
+export function validRegex(re: string): boolean {
+  try {
+    new RegExp(re);
+    return true;
+  } catch {
+    return false;
+  }
+}

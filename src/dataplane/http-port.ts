@@ -10,6 +10,7 @@ import type { Port } from '../ir/types.js';
 import type { RuntimeConfig } from './config.js';
 import type { PortContext, Shared } from './context.js';
 import { Http1Conn } from './http1/connection.js';
+import { startIdleSweep } from './http1/idle.js';
 import { createH2Server } from './http2/server.js';
 import type { PortRouter } from './router/tables.js';
 import { CertSelector } from './tls/certs.js';
@@ -28,6 +29,7 @@ export class HttpPort implements PortContext {
   private h2sessions = new Set<http2.Http2Session>();
   private certs: CertSelector;
   private sockets = new Set<net.Socket>();
+  private sweeper: NodeJS.Timeout;
 
   constructor(
     public port: Port,
@@ -39,6 +41,7 @@ export class HttpPort implements PortContext {
     this.cfg = cfg;
     this.router = cfg.routers.get(port.name)!;
     this.certs = new CertSelector(port);
+    this.sweeper = startIdleSweep(this.conns, shared.opts.idleTimeoutMs);
     if (this.scheme === 'https') {
       const def = this.certs.defaultCert;
       const ca = this.certs.defaultCaPem;
@@ -177,5 +180,6 @@ export class HttpPort implements PortContext {
     for (const s of this.sockets) s.destroy();
     for (const s of this.h2sessions) s.destroy();
     await closed;
+    clearInterval(this.sweeper);
   }
 }

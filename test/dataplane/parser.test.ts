@@ -64,6 +64,23 @@ test('response head: hop-by-hop lines dropped wherever they sit, framing read', 
   assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2', r), false);
 });
 
+test('status code and Content-Length are digits only', () => {
+  const r = newResponseHead();
+  assert.ok(parseResponseHead('HTTP/1.1 200', r));
+  assert.equal(r.status, 200);
+  assert.ok(parseResponseHead('HTTP/1.1 599 Odd\r\nContent-Length:  12 ', r));
+  assert.equal(r.status, 599);
+  assert.equal(r.contentLength, 12);
+  for (const bad of ['HTTP/1.1 2x0 OK', 'HTTP/1.1 099 Low', 'HTTP/1.1 2000 OK', 'HTTP/1.1 20', 'HTTP/1.1  200 OK']) assert.equal(parseResponseHead(bad, r), false, bad);
+  for (const cl of ['+1', '1e3', '0x10', '', '1 2', '1234567890123456', '-1']) {
+    assert.equal(parseResponseHead(`HTTP/1.1 200 OK\r\nContent-Length: ${cl}`, r), false, `response Content-Length ${JSON.stringify(cl)}`);
+    assert.equal(parseRequestHead(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${cl}`, newRequestHead(), 100), 400, `request Content-Length ${JSON.stringify(cl)}`);
+  }
+  const h = newRequestHead();
+  assert.equal(parseRequestHead('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 007', h, 100), 0);
+  assert.equal(h.contentLength, 7);
+});
+
 test('chunked reader finds the end at every split point, with extensions and trailers', () => {
   const body = Buffer.from('5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\nNEXT');
   const end = body.length - 4;

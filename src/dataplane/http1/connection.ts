@@ -16,19 +16,27 @@ import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
 import { readIntoShared } from './user-read.js';
 import { directWrite, type DrainOwner } from './direct-write.js';
-import { ChunkedReader, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
+import { clock } from '../clock.js';
+import type { IdleSweepable } from './idle.js';
+import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** A local answer leaves a request body this large unread: close instead of reading it all. */
 const MAX_DISCARD = 64 * 1024;
 const MAX_RESPONSE_HEAD = 64 * 1024;
+/**
+ * Reads up to this size are taken as one latin1 string at once: the head is found and parsed
+ * in it, and a small response goes out as one string (head + body), without a Buffer to
+ * assemble it. Larger reads keep the Buffer path, so big bodies are not copied into strings.
+ */
+const SMALL_READ = 8192;
 
 // Response stages.
 const R_HEAD = 0;
 const R_BODY = 1;
 const R_DONE = 2;
 
-export class Http1Conn implements UpstreamOwner, DrainOwner {
+export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private readonly clientIp: string;
   private buf: Buffer | null = null;
   private scanFrom = 0;
@@ -42,6 +50,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
   private owned = true;
   /** Plain TCP: responses are written straight to the handle (direct-write.ts). */
   private direct = false;
+  /** `clock.now` at the last byte read from the client or from its upstream (idle.ts). */
+  private lastActive = clock.now;
 
   // --- the request being served ---
   private active = false;
@@ -88,9 +98,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    socket.on('timeout', this.onIdle);
     socket.on('end', this.onEnd);
-    socket.setTimeout(ctx.shared.opts.idleTimeoutMs);
     // The head of the first request is due within the head timeout from accept (slowloris).
     this.armHeadTimer();
   }
@@ -117,6 +125,28 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
   }
 
   private onRead = (n: number, buf: Buffer): void => {
+    this.lastActive = clock.now;
+    // The common case: one read holding a whole small request head, nothing buffered before it.
+    if (n <= SMALL_READ && this.buf === null && !this.active && buf[0] !== 13) {
+      const s = latin1(buf, 0, n);
+      const idx = s.indexOf('\r\n\r\n');
+      if (idx >= 0 && idx <= this.ctx.shared.opts.maxHeaderBytes) {
+        this.processing = true;
+        try {
+          // Body bytes or a pipelined request after the head outlive this call: copied.
+          if (idx + 4 < n) this.buf = Buffer.from(buf.subarray(idx + 4, n));
+          this.scanFrom = 0;
+          this.headReady(idx + 4 === n ? s.slice(0, idx) : s.substring(0, idx));
+        } catch {
+          this.dropUpstream();
+          this.socket.destroy();
+        } finally {
+          this.processing = false;
+        }
+        if (!this.active && this.buf !== null) this.processInput();
+        return;
+      }
+    }
     this.owned = false;
     this.onData(buf.subarray(0, n));
     this.owned = true;
@@ -154,6 +184,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
   };
 
   private handleData(chunk: Buffer): void {
+    this.lastActive = clock.now;
     if (this.tunnel) {
       if (this.up && !this.up.socket.write(this.keep(chunk))) this.socket.pause();
       return;
@@ -194,19 +225,24 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
         }
         if (idx > maxHead) return this.reject(431);
         this.scanFrom = 0;
-        const s = buf.toString('latin1', 0, idx);
+        const s = latin1(buf, 0, idx);
         this.buf = idx + 4 < buf.length ? buf.subarray(idx + 4) : null;
-        const err = parseRequestHead(s, this.head, this.ctx.shared.opts.maxHeaderCount);
-        if (err) return this.reject(err);
-        if (this.headTimer) {
-          clearTimeout(this.headTimer);
-          this.headTimer = null;
-        }
-        this.startRequest();
+        this.headReady(s);
       }
     } finally {
       this.processing = false;
     }
+  }
+
+  /** A complete request head (without its final CRLFCRLF): parse it and start the request. */
+  private headReady(s: string): void {
+    const err = parseRequestHead(s, this.head, this.ctx.shared.opts.maxHeaderCount);
+    if (err) return this.reject(err);
+    if (this.headTimer) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
+    }
+    this.startRequest();
   }
 
   private armHeadTimer(): void {
@@ -403,59 +439,77 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
 
   // ---------------------------------------------------------------- upstream (HTTP/1.1)
 
-  upData(up: UpstreamConn, chunk: Buffer): void {
+  upData(up: UpstreamConn, buf: Buffer, n: number): void {
     try {
-      this.handleUpData(up, chunk);
+      this.handleUpData(up, buf, n);
     } catch {
       this.dropUpstream();
       this.socket.destroy();
     }
   }
 
-  private handleUpData(up: UpstreamConn, chunk: Buffer): void {
+  /** Upstream bytes buf[0..n). */
+  private handleUpData(up: UpstreamConn, buf: Buffer, n: number): void {
     if (up !== this.up) return;
+    this.lastActive = clock.now;
     if (this.tunnel) {
-      if (!this.socket.write(chunk)) up.socket.pause();
+      if (!this.socket.write(n === buf.length ? buf : buf.subarray(0, n))) up.socket.pause();
       return;
     }
-    this.respBytes += chunk.length;
+    this.respBytes += n;
     if (this.respStage === R_HEAD) {
-      let buf = chunk;
+      if (this.respHeadBuf === null && n <= SMALL_READ) {
+        // A small read holding the whole head (often the whole response): one string for both.
+        const s = latin1(buf, 0, n);
+        const idx = s.indexOf('\r\n\r\n');
+        if (idx >= 0) return this.responseHead(up, s.substring(0, idx), buf, idx + 4, n, s);
+      }
+      let chunk = n === buf.length ? buf : buf.subarray(0, n);
       if (this.respHeadBuf) {
-        buf = Buffer.concat([this.respHeadBuf, chunk]);
+        chunk = Buffer.concat([this.respHeadBuf, chunk]);
         this.respHeadBuf = null;
       }
-      const idx = buf.indexOf(CRLFCRLF);
+      const idx = chunk.indexOf(CRLFCRLF);
       if (idx < 0) {
-        if (buf.length > MAX_RESPONSE_HEAD) this.badGateway('upstream response head too large\n');
-        else this.respHeadBuf = up.ephemeral && buf === chunk ? Buffer.from(buf) : buf;
+        if (chunk.length > MAX_RESPONSE_HEAD) this.badGateway('upstream response head too large\n');
+        else this.respHeadBuf = up.ephemeral && chunk.buffer === buf.buffer ? Buffer.from(chunk) : chunk;
         return;
       }
-      const resp = this.resp;
-      if (!parseResponseHead(buf.toString('latin1', 0, idx), resp)) return this.badGateway('malformed upstream response\n');
-      const start = idx + 4;
-      if (resp.status < 200) {
-        if (resp.status === 101) return this.badGateway('unexpected upgrade\n');
-        // Interim (100 Continue, 103 Early Hints): pass on, keep waiting for the final head.
-        if (this.head.minor === 1) this.socket.write(resp.statusLine + '\r\n' + resp.lines + '\r\n', 'latin1');
-        if (start < buf.length) this.handleUpData(up, buf.subarray(start));
-        return;
-      }
-      if (this.attemptsLeft > 0 && this.plan!.entry!.retry!.codes.includes(resp.status)) return this.retry();
-      this.sendResponseHead();
-      if ((this.respStage as number) === R_DONE) {
-        if (start < buf.length) this.upReusable = false;
-        this.flushHead();
-        return this.respDone();
-      }
-      if (start < buf.length) this.respBody(buf, start);
-      this.flushHead();
+      this.responseHead(up, latin1(chunk, 0, idx), chunk, idx + 4, chunk.length, null);
     } else if (this.respStage === R_BODY) {
-      this.respBody(chunk, 0);
+      this.respBody(buf, 0, n, null);
     } else {
       // Bytes after the response ended: this upstream is out of sync.
       this.upReusable = false;
     }
+  }
+
+  /**
+   * The upstream's response head `head` (without its final CRLFCRLF) arrived; what follows it is
+   * buf[start..end). `s`, when given, is buf[0..end) as a latin1 string.
+   */
+  private responseHead(up: UpstreamConn, head: string, buf: Buffer, start: number, end: number, s: string | null): void {
+    const resp = this.resp;
+    if (!parseResponseHead(head, resp)) return this.badGateway('malformed upstream response\n');
+    if (resp.status < 200) {
+      if (resp.status === 101) return this.badGateway('unexpected upgrade\n');
+      // Interim (100 Continue, 103 Early Hints): pass on, keep waiting for the final head.
+      if (this.head.minor === 1) this.socket.write(resp.statusLine + '\r\n' + resp.lines + '\r\n', 'latin1');
+      if (start < end) {
+        const rest = buf.subarray(start, end);
+        this.handleUpData(up, rest, rest.length);
+      }
+      return;
+    }
+    if (this.attemptsLeft > 0 && this.plan!.entry!.retry!.codes.includes(resp.status)) return this.retry();
+    this.sendResponseHead();
+    if ((this.respStage as number) === R_DONE) {
+      if (start < end) this.upReusable = false;
+      this.flushHead();
+      return this.respDone();
+    }
+    if (start < end) this.respBody(buf, start, end, s);
+    this.flushHead();
   }
 
   private sendResponseHead(): void {
@@ -510,11 +564,12 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     if (!this.out(s) && this.up) this.up.socket.pause();
   }
 
-  private respBody(buf: Buffer, start: number): void {
+  /** Response body bytes buf[start..limit); `s` is buf[0..limit) as a latin1 string, when the caller has it. */
+  private respBody(buf: Buffer, start: number, limit: number, s: string | null): void {
     let end: number;
     let done = false;
     if (this.respChunk && this.resp.chunked) {
-      const r = this.respChunk.feed(buf, start);
+      const r = this.respChunk.feed(limit === buf.length ? buf : buf.subarray(0, limit), start);
       if (r === -2) {
         this.upReusable = false;
         this.dropUpstream();
@@ -522,22 +577,27 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
         return;
       }
       done = r >= 0;
-      end = done ? r : buf.length;
+      end = done ? r : limit;
     } else if (this.respUntilClose) {
-      end = buf.length;
+      end = limit;
     } else {
-      const n = Math.min(this.respLeft, buf.length - start);
+      const n = Math.min(this.respLeft, limit - start);
       this.respLeft -= n;
       end = start + n;
       done = this.respLeft === 0;
     }
-    if (end < buf.length) this.upReusable = false;
+    if (end < limit) this.upReusable = false;
     let ok = true;
     if (this.respDecode) {
       this.flushHead();
       const d = this.respChunk!.decoded!;
       for (const x of d) ok = this.socket.write(this.up?.ephemeral ? Buffer.from(x) : x) && ok;
       d.length = 0;
+    } else if (s !== null && end > start) {
+      // Strings are copied when written: nothing refers to the shared read buffer afterwards.
+      const head = this.pendingHead;
+      this.pendingHead = null;
+      ok = this.out(head !== null ? head + s.substring(start, end) : s.substring(start, end));
     } else if (end > start) {
       const head = this.pendingHead;
       if (head !== null) {
@@ -548,7 +608,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
         buf.copy(out, hl, start, end);
         ok = this.out(out);
       } else {
-        const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+        const slice = buf.subarray(start, end);
         ok = this.out(this.up?.ephemeral ? Buffer.from(slice) : slice);
       }
     }
@@ -839,10 +899,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner {
     this.socket.destroy();
   };
 
-  private onIdle = (): void => {
+  sweep(cutoff: number): void {
     // An idle keep-alive connection, or a client stalled in the middle of its request body, times
     // out here; a request waiting on its upstream has the route timeouts instead.
-    if (!this.active || this.tunnel || !this.bodyDone) {
+    if (this.lastActive < cutoff && (!this.active || this.tunnel || !this.bodyDone)) {
       if (this.tunnel) this.dropUpstream();
       this.socket.destroy();
     }

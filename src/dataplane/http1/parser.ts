@@ -3,6 +3,17 @@
 // through unchanged (pipelining-safe: bytes after the end belong to the next message).
 // Heads are parsed from one latin1 string (cheap for V8) into flat arrays, no objects per header.
 
+type Latin1Slicer = { latin1Slice?: (start: number, end: number) => string };
+const hasLatin1Slice = typeof (Buffer.prototype as unknown as Latin1Slicer).latin1Slice === 'function';
+
+/**
+ * buf[start..end) as a latin1 string (one char per byte, lossless). Buffer's own latin1Slice
+ * when Node has it: toString() checks and normalises its arguments first, per call.
+ */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  return hasLatin1Slice ? (buf as unknown as Required<Latin1Slicer>).latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
+
 /** RFC 9110 tchar, as a table: checked per character of every header name, cheaper than a regex per name. */
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
@@ -103,8 +114,8 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
         out.host = value;
         continue;
       case 'content-length': {
-        if (!/^[0-9]{1,15}$/.test(value)) return BAD_REQUEST;
-        const n = Number(value);
+        const n = digits(value, 0, value.length);
+        if (n < 0) return BAD_REQUEST;
         if (out.contentLength >= 0 && out.contentLength !== n) return BAD_REQUEST;
         out.contentLength = n;
         continue;
@@ -150,6 +161,20 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
   out.close = close;
   if (out.minor === 1 && out.host === undefined) return BAD_REQUEST;
   return 0;
+}
+
+/** s[start..end) with optional surrounding blanks as a decimal of 1 to 15 digits; -1 if it is not one. */
+function digits(s: string, start: number, end: number): number {
+  while (start < end && (s.charCodeAt(start) === 32 || s.charCodeAt(start) === 9)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 32 || s.charCodeAt(end - 1) === 9)) end--;
+  if (end === start || end - start > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Headers named by Connection are hop-by-hop too (RFC 9110 7.6.1). */
@@ -235,8 +260,15 @@ export function parseResponseHead(s: string, out: ResponseHead): boolean {
   if (!s.startsWith('HTTP/1.')) return false;
   const minor = s.charCodeAt(7) - 48;
   if (minor !== 0 && minor !== 1) return false;
-  const status = parseInt(s.slice(9, 12), 10);
-  if (!(status >= 100 && status <= 999) || s.charCodeAt(8) !== 32) return false;
+  if (eol < 12) return false;
+  const d0 = s.charCodeAt(9) - 48;
+  const d1 = s.charCodeAt(10) - 48;
+  const d2 = s.charCodeAt(11) - 48;
+  // Three digits, then a space or the end of the line (the reason phrase may be empty).
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || s.charCodeAt(8) !== 32) return false;
+  const after = s.charCodeAt(12);
+  if (eol > 12 && after !== 32) return false;
+  const status = d0 * 100 + d1 * 10 + d2;
   out.status = status;
   out.minor = minor;
   out.statusLine = minor === 1 ? s.slice(0, eol) : 'HTTP/1.1' + s.slice(8, eol);
@@ -257,9 +289,8 @@ export function parseResponseHead(s: string, out: ResponseHead): boolean {
     if (nameLen === 10 || nameLen === 14 || nameLen === 17 || nameLen === 16 || nameLen === 7 || nameLen === 2) {
       let drop = false;
       if (nameLen === 14 && nameIs(s, pos, 'content-length')) {
-        const value = s.slice(colon + 1, end).trim();
-        const n = Number(value);
-        if (!/^[0-9]{1,15}$/.test(value) || (out.contentLength >= 0 && out.contentLength !== n)) return false;
+        const n = digits(s, colon + 1, end);
+        if (n < 0 || (out.contentLength >= 0 && out.contentLength !== n)) return false;
         out.contentLength = n;
       } else if (nameLen === 17 && nameIs(s, pos, 'transfer-encoding')) {
         if (s.slice(colon + 1, end).trim().toLowerCase().endsWith('chunked')) out.chunked = true;

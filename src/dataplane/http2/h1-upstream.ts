@@ -91,10 +91,10 @@ export class H2ToH1 implements UpstreamOwner {
     this.stage = 2;
   }
 
-  upData(up: UpstreamConn, chunk: Buffer): void {
+  upData(up: UpstreamConn, buf: Buffer, n: number): void {
     if (up !== this.up) return;
     try {
-      this.onUpData(up, chunk);
+      this.onUpData(up, n === buf.length ? buf : buf.subarray(0, n));
     } catch {
       this.abort();
       if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);

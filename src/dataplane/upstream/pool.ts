@@ -7,15 +7,17 @@ import * as tls from 'node:tls';
 import type { RuntimeCluster } from './cluster.js';
 import type { DrainOwner } from '../http1/direct-write.js';
 import { upstreamTlsOptions } from './tls-loader.js';
+import { clock } from '../clock.js';
 
 export interface UpstreamOwner {
-  upData(up: UpstreamConn, chunk: Buffer): void;
+  /** Bytes buf[0..n) arrived; with `up.ephemeral`, buf is only valid during the call. */
+  upData(up: UpstreamConn, buf: Buffer, n: number): void;
   upDrain(up: UpstreamConn): void;
   /** The socket closed (error or end) while owned. */
   upClose(up: UpstreamConn, err: Error | undefined): void;
 }
 
-/** Idle sockets older than this are closed: below the 5 s keep-alive timeout of Node servers and the common defaults elsewhere. */
+/** Idle sockets older than this (stamped by the coarse clock: up to a second less) are closed: below the 5 s keep-alive timeout of Node servers and the common defaults elsewhere. */
 const IDLE_MS = 4000;
 const MAX_IDLE_PER_KEY = 256;
 
@@ -46,12 +48,13 @@ export class UpstreamConn implements DrainOwner {
   }
 
   onRead = (n: number, buf: Buffer): void => {
-    this.onData(buf.subarray(0, n));
+    if (this.owner) this.owner.upData(this, buf, n);
+    else this.socket.destroy(); // bytes on an idle keep-alive socket: it cannot be reused safely
   };
 
   private onData = (chunk: Buffer): void => {
-    if (this.owner) this.owner.upData(this, chunk);
-    else this.socket.destroy(); // bytes on an idle keep-alive socket: it cannot be reused safely
+    if (this.owner) this.owner.upData(this, chunk, chunk.length);
+    else this.socket.destroy();
   };
   private onDrain = (): void => {
     this.owner?.upDrain(this);
@@ -144,7 +147,7 @@ export class Pool {
       up.socket.destroy();
       return;
     }
-    up.lastUsed = Date.now();
+    up.lastUsed = clock.now;
     list.push(up);
   }
 

@@ -1,0 +1,136 @@
+// How upstream bytes are cut into reads must not matter: a scripted raw backend sends each
+// response in chosen pieces (whole, head split, head with part of the body, chunked, interim,
+// over-long), covering both the one-string path for small reads and the Buffer path for large
+// ones, and the client must see exactly one correct response each time, with the upstream
+// socket reused only when its framing was clean.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createEngine } from '../../src/dataplane/engine.js';
+import type { Engine } from '../../src/dataplane/engine-api.js';
+import { cluster, freePort, raw, route, simpleIR, to } from './helpers.js';
+
+const big = 'x'.repeat(20_000);
+
+/** Responses by request path: each is a list of pieces written with a short pause between them. */
+const scripts: Record<string, string[]> = {
+  '/whole': ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello'],
+  '/split-head': ['HTTP/1.1 200 OK\r\nContent-Le', 'ngth: 5\r\n\r', '\nhello'],
+  '/head-part-body': ['HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n' + big.slice(0, 3000), big.slice(3000, 12000), big.slice(12000)],
+  '/big-first-read': ['HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n' + big],
+  '/chunked': ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel', 'lo\r\n6\r\n world\r\n0\r\n\r\n'],
+  '/no-reason': ['HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok'],
+  '/interim': ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfin'],
+  '/too-long': ['HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA'],
+  '/bad-status': ['HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n'],
+};
+
+describe('upstream response framing across read boundaries', () => {
+  let backend: net.Server, engine: Engine, port: number;
+  let connections = 0;
+  before(async () => {
+    backend = net.createServer((s) => {
+      connections++;
+      let buf = '';
+      s.on('data', async (d) => {
+        buf += d.toString('latin1');
+        let end: number;
+        while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+          const head = buf.slice(0, end);
+          buf = buf.slice(end + 4);
+          const path = head.split(' ')[1]!;
+          const len = /content-length: (\d+)/i.exec(head);
+          if (len) buf = buf.slice(Number(len[1]));
+          for (const piece of scripts[path] ?? ['HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n']) {
+            s.write(piece, 'latin1');
+            await sleep(15);
+          }
+        }
+      });
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    port = await freePort();
+    engine = createEngine({});
+    await engine.apply(simpleIR(port, [route({ path: { type: 'PathPrefix', value: '/' } }, [to('b')])], [cluster('b', [(backend.address() as net.AddressInfo).port])]));
+  });
+  after(async () => {
+    await engine.close();
+    backend.close();
+  });
+
+  /** One keep-alive request on a fresh client connection; returns the raw bytes the client got. */
+  const get = (path: string, extra = ''): Promise<string> => raw(port, `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`, 400);
+
+  const body = (res: string): string => res.slice(res.indexOf('\r\n\r\n') + 4);
+
+  test('a whole small response in one read', async () => {
+    const r = await get('/whole');
+    assert.match(r, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(r, /\r\nContent-Length: 5\r\n/);
+    assert.doesNotMatch(r, /Connection: keep-alive/i, 'hop-by-hop header from the upstream is dropped');
+    assert.equal(body(r), 'hello');
+  });
+
+  test('a head split across reads, including inside the final CRLFCRLF', async () => {
+    const r = await get('/split-head');
+    assert.equal(body(r), 'hello');
+  });
+
+  test('a head with the start of a large body, then the rest', async () => {
+    const r = await get('/head-part-body');
+    assert.equal(body(r), big);
+  });
+
+  test('a first read larger than the small-read limit', async () => {
+    const r = await get('/big-first-read');
+    assert.equal(body(r), big);
+  });
+
+  test('a chunked body whose first chunk is cut in the first read', async () => {
+    const r = await get('/chunked');
+    assert.match(r, /transfer-encoding: chunked/i);
+    assert.equal(body(r), '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+  });
+
+  test('a status line without a reason phrase', async () => {
+    const r = await get('/no-reason');
+    assert.match(r, /^HTTP\/1\.1 200\r\n/);
+    assert.equal(body(r), 'ok');
+  });
+
+  test('an interim response and the final one in one read', async () => {
+    const r = await get('/interim', 'Expect: 100-continue\r\nContent-Length: 0\r\n');
+    assert.match(r, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    assert.equal(r.slice(r.lastIndexOf('\r\n\r\n') + 4), 'fin');
+  });
+
+  test('bytes past Content-Length are not relayed and the upstream socket is not reused', async () => {
+    const r = await get('/too-long');
+    assert.equal(body(r), 'abc');
+    const before = connections;
+    assert.equal(body(await get('/whole')), 'hello');
+    assert.equal(connections, before + 1, 'a fresh upstream connection after the out-of-sync one');
+  });
+
+  test('clean responses leave the upstream socket reusable', async () => {
+    await get('/whole');
+    const before = connections;
+    for (let i = 0; i < 3; i++) assert.equal(body(await get('/whole')), 'hello');
+    assert.equal(connections, before);
+  });
+
+  test('a malformed status code is a 502', async () => {
+    assert.match(await get('/bad-status'), /^HTTP\/1\.1 502 /);
+  });
+
+  test('request side: head and body in one read, two pipelined requests in one read, a leading empty line', async () => {
+    const post = 'POST /whole HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody';
+    const r = await raw(port, `${post}GET /no-reason HTTP/1.1\r\nHost: t\r\n\r\n`, 600);
+    assert.equal(r.match(/HTTP\/1\.1 200/g)?.length, 2);
+    assert.ok(r.indexOf('hello') < r.lastIndexOf('ok'), 'answered in order');
+    const lead = await raw(port, '\r\nGET /whole HTTP/1.1\r\nHost: t\r\n\r\n', 400);
+    assert.equal(body(lead), 'hello');
+  });
+});

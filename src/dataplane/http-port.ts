@@ -15,7 +15,6 @@ import { createH2Server } from './http2/server.js';
 import type { PortRouter } from './router/tables.js';
 import { CertSelector } from './tls/certs.js';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export class HttpPort implements PortContext {
   readonly listenerPort: number;
@@ -113,31 +112,13 @@ export class HttpPort implements PortContext {
   private onPlain(socket: net.Socket): void {
     if (this.draining) return void socket.destroy();
     socket.on('error', () => undefined);
-    // Sniff the first bytes: the HTTP/2 preface means prior-knowledge h2c.
-    let first: Buffer | null = null;
-    // Until the first bytes decide the protocol, the head timeout is ours to enforce.
-    const silent = setTimeout(() => socket.destroy(), this.shared.opts.requestHeadTimeoutMs);
-    socket.once('close', () => clearTimeout(silent));
-    const onFirst = (chunk: Buffer): void => {
-      clearTimeout(silent);
-      first = first ? Buffer.concat([first, chunk]) : chunk;
-      const n = Math.min(first.length, PREFACE.length);
-      if (first.subarray(0, n).equals(PREFACE.subarray(0, n))) {
-        if (first.length < PREFACE.length) return; // need more to decide
-        socket.off('data', onFirst);
-        socket.pause();
-        socket.unshift(first);
-        this.toH2(socket);
-        return;
-      }
-      socket.off('data', onFirst);
-      const conn = this.http1(socket);
-      conn.feed(first);
-      conn.useSharedReads();
-    };
-    socket.on('data', onFirst);
-    socket.once('end', () => {
-      if (first === null) socket.destroy();
+    const conn = this.http1(socket);
+    conn.useSharedReads(true);
+    // The first bytes may be the HTTP/2 preface (prior-knowledge h2c): the connection checks.
+    conn.sniffH2((s, first) => {
+      s.pause();
+      s.unshift(first);
+      this.toH2(s);
     });
   }
 
@@ -148,7 +129,7 @@ export class HttpPort implements PortContext {
     const v = this.certs.validation(typeof socket.servername === 'string' ? socket.servername : '');
     if (v && v.mode === 'AllowValidOnly' && !socket.authorized) return void socket.destroy();
     if (socket.alpnProtocol === 'h2') this.toH2(socket);
-    else this.http1(socket);
+    else this.http1(socket).useSharedReads(false);
   }
 
   private http1(socket: net.Socket): Http1Conn {

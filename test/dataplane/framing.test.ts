@@ -133,4 +133,13 @@ describe('upstream response framing across read boundaries', () => {
     const lead = await raw(port, '\r\nGET /whole HTTP/1.1\r\nHost: t\r\n\r\n', 400);
     assert.equal(body(lead), 'hello');
   });
+
+  test('first bytes that start like the HTTP/2 preface: h2c when it completes, HTTP/1.1 when it does not', async () => {
+    // A SETTINGS frame (type 4) with no settings follows the preface, as every HTTP/2 client sends.
+    const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    const h2 = Buffer.from(await raw(port, ['PRI * HTTP/2.0\r\n', '\r\nSM\r\n\r\n', settings], 400, 30), 'latin1');
+    assert.ok(h2.length >= 9 && h2[3] === 4, `server SETTINGS frame expected, got ${JSON.stringify(h2.toString('latin1').slice(0, 40))}`);
+    const h1 = await raw(port, ['P', 'OST /whole HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n'], 400, 30);
+    assert.equal(body(h1), 'hello');
+  });
 });

@@ -21,6 +21,7 @@ import type { IdleSweepable } from './idle.js';
 import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** A local answer leaves a request body this large unread: close instead of reading it all. */
 const MAX_DISCARD = 64 * 1024;
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -52,6 +53,11 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private direct = false;
   /** `clock.now` at the last byte read from the client or from its upstream (idle.ts). */
   private lastActive = clock.now;
+  /**
+   * Set while the first bytes of a plain connection may still be the HTTP/2 preface (prior
+   * knowledge h2c): called with the socket and the bytes read so far when they are.
+   */
+  private h2Preface: ((socket: net.Socket, first: Buffer) => void) | null = null;
 
   // --- the request being served ---
   private active = false;
@@ -103,15 +109,51 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     this.armHeadTimer();
   }
 
-  /** Bytes the client sent before we took over (HTTP/2 sniffing). */
-  feed(chunk: Buffer): void {
-    this.onData(chunk);
+  /**
+   * From now on read into the shared buffer: chunks are then borrowed, see `owned`. Works for TCP
+   * and TLS sockets alike; responses go straight to the handle only on plain TCP (`tcp`).
+   */
+  useSharedReads(tcp: boolean): void {
+    readIntoShared(this.socket, this.onRead);
+    this.direct = tcp;
   }
 
-  /** From now on read into the shared buffer (plain TCP only): chunks are then borrowed, see `owned`. */
-  useSharedReads(): void {
-    readIntoShared(this.socket, this.onRead);
-    this.direct = true;
+  /**
+   * Watch the first bytes for the HTTP/2 connection preface; when they are, this connection lets
+   * go of the socket (listeners removed, nothing written) and `onH2` takes it with those bytes.
+   * Sniffing here rather than before the connection exists keeps one read path from accept on.
+   */
+  sniffH2(onH2: (socket: net.Socket, first: Buffer) => void): void {
+    this.h2Preface = onH2;
+  }
+
+  /** True when `chunk` was taken by the preface check (h2c, or too few bytes to tell yet). */
+  private sniff(chunk: Buffer): boolean {
+    const first = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    const n = Math.min(first.length, PREFACE.length);
+    if (first.compare(PREFACE, 0, n, 0, n) !== 0) {
+      this.h2Preface = null;
+      return false;
+    }
+    if (first.length < PREFACE.length) {
+      this.buf = first === chunk ? Buffer.from(chunk) : first; // the chunk may be borrowed
+      return true;
+    }
+    const onH2 = this.h2Preface!;
+    this.h2Preface = null;
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('drain', this.onDrain);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+    socket.off('end', this.onEnd);
+    if (this.headTimer) clearTimeout(this.headTimer);
+    this.headTimer = null;
+    this.buf = null;
+    this.closed = true;
+    this.onGone(this);
+    onH2(socket, first === chunk ? Buffer.from(chunk) : first);
+    return true;
   }
 
   /** Write to the client; false = backpressure (resumed by onDrain either way). */
@@ -126,6 +168,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   private onRead = (n: number, buf: Buffer): void => {
     this.lastActive = clock.now;
+    if (this.h2Preface !== null && this.sniff(buf.subarray(0, n))) return;
     // The common case: one read holding a whole small request head, nothing buffered before it.
     if (n <= SMALL_READ && this.buf === null && !this.active && buf[0] !== 13) {
       const s = latin1(buf, 0, n);
@@ -185,6 +228,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   private handleData(chunk: Buffer): void {
     this.lastActive = clock.now;
+    if (this.h2Preface !== null && this.sniff(chunk)) return;
     if (this.tunnel) {
       if (this.up && !this.up.socket.write(this.keep(chunk))) this.socket.pause();
       return;

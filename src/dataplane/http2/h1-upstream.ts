@@ -9,6 +9,7 @@ import { applyHeaderModifier, linesToFlat } from '../filters/header-modifier.js'
 import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { ChunkedReader, newResponseHead, parseResponseHead, type RequestHead } from '../http1/parser.js';
 import { upstreamHead } from '../http1/request-head.js';
+import { directWrite } from '../http1/direct-write.js';
 import type { Plan } from '../plan.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
 
@@ -55,7 +56,9 @@ export class H2ToH1 implements UpstreamOwner {
     const cl = this.plan.cluster!;
     const up = this.ctx.shared.pool.acquire(cl, cl.next(), this);
     this.up = up;
-    up.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
+    const head = upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false);
+    if (up.ephemeral) directWrite(up.socket, head, up);
+    else up.socket.write(head, 'latin1');
     const s = this.stream;
     if (!this.reqDone) {
       s.on('data', (d: Buffer) => {
@@ -186,7 +189,10 @@ export class H2ToH1 implements UpstreamOwner {
       done = this.left === 0;
       if (n > 0 && !s.destroyed) {
         const slice = buf.subarray(start, end);
-        ok = s.write(ephemeral ? Buffer.from(slice) : slice);
+        const data = ephemeral ? Buffer.from(slice) : slice;
+        // The last bytes go out with END_STREAM: one DATA frame, no separate end().
+        if (done && this.reqDone) s.end(data);
+        else ok = s.write(data);
       }
     }
     if (end < buf.length) this.reusable = false;

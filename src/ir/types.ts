@@ -95,10 +95,11 @@ export interface HTTPMatch {
   method?: string;
 }
 
+/** Header names are lower-cased by the translator. */
 export interface HeaderModifier {
   set?: { name: string; value: string }[];
   add?: { name: string; value: string }[];
-  remove?: string[]; // lower-cased
+  remove?: string[];
 }
 
 export interface PathModifier {

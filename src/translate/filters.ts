@@ -29,8 +29,9 @@ function headerModifier(f: HTTPHeaderFilter | undefined): HeaderModifier {
   const set = arr<HTTPHeader>(f?.set).filter(valid);
   const add = arr<HTTPHeader>(f?.add).filter(valid);
   const remove = strs(f?.remove);
-  if (set.length) m.set = set.map((h) => ({ name: h.name, value: h.value }));
-  if (add.length) m.add = add.map((h) => ({ name: h.name, value: h.value }));
+  // Header names are case-insensitive: lower-cased once here, not per request in the data plane.
+  if (set.length) m.set = set.map((h) => ({ name: h.name.toLowerCase(), value: h.value }));
+  if (add.length) m.add = add.map((h) => ({ name: h.name.toLowerCase(), value: h.value }));
   if (remove.length) m.remove = remove.map((h) => h.toLowerCase());
   return m;
 }

@@ -3,14 +3,28 @@
 // value, `remove` drops all occurrences (spec order: set, add, remove are independent lists).
 
 import type { HeaderModifier } from '../../ir/types.js';
+import { lower } from '../http1/parser.js';
+
+/** `name` equals `lname` (lower-case) ignoring ASCII case, without allocating. */
+function sameName(name: string, lname: string): boolean {
+  if (name.length !== lname.length) return false;
+  if (name === lname) return true;
+  for (let i = 0; i < lname.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lname.charCodeAt(i)) return false;
+  }
+  return true;
+}
 
 export function applyHeaderModifier(headers: string[], mod: HeaderModifier): void {
+  // The translator gives lower-case names; lower() only scans them then (no new string).
   if (mod.set) {
     for (const { name, value } of mod.set) {
-      const lname = name.toLowerCase();
+      const lname = lower(name);
       let done = false;
       for (let i = 0; i < headers.length; i += 2) {
-        if (headers[i]!.toLowerCase() !== lname) continue;
+        if (!sameName(headers[i]!, lname)) continue;
         if (!done) {
           headers[i + 1] = value;
           done = true;
@@ -22,11 +36,11 @@ export function applyHeaderModifier(headers: string[], mod: HeaderModifier): voi
       if (!done) headers.push(lname, value);
     }
   }
-  if (mod.add) for (const { name, value } of mod.add) headers.push(name.toLowerCase(), value);
+  if (mod.add) for (const { name, value } of mod.add) headers.push(lower(name), value);
   if (mod.remove) {
     for (const name of mod.remove) {
-      const lname = name.toLowerCase();
-      for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lname) headers.splice(i, 2);
+      const lname = lower(name);
+      for (let i = headers.length - 2; i >= 0; i -= 2) if (sameName(headers[i]!, lname)) headers.splice(i, 2);
     }
   }
 }

@@ -15,7 +15,6 @@ import { createH2Server } from './http2/server.js';
 import type { PortRouter } from './router/tables.js';
 import { CertSelector } from './tls/certs.js';
 
-
 export class HttpPort implements PortContext {
   readonly listenerPort: number;
   readonly scheme: 'http' | 'https';

@@ -179,7 +179,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
           // Body bytes or a pipelined request after the head outlive this call: copied.
           if (idx + 4 < n) this.buf = Buffer.from(buf.subarray(idx + 4, n));
           this.scanFrom = 0;
-          this.headReady(idx + 4 === n ? s.slice(0, idx) : s.substring(0, idx));
+          this.headReady(s.substring(0, idx));
         } catch {
           this.dropUpstream();
           this.socket.destroy();

@@ -14,6 +14,7 @@ import { parseHostPort } from '../observability/admin.js';
 import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
+import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from '../controller/unbound.js';
 
 const USAGE = `usage: portico run <file|folder>... [flags]
 
@@ -105,6 +106,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   let shownProblems = new Set<string>();
   let shownSummary: Map<string, string> | undefined;
   let generation = 0;
+  let retry: NodeJS.Timeout | undefined;
+  let shownUnbound = '';
 
   const engine: Engine = createEngine({
     workers: flags.workers,
@@ -121,19 +124,37 @@ export async function runCommand(argv: string[]): Promise<number> {
   const build = async (state: FileState): Promise<boolean> => {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
     const snapshot = new Snapshot(state.entries);
+    const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0' };
     let result;
     try {
-      result = translate(snapshot, { controllerName: flags.controllerName, addressFor: () => '0.0.0.0' });
+      result = translate(snapshot, options);
     } catch (e) {
       log(`portico run: translate failed (${keep}): ${(e as Error).stack ?? String(e)}`);
       return false;
     }
+    let unbound;
     try {
-      await engine.apply(result.ir);
+      ({ result, unbound } = await applyTranslation(engine, translate, snapshot, options, result));
     } catch (e) {
       log(`portico run: ${(e as Error).message} (${keep})`);
       return false;
     }
+    if (retry) clearTimeout(retry);
+    retry = undefined;
+    const seen = describeUnbound(unbound);
+    if (unbound.length > 0) {
+      // At startup with nothing at all to serve, fail loudly; otherwise serve the rest and retry.
+      if (!current && result.ir.ports.length === 0) {
+        log(`portico run: cannot listen on ${seen} (${keep})`);
+        return false;
+      }
+      if (seen !== shownUnbound) log(`portico run: cannot listen on ${seen}: those listeners are not programmed; retrying every ${RETRY_UNBOUND_MS / 1000} s`);
+      retry = setTimeout(() => {
+        retry = undefined;
+        onUpdate(state, 'retrying the ports that could not be bound');
+      }, RETRY_UNBOUND_MS);
+    } else if (shownUnbound) log('portico run: every port is bound again');
+    shownUnbound = seen;
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };
     const blocks = summaryBlocks(readerOrder(result.statuses));
     const summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
@@ -145,19 +166,21 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Builds run one at a time; a burst of changes during an apply collapses into the latest.
   // The first build holds the same lock, so a change seen while it runs waits its turn.
   let pending: FileState | undefined;
+  let pendingWhy = '';
   let running = true;
   const drain = async () => {
     while (pending) {
       const s = pending;
       pending = undefined;
-      log(`portico run: change detected, reloading (${s.entries.length} objects)`);
+      log(`portico run: ${pendingWhy}, reloading (${s.entries.length} objects)`);
       await build(s);
     }
     running = false;
   };
-  const onUpdate = (state: FileState) => {
+  const onUpdate = (state: FileState, why = 'change detected') => {
     printProblems(state);
     pending = state;
+    pendingWhy = why;
     if (running) return;
     running = true;
     void drain();
@@ -200,6 +223,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       stopping = true;
       log(`portico run: ${signal}: draining (up to ${flags.graceMs} ms)`);
+      if (retry) clearTimeout(retry);
       source.close();
       void Promise.allSettled([engine.close(flags.graceMs), admin?.close()]).then((r) => {
         const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;

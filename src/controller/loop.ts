@@ -12,6 +12,8 @@ import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { StatusWriter } from './status-writer.js';
 import { classify, referencedNames } from './relevance.js';
 import { SUPPORTED_FEATURES } from './features.js';
+import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from './unbound.js';
+import type { UnboundPort } from '../dataplane/engine-api.js';
 
 export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
 
@@ -41,6 +43,9 @@ export class ControllerLoop {
   private readonly log: (msg: string) => void;
   private referenced: ReadonlySet<string> = new Set();
   private timer?: NodeJS.Timeout;
+  /** Armed while some port could not be bound: a rebuild then tries it again. */
+  private retryTimer?: NodeJS.Timeout;
+  private unboundSeen = '';
   private firstPending = 0;
   private building?: Promise<void>;
   private dirty = false;
@@ -68,6 +73,7 @@ export class ControllerLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.building;
   }
 
@@ -111,6 +117,21 @@ export class ControllerLoop {
     }, wait);
   }
 
+  private retryUnbound(unbound: readonly UnboundPort[]): void {
+    const seen = describeUnbound(unbound);
+    if (seen && seen !== this.unboundSeen) this.log(`cannot listen on ${seen}: those listeners are not programmed; retrying every ${RETRY_UNBOUND_MS / 1000} s`);
+    else if (!seen && this.unboundSeen) this.log('every port is bound again');
+    this.unboundSeen = seen;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (unbound.length === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, RETRY_UNBOUND_MS);
+    this.retryTimer.unref();
+  }
+
   private async rebuildNow(): Promise<void> {
     if (this.building) {
       this.dirty = true;
@@ -129,9 +150,10 @@ export class ControllerLoop {
     const started = Date.now();
     const snapshot = new Snapshot(this.o.source.entries());
     this.referenced = referencedNames(snapshot);
+    const options: TranslateOptions = { controllerName: this.o.controllerName, addressFor: this.o.addressFor, addressUsable: this.o.addressUsable?.() };
     let result: TranslateResult;
     try {
-      result = this.o.translate(snapshot, { controllerName: this.o.controllerName, addressFor: this.o.addressFor, addressUsable: this.o.addressUsable?.() });
+      result = this.o.translate(snapshot, options);
     } catch (err) {
       // a translator bug must not take the data plane down: keep serving what we had
       this.stats.translateFailures++;
@@ -141,10 +163,12 @@ export class ControllerLoop {
     }
     this.stats.rebuilds++;
     try {
-      await this.o.engine.apply(result.ir);
+      const applied = await applyTranslation(this.o.engine, this.o.translate, snapshot, options, result);
+      result = applied.result;
       this.lastIR = result.ir;
       this.lastError = undefined;
       this.ready = true;
+      this.retryUnbound(applied.unbound);
     } catch (err) {
       this.stats.applyFailures++;
       this.lastError = `apply: ${(err as Error).message}`;

@@ -1,11 +1,11 @@
 // Multi-process engine: node:cluster workers, each a LocalEngine. The primary sends each IR
-// to every worker over IPC; apply() resolves when all of them applied it (rejects with the
-// first error). The OS balances accepted connections (SCHED_NONE): the primary only binds.
+// to every worker over IPC; apply() resolves when all of them applied it, with every port any
+// of them could not bind (rejects with the first error). The OS balances accepted connections (SCHED_NONE): the primary only binds.
 // A worker that dies is replaced and given the last applied IR.
 
 import cluster, { type Worker } from 'node:cluster';
 import type { IR } from '../ir/types.js';
-import type { Engine, EngineOptions } from './engine-api.js';
+import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 
 export interface ToWorker {
   type: 'apply' | 'close';
@@ -18,6 +18,7 @@ export interface FromWorker {
   id?: number;
   error?: string;
   line?: string;
+  unbound?: UnboundPort[];
 }
 
 function workerScript(): string {
@@ -28,7 +29,8 @@ function workerScript(): string {
 interface Pending {
   waiting: Set<Worker>;
   error?: string;
-  resolve: () => void;
+  unbound: Map<string, UnboundPort>;
+  resolve: (r: ApplyResult) => void;
   reject: (e: Error) => void;
 }
 
@@ -63,7 +65,7 @@ export class ClusterEngine implements Engine {
           up = true;
           resolve();
         } else if (m.type === 'log' && m.line) this.options.accessLog?.(m.line);
-        else if (m.type === 'done' && m.id !== undefined) this.settle(m.id, w, m.error);
+        else if (m.type === 'done' && m.id !== undefined) this.settle(m.id, w, m.error, m.unbound);
       });
       w.once('exit', (code) => {
         this.workers.delete(w);
@@ -86,22 +88,23 @@ export class ClusterEngine implements Engine {
     }
   }
 
-  private settle(id: number, w: Worker, error?: string): void {
+  private settle(id: number, w: Worker, error?: string, unbound?: UnboundPort[]): void {
     const p = this.pending.get(id);
     if (!p || !p.waiting.delete(w)) return;
     if (error && !p.error) p.error = error;
+    for (const u of unbound ?? []) if (!p.unbound.has(u.port)) p.unbound.set(u.port, u);
     if (p.waiting.size > 0) return;
     this.pending.delete(id);
     if (p.error) p.reject(new Error(p.error));
-    else p.resolve();
+    else p.resolve({ unbound: [...p.unbound.values()] });
   }
 
-  private broadcast(msg: Omit<ToWorker, 'id'>, to?: Worker[]): Promise<void> {
+  private broadcast(msg: Omit<ToWorker, 'id'>, to?: Worker[]): Promise<ApplyResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const alive = (to ?? [...this.workers]).filter((w) => w.isConnected());
       if (!alive.length) return reject(new Error('no live workers'));
-      this.pending.set(id, { waiting: new Set(alive), resolve, reject });
+      this.pending.set(id, { waiting: new Set(alive), unbound: new Map(), resolve, reject });
       for (const w of alive) {
         try {
           w.send({ ...msg, id });
@@ -112,10 +115,10 @@ export class ClusterEngine implements Engine {
     });
   }
 
-  async apply(ir: IR): Promise<void> {
+  async apply(ir: IR): Promise<ApplyResult> {
     await this.ready;
     this.lastIR = ir;
-    await this.broadcast({ type: 'apply', ir });
+    return this.broadcast({ type: 'apply', ir });
   }
 
   async close(graceMs = 5000): Promise<void> {

@@ -7,12 +7,26 @@ export interface Engine {
   /**
    * Serve `ir` from now on. Atomic: requests in flight finish on the tables they started
    * with; sockets whose Port (same name) is still present stay open; removed ports close
-   * after draining. Resolves once every new socket is listening. Rejects (and keeps the
-   * previous config serving) when a new socket cannot bind, naming the port.
+   * after draining. Resolves once every new socket is listening or has failed to bind: those
+   * ports are left out and named in the result, everything else is applied, and the next
+   * apply tries them again. Rejects only when nothing can be applied (engine closed, no live
+   * workers), keeping the previous config serving.
    */
-  apply(ir: IR): Promise<void>;
+  apply(ir: IR): Promise<ApplyResult>;
   /** Stop accepting, drain in-flight requests (up to `graceMs`), close everything. */
   close(graceMs?: number): Promise<void>;
+}
+
+export interface UnboundPort {
+  /** The IR Port's name, `${address}:${port}/${protocol}`. */
+  port: string;
+  /** Why its socket could not be bound, e.g. "EADDRINUSE". */
+  error: string;
+}
+
+export interface ApplyResult {
+  /** Ports whose socket could not be bound on this apply (in IR order). */
+  unbound: UnboundPort[];
 }
 
 export interface EngineOptions {

@@ -6,7 +6,7 @@ import type { Engine, EngineOptions } from './engine-api.js';
 import { LocalEngine } from './local-engine.js';
 import { ClusterEngine } from './cluster-engine.js';
 
-export type { Engine, EngineOptions } from './engine-api.js';
+export type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 
 export function createEngine(options: EngineOptions & { workers?: number } = {}): Engine {
   const workers = options.workers ?? 1;

@@ -3,7 +3,7 @@
 import type { IR, Port } from '../ir/types.js';
 import { RuntimeConfig } from './config.js';
 import type { ResolvedOptions, Shared } from './context.js';
-import type { Engine, EngineOptions } from './engine-api.js';
+import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 import { HttpPort } from './http-port.js';
 import type { CreateL4Server, L4Server } from './l4/api.js';
 import { Pool } from './upstream/pool.js';
@@ -47,10 +47,13 @@ export class LocalEngine implements Engine {
     this.shared = { opts: resolveOptions(options), pool: new Pool(), h2pool: new H2Pool() };
   }
 
-  apply(ir: IR): Promise<void> {
+  apply(ir: IR): Promise<ApplyResult> {
     // Applies run one at a time, in call order.
     const run = this.queue.then(() => this.doApply(ir));
-    this.queue = run.catch(() => undefined);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -60,7 +63,7 @@ export class LocalEngine implements Engine {
     return h?.kind === 'http' ? h.server.boundPort() : h?.port.port;
   }
 
-  private async doApply(ir: IR): Promise<void> {
+  private async doApply(ir: IR): Promise<ApplyResult> {
     if (this.closed) throw new Error('engine closed');
     await loadUpstreamTls();
     const cfg = new RuntimeConfig(ir, this.cfg);
@@ -74,22 +77,26 @@ export class LocalEngine implements Engine {
       this.ports.delete(h.port.name);
       await closeHandle(h, 0);
     }
-    try {
-      for (const p of ir.ports) {
-        if (this.ports.has(p.name)) continue;
+    // A port that cannot bind (taken by another process, address gone) is left out: the rest
+    // of the config still applies, and the next apply tries it again.
+    const unbound: UnboundPort[] = [];
+    for (const p of ir.ports) {
+      if (this.ports.has(p.name)) continue;
+      let server: HttpPort | L4Server | undefined;
+      try {
         if (p.protocol === 'HTTP' || p.protocol === 'HTTPS') {
-          const server = new HttpPort(p, cfg, this.shared);
+          server = new HttpPort(p, cfg, this.shared);
           await server.listen();
           created.push({ kind: 'http', port: p, server });
         } else {
           const create = await loadL4();
-          const server = await create(p, ir.clusters);
+          server = await create(p, ir.clusters);
           created.push({ kind: 'l4', port: p, server });
         }
+      } catch (err) {
+        if (server instanceof HttpPort) await server.close(0).catch(() => undefined);
+        unbound.push({ port: p.name, error: bindError(err) });
       }
-    } catch (err) {
-      await Promise.all(created.map((h) => closeHandle(h, 0)));
-      throw err;
     }
     // Swap: everything below is synchronous, so no request sees half of it.
     this.cfg = cfg;
@@ -104,6 +111,7 @@ export class LocalEngine implements Engine {
     for (const h of removed) if (!early.includes(h)) this.ports.delete(h.port.name);
     // Removed ports drain in the background.
     for (const h of removed) if (!early.includes(h)) void closeHandle(h, 30_000);
+    return { unbound };
   }
 
   async close(graceMs = 5000): Promise<void> {
@@ -115,6 +123,12 @@ export class LocalEngine implements Engine {
     this.shared.pool.close();
     this.shared.h2pool.close();
   }
+}
+
+/** The OS's word for a failed bind (EADDRINUSE, EADDRNOTAVAIL, EACCES), else the message. */
+function bindError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  return e?.cause?.code ?? e?.code ?? /\b(E[A-Z]{3,})\b/.exec(String(e?.message))?.[1] ?? String(e?.message ?? err);
 }
 
 function closeHandle(h: PortHandle, graceMs: number): Promise<void> {

@@ -16,7 +16,7 @@ const engine = new LocalEngine({
 process.on('message', (m: ToWorker) => {
   if (m.type === 'apply' && m.ir) {
     engine.apply(m.ir).then(
-      () => send({ type: 'done', id: m.id }),
+      (r) => send({ type: 'done', id: m.id, unbound: r.unbound }),
       (e: Error) => send({ type: 'done', id: m.id, error: e.message }),
     );
   } else if (m.type === 'close') {

@@ -26,6 +26,7 @@ export class Context {
   readonly controllerName: string;
   private readonly addressFor?: (ns: string, name: string) => string;
   readonly addressUsable: (ip: string) => boolean;
+  readonly portUnavailable: ReadonlyMap<string, string>;
   private readonly grantsByNamespace = new Map<string, ReferenceGrant[]>();
   private readonly slicesByService = new Map<string, EndpointSlice[]>();
 
@@ -36,6 +37,7 @@ export class Context {
     this.controllerName = options.controllerName ?? DEFAULT_CONTROLLER_NAME;
     this.addressFor = options.addressFor;
     this.addressUsable = options.addressUsable ?? (() => true);
+    this.portUnavailable = options.portUnavailable ?? new Map();
     for (const g of snapshot.list<ReferenceGrant>(Kind.ReferenceGrant)) {
       const ns = g.metadata.namespace ?? 'default';
       let list = this.grantsByNamespace.get(ns);

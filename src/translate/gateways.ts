@@ -9,6 +9,7 @@ import { Kind } from '../api/names.js';
 import { Reason, Type, condition } from './conditions.js';
 import { compareAge, generationOf, nsOf, type Context } from './context.js';
 import { markConflictsAcrossGateways, markConflictsWithinGateway } from './conflicts.js';
+import { markPortsUnavailable } from './ports-unavailable.js';
 import type { GatewayClassNode, GatewayNode, ListenerNode } from './graph.js';
 import { buildListener } from './listeners.js';
 import { gatewayResolvedRefs, resolveBackendClientCertificate } from './backendtls-client.js';
@@ -49,6 +50,7 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
     out.push(node);
   }
   markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));
+  markPortsUnavailable(ctx, out);
   for (const g of out) finishProgrammed(g);
   return out;
 }

@@ -31,6 +31,13 @@ export interface TranslateOptions {
    * callers can snapshot os.networkInterfaces() once).
    */
   addressUsable?: (ip: string) => boolean;
+  /**
+   * Added by the translator (optional): sockets the data plane could not bind on its last
+   * apply, as `${address}:${port}/${protocol}` (the IR Port name) -> the error. A listener loses
+   * those addresses; one left with none is Accepted False PortUnavailable and not programmed,
+   * so everything else keeps serving. Default: none.
+   */
+  portUnavailable?: ReadonlyMap<string, string>;
 }
 
 export interface TranslateResult {

@@ -95,22 +95,28 @@ test('in-flight requests finish on the tables they started with', async () => {
   await slow.close();
 });
 
-test('a port that cannot bind rejects apply, names the port, and the old config keeps serving', async () => {
+test('a port that cannot bind is left out and named; the rest of the config applies; a later apply binds it', async () => {
   const a = await echoBackend('a');
   const port = await freePort();
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const taken = (blocker.address() as net.AddressInfo).port;
   const engine = createEngine({});
-  await engine.apply({ ports: [httpPort(port, [listener('l', [route({}, [to('a')])])])], clusters: { a: cluster('a', [a.port]) } });
-  await assert.rejects(
-    engine.apply({ ports: [httpPort(port, [listener('l', [])]), httpPort(taken, [listener('l', [])])], clusters: {} }),
-    (e: Error) => e.message.includes(`127.0.0.1:${taken}/HTTP`),
-  );
-  assert.equal((await request(port, '/', { agent: false })).status, 200, 'previous routes still served');
-  await engine.close(100);
-  blocker.close();
-  await a.close();
+  try {
+    await engine.apply({ ports: [httpPort(port, [listener('l', [])])], clusters: {} });
+    assert.equal((await request(port, '/', { agent: false })).status, 404);
+    const next = { ports: [httpPort(port, [listener('l', [route({}, [to('a')])])]), httpPort(taken, [listener('l', [route({}, [to('a')])])])], clusters: { a: cluster('a', [a.port]) } };
+    const r = await engine.apply(next);
+    assert.deepEqual(r.unbound, [{ port: `127.0.0.1:${taken}/HTTP`, error: 'EADDRINUSE' }]);
+    assert.equal((await request(port, '/', { agent: false })).status, 200, 'the rest of the new config serves');
+    await new Promise((r) => blocker.close(r));
+    assert.deepEqual((await engine.apply(next)).unbound, []);
+    assert.equal((await request(taken, '/', { agent: false })).status, 200, 'bound once the other process let go');
+  } finally {
+    await engine.close(100);
+    blocker.close();
+    await a.close();
+  }
 });
 
 test('close() drains: an in-flight request completes, then the port is gone', async () => {

@@ -19,7 +19,9 @@ test('two workers serve the same port and both get every apply', async () => {
     const net = await import('node:net');
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(blocked, '127.0.0.1', r));
-    await assert.rejects(engine.apply({ ports: [httpPort(blocked, [listener('l', [])])], clusters: {} }), /cannot listen/);
+    // A port another process holds: named once, not once per worker.
+    const r = await engine.apply({ ports: [httpPort(blocked, [listener('l', [])])], clusters: {} });
+    assert.deepEqual(r.unbound, [{ port: `127.0.0.1:${blocked}/HTTP`, error: 'EADDRINUSE' }]);
     blocker.close();
   } finally {
     await engine.close(500);

@@ -181,3 +181,36 @@ test('portico run exits 1 naming the port when a listener cannot bind at startup
   assert.match(run.output(), new RegExp(`${port}.*EADDRINUSE.*nothing to fall back to`));
   assert.doesNotMatch(run.output(), /^\s+at /m);
 });
+
+test('portico run serves the listeners it can bind, names the one it cannot, and binds it on a later reload', { timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-run-partial-'));
+  const blocker = createServer();
+  t.after(async () => {
+    blocker.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const busy = await new Promise<number>((resolve) => blocker.listen(0, '0.0.0.0', () => resolve((blocker.address() as { port: number }).port)));
+  const free = await freePort();
+  for (const f of ['gatewayclass.yaml', 'web-backends.yaml', 'http-canary.yaml']) await copyFile(join(ROOT, 'examples', f), join(dir, f));
+  const gateway = (await readFile(join(ROOT, 'examples', 'web-gateway.yaml'), 'utf8')).replace(
+    '      port: 8080',
+    `      port: ${free}\n    - name: busy\n      protocol: HTTP\n      port: ${busy}`,
+  );
+  await writeFile(join(dir, 'gateway.yaml'), gateway);
+  const run = start(['run', dir, '--workers', '1']);
+  try {
+    await run.waitFor(new RegExp(`cannot listen on 0\\.0\\.0\\.0:${busy}/HTTP \\(EADDRINUSE\\): those listeners are not programmed`));
+    await run.waitFor(/busy.*PortUnavailable/);
+    assert.equal((await get(`http://127.0.0.1:${free}/`)).status, 200, 'the listener that could bind serves');
+
+    // The other process lets go; the next reload (any change, or the periodic retry) binds the port.
+    await new Promise((r) => blocker.close(r));
+    const mark = run.output().length;
+    await writeFile(join(dir, 'gateway.yaml'), `${gateway}\n# touched\n`);
+    await run.waitFor(/every port is bound again/, 20_000, mark);
+    assert.equal((await get(`http://127.0.0.1:${busy}/`)).status, 200, 'the freed port serves the same routes');
+    assert.equal(await run.stop('SIGINT'), 0, run.output());
+  } finally {
+    await run.stop('SIGKILL');
+  }
+});

@@ -26,6 +26,8 @@ interface GoldenOptions {
   addresses?: Record<string, string>;
   /** IPs addressUsable() refuses. */
   unusableAddresses?: string[];
+  /** IR Port names the data plane could not bind -> the error (portUnavailable). */
+  portUnavailable?: Record<string, string>;
 }
 
 function load(file: string): { entries: Entry[]; options: TranslateOptions } {
@@ -45,6 +47,7 @@ function load(file: string): { entries: Entry[]; options: TranslateOptions } {
       if (addrs) options.addressFor = (ns, name) => addrs[`${ns}/${name}`] ?? '0.0.0.0';
       const unusable = o.unusableAddresses;
       if (unusable) options.addressUsable = (ip) => !unusable.includes(ip);
+      if (o.portUnavailable) options.portUnavailable = new Map(Object.entries(o.portUnavailable));
       return;
     }
     errors.push(...strictErrors(js, `${file} doc ${i}`));

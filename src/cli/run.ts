@@ -15,6 +15,7 @@ import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from '../controller/unbound.js';
+import { machineAddressUsable } from '../controller/addresses.js';
 
 const USAGE = `usage: portico run <file|folder>... [flags]
 
@@ -124,7 +125,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const build = async (state: FileState): Promise<boolean> => {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
     const snapshot = new Snapshot(state.entries);
-    const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0' };
+    // spec.addresses this machine does not have: Programmed False AddressNotUsable, as in the controller.
+    const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0', addressUsable: machineAddressUsable() };
     let result;
     try {
       result = translate(snapshot, options);

@@ -197,10 +197,17 @@ test('portico run serves the listeners it can bind, names the one it cannot, and
     `      port: ${free}\n    - name: busy\n      protocol: HTTP\n      port: ${busy}`,
   );
   await writeFile(join(dir, 'gateway.yaml'), gateway);
+  // An address this machine does not have (TEST-NET-1): reported, never attempted.
+  await writeFile(
+    join(dir, 'elsewhere.yaml'),
+    `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: elsewhere, namespace: default}\nspec:\n  gatewayClassName: portico\n  addresses: [{type: IPAddress, value: 192.0.2.1}]\n  listeners: [{name: http, protocol: HTTP, port: ${free}}]\n`,
+  );
   const run = start(['run', dir, '--workers', '1']);
   try {
     await run.waitFor(new RegExp(`cannot listen on 0\\.0\\.0\\.0:${busy}/HTTP \\(EADDRINUSE\\): those listeners are not programmed`));
     await run.waitFor(/busy.*PortUnavailable/);
+    await run.waitFor(/AddressNotUsable/);
+    assert.doesNotMatch(run.output(), /192\.0\.2\.1:\d+\/HTTP \(/, 'an address the machine lacks is not even tried');
     assert.equal((await get(`http://127.0.0.1:${free}/`)).status, 200, 'the listener that could bind serves');
 
     // The other process lets go; the next reload (any change, or the periodic retry) binds the port.

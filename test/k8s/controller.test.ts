@@ -6,6 +6,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import os from 'node:os';
 import type { Engine } from '../../src/dataplane/engine-api.js';
 import type { Resource } from '../../src/api/types.js';
@@ -13,6 +14,7 @@ import { ApiClient } from '../../src/sources/kubernetes.js';
 import { runController, type RunningController } from '../../src/controller/index.js';
 import { StatusWriter } from '../../src/controller/status-writer.js';
 import { classify } from '../../src/controller/relevance.js';
+import { LoopbackAllocator } from '../../src/controller/addresses.js';
 import { loadPipeline } from '../../src/cli/controller.js';
 import type { TranslateFn } from '../../src/controller/loop.js';
 import type { EngineOptions } from '../../src/dataplane/engine-api.js';
@@ -45,6 +47,7 @@ interface Cond {
   type: string;
   status: string;
   reason: string;
+  message?: string;
   lastTransitionTime?: string;
   observedGeneration?: number;
 }
@@ -289,6 +292,35 @@ describe('portico controller against a real API server', { skip: !KUBECONFIG && 
     );
     await stop(c);
     await outage.down();
+  });
+
+  test('a listener port another process holds: PortUnavailable in the API, programmed once it is free', async () => {
+    const range = '127.80.0.0/16';
+    // The controller derives each Gateway's loopback address from namespace/name, so the test can take it first.
+    const addr = new LoopbackAllocator(range).addressFor(NS, 'gw');
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(PORT, addr, r));
+    const c = await start({ range });
+    try {
+      await c.started;
+      const blocked = await waitFor('listener Accepted False PortUnavailable', async () => {
+        const s = await gatewayStatus();
+        const accepted = s?.listeners?.[0]?.conditions?.find((x) => x.type === 'Accepted');
+        return accepted?.status === 'False' && accepted.reason === 'PortUnavailable' ? s : undefined;
+      });
+      assert.match(blocked.listeners![0]!.conditions!.find((x) => x.type === 'Accepted')!.message ?? '', /EADDRINUSE/);
+      assert.ok(!isTrue(blocked.conditions, 'Programmed'), 'the Gateway has no programmed listener');
+      await new Promise((r) => blocker.close(r));
+      await waitFor('programmed after the periodic retry', async () => isTrue((await gatewayStatus())?.conditions, 'Programmed'), 30_000);
+      const r = await waitFor('traffic on the freed port', async () => {
+        const res = await httpGet(addr, PORT, '/hello');
+        return res.status === 200 ? res : undefined;
+      });
+      assert.equal(JSON.parse(r.body).backend, 'web');
+    } finally {
+      blocker.close();
+      await stop(c);
+    }
   });
 
   test('leader election: two controllers, one status writer, failover on stop', async () => {

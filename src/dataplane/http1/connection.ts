@@ -375,7 +375,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (plan.mirrors) {
       const hasBody = !this.bodyDone;
       for (const m of plan.mirrors) {
-        const sink = startMirror(ctx.cfg, m, plan, hasBody);
+        const sink = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody);
         if (sink) (this.mirrors ??= []).push(sink);
       }
     }

@@ -120,7 +120,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   let mirrors: MirrorSink[] | null = null;
   if (plan.mirrors) {
     for (const m of plan.mirrors) {
-      const s = startMirror(ctx.cfg, m, plan, hasBody);
+      const s = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody);
       if (s) (mirrors ??= []).push(s);
     }
     if (mirrors) {

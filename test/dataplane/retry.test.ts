@@ -1,5 +1,6 @@
 // HTTPRoute retry through real sockets: a backend that fails the first N tries of each request id.
 import { after, before, describe, test } from 'node:test';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
@@ -104,6 +105,54 @@ describe('retry', () => {
     const r = await request(port, '/dead');
     assert.equal(r.status, 502);
     assert.equal(slams, 3);
+  });
+
+  describe('over HTTP/2 (h2c prior knowledge) to the same HTTP/1.1 backends', () => {
+    let session: http2.ClientHttp2Session;
+    before(() => {
+      session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on('error', () => undefined);
+    });
+    after(() => session.close());
+    const h2 = (path: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = session.request({ ':method': method, ':path': path }, { endStream: body === undefined });
+        let out = '';
+        let status = 0;
+        req.setEncoding('utf8');
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (d: string) => (out += d));
+        req.on('end', () => resolve({ status, body: out }));
+        req.on('error', reject);
+        if (body !== undefined) req.end(body);
+      });
+    const id = () => `h2-${++seq}`;
+
+    test('a listed status is retried until a try succeeds; exhausted attempts pass the last failure on', async () => {
+      const a = id();
+      const r = await h2(`/r3?id=${a}&code=500&fail=2`);
+      assert.deepEqual(r, { status: 200, body: 'ok on try 3' });
+      const b = id();
+      const last = await h2(`/r3?id=${b}&code=500&fail=10`);
+      assert.deepEqual(last, { status: 500, body: 'failed try 4' });
+      assert.equal(tries.get(b), 4);
+    });
+
+    test('backoff applies; a request with a body is not retried', async () => {
+      const a = id();
+      const t0 = Date.now();
+      assert.equal((await h2(`/r2b?id=${a}&code=503&fail=2`)).status, 200);
+      assert.ok(Date.now() - t0 >= 95, `two backoffs of 50 ms (took ${Date.now() - t0} ms)`);
+      const b = id();
+      assert.equal((await h2(`/r3?id=${b}&code=500&fail=1`, 'POST', 'payload')).status, 500);
+      assert.equal(tries.get(b), 1);
+    });
+
+    test('a connection closed before any answer is retried, then answered 502', async () => {
+      slams = 0;
+      assert.equal((await h2('/dead')).status, 502);
+      assert.equal(slams, 3);
+    });
   });
 
   test('the client connection stays usable after retried requests', async () => {

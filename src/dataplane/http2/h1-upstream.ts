@@ -31,6 +31,9 @@ export class H2ToH1 implements UpstreamOwner {
   private respBytes = 0;
   private readonly chunkedReq: boolean;
   private readonly head: RequestHead;
+  /** HTTPRoute retry: tries left; only requests without a body are sent again. */
+  private attemptsLeft: number;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: PortContext,
@@ -50,15 +53,37 @@ export class H2ToH1 implements UpstreamOwner {
       chunked: this.chunkedReq, close: false, upgrade: '', expectContinue: false, te: '',
     };
     this.reqDone = !hasBody;
+    this.attemptsLeft = !hasBody ? (plan.entry?.retry?.attempts ?? 0) : 0;
   }
 
-  start(): void {
+  /** Send the request head to the next endpoint (first try, and each retry). */
+  private send(): void {
     const cl = this.plan.cluster!;
     const up = this.ctx.shared.pool.acquire(cl, cl.next(), this);
     this.up = up;
+    this.respBytes = 0;
     const head = upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false);
     if (up.ephemeral) directWrite(up.socket, head, up);
     else up.socket.write(head, 'latin1');
+  }
+
+  /** Drop this try's upstream (its response is not wanted) and send again after the rule's backoff. */
+  private retry(): void {
+    this.attemptsLeft--;
+    const up = this.up;
+    this.up = null;
+    up?.destroy(); // the unwanted response may still be arriving: never reused
+    this.headBuf = null;
+    const backoff = this.plan.entry!.retry!.backoffMs;
+    if (backoff <= 0) return this.send();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stage === 0 && !this.stream.destroyed) this.send();
+    }, backoff);
+  }
+
+  start(): void {
+    this.send();
     const s = this.stream;
     if (!this.reqDone) {
       s.on('data', (d: Buffer) => {
@@ -77,6 +102,8 @@ export class H2ToH1 implements UpstreamOwner {
       if (this.up && this.up.socket.isPaused()) this.up.socket.resume();
     });
     s.on('close', () => {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = null;
       // Client went away (or we are done): an upstream still mid-exchange cannot be reused.
       if (this.up && this.stage !== 2) {
         this.up.destroy();
@@ -86,6 +113,9 @@ export class H2ToH1 implements UpstreamOwner {
   }
 
   abort(): void {
+    this.attemptsLeft = 0;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.reusable = false;
     if (this.up) {
       this.up.destroy();
@@ -126,6 +156,7 @@ export class H2ToH1 implements UpstreamOwner {
         if (start < buf.length) this.onUpData(up, buf.subarray(start));
         return;
       }
+      if (this.attemptsLeft > 0 && this.plan.entry!.retry!.codes.includes(r.status)) return this.retry();
       const noBody = this.plan.method === 'HEAD' || r.status === 204 || r.status === 304;
       if (r.close) this.reusable = false;
       this.respond(noBody);
@@ -246,6 +277,7 @@ export class H2ToH1 implements UpstreamOwner {
         fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;
       }
+      if (this.attemptsLeft > 0 && this.respBytes === 0) return this.retry();
       this.stage = 2;
       return this.onLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n');
     }

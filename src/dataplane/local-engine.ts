@@ -90,7 +90,7 @@ export class LocalEngine implements Engine {
           created.push({ kind: 'http', port: p, server });
         } else {
           const create = await loadL4();
-          server = await create(p, ir.clusters);
+          server = await create(p, ir.clusters, { accessLog: this.shared.opts.accessLog });
           created.push({ kind: 'l4', port: p, server });
         }
       } catch (err) {

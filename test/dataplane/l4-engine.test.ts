@@ -73,3 +73,40 @@ test('engine.apply(): L4 ports created, re-routed in place, removed', async () =
     await u.close();
   }
 });
+
+test('access log: a line per TCP connection (also a refused one) and per UDP session', async () => {
+  const a = await tcpEcho('a');
+  const u = await udpEcho('u');
+  const [tcpP, udpP] = [await freePort('tcp'), await freePort('udp')];
+  const svcs = [service('svc-a', 7000, a.port), service('udp-svc', 5300, u.port, { protocol: 'UDP' })];
+  const lines: string[] = [];
+  const engine = createEngine({ accessLog: (l) => lines.push(l) });
+  const client = await udpClient();
+  const waitLine = async (re: RegExp): Promise<string> => {
+    for (let i = 0; i < 100; i++) {
+      const l = lines.find((x) => re.test(x));
+      if (l) return l;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no access log line like ${re}: ${JSON.stringify(lines)}`);
+  };
+  try {
+    await engine.apply(irOf(gateway(tcpP, udpP), tcpRoute('svc-a'), udpRoute, ...svcs));
+    assert.equal((await tcpRoundTrip(tcpP, 'hello')).data, 'hello|a');
+    const tcp = await waitLine(/"TCP /);
+    assert.match(tcp, new RegExp(`^127\\.0\\.0\\.1 "TCP 127\\.0\\.0\\.1:${tcpP}/TCP" closed route=TCPRoute/default/t#0 upstream=\\S+ in=5 out=7 \\d+ms$`));
+
+    assert.equal(await udpAsk(client, udpP, 'd'), 'u:d');
+    // The session ends when its listener goes away; the TCP port now has no route: refused.
+    await engine.apply(irOf(gateway(tcpP), ...svcs));
+    const udp = await waitLine(/"UDP /);
+    assert.match(udp, new RegExp(`^127\\.0\\.0\\.1 "UDP 127\\.0\\.0\\.1:${udpP}/UDP" closed route=UDPRoute/default/u#0 upstream=\\S+ in=1 out=3 \\d+ms$`));
+    await tcpRoundTrip(tcpP, 'x').catch(() => undefined);
+    assert.match(await waitLine(/refused/), /"TCP .*" refused \(no TCPRoute attached\) route=- upstream=-/);
+  } finally {
+    client.close();
+    await engine.close(100);
+    await a.close();
+    await u.close();
+  }
+});

@@ -2,6 +2,7 @@
 // The engine creates one L4Server per IR Port whose protocol is TLS, TCP or UDP.
 
 import type { Cluster, Port } from '../../ir/types.js';
+import type { L4Options } from './options.js';
 
 export interface L4Server {
   /** Swap routes/clusters atomically; open connections keep the backend they were spliced to. */
@@ -10,4 +11,4 @@ export interface L4Server {
   close(graceMs?: number): Promise<void>;
 }
 
-export type CreateL4Server = (port: Port, clusters: Record<string, Cluster>) => Promise<L4Server>;
+export type CreateL4Server = (port: Port, clusters: Record<string, Cluster>, options?: L4Options) => Promise<L4Server>;

@@ -1,4 +1,4 @@
-// Tunables of the L4 servers. The engine passes none today; tests shorten the timers.
+// Tunables of the L4 servers. The engine passes its access log; tests shorten the timers.
 
 export interface L4Options {
   /** TLS: how long a client may take to send its whole ClientHello. */
@@ -15,9 +15,11 @@ export interface L4Options {
   udpMaxSessions?: number; // default 10,000
   /** Diagnostics (refused connections, backend errors); default silent unless PORTICO_DEBUG_L4=1 (stderr). */
   log?: (msg: string) => void;
+  /** Access log sink (the engine's): a line per connection / UDP session; absent = none. */
+  accessLog?: (line: string) => void;
 }
 
-export type ResolvedL4Options = Required<L4Options>;
+export type ResolvedL4Options = Required<Omit<L4Options, 'accessLog'>> & Pick<L4Options, 'accessLog'>;
 
 export function resolveOptions(o: L4Options = {}): ResolvedL4Options {
   return {
@@ -28,5 +30,6 @@ export function resolveOptions(o: L4Options = {}): ResolvedL4Options {
     udpIdleMs: o.udpIdleMs ?? 60_000,
     udpMaxSessions: o.udpMaxSessions ?? 10_000,
     log: o.log ?? (process.env.PORTICO_DEBUG_L4 === '1' ? (m: string) => void process.stderr.write(`portico l4: ${m}\n`) : () => {}),
+    accessLog: o.accessLog,
   };
 }

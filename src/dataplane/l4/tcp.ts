@@ -6,6 +6,7 @@ import type { L4Server } from './api.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
+import { l4LogLine, type L4LogEntry } from './access-log.js';
 
 interface State {
   route: L4RouteEntry | undefined;
@@ -25,23 +26,33 @@ export async function createTCPServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
+    const entry: L4LogEntry = { request: `TCP ${port.name}` };
+    const accessLog = opts.accessLog;
+    if (accessLog) {
+      const started = Date.now();
+      const remote = client.remoteAddress;
+      client.once('close', () => accessLog(l4LogLine(remote, entry, client.bytesRead, client.bytesWritten, Date.now() - started)));
+    }
     // Captured now: a later update() must not move this connection.
     const { route, clusters: cs } = state;
-    if (route === undefined) return refuse(client, `${port.name}: no TCPRoute attached`);
+    if (route === undefined) return refuse(client, entry, 'no TCPRoute attached');
+    entry.route = route.source;
     const pick = picker.pick(route.backends, cs);
-    if (!pick.ok) return refuse(client, `${port.name}: ${pick.reason}`);
+    if (!pick.ok) return refuse(client, entry, pick.reason);
+    entry.upstream = pick.cluster.name;
     dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs).then(
       (backend) => {
         if (client.destroyed) return void backend.destroy();
         splice(client, backend);
         client.resume();
       },
-      (err: Error) => refuse(client, `${port.name}: backend ${pick.cluster.name}: ${err.message}`),
+      (err: Error) => refuse(client, entry, `backend ${pick.cluster.name}: ${err.message}`),
     );
   });
 
-  function refuse(client: net.Socket, why: string): void {
-    opts.log(`tcp ${why}; closing client`);
+  function refuse(client: net.Socket, entry: L4LogEntry, why: string): void {
+    entry.refused = why;
+    opts.log(`tcp ${port.name}: ${why}; closing client`);
     closeCleanly(client);
   }
 

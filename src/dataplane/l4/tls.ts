@@ -14,6 +14,7 @@ import { HostTable, tlsRouteTable } from './hostmatch.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
+import { l4LogLine, type L4LogEntry } from './access-log.js';
 
 interface CompiledListener {
   listener: Listener;
@@ -48,6 +49,13 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
+    const entry: L4LogEntry = { request: `TLS ${port.name}` };
+    const accessLog = opts.accessLog;
+    if (accessLog) {
+      const started = Date.now();
+      const remote = client.remoteAddress;
+      client.once('close', () => accessLog(l4LogLine(remote, entry, client.bytesRead, client.bytesWritten, Date.now() - started)));
+    }
     // Chunks are joined and parsed only once enough bytes for the next record have arrived,
     // so a client dripping one byte per segment costs O(n), not O(n^2), copying.
     let chunks: Buffer[] = [];
@@ -59,6 +67,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       client.removeListener('end', onEarlyEnd);
     };
     const refuse = (why: string): void => {
+      entry.refused = why;
       opts.log(`tls ${port.name}: ${why}; closing client`);
       stop();
       closeCleanly(client);
@@ -82,7 +91,8 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       if (hello.sni === undefined) return refuse('ClientHello without SNI');
       stop();
       client.pause();
-      route(client, hello.sni, buf, refuse);
+      entry.request = `TLS ${port.name} sni=${hello.sni}`;
+      route(client, hello.sni, buf, refuse, entry);
     };
     const onEarlyEnd = (): void => refuse('client closed before its ClientHello was complete');
     const timer = setTimeout(() => refuse('no complete ClientHello in time'), opts.helloTimeoutMs);
@@ -91,17 +101,20 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     client.on('end', onEarlyEnd);
   });
 
-  function route(client: net.Socket, sni: string, hello: Buffer, refuse: (why: string) => void): void {
+  function route(client: net.Socket, sni: string, hello: Buffer, refuse: (why: string) => void, log: L4LogEntry): void {
     // Captured now: a later update() must not move this connection.
     const { listeners, clusters: cs } = state;
     const l = listeners.lookup(sni);
     if (l === undefined) return refuse(`no listener for SNI ${sni}`);
     const entry = l.routes.lookup(sni);
     if (entry === undefined) return refuse(`no TLSRoute on ${l.listener.name} for SNI ${sni}`);
+    log.route = entry.source;
     const pick = picker.pick(entry.backends, cs);
     if (!pick.ok) return refuse(`${entry.source.namespace}/${entry.source.name}: ${pick.reason}`);
+    log.upstream = pick.cluster.name;
     const dial = (): Promise<net.Socket> => dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs);
     const backendFailed = (err: Error): void => {
+      log.refused = `backend ${pick.cluster.name}: ${err.message}`;
       opts.log(`tls ${port.name}: backend ${pick.cluster.name}: ${err.message}; closing client`);
     };
 

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import type { Cluster, Endpoint, L4RouteEntry, Port } from '../../ir/types.js';
 import type { L4Server } from './api.js';
 import type { ResolvedL4Options } from './options.js';
+import { l4LogLine, type L4LogEntry } from './access-log.js';
 import { BackendPicker } from './pick.js';
 
 interface State {
@@ -21,6 +22,12 @@ interface Session {
   ready: boolean;
   /** Datagrams that arrived before the upstream socket was connected, bounded. */
   pending: Buffer[];
+  /** For the access log: client address, what it reached, bytes each way, start time. */
+  client: string;
+  log: L4LogEntry;
+  bytesIn: number;
+  bytesOut: number;
+  started: number;
 }
 
 const MAX_PENDING = 64;
@@ -56,7 +63,10 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
   let closing = false;
 
   function endSession(key: string, s: Session): void {
-    if (sessions.get(key) === s) sessions.delete(key);
+    if (sessions.get(key) === s) {
+      sessions.delete(key);
+      opts.accessLog?.(l4LogLine(s.client, s.log, s.bytesIn, s.bytesOut, Date.now() - s.started));
+    }
     try {
       s.upstream.close();
     } catch {
@@ -76,7 +86,9 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     if (!pick.ok) return void opts.log(`udp ${port.name}: ${pick.reason}; dropping`);
     const ep: Endpoint = pick.endpoints[0]!;
     const upstream = dgram.createSocket(family(ep.address));
-    const s: Session = { upstream, lastSeen: Date.now(), ready: false, pending: [] };
+    const now = Date.now();
+    const log: L4LogEntry = { request: `UDP ${port.name}`, route: route.source, upstream: pick.cluster.name };
+    const s: Session = { upstream, lastSeen: now, ready: false, pending: [], client: client.address, log, bytesIn: 0, bytesOut: 0, started: now };
     sessions.set(key, s);
     upstream.on('error', (e) => {
       // A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED: the backend is gone.
@@ -85,6 +97,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     });
     upstream.on('message', (msg) => {
       s.lastSeen = Date.now();
+      s.bytesOut += msg.length;
       if (!closing) server.send(msg, client.port, client.address);
     });
     upstream.connect(ep.port, ep.address, () => {
@@ -100,6 +113,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     const s = sessions.get(key) ?? openSession(key, rinfo);
     if (s === undefined) return;
     s.lastSeen = Date.now();
+    s.bytesIn += msg.length;
     if (s.ready) s.upstream.send(msg);
     else if (s.pending.length < MAX_PENDING) s.pending.push(msg);
   });

@@ -1,0 +1,22 @@
+// Access log lines for L4 traffic, one per TCP/TLS connection (when it closes) and one per UDP
+// session (when it ends), in the same shape as the HTTP lines: client, what was asked for,
+// outcome, route, upstream, bytes each way, duration.
+
+import type { RouteSource } from '../../ir/types.js';
+import { clientAddress } from '../context.js';
+
+export interface L4LogEntry {
+  /** What the client asked for: "TCP 0.0.0.0:9000/TCP", "TLS ... sni=foo". */
+  request: string;
+  route?: RouteSource;
+  upstream?: string;
+  /** Set when the connection or datagram flow was not served. */
+  refused?: string;
+}
+
+export function l4LogLine(remote: string | undefined, e: L4LogEntry, bytesIn: number, bytesOut: number, ms: number): string {
+  const r = e.route;
+  const route = r ? `${r.kind}/${r.namespace}/${r.name}#${r.rule}` : '-';
+  const outcome = e.refused ? `refused (${e.refused})` : 'closed';
+  return `${clientAddress(remote)} "${e.request}" ${outcome} route=${route} upstream=${e.upstream ?? '-'} in=${bytesIn} out=${bytesOut} ${ms}ms`;
+}

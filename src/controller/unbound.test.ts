@@ -44,14 +44,19 @@ function manifests(busyPort: number, freePort: number): Resource[] {
   ];
 }
 
-test('a port another process holds is reported PortUnavailable; the rest serves, and binds once the port is free', { timeout: 20_000 }, async () => {
+/** Another process on one port, a free second port, and a Gateway on each. */
+async function setup(): Promise<{ blocker: net.Server; busyPort: number; freePort: number; snapshot: Snapshot }> {
   const blocker = await listen();
   const busyPort = portOf(blocker);
   const probe = await listen();
   const freePort = portOf(probe);
   await new Promise((r) => probe.close(r));
-  const snapshot = new Snapshot(manifests(busyPort, freePort).map((resource) => ({ resource })));
-  const options: TranslateOptions = { addressFor: () => '127.0.0.1' };
+  return { blocker, busyPort, freePort, snapshot: new Snapshot(manifests(busyPort, freePort).map((resource) => ({ resource }))) };
+}
+const options: TranslateOptions = { addressFor: () => '127.0.0.1' };
+
+test('a port another process holds is reported PortUnavailable; the rest serves, and binds once the port is free', { timeout: 20_000 }, async () => {
+  const { blocker, busyPort, freePort, snapshot } = await setup();
   const engine = createEngine({});
   try {
     const first = translate(snapshot, options);
@@ -87,13 +92,7 @@ test('a port another process holds is reported PortUnavailable; the rest serves,
 });
 
 test('with workers, every worker leaves the busy port out and the result names it once', { timeout: 30_000 }, async () => {
-  const blocker = await listen();
-  const busyPort = portOf(blocker);
-  const probe = await listen();
-  const freePort = portOf(probe);
-  await new Promise((r) => probe.close(r));
-  const snapshot = new Snapshot(manifests(busyPort, freePort).map((resource) => ({ resource })));
-  const options: TranslateOptions = { addressFor: () => '127.0.0.1' };
+  const { blocker, busyPort, freePort, snapshot } = await setup();
   const engine = createEngine({ workers: 2 });
   try {
     const { result, unbound } = await applyTranslation(engine, translate, snapshot, options, translate(snapshot, options));

@@ -2,6 +2,7 @@
 // session (when it ends), in the same shape as the HTTP lines: client, what was asked for,
 // outcome, route, upstream, bytes each way, duration.
 
+import type * as net from 'node:net';
 import type { RouteSource } from '../../ir/types.js';
 import { clientAddress } from '../context.js';
 
@@ -19,4 +20,15 @@ export function l4LogLine(remote: string | undefined, e: L4LogEntry, bytesIn: nu
   const route = r ? `${r.kind}/${r.namespace}/${r.name}#${r.rule}` : '-';
   const outcome = e.refused ? `refused (${e.refused})` : 'closed';
   return `${clientAddress(remote)} "${e.request}" ${outcome} route=${route} upstream=${e.upstream ?? '-'} in=${bytesIn} out=${bytesOut} ${ms}ms`;
+}
+
+/** The entry for a new TCP/TLS client connection; with a sink, its line is written when the connection closes. */
+export function logOnClose(client: net.Socket, request: string, accessLog: ((line: string) => void) | undefined): L4LogEntry {
+  const entry: L4LogEntry = { request };
+  if (accessLog) {
+    const started = Date.now();
+    const remote = client.remoteAddress;
+    client.once('close', () => accessLog(l4LogLine(remote, entry, client.bytesRead, client.bytesWritten, Date.now() - started)));
+  }
+  return entry;
 }

@@ -6,7 +6,7 @@ import type { L4Server } from './api.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
-import { l4LogLine, type L4LogEntry } from './access-log.js';
+import { logOnClose, type L4LogEntry } from './access-log.js';
 
 interface State {
   route: L4RouteEntry | undefined;
@@ -26,13 +26,7 @@ export async function createTCPServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
-    const entry: L4LogEntry = { request: `TCP ${port.name}` };
-    const accessLog = opts.accessLog;
-    if (accessLog) {
-      const started = Date.now();
-      const remote = client.remoteAddress;
-      client.once('close', () => accessLog(l4LogLine(remote, entry, client.bytesRead, client.bytesWritten, Date.now() - started)));
-    }
+    const entry = logOnClose(client, `TCP ${port.name}`, opts.accessLog);
     // Captured now: a later update() must not move this connection.
     const { route, clusters: cs } = state;
     if (route === undefined) return refuse(client, entry, 'no TCPRoute attached');

@@ -14,7 +14,7 @@ import { HostTable, tlsRouteTable } from './hostmatch.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
-import { l4LogLine, type L4LogEntry } from './access-log.js';
+import { logOnClose, type L4LogEntry } from './access-log.js';
 
 interface CompiledListener {
   listener: Listener;
@@ -49,13 +49,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
-    const entry: L4LogEntry = { request: `TLS ${port.name}` };
-    const accessLog = opts.accessLog;
-    if (accessLog) {
-      const started = Date.now();
-      const remote = client.remoteAddress;
-      client.once('close', () => accessLog(l4LogLine(remote, entry, client.bytesRead, client.bytesWritten, Date.now() - started)));
-    }
+    const entry = logOnClose(client, `TLS ${port.name}`, opts.accessLog);
     // Chunks are joined and parsed only once enough bytes for the next record have arrived,
     // so a client dripping one byte per segment costs O(n), not O(n^2), copying.
     let chunks: Buffer[] = [];

@@ -143,3 +143,107 @@ describe('upstream response framing across read boundaries', () => {
     assert.equal(body(h1), 'hello');
   });
 });
+
+describe('upstream responses cut at random byte boundaries', () => {
+  // Each path names a canned response; the backend writes it in random pieces with a short
+  // pause between them, so reads land on every kind of boundary: inside the head, right after
+  // it, inside a chunk-size line, across the 8 KiB small-read limit.
+  const big = Array.from({ length: 9000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+  const chunked = (parts: string[]): string => parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n';
+  const canned: Record<string, { raw: string; body: string }> = {
+    '/small': { raw: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\nhello world', body: 'hello world' },
+    '/big': { raw: `HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\n\r\n${big}`, body: big },
+    '/chunked': { raw: `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(['abc', 'defgh', big.slice(0, 5000), 'z'])}`, body: `abcdefgh${big.slice(0, 5000)}z` },
+    '/empty': { raw: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', body: '' },
+    '/binary': { raw: 'HTTP/1.1 200 OK\r\nContent-Length: 256\r\n\r\n' + Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join(''), body: Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join('') },
+  };
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let backend: net.Server, engine: Engine, port: number;
+  before(async () => {
+    backend = net.createServer((s) => {
+      let buf = '';
+      let busy = Promise.resolve();
+      s.on('data', (d) => {
+        buf += d.toString('latin1');
+        let end: number;
+        while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+          const path = buf.slice(0, end).split(' ')[1]!;
+          buf = buf.slice(end + 4);
+          const raw = canned[path]!.raw;
+          busy = busy.then(async () => {
+            let at = 0;
+            while (at < raw.length) {
+              const n = 1 + rand(Math.min(raw.length - at, rand(4) === 0 ? 12000 : 40));
+              s.write(raw.slice(at, at + n), 'latin1');
+              at += n;
+              await sleep(rand(3) === 0 ? 2 : 0);
+            }
+          });
+        }
+      });
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    port = await freePort();
+    engine = createEngine({});
+    await engine.apply(simpleIR(port, [route({ path: { type: 'PathPrefix', value: '/' } }, [to('b')])], [cluster('b', [(backend.address() as net.AddressInfo).port])]));
+  });
+  after(async () => {
+    await engine.close();
+    backend.close();
+  });
+
+  test('60 keep-alive requests on one client connection each get exactly their body', async () => {
+    const paths = Object.keys(canned);
+    const client = net.connect(port, '127.0.0.1');
+    client.setEncoding('latin1');
+    let got = '';
+    client.on('data', (d: string) => (got += d));
+    await new Promise((r) => client.once('connect', r));
+    try {
+      for (let i = 0; i < 60; i++) {
+        const path = paths[rand(paths.length)]!;
+        got = '';
+        client.write(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`);
+        const want = canned[path]!.body;
+        // Read one whole response: its head, then its body by the framing it announces.
+        for (let t = 0; t < 500; t++) {
+          const h = got.indexOf('\r\n\r\n');
+          if (h >= 0) {
+            const head = got.slice(0, h);
+            const rest = got.slice(h + 4);
+            const cl = /content-length: (\d+)/i.exec(head);
+            if (cl && rest.length >= Number(cl[1])) break;
+            if (/transfer-encoding: chunked/i.test(head) && rest.endsWith('0\r\n\r\n')) break;
+          }
+          await sleep(5);
+        }
+        const h = got.indexOf('\r\n\r\n');
+        assert.ok(h >= 0, `${path}: no response head (${JSON.stringify(got.slice(0, 80))})`);
+        const head = got.slice(0, h);
+        let body = got.slice(h + 4);
+        if (/transfer-encoding: chunked/i.test(head)) {
+          let out = '';
+          for (;;) {
+            const eol = body.indexOf('\r\n');
+            const size = parseInt(body.slice(0, eol), 16);
+            if (size === 0) break;
+            out += body.slice(eol + 2, eol + 2 + size);
+            body = body.slice(eol + 2 + size + 2);
+          }
+          body = out;
+        }
+        assert.match(head, /^HTTP\/1\.1 200 OK\r\n/, path);
+        assert.doesNotMatch(head, /connection: keep-alive/i, `${path}: hop-by-hop header dropped`);
+        assert.equal(body.length, want.length, `${path}: body length`);
+        assert.ok(body === want, `${path}: body bytes`);
+      }
+    } finally {
+      client.destroy();
+    }
+  });
+});

@@ -2,6 +2,7 @@
 // trailers, gRPC-style answers for unmatched requests, and WebSocket upgrade.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
@@ -66,7 +67,11 @@ describe('TLS, HTTP/2, gRPC answers, WebSocket', () => {
     h2b = await h2cBackend();
     ws = http.createServer((_req, res) => res.end('not a websocket'));
     ws.on('upgrade', (req, socket) => {
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Upgrade: ' + req.headers.upgrade + '\r\n\r\n');
+      const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Upgrade: ' + req.headers.upgrade +
+          `\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${req.headers['sec-websocket-protocol'] ?? 'none'}\r\n\r\n`,
+      );
       socket.on('data', (d) => socket.write('echo:' + d.toString()));
       socket.on('end', () => socket.end()); // upgraded sockets are half-open by default
     });
@@ -233,6 +238,64 @@ describe('TLS, HTTP/2, gRPC answers, WebSocket', () => {
     for (let i = 0; i < 50 && !out.includes('echo:ping2'); i++) await new Promise((r) => setTimeout(r, 10));
     s.destroy();
     assert.ok(out.includes('echo:ping1') && out.includes('echo:ping2'), out);
+  });
+});
+
+describe('WebSocket over HTTP/2 (RFC 8441)', () => {
+  test('an extended CONNECT stream becomes the HTTP/1.1 Upgrade and carries bytes both ways', async () => {
+    const ws = http.createServer((_req, res) => res.end('not a websocket'));
+    const seen: http.IncomingHttpHeaders[] = [];
+    ws.on('upgrade', (req, socket) => {
+      seen.push(req.headers);
+      const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
+      socket.on('data', (d) => socket.write('echo:' + d.toString()));
+      socket.on('end', () => socket.end());
+    });
+    await new Promise<void>((r) => ws.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    const engine = createEngine({});
+    await engine.apply({
+      ports: [httpPort(port, [listener('plain', [route({ path: { type: 'PathPrefix', value: '/ws' } }, [to('ws')]), route({}, [to('none')])])])],
+      clusters: { ws: cluster('ws', [(ws.address() as AddressInfo).port], { protocol: 'ws' }), none: cluster('none', []) },
+    });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    try {
+      await new Promise((r) => session.once('remoteSettings', r));
+      assert.equal(session.remoteSettings.enableConnectProtocol, true, 'the server offers extended CONNECT');
+      const open = (path: string) =>
+        session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': path, ':authority': 'app.example', 'sec-websocket-version': '13', 'sec-websocket-protocol': 'chat' });
+      const req = open('/ws/room?x=1');
+      const head = await new Promise<http2.IncomingHttpHeaders>((r) => req.once('response', r));
+      assert.equal(head[':status'], 200);
+      assert.equal(head['sec-websocket-protocol'], 'chat');
+      const h = seen.at(-1)!;
+      assert.equal(h.upgrade, 'websocket');
+      assert.equal(h.host, 'app.example');
+      assert.equal(h['sec-websocket-protocol'], 'chat');
+      assert.match(String(h['sec-websocket-key']), /^[A-Za-z0-9+/]{22}==$/);
+      let out = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (out += d));
+      req.write('ping1');
+      for (let i = 0; i < 50 && !out.includes('echo:ping1'); i++) await new Promise((r) => setTimeout(r, 10));
+      req.write('ping2');
+      for (let i = 0; i < 50 && !out.includes('echo:ping2'); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(out, 'echo:ping1echo:ping2');
+      req.close();
+
+      // No route for the path: the stream is answered, not tunnelled.
+      const none = open('/elsewhere');
+      const st = await new Promise<http2.IncomingHttpHeaders>((r) => none.once('response', r));
+      assert.equal(st[':status'], 503);
+      none.close();
+    } finally {
+      session.close();
+      await engine.close(100);
+      ws.closeAllConnections();
+      await new Promise((r) => ws.close(r));
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { sniOf } from '../tls/misdirected.js';
 import { H2ToH1 } from './h1-upstream.js';
+import { websocketOverH2 } from './websocket.js';
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
 
@@ -19,7 +20,8 @@ export function createH2Server(ctx: PortContext): http2.Http2Server {
   const server = http2.createServer({
     maxHeaderListPairs: ctx.shared.opts.maxHeaderCount,
     maxSessionMemory: 64,
-    settings: { maxHeaderListSize: ctx.shared.opts.maxHeaderBytes },
+    // RFC 8441: clients may open WebSocket streams with extended CONNECT (websocket.ts).
+    settings: { maxHeaderListSize: ctx.shared.opts.maxHeaderBytes, enableConnectProtocol: true },
   });
   server.on('stream', (stream, headers) => {
     try {
@@ -95,7 +97,9 @@ function localAnswer(stream: http2.ServerHttp2Stream, plan: Plan, isGrpc: boolea
 
 export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
   stream.on('error', () => undefined);
-  const method = String(headers[':method'] ?? 'GET');
+  // An extended CONNECT for a WebSocket is routed as the GET its HTTP/1.1 Upgrade is.
+  const wsConnect = headers[':method'] === 'CONNECT' && headers[':protocol'] === 'websocket';
+  const method = wsConnect ? 'GET' : String(headers[':method'] ?? 'GET');
   const authority = String(headers[':authority'] ?? headers['host'] ?? '');
   const target = String(headers[':path'] ?? '/');
   const flat = flatHeaders(headers);
@@ -115,6 +119,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     stream.resume(); // discard any request body
     return localAnswer(stream, plan, isGrpc, plan.status, plan.localBody, plan.localHeaders);
   }
+  if (wsConnect) return websocketOverH2(ctx, stream, plan, clientIp, authority);
   const cl = plan.cluster!;
   const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders;
   let mirrors: MirrorSink[] | null = null;

@@ -4,6 +4,7 @@
 // input and never lets one bad edit take config away: a file that stops parsing keeps
 // its last good documents, an object that becomes invalid keeps its last good version.
 
+import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -56,9 +57,15 @@ interface ParsedDoc {
   /** Validation and defaulting, done once per parsed document (unchanged files are not re-checked). */
   checked?: { errors: FieldError[]; resource?: Resource };
 }
+/** Files modified within this long before the previous load are checked by content, not by stat alone. */
+const RECENT_MS = 2000;
+
 interface ParsedFile {
   mtimeMs: number;
   size: number;
+  ino: number;
+  /** sha1 of the text last read: a re-read of an unchanged file is not parsed again. */
+  digest: string;
   /** Documents of the last version of the file that parsed cleanly. */
   good: ParsedDoc[];
   /** Syntax problems of the current version (empty when it parses). */
@@ -154,6 +161,8 @@ function parseText(text: string, file: string): { docs: ParsedDoc[]; syntax: Fil
  */
 export class FileLoader {
   private readonly files = new Map<string, ParsedFile>();
+  /** When the last load() began (0 before the first): see RECENT_MS. */
+  private loadedAt = 0;
   private lastGood = new Map<string, Entry>();
   /** Folders seen on the last load (the watcher follows them). */
   dirs = new Set<string>();
@@ -165,6 +174,7 @@ export class FileLoader {
   ) {}
 
   async load(): Promise<FileState> {
+    const startedAt = Date.now();
     const problems: FileProblem[] = [];
     const dirs = new Set<string>();
     const list = await listFiles(
@@ -176,7 +186,7 @@ export class FileLoader {
     for (const f of [...this.files.keys()]) if (!list.includes(f) && f !== '-') this.files.delete(f);
     if (this.stdin !== undefined && this.paths.includes('-') && !this.files.has('-')) {
       const { docs, syntax } = parseText(this.stdin, 'stdin');
-      this.files.set('-', { mtimeMs: 0, size: 0, good: docs, syntax });
+      this.files.set('-', { mtimeMs: 0, size: 0, ino: 0, digest: '', good: docs, syntax });
     }
 
     for (const f of list) {
@@ -189,12 +199,22 @@ export class FileLoader {
         continue;
       }
       const prev = this.files.get(f);
-      if (prev && prev.mtimeMs === st.mtimeMs && prev.size === st.size) continue;
+      const stamp = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
+      const sameStat = prev !== undefined && prev.mtimeMs === st.mtimeMs && prev.size === st.size && prev.ino === st.ino;
+      // File times are coarse (a clock tick of a few ms): a same-size rewrite within the tick of
+      // the version last read keeps its mtime. Only a file stamped well before the last load
+      // cannot hide a change that way; recent ones are read again and compared by content.
+      if (sameStat && st.mtimeMs < this.loadedAt - RECENT_MS) continue;
       let text: string;
       try {
         text = await readFile(f, 'utf8');
       } catch (e) {
-        this.files.set(f, { mtimeMs: st.mtimeMs, size: st.size, good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
+        this.files.set(f, { ...stamp, digest: '', good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
+        continue;
+      }
+      const digest = createHash('sha1').update(text).digest('base64');
+      if (prev !== undefined && prev.digest === digest) {
+        this.files.set(f, { ...prev, ...stamp });
         continue;
       }
       const { docs, syntax } = parseText(text, shown);
@@ -202,11 +222,12 @@ export class FileLoader {
         // Keep the last version that parsed; on a first load, keep the documents that did parse.
         const good = prev && prev.good.length > 0 ? prev.good : docs;
         const keep = prev?.good.length ? ` (keeping the last good version of ${shown})` : '';
-        this.files.set(f, { mtimeMs: st.mtimeMs, size: st.size, good, syntax: syntax.map((s) => ({ ...s, message: s.message + keep })) });
+        this.files.set(f, { ...stamp, digest, good, syntax: syntax.map((s) => ({ ...s, message: s.message + keep })) });
       } else {
-        this.files.set(f, { mtimeMs: st.mtimeMs, size: st.size, good: docs, syntax: [] });
+        this.files.set(f, { ...stamp, digest, good: docs, syntax: [] });
       }
     }
+    this.loadedAt = startedAt;
 
     const entries = new Map<string, Entry>();
     const nextGood = new Map<string, Entry>();

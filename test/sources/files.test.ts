@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile, rename, unlink } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile, rename, unlink, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { FileSource, formatProblem, loadPaths, FileLoader, type FileState } from '../../src/sources/files.js';
@@ -201,4 +201,27 @@ test('hostile input: binary noise, alias bombs, deep nesting and odd scalars are
   assert.deepEqual(names(s), ['Service/default/survivor']);
   const text = s.problems.map(formatProblem).join('\n');
   for (const f of ['noise.yaml', 'bomb.yaml', 'scalars.yaml', 'dupkeys.yaml']) assert.match(text, new RegExp(f.replace('.', '\\.')), `${f} not reported:\n${text}`);
+});
+
+test('a same-size rewrite that keeps the mtime (one clock tick) is still seen; unchanged files are not parsed again', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'a.yaml');
+  // A whole second, now: both versions get exactly this mtime, as two saves in one tick do.
+  const tick = Math.floor(Date.now() / 1000);
+  await writeFile(f, svc('a', 80));
+  await utimes(f, tick, tick);
+  const loader = new FileLoader([dir]);
+  const first = await loader.load();
+  const before = await stat(f);
+  await writeFile(f, svc('a', 81));
+  await utimes(f, tick, tick);
+  const after = await stat(f);
+  assert.deepEqual([after.mtimeMs, after.size, after.ino], [before.mtimeMs, before.size, before.ino], 'only the bytes differ');
+  const second = await loader.load();
+  assert.equal((second.entries[0]!.resource.spec as { ports: { port: number }[] }).ports[0]!.port, 81);
+  // Nothing changed since: the same entry objects come back (no re-parse).
+  const third = await loader.load();
+  assert.equal(third.entries[0], second.entries[0]);
+  assert.notEqual(second.entries[0], first.entries[0]);
 });

@@ -83,7 +83,7 @@ test('access log: a line per TCP connection (also a refused one) and per UDP ses
   const engine = createEngine({ accessLog: (l) => lines.push(l) });
   const client = await udpClient();
   const waitLine = async (re: RegExp): Promise<string> => {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 500; i++) {
       const l = lines.find((x) => re.test(x));
       if (l) return l;
       await new Promise((r) => setTimeout(r, 20));

@@ -53,7 +53,7 @@ async function recorder(kind: 'h2c' | 'https'): Promise<{ port: number; hits: Hi
 }
 
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('RequestMirror to HTTP/2 and TLS clusters', () => {

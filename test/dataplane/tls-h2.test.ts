@@ -279,9 +279,9 @@ describe('WebSocket over HTTP/2 (RFC 8441)', () => {
       req.setEncoding('utf8');
       req.on('data', (d: string) => (out += d));
       req.write('ping1');
-      for (let i = 0; i < 50 && !out.includes('echo:ping1'); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && !out.includes('echo:ping1'); i++) await new Promise((r) => setTimeout(r, 10));
       req.write('ping2');
-      for (let i = 0; i < 50 && !out.includes('echo:ping2'); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && !out.includes('echo:ping2'); i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(out, 'echo:ping1echo:ping2');
       req.close();
 

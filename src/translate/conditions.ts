@@ -12,6 +12,7 @@ export const Type = {
   SupportedVersion: 'SupportedVersion',
   PartiallyInvalid: 'PartiallyInvalid',
   InsecureFrontendValidationMode: 'InsecureFrontendValidationMode',
+  OverlappingTLSConfig: 'OverlappingTLSConfig',
 } as const;
 
 export const Reason = {
@@ -42,6 +43,7 @@ export const Reason = {
   InvalidCertificateRef: 'InvalidCertificateRef',
   InvalidRouteKinds: 'InvalidRouteKinds',
   InvalidCACertificateKind: 'InvalidCACertificateKind',
+  OverlappingHostnames: 'OverlappingHostnames',
   // Route
   NotAllowedByListeners: 'NotAllowedByListeners',
   NoMatchingListenerHostname: 'NoMatchingListenerHostname',

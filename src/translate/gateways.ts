@@ -10,6 +10,7 @@ import { Reason, Type, condition } from './conditions.js';
 import { compareAge, generationOf, nsOf, type Context } from './context.js';
 import { markConflictsAcrossGateways, markConflictsWithinGateway } from './conflicts.js';
 import { markPortsUnavailable } from './ports-unavailable.js';
+import { markOverlappingTLS } from './overlapping-tls.js';
 import type { GatewayClassNode, GatewayNode, ListenerNode } from './graph.js';
 import { buildListener } from './listeners.js';
 import { gatewayResolvedRefs, resolveBackendClientCertificate } from './backendtls-client.js';
@@ -46,6 +47,7 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
       }
     }
     markConflictsWithinGateway(node);
+    markOverlappingTLS(node);
     decideGateway(node, addrProblem);
     out.push(node);
   }
@@ -209,6 +211,10 @@ export function listenerConditions(l: ListenerNode): Condition[] {
       ? condition(Type.Conflicted, true, l.conflicted.reason, l.conflicted.message, gen)
       : condition(Type.Conflicted, false, Reason.NoConflicts, 'No conflicts', gen),
   );
+  if (l.overlappingTLS) {
+    const names = l.overlappingTLS.join(', ');
+    out.push(condition(Type.OverlappingTLSConfig, true, Reason.OverlappingHostnames, `hostnames overlap with HTTPS listener(s) ${names} on port ${l.spec.port}; HTTP/2 clients may reuse one connection for both`, gen));
+  }
   return out;
 }
 

@@ -19,6 +19,8 @@ export interface ListenerNode {
   /** Listener Accepted condition is True (protocol supported, port usable). */
   accepted: boolean;
   conflicted?: { reason: string; message: string };
+  /** HTTPS: other listeners on the same port whose hostnames overlap this one's (overlapping-tls.ts). */
+  overlappingTLS?: string[];
   /** ResolvedRefs False: reason + message. */
   unresolved?: { reason: string; message: string };
   /** Accepted False: reason + message. */

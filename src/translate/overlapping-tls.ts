@@ -1,0 +1,38 @@
+// OverlappingTLSConfig (GEP-3567): HTTPS listeners of one Gateway on the same port whose
+// hostnames overlap (one matches a name the other does: "*.example.com" and
+// "foo.example.com", or a listener without hostname and any other) invite HTTP/2 connection
+// coalescing to carry a request to the wrong listener's configuration. The spec says
+// controllers MUST detect overlapping hostnames and set the condition on every such listener;
+// it is a warning (traffic is unaffected) and is absent, never False, when there is none.
+// Identical hostnames are a HostnameConflict already and are not counted again here.
+
+import type { GatewayNode, ListenerNode } from './graph.js';
+
+/** Whether some hostname matches both patterns (undefined = any host). */
+function overlaps(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return true;
+  if (a === b) return true;
+  const wa = a.startsWith('*.');
+  const wb = b.startsWith('*.');
+  // "*.x" matches one or more labels in front of "x".
+  if (wa && wb) return a.endsWith(b.slice(1)) || b.endsWith(a.slice(1));
+  if (wa) return b.endsWith(a.slice(1));
+  if (wb) return a.endsWith(b.slice(1));
+  return false;
+}
+
+export function markOverlappingTLS(gw: GatewayNode): void {
+  const byPort = new Map<number, ListenerNode[]>();
+  for (const l of gw.listeners) {
+    if (l.spec.protocol !== 'HTTPS' || !l.accepted || l.conflicted) continue;
+    let list = byPort.get(l.spec.port);
+    if (!list) byPort.set(l.spec.port, (list = []));
+    list.push(l);
+  }
+  for (const list of byPort.values()) {
+    for (const l of list) {
+      const others = list.filter((o) => o !== l && overlaps(l.spec.hostname, o.spec.hostname)).map((o) => o.spec.name);
+      if (others.length) l.overlappingTLS = others;
+    }
+  }
+}

@@ -109,6 +109,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   let generation = 0;
   let retry: NodeJS.Timeout | undefined;
   let shownUnbound = '';
+  /** The newest state the source gave: a retry rebuilds this one, never an older one. */
+  let latest: FileState | undefined;
 
   const engine: Engine = createEngine({
     workers: flags.workers,
@@ -124,6 +126,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   /** Translates and applies one file state; false when the engine refused it (previous config keeps serving). */
   const build = async (state: FileState): Promise<boolean> => {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
+    if (retry) clearTimeout(retry);
+    retry = undefined;
     const snapshot = new Snapshot(state.entries);
     // spec.addresses this machine does not have: Programmed False AddressNotUsable, as in the controller.
     const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0', addressUsable: machineAddressUsable() };
@@ -141,8 +145,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       log(`portico run: ${(e as Error).message} (${keep})`);
       return false;
     }
-    if (retry) clearTimeout(retry);
-    retry = undefined;
     const seen = describeUnbound(unbound);
     if (unbound.length > 0) {
       // At startup with nothing at all to serve, fail loudly; otherwise serve the rest and retry.
@@ -153,7 +155,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (seen !== shownUnbound) log(`portico run: cannot listen on ${seen}: those listeners are not programmed; retrying every ${RETRY_UNBOUND_MS / 1000} s`);
       retry = setTimeout(() => {
         retry = undefined;
-        onUpdate(state, 'retrying the ports that could not be bound');
+        onUpdate(latest ?? state, 'retrying the ports that could not be bound');
       }, RETRY_UNBOUND_MS);
     } else if (shownUnbound) log('portico run: every port is bound again');
     shownUnbound = seen;
@@ -180,6 +182,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     running = false;
   };
   const onUpdate = (state: FileState, why = 'change detected') => {
+    latest = state;
     printProblems(state);
     pending = state;
     pendingWhy = why;

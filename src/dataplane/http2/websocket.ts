@@ -26,6 +26,7 @@ export function websocketOverH2(ctx: PortContext, stream: http2.ServerHttp2Strea
   const key = randomBytes(16).toString('base64');
   const headers = plan.headers.filter((_, k, a) => a[k - (k % 2)] !== 'sec-websocket-key');
   headers.push('sec-websocket-key', key);
+  plan.headers = headers; // the plan is this stream's own
   const head: RequestHead = {
     method: 'GET', target: plan.target, minor: 1, headers, host: authority || undefined,
     contentLength: -1, chunked: false, close: false, upgrade: 'websocket', expectContinue: false, te: '',
@@ -34,7 +35,7 @@ export function websocketOverH2(ctx: PortContext, stream: http2.ServerHttp2Strea
     ? tls.connect({ host: ep.address, port: ep.port, ...upstreamTlsOptions(cl.tls), ALPNProtocols: ['http/1.1'] })
     : net.connect(ep.port, ep.address);
   up.setNoDelay(true);
-  up.write(upstreamHead({ ...plan, headers } as Plan, head, clientIp, ctx.scheme, true), 'latin1');
+  up.write(upstreamHead(plan, head, clientIp, ctx.scheme, true), 'latin1');
 
   let buf: Buffer | null = null;
   const fail = (status: number): void => {

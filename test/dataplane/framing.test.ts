@@ -26,6 +26,15 @@ const scripts: Record<string, string[]> = {
   '/bad-status': ['HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n'],
 };
 
+/** Listens with `backend` on loopback and starts an engine routing every path to it. */
+async function proxyTo(backend: net.Server): Promise<{ port: number; engine: Engine }> {
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const port = await freePort();
+  const engine = createEngine({});
+  await engine.apply(simpleIR(port, [route({ path: { type: 'PathPrefix', value: '/' } }, [to('b')])], [cluster('b', [(backend.address() as net.AddressInfo).port])]));
+  return { port, engine };
+}
+
 describe('upstream response framing across read boundaries', () => {
   let backend: net.Server, engine: Engine, port: number;
   let connections = 0;
@@ -50,10 +59,7 @@ describe('upstream response framing across read boundaries', () => {
       });
       s.on('error', () => undefined);
     });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    port = await freePort();
-    engine = createEngine({});
-    await engine.apply(simpleIR(port, [route({ path: { type: 'PathPrefix', value: '/' } }, [to('b')])], [cluster('b', [(backend.address() as net.AddressInfo).port])]));
+    ({ port, engine } = await proxyTo(backend));
   });
   after(async () => {
     await engine.close();
@@ -187,10 +193,7 @@ describe('upstream responses cut at random byte boundaries', () => {
       });
       s.on('error', () => undefined);
     });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    port = await freePort();
-    engine = createEngine({});
-    await engine.apply(simpleIR(port, [route({ path: { type: 'PathPrefix', value: '/' } }, [to('b')])], [cluster('b', [(backend.address() as net.AddressInfo).port])]));
+    ({ port, engine } = await proxyTo(backend));
   });
   after(async () => {
     await engine.close();

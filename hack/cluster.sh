@@ -328,7 +328,9 @@ cmd_env() {
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
+  # One `up` at a time: a second caller (another test run) waits, then shares the cluster the
+  # first one started instead of building and starting a second copy over the same files.
+  up) mkdir -p "$CLUSTER_DIR" && exec 9>"$CLUSTER_DIR/up.lock" && flock 9 && cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;

@@ -187,7 +187,10 @@ export interface Endpoint {
 export interface Cluster {
   /** `${namespace}/${service}:${port}` (plus `/tls` when a BackendTLSPolicy applies). */
   name: string;
-  /** From Service.ports[].appProtocol: kubernetes.io/h2c -> h2c, kubernetes.io/ws -> ws, else http1 (tcp/udp for L4 routes). */
+  /**
+   * From Service.ports[].appProtocol: kubernetes.io/h2c -> h2c, kubernetes.io/ws(s) -> ws, else http1 (tcp/udp for L4
+   * routes). Only ws clusters receive WebSocket upgrades; HTTP Upgrade to any other cluster is stripped.
+   */
   protocol: ClusterProtocol;
   /** Ready endpoints only; empty means 503 (HTTP) or a closed connection (L4). Sorted. */
   endpoints: Endpoint[];

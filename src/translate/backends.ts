@@ -38,7 +38,9 @@ function httpProtocol(appProtocol: string | undefined): ClusterProtocol | undefi
   // call alone (GEP-1897), so it maps like HTTP. IANA names are case-insensitive: "HTTPS" is common.
   if (appProtocol === undefined || appProtocol === '' || (typeof appProtocol === 'string' && HTTP1.has(appProtocol.toLowerCase()))) return 'http1';
   if (H2C.has(appProtocol)) return 'h2c';
-  if (appProtocol === 'kubernetes.io/ws') return 'ws';
+  // WebSocket backends (the only ones HTTP Upgrade is tunnelled to, dataplane/http1/upgrade.ts). wss is
+  // WebSocket inside TLS: like https, the TLS is the BackendTLSPolicy's call.
+  if (appProtocol === 'kubernetes.io/ws' || appProtocol === 'kubernetes.io/wss') return 'ws';
   return undefined;
 }
 

@@ -14,6 +14,7 @@ import { makePlan, type Plan } from '../plan.js';
 import { sniOf } from '../tls/misdirected.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
+import { allowedUpgrade, switchesTo, WEBSOCKET } from './upgrade.js';
 import { readIntoShared } from './user-read.js';
 import { directWrite, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
@@ -81,6 +82,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private up: UpstreamConn | null = null;
   private upReusable = true;
   private tunnel = false;
+  /** A WebSocket handshake went upstream and its answer has not come yet (see startTunnel). */
+  private upgrading = false;
   private h2: http2.ClientHttp2Stream | null = null;
   private readonly resp = newResponseHead();
   private respHeadBuf: Buffer | null = null;
@@ -332,6 +335,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     this.respHeadSent = false;
     this.respBytes = 0;
     this.upReusable = true;
+    this.upgrading = false;
     if (h.chunked) {
       this.bodyChunked = true;
       this.bodyDone = false;
@@ -385,6 +389,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       return this.feedBuffered();
     }
     const i = cl.next();
+    // Rare path (the parser saw Upgrade + Connection: upgrade): only a WebSocket handshake to a
+    // WebSocket backend keeps it; anything else (h2c, unknown tokens) goes out as a plain request.
+    if (h.upgrade !== '') h.upgrade = allowedUpgrade(h, cl.protocol);
     const tunnel = h.upgrade !== '';
     // Only a request without a body can be sent again: nothing of it is lost once forwarded.
     const retry = plan.entry?.retry;
@@ -392,25 +399,16 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const up = tunnel ? ctx.shared.pool.fresh(cl, i, this) : ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
     // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
-    const cork = this.buf !== null && (tunnel || !this.bodyDone);
+    const cork = this.buf !== null && !this.bodyDone;
     if (cork) up.socket.cork();
     const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel);
     if (up.ephemeral) directWrite(up.socket, head, up);
     else up.socket.write(head, 'latin1');
     if (tunnel) {
-      // WebSocket (or any Upgrade): after the head, bytes flow raw both ways until either side closes.
-      this.tunnel = true;
+      // A WebSocket handshake: this exchange is the connection's last. Bytes the client sends
+      // before the backend's 101 wait in `buf`; the 101 switches both sides to raw (startTunnel).
+      this.upgrading = true;
       this.keepAlive = false;
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = null;
-      }
-      if (this.buf) {
-        up.socket.write(this.buf);
-        this.buf = null;
-      }
-      if (cork) up.socket.uncork();
-      return;
     }
     this.feedBuffered();
     if (cork) up.socket.uncork();
@@ -536,7 +534,11 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const resp = this.resp;
     if (!parseResponseHead(head, resp)) return this.badGateway('malformed upstream response\n');
     if (resp.status < 200) {
-      if (resp.status === 101) return this.badGateway('unexpected upgrade\n');
+      if (resp.status === 101) {
+        // Only the protocol Portico asked for: any other 101 would give the client a raw pipe to the backend.
+        if (this.upgrading && switchesTo(head, WEBSOCKET)) return this.startTunnel(up, buf, start, end);
+        return this.badGateway('unexpected upgrade\n');
+      }
       // Interim (100 Continue, 103 Early Hints): pass on, keep waiting for the final head.
       if (this.head.minor === 1) this.socket.write(resp.statusLine + '\r\n' + resp.lines + '\r\n', 'latin1');
       if (start < end) {
@@ -544,6 +546,11 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
         this.handleUpData(up, rest, rest.length);
       }
       return;
+    }
+    if (this.upgrading) {
+      // The backend declined the upgrade: an ordinary response, and a socket nobody reuses.
+      this.upgrading = false;
+      this.upReusable = false;
     }
     if (this.attemptsLeft > 0 && this.plan!.entry!.retry!.codes.includes(resp.status)) return this.retry();
     this.sendResponseHead();
@@ -554,6 +561,40 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     }
     if (start < end) this.respBody(buf, start, end, s);
     this.flushHead();
+  }
+
+  /**
+   * The backend switched to WebSocket: pass its 101 on (response header filters applied, our own
+   * Connection/Upgrade), then bytes flow raw both ways until either side closes. buf[start..end)
+   * is what followed the 101 head.
+   */
+  private startTunnel(up: UpstreamConn, buf: Buffer, start: number, end: number): void {
+    const resp = this.resp;
+    const plan = this.plan!;
+    this.upgrading = false;
+    this.tunnel = true;
+    this.status = 101;
+    this.respHeadSent = true;
+    this.respStage = R_BODY;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    let lines = resp.lines;
+    if (plan.respMods || plan.cors) {
+      const flat = linesToFlat(lines);
+      if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
+      if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
+      lines = flatToLines(flat);
+    }
+    this.out(resp.statusLine + '\r\n' + lines + 'connection: upgrade\r\nupgrade: ' + WEBSOCKET + '\r\n\r\n');
+    if (start < end) this.socket.write(up.ephemeral ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
+    if (this.buf) {
+      up.socket.write(this.buf);
+      this.buf = null;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.socket.readableEnded) up.socket.end();
   }
 
   private sendResponseHead(): void {

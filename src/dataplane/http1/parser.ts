@@ -3,6 +3,8 @@
 // through unchanged (pipelining-safe: bytes after the end belong to the next message).
 // Heads are parsed from one latin1 string (cheap for V8) into flat arrays, no objects per header.
 
+import { hasToken } from './upgrade.js';
+
 type Latin1Slicer = { latin1Slice?: (start: number, end: number) => string };
 const hasLatin1Slice = typeof (Buffer.prototype as unknown as Latin1Slicer).latin1Slice === 'function';
 
@@ -127,11 +129,12 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
         connection = connection ? connection + ',' + value : value;
         continue;
       case 'upgrade':
-        upgrade = value;
+        upgrade = upgrade ? upgrade + ',' + value : value;
         continue;
       case 'keep-alive':
       case 'proxy-connection':
       case 'trailer':
+      case 'http2-settings': // connection-specific (RFC 7540 3.2.1; RFC 9113 retired the h2c upgrade): never forwarded
         continue;
       case 'te':
         out.te = value;
@@ -155,7 +158,8 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
     const c = connection.toLowerCase();
     if (c.indexOf('close') >= 0) close = true;
     else if (c.indexOf('keep-alive') >= 0) close = false;
-    if (upgrade && c.indexOf('upgrade') >= 0) out.upgrade = upgrade;
+    // Only on the rare Upgrade path: the token must be "upgrade" itself, not a substring of another.
+    if (upgrade && c.indexOf('upgrade') >= 0 && hasToken(c, 'upgrade')) out.upgrade = upgrade;
     if (c !== 'close' && c !== 'keep-alive' && c !== 'upgrade') stripConnectionTokens(headers, c);
   }
   out.close = close;

@@ -151,6 +151,9 @@ export class H2ToH1 implements UpstreamOwner {
       if (!parseResponseHead(buf.toString('latin1', 0, idx), this.resp)) return this.fail('malformed upstream response\n');
       const start = idx + 4;
       const r = this.resp;
+      // This path never sends Upgrade (the extended CONNECT WebSocket has its own, websocket.ts): a 101
+      // is a protocol switch nobody asked for, and the socket cannot be trusted or reused.
+      if (r.status === 101) return this.fail('unexpected upgrade\n');
       if (r.status < 200) {
         // Interim responses (100 Continue) are not relayed on HTTP/2.
         if (start < buf.length) this.onUpData(up, buf.subarray(start));

@@ -10,6 +10,7 @@ import type { PortContext } from '../context.js';
 import type { Plan } from '../plan.js';
 import { newResponseHead, parseResponseHead, type RequestHead } from '../http1/parser.js';
 import { upstreamHead } from '../http1/request-head.js';
+import { switchesTo, websocketBackend, WEBSOCKET } from '../http1/upgrade.js';
 import { upstreamTlsOptions } from '../upstream/tls-loader.js';
 import { linesToFlat } from '../filters/header-modifier.js';
 
@@ -20,6 +21,14 @@ const KEEP = new Set(['sec-websocket-protocol', 'sec-websocket-extensions']);
 
 export function websocketOverH2(ctx: PortContext, stream: http2.ServerHttp2Stream, plan: Plan, clientIp: string, authority: string): void {
   const cl = plan.cluster!;
+  if (!websocketBackend(cl.protocol)) {
+    // The HTTP/1.1 rule (http1/upgrade.ts): WebSocket only to backends that opted in with appProtocol
+    // kubernetes.io/ws(s). An extended CONNECT cannot go on as a plain GET (a 2xx would open the
+    // tunnel), so it is refused here.
+    stream.respond({ ':status': 501, 'content-type': 'text/plain' });
+    stream.end('websocket is not enabled for this backend\n');
+    return;
+  }
   const i = cl.next();
   const ep = cl.endpoints[i]!;
   // RFC 8441 has no Sec-WebSocket-Key: the HTTP/1.1 side needs one, so the proxy makes it up.
@@ -56,8 +65,11 @@ export function websocketOverH2(ctx: PortContext, stream: http2.ServerHttp2Strea
     }
     up.off('data', onHead);
     const resp = newResponseHead();
-    if (!parseResponseHead(buf.toString('latin1', 0, end), resp)) return fail(502);
+    const text = buf.toString('latin1', 0, end);
+    if (!parseResponseHead(text, resp)) return fail(502);
     if (resp.status !== 101) return fail(resp.status >= 200 ? resp.status : 502);
+    // A 101 to another protocol than the one asked for is not a WebSocket.
+    if (!switchesTo(text, WEBSOCKET)) return fail(502);
     const flat = linesToFlat(resp.lines);
     const out: http2.OutgoingHttpHeaders = { ':status': 200 };
     let accept = '';

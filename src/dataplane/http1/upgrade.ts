@@ -1,0 +1,61 @@
+// Which HTTP/1.1 Upgrade requests Portico tunnels, and the check on the 101 that answers one.
+// Only reached when the parser saw an Upgrade header with a Connection "upgrade" token: the
+// hot path never calls into this file.
+//
+// The rule (see ../README.md, "Upgrades"): a request is tunnelled only when it is a WebSocket
+// opening handshake (GET, HTTP/1.1, Upgrade token "websocket") and the backendRef's cluster is
+// a WebSocket one (Service port appProtocol kubernetes.io/ws or kubernetes.io/wss -> IR
+// protocol 'ws'). Every other Upgrade (h2c, unknown tokens, WebSocket to a plain HTTP
+// backend) is dropped with its Connection token and HTTP2-Settings, and the request is
+// forwarded as an ordinary request. A 101 is accepted only for the protocol we asked for.
+
+import type { ClusterProtocol } from '../../ir/types.js';
+import type { RequestHead } from './parser.js';
+
+export const WEBSOCKET = 'websocket';
+
+/** The backend takes WebSocket upgrades (HTTP/1.1 and the HTTP/2 extended CONNECT path alike). */
+export function websocketBackend(protocol: ClusterProtocol): boolean {
+  return protocol === 'ws';
+}
+
+/** `list` (a comma-separated header value) holds `token`, compared case-insensitively. */
+export function hasToken(list: string, token: string): boolean {
+  let start = 0;
+  while (start <= list.length) {
+    let end = list.indexOf(',', start);
+    if (end < 0) end = list.length;
+    if (list.slice(start, end).trim().toLowerCase() === token) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+/**
+ * The Upgrade protocol to send upstream for this request: 'websocket', or '' when the upgrade
+ * is not allowed (then the request goes out as an ordinary request, without Upgrade).
+ */
+export function allowedUpgrade(h: RequestHead, protocol: ClusterProtocol): string {
+  if (h.method !== 'GET' || h.minor !== 1 || !websocketBackend(protocol)) return '';
+  return hasToken(h.upgrade, WEBSOCKET) ? WEBSOCKET : '';
+}
+
+/**
+ * A 101 response head `head` (status line and header lines, no final CRLFCRLF) switches to
+ * exactly `want`: its Upgrade header names that one protocol and nothing else.
+ */
+export function switchesTo(head: string, want: string): boolean {
+  let found = '';
+  let pos = head.indexOf('\r\n');
+  while (pos >= 0 && pos < head.length) {
+    pos += 2;
+    let end = head.indexOf('\r\n', pos);
+    if (end < 0) end = head.length;
+    const colon = head.indexOf(':', pos);
+    if (colon > pos && colon < end && head.slice(pos, colon).toLowerCase() === 'upgrade') {
+      found = found ? found + ',' + head.slice(colon + 1, end) : head.slice(colon + 1, end);
+    }
+    pos = end;
+  }
+  return found.trim().toLowerCase() === want;
+}

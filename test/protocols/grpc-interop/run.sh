@@ -18,6 +18,7 @@
 #                           rebuilt only when tools/go.mod or go.sum change (stamp beside them)
 #      PORTICO_GO_CACHE     GOMODCACHE/GOCACHE (default ~/.cache/portico/go)
 #      GRPC_INTEROP_CASES   space-separated subset of CASES (for debugging; the bar still needs all)
+#      GRPC_INTEROP_WORKERS Portico data-plane workers (default 1; the machine is shared)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
@@ -84,7 +85,7 @@ PIDS+=($!); spid_h2c=$!
   >"$WORK/server-tls.log" 2>&1 &
 PIDS+=($!); spid_tls=$!
 . "$ROOT/hack/node.sh"
-node "$ROOT/bin/portico.js" run "$HERE/fixture" --workers 1 --access-log >"$WORK/portico.log" 2>&1 &
+node "$ROOT/bin/portico.js" run "$HERE/fixture" --workers "${GRPC_INTEROP_WORKERS:-1}" --access-log >"$WORK/portico.log" 2>&1 &
 PIDS+=($!); ppid=$!
 wait_port 18501 "$spid_h2c" "$WORK/server-h2c.log"
 wait_port 18502 "$spid_tls" "$WORK/server-tls.log"

@@ -8,6 +8,7 @@ import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
 import type { Engine, EngineOptions } from '../dataplane/engine-api.js';
 import { runController, type RunControllerOptions } from '../controller/index.js';
 import type { TranslateFn } from '../controller/loop.js';
+import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
 
 const USAGE = `usage: portico controller [flags]
 
@@ -27,7 +28,7 @@ const USAGE = `usage: portico controller [flags]
   --admin HOST:PORT                 /healthz, /readyz, /ir, /metrics (default 127.0.0.1:9090; "off" disables)
   --debounce D                      quiet period batching changes before a rebuild (default 100ms)
   --access-log                      print one line per request on stdout
-`;
+${pathFlagsUsage(33)}`;
 
 /** "15s", "100ms", "1m" or a bare number of seconds. */
 export function parseDuration(s: string, flag: string): number {
@@ -62,6 +63,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         admin: { type: 'string' },
         debounce: { type: 'string' },
         'access-log': { type: 'boolean' },
+        ...PATH_FLAGS,
       },
     }));
   } catch (err) {
@@ -73,6 +75,14 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const str = (k: string): string | undefined => values[k] as string | undefined;
+
+  let pathOptions: PathEngineOptions;
+  try {
+    pathOptions = pathEngineOptions(values);
+  } catch (err) {
+    process.stderr.write(`portico controller: ${(err as Error).message}\n`);
+    return 2;
+  }
 
   let options: Omit<RunControllerOptions, 'engine' | 'translate'>;
   try {
@@ -111,7 +121,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   }
 
   const { translate, createEngine } = await loadPipeline();
-  const engineOptions: EngineOptions = values['access-log'] ? { accessLog: (line) => process.stdout.write(line + '\n') } : {};
+  const engineOptions: EngineOptions = { ...pathOptions, ...(values['access-log'] ? { accessLog: (line: string) => process.stdout.write(line + '\n') } : {}) };
   const engine = createEngine(engineOptions);
   let running: Awaited<ReturnType<typeof runController>>;
   try {

@@ -16,6 +16,7 @@ import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from '../controller/unbound.js';
 import { machineAddressUsable } from '../controller/addresses.js';
+import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
 
 const USAGE = `usage: portico run <file|folder>... [flags]
 
@@ -28,7 +29,7 @@ invalid keeps its last good version; problems are printed as file:line.
   --admin HOST:PORT        serve GET /healthz, /ir and /status there (e.g. 127.0.0.1:9901)
   --access-log             print one line per request on stdout
   --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
-  -h, --help               this help
+${pathFlagsUsage(24)}  -h, --help               this help
 `;
 
 interface RunFlags {
@@ -38,6 +39,8 @@ interface RunFlags {
   admin?: string;
   accessLog: boolean;
   graceMs: number;
+  /** Path normalisation engine options (--path-escaped-slashes, --path-merge-slashes). */
+  path: PathEngineOptions;
 }
 
 export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { error: string } {
@@ -54,6 +57,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
         admin: { type: 'string' },
         'access-log': { type: 'boolean' },
         grace: { type: 'string' },
+        ...PATH_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -67,6 +71,12 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) return { error: `--workers must be a whole number from 1 to 256 (got "${String(values.workers)}")` };
   const graceMs = values.grace === undefined ? 5000 : Number(values.grace);
   if (!Number.isFinite(graceMs) || graceMs < 0) return { error: `--grace must be a number of milliseconds (got "${String(values.grace)}")` };
+  let path: PathEngineOptions;
+  try {
+    path = pathEngineOptions(values);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
   if (typeof values.admin === 'string') {
     try {
       parseHostPort(values.admin);
@@ -81,6 +91,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
     admin: typeof values.admin === 'string' ? values.admin : undefined,
     accessLog: values['access-log'] === true,
     graceMs,
+    path,
   };
 }
 
@@ -114,6 +125,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const engine: Engine = createEngine({
     workers: flags.workers,
+    ...flags.path,
     accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
   });
 

@@ -4,12 +4,15 @@ import type { RuntimeConfig } from './config.js';
 import type { PortRouter } from './router/tables.js';
 import type { Pool } from './upstream/pool.js';
 import type { H2Pool } from './upstream/h2.js';
+import type { PathOptions } from './path.js';
 
 export interface ResolvedOptions {
   maxHeaderBytes: number;
   maxHeaderCount: number;
   requestHeadTimeoutMs: number;
   idleTimeoutMs: number;
+  /** How request paths are normalised before matching. */
+  path: PathOptions;
   accessLog: ((line: string) => void) | undefined;
 }
 

@@ -2,6 +2,7 @@
 // The implementation lives in ./engine.ts.
 
 import type { IR } from '../ir/types.js';
+import type { EscapedSlashesAction, MergeSlashesAction } from './path.js';
 
 export interface Engine {
   /**
@@ -37,4 +38,8 @@ export interface EngineOptions {
   maxHeaderCount?: number; // default 100 -> 431
   requestHeadTimeoutMs?: number; // default 10 s (slowloris) -> 408
   idleTimeoutMs?: number; // default 60 s keep-alive idle
+  /** Path normalisation (path.ts): `%2F`, `%5C` and `\` in the path. Default unescape-and-redirect (307). */
+  pathEscapedSlashes?: EscapedSlashesAction;
+  /** Path normalisation (path.ts): repeated slashes. Default merge-and-forward. */
+  pathMergeSlashes?: MergeSlashesAction;
 }

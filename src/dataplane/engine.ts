@@ -5,11 +5,13 @@
 import type { Engine, EngineOptions } from './engine-api.js';
 import { LocalEngine } from './local-engine.js';
 import { ClusterEngine } from './cluster-engine.js';
+import { resolvePathOptions } from './path.js';
 
 export type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 
 export function createEngine(options: EngineOptions & { workers?: number } = {}): Engine {
   const workers = options.workers ?? 1;
+  resolvePathOptions(options.pathEscapedSlashes, options.pathMergeSlashes); // a bad value fails here, not in a worker
   if (workers > 1) return new ClusterEngine(options, workers);
   return new LocalEngine(options);
 }

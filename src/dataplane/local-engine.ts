@@ -9,6 +9,7 @@ import type { CreateL4Server, L4Server } from './l4/api.js';
 import { Pool } from './upstream/pool.js';
 import { H2Pool } from './upstream/h2.js';
 import { loadUpstreamTls } from './upstream/tls-loader.js';
+import { resolvePathOptions } from './path.js';
 
 interface L4Handle {
   kind: 'l4';
@@ -23,6 +24,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     maxHeaderCount: o.maxHeaderCount ?? 100,
     requestHeadTimeoutMs: o.requestHeadTimeoutMs ?? 10_000,
     idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+    path: resolvePathOptions(o.pathEscapedSlashes, o.pathMergeSlashes),
     accessLog: o.accessLog,
   };
 }

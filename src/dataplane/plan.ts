@@ -13,6 +13,7 @@ import { headerValue } from './router/match.js';
 import { normalizeHost } from './router/host.js';
 import type { PortRouter } from './router/tables.js';
 import { misdirected } from './tls/misdirected.js';
+import { DEFAULT_PATH_OPTIONS, normalizePath, pathNeedsWork, PATH_REDIRECT, PATH_REJECT, type PathOptions } from './path.js';
 import { pickBackend, type RuntimeCluster } from './upstream/cluster.js';
 
 export interface Incoming {
@@ -61,18 +62,37 @@ function local(p: Plan, status: number, body: string, headers: string[] | null =
   return p;
 }
 
+/** A path refused (400) or redirected to its normal form (307): gRPC gets INTERNAL, as from Envoy. */
+function pathAnswer(p: Plan, inc: Incoming, status: number, body: string, headers: string[] | null): Plan {
+  if (isGrpc(inc.headers)) p.grpcStatus = 13;
+  return local(p, status, body, headers);
+}
+
 const isGrpc = (headers: string[]): boolean => {
   const ct = headerValue(headers, 'content-type');
   return ct !== undefined && ct.startsWith('application/grpc');
 };
 
-export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming): Plan {
+export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, pathOpts: PathOptions = DEFAULT_PATH_OPTIONS): Plan {
   const p = new Plan();
   const host = normalizeHost(inc.authority);
   let target = inc.target;
   const q = target.indexOf('?');
-  const path = q < 0 ? target : target.slice(0, q);
+  let path = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? '' : target.slice(q + 1);
+  // Routes match, filters rewrite and the backend receives the normalised path (path.ts).
+  if (path.charCodeAt(0) !== 47) {
+    // Origin-form only ("*" for OPTIONS); the HTTP/1.1 front end already turned absolute-form into it.
+    if (path !== '*' || inc.method !== 'OPTIONS') return pathAnswer(p, inc, 400, 'bad request path\n', null);
+  } else if (pathNeedsWork(path)) {
+    const n = normalizePath(path, pathOpts);
+    if (n.verdict === PATH_REJECT) return pathAnswer(p, inc, 400, n.reason + '\n', null);
+    if (n.verdict === PATH_REDIRECT) return pathAnswer(p, inc, 307, '', ['location', q < 0 ? n.path : n.path + target.slice(q)]);
+    if (n.path !== path) {
+      path = n.path;
+      target = q < 0 ? path : path + target.slice(q);
+    }
+  }
   const listener = router.listenerFor(host);
   if (inc.sni && misdirected(router, inc.sni, listener)) return local(p, 421, 'misdirected request\n');
   const vh = listener?.vhosts.lookup(host);

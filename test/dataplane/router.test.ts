@@ -8,6 +8,7 @@ import { CompiledMatcher } from '../../src/dataplane/router/compiled.js';
 import { PortRouter } from '../../src/dataplane/router/tables.js';
 import { normalizeHost } from '../../src/dataplane/router/host.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
+import { DEFAULT_PATH_OPTIONS, ESCAPED_SLASHES_ACTIONS, MERGE_SLASHES_ACTIONS, normalizePath, resolvePathOptions } from '../../src/dataplane/path.js';
 
 const entry = (match: HTTPMatch): HTTPRouteEntry => ({
   source: { kind: 'HTTPRoute', namespace: 'default', name: 'r', rule: 0 },
@@ -149,6 +150,40 @@ test('compiled and reference agree on random routes and requests', () => {
       const rq: MatchRequest = { method: pick(['GET', 'POST']), path: randPath() + (r() < 0.2 ? '/' : ''), query: r() < 0.3 ? 'q=' + pick(['1', '2']) : '', headers };
       assert.equal(fast.match(rq), ref.match(rq), `seed ${seed} request ${JSON.stringify(rq)} routes ${JSON.stringify(routes.map((x) => x.match))}`);
     }
+  }
+});
+
+test('compiled and reference agree on normalised request paths (dot segments, escapes, repeated slashes)', () => {
+  // Both matchers see the path after path.ts: whatever the client sent, they must still agree,
+  // and a request written with dot segments or escapes matches like its normal form.
+  const routes: HTTPRouteEntry[] = [
+    entry({ path: { type: 'PathPrefix', value: '/admin' } }),
+    entry({ path: { type: 'Exact', value: '/a/b' } }),
+    entry({ path: { type: 'PathPrefix', value: '/a/' } }),
+    entry({ path: { type: 'RegularExpression', value: '/b.*' } }),
+    entry({ path: { type: 'Exact', value: '/' } }),
+  ];
+  const ref = new ReferenceMatcher(routes);
+  const fast = new CompiledMatcher(routes);
+  const parts = ['a', 'b', 'admin', '%61dmin', '.', '..', '%2e%2E', '', '%2F', '\\', 'x'];
+  for (const e of ESCAPED_SLASHES_ACTIONS) {
+    for (const m of MERGE_SLASHES_ACTIONS) {
+      const opts = resolvePathOptions(e, m);
+      const r = rng(e.length * 31 + m.length);
+      for (let i = 0; i < 400; i++) {
+        let raw = '';
+        for (let k = 0, n = 1 + Math.floor(r() * 5); k < n; k++) raw += '/' + parts[Math.floor(r() * parts.length)];
+        const n = normalizePath(raw, opts);
+        if (n.verdict !== 0) continue;
+        const rq = req(n.path);
+        assert.equal(fast.match(rq), ref.match(rq), `${e}/${m}: ${raw} -> ${n.path}`);
+      }
+    }
+  }
+  for (const raw of ['/x/../admin/secret', '/./admin', '/%2e%2e/admin', '/%61dmin/x', '//admin']) {
+    const p = normalizePath(raw, DEFAULT_PATH_OPTIONS).path;
+    assert.equal(fast.match(req(p)), 0, raw);
+    assert.equal(ref.match(req(p)), 0, raw);
   }
 });
 

@@ -362,7 +362,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
         scheme: ctx.scheme,
         listenerPort: ctx.listenerPort,
         sni: sniOf(this.socket),
-      });
+      }, ctx.shared.opts.path);
     } catch {
       // A filter bug must cost one request, never the process.
       this.bodyDiscard = true;

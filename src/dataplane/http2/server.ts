@@ -106,7 +106,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   const ct = headers['content-type'];
   const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
   const clientIp = clientAddress(stream.session?.socket?.remoteAddress);
-  const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort, sni: sniOf(stream.session?.socket) });
+  const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort, sni: sniOf(stream.session?.socket) }, ctx.shared.opts.path);
   const log = ctx.shared.opts.accessLog;
   const started = log ? Date.now() : 0;
   if (log) {

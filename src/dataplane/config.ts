@@ -19,3 +19,70 @@ export class RuntimeConfig {
     }
   }
 }
+
+/**
+ * The engine's limits and their defaults, in one place (EngineOptions fields of the same names;
+ * the table in dataplane/README.md). The HTTP/2 front end sets every one of its limits explicitly
+ * on each session (http2/server.ts), never leaving them to Node's or nghttp2's defaults.
+ * h2MaxHeaderListSize and h2IdleTimeoutMs default to maxHeaderBytes and idleTimeoutMs.
+ */
+export const DEFAULT_LIMITS = {
+  maxHeaderBytes: 16 * 1024,
+  maxHeaderCount: 100,
+  requestHeadTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  h2MaxConcurrentStreams: 100,
+  h2MaxSessionMemoryMb: 64,
+  h2StreamResetBurst: 1000,
+  h2StreamResetRate: 33,
+  h2MaxSessionInvalidFrames: 1000,
+  h2MaxSessionRejectedStreams: 100,
+} as const;
+
+/** The HTTP/2 front end's limits, resolved (see DEFAULT_LIMITS). */
+export interface Http2Limits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised; a stream past it is refused. */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE advertised and enforced (HPACK size: name + value + 32 per field). */
+  maxHeaderListSize: number;
+  /** Header fields per request, pseudo-headers included (node:http2 maxHeaderListPairs). */
+  maxHeaderListPairs: number;
+  /** MB nghttp2 may hold per session (buffers, queued frames); past it new streams get ENHANCE_YOUR_CALM. */
+  maxSessionMemoryMb: number;
+  /** A session without a frame either way for this long is closed with GOAWAY. */
+  idleTimeoutMs: number;
+  /** Inbound RST_STREAM token bucket (Rapid Reset, CVE-2023-44487): burst, then per second. */
+  streamResetBurst: number;
+  streamResetRate: number;
+  /** Invalid frames, and streams the session refused, before the session is destroyed. */
+  maxSessionInvalidFrames: number;
+  maxSessionRejectedStreams: number;
+}
+
+export function resolveHttp2Limits(o: {
+  maxHeaderBytes: number;
+  maxHeaderCount: number;
+  idleTimeoutMs: number;
+  h2MaxConcurrentStreams?: number;
+  h2MaxHeaderListSize?: number;
+  h2MaxSessionMemoryMb?: number;
+  h2IdleTimeoutMs?: number;
+  h2StreamResetBurst?: number;
+  h2StreamResetRate?: number;
+  h2MaxSessionInvalidFrames?: number;
+  h2MaxSessionRejectedStreams?: number;
+}): Http2Limits {
+  const d = DEFAULT_LIMITS;
+  return {
+    maxConcurrentStreams: o.h2MaxConcurrentStreams ?? d.h2MaxConcurrentStreams,
+    maxHeaderListSize: o.h2MaxHeaderListSize ?? o.maxHeaderBytes,
+    // node:http2 counts the 4 request pseudo-headers too, and rejects values below 4.
+    maxHeaderListPairs: Math.max(4, o.maxHeaderCount),
+    maxSessionMemoryMb: o.h2MaxSessionMemoryMb ?? d.h2MaxSessionMemoryMb,
+    idleTimeoutMs: o.h2IdleTimeoutMs ?? o.idleTimeoutMs,
+    streamResetBurst: o.h2StreamResetBurst ?? d.h2StreamResetBurst,
+    streamResetRate: o.h2StreamResetRate ?? d.h2StreamResetRate,
+    maxSessionInvalidFrames: o.h2MaxSessionInvalidFrames ?? d.h2MaxSessionInvalidFrames,
+    maxSessionRejectedStreams: o.h2MaxSessionRejectedStreams ?? d.h2MaxSessionRejectedStreams,
+  };
+}

@@ -1,6 +1,6 @@
 // What a front end (HTTP/1.1 connection, HTTP/2 session) needs from its port and engine.
 
-import type { RuntimeConfig } from './config.js';
+import type { Http2Limits, RuntimeConfig } from './config.js';
 import type { PortRouter } from './router/tables.js';
 import type { Pool } from './upstream/pool.js';
 import type { H2Pool } from './upstream/h2.js';
@@ -11,6 +11,8 @@ export interface ResolvedOptions {
   maxHeaderCount: number;
   requestHeadTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The HTTP/2 front end's limits (config.ts DEFAULT_LIMITS). */
+  h2: Http2Limits;
   /** How request paths are normalised before matching. */
   path: PathOptions;
   accessLog: ((line: string) => void) | undefined;

@@ -38,6 +38,15 @@ export interface EngineOptions {
   maxHeaderCount?: number; // default 100 -> 431
   requestHeadTimeoutMs?: number; // default 10 s (slowloris) -> 408
   idleTimeoutMs?: number; // default 60 s keep-alive idle
+  /** HTTP/2 front end (h2c and ALPN h2). Defaults: DEFAULT_LIMITS in config.ts; table in dataplane/README.md. */
+  h2MaxConcurrentStreams?: number; // default 100 (SETTINGS_MAX_CONCURRENT_STREAMS; more are refused)
+  h2MaxHeaderListSize?: number; // default maxHeaderBytes (SETTINGS_MAX_HEADER_LIST_SIZE)
+  h2MaxSessionMemoryMb?: number; // default 64 MB per session
+  h2IdleTimeoutMs?: number; // default idleTimeoutMs: a session with no frames either way gets GOAWAY
+  h2StreamResetBurst?: number; // default 1000 inbound RST_STREAM at once (Rapid Reset) ...
+  h2StreamResetRate?: number; // ... then 33 per second; past it the session ends
+  h2MaxSessionInvalidFrames?: number; // default 1000 invalid frames, then the session is destroyed
+  h2MaxSessionRejectedStreams?: number; // default 100 refused streams, then the session is destroyed
   /** Path normalisation (path.ts): `%2F`, `%5C` and `\` in the path. Default unescape-and-redirect (307). */
   pathEscapedSlashes?: EscapedSlashesAction;
   /** Path normalisation (path.ts): repeated slashes. Default merge-and-forward. */

@@ -137,6 +137,7 @@ export class HttpPort implements PortContext {
     return conn;
   }
 
+  /** h2c and ALPN h2 alike: one node:http2 server per port, every limit set in createH2Server. */
   private toH2(socket: net.Socket): void {
     if (!this.h2server) {
       this.h2server = createH2Server(this);

@@ -1,7 +1,7 @@
 // The engine inside one process: owns the port sockets, swaps compiled configs on apply().
 
 import type { IR, Port } from '../ir/types.js';
-import { RuntimeConfig } from './config.js';
+import { DEFAULT_LIMITS, resolveHttp2Limits, RuntimeConfig } from './config.js';
 import type { ResolvedOptions, Shared } from './context.js';
 import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 import { HttpPort } from './http-port.js';
@@ -19,11 +19,15 @@ interface L4Handle {
 type PortHandle = { kind: 'http'; port: Port; server: HttpPort } | L4Handle;
 
 export function resolveOptions(o: EngineOptions): ResolvedOptions {
+  const maxHeaderBytes = o.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes;
+  const maxHeaderCount = o.maxHeaderCount ?? DEFAULT_LIMITS.maxHeaderCount;
+  const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs;
   return {
-    maxHeaderBytes: o.maxHeaderBytes ?? 16 * 1024,
-    maxHeaderCount: o.maxHeaderCount ?? 100,
-    requestHeadTimeoutMs: o.requestHeadTimeoutMs ?? 10_000,
-    idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+    maxHeaderBytes,
+    maxHeaderCount,
+    requestHeadTimeoutMs: o.requestHeadTimeoutMs ?? DEFAULT_LIMITS.requestHeadTimeoutMs,
+    idleTimeoutMs,
+    h2: resolveHttp2Limits({ ...o, maxHeaderBytes, maxHeaderCount, idleTimeoutMs }),
     path: resolvePathOptions(o.pathEscapedSlashes, o.pathMergeSlashes),
     accessLog: o.accessLog,
   };

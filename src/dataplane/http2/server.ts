@@ -17,11 +17,24 @@ import { websocketOverH2 } from './websocket.js';
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
 
 export function createH2Server(ctx: PortContext): http2.Http2Server {
+  // Every limit explicit (config.ts DEFAULT_LIMITS, dataplane/README.md), for h2c and ALPN h2 alike:
+  // both hand their sockets to this server. nghttp2 also caps CONTINUATION frames per header
+  // block and refuses streams past SETTINGS_MAX_CONCURRENT_STREAMS on its own.
+  const h2 = ctx.shared.opts.h2;
   const server = http2.createServer({
-    maxHeaderListPairs: ctx.shared.opts.maxHeaderCount,
-    maxSessionMemory: 64,
-    // RFC 8441: clients may open WebSocket streams with extended CONNECT (websocket.ts).
-    settings: { maxHeaderListSize: ctx.shared.opts.maxHeaderBytes, enableConnectProtocol: true },
+    maxHeaderListPairs: h2.maxHeaderListPairs,
+    maxSessionMemory: h2.maxSessionMemoryMb,
+    maxSessionInvalidFrames: h2.maxSessionInvalidFrames,
+    maxSessionRejectedStreams: h2.maxSessionRejectedStreams,
+    // Rapid Reset (CVE-2023-44487): nghttp2's token bucket for inbound RST_STREAM; both must be set.
+    streamResetBurst: h2.streamResetBurst,
+    streamResetRate: h2.streamResetRate,
+    settings: {
+      maxConcurrentStreams: h2.maxConcurrentStreams,
+      maxHeaderListSize: h2.maxHeaderListSize,
+      // RFC 8441: clients may open WebSocket streams with extended CONNECT (websocket.ts).
+      enableConnectProtocol: true,
+    },
   });
   server.on('stream', (stream, headers) => {
     try {
@@ -31,7 +44,7 @@ export function createH2Server(ctx: PortContext): http2.Http2Server {
     }
   });
   server.on('sessionError', () => undefined);
-  server.setTimeout(ctx.shared.opts.idleTimeoutMs, (session?: unknown) => {
+  server.setTimeout(h2.idleTimeoutMs, (session?: unknown) => {
     (session as http2.Http2Session | undefined)?.close?.();
   });
   return server;

@@ -1,0 +1,94 @@
+// provision(): Gateway -> the Kubernetes objects of its own data plane (ServiceAccount,
+// Service, Deployment, optionally HorizontalPodAutoscaler and PodDisruptionBudget). Pure like
+// translate(): no I/O, no clock, no randomness; map keys are sorted, so the same input gives
+// the same bytes. The controller server-side applies the objects (src/provision/README.md).
+
+import type { Gateway } from '../api/types.js';
+import { deploymentSpec, healthPort } from './deployment.js';
+import { infrastructureMetadata, objectMeta, ownLabels, resourceName, selectorLabels } from './names.js';
+import { resolveParameters, type EffectiveParameters } from './parameters.js';
+import { listenerPorts, planAddresses, serviceSpec } from './service.js';
+import type { ProvisionInput, ProvisionResult, ProvisionedObject } from './types.js';
+
+export type * from './types.js';
+export { resolveParameters, finderOf, BUILT_IN_DEFAULTS, type EffectiveParameters } from './parameters.js';
+export { gatewayNameLabelValue, resourceName, GATEWAY_NAME_LABEL } from './names.js';
+export { statusAddresses } from './addresses.js';
+
+export function provision(input: ProvisionInput): ProvisionResult {
+  const { gateway, gatewayClass, settings } = input;
+  const verdict = resolveParameters(gatewayClass, gateway, input.findParameters, settings.defaults);
+  if (!verdict.ok) return { ok: false, conditions: verdict.conditions };
+  const p = verdict.parameters;
+  const name = resourceName(gateway.metadata.name, gateway.spec?.gatewayClassName ?? gatewayClass.metadata.name);
+  const namespace = gateway.metadata.namespace ?? 'default';
+  const selector = selectorLabels(gateway, name);
+  const own = ownLabels(gateway, name);
+  const infra = infrastructureMetadata(gateway, own);
+  const labels = { ...infra.labels, ...own };
+  const meta = (annotations: Record<string, string> = infra.annotations) => objectMeta(gateway, name, labels, annotations);
+
+  const ports = listenerPorts(gateway);
+  const serviceType = p.service.type ?? 'LoadBalancer';
+  const addresses = planAddresses(gateway, serviceType);
+
+  const objects: ProvisionedObject[] = [];
+  objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(), automountServiceAccountToken: false });
+  objects.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    // parameters' service.annotations are Service-specific, so they win over spec.infrastructure's
+    metadata: meta({ ...infra.annotations, ...(p.service.annotations ?? {}) }),
+    spec: serviceSpec(ports, selector, p, addresses.fields),
+  });
+  objects.push({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(),
+    spec: deploymentSpec({
+      gateway,
+      name,
+      selector,
+      podLabels: labels,
+      podAnnotations: infra.annotations,
+      ports,
+      health: healthPort(settings.healthPort, ports),
+      image: settings.image,
+      imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
+      syncAddress: settings.syncAddress,
+      parameters: p,
+    }),
+  });
+  if (p.autoscaling.enabled) objects.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: meta(), spec: hpaSpec(name, p) });
+  if (p.podDisruptionBudget.enabled) objects.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(), spec: pdbSpec(gateway, name, p) });
+
+  return {
+    ok: true,
+    name,
+    namespace,
+    objects,
+    addresses: { onService: addresses.onService, unusable: addresses.unusable },
+    ignored: infra.ignored,
+  };
+}
+
+function hpaSpec(name: string, p: EffectiveParameters): Record<string, unknown> {
+  const a = p.autoscaling;
+  return {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+    minReplicas: a.minReplicas ?? 1,
+    maxReplicas: a.maxReplicas,
+    metrics: [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage ?? 80 } } },
+    ],
+  };
+}
+
+function pdbSpec(gateway: Gateway, name: string, p: EffectiveParameters): Record<string, unknown> {
+  const b = p.podDisruptionBudget;
+  const spec: Record<string, unknown> = {};
+  if (b.maxUnavailable !== undefined) spec.maxUnavailable = b.maxUnavailable;
+  else spec.minAvailable = b.minAvailable ?? 1;
+  spec.selector = { matchLabels: selectorLabels(gateway, name) };
+  return spec;
+}

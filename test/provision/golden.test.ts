@@ -1,0 +1,100 @@
+// Golden tests for provision(), the translator's way (test/translate/golden.test.ts):
+// testdata/<case>.in.yaml (GatewayClasses, Gateways, GatewayParameters, and optionally one
+// GoldenSettings document) -> testdata/<case>.out.yaml holding, per Gateway, the objects to
+// apply or the InvalidParameters conditions. `npm run golden:update` rewrites the outputs and
+// deletes outputs whose input is gone; review the diff like code.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import type { Gateway, GatewayClass } from '../../src/api/types.js';
+import type { GatewayParameters } from '../../src/api/gatewayparameters.js';
+import { finderOf, provision, type ProvisionSettings } from '../../src/provision/index.js';
+import { strictErrors } from '../translate/strict.js';
+
+const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+const UPDATE = process.env.PORTICO_UPDATE_GOLDEN === '1';
+
+const SETTINGS: ProvisionSettings = {
+  image: 'ghcr.io/portico-dev/portico:0.1.0',
+  syncAddress: 'portico-sync.portico-system.svc:18000',
+};
+
+type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+
+function load(file: string): { docs: Doc[]; settings: ProvisionSettings } {
+  const errors: string[] = [];
+  const docs: Doc[] = [];
+  let settings = SETTINGS;
+  YAML.parseAllDocuments(readFileSync(file, 'utf8'), { uniqueKeys: true }).forEach((d, i) => {
+    if (d.errors.length) errors.push(...d.errors.map((e) => `${file} doc ${i}: ${e.message}`));
+    const js = d.toJS() as Doc | null;
+    if (!js) return;
+    if (js.kind === 'GoldenSettings') {
+      const { kind: _k, ...rest } = js as unknown as ProvisionSettings & { kind: string };
+      settings = { ...SETTINGS, ...rest };
+      return;
+    }
+    if (js.kind === 'GatewayParameters') {
+      // Checked by provision() itself (invalid parameters are a case); only the envelope here.
+      for (const k of Object.keys(js)) if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) errors.push(`${file} doc ${i}: unknown field ${k}`);
+    } else errors.push(...strictErrors(js, `${file} doc ${i}`));
+    docs.push(js);
+  });
+  assert.deepEqual(errors, [], 'input must parse strictly');
+  return { docs, settings };
+}
+
+export function render(docs: Doc[], settings: ProvisionSettings): string {
+  const of = <T>(kind: string) => docs.filter((d) => d.kind === kind) as unknown as T[];
+  const classes = of<GatewayClass>('GatewayClass');
+  const find = finderOf(of<GatewayParameters>('GatewayParameters'));
+  const gateways = of<Gateway>('Gateway').sort((a, b) =>
+    `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+  );
+  const out: Record<string, unknown> = {};
+  for (const gateway of gateways) {
+    const gatewayClass = classes.find((c) => c.metadata.name === gateway.spec?.gatewayClassName);
+    assert.ok(gatewayClass, `GatewayClass ${gateway.spec?.gatewayClassName} missing from the case`);
+    out[`${gateway.metadata.namespace}/${gateway.metadata.name}`] = provision({ gateway, gatewayClass, findParameters: find, settings });
+  }
+  return YAML.stringify(out, { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+const cases = readdirSync(DIR)
+  .filter((f) => f.endsWith('.in.yaml'))
+  .map((f) => f.slice(0, -'.in.yaml'.length))
+  .sort();
+
+for (const name of cases) {
+  test(`provision golden: ${name}`, () => {
+    const { docs, settings } = load(join(DIR, `${name}.in.yaml`));
+    const got = render(docs, settings);
+    assert.equal(render([...docs].reverse(), settings), got, 'output depends on input order');
+    const outFile = join(DIR, `${name}.out.yaml`);
+    if (UPDATE) {
+      writeFileSync(outFile, got);
+      return;
+    }
+    assert.ok(existsSync(outFile), `${outFile} missing: run npm run golden:update and review it`);
+    assert.equal(got, readFileSync(outFile, 'utf8'));
+  });
+}
+
+test('provision golden: no orphaned outputs', () => {
+  const orphans = readdirSync(DIR)
+    .filter((f) => f.endsWith('.out.yaml'))
+    .filter((f) => !cases.includes(f.slice(0, -'.out.yaml'.length)));
+  if (UPDATE) {
+    for (const f of orphans) unlinkSync(join(DIR, f));
+    return;
+  }
+  assert.deepEqual(orphans, [], 'outputs without an input: run npm run golden:update');
+});
+
+test('provision golden: at least 8 cases', () => {
+  assert.ok(cases.length >= 8, `only ${cases.length} cases`);
+});

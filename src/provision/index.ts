@@ -90,5 +90,7 @@ function pdbSpec(gateway: Gateway, name: string, p: EffectiveParameters): Record
   if (b.maxUnavailable !== undefined) spec.maxUnavailable = b.maxUnavailable;
   else spec.minAvailable = b.minAvailable ?? 1;
   spec.selector = { matchLabels: selectorLabels(gateway, name) };
+  // A crash-looping pod must not block node drains (policy/v1, GA in Kubernetes 1.31).
+  spec.unhealthyPodEvictionPolicy = 'AlwaysAllow';
   return spec;
 }

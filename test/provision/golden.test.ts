@@ -35,6 +35,8 @@ function load(file: string): { docs: Doc[]; settings: ProvisionSettings } {
     if (!js) return;
     if (js.kind === 'GoldenSettings') {
       const { kind: _k, ...rest } = js as unknown as ProvisionSettings & { kind: string };
+      const known = ['image', 'imagePullPolicy', 'syncAddress', 'healthPort', 'defaults'];
+      for (const k of Object.keys(rest)) if (!known.includes(k)) errors.push(`${file} doc ${i}: GoldenSettings: unknown field ${k}`);
       settings = { ...SETTINGS, ...rest };
       return;
     }

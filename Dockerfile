@@ -18,6 +18,6 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 # the same non-root uid the manifests' securityContext asks for
 USER 65532:65532
-EXPOSE 80 443 9090
+EXPOSE 80 443 9091
 ENTRYPOINT ["node", "/app/bin/portico.js"]
 CMD ["controller"]

@@ -114,8 +114,9 @@ const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
 
 export const secretBody = {
   type: str(),
-  data: map(str({ pattern: BASE64, describe: 'base64 (use stringData for plain text)' }), { key: secretKey }),
-  stringData: map(str(), { key: secretKey }),
+  // sensitive: a validation message never quotes Secret data (it may be a private key)
+  data: map(str({ pattern: BASE64, describe: 'base64 (use stringData for plain text)', sensitive: true }), { key: secretKey, sensitive: true }),
+  stringData: map(str({ sensitive: true }), { key: secretKey, sensitive: true }),
   immutable: bool(),
 };
 

@@ -18,6 +18,8 @@ interface Base {
   default?: unknown;
   /** Human description used in messages ("a lowercase RFC 1123 hostname"). */
   describe?: string;
+  /** Secret data: messages never quote the value (a private key must not reach a log or /status). */
+  sensitive?: boolean;
 }
 export interface StringSchema extends Base {
   t: 'string';
@@ -104,10 +106,11 @@ export function joinPath(base: string, rel: string): string {
   return rel.startsWith('[') ? base + rel : `${base}.${rel}`;
 }
 
-function typeName(v: unknown): string {
+function typeName(v: unknown, sensitive = false): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string' && sensitive) return `a string (${v.length} characters, not shown)`;
   if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`;
   return `${typeof v} (${String(v)})`;
 }
@@ -124,13 +127,13 @@ export function walk(schema: Schema, value: unknown, path: string, errors: Field
     case 'any':
       return;
     case 'string': {
-      if (typeof value !== 'string') return err('', `must be a string${schema.describe ? ` (${schema.describe})` : ''}, got ${typeName(value)}`);
+      if (typeof value !== 'string') return err('', `must be a string${schema.describe ? ` (${schema.describe})` : ''}, got ${typeName(value, schema.sensitive)}`);
       checkString(schema, value, err);
       return;
     }
     case 'int': {
       if (typeof value !== 'number' || !Number.isInteger(value))
-        return err('', `must be an integer, got ${typeName(value)}`);
+        return err('', `must be an integer, got ${typeName(value, schema.sensitive)}`);
       checkInt(schema, value, err);
       return;
     }
@@ -139,10 +142,10 @@ export function walk(schema: Schema, value: unknown, path: string, errors: Field
       return walk(schema.int, value, path, errors);
     }
     case 'bool':
-      if (typeof value !== 'boolean') err('', `must be true or false, got ${typeName(value)}`);
+      if (typeof value !== 'boolean') err('', `must be true or false, got ${typeName(value, schema.sensitive)}`);
       return;
     case 'array': {
-      if (!Array.isArray(value)) return err('', `must be a list, got ${typeName(value)}`);
+      if (!Array.isArray(value)) return err('', `must be a list, got ${typeName(value, schema.sensitive)}`);
       if (schema.min !== undefined && value.length < schema.min)
         err('', `must have at least ${schema.min} item${schema.min === 1 ? '' : 's'} (has ${value.length})`);
       if (schema.max !== undefined && value.length > schema.max)
@@ -163,7 +166,7 @@ export function walk(schema: Schema, value: unknown, path: string, errors: Field
       return;
     }
     case 'map': {
-      if (!isObject(value)) return err('', `must be a map of key: value, got ${typeName(value)}`);
+      if (!isObject(value)) return err('', `must be a map of key: value, got ${typeName(value, schema.sensitive)}`);
       const keys = Object.keys(value);
       if (schema.maxProps !== undefined && keys.length > schema.maxProps)
         err('', `must have at most ${schema.maxProps} entries (has ${keys.length})`);
@@ -179,7 +182,7 @@ export function walk(schema: Schema, value: unknown, path: string, errors: Field
       return;
     }
     case 'object': {
-      if (!isObject(value)) return err('', `must be an object, got ${typeName(value)}`);
+      if (!isObject(value)) return err('', `must be an object, got ${typeName(value, schema.sensitive)}`);
       const known = Object.keys(schema.fields);
       for (const k of Object.keys(value)) {
         if (!(k in schema.fields)) {
@@ -206,14 +209,14 @@ export function walk(schema: Schema, value: unknown, path: string, errors: Field
 
 function checkString(s: StringSchema, v: string, err: Report): void {
   if (s.enum && !s.enum.includes(v)) {
-    err('', `must be one of ${quoteList(s.enum)} (got '${v}')`);
+    err('', `must be one of ${quoteList(s.enum)} (got ${s.sensitive ? 'a value not shown' : `'${v}'`})`);
     return;
   }
   if (s.min !== undefined && v.length < s.min)
     err('', s.min === 1 ? 'must not be empty' : `must be at least ${s.min} characters (got ${v.length})`);
   if (s.max !== undefined && v.length > s.max) err('', `must be at most ${s.max} characters (got ${v.length})`);
   if (s.pattern && v.length > 0 && !s.pattern.test(v))
-    err('', `'${v.length > 80 ? v.slice(0, 80) + '…' : v}' is not ${s.describe ?? 'valid'}: must match ${s.pattern.source}`);
+    err('', `${s.sensitive ? `the value (${v.length} characters, not shown)` : `'${v.length > 80 ? v.slice(0, 80) + '…' : v}'`} is not ${s.describe ?? 'valid'}: must match ${s.pattern.source}`);
   if (s.check) s.check(v, err);
 }
 

@@ -1,7 +1,9 @@
-// `portico run --admin host:port`: GET /healthz, /ir (the IR being served) and /status
-// (the statuses the translator computed, plus the manifest problems), all JSON but healthz.
+// `portico run --admin host:port` (loopback): GET /healthz, /readyz, /ir (the IR being served)
+// and /status (the statuses the translator computed, plus the manifest problems), all JSON but
+// the health checks; IR and statuses redacted (certificates by fingerprint, never a key).
+// `--health host:port`: /healthz and /readyz only, for whatever must reach them from outside.
 
-import { json, startAdminServer, type AdminServer } from '../observability/admin.js';
+import { json, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 
 export interface RunAdminState {
   ir(): unknown;
@@ -10,10 +12,16 @@ export interface RunAdminState {
 
 export type RunAdmin = AdminServer;
 
-export function startRunAdmin(listen: string, state: RunAdminState): Promise<RunAdmin> {
-  return startAdminServer(listen, {
+export function runEndpoints(state: RunAdminState): AdminEndpoints {
+  return {
     '/healthz': () => ({ body: 'ok\n' }),
+    // the admin starts after the first successful build: from then on something is served
+    '/readyz': () => ({ body: 'ok\n' }),
     '/ir': () => json(state.ir()),
     '/status': () => json(state.status()),
-  });
+  };
+}
+
+export function startRunAdmin(listen: string, state: RunAdminState, opts: { role?: 'admin' | 'health'; allowRemote?: boolean } = {}): Promise<RunAdmin> {
+  return startAdminServer(listen, runEndpoints(state), opts);
 }

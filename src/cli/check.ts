@@ -9,6 +9,7 @@ import { Snapshot } from '../store/snapshot.js';
 import { formatProblem, loadPaths } from '../sources/files.js';
 import { isBad, readerOrder, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
 import { loadTranslate } from './pipeline.js';
+import { scrubSecrets } from '../ir/redact.js';
 
 const USAGE = `usage: portico check <file|folder|->... [flags]
 
@@ -66,8 +67,9 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const failing = result.statuses.filter((s) => rowsOf(s).some(isBad));
 
   if (output === 'yaml') {
-    process.stdout.write(renderYaml(snapshot, result.statuses, new Date()));
-    for (const p of state.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    // Scrubbed like everything Portico prints (ir/redact.ts): no key material, whatever the input held.
+    process.stdout.write(scrubSecrets(renderYaml(snapshot, result.statuses, new Date())));
+    for (const p of state.problems) process.stderr.write(`${scrubSecrets(formatProblem(p))}\n`);
   } else {
     const out: string[] = [];
     for (const s of readerOrder(result.statuses)) {
@@ -82,7 +84,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         ? `OK: ${result.statuses.length} object${result.statuses.length === 1 ? '' : 's'} checked, all Accepted/ResolvedRefs/Programmed`
         : `FAILED: ${failing.length} object${failing.length === 1 ? '' : 's'} with a condition not True, ${errors.length} invalid manifest problem${errors.length === 1 ? '' : 's'}`;
     out.push(verdict);
-    process.stdout.write(out.join('\n\n') + '\n');
+    process.stdout.write(scrubSecrets(out.join('\n\n')) + '\n');
   }
   return errors.length === 0 && failing.length === 0 ? 0 : 1;
 }

@@ -9,6 +9,8 @@ import type { Engine, EngineOptions } from '../dataplane/engine-api.js';
 import { runController, type RunControllerOptions } from '../controller/index.js';
 import type { TranslateFn } from '../controller/loop.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
+import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
+import { scrubSecrets } from '../ir/redact.js';
 
 const USAGE = `usage: portico controller [flags]
 
@@ -25,7 +27,11 @@ const USAGE = `usage: portico controller [flags]
   --leader-elect-lease-duration D   default 15s
   --leader-elect-renew-deadline D   default 10s
   --leader-elect-retry-period D     default 2s
-  --admin HOST:PORT                 /healthz, /readyz, /ir, /metrics (default 127.0.0.1:9090; "off" disables)
+  --admin HOST:PORT                 /healthz, /readyz, /ir, /metrics (default 127.0.0.1:9090; "off" disables).
+                                    /ir reveals the configuration: loopback only (kubectl port-forward reaches it)
+  --admin-allow-remote              let --admin be a non-loopback address (logs a warning; not recommended)
+  --health HOST:PORT                /healthz, /readyz, /metrics only, for probes and Prometheus
+                                    (default off; deploy/ uses 0.0.0.0:9091; ":9091" means 0.0.0.0:9091)
   --debounce D                      quiet period batching changes before a rebuild (default 100ms)
   --access-log                      print one line per request on stdout
 ${pathFlagsUsage(33)}`;
@@ -61,6 +67,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'leader-elect-renew-deadline': { type: 'string' },
         'leader-elect-retry-period': { type: 'string' },
         admin: { type: 'string' },
+        'admin-allow-remote': { type: 'boolean' },
+        health: { type: 'string' },
         debounce: { type: 'string' },
         'access-log': { type: 'boolean' },
         ...PATH_FLAGS,
@@ -96,6 +104,9 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     else kubeConfig.loadFromDefault();
     if (!kubeConfig.getCurrentCluster()) throw new Error('no cluster in the kubeconfig (use --kubeconfig)');
     const admin = str('admin') ?? '127.0.0.1:9090';
+    if (admin !== 'off') checkAdminAddress(admin, values['admin-allow-remote'] === true);
+    const health = str('health');
+    if (health !== undefined && health !== 'off') parseHostPort(health, '--health');
     options = {
       kubeConfig,
       controllerName: str('controller-name') ?? DEFAULT_CONTROLLER_NAME,
@@ -103,6 +114,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       gatewayAddress: str('gateway-address'),
       loopbackRange: str('gateway-address-range'),
       admin: admin === 'off' ? undefined : admin,
+      adminAllowRemote: values['admin-allow-remote'] === true,
+      health: health === undefined || health === 'off' ? undefined : health,
       debounceMs: str('debounce') ? parseDuration(str('debounce')!, '--debounce') : undefined,
       leaderElection: values['leader-elect']
         ? {
@@ -127,7 +140,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   try {
     running = await runController({ ...options, engine, translate });
   } catch (err) {
-    process.stderr.write(`portico controller: ${(err as Error).message}\n`);
+    process.stderr.write(`portico controller: ${scrubSecrets((err as Error).message)}\n`);
     await engine.close(0);
     return 1;
   }

@@ -2,6 +2,7 @@
 // is a message and a non-zero code, never a stack trace.
 
 import { versionCommand, version } from './version.js';
+import { scrubSecrets } from '../ir/redact.js';
 
 const USAGE = `portico ${version()}: a Kubernetes Gateway API implementation (controller and data plane)
 
@@ -47,7 +48,7 @@ export async function cli(): Promise<void> {
   try {
     code = await main(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`portico: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`portico: ${scrubSecrets((e as Error).stack ?? String(e))}\n`);
     code = 1;
   }
   process.exitCode = code;

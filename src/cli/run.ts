@@ -10,7 +10,8 @@ import type { IR } from '../ir/types.js';
 import { Snapshot } from '../store/snapshot.js';
 import { FileSource, formatProblem, type FileState } from '../sources/files.js';
 import type { ObjectStatus } from '../translate/types.js';
-import { parseHostPort } from '../observability/admin.js';
+import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
+import { scrubSecrets } from '../ir/redact.js';
 import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
@@ -26,7 +27,10 @@ invalid keeps its last good version; problems are printed as file:line.
 
   --controller-name NAME   GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
   --workers N              data-plane worker processes sharing the listeners (default: CPU cores)
-  --admin HOST:PORT        serve GET /healthz, /ir and /status there (e.g. 127.0.0.1:9901)
+  --admin HOST:PORT        serve GET /healthz, /readyz, /ir and /status there (e.g. 127.0.0.1:9901);
+                           loopback only: /ir and /status reveal the configuration (":9901" = 127.0.0.1)
+  --admin-allow-remote     let --admin be a non-loopback address (logs a warning; not recommended)
+  --health HOST:PORT       serve only GET /healthz and /readyz there (any address)
   --access-log             print one line per request on stdout
   --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
 ${pathFlagsUsage(24)}  -h, --help               this help
@@ -37,6 +41,8 @@ interface RunFlags {
   controllerName: string;
   workers: number;
   admin?: string;
+  adminAllowRemote: boolean;
+  health?: string;
   accessLog: boolean;
   graceMs: number;
   /** Path normalisation engine options (--path-escaped-slashes, --path-merge-slashes). */
@@ -55,6 +61,8 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
         'controller-name': { type: 'string' },
         workers: { type: 'string' },
         admin: { type: 'string' },
+        'admin-allow-remote': { type: 'boolean' },
+        health: { type: 'string' },
         'access-log': { type: 'boolean' },
         grace: { type: 'string' },
         ...PATH_FLAGS,
@@ -77,18 +85,19 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
   } catch (e) {
     return { error: (e as Error).message };
   }
-  if (typeof values.admin === 'string') {
-    try {
-      parseHostPort(values.admin);
-    } catch (e) {
-      return { error: (e as Error).message };
-    }
+  try {
+    if (typeof values.admin === 'string') checkAdminAddress(values.admin, values['admin-allow-remote'] === true);
+    if (typeof values.health === 'string') parseHostPort(values.health, '--health');
+  } catch (e) {
+    return { error: (e as Error).message };
   }
   return {
     paths: positionals,
     controllerName: typeof values['controller-name'] === 'string' ? values['controller-name'] : DEFAULT_CONTROLLER_NAME,
     workers,
     admin: typeof values.admin === 'string' ? values.admin : undefined,
+    adminAllowRemote: values['admin-allow-remote'] === true,
+    health: typeof values.health === 'string' ? values.health : undefined,
     accessLog: values['access-log'] === true,
     graceMs,
     path,
@@ -111,7 +120,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`portico run: ${flags.error}\n\n${USAGE}`);
     return 2;
   }
-  const log = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  // Every line this command logs is scrubbed of key material (ir/redact.ts): errors can quote input.
+  const log = (t: string) => {
+    const s = scrubSecrets(t);
+    process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  };
   const [translate, createEngine] = await Promise.all([loadTranslate(), loadEngine()]);
 
   let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number } | undefined;
@@ -215,18 +228,28 @@ export async function runCommand(argv: string[]): Promise<number> {
   void drain();
 
   let admin: RunAdmin | undefined;
-  if (flags.admin) {
+  let health: RunAdmin | undefined;
+  const adminState = {
+    ir: () => current?.ir,
+    status: () => ({ generation: current?.generation, statuses: current?.statuses ?? [], problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })) }),
+  };
+  const url = (a: RunAdmin['address']) => `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  for (const [flag, listen] of [['--admin', flags.admin], ['--health', flags.health]] as const) {
+    if (!listen) continue;
     try {
-      admin = await startRunAdmin(flags.admin, {
-        ir: () => current?.ir,
-        status: () => ({ generation: current?.generation, statuses: current?.statuses ?? [], problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })) }),
-      });
-      const a = admin.address;
-      log(`portico run: admin on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port} (/healthz /ir /status)`);
+      if (flag === '--admin') {
+        admin = await startRunAdmin(listen, adminState, { role: 'admin', allowRemote: flags.adminAllowRemote });
+        log(`portico run: admin on ${url(admin.address)} (/healthz /readyz /ir /status)`);
+        const warning = checkAdminAddress(listen, flags.adminAllowRemote);
+        if (warning) log(`portico run: ${warning}`);
+      } else {
+        health = await startRunAdmin(listen, adminState, { role: 'health' });
+        log(`portico run: health on ${url(health.address)} (/healthz /readyz)`);
+      }
     } catch (e) {
-      log(`portico run: --admin ${flags.admin}: ${(e as Error).message}`);
+      log(`portico run: ${flag} ${listen}: ${(e as Error).message}`);
       source.close();
-      await engine.close(0).catch(() => undefined);
+      await Promise.allSettled([engine.close(0), admin?.close()]);
       return 1;
     }
   }
@@ -242,7 +265,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       log(`portico run: ${signal}: draining (up to ${flags.graceMs} ms)`);
       if (retry) clearTimeout(retry);
       source.close();
-      void Promise.allSettled([engine.close(flags.graceMs), admin?.close()]).then((r) => {
+      void Promise.allSettled([engine.close(flags.graceMs), admin?.close(), health?.close()]).then((r) => {
         const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
         if (failed) log(`portico run: shutdown: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
         resolve(failed ? 1 : 0);

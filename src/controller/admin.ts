@@ -1,7 +1,9 @@
-// The controller's admin endpoint: liveness, readiness, the IR being served, and a few
-// Prometheus counters.
+// The controller's admin endpoints: liveness, readiness, the IR being served (redacted:
+// certificates by fingerprint, never a key), and a few Prometheus counters. The admin
+// listener (loopback) serves them all; the health listener only /healthz, /readyz and
+// /metrics (observability/admin.ts HEALTH_PATHS).
 
-import { json, startAdminServer, type AdminServer } from '../observability/admin.js';
+import { json, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 
 export { parseHostPort, type AdminServer } from '../observability/admin.js';
 
@@ -11,8 +13,8 @@ export interface AdminState {
   metrics(): Record<string, number>;
 }
 
-export function startAdmin(listen: string, state: AdminState): Promise<AdminServer> {
-  return startAdminServer(listen, {
+export function adminEndpoints(state: AdminState): AdminEndpoints {
+  return {
     '/healthz': () => ({ body: 'ok\n' }),
     '/readyz': () => {
       const r = state.ready();
@@ -23,5 +25,9 @@ export function startAdmin(listen: string, state: AdminState): Promise<AdminServ
       body: Object.entries(state.metrics()).map(([k, v]) => `${k} ${v}\n`).join(''),
       type: 'text/plain; version=0.0.4',
     }),
-  });
+  };
+}
+
+export function startAdmin(listen: string, state: AdminState, opts: { role?: 'admin' | 'health'; allowRemote?: boolean } = {}): Promise<AdminServer> {
+  return startAdminServer(listen, adminEndpoints(state), opts);
 }

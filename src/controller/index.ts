@@ -8,6 +8,8 @@ import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
 import { KubernetesSource } from '../sources/kubernetes.js';
 import { LoopbackAllocator, machineAddressUsable } from './addresses.js';
 import { startAdmin, type AdminServer } from './admin.js';
+import { checkAdminAddress } from '../observability/admin.js';
+import { scrubSecrets } from '../ir/redact.js';
 import { LeaderElector } from './leader.js';
 import { ControllerLoop, type TranslateFn } from './loop.js';
 import { StatusWriter } from './status-writer.js';
@@ -32,8 +34,12 @@ export interface RunControllerOptions {
   loopbackRange?: string;
   /** Absent: this process always writes status (single replica). */
   leaderElection?: LeaderElectionConfig;
-  /** host:port of the admin endpoint; absent = none. */
+  /** host:port of the admin endpoint (all endpoints, /ir included): loopback unless adminAllowRemote; absent = none. */
   admin?: string;
+  /** Let `admin` be a non-loopback address (a warning is logged). */
+  adminAllowRemote?: boolean;
+  /** host:port of the health listener: /healthz, /readyz, /metrics only (probes, Prometheus); absent = none. */
+  health?: string;
   debounceMs?: number;
   rediscoverMs?: number;
   backoffMaxMs?: number;
@@ -46,6 +52,7 @@ export interface RunningController {
   writer: StatusWriter;
   elector?: LeaderElector;
   admin?: AdminServer;
+  health?: AdminServer;
   /** Resolves once the first IR from a fully listed cluster is being served. */
   started: Promise<void>;
   stop(): Promise<void>;
@@ -54,7 +61,10 @@ export interface RunningController {
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
 export async function runController(o: RunControllerOptions): Promise<RunningController> {
-  const log = o.log ?? ((m: string) => console.error(`[controller] ${m}`));
+  // Nothing the controller logs may carry key material (ir/redact.ts), whoever supplies the sink.
+  const sink = o.log ?? ((m: string) => console.error(`[controller] ${m}`));
+  const log = (m: string) => sink(scrubSecrets(m));
+  const adminWarning = o.admin ? checkAdminAddress(o.admin, o.adminAllowRemote ?? false) : undefined;
   const controllerName = o.controllerName ?? DEFAULT_CONTROLLER_NAME;
   const source = new KubernetesSource({
     kubeConfig: o.kubeConfig,
@@ -101,28 +111,36 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     writer.setEnabled(true);
   }
 
-  const admin = o.admin
-    ? await startAdmin(o.admin, {
-        ready: () =>
-          loop.ready
-            ? { ok: true }
-            : { ok: false, reason: source.synced ? (loop.lastError ?? 'first build pending') : 'informers not synced' },
-        ir: () => loop.lastIR,
-        metrics: () => ({
-          portico_controller_rebuilds_total: loop.stats.rebuilds,
-          portico_controller_rebuilds_skipped_status_only_total: loop.stats.skippedStatusOnly,
-          portico_controller_rebuilds_skipped_unreferenced_total: loop.stats.skippedUnreferenced,
-          portico_controller_translate_failures_total: loop.stats.translateFailures,
-          portico_controller_apply_failures_total: loop.stats.applyFailures,
-          portico_controller_status_writes_total: writer.stats.writes,
-          portico_controller_status_conflicts_total: writer.stats.conflicts,
-          portico_controller_status_errors_total: writer.stats.errors,
-          portico_controller_leader: writer.isEnabled ? 1 : 0,
-          portico_controller_synced: source.synced ? 1 : 0,
-        }),
-      })
-    : undefined;
-  if (admin) log(`admin endpoint on ${admin.address.address}:${admin.address.port}`);
+  const adminState: Parameters<typeof startAdmin>[1] = {
+    ready: () =>
+      loop.ready
+        ? { ok: true }
+        : { ok: false, reason: source.synced ? (loop.lastError ?? 'first build pending') : 'informers not synced' },
+    ir: () => loop.lastIR,
+    metrics: () => ({
+      portico_controller_rebuilds_total: loop.stats.rebuilds,
+      portico_controller_rebuilds_skipped_status_only_total: loop.stats.skippedStatusOnly,
+      portico_controller_rebuilds_skipped_unreferenced_total: loop.stats.skippedUnreferenced,
+      portico_controller_translate_failures_total: loop.stats.translateFailures,
+      portico_controller_apply_failures_total: loop.stats.applyFailures,
+      portico_controller_status_writes_total: writer.stats.writes,
+      portico_controller_status_conflicts_total: writer.stats.conflicts,
+      portico_controller_status_errors_total: writer.stats.errors,
+      portico_controller_leader: writer.isEnabled ? 1 : 0,
+      portico_controller_synced: source.synced ? 1 : 0,
+    }),
+  };
+  const admin = o.admin ? await startAdmin(o.admin, adminState, { role: 'admin', allowRemote: o.adminAllowRemote }) : undefined;
+  if (admin) log(`admin endpoint on ${admin.address.address}:${admin.address.port} (/healthz /readyz /ir /metrics)`);
+  if (adminWarning) log(adminWarning);
+  let health: AdminServer | undefined;
+  try {
+    health = o.health ? await startAdmin(o.health, adminState, { role: 'health' }) : undefined;
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
+  if (health) log(`health endpoint on ${health.address.address}:${health.address.port} (/healthz /readyz /metrics)`);
 
   elector?.start();
   const started = loop.start();
@@ -134,6 +152,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     writer,
     elector,
     admin,
+    health,
     started,
     async stop() {
       await elector?.stop();
@@ -141,6 +160,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
       await loop.stop();
       await source.stop();
       await admin?.close();
+      await health?.close();
     },
   };
 }

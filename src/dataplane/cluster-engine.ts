@@ -5,12 +5,14 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import type { IR } from '../ir/types.js';
+import { encodeForEngine } from '../ir/keys.js';
 import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 
 export interface ToWorker {
   type: 'apply' | 'close';
   id: number;
-  ir?: IR;
+  /** encodeForEngine(ir): JSON with the key material the IR keeps sealed (ir/keys.ts). */
+  ir?: string;
   graceMs?: number;
 }
 export interface FromWorker {
@@ -39,7 +41,7 @@ export class ClusterEngine implements Engine {
   private ready: Promise<void>;
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private lastIR: IR | undefined;
+  private lastIR: string | undefined;
   private closing = false;
   private readonly env: Record<string, string>;
 
@@ -117,8 +119,8 @@ export class ClusterEngine implements Engine {
 
   async apply(ir: IR): Promise<ApplyResult> {
     await this.ready;
-    this.lastIR = ir;
-    return this.broadcast({ type: 'apply', ir });
+    this.lastIR = encodeForEngine(ir);
+    return this.broadcast({ type: 'apply', ir: this.lastIR });
   }
 
   async close(graceMs = 5000): Promise<void> {

@@ -3,6 +3,7 @@
 import type { EngineOptions } from './engine-api.js';
 import type { FromWorker, ToWorker } from './cluster-engine.js';
 import { LocalEngine } from './local-engine.js';
+import { decodeForEngine } from '../ir/keys.js';
 
 const raw = JSON.parse(process.env.PORTICO_ENGINE_OPTIONS ?? '{}') as EngineOptions & { hasAccessLog?: boolean };
 const send = (m: FromWorker): void => {
@@ -15,7 +16,7 @@ const engine = new LocalEngine({
 
 process.on('message', (m: ToWorker) => {
   if (m.type === 'apply' && m.ir) {
-    engine.apply(m.ir).then(
+    engine.apply(decodeForEngine(m.ir)).then(
       (r) => send({ type: 'done', id: m.id, unbound: r.unbound }),
       (e: Error) => send({ type: 'done', id: m.id, error: e.message }),
     );

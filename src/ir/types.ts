@@ -63,6 +63,11 @@ export interface Certificate {
   /** `${namespace}/${name}` of the Secret. */
   secret: string;
   certPem: string;
+  /**
+   * Private key. Sealed by the translator (ir/keys.ts sealKey: non-enumerable, so JSON, YAML,
+   * logs and clones leave it out); only the engine's transport carries it (encodeForEngine).
+   * People see the certificate's fingerprint instead (ir/redact.ts).
+   */
   keyPem: string;
   /** DNS names the certificate covers (from SAN, else CN); the engine picks by SNI: exact, then wildcard, then first. */
   dnsNames: string[];
@@ -210,5 +215,5 @@ export interface UpstreamTLS {
    * Added by H10 (optional): client certificate presented to the backend, from the Gateway's
    * spec.tls.backend.clientCertificateRef (one cluster per Gateway when Gateways differ).
    */
-  clientCertificate?: { secret: string; certPem: string; keyPem: string };
+  clientCertificate?: { secret: string; certPem: string; /** sealed, as Certificate.keyPem */ keyPem: string };
 }

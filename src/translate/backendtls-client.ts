@@ -8,6 +8,7 @@ import type { GatewaySpecTLS, Secret, SecretObjectReference } from '../api/types
 import type { BackendTarget, Cluster, HTTPFilter, HTTPRouteEntry, Listener as IRListener, WeightedBackend } from '../ir/types.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import { certificateFromSecret } from './certificates.js';
+import { sealKey } from '../ir/keys.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
@@ -29,7 +30,7 @@ export function resolveBackendClientCertificate(ctx: Context, node: GatewayNode)
   if (!secret) return fail(Reason.InvalidClientCertificateRef, `${at}: Secret ${ns}/${ref.name} not found`);
   const r = certificateFromSecret(secret);
   if (!r.ok) return fail(Reason.InvalidClientCertificateRef, `${at}: ${r.message}`);
-  node.backendClientCertificate = { secret: r.certificate.secret, certPem: r.certificate.certPem, keyPem: r.certificate.keyPem };
+  node.backendClientCertificate = sealKey({ secret: r.certificate.secret, certPem: r.certificate.certPem }, r.certificate.keyPem);
 }
 
 /**

@@ -4,6 +4,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Secret } from '../api/types.js';
 import type { Certificate } from '../ir/types.js';
+import { sealKey } from '../ir/keys.js';
 
 export type CertificateResult = { ok: true; certificate: Certificate } | { ok: false; message: string };
 
@@ -52,7 +53,8 @@ export function certificateFromSecret(secret: Secret): CertificateResult {
   } catch {
     return { ok: false, message: `Secret ${id} tls.key is not a valid PEM private key` };
   }
-  return { ok: true, certificate: { secret: id, certPem, keyPem, dnsNames: dnsNamesOf(cert) } };
+  // The key is sealed: the engine reads it, nothing that prints or serves the IR sees it (ir/keys.ts).
+  return { ok: true, certificate: sealKey({ secret: id, certPem, dnsNames: dnsNamesOf(cert) }, keyPem) };
 }
 
 /** A PEM bundle of CA certificates (BackendTLSPolicy ConfigMap ca.crt): valid when it holds at least one certificate and all parse. */

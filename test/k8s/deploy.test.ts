@@ -60,6 +60,31 @@ test('RBAC rules are least privilege by construction: no wildcards, writes only 
   }
 });
 
+type Probe = { httpGet: { path: string; port: string | number } };
+type Container = { args?: string[]; ports?: { name: string; containerPort: number }[]; readinessProbe?: Probe; livenessProbe?: Probe };
+
+/** Issue 10: /ir reveals the configuration, so only the health listener may face the pod network. */
+function assertAdminPrivate(spec: DeploymentSpec, what: string): void {
+  const c = spec.template.spec.containers[0] as Container;
+  const args = c.args ?? [];
+  assert.ok(!args.includes('--admin-allow-remote'), `${what}: --admin-allow-remote`);
+  for (const a of args.filter((x) => x.startsWith('--admin='))) assert.match(a, /^--admin=(127\.[\d.]+|\[::1\]|localhost):\d+$/, `${what}: admin must stay on loopback`);
+  const health = args.find((a) => a.startsWith('--health='));
+  assert.ok(health, `${what}: a --health listener for probes and metrics`);
+  const port = Number(/:(\d+)$/.exec(health)![1]);
+  assert.match(health, /^--health=(0\.0\.0\.0)?:\d+$/, `${what}: kubelet reaches the health listener on the pod IP`);
+  for (const probe of [c.readinessProbe, c.livenessProbe]) {
+    assert.ok(probe, `${what}: probes`);
+    const named = c.ports?.find((p) => p.name === probe.httpGet.port)?.containerPort ?? probe.httpGet.port;
+    assert.equal(named, port, `${what}: ${probe.httpGet.path} probes the health listener`);
+  }
+  assert.ok(!c.ports?.some((p) => p.containerPort === 9090 || p.name === 'admin'), `${what}: no admin container port`);
+}
+
+test('the admin listener (/ir) stays on loopback; probes go to the health listener', () => {
+  assertAdminPrivate(deploymentOf(docs), 'deploy/manifests/portico.yaml');
+});
+
 describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KUBECONFIG is unset' }, () => {
   let client: ApiClient;
   const rbac = docs.filter((d) => ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(d.kind));
@@ -115,6 +140,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
       }
     }
     const [m, c] = [deploymentOf(docs), deploymentOf(chart)];
+    assertAdminPrivate(c, 'the chart');
     assert.equal(c.replicas, m.replicas);
     const withoutArgs = (p: PodSpec) => ({ ...p, containers: p.containers.map(({ args: _, ...rest }) => rest) });
     assert.deepEqual(withoutArgs(c.template.spec), withoutArgs(m.template.spec));
@@ -134,7 +160,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
   test('and so does the chart with its optional values set', async () => {
     const edge = renderChart('edge', [
       '--set', 'leaderElection.enabled=false', '--set', 'gatewayClass.create=false', '--set', 'gatewayAddress=203.0.113.7',
-      '--set', 'image.tag=0.2.0', '--set', 'replicaCount=1', '--set', 'service.type=ClusterIP',
+      '--set', 'image.tag=0.2.0', '--set', 'replicaCount=1', '--set', 'service.type=ClusterIP', '--set', 'healthPort=9191', '--set', 'adminPort=9190',
       '--set-json', 'service.ports=[{"name":"http","port":8080}]',
       '--set-json', 'extraArgs=["--gateway-address-mode=loopback","--access-log"]',
       '--set-json', 'nodeSelector={"kubernetes.io/os":"linux"}',
@@ -144,7 +170,8 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
       ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'ServiceAccount'].map((k) => `${k}/edge-portico`));
     const args = deploymentOf(edge).template.spec.containers[0]!.args!;
     assert.ok(!args.some((a) => a.startsWith('--leader-elect')), args.join(' '));
-    for (const a of ['--gateway-address=203.0.113.7', '--gateway-address-mode=loopback', '--access-log']) assert.ok(args.includes(a), a);
+    for (const a of ['--gateway-address=203.0.113.7', '--gateway-address-mode=loopback', '--access-log', '--health=0.0.0.0:9191', '--admin=127.0.0.1:9190']) assert.ok(args.includes(a), a);
+    assertAdminPrivate(deploymentOf(edge), 'the chart with healthPort and adminPort set');
     for (const d of edge) {
       const out = await apply(client, d as Parameters<typeof apply>[1], true);
       assert.equal(out.kind, d.kind, `${d.kind}/${d.metadata.name}`);

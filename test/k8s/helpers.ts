@@ -54,6 +54,8 @@ const PLURALS: Record<string, string> = {
   Gateway: 'gateways',
   HTTPRoute: 'httproutes',
   GRPCRoute: 'grpcroutes',
+  TLSRoute: 'tlsroutes',
+  BackendTLSPolicy: 'backendtlspolicies',
   ReferenceGrant: 'referencegrants',
 };
 const CLUSTER = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'GatewayClass']);

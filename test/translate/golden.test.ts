@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import type { Resource } from '../../src/api/types.js';
 import { Snapshot, type Entry } from '../../src/store/snapshot.js';
 import { translate } from '../../src/translate/index.js';
+import { redact } from '../../src/ir/redact.js';
 import type { TranslateOptions } from '../../src/translate/types.js';
 import { strictErrors } from './strict.js';
 
@@ -57,7 +58,7 @@ function load(file: string): { entries: Entry[]; options: TranslateOptions } {
   return { entries, options };
 }
 
-/** PEM blobs are long and identical across cases: the output names them instead. */
+/** CA bundles are long and identical across cases: the output names them instead (certificates are fingerprints already). */
 function normalise(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => normalise(v));
   if (value && typeof value === 'object') {
@@ -67,7 +68,7 @@ function normalise(value: unknown, key = ''): unknown {
   }
   if (typeof value === 'string') {
     if (key === 'lastTransitionTime') return 'normalised';
-    if (key === 'certPem' || key === 'keyPem' || key === 'caPem') {
+    if (key === 'caPem') {
       const n = (value.match(/-----BEGIN /g) ?? []).length;
       return `<${n} PEM block${n === 1 ? '' : 's'}, ${value.length} bytes>`;
     }
@@ -77,7 +78,8 @@ function normalise(value: unknown, key = ''): unknown {
 
 export function render(entries: Entry[], options: TranslateOptions): string {
   const result = translate(new Snapshot(entries), options);
-  return YAML.stringify(normalise({ statuses: result.statuses, ir: result.ir }), { aliasDuplicateObjects: false, lineWidth: 0 });
+  // The redacted form people see on the admin API (ir/redact.ts): certificates by fingerprint, no key.
+  return YAML.stringify(normalise(redact({ statuses: result.statuses, ir: result.ir })), { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 
 const base = load(join(DIR, '_base.yaml'));

@@ -1,0 +1,35 @@
+// Key material in the IR, and the one way it crosses a process boundary.
+//
+// A field named `keyPem` holds a PEM private key (listener certificates, the backend client
+// certificate of UpstreamTLS). The translator attaches it with sealKey(): a non-enumerable
+// own property, so the engine reads `certificate.keyPem` as before, while JSON.stringify,
+// YAML, util.inspect/console.log, object spreads and structuredClone all leave it out. An IR
+// that is printed, logged, dumped on the admin API or posted to a worker by accident
+// therefore carries no key. (People see fingerprints: ./redact.ts.)
+//
+// The engine's own transport (node:cluster workers today, data-plane pods later) is the only
+// place that asks for the keys: encodeForEngine() writes them into the message and
+// decodeForEngine() seals them again on the other side. Nothing else calls these two.
+
+import type { IR } from './types.js';
+
+/** Attaches `keyPem` to `holder` as a non-enumerable property (see the file comment); returns `holder`. */
+export function sealKey<T extends object>(holder: T, keyPem: string): T & { keyPem: string } {
+  Object.defineProperty(holder, 'keyPem', { value: keyPem, enumerable: false, writable: false, configurable: true });
+  return holder as T & { keyPem: string };
+}
+
+const hasKey = (v: unknown): v is { keyPem: string } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof Object.getOwnPropertyDescriptor(v, 'keyPem')?.value === 'string';
+
+/** The IR as the engine's transport sends it: JSON, key material included. Never log or serve the result. */
+export function encodeForEngine(ir: IR): string {
+  return JSON.stringify(ir, (_k, v: unknown) => (hasKey(v) ? { ...v, keyPem: v.keyPem } : v));
+}
+
+/** Reads what encodeForEngine() wrote; every `keyPem` is sealed again. */
+export function decodeForEngine(text: string): IR {
+  return JSON.parse(text, (_k, v: unknown) => {
+    return hasKey(v) ? sealKey(v, v.keyPem) : v;
+  }) as IR;
+}

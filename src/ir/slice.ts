@@ -1,0 +1,64 @@
+// The part of the IR one Gateway's own data plane serves: a pure function of the full IR.
+//
+// - ports: only those that keep at least one of the Gateway's listeners, each with only those
+//   listeners (Listener.name is `${namespace}/${name}/${listener}`);
+// - clusters: only those the kept listeners' routes, backend filters and RequestMirror filters
+//   name (keys in the full IR's order, which is sorted);
+// - certificates: listener certificates travel inside the kept listeners, BackendTLSPolicy
+//   client certificates inside the kept clusters, so nothing another Gateway references is left.
+//
+// No copying beyond what filtering needs: kept Listener and Cluster objects are the full IR's
+// own (immutable) objects, so sealed key material (./keys.ts) stays attached to them.
+
+import type { BackendTarget, Cluster, HTTPFilter, IR, Listener, Port, WeightedBackend } from './types.js';
+
+/** `namespace/name` of the Gateway a listener belongs to (Listener.name without its last segment). */
+export function gatewayOfListener(listenerName: string): string {
+  const cut = listenerName.lastIndexOf('/');
+  return cut < 0 ? listenerName : listenerName.slice(0, cut);
+}
+
+/** The IR the data plane of Gateway `gateway` (`namespace/name`) serves. */
+export function sliceForGateway(ir: IR, gateway: string): IR {
+  const ports: Port[] = [];
+  const used = new Set<string>();
+  for (const port of ir.ports) {
+    const listeners = port.listeners.filter((l) => gatewayOfListener(l.name) === gateway);
+    if (listeners.length === 0) continue;
+    for (const l of listeners) collectClusters(l, used);
+    ports.push(listeners.length === port.listeners.length ? port : { ...port, listeners });
+  }
+  const clusters: Record<string, Cluster> = {};
+  for (const [name, c] of Object.entries(ir.clusters)) if (used.has(name)) clusters[name] = c;
+  return { ports, clusters };
+}
+
+/** Every Gateway (`namespace/name`) with at least one listener in `ir`, sorted. */
+export function gatewaysInIR(ir: IR): string[] {
+  const out = new Set<string>();
+  for (const p of ir.ports) for (const l of p.listeners) out.add(gatewayOfListener(l.name));
+  return [...out].sort();
+}
+
+function collectClusters(l: Listener, used: Set<string>): void {
+  const target = (t: BackendTarget): void => {
+    if (t.cluster !== undefined) used.add(t.cluster);
+  };
+  const filters = (fs: readonly HTTPFilter[] | undefined): void => {
+    for (const f of fs ?? []) if (f.type === 'RequestMirror') target(f.backend);
+  };
+  const backends = (bs: readonly WeightedBackend[]): void => {
+    for (const b of bs) {
+      target(b);
+      filters(b.filters);
+    }
+  };
+  for (const vh of l.virtualHosts ?? []) {
+    for (const r of vh.routes) {
+      filters(r.filters);
+      backends(r.backends);
+    }
+  }
+  for (const r of l.tlsRoutes ?? []) backends(r.backends);
+  if (l.l4Route) backends(l.l4Route.backends);
+}

@@ -310,6 +310,17 @@ describe('HTTP/2 limits are engine options', () => {
     c.close();
   });
 
+  test('a client that ignores the limit after acknowledging it gets GOAWAY PROTOCOL_ERROR', async () => {
+    const c = await RawH2.open(e.plain, false, true);
+    await c.until((f) => f.type === T.SETTINGS && (f.flags & 1) === 1); // our SETTINGS were acknowledged
+    for (let i = 0; i < 6; i++) c.get(1 + 2 * i, 'http');
+    const g = await c.until((f) => f.type === T.GOAWAY);
+    assert.ok(g, 'closed without GOAWAY');
+    assert.equal(c.errorCode(g), E.PROTOCOL_ERROR);
+    assert.equal(g.payload.readUInt32BE(0), 9, 'the 5 streams within the limit are still processed');
+    c.close();
+  });
+
   test('an idle session gets GOAWAY after the idle timeout', async () => {
     const c = await RawH2.open(e.secure, true);
     const started = Date.now();

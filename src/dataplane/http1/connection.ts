@@ -346,6 +346,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       this.bodyLeft = h.contentLength > 0 ? h.contentLength : 0;
       this.bodyDone = this.bodyLeft === 0;
     }
+    // A body on GET or HEAD has no defined meaning (RFC 9110 9.3.1, 9.3.2): a backend that ignores it
+    // reads it as the next request (CL.0 desync), so that upstream connection is never reused.
+    if (!this.bodyDone && (this.isHeadMethod || h.method === 'GET')) this.upReusable = false;
     if (h.target.charCodeAt(0) !== 47 && absoluteForm(h)) {
       this.bodyDiscard = true;
       this.keepAlive = false;
@@ -376,6 +379,13 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       return this.feedBuffered();
     }
     const cl = plan.cluster!;
+    if (h.transferCodings && (cl.protocol === 'h2c' || cl.protocol === 'h2')) {
+      // HTTP/2 has no transfer codings: "gzip, chunked" cannot be carried there, only refused.
+      this.bodyDiscard = true;
+      this.keepAlive = false;
+      this.respondLocal(501, 'transfer coding not supported by this backend\n', null);
+      return this.feedBuffered();
+    }
     if (plan.mirrors) {
       const hasBody = !this.bodyDone;
       for (const m of plan.mirrors) {

@@ -40,6 +40,8 @@ export interface RequestHead {
   host: string | undefined;
   contentLength: number; // -1 when absent
   chunked: boolean;
+  /** With `chunked`: the transfer codings to forward when they are more than "chunked" alone ("gzip, chunked"), names only; else ''. */
+  transferCodings: string;
   /** Connection: close (or HTTP/1.0 without keep-alive). */
   close: boolean;
   /** Upgrade header value when Connection carries the "upgrade" token, else ''. */
@@ -50,7 +52,7 @@ export interface RequestHead {
 }
 
 export function newRequestHead(): RequestHead {
-  return { method: '', target: '', minor: 1, headers: [], host: undefined, contentLength: -1, chunked: false, close: false, upgrade: '', expectContinue: false, te: '' };
+  return { method: '', target: '', minor: 1, headers: [], host: undefined, contentLength: -1, chunked: false, transferCodings: '', close: false, upgrade: '', expectContinue: false, te: '' };
 }
 
 /** Parse error results: HTTP status to answer with. 0 = ok. */
@@ -86,6 +88,7 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
   out.host = undefined;
   out.contentLength = -1;
   out.chunked = false;
+  out.transferCodings = '';
   out.upgrade = '';
   out.expectContinue = false;
   out.te = '';
@@ -143,14 +146,18 @@ export function parseRequestHead(s: string, out: RequestHead, maxHeaderCount: nu
         if (value.toLowerCase() === '100-continue') out.expectContinue = true;
         continue;
     }
+    // "Content_Length", "transfer--encoding": a backend that folds '_' or repeated '-' would frame by it.
+    if (name.length >= 13 && spellsFramingName(name)) return BAD_REQUEST;
     headers.push(name, value);
   }
   if (transferEncoding !== undefined) {
-    // Smuggling defence: only a final "chunked" coding is accepted, never together with Content-Length.
-    const te = transferEncoding.toLowerCase().trim();
-    if (!te.endsWith('chunked') || out.contentLength >= 0) return BAD_REQUEST;
-    if (te !== 'chunked' && !/(^|,)\s*chunked$/.test(te)) return BAD_REQUEST;
-    if (out.minor === 0) return BAD_REQUEST;
+    // Smuggling defence: "chunked" exactly once and last, never together with Content-Length, never on HTTP/1.0.
+    if (out.contentLength >= 0 || out.minor === 0) return BAD_REQUEST;
+    if (transferEncoding !== 'chunked' && lower(transferEncoding) !== 'chunked') {
+      const codings = transferCodings(transferEncoding);
+      if (codings === null) return BAD_REQUEST;
+      if (codings !== 'chunked') out.transferCodings = codings;
+    }
     out.chunked = true;
   }
   let close = out.minor === 0;
@@ -179,6 +186,94 @@ function digits(s: string, start: number, end: number): number {
     n = n * 10 + d;
   }
   return n;
+}
+
+const isOws = (c: number): boolean => c === 32 || c === 9;
+
+/**
+ * A Transfer-Encoding field value (repeated fields joined by ',') as the coding names to forward,
+ * lower-case and joined by ", " ("gzip, chunked"); null unless "chunked" appears exactly once
+ * and last. Elements are RFC 9112 transfer-codings: a token, then optional ";"-separated
+ * parameters (dropped: no registered coding defines one). OWS is SP and HTAB only, never the
+ * wider whitespace of String.prototype.trim or \s (which include U+00A0). Empty list elements
+ * are ignored (RFC 9110 5.6.1.2).
+ */
+export function transferCodings(v: string): string | null {
+  const names: string[] = [];
+  let chunked = 0;
+  for (const element of v.split(',')) {
+    let s = 0;
+    let e = element.length;
+    while (s < e && isOws(element.charCodeAt(s))) s++;
+    while (e > s && isOws(element.charCodeAt(e - 1))) e--;
+    if (s === e) continue;
+    let semi = element.indexOf(';', s);
+    if (semi < 0 || semi > e) semi = e;
+    let ne = semi;
+    while (ne > s && isOws(element.charCodeAt(ne - 1))) ne--;
+    if (!isToken(element, s, ne)) return null;
+    for (let p = semi; p < e; ) {
+      // parameter: OWS ";" OWS [ token [ BWS "=" BWS ( token / quoted-string ) ] ]
+      let q = p + 1;
+      while (q < e && isOws(element.charCodeAt(q))) q++;
+      let t = q;
+      while (t < e && element.charCodeAt(t) !== 59 && element.charCodeAt(t) !== 61 && !isOws(element.charCodeAt(t))) t++;
+      if (t > q && !isToken(element, q, t)) return null;
+      while (t < e && isOws(element.charCodeAt(t))) t++;
+      if (t < e && element.charCodeAt(t) === 61) {
+        if (t === q) return null;
+        t++;
+        while (t < e && isOws(element.charCodeAt(t))) t++;
+        const vs = t;
+        if (element.charCodeAt(t) === 34) {
+          for (t++; t < e && element.charCodeAt(t) !== 34; t++) {
+            const c = element.charCodeAt(t);
+            if (c === 92) t++;
+            else if ((c < 32 && c !== 9) || c === 127) return null;
+          }
+          if (t >= e) return null;
+          t++;
+        } else {
+          while (t < e && element.charCodeAt(t) !== 59 && !isOws(element.charCodeAt(t))) t++;
+          if (!isToken(element, vs, t)) return null;
+        }
+        while (t < e && isOws(element.charCodeAt(t))) t++;
+      }
+      if (t < e && element.charCodeAt(t) !== 59) return null;
+      p = t;
+    }
+    const name = lower(element.slice(s, ne));
+    if (name === 'chunked') chunked++;
+    else if (chunked) return null; // a coding after chunked
+    names.push(name);
+  }
+  if (chunked !== 1) return null;
+  return names.length === 1 ? 'chunked' : names.join(', ');
+}
+
+/**
+ * A lower-case field name other than content-length and transfer-encoding whose letters and
+ * digits spell one of them ("content_length", "transfer---encoding", "-content-length"):
+ * servers that fold '_' into '-' (CGI, WSGI, Rack, PHP) or normalise names would frame the body
+ * by it. Allocation-free; most names differ from both by their first or second letter.
+ */
+function spellsFramingName(n: string): boolean {
+  let i = 0;
+  let c = n.charCodeAt(0);
+  while (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) {
+    if (++i === n.length) return false;
+    c = n.charCodeAt(i);
+  }
+  const want = c === 99 ? 'contentlength' : c === 116 ? 'transferencoding' : '';
+  if (want === '') return false;
+  let j = 0;
+  for (; i < n.length; i++) {
+    c = n.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) continue;
+    if (j === want.length || c !== want.charCodeAt(j)) return false;
+    j++;
+  }
+  return j === want.length;
 }
 
 /** Headers named by Connection are hop-by-hop too (RFC 9110 7.6.1). */

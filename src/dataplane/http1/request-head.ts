@@ -23,7 +23,7 @@ export function upstreamHead(plan: Plan, h: RequestHead, clientIp: string, schem
   }
   s += 'x-forwarded-for: ' + (xff ? xff + ', ' + clientIp : clientIp) + '\r\nx-forwarded-proto: ' + scheme + '\r\n';
   if (h.host !== undefined) s += 'x-forwarded-host: ' + h.host + '\r\n';
-  if (h.chunked) s += 'transfer-encoding: chunked\r\n';
+  if (h.chunked) s += h.transferCodings ? 'transfer-encoding: ' + h.transferCodings + '\r\n' : 'transfer-encoding: chunked\r\n';
   else if (h.contentLength >= 0) s += 'content-length: ' + h.contentLength + '\r\n';
   if (h.expectContinue) s += 'expect: 100-continue\r\n';
   if (tunnel) s += 'connection: upgrade\r\nupgrade: ' + h.upgrade + '\r\n';

@@ -50,7 +50,7 @@ export class H2ToH1 implements UpstreamOwner {
     this.head = {
       method: plan.method, target: plan.target, minor: 1, headers: plan.headers, host: authority || undefined,
       contentLength: hasBody ? contentLength : plan.method === 'POST' || plan.method === 'PUT' ? 0 : -1,
-      chunked: this.chunkedReq, close: false, upgrade: '', expectContinue: false, te: '',
+      chunked: this.chunkedReq, transferCodings: '', close: false, upgrade: '', expectContinue: false, te: '',
     };
     this.reqDone = !hasBody;
     this.attemptsLeft = !hasBody ? (plan.entry?.retry?.attempts ?? 0) : 0;

@@ -38,7 +38,7 @@ export function websocketOverH2(ctx: PortContext, stream: http2.ServerHttp2Strea
   plan.headers = headers; // the plan is this stream's own
   const head: RequestHead = {
     method: 'GET', target: plan.target, minor: 1, headers, host: authority || undefined,
-    contentLength: -1, chunked: false, close: false, upgrade: 'websocket', expectContinue: false, te: '',
+    contentLength: -1, chunked: false, transferCodings: '', close: false, upgrade: 'websocket', expectContinue: false, te: '',
   };
   const up: net.Socket = cl.tls
     ? tls.connect({ host: ep.address, port: ep.port, ...upstreamTlsOptions(cl.tls), ALPNProtocols: ['http/1.1'] })

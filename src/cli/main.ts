@@ -12,6 +12,7 @@ commands:
   run <paths...>       serve the manifests in these files/folders on this machine, reloading on change
   check <paths...>     validate and translate manifests; print every condition; exit 1 if anything is wrong
   controller           run as a Kubernetes controller (watch the API server, write status, serve traffic)
+  dataplane            serve one Gateway with the config the controller streams to it (no Kubernetes credentials)
   version              print the version
 
 Run 'portico <command> --help' for a command's flags.
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./check.js')).checkCommand(rest);
     case 'controller':
       return (await import('./controller.js')).controllerCommand(rest);
+    case 'dataplane':
+      return (await import('./dataplane.js')).dataplaneCommand(rest);
     case 'version':
     case '--version':
     case '-v':

@@ -7,7 +7,8 @@
 // that is printed, logged, dumped on the admin API or posted to a worker by accident
 // therefore carries no key. (People see fingerprints: ./redact.ts.)
 //
-// The engine's own transport (node:cluster workers today, data-plane pods later) is the only
+// The engine's own transport (node:cluster workers, and the config stream to data-plane pods,
+// src/sync/) is the only
 // place that asks for the keys: encodeForEngine() writes them into the message and
 // decodeForEngine() seals them again on the other side. Nothing else calls these two.
 
@@ -22,14 +23,17 @@ export function sealKey<T extends object>(holder: T, keyPem: string): T & { keyP
 const hasKey = (v: unknown): v is { keyPem: string } =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && typeof Object.getOwnPropertyDescriptor(v, 'keyPem')?.value === 'string';
 
-/** The IR as the engine's transport sends it: JSON, key material included. Never log or serve the result. */
-export function encodeForEngine(ir: IR): string {
-  return JSON.stringify(ir, (_k, v: unknown) => (hasKey(v) ? { ...v, keyPem: v.keyPem } : v));
+/**
+ * The IR (or a message carrying parts of it: the config stream, src/sync/) as the engine's
+ * transport sends it: JSON, key material included. Never log or serve the result.
+ */
+export function encodeForEngine(value: IR | object): string {
+  return JSON.stringify(value, (_k, v: unknown) => (hasKey(v) ? { ...v, keyPem: v.keyPem } : v));
 }
 
-/** Reads what encodeForEngine() wrote; every `keyPem` is sealed again. */
-export function decodeForEngine(text: string): IR {
+/** Reads what encodeForEngine() wrote; every `keyPem` is sealed again. `T` is what the caller encoded. */
+export function decodeForEngine<T = IR>(text: string): T {
   return JSON.parse(text, (_k, v: unknown) => {
     return hasKey(v) ? sealKey(v, v.keyPem) : v;
-  }) as IR;
+  }) as T;
 }

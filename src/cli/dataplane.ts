@@ -1,0 +1,185 @@
+// `portico dataplane`: one Gateway's data plane in Kubernetes. Holds no Kubernetes credentials:
+// its config arrives from the controller over the config stream (src/sync/), authenticated by
+// the Gateway's key from a mounted Secret. Ready only after its first config; on SIGTERM it
+// turns readiness off, keeps serving for --drain-delay, then stops accepting, closes idle
+// keep-alives and lets in-flight requests finish until --drain-timeout, and exits.
+
+import { parseArgs } from 'node:util';
+import type { Engine } from '../dataplane/engine-api.js';
+import type { IR } from '../ir/types.js';
+import { scrubSecrets } from '../ir/redact.js';
+import { parseHostPort, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
+import { SyncClient } from '../sync/client.js';
+import { DEFAULT_CREDENTIALS_DIR, readGatewayKey } from '../sync/credentials.js';
+import { loadEngine } from './pipeline.js';
+import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
+
+const USAGE = `usage: portico dataplane --controller HOST:PORT --gateway NAMESPACE/NAME [flags]
+
+Serves one Gateway with the config the controller streams to it (portico controller provisions
+a Deployment running this). Holds no Kubernetes credentials.
+
+  --controller HOST:PORT   the controller's config stream (a Service in the controller's namespace)
+  --gateway NS/NAME        the Gateway this data plane serves (its key's identity)
+  --credentials DIR        folder holding "psk", the Gateway's key (a mounted Secret; default ${DEFAULT_CREDENTIALS_DIR})
+  --health HOST:PORT       serve GET /healthz (live) and /readyz (ready after the first config, not while draining)
+  --drain-timeout D        on SIGTERM/SIGINT, at most this long until exit (default 35s)
+  --drain-delay D          of which: keep accepting this long after readiness goes off, so endpoints
+                           stop sending new connections (default 5s)
+  --workers N              data-plane worker processes sharing the listeners (default 1)
+  --pod NAME               reported to the controller with ACKs and NACKs (default $POD_NAME)
+  --access-log             print one line per request on stdout
+${pathFlagsUsage(24)}  -h, --help               this help
+`;
+
+export interface DataplaneFlags {
+  controller: { host: string; port: number };
+  gateway: string;
+  credentials: string;
+  health?: string;
+  drainTimeoutMs: number;
+  drainDelayMs: number;
+  workers: number;
+  pod?: string;
+  accessLog: boolean;
+  path: PathEngineOptions;
+}
+
+/** "35s", "500ms", "1m" or a bare number of seconds. */
+function duration(s: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (!m) throw new Error(`${flag} "${s}": expected a duration such as 35s, 500ms or 1m`);
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']!);
+}
+
+export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DataplaneFlags | { help: true } | { error: string } {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        controller: { type: 'string' },
+        gateway: { type: 'string' },
+        credentials: { type: 'string' },
+        health: { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        'drain-delay': { type: 'string' },
+        workers: { type: 'string' },
+        pod: { type: 'string' },
+        'access-log': { type: 'boolean' },
+        ...PATH_FLAGS,
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) return { help: true };
+    if (!values.controller) return { error: '--controller HOST:PORT is required' };
+    if (!values.gateway || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(values.gateway))
+      return { error: `--gateway must be NAMESPACE/NAME (got "${values.gateway ?? ''}")` };
+    const controller = parseHostPort(values.controller, '--controller', '');
+    if (!controller.host || controller.port === 0) return { error: `--controller "${values.controller}": expected HOST:PORT` };
+    if (values.health) parseHostPort(values.health, '--health');
+    const drainTimeoutMs = duration(values['drain-timeout'] ?? '35s', '--drain-timeout');
+    const drainDelayMs = duration(values['drain-delay'] ?? '5s', '--drain-delay');
+    if (drainDelayMs > drainTimeoutMs) return { error: `--drain-delay (${drainDelayMs} ms) must not exceed --drain-timeout (${drainTimeoutMs} ms)` };
+    const workers = Number(values.workers ?? '1');
+    if (!Number.isInteger(workers) || workers < 1 || workers > 256) return { error: `--workers must be a whole number from 1 to 256 (got "${values.workers}")` };
+    return {
+      controller,
+      gateway: values.gateway,
+      credentials: values.credentials ?? DEFAULT_CREDENTIALS_DIR,
+      ...(values.health ? { health: values.health } : {}),
+      drainTimeoutMs,
+      drainDelayMs,
+      workers,
+      ...((values.pod ?? env.POD_NAME) ? { pod: values.pod ?? env.POD_NAME } : {}),
+      accessLog: values['access-log'] === true,
+      path: pathEngineOptions(values),
+    };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+const listening = (ir: IR): string => ir.ports.map((p) => `${p.protocol} ${p.address}:${p.port}`).join(', ') || 'nothing';
+
+export async function dataplaneCommand(argv: string[]): Promise<number> {
+  const flags = parseDataplaneArgs(argv);
+  if ('help' in flags) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if ('error' in flags) {
+    process.stderr.write(`portico dataplane: ${flags.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const log = (t: string): void => void process.stderr.write(`portico dataplane: ${scrubSecrets(t)}\n`);
+  const createEngine = await loadEngine();
+  const engine: Engine = createEngine({
+    workers: flags.workers,
+    ...flags.path,
+    accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
+  });
+  let ready = false;
+  let draining = false;
+
+  let health: AdminServer | undefined;
+  if (flags.health) {
+    const endpoints: AdminEndpoints = {
+      '/healthz': () => ({ body: 'ok\n' }),
+      '/readyz': () =>
+        draining ? { code: 503, body: 'draining\n' } : ready ? { body: 'ok\n' } : { code: 503, body: 'waiting for the first config from the controller\n' },
+    };
+    try {
+      health = await startAdminServer(flags.health, endpoints, { role: 'health' });
+    } catch (e) {
+      log(`--health ${flags.health}: ${(e as Error).message}`);
+      await engine.close(0).catch(() => undefined);
+      return 1;
+    }
+    log(`health on ${health.address.address}:${health.address.port} (/healthz /readyz)`);
+  }
+
+  const client = new SyncClient({
+    host: flags.controller.host,
+    port: flags.controller.port,
+    gateway: flags.gateway,
+    ...(flags.pod ? { pod: flags.pod } : {}),
+    key: () => readGatewayKey(flags.credentials),
+    log,
+    apply: async (ir, v) => {
+      const result = await engine.apply(ir);
+      ready = true;
+      const unbound = result.unbound.map((u) => `${u.port} (${u.error})`).join(', ');
+      log(`applied version ${v.version} (epoch ${v.epoch}, config ${v.hash}): listening on ${listening(ir)}${unbound ? `; cannot listen on ${unbound}` : ''}`);
+      return result;
+    },
+  });
+  log(`Gateway ${flags.gateway}: connecting to the controller at ${flags.controller.host}:${flags.controller.port}`);
+  client.start();
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      if (draining) {
+        log(`${signal} again, exiting now`);
+        process.exit(130);
+      }
+      draining = true;
+      const started = Date.now();
+      log(`${signal}: readiness off; serving ${flags.drainDelayMs} ms more, then draining (exit within ${flags.drainTimeoutMs} ms)`);
+      setTimeout(() => {
+        const left = Math.max(0, flags.drainTimeoutMs - (Date.now() - started));
+        void (async () => {
+          await client.close();
+          const r = await Promise.allSettled([engine.close(left), health?.close()]);
+          const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+          if (failed) log(`shutdown: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
+          log('drained, exiting');
+          resolve(failed ? 1 : 0);
+        })();
+      }, flags.drainDelayMs);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,235 @@
+// The config stream's server, run by the controller: data planes connect over TLS-PSK
+// (./credentials.ts), each is bound to the Gateway its key belongs to, and receives that
+// Gateway's slice of the IR (ir/slice.ts) as a versioned snapshot whenever it changes. ACKs
+// and NACKs are recorded per Gateway and pod for the controller to surface (status()).
+
+import tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { IR } from '../ir/types.js';
+import { sliceForGateway } from '../ir/slice.js';
+import { scrubSecrets } from '../ir/redact.js';
+import { SyncError } from './errors.js';
+import { encodeFrame, FrameReader, MAX_CLIENT_FRAME } from './frames.js';
+import { parseClientMessage, SYNC_ALPN, type ClientMessage, type ServerMessage } from './protocol.js';
+import { entriesOf, fullSnapshot, type ConfigEntries } from './snapshot.js';
+
+export interface SyncServerOptions {
+  /** The key of a Gateway (`namespace/name`), or undefined to refuse it (unknown Gateway). */
+  keyFor(gateway: string): Buffer | undefined;
+  host?: string; // default 0.0.0.0
+  port?: number; // default 0 (any)
+  /** Ping period; a data plane that hears nothing for 3 periods reconnects. Default 10 s. */
+  pingMs?: number;
+  /** A connection that has not said hello by then is closed. Default 10 s. */
+  helloTimeoutMs?: number;
+  log?: (line: string) => void;
+  /** Called for every NACK (also kept in status()). */
+  onNack?: (nack: NackRecord) => void;
+}
+
+export interface NackRecord {
+  gateway: string;
+  pod: string;
+  epoch: string;
+  version: number;
+  code: string;
+  message: string;
+  at: Date;
+}
+
+export interface ClientStatus {
+  pod: string;
+  remote: string;
+  connectedAt: Date;
+  /** Last version this connection acknowledged, with the ports it could not bind. */
+  acked?: { version: number; unbound: { port: string; error: string }[] };
+  /** Last NACK of this connection, if it came after its last ACK. */
+  nack?: NackRecord;
+}
+
+export interface GatewaySyncStatus {
+  gateway: string;
+  /** Current version of this Gateway's config in this server's epoch (0: none sent yet). */
+  version: number;
+  clients: ClientStatus[];
+  /** Latest NACK for this Gateway by any pod, kept after it disconnects; cleared when a later version is acked. */
+  lastNack?: NackRecord;
+}
+
+interface Conn {
+  socket: tls.TLSSocket;
+  gateway: string;
+  status: ClientStatus;
+}
+
+interface GatewayState {
+  version: number;
+  entries?: ConfigEntries;
+  conns: Set<Conn>;
+  lastNack?: NackRecord;
+}
+
+export class SyncServer {
+  /** This server instance: versions are numbered per epoch. */
+  readonly epoch = randomBytes(8).toString('hex');
+  private readonly server: tls.Server;
+  private readonly identities = new WeakMap<object, string>();
+  private readonly gateways = new Map<string, GatewayState>();
+  private readonly sockets = new Set<tls.TLSSocket>();
+  private ir: IR | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: SyncServerOptions) {
+    this.log = options.log ?? (() => undefined);
+    this.server = tls.createServer({
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: [SYNC_ALPN],
+      pskCallback: (socket: tls.TLSSocket, identity: string) => {
+        const key = options.keyFor(identity);
+        if (!key) return null;
+        this.identities.set(socket, identity);
+        return key;
+      },
+    });
+    this.server.on('secureConnection', (s) => this.onConnection(s));
+    this.server.on('tlsClientError', (e: NodeJS.ErrnoException, s) => {
+      this.log(`sync: handshake refused from ${s.remoteAddress ?? '?'}: ${e.code ?? e.message}`);
+      s.destroy();
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, this.options.host ?? '0.0.0.0', () => resolve());
+    });
+    const ping = this.options.pingMs ?? 10_000;
+    this.pinger = setInterval(() => {
+      for (const s of this.sockets) if (this.identities.has(s)) this.write(s, { type: 'ping' });
+    }, ping);
+    this.pinger.unref();
+    return this.server.address() as AddressInfo;
+  }
+
+  /**
+   * The controller's latest full IR: every Gateway whose slice changed gets a new version, sent
+   * to its connected data planes. Nothing is sent before the first publish, so a controller that
+   * is still starting never hands a data plane an empty config.
+   */
+  publish(ir: IR): void {
+    this.ir = ir;
+    for (const [gateway, st] of this.gateways) {
+      if (st.conns.size === 0 && !st.lastNack) this.gateways.delete(gateway);
+      else this.refresh(gateway, st);
+    }
+  }
+
+  status(gateway: string): GatewaySyncStatus {
+    const st = this.gateways.get(gateway);
+    return {
+      gateway,
+      version: st?.version ?? 0,
+      clients: st ? [...st.conns].map((c) => ({ ...c.status })) : [],
+      ...(st?.lastNack ? { lastNack: st.lastNack } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.pinger) clearInterval(this.pinger);
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private state(gateway: string): GatewayState {
+    let st = this.gateways.get(gateway);
+    if (!st) this.gateways.set(gateway, (st = { version: 0, conns: new Set() }));
+    return st;
+  }
+
+  private refresh(gateway: string, st: GatewayState): void {
+    if (!this.ir) return;
+    const entries = entriesOf(sliceForGateway(this.ir, gateway));
+    if (st.entries?.hash === entries.hash) return;
+    st.entries = entries;
+    st.version++;
+    for (const c of st.conns) this.sendSnapshot(c, st);
+  }
+
+  private sendSnapshot(c: Conn, st: GatewayState): void {
+    if (st.entries) this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries));
+  }
+
+  private write(s: tls.TLSSocket, m: ServerMessage): void {
+    if (!s.destroyed && s.writable) s.write(encodeFrame(m));
+  }
+
+  private onConnection(socket: tls.TLSSocket): void {
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.setKeepAlive(true, 10_000);
+    const identity = this.identities.get(socket);
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (!identity) return void socket.destroy(); // no PSK handshake: nothing for it
+    let conn: Conn | undefined;
+    const fail = (code: string, message: string): void => {
+      this.log(`sync: ${remote} (${identity}): ${code}: ${message}`);
+      this.write(socket, { type: 'error', code, message });
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    const helloTimer = setTimeout(() => fail('SYNC_HELLO_TIMEOUT', 'no hello'), this.options.helloTimeoutMs ?? 10_000);
+    const reader = new FrameReader(MAX_CLIENT_FRAME, (raw) => {
+      const m = parseClientMessage(raw);
+      if (!conn) {
+        if (m.type !== 'hello') throw new SyncError('SYNC_BAD_MESSAGE', `${m.type} before hello`);
+        clearTimeout(helloTimer);
+        if (m.gateway !== identity)
+          throw new SyncError('SYNC_GATEWAY_MISMATCH', `this key belongs to Gateway ${identity}, not ${m.gateway}`);
+        conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() } };
+        const st = this.state(identity);
+        st.conns.add(conn);
+        this.log(`sync: ${conn.status.pod} connected for Gateway ${identity}${m.have ? ` (serving ${m.have.epoch === this.epoch ? '' : 'epoch ' + m.have.epoch + ' '}version ${m.have.version})` : ''}`);
+        if (st.entries) this.sendSnapshot(conn, st);
+        else this.refresh(identity, st);
+        return;
+      }
+      this.onReply(conn, m);
+    });
+    socket.on('data', (d: Buffer) => {
+      try {
+        reader.push(d);
+      } catch (e) {
+        const err = e instanceof SyncError ? e : new SyncError('SYNC_BAD_MESSAGE', (e as Error).message);
+        fail(err.code, err.message);
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      this.sockets.delete(socket);
+      if (conn) {
+        this.gateways.get(conn.gateway)?.conns.delete(conn);
+        this.log(`sync: ${conn.status.pod} disconnected (Gateway ${conn.gateway})`);
+      }
+    });
+  }
+
+  private onReply(c: Conn, m: ClientMessage): void {
+    if (m.type === 'hello') throw new SyncError('SYNC_BAD_MESSAGE', 'second hello');
+    if (m.epoch !== this.epoch) return; // about a previous controller's version: nothing to record
+    const st = this.state(c.gateway);
+    if (m.type === 'ack') {
+      c.status.acked = { version: m.version, unbound: m.unbound.map((u) => ({ port: String(u.port), error: String(u.error) })) };
+      if (c.status.nack && c.status.nack.version <= m.version) delete c.status.nack;
+      if (st.lastNack && st.lastNack.version <= m.version) delete st.lastNack;
+      return;
+    }
+    const nack: NackRecord = { gateway: c.gateway, pod: c.status.pod, epoch: m.epoch, version: m.version, code: m.code, message: scrubSecrets(m.message), at: new Date() };
+    c.status.nack = nack;
+    st.lastNack = nack;
+    this.log(`sync: ${nack.pod} refused version ${nack.version} of Gateway ${nack.gateway}: ${nack.code}: ${nack.message}`);
+    this.options.onNack?.(nack);
+  }
+}

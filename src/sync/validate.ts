@@ -1,0 +1,54 @@
+// What a data plane checks in an assembled IR before it hands it to the engine: the invariants
+// the engine relies on and the translator guarantees. A config that breaks one is NACKed
+// (SYNC_SNAPSHOT_INVALID) and the previous config keeps serving.
+
+import type { BackendTarget, HTTPFilter, IR, Port, WeightedBackend } from '../ir/types.js';
+import { SyncError } from './errors.js';
+
+const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
+
+/** Throws SyncError SYNC_SNAPSHOT_INVALID naming the first few problems; returns quietly when the IR is servable. */
+export function checkIR(ir: IR, gateway: string): void {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const p of ir.ports) {
+    if (names.has(p.name)) problems.push(`port ${p.name} appears twice`);
+    names.add(p.name);
+    checkPort(p, gateway, ir, problems);
+  }
+  for (const [name, c] of Object.entries(ir.clusters)) {
+    if (c.name !== name) problems.push(`cluster key ${name} holds cluster ${c.name}`);
+    if (!Array.isArray(c.endpoints)) problems.push(`cluster ${name} has no endpoint list`);
+  }
+  if (problems.length > 0) throw new SyncError('SYNC_SNAPSHOT_INVALID', problems.slice(0, 5).join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''));
+}
+
+function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
+  if (!PROTOCOLS.has(p.protocol)) problems.push(`port ${p.name}: unknown protocol ${String(p.protocol)}`);
+  if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) problems.push(`port ${p.name}: port number ${String(p.port)} out of range`);
+  if (!Array.isArray(p.listeners) || p.listeners.length === 0) return void problems.push(`port ${p.name} has no listeners`);
+  const target = (where: string, t: BackendTarget): void => {
+    if (t.cluster !== undefined && !(t.cluster in ir.clusters)) problems.push(`${where} names cluster ${t.cluster}, which the config does not carry`);
+  };
+  const filters = (where: string, fs: readonly HTTPFilter[] | undefined): void => {
+    for (const f of fs ?? []) if (f.type === 'RequestMirror') target(where, f.backend);
+  };
+  const backends = (where: string, bs: readonly WeightedBackend[]): void => {
+    for (const b of bs) {
+      target(where, b);
+      filters(where, b.filters);
+    }
+  };
+  for (const l of p.listeners) {
+    if (!l.name.startsWith(`${gateway}/`)) problems.push(`listener ${l.name} belongs to another Gateway than ${gateway}`);
+    for (const c of l.tls?.certificates ?? []) if (typeof c.certPem !== 'string' || typeof c.keyPem !== 'string') problems.push(`listener ${l.name}: certificate ${c.secret} without its key`);
+    for (const vh of l.virtualHosts ?? [])
+      for (const r of vh.routes) {
+        const where = `listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}`;
+        filters(where, r.filters);
+        backends(where, r.backends);
+      }
+    for (const r of l.tlsRoutes ?? []) backends(`listener ${l.name} ${r.source.kind} ${r.source.namespace}/${r.source.name}`, r.backends);
+    if (l.l4Route) backends(`listener ${l.name} ${l.l4Route.source.kind}`, l.l4Route.backends);
+  }
+}

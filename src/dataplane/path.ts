@@ -9,8 +9,8 @@
 //   3. dot segments are removed (RFC 3986 5.2.4); ".." above the root stays at "/".
 //
 // Most paths need none of this: `pathNeedsWork` is one pass over the characters without
-// allocating, and only a path with "%", "\", "//" or a segment starting with "." takes the
-// slow path. The query string is never touched.
+// allocating, and only a path with "%", "\", "//" or a "." or ".." segment takes the slow
+// path. The query string is never touched.
 
 /** What to do with `%2F`, `%5C` (any case) and a raw `\` in the path. Envoy's path_with_escaped_slashes_action. */
 export type EscapedSlashesAction = 'keep' | 'reject' | 'unescape-and-forward' | 'unescape-and-redirect';
@@ -47,7 +47,7 @@ export const DEFAULT_PATH_OPTIONS: PathOptions = resolvePathOptions(undefined, u
 
 /**
  * False when `path` (no query, starts with "/") is already normal for any options: no "%", no "\",
- * no "//" and no segment starting with ".". One pass, no allocation.
+ * no "//" and no "." or ".." segment. One pass, no allocation.
  */
 export function pathNeedsWork(path: string): boolean {
   const n = path.length;
@@ -56,7 +56,13 @@ export function pathNeedsWork(path: string): boolean {
     if (c === 37 || c === 92) return true; // % \
     if (c === 47 && i + 1 < n) {
       const d = path.charCodeAt(i + 1);
-      if (d === 47 || d === 46) return true; // "//" "/."
+      if (d === 47) return true; // "//"
+      if (d === 46) {
+        // "/." or "/.." as a whole segment; "/.well-known" is an ordinary one
+        let j = i + 2;
+        if (j < n && path.charCodeAt(j) === 46) j++;
+        if (j === n || path.charCodeAt(j) === 47) return true;
+      }
     }
   }
   return false;

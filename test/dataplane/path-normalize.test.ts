@@ -124,8 +124,8 @@ describe('path normaliser', () => {
   });
 
   test('pre-scan: ordinary paths take no work, every trigger does', () => {
-    for (const p of ['/', '/a', '/a/b/c', '/a/b/', '/file.txt', '/a.b/c..d', '/a-b_c~d', '/api/v1/users/42']) assert.equal(pathNeedsWork(p), false, p);
-    for (const p of ['/%41', '/a\\b', '//a', '/a//', '/.', '/./a', '/a/..', '/a/.hidden']) assert.equal(pathNeedsWork(p), true, p);
+    for (const p of ['/', '/a', '/a/b/c', '/a/b/', '/file.txt', '/a.b/c..d', '/a-b_c~d', '/api/v1/users/42', '/.well-known/acme-challenge/x', '/a/.hidden', '/a/...', '/..a/b']) assert.equal(pathNeedsWork(p), false, p);
+    for (const p of ['/%41', '/a\\b', '//a', '/a//', '/.', '/..', '/./a', '/../a', '/a/..', '/a/.', '/a/../b', '/a/./b']) assert.equal(pathNeedsWork(p), true, p);
   });
 
   test('random paths: a path the pre-scan passes is already normal, and normalising is idempotent', () => {

@@ -29,6 +29,7 @@ a Deployment running this). Holds no Kubernetes credentials.
   --workers N              data-plane worker processes sharing the listeners (default 1)
   --pod NAME               reported to the controller with ACKs and NACKs (default $POD_NAME)
   --access-log             print one line per request on stdout
+  --log-level L            error, warn, info (default) or debug
 ${pathFlagsUsage(24)}  -h, --help               this help
 `;
 
@@ -42,8 +43,12 @@ export interface DataplaneFlags {
   workers: number;
   pod?: string;
   accessLog: boolean;
+  logLevel: LogLevel;
   path: PathEngineOptions;
 }
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** "35s", "500ms", "1m" or a bare number of seconds. */
 function duration(s: string, flag: string): number {
@@ -68,6 +73,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
         workers: { type: 'string' },
         pod: { type: 'string' },
         'access-log': { type: 'boolean' },
+        'log-level': { type: 'string' },
         ...PATH_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,6 +90,8 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
     if (drainDelayMs > drainTimeoutMs) return { error: `--drain-delay (${drainDelayMs} ms) must not exceed --drain-timeout (${drainTimeoutMs} ms)` };
     const workers = Number(values.workers ?? '1');
     if (!Number.isInteger(workers) || workers < 1 || workers > 256) return { error: `--workers must be a whole number from 1 to 256 (got "${values.workers}")` };
+    const logLevel = (values['log-level'] ?? 'info') as LogLevel;
+    if (!LOG_LEVELS.includes(logLevel)) return { error: `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")` };
     return {
       controller,
       gateway: values.gateway,
@@ -94,6 +102,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
       workers,
       ...((values.pod ?? env.POD_NAME) ? { pod: values.pod ?? env.POD_NAME } : {}),
       accessLog: values['access-log'] === true,
+      logLevel,
       path: pathEngineOptions(values),
     };
   } catch (e) {
@@ -113,7 +122,11 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
     process.stderr.write(`portico dataplane: ${flags.error}\n\n${USAGE}`);
     return 2;
   }
-  const log = (t: string): void => void process.stderr.write(`portico dataplane: ${scrubSecrets(t)}\n`);
+  const shown = LOG_LEVELS.indexOf(flags.logLevel);
+  const logAt = (level: LogLevel, t: string): void => {
+    if (LOG_LEVELS.indexOf(level) <= shown) process.stderr.write(`portico dataplane: ${scrubSecrets(t)}\n`);
+  };
+  const log = (t: string): void => logAt('info', t);
   const createEngine = await loadEngine();
   const engine: Engine = createEngine({
     workers: flags.workers,
@@ -146,7 +159,7 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
     gateway: flags.gateway,
     ...(flags.pod ? { pod: flags.pod } : {}),
     key: () => readGatewayKey(flags.credentials),
-    log,
+    log: logAt,
     apply: async (ir, v) => {
       const result = await engine.apply(ir);
       ready = true;

@@ -5,6 +5,7 @@ import type { Gateway } from '../api/types.js';
 import type { EffectiveParameters } from './parameters.js';
 import type { PortSpec } from './service.js';
 import { sortedMap } from './names.js';
+import { DEFAULT_CREDENTIALS_DIR, PSK_FILE } from '../sync/credentials.js';
 
 /** Non-root user and group of the image (distroless "nonroot"). */
 export const RUN_AS = 65532;
@@ -15,6 +16,15 @@ export const DRAIN_SECONDS = 35;
 /** preStop + drain + a margin before the kubelet's SIGKILL. */
 export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + DRAIN_SECONDS + 5;
 export const DEFAULT_HEALTH_PORT = 9091;
+
+/**
+ * The Secret holding the Gateway's config-stream key (`psk`, src/sync/credentials.ts), mounted
+ * at DEFAULT_CREDENTIALS_DIR. The controller creates it (the key is derived from its master
+ * key, so it is not part of this pure output); the pod does not start until it exists.
+ */
+export function syncSecretName(name: string): string {
+  return `${name}-sync`;
+}
 
 /** The health listener's port: the configured one, moved up past any listener port that uses it. */
 export function healthPort(configured: number | undefined, ports: PortSpec[]): number {
@@ -47,6 +57,7 @@ export function deploymentSpec(d: DeploymentInputs): Record<string, unknown> {
     `--gateway=${d.gateway.metadata.namespace ?? 'default'}/${d.gateway.metadata.name}`,
     `--health=0.0.0.0:${d.health}`,
     `--drain-timeout=${DRAIN_SECONDS}s`,
+    `--credentials=${DEFAULT_CREDENTIALS_DIR}`,
     ...(p.deployment.extraArgs ?? []),
   ];
   const capabilities: Record<string, unknown> = { drop: ['ALL'] };
@@ -55,6 +66,8 @@ export function deploymentSpec(d: DeploymentInputs): Record<string, unknown> {
     runAsNonRoot: true,
     runAsUser: RUN_AS,
     runAsGroup: RUN_AS,
+    // group of the mounted key file (mode 0440): readable by the data plane, not by others
+    fsGroup: RUN_AS,
     seccompProfile: { type: 'RuntimeDefault' },
   };
   // A non-root process gets no effective capabilities from the container's set (Kubernetes has
@@ -85,7 +98,10 @@ export function deploymentSpec(d: DeploymentInputs): Record<string, unknown> {
       runAsNonRoot: true,
       capabilities,
     },
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'sync-credentials', mountPath: DEFAULT_CREDENTIALS_DIR, readOnly: true },
+    ],
   };
   const podSpec: Record<string, unknown> = {
     serviceAccountName: d.name,
@@ -94,7 +110,10 @@ export function deploymentSpec(d: DeploymentInputs): Record<string, unknown> {
     securityContext: podSecurity,
     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+    volumes: [
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      { name: 'sync-credentials', secret: { secretName: syncSecretName(d.name), defaultMode: 0o440, items: [{ key: PSK_FILE, path: PSK_FILE }] } },
+    ],
   };
   if (p.deployment.nodeSelector && Object.keys(p.deployment.nodeSelector).length > 0)
     podSpec.nodeSelector = sortedMap(p.deployment.nodeSelector);

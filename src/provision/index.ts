@@ -14,6 +14,7 @@ export type * from './types.js';
 export { resolveParameters, finderOf, BUILT_IN_DEFAULTS, type EffectiveParameters } from './parameters.js';
 export { gatewayNameLabelValue, resourceName, GATEWAY_NAME_LABEL } from './names.js';
 export { statusAddresses } from './addresses.js';
+export { syncSecretName } from './deployment.js';
 
 export function provision(input: ProvisionInput): ProvisionResult {
   const { gateway, gatewayClass, settings } = input;

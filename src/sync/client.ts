@@ -24,7 +24,7 @@ export interface SyncClientOptions {
   key(): Promise<Buffer>;
   /** Serve this IR; throw to refuse it (NACK, the previous config keeps serving). */
   apply(ir: IR, applied: AppliedVersion): Promise<{ unbound: UnboundPort[] }>;
-  log?: (line: string) => void;
+  log?: (level: 'error' | 'warn' | 'info', line: string) => void;
   /** Reconnect delay: `initialMs` doubling up to `maxMs`, each drawn from [50 %, 100 %] of that. Defaults 200 ms, 10 s. */
   backoff?: { initialMs?: number; maxMs?: number };
   /** No frame (pings come every 10 s) for this long: the stream is dead, reconnect. Default 35 s. */
@@ -46,7 +46,7 @@ export class SyncClient {
   private closed = false;
   private pending: SnapshotMessage | undefined;
   private working: Promise<void> | undefined;
-  private readonly log: (line: string) => void;
+  private readonly log: (level: 'error' | 'warn' | 'info', line: string) => void;
 
   constructor(private readonly options: SyncClientOptions) {
     this.log = options.log ?? (() => undefined);
@@ -79,7 +79,7 @@ export class SyncClient {
     try {
       key = await this.options.key();
     } catch (e) {
-      this.log(`sync: ${(e as Error).message}`);
+      this.log('error', `sync: ${(e as Error).message}`);
       return this.reconnect();
     }
     const { host, port, gateway } = this.options;
@@ -94,7 +94,7 @@ export class SyncClient {
     this.socket = socket;
     const idleMs = this.options.idleTimeoutMs ?? 35_000;
     socket.setTimeout(idleMs, () => {
-      this.log(`sync: nothing from the controller for ${idleMs} ms, reconnecting`);
+      this.log('warn', `sync: nothing from the controller for ${idleMs} ms, reconnecting`);
       socket.destroy();
     });
     let failure = '';
@@ -127,7 +127,7 @@ export class SyncClient {
     socket.once('close', () => {
       if (this.socket === socket) this.socket = undefined;
       if (this.closed) return;
-      this.log(`sync: stream to ${host}:${port} closed${failure ? ` (${failure})` : ''}; ${this.current ? `still serving version ${this.current.version}` : 'no config yet'}`);
+      this.log('warn', `sync: stream to ${host}:${port} closed${failure ? ` (${failure})` : ''}; ${this.current ? `still serving version ${this.current.version}` : 'no config yet'}`);
       this.reconnect();
     });
   }
@@ -180,7 +180,7 @@ export class SyncClient {
     } catch (e) {
       const code = codeOf(e);
       const message = scrubSecrets((e as Error).message ?? String(e));
-      this.log(`sync: refused version ${m.version}: ${code}: ${message}${this.current ? ` (still serving version ${this.current.version})` : ''}`);
+      this.log('error', `sync: refused version ${m.version}: ${code}: ${message}${this.current ? ` (still serving version ${this.current.version})` : ''}`);
       this.send({ type: 'nack', epoch: m.epoch, version: m.version, code, message });
     }
   }

@@ -23,7 +23,7 @@ function client(port: number, gateway: string, extra: Partial<SyncClientOptions>
       applied.push(ir);
       return { unbound: [] };
     },
-    log: (l) => logs.push(l),
+    log: (_level, l) => logs.push(l),
     backoff: { initialMs: 20, maxMs: 200 },
     ...extra,
   });

@@ -11,7 +11,6 @@ import { scrubSecrets } from '../ir/redact.js';
 import { parseHostPort, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 import { SyncClient } from '../sync/client.js';
 import { DEFAULT_CREDENTIALS_DIR, readGatewayKey } from '../sync/credentials.js';
-import { loadEngine } from './pipeline.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
 
 const USAGE = `usage: portico dataplane --controller HOST:PORT --gateway NAMESPACE/NAME [flags]
@@ -127,7 +126,8 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
     if (LOG_LEVELS.indexOf(level) <= shown) process.stderr.write(`portico dataplane: ${scrubSecrets(t)}\n`);
   };
   const log = (t: string): void => logAt('info', t);
-  const createEngine = await loadEngine();
+  // Loaded here, not through ./pipeline.js, which also reaches the translator: this command needs the engine alone.
+  const { createEngine } = await import('../dataplane/engine.js');
   const engine: Engine = createEngine({
     workers: flags.workers,
     ...flags.path,

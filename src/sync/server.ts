@@ -61,6 +61,8 @@ interface Conn {
   socket: tls.TLSSocket;
   gateway: string;
   status: ClientStatus;
+  /** A newer snapshot is waiting for the socket to drain (a slow reader gets only the newest). */
+  behind: boolean;
 }
 
 interface GatewayState {
@@ -159,7 +161,17 @@ export class SyncServer {
   }
 
   private sendSnapshot(c: Conn, st: GatewayState): void {
-    if (st.entries) this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries));
+    if (!st.entries) return;
+    // Still writing an older snapshot: send the newest once that one is out, skip those between.
+    if (c.socket.writableLength > 0) {
+      if (!c.behind) c.socket.once('drain', () => {
+        c.behind = false;
+        this.sendSnapshot(c, st);
+      });
+      c.behind = true;
+      return;
+    }
+    this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries));
   }
 
   private write(s: tls.TLSSocket, m: ServerMessage): void {
@@ -188,7 +200,7 @@ export class SyncServer {
         clearTimeout(helloTimer);
         if (m.gateway !== identity)
           throw new SyncError('SYNC_GATEWAY_MISMATCH', `this key belongs to Gateway ${identity}, not ${m.gateway}`);
-        conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() } };
+        conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() }, behind: false };
         const st = this.state(identity);
         st.conns.add(conn);
         this.log(`sync: ${conn.status.pod} connected for Gateway ${identity}${m.have ? ` (serving ${m.have.epoch === this.epoch ? '' : 'epoch ' + m.have.epoch + ' '}version ${m.have.version})` : ''}`);

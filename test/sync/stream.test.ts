@@ -87,7 +87,6 @@ test('a key for Gateway A cannot ask for Gateway B; no key, a wrong key or an un
 test('a config the client cannot apply is NACKed, recorded by the server, and the previous one stays', async (t) => {
   const { server, port } = await startServer();
   t.after(() => server.close());
-  const nacks: string[] = [];
   const a = client(port, 'team-a/gw', {
     apply: async (ir) => {
       if (ir.ports[0]!.port === 18099) throw new Error('cannot listen there');
@@ -118,7 +117,6 @@ test('a config the client cannot apply is NACKed, recorded by the server, and th
   await until(() => server.status('team-a/gw').clients[0]?.acked?.version === 4, 'ack 4');
   assert.equal(server.status('team-a/gw').lastNack, undefined);
   assert.equal(a.applied.length, 2);
-  void nacks;
 });
 
 test('server gone: the client keeps its config, reconnects with backoff, and resyncs from a new server', async (t) => {
@@ -140,4 +138,22 @@ test('server gone: the client keeps its config, reconnects with backoff, and res
   second.server.publish(full('2'));
   await until(() => a.applied.length === 2, 'update from the new server');
   assert.match(a.logs.join('\n'), /still serving version 1/);
+});
+
+test('the server closes a stream that says nothing, or sends what the protocol does not know', async (t) => {
+  const { server, port } = await startServer({ helloTimeoutMs: 200 });
+  t.after(() => server.close());
+  server.publish(full('1'));
+  const open = (send?: Buffer): Promise<string> => {
+    const s = tls.connect({ host: '127.0.0.1', port, minVersion: 'TLSv1.3', ALPNProtocols: [SYNC_ALPN], checkServerIdentity: () => undefined, pskCallback: () => ({ psk: deriveGatewayKey(master, 'team-a/gw'), identity: 'team-a/gw' }) });
+    let got = '';
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('error', () => undefined);
+    if (send) s.on('secureConnect', () => s.write(send));
+    return new Promise((r) => s.on('close', () => r(got)));
+  };
+  assert.match(await open(), /SYNC_HELLO_TIMEOUT/);
+  assert.match(await open(encodeFrame({ type: 'ack', epoch: 'x', version: 1, unbound: [] })), /SYNC_BAD_MESSAGE.*before hello/);
+  assert.match(await open(Buffer.from('\xff\xff\xff\xff', 'latin1')), /SYNC_FRAME_TOO_LARGE/);
+  assert.deepEqual(server.status('team-a/gw').clients, []);
 });

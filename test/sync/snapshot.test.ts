@@ -1,0 +1,78 @@
+// The stream's pieces without sockets: frames, entries and hashes, assembling full snapshots
+// and (for issue 15) deltas, the client's IR checks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sealKey } from '../../src/ir/keys.js';
+import type { IR } from '../../src/ir/types.js';
+import { SyncError } from '../../src/sync/errors.js';
+import { encodeFrame, FrameReader } from '../../src/sync/frames.js';
+import { assemble, entriesOf, fullSnapshot, irOf } from '../../src/sync/snapshot.js';
+import { checkIR } from '../../src/sync/validate.js';
+import { gatewayIR, merge } from './helpers.js';
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof SyncError, String(e));
+    return e.code;
+  }
+  return 'no error';
+};
+
+test('frames survive any split, carry sealed keys, and a too large one is refused', () => {
+  const holder = sealKey({ secret: 'ns/cert', certPem: 'C' }, 'KEY');
+  const bytes = Buffer.concat([encodeFrame({ type: 'ping' }), encodeFrame({ type: 'x', holder }), encodeFrame({ n: 3 })]);
+  for (const step of [1, 3, 7, bytes.length]) {
+    const got: unknown[] = [];
+    const r = new FrameReader(1024, (m) => got.push(m));
+    for (let i = 0; i < bytes.length; i += step) r.push(bytes.subarray(i, i + step));
+    assert.equal(got.length, 3, `step ${step}`);
+    const h = (got[1] as { holder: { keyPem: string } }).holder;
+    assert.equal(h.keyPem, 'KEY', 'the key crossed');
+    assert.ok(!JSON.stringify(h).includes('KEY'), 'and is sealed again on arrival');
+  }
+  assert.equal(code(() => new FrameReader(10, () => undefined).push(encodeFrame({ long: 'x'.repeat(20) }))), 'SYNC_FRAME_TOO_LARGE');
+  const junk = Buffer.from('\0\0\0\x03{{{');
+  assert.equal(code(() => new FrameReader(10, () => undefined).push(junk)), 'SYNC_BAD_MESSAGE');
+});
+
+test('a full snapshot assembles back to the same IR; a changed entry changes its hash only', () => {
+  const ir = merge(gatewayIR('a/gw', 1001, 2001, 'x'), gatewayIR('a/gw2', 1002, 2002, 'y'));
+  const e = entriesOf(ir);
+  const msg = JSON.parse(JSON.stringify(fullSnapshot('a/gw', 'ep', 1, e)));
+  assert.deepEqual(irOf(assemble(undefined, msg)), ir);
+  const changed = merge(gatewayIR('a/gw', 1001, 2001, 'x'), gatewayIR('a/gw2', 1002, 2003, 'y'));
+  const e2 = entriesOf(changed);
+  assert.notEqual(e2.hash, e.hash);
+  assert.equal(e2.ports.get('127.0.0.1:1001/HTTP')!.hash, e.ports.get('127.0.0.1:1001/HTTP')!.hash);
+  assert.equal(e2.ports.get('127.0.0.1:1002/HTTP')!.hash, e.ports.get('127.0.0.1:1002/HTTP')!.hash);
+  assert.notEqual(e2.clusters.get('a/backend:80')!.hash, e.clusters.get('a/backend:80')!.hash);
+});
+
+test('deltas (issue 15) assemble on the held config; a wrong hash or a missing entry is inconsistent', () => {
+  const v1: IR = merge(gatewayIR('a/gw', 1001, 2001, 'x'), gatewayIR('b/gw', 1002, 2002, 'y'));
+  const v2: IR = merge(gatewayIR('a/gw', 1001, 2001, 'x'), gatewayIR('b/gw', 1003, 2002, 'y'));
+  const held = assemble(undefined, fullSnapshot('g', 'ep', 1, entriesOf(v1)));
+  const e2 = entriesOf(v2);
+  const delta = {
+    ...fullSnapshot('g', 'ep', 2, e2),
+    base: 1,
+    ports: { '127.0.0.1:1002/HTTP': null, '127.0.0.1:1003/HTTP': e2.ports.get('127.0.0.1:1003/HTTP')! },
+    clusters: {},
+  };
+  assert.deepEqual(irOf(assemble(held, delta)), v2);
+  assert.equal(code(() => assemble(undefined, delta)), 'SYNC_SNAPSHOT_INCONSISTENT');
+  assert.equal(code(() => assemble(held, { ...delta, hash: 'f'.repeat(32) })), 'SYNC_SNAPSHOT_INCONSISTENT');
+  assert.equal(code(() => assemble(held, { ...delta, ports: {} })), 'SYNC_SNAPSHOT_INCONSISTENT');
+  assert.deepEqual(irOf(held), v1, 'the held config is never changed');
+});
+
+test('checkIR: what the client refuses before the engine sees it', () => {
+  const ok = gatewayIR('a/gw', 1001, 2001, 'x');
+  checkIR(ok, 'a/gw');
+  assert.equal(code(() => checkIR(ok, 'b/gw')), 'SYNC_SNAPSHOT_INVALID', 'another Gateway\'s listener');
+  assert.equal(code(() => checkIR({ ...ok, clusters: {} }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID', 'dangling cluster');
+  assert.equal(code(() => checkIR({ ...ok, ports: [{ ...ok.ports[0]!, port: 70000 }] }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+  assert.equal(code(() => checkIR({ ...ok, ports: [ok.ports[0]!, ok.ports[0]!] }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+});

@@ -82,6 +82,7 @@ export class SyncClient {
       this.log('error', `sync: ${(e as Error).message}`);
       return this.reconnect();
     }
+    if (this.closed) return;
     const { host, port, gateway } = this.options;
     const socket = tls.connect({
       host,

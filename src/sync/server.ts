@@ -123,7 +123,9 @@ export class SyncServer {
   publish(ir: IR): void {
     this.ir = ir;
     for (const [gateway, st] of this.gateways) {
-      if (st.conns.size === 0 && !st.lastNack) this.gateways.delete(gateway);
+      // No data plane connected: forget the config (memory), keep the version number, so a
+      // version never names two different configs within this epoch (deltas will rely on it).
+      if (st.conns.size === 0) delete st.entries;
       else this.refresh(gateway, st);
     }
   }

@@ -182,9 +182,13 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
       log(`${signal}: readiness off; serving ${flags.drainDelayMs} ms more, then draining (exit within ${flags.drainTimeoutMs} ms)`);
       setTimeout(() => {
         const left = Math.max(0, flags.drainTimeoutMs - (Date.now() - started));
+        // The engine stops accepting at once (an apply in progress finishes first: close() waits
+        // for it); the stream stops; the health listener answers (/readyz 503) until the end.
+        const engineClosed = engine.close(left);
+        log(`draining: no new connections, idle keep-alives closed, in-flight requests finishing (up to ${left} ms)`);
         void (async () => {
-          await client.close();
-          const r = await Promise.allSettled([engine.close(left), health?.close()]);
+          const r = await Promise.allSettled([client.close(), engineClosed]);
+          r.push(...(await Promise.allSettled([health?.close()])));
           const failed = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
           if (failed) log(`shutdown: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
           log('drained, exiting');

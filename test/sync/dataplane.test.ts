@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { deriveGatewayKey } from '../../src/sync/credentials.js';
 import type { SyncServer } from '../../src/sync/server.js';
 import { start, type Running } from '../e2e/cli.js';
@@ -118,9 +119,17 @@ describe('portico dataplane with a controller', () => {
     await until(() => server.status(A).clients[0]?.acked?.version === 1, 'ack from the new epoch');
   });
 
-  it('on SIGTERM: readiness off at once, the in-flight request completes, exit 0', async () => {
+  it('on SIGTERM: readiness off at once, keeps accepting for the delay, then closes idle keep-alives, refuses new connections, the in-flight request completes, exit 0', async () => {
+    // An idle keep-alive connection: one request answered, then nothing.
+    const idle = net.connect(listen, '127.0.0.1');
+    let idleOut = '';
+    idle.on('data', (d) => (idleOut += d));
+    idle.on('error', () => undefined);
+    const idleClosed = new Promise<number>((r) => idle.on('close', () => r(Date.now())));
+    idle.write('GET /ka HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => idleOut.includes('\r\n\r\n'), 'keep-alive response');
     const seen = backend.hits.length;
-    const inFlight = get(listen, '/slow');
+    const inFlight = get(listen, '/slow').then((r) => ({ ...r, at: Date.now() }));
     await until(() => backend.hits.slice(seen).some((h) => h.url === '/slow'), 'slow request reached the backend');
     const exited = new Promise<number | null>((r) => dp.child.once('exit', (code) => r(code)));
     const from = dp.output().length;
@@ -129,9 +138,12 @@ describe('portico dataplane with a controller', () => {
     assert.equal((await get(health, '/readyz')).status, 503);
     // Still accepting during --drain-delay: endpoints may not have removed it yet.
     assert.equal((await get(listen, '/during-delay')).status, 200);
+    await dp.waitFor(/draining: no new connections/, 5000, from);
+    await assert.rejects(get(listen, '/after-delay'), /ECONNREFUSED/);
     const slow = await inFlight;
     assert.equal(slow.status, 200);
     assert.equal(slow.body, 'slow from one');
+    assert.ok((await idleClosed) <= slow.at, 'the idle keep-alive was closed while the slow request was still running');
     assert.equal(await exited, 0);
     assert.match(dp.output(), /drained, exiting/);
   });

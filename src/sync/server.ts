@@ -188,7 +188,10 @@ export class SyncServer {
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (!identity) return void socket.destroy(); // no PSK handshake: nothing for it
     let conn: Conn | undefined;
+    let failed = false;
     const fail = (code: string, message: string): void => {
+      if (failed) return;
+      failed = true;
       this.log(`sync: ${remote} (${identity}): ${code}: ${message}`);
       this.write(socket, { type: 'error', code, message });
       socket.end();
@@ -213,6 +216,7 @@ export class SyncServer {
       this.onReply(conn, m);
     });
     socket.on('data', (d: Buffer) => {
+      if (failed) return; // closing: nothing more is read
       try {
         reader.push(d);
       } catch (e) {
@@ -240,7 +244,7 @@ export class SyncServer {
       if (st.lastNack && st.lastNack.version <= m.version) delete st.lastNack;
       return;
     }
-    const nack: NackRecord = { gateway: c.gateway, pod: c.status.pod, epoch: m.epoch, version: m.version, code: m.code, message: scrubSecrets(m.message), at: new Date() };
+    const nack: NackRecord = { gateway: c.gateway, pod: c.status.pod, epoch: m.epoch, version: m.version, code: m.code.slice(0, 64), message: scrubSecrets(m.message).slice(0, 2000), at: new Date() };
     c.status.nack = nack;
     st.lastNack = nack;
     this.log(`sync: ${nack.pod} refused version ${nack.version} of Gateway ${nack.gateway}: ${nack.code}: ${nack.message}`);

@@ -104,6 +104,7 @@ if [[ ! -f "$ROOTFS_TAR" || "${PORTICO_IMAGE_REFRESH:-}" == 1 ]]; then
   mv "$STAGE/rootfs.tar" "$ROOTFS_TAR"
   rm -rf "$r"
 fi
+find "$CACHE" -maxdepth 1 -name 'rootfs-*.tar*' ! -name "rootfs-$ROOTFS_KEY.tar*" -delete # older package lists
 DEBIAN_PACKAGES="$(paste -sd, "$ROOTFS_TAR.packages")"
 
 BASE_KEY="$(printf '%s\n' "$ROOTFS_KEY" "$(sha256sum <"$ROOTFS_TAR")" "$PORTICO_NODE_VERSION" "$PORTICO_NODE_INTEGRITY" | key)"

@@ -41,11 +41,13 @@ T0=$SECONDS
 
 log() { printf 'image: %s (%ds)\n' "$*" $((SECONDS - T0)) >&2; }
 
+[[ $(id -u) == 0 ]] || { echo "hack/image.sh: needs root (mmdebstrap and buildah's vfs storage keep file ownership)" >&2; exit 1; }
 if ! command -v mmdebstrap >/dev/null || ! command -v buildah >/dev/null; then
   log "installing mmdebstrap and buildah (Debian packages)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap buildah >/dev/null
 fi
-[[ $(id -u) == 0 ]] || { echo "hack/image.sh: needs root (mmdebstrap and buildah's vfs storage keep file ownership)" >&2; exit 1; }
+
+[[ -f node_modules/typescript/bin/tsc ]] || { echo "hack/image.sh: node_modules/ has no typescript; run npm ci first" >&2; exit 1; }
 
 mkdir -p "$CACHE" "$(dirname "$OUT")"
 exec 9>"$CACHE/.lock"

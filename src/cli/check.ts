@@ -21,18 +21,21 @@ or Programmed is not True. '-' reads manifests from standard input
 
   --output table|yaml        table (default), or the objects with the .status Kubernetes would store
   --controller-name NAME     GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
+  --dataplane MODE           in-process (default): one data plane serves every Gateway, so Gateways
+                             sharing a port conflict; provisioned: each Gateway has its own
+                             (portico controller --dataplane provisioned), conflicts are per Gateway
   -h, --help                 this help
 `;
 
 export async function checkCommand(argv: string[]): Promise<number> {
-  let values: { output?: string; 'controller-name'?: string; help?: boolean };
+  let values: { output?: string; 'controller-name'?: string; dataplane?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { output: { type: 'string', short: 'o' }, 'controller-name': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { output: { type: 'string', short: 'o' }, 'controller-name': { type: 'string' }, dataplane: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     process.stderr.write(`portico check: ${(e as Error).message}\n\n${USAGE}`);
@@ -45,6 +48,11 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const output = values.output ?? 'table';
   if (output !== 'table' && output !== 'yaml') {
     process.stderr.write(`portico check: --output must be table or yaml (got "${output}")\n`);
+    return 2;
+  }
+  const dataplane = values.dataplane ?? 'in-process';
+  if (dataplane !== 'in-process' && dataplane !== 'provisioned') {
+    process.stderr.write(`portico check: --dataplane must be in-process or provisioned (got "${dataplane}")\n`);
     return 2;
   }
   if (positionals.length === 0) {
@@ -61,7 +69,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const state = await loadPaths(positionals, stdin);
   const snapshot = new Snapshot(state.entries);
   const translate = await loadTranslate();
-  const result = translate(snapshot, { controllerName: values['controller-name'] ?? DEFAULT_CONTROLLER_NAME, addressFor: () => '0.0.0.0' });
+  const result = translate(snapshot, { controllerName: values['controller-name'] ?? DEFAULT_CONTROLLER_NAME, addressFor: () => '0.0.0.0', dataPlanes: dataplane === 'provisioned' ? 'per-gateway' : 'shared' });
 
   const errors = state.problems.filter((p) => p.severity === 'error');
   const failing = result.statuses.filter((s) => rowsOf(s).some(isBad));

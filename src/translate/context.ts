@@ -27,6 +27,8 @@ export class Context {
   private readonly addressFor?: (ns: string, name: string) => string;
   readonly addressUsable: (ip: string) => boolean;
   readonly portUnavailable: ReadonlyMap<string, string>;
+  /** Each Gateway has its own data plane (TranslateOptions.dataPlanes). */
+  readonly perGateway: boolean;
   private readonly grantsByNamespace = new Map<string, ReferenceGrant[]>();
   private readonly slicesByService = new Map<string, EndpointSlice[]>();
 
@@ -38,6 +40,7 @@ export class Context {
     this.addressFor = options.addressFor;
     this.addressUsable = options.addressUsable ?? (() => true);
     this.portUnavailable = options.portUnavailable ?? new Map();
+    this.perGateway = options.dataPlanes === 'per-gateway';
     for (const g of snapshot.list<ReferenceGrant>(Kind.ReferenceGrant)) {
       const ns = g.metadata.namespace ?? 'default';
       let list = this.grantsByNamespace.get(ns);
@@ -67,6 +70,7 @@ export class Context {
   }
 
   defaultAddress(namespace: string, name: string): string {
+    if (this.perGateway) return '0.0.0.0';
     return this.addressFor?.(namespace, name) ?? '0.0.0.0';
   }
 

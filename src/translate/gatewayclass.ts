@@ -14,8 +14,9 @@ export function buildGatewayClasses(ctx: Context): Map<string, GatewayClassNode>
     const gen = generationOf(gc);
     const conditions = [];
     const p = gc.spec.parametersRef;
-    // Portico defines no parameters kind, so any parametersRef points at something it cannot use.
-    const accepted = !p;
+    // The shared data plane takes no parameters, so any parametersRef points at something it
+    // cannot use. Provisioned data planes take GatewayParameters: src/provision judges those.
+    const accepted = !p || ctx.perGateway;
     conditions.push(
       accepted
         ? condition(Type.Accepted, true, Reason.Accepted, 'GatewayClass is accepted', gen)

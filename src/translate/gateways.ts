@@ -48,10 +48,11 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
     }
     markConflictsWithinGateway(node);
     markOverlappingTLS(node);
-    decideGateway(node, addrProblem);
+    decideGateway(ctx, node, addrProblem);
     out.push(node);
   }
-  markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));
+  // Gateways with their own data planes share no sockets: nothing to conflict across them.
+  if (!ctx.perGateway) markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));
   markPortsUnavailable(ctx, out);
   for (const g of out) finishProgrammed(g);
   return out;
@@ -106,6 +107,12 @@ function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
     }
     if (!ips.includes(a.value)) ips.push(a.value);
   }
+  // Own data plane: its pods listen on 0.0.0.0; the addresses go onto its Service (src/provision),
+  // and whether they could be assigned is the controller's to report.
+  if (ctx.perGateway) {
+    node.addresses = ['0.0.0.0'];
+    return undefined;
+  }
   // Addresses the machine cannot bind (options.addressUsable) are left out of the bind list
   // and of status.addresses, and keep the Gateway from being Programmed.
   const unusable = ips.filter((ip) => !ctx.addressUsable(ip));
@@ -119,18 +126,19 @@ function resolveAddresses(ctx: Context, node: GatewayNode): AddressProblem {
   return undefined;
 }
 
-function decideGateway(node: GatewayNode, addr: AddressProblem): void {
-  decideGatewayLevel(node, addr);
+function decideGateway(ctx: Context, node: GatewayNode, addr: AddressProblem): void {
+  decideGatewayLevel(ctx, node, addr);
   if (node.accepted && !node.accepted.ok) node.rejected = node.accepted.message;
 }
 
-function decideGatewayLevel(node: GatewayNode, addr: AddressProblem): void {
+function decideGatewayLevel(ctx: Context, node: GatewayNode, addr: AddressProblem): void {
   const gc = node.gatewayClass;
   if (!gc.accepted) {
     node.accepted = { ok: false, reason: Reason.Invalid, message: `GatewayClass ${gc.resource.metadata.name} is not accepted` };
     return;
   }
-  if (obj<NonNullable<GatewaySpec['infrastructure']>>(node.resource.spec?.infrastructure).parametersRef) {
+  // With its own data plane, src/provision resolves parametersRef (GatewayParameters) and reports on it.
+  if (!ctx.perGateway && obj<NonNullable<GatewaySpec['infrastructure']>>(node.resource.spec?.infrastructure).parametersRef) {
     node.accepted = {
       ok: false,
       reason: Reason.InvalidParameters,

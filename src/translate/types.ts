@@ -38,6 +38,15 @@ export interface TranslateOptions {
    * so everything else keeps serving. Default: none.
    */
   portUnavailable?: ReadonlyMap<string, string>;
+  /**
+   * Who serves the Gateways. `shared` (default): one data plane serves every Gateway, so
+   * listeners of different Gateways on one address and port conflict (the oldest keeps it).
+   * `per-gateway`: each Gateway has its own data plane (`portico controller --dataplane
+   * provisioned`): conflicts are computed within each Gateway only, every listener binds
+   * 0.0.0.0 in its own pods (spec.addresses go onto the provisioned Service instead, so
+   * addressFor/addressUsable are not consulted), and parametersRef is left to src/provision.
+   */
+  dataPlanes?: 'shared' | 'per-gateway';
 }
 
 export interface TranslateResult {

@@ -29,6 +29,8 @@ interface GoldenOptions {
   unusableAddresses?: string[];
   /** IR Port names the data plane could not bind -> the error (portUnavailable). */
   portUnavailable?: Record<string, string>;
+  /** TranslateOptions.dataPlanes: per-gateway for provisioned data planes. */
+  dataPlanes?: 'shared' | 'per-gateway';
 }
 
 function load(file: string): { entries: Entry[]; options: TranslateOptions } {
@@ -49,6 +51,7 @@ function load(file: string): { entries: Entry[]; options: TranslateOptions } {
       const unusable = o.unusableAddresses;
       if (unusable) options.addressUsable = (ip) => !unusable.includes(ip);
       if (o.portUnavailable) options.portUnavailable = new Map(Object.entries(o.portUnavailable));
+      if (o.dataPlanes) options.dataPlanes = o.dataPlanes;
       return;
     }
     errors.push(...strictErrors(js, `${file} doc ${i}`));

@@ -79,9 +79,9 @@ if wants echo && ! fresh echo echo-basic; then
   build echo sigs.k8s.io/gateway-api/conformance/echo-basic
 fi
 if wants k8s; then
-  fresh k8s kube-apiserver kube-controller-manager kube-scheduler kubectl ||
+  fresh k8s kube-apiserver kube-controller-manager kube-scheduler kubectl kube-proxy ||
     build k8s k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kube-proxy
 fi
 if wants helm; then fresh helm helm || build helm helm.sh/helm/v4/cmd/helm; fi
 log "tools ready in $BIN ($((SECONDS - t_all))s)"

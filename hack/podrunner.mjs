@@ -12,13 +12,23 @@
 //
 //   node hack/podrunner.mjs --kubeconfig FILE --echo BIN/echo-basic --state DIR --netns NAME
 //
-// Every image is served by echo-basic: the conformance suite's backends all use it, and there is
-// no container runtime to run anything else.
+// Every image is served by echo-basic (the conformance suite's backends all use it, and there is
+// no container runtime to run anything else), except Portico's provisioned data planes: a
+// container of a portico image whose args start with `dataplane` runs `node bin/portico.js
+// dataplane ...` from this checkout (--portico), as a real process. Pods share one network
+// namespace here, so its args get the pod IP where they say 0.0.0.0 (the health listener) and
+// `--bind-address=<pod IP>` (its listeners); mount paths in args (--credentials) point at the
+// folder holding the materialised Secret volume.
+//
+// --label-selector serves only matching pods (a second podrunner next to an older one, as
+// test/k8s/provisioned.test.ts starts when the cluster's podrunner predates data planes).
+// <state>/podrunner.json names this process and what it runs (features), for such callers.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, rmSync, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 
@@ -28,8 +38,11 @@ const { values: args } = parseArgs({
     echo: { type: 'string' },
     state: { type: 'string' },
     netns: { type: 'string' },
+    portico: { type: 'string' },
+    'label-selector': { type: 'string' },
   },
 });
+const porticoBin = args.portico ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'portico.js');
 if (!args.kubeconfig || !args.echo || !args.state || !args.netns) {
   console.error('usage: podrunner.mjs --kubeconfig FILE --echo BINARY --state DIR --netns NAME');
   process.exit(2);
@@ -191,6 +204,25 @@ async function publishLogs(pod, dir) {
   }
 }
 
+/** A provisioned Portico data plane (src/provision/deployment.ts): run it, not echo-basic. */
+function isDataplane(container) {
+  return /portico/.test(container.image ?? '') && container.args?.[0] === 'dataplane';
+}
+
+/** node bin/portico.js dataplane ..., its args adjusted to a shared network namespace and local mounts. */
+function dataplaneCommand(container, mounts, podIP) {
+  const out = [porticoBin];
+  for (let a of container.args ?? []) {
+    for (const [mountPath, local] of mounts) {
+      if (a === mountPath || a.startsWith(mountPath + '/')) a = local + a.slice(mountPath.length);
+      else if (a.includes('=' + mountPath)) a = a.replace(new RegExp(`=${mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|$)`), '=' + local);
+    }
+    out.push(a.replace(/(^|=)0\.0\.0\.0:/, `$1${podIP}:`));
+  }
+  out.push(`--bind-address=${podIP}`);
+  return [process.execPath, out];
+}
+
 async function startContainer(pod, container) {
   const key = `${pod.metadata.uid}/${container.name}`;
   if (procs.has(key)) return;
@@ -199,9 +231,11 @@ async function startContainer(pod, container) {
   const dir = join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
   mkdirSync(dir, { recursive: true });
   let env;
+  let command = [args.echo, []];
   try {
     const mounts = await materializeVolumes(pod, container, dir);
     env = await containerEnv(pod, container, mounts);
+    if (isDataplane(container)) command = dataplaneCommand(container, mounts, pod.status.podIP);
     if (container === pod.spec.containers[0]) {
       await publishLogs(pod, dir).catch((err) => log(`${key}: cannot publish logs: ${err?.body?.message ?? err?.message ?? err}`));
     }
@@ -217,7 +251,7 @@ async function startContainer(pod, container) {
     const out = createWriteStream(join(dir, `${container.name}.log`), { flags: 'a' });
     out.on('error', (err) => log(`${key}: log file: ${err.message}`));
     // `ip netns exec` execs the server in place, so child.pid is the server itself.
-    const child = spawn('ip', ['netns', 'exec', args.netns, args.echo], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', args.netns, command[0], ...command[1]], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     criLog(child.stdout, 'stdout', out);
     criLog(child.stderr, 'stderr', out);
     child.on('close', () => out.end());
@@ -275,7 +309,13 @@ function forget(pod) {
   rmSync(join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`), { recursive: true, force: true });
 }
 
-const informer = k8s.makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
+const selector = args['label-selector'];
+const informer = k8s.makeInformer(
+  kc,
+  '/api/v1/pods',
+  () => core.listPodForAllNamespaces(selector ? { labelSelector: selector } : {}),
+  selector,
+);
 informer.on('add', reconcile);
 informer.on('update', reconcile);
 informer.on('delete', forget);
@@ -294,5 +334,6 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
 mkdirSync(args.state, { recursive: true });
+writeFileSync(join(args.state, 'podrunner.json'), JSON.stringify({ pid: process.pid, features: ['portico-dataplane'], labelSelector: selector ?? null }) + '\n');
 await informer.start();
 log('watching pods');

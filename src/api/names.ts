@@ -19,14 +19,16 @@ export const Kind = {
   Secret: 'Secret',
   ConfigMap: 'ConfigMap',
   Namespace: 'Namespace',
+  /** gateway.portico.dev GatewayParameters: read by the controller only with provisioned data planes. */
+  GatewayParameters: 'GatewayParameters',
 } as const;
 export type KindName = (typeof Kind)[keyof typeof Kind];
 
 export const ROUTE_KINDS = [Kind.HTTPRoute, Kind.GRPCRoute, Kind.TLSRoute, Kind.TCPRoute, Kind.UDPRoute] as const;
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 
-/** Kinds Portico reads, in the order a reader expects them listed. */
-export const ALL_KINDS: readonly KindName[] = Object.values(Kind);
+/** Kinds Portico reads, in the order a reader expects them listed (GatewayParameters aside: only provisioned data planes need them). */
+export const ALL_KINDS: readonly KindName[] = Object.values(Kind).filter((k) => k !== Kind.GatewayParameters);
 
 /** The API group each kind lives in ('' is the core group). */
 export const GROUP_OF: Record<KindName, string> = {
@@ -44,6 +46,7 @@ export const GROUP_OF: Record<KindName, string> = {
   Secret: CORE_GROUP,
   ConfigMap: CORE_GROUP,
   Namespace: CORE_GROUP,
+  GatewayParameters: 'gateway.portico.dev',
 };
 
 /** Cluster-scoped kinds; every other kind is namespaced. */

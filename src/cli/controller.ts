@@ -2,6 +2,10 @@
 // on SIGINT/SIGTERM (releasing the leader lease so a standby takes over at once).
 
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { gatewayParametersSpec, type GatewayParametersSpec } from '../api/gatewayparameters.js';
+import { walk, type FieldError } from '../api/validate-schema.js';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
@@ -11,6 +15,8 @@ import type { TranslateFn } from '../controller/loop.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
 import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
 import { scrubSecrets } from '../ir/redact.js';
+
+export const DEFAULT_IMAGE = 'ghcr.io/portico-dev/portico:0.1.0';
 
 const USAGE = `usage: portico controller [flags]
 
@@ -32,6 +38,14 @@ const USAGE = `usage: portico controller [flags]
   --admin-allow-remote              let --admin be a non-loopback address (logs a warning; not recommended)
   --health HOST:PORT                /healthz, /readyz, /metrics only, for probes and Prometheus
                                     (default off; deploy/ uses 0.0.0.0:9091; ":9091" means 0.0.0.0:9091)
+  --dataplane MODE                  in-process (default): every replica serves every Gateway itself;
+                                    provisioned: each accepted Gateway gets its own Deployment/Service of
+                                    \`portico dataplane\`, configured over the config stream (deploy/README.md)
+  --dataplane-image IMAGE           image of provisioned data planes (default ${DEFAULT_IMAGE})
+  --dataplane-defaults FILE         YAML GatewayParameters spec: defaults below GatewayClass/Gateway parameters
+  --sync-listen HOST:PORT           config stream listener, every replica (default 0.0.0.0:18000)
+  --sync-address HOST:PORT          where data planes reach it (default portico-sync.<namespace>.svc:18000)
+  --namespace NS                    the controller's namespace: master key Secret (default $POD_NAMESPACE or "default")
   --debounce D                      quiet period batching changes before a rebuild (default 100ms)
   --access-log                      print one line per request on stdout
 ${pathFlagsUsage(33)}`;
@@ -70,6 +84,12 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'admin-allow-remote': { type: 'boolean' },
         health: { type: 'string' },
         debounce: { type: 'string' },
+        dataplane: { type: 'string' },
+        'dataplane-image': { type: 'string' },
+        'dataplane-defaults': { type: 'string' },
+        'sync-listen': { type: 'string' },
+        'sync-address': { type: 'string' },
+        namespace: { type: 'string' },
         'access-log': { type: 'boolean' },
         ...PATH_FLAGS,
       },
@@ -94,6 +114,10 @@ export async function controllerCommand(argv: string[]): Promise<number> {
 
   let options: Omit<RunControllerOptions, 'engine' | 'translate'>;
   try {
+    const dataplane = str('dataplane') ?? 'in-process';
+    if (dataplane !== 'in-process' && dataplane !== 'provisioned') throw new Error(`--dataplane "${dataplane}": expected in-process or provisioned`);
+    const namespace = str('namespace') ?? process.env.POD_NAMESPACE ?? 'default';
+    if (str('sync-listen')) parseHostPort(str('sync-listen')!, '--sync-listen');
     const mode = str('gateway-address-mode') ?? 'default';
     if (mode !== 'default' && mode !== 'loopback') {
       throw new Error(`--gateway-address-mode "${mode}": expected default or loopback`);
@@ -117,6 +141,20 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       adminAllowRemote: values['admin-allow-remote'] === true,
       health: health === undefined || health === 'off' ? undefined : health,
       debounceMs: str('debounce') ? parseDuration(str('debounce')!, '--debounce') : undefined,
+      dataplane,
+      ...(dataplane === 'provisioned'
+        ? {
+            provisioned: {
+              namespace,
+              ...(str('sync-listen') ? { syncListen: str('sync-listen') } : {}),
+              settings: {
+                image: str('dataplane-image') ?? DEFAULT_IMAGE,
+                syncAddress: str('sync-address') ?? `portico-sync.${namespace}.svc:18000`,
+                ...(str('dataplane-defaults') ? { defaults: readDefaults(str('dataplane-defaults')!) } : {}),
+              },
+            },
+          }
+        : {}),
       leaderElection: values['leader-elect']
         ? {
             namespace: str('leader-elect-namespace') ?? process.env.POD_NAMESPACE ?? 'default',
@@ -135,10 +173,11 @@ export async function controllerCommand(argv: string[]): Promise<number> {
 
   const { translate, createEngine } = await loadPipeline();
   const engineOptions: EngineOptions = { ...pathOptions, ...(values['access-log'] ? { accessLog: (line: string) => process.stdout.write(line + '\n') } : {}) };
-  const engine = createEngine(engineOptions);
+  // Provisioned data planes serve the traffic: this process runs no engine of its own.
+  const engine = options.dataplane === 'provisioned' ? { apply: async () => ({ unbound: [] }), close: async () => undefined } : createEngine(engineOptions);
   let running: Awaited<ReturnType<typeof runController>>;
   try {
-    running = await runController({ ...options, engine, translate });
+    running = await runController({ ...options, ...(options.dataplane === 'provisioned' ? {} : { engine }), translate });
   } catch (err) {
     process.stderr.write(`portico controller: ${scrubSecrets((err as Error).message)}\n`);
     await engine.close(0);
@@ -165,6 +204,15 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+}
+
+/** --dataplane-defaults: a GatewayParameters spec (YAML or JSON), checked like the CRD checks it. */
+function readDefaults(file: string): GatewayParametersSpec {
+  const spec = YAML.parse(readFileSync(file, 'utf8')) as unknown;
+  const errors: FieldError[] = [];
+  walk(gatewayParametersSpec, spec ?? {}, 'spec', errors);
+  if (errors.length > 0) throw new Error(`--dataplane-defaults ${file}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  return (spec ?? {}) as GatewayParametersSpec;
 }
 
 /** The translator and the engine, loaded when the command runs (the CLI's other commands do not need them). */

@@ -4,6 +4,7 @@
 // turns readiness off, keeps serving for --drain-delay, then stops accepting, closes idle
 // keep-alives and lets in-flight requests finish until --drain-timeout, and exits.
 
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Engine } from '../dataplane/engine-api.js';
 import type { IR } from '../ir/types.js';
@@ -25,6 +26,8 @@ a Deployment running this). Holds no Kubernetes credentials.
   --drain-timeout D        on SIGTERM/SIGINT, at most this long until exit (default 35s)
   --drain-delay D          of which: keep accepting this long after readiness goes off, so endpoints
                            stop sending new connections (default 5s)
+  --bind-address IP        listen on IP where the config says 0.0.0.0 or :: (pods sharing one network
+                           namespace, as hack/podrunner.mjs runs them; default: as configured)
   --workers N              data-plane worker processes sharing the listeners (default 1)
   --pod NAME               reported to the controller with ACKs and NACKs (default $POD_NAME)
   --access-log             print one line per request on stdout
@@ -37,6 +40,7 @@ export interface DataplaneFlags {
   gateway: string;
   credentials: string;
   health?: string;
+  bindAddress?: string;
   drainTimeoutMs: number;
   drainDelayMs: number;
   workers: number;
@@ -67,6 +71,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
         gateway: { type: 'string' },
         credentials: { type: 'string' },
         health: { type: 'string' },
+        'bind-address': { type: 'string' },
         'drain-timeout': { type: 'string' },
         'drain-delay': { type: 'string' },
         workers: { type: 'string' },
@@ -84,6 +89,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
     const controller = parseHostPort(values.controller, '--controller', '');
     if (!controller.host || controller.port === 0) return { error: `--controller "${values.controller}": expected HOST:PORT` };
     if (values.health) parseHostPort(values.health, '--health');
+    if (values['bind-address'] !== undefined && isIP(values['bind-address']) === 0) return { error: `--bind-address "${values['bind-address']}": expected an IP address` };
     const drainTimeoutMs = duration(values['drain-timeout'] ?? '35s', '--drain-timeout');
     const drainDelayMs = duration(values['drain-delay'] ?? '5s', '--drain-delay');
     if (drainDelayMs > drainTimeoutMs) return { error: `--drain-delay (${drainDelayMs} ms) must not exceed --drain-timeout (${drainTimeoutMs} ms)` };
@@ -96,6 +102,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
       gateway: values.gateway,
       credentials: values.credentials ?? DEFAULT_CREDENTIALS_DIR,
       ...(values.health ? { health: values.health } : {}),
+      ...(values['bind-address'] ? { bindAddress: values['bind-address'] } : {}),
       drainTimeoutMs,
       drainDelayMs,
       workers,
@@ -107,6 +114,12 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
   } catch (e) {
     return { error: (e as Error).message };
   }
+}
+
+/** The IR with wildcard listen addresses replaced by `address` (Port names kept: they key sockets and ACKs). */
+export function bindTo(ir: IR, address: string | undefined): IR {
+  if (!address) return ir;
+  return { ...ir, ports: ir.ports.map((p) => (p.address === '0.0.0.0' || p.address === '::' ? { ...p, address } : p)) };
 }
 
 const listening = (ir: IR): string => ir.ports.map((p) => `${p.protocol} ${p.address}:${p.port}`).join(', ') || 'nothing';
@@ -160,7 +173,8 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
     ...(flags.pod ? { pod: flags.pod } : {}),
     key: () => readGatewayKey(flags.credentials),
     log: logAt,
-    apply: async (ir, v) => {
+    apply: async (received, v) => {
+      const ir = bindTo(received, flags.bindAddress);
       const result = await engine.apply(ir);
       ready = true;
       const unbound = result.unbound.map((u) => `${u.port} (${u.error})`).join(', ');

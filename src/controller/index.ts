@@ -4,7 +4,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Engine } from '../dataplane/engine-api.js';
-import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
+import { ALL_KINDS, DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
 import { KubernetesSource } from '../sources/kubernetes.js';
 import { LoopbackAllocator, machineAddressUsable } from './addresses.js';
 import { startAdmin, type AdminServer } from './admin.js';
@@ -13,6 +13,7 @@ import { scrubSecrets } from '../ir/redact.js';
 import { LeaderElector } from './leader.js';
 import { ControllerLoop, type TranslateFn } from './loop.js';
 import { StatusWriter } from './status-writer.js';
+import { startProvisioned, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
 
 export interface LeaderElectionConfig {
   namespace: string;
@@ -25,7 +26,15 @@ export interface LeaderElectionConfig {
 
 export interface RunControllerOptions {
   kubeConfig: KubeConfig;
-  engine: Engine;
+  /**
+   * in-process (default): this process's engine serves every Gateway (shared data plane, one
+   * per replica). provisioned: each Gateway gets its own Deployment of `portico dataplane`,
+   * configured over the config stream (./provisioned.ts); needs `provisioned`.
+   */
+  dataplane?: 'in-process' | 'provisioned';
+  /** The in-process data plane; required unless dataplane is provisioned. */
+  engine?: Engine;
+  provisioned?: ProvisionedOptions;
   translate: TranslateFn;
   controllerName?: string;
   /** loopback: one 127.x.y.z per Gateway; default: bind 0.0.0.0, report `gatewayAddress`. */
@@ -51,6 +60,8 @@ export interface RunningController {
   source: KubernetesSource;
   writer: StatusWriter;
   elector?: LeaderElector;
+  /** Config stream, provisioner and keys (dataplane provisioned). */
+  provisioned?: ProvisionedMode;
   admin?: AdminServer;
   health?: AdminServer;
   /** Resolves once the first IR from a fully listed cluster is being served. */
@@ -66,8 +77,13 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   const log = (m: string) => sink(scrubSecrets(m));
   const adminWarning = o.admin ? checkAdminAddress(o.admin, o.adminAllowRemote ?? false) : undefined;
   const controllerName = o.controllerName ?? DEFAULT_CONTROLLER_NAME;
+  const isProvisioned = o.dataplane === 'provisioned';
+  if (isProvisioned && !o.provisioned) throw new Error('dataplane provisioned needs the provisioned options (image, sync address, namespace)');
+  if (!isProvisioned && !o.engine) throw new Error('the in-process data plane needs an engine');
   const source = new KubernetesSource({
     kubeConfig: o.kubeConfig,
+    // GatewayParameters only matter to provisioned data planes (and need RBAC on them).
+    ...(isProvisioned ? { kinds: [...ALL_KINDS, Kind.GatewayParameters] } : {}),
     rediscoverMs: o.rediscoverMs,
     backoffMaxMs: o.backoffMaxMs,
     log,
@@ -84,9 +100,12 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     if (report) reportedAddress = (bound) => (WILDCARDS.has(bound) ? report : undefined);
   }
 
+  let provisioned: ProvisionedMode | undefined;
+  if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
+
   const loop = new ControllerLoop({
     source,
-    engine: o.engine,
+    engine: provisioned?.engine ?? o.engine!,
     translate: o.translate,
     writer,
     controllerName,
@@ -94,16 +113,27 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     // The data plane runs in this process: a static address is usable when this machine can bind it.
     addressUsable: () => machineAddressUsable(),
     reportedAddress,
+    ...(provisioned
+      ? {
+          dataPlanes: 'per-gateway' as const,
+          rebuildOn: (c) => provisioned.rebuildOn(c),
+          extendStatuses: (snapshot, statuses) => provisioned.extendStatuses(snapshot, statuses),
+        }
+      : {}),
     debounceMs: o.debounceMs,
     log,
   });
+  provisioned?.setRebuild(() => loop.requestRebuild());
 
   let elector: LeaderElector | undefined;
   if (o.leaderElection) {
     elector = new LeaderElector({
       client: source.client,
       ...o.leaderElection,
-      onStartedLeading: () => writer.setEnabled(true),
+      onStartedLeading: () => {
+        writer.setEnabled(true);
+        provisioned?.provisioner.leadershipChanged();
+      },
       onStoppedLeading: () => writer.setEnabled(false),
       log,
     });
@@ -151,6 +181,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     source,
     writer,
     elector,
+    provisioned,
     admin,
     health,
     started,
@@ -158,6 +189,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
       await elector?.stop();
       writer.stop();
       await loop.stop();
+      await provisioned?.stop();
       await source.stop();
       await admin?.close();
       await health?.close();

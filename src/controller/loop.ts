@@ -31,6 +31,12 @@ export interface ControllerLoopOptions {
    * wildcard in default mode: the Pod IP or --gateway-address is what clients can reach).
    */
   reportedAddress?: (bound: string) => string | undefined;
+  /** Passed to the translator (TranslateOptions.dataPlanes): per-gateway with provisioned data planes. */
+  dataPlanes?: TranslateOptions['dataPlanes'];
+  /** Changes that need a rebuild whatever relevance.ts says (e.g. provisioned Services, whose status feeds Gateway addresses). */
+  rebuildOn?: (c: SourceChange) => boolean;
+  /** Adds to the translator's statuses before they are written (provisioned data planes: ./provisioned-status.ts). */
+  extendStatuses?: (snapshot: Snapshot, statuses: readonly ObjectStatus[]) => readonly ObjectStatus[];
   /** Quiet period before a rebuild; changes arriving within it are batched. Default 100 ms. */
   debounceMs?: number;
   /** Upper bound on how long a stream of changes can delay a rebuild. Default 1 s. */
@@ -85,7 +91,13 @@ export class ControllerLoop {
     }
   }
 
+  /** Translate again soon (something outside the source changed what the statuses say). */
+  requestRebuild(): void {
+    this.schedule();
+  }
+
   private onChange(c: SourceChange): void {
+    if (this.o.rebuildOn?.(c)) return this.schedule();
     const verdict = classify(c, this.referenced);
     if (verdict === 'status-only') {
       this.stats.skippedStatusOnly++;
@@ -150,7 +162,12 @@ export class ControllerLoop {
     const started = Date.now();
     const snapshot = new Snapshot(this.o.source.entries());
     this.referenced = referencedNames(snapshot);
-    const options: TranslateOptions = { controllerName: this.o.controllerName, addressFor: this.o.addressFor, addressUsable: this.o.addressUsable?.() };
+    const options: TranslateOptions = {
+      controllerName: this.o.controllerName,
+      addressFor: this.o.addressFor,
+      addressUsable: this.o.addressUsable?.(),
+      ...(this.o.dataPlanes ? { dataPlanes: this.o.dataPlanes } : {}),
+    };
     let result: TranslateResult;
     try {
       result = this.o.translate(snapshot, options);
@@ -174,7 +191,13 @@ export class ControllerLoop {
       this.lastError = `apply: ${(err as Error).message}`;
       this.log(`data plane kept the previous config: ${this.lastError}`);
     }
-    this.lastStatuses = this.decorate(result.statuses);
+    let statuses: readonly ObjectStatus[] = result.statuses;
+    try {
+      if (this.o.extendStatuses) statuses = this.o.extendStatuses(snapshot, statuses);
+    } catch (err) {
+      this.log(`status extension failed, writing the translator's statuses: ${(err as Error).message}`);
+    }
+    this.lastStatuses = this.decorate(statuses);
     this.o.writer.setDesired(this.lastStatuses);
     this.log(
       `rebuilt from ${snapshot.size} objects in ${Date.now() - started} ms: ${result.ir.ports.length} ports, ` +

@@ -108,10 +108,11 @@ const PLURAL: Record<KindName, string> = {
   Secret: 'secrets',
   ConfigMap: 'configmaps',
   Namespace: 'namespaces',
+  GatewayParameters: 'gatewayparameters',
 };
 
-/** Versions tried for a served kind, most preferred first (experimental kinds live in alphas). */
-const GATEWAY_VERSIONS = ['v1', 'v1beta1', 'v1alpha3', 'v1alpha2'];
+/** Versions tried for a served kind, most preferred first (experimental kinds live in alphas; GatewayParameters is v1alpha1). */
+const GATEWAY_VERSIONS = ['v1', 'v1beta1', 'v1alpha3', 'v1alpha2', 'v1alpha1'];
 
 export interface ServedKind {
   kind: KindName;

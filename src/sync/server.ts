@@ -26,6 +26,8 @@ export interface SyncServerOptions {
   log?: (line: string) => void;
   /** Called for every NACK (also kept in status()). */
   onNack?: (nack: NackRecord) => void;
+  /** Called for every ACK of this epoch (also kept in status()), with the ports the pod could not bind. */
+  onAck?: (gateway: string, version: number, unbound: readonly { port: string; error: string }[]) => void;
 }
 
 export interface NackRecord {
@@ -242,6 +244,7 @@ export class SyncServer {
       c.status.acked = { version: m.version, unbound: m.unbound.map((u) => ({ port: String(u.port), error: String(u.error) })) };
       if (c.status.nack && c.status.nack.version <= m.version) delete c.status.nack;
       if (st.lastNack && st.lastNack.version <= m.version) delete st.lastNack;
+      this.options.onAck?.(c.gateway, m.version, c.status.acked.unbound);
       return;
     }
     const nack: NackRecord = { gateway: c.gateway, pod: c.status.pod, epoch: m.epoch, version: m.version, code: m.code.slice(0, 64), message: scrubSecrets(m.message).slice(0, 2000), at: new Date() };

@@ -57,6 +57,9 @@ const PLURALS: Record<string, string> = {
   TLSRoute: 'tlsroutes',
   BackendTLSPolicy: 'backendtlspolicies',
   ReferenceGrant: 'referencegrants',
+  Pod: 'pods',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  GatewayParameters: 'gatewayparameters',
 };
 const CLUSTER = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'GatewayClass']);
 

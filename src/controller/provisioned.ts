@@ -1,0 +1,110 @@
+// `portico controller --dataplane provisioned`: every Gateway gets its own data plane. Every
+// replica runs a SyncServer and publishes each translation's IR to it (the server hands each
+// data plane its Gateway's slice); the leader provisions (./provisioner.ts) and writes status,
+// to which ./provisioned-status.ts adds what only the cluster and the data planes know.
+
+import type { AddressInfo } from 'node:net';
+import type { Engine } from '../dataplane/engine-api.js';
+import { Kind } from '../api/names.js';
+import type { ProvisionSettings } from '../provision/index.js';
+import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
+import type { Snapshot } from '../store/snapshot.js';
+import type { ObjectStatus } from '../translate/types.js';
+import { SyncServer } from '../sync/server.js';
+import { parseHostPort } from '../observability/admin.js';
+import { planProvisioning, type ProvisionPlan } from './provision-plan.js';
+import { decorateProvisioned } from './provisioned-status.js';
+import { Provisioner } from './provisioner.js';
+import { SyncKeys } from './sync-keys.js';
+
+export interface ProvisionedOptions {
+  /** Image, config-stream address for the pods (`portico-sync.<ns>.svc:18000`), defaults (Helm values). */
+  settings: ProvisionSettings;
+  /** The controller's namespace: the master key Secret lives there. */
+  namespace: string;
+  /** host:port the config stream listens on. Default 0.0.0.0:18000. */
+  syncListen?: string;
+}
+
+export interface ProvisionedMode {
+  /** Stands in for the in-process engine: apply(ir) publishes to the config stream. */
+  engine: Engine;
+  server: SyncServer;
+  provisioner: Provisioner;
+  keys: SyncKeys;
+  syncAddress: AddressInfo;
+  extendStatuses(snapshot: Snapshot, statuses: readonly ObjectStatus[]): readonly ObjectStatus[];
+  rebuildOn(c: SourceChange): boolean;
+  /** Late binding of the loop's requestRebuild (the loop is built after this). */
+  setRebuild(fn: () => void): void;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_SYNC_PORT = 18000;
+
+export async function startProvisioned(
+  o: ProvisionedOptions,
+  source: KubernetesSource,
+  controllerName: string,
+  isLeader: () => boolean,
+  log: (m: string) => void,
+): Promise<ProvisionedMode> {
+  let rebuild: () => void = () => undefined;
+  let plan: ProvisionPlan | undefined;
+  const keys = new SyncKeys(source, o.namespace);
+  const seen = new Map<string, string>();
+  const reported = (gateway: string): void => {
+    // a NACK, or a different set of unbound ports: the statuses change
+    const st = server.status(gateway);
+    const sig = JSON.stringify([st.lastNack?.version ?? null, st.clients.map((c) => c.acked?.unbound ?? []).filter((u) => u.length > 0)]);
+    if (seen.get(gateway) === sig) return;
+    seen.set(gateway, sig);
+    rebuild();
+  };
+  const server = new SyncServer({
+    // Only Gateways of this controller's classes get a key (and so a handshake).
+    keyFor: (gateway) => (plan?.gateways.has(gateway) ? keys.keyOf(gateway) : undefined),
+    ...(() => {
+      const l = parseHostPort(o.syncListen ?? `0.0.0.0:${DEFAULT_SYNC_PORT}`, '--sync-listen');
+      return { host: l.host, port: l.port };
+    })(),
+    log,
+    onNack: (n) => reported(n.gateway),
+    onAck: (gateway) => reported(gateway),
+  });
+  const syncAddress = await server.listen();
+  log(`config stream on ${syncAddress.address}:${syncAddress.port}; data planes are told ${o.settings.syncAddress}`);
+  const provisioner = new Provisioner({ client: source.client, keys, isLeader, log, onErrorsChanged: () => rebuild() });
+
+  return {
+    engine: {
+      apply: async (ir) => {
+        server.publish(ir);
+        return { unbound: [] };
+      },
+      close: async () => undefined,
+    },
+    server,
+    provisioner,
+    keys,
+    syncAddress,
+    extendStatuses(snapshot, statuses) {
+      plan = planProvisioning(snapshot, statuses, controllerName, o.settings);
+      provisioner.update(plan);
+      return decorateProvisioned(statuses, { snapshot, plan, applyErrors: provisioner.errors, sync: (g) => server.status(g) });
+    },
+    rebuildOn(c) {
+      // A provisioned Service (its load-balancer status is the Gateway's address) or any GatewayParameters.
+      if (c.kind === Kind.GatewayParameters) return true;
+      const labels = c.resource.metadata.labels ?? {};
+      return c.kind === Kind.Service && labels['app.kubernetes.io/managed-by'] === 'portico' && labels['app.kubernetes.io/component'] === 'dataplane';
+    },
+    setRebuild(fn) {
+      rebuild = fn;
+    },
+    async stop() {
+      await provisioner.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,176 @@
+// The leader's side of provisioned data planes: server-side apply what ./provision-plan.ts
+// decided (ServiceAccount, the `<name>-sync` Secret, Service, Deployment, HPA, PDB per accepted
+// Gateway), skip Gateways whose objects are unchanged since the last apply, and delete the
+// objects that dropped out (an HPA or PDB turned off, a Gateway moved to another class, a
+// renamed class). Deleting a Gateway is left to the garbage collector: every object has an
+// owner reference to it. A Gateway that is ours but not accepted, or whose parameters are
+// invalid, keeps the objects it has (its pods keep serving the last good config).
+
+import { createHash } from 'node:crypto';
+import type { ApiClient } from '../sources/kubernetes.js';
+import { GATEWAY_NAME_LABEL } from '../provision/index.js';
+import { applyObject, deleteObject, listObjects, PROVISIONED_KINDS, type ProvisionedKind } from './apply.js';
+import type { ProvisionPlan } from './provision-plan.js';
+import type { SyncKeys } from './sync-keys.js';
+
+const CLASS_LABEL = 'gateway.networking.k8s.io/gateway-class-name';
+/** Every provisioned object (the per-Gateway Secret too) carries these labels. */
+export const PROVISIONED_SELECTOR = 'app.kubernetes.io/managed-by=portico,app.kubernetes.io/component=dataplane';
+
+export interface ProvisionerOptions {
+  client: ApiClient;
+  keys: SyncKeys;
+  isLeader: () => boolean;
+  log: (msg: string) => void;
+  /** Called when the set of apply errors changed (statuses report them). */
+  onErrorsChanged?: () => void;
+  /** Re-apply everything and sweep this often, whatever changed. Default 5 min. */
+  resyncMs?: number;
+  /** After a failed apply, try again this much later. Default 5 s. */
+  retryMs?: number;
+}
+
+export class Provisioner {
+  private plan?: ProvisionPlan;
+  /** Gateway key -> hash of the objects last applied for it. */
+  private readonly applied = new Map<string, string>();
+  /** Gateway key -> why its objects could not be applied. */
+  readonly errors = new Map<string, string>();
+  private lastSweep = '';
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+  private readonly resync: NodeJS.Timeout;
+  readonly stats = { applies: 0, deletes: 0, failures: 0 };
+
+  constructor(private readonly o: ProvisionerOptions) {
+    this.resync = setInterval(() => this.leadershipChanged(), o.resyncMs ?? 300_000);
+    this.resync.unref();
+  }
+
+  /** The latest plan (every translation); the leader applies it. */
+  update(plan: ProvisionPlan): void {
+    this.plan = plan;
+    this.kick();
+  }
+
+  /** Leadership gained or lost, or a periodic resync: forget what was applied, apply and sweep again. */
+  leadershipChanged(): void {
+    this.applied.clear();
+    this.lastSweep = '';
+    this.kick();
+  }
+
+  /** Resolves when no reconcile is running or queued. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.resync);
+    if (this.retry) clearTimeout(this.retry);
+    await this.running;
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.reconcile()
+      .catch((err: unknown) => this.o.log(`provisioning failed: ${(err as Error).message}`))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private later(): void {
+    if (this.retry || this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.kick();
+    }, this.o.retryMs ?? 5000);
+    this.retry.unref();
+  }
+
+  private async reconcile(): Promise<void> {
+    const plan = this.plan;
+    if (!plan || !this.o.isLeader() || this.stopped) return;
+    const { client, keys, log } = this.o;
+    if (await keys.ensureMaster(client)) log(`created the config-stream master key Secret ${keys.namespace}/portico-sync-master`);
+    if (!keys.master()) {
+      // created (by us or another leader) but not in the informer cache yet
+      this.later();
+      return;
+    }
+    const errorsBefore = [...this.errors].join('\n');
+    const desired = new Set<string>();
+    const keepOwners = new Set<string>();
+    for (const p of plan.gateways.values()) {
+      const uid = p.gateway.metadata.uid ?? '';
+      if (!p.accepted || !p.result.ok) {
+        keepOwners.add(uid);
+        this.errors.delete(p.key);
+        continue;
+      }
+      const [account, ...rest] = p.result.objects;
+      const secret = keys.gatewaySecret(p.gateway, account!.metadata);
+      const objects: { kind: string; metadata: { name: string; namespace?: string } }[] = [
+        account as { kind: string; metadata: { name: string } },
+        secret as { kind: string; metadata: { name: string } },
+        ...(rest as { kind: string; metadata: { name: string } }[]),
+      ];
+      for (const x of objects) desired.add(`${x.kind}/${x.metadata.namespace}/${x.metadata.name}`);
+      const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex');
+      if (this.applied.get(p.key) === hash) continue;
+      try {
+        for (const x of objects) await applyObject(client, x);
+        this.stats.applies++;
+        this.applied.set(p.key, hash);
+        this.errors.delete(p.key);
+        log(`provisioned Gateway ${p.key}: ${objects.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
+      } catch (err) {
+        this.stats.failures++;
+        this.applied.delete(p.key);
+        this.errors.set(p.key, (err as Error).message);
+        log(`cannot provision Gateway ${p.key}: ${(err as Error).message}; retrying`);
+        this.later();
+      }
+    }
+    for (const k of this.errors.keys()) if (!plan.gateways.has(k)) this.errors.delete(k);
+    const signature = [...desired].sort().join(',') + '|' + [...keepOwners].sort().join(',') + '|' + [...plan.classLabels].sort().join(',');
+    if (signature !== this.lastSweep) {
+      try {
+        await this.sweep(plan, desired, keepOwners);
+        this.lastSweep = signature;
+      } catch (err) {
+        log(`cannot remove data-plane objects that dropped out: ${(err as Error).message}; retrying`);
+        this.later();
+      }
+    }
+    if ([...this.errors].join('\n') !== errorsBefore) this.o.onErrorsChanged?.();
+  }
+
+  /** Deletes objects of this controller's classes that no accepted Gateway wants any more. */
+  private async sweep(plan: ProvisionPlan, desired: ReadonlySet<string>, keepOwners: ReadonlySet<string>): Promise<void> {
+    for (const kind of PROVISIONED_KINDS) {
+      for (const x of await listObjects(this.o.client, kind, PROVISIONED_SELECTOR)) {
+        const m = x.metadata;
+        if (!plan.classLabels.has(m.labels?.[CLASS_LABEL] ?? '')) continue; // another controller's
+        if (desired.has(`${kind}/${m.namespace}/${m.name}`)) continue;
+        const owner = m.ownerReferences?.find((r) => r.kind === 'Gateway')?.uid;
+        if (owner && keepOwners.has(owner)) continue;
+        await deleteObject(this.o.client, { kind: kind as ProvisionedKind, namespace: m.namespace, name: m.name }, m.uid);
+        this.stats.deletes++;
+        this.o.log(`deleted ${kind} ${m.namespace}/${m.name} (Gateway ${m.labels?.[GATEWAY_NAME_LABEL] ?? '?'}: no longer wanted)`);
+      }
+    }
+  }
+}

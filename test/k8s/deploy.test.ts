@@ -27,6 +27,10 @@ type DeploymentSpec = { replicas: number; template: { spec: PodSpec } };
 
 const parseDocs = (text: string): Doc[] => parseAllDocuments(text).map((d) => d.toJS() as Doc | null).filter((d): d is Doc => !!d);
 const docs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico.yaml'), 'utf8'));
+/** The same install with provisioned data planes (`helm ... --set dataplane.mode=provisioned`). */
+const provisionedDocs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico-provisioned.yaml'), 'utf8'));
+/** What the controller creates, updates and deletes for provisioned data planes (any Gateway namespace). */
+const PROVISIONED_RESOURCES = ['serviceaccounts', 'services', 'secrets', 'deployments', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'gateways/finalizers'];
 const NS = docs.find((d) => d.kind === 'Namespace')!.metadata.name;
 const SA = `system:serviceaccount:${NS}:${docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name}`;
 
@@ -44,14 +48,17 @@ const PLURAL: Record<string, string> = {
   Secret: 'secrets', ConfigMap: 'configmaps', Namespace: 'namespaces',
 };
 
-test('RBAC rules are least privilege by construction: no wildcards, writes only on */status and leases', () => {
-  for (const d of docs.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
+test('RBAC rules are least privilege by construction: no wildcards, writes only on */status and leases (and the provisioned kinds with provisioned data planes)', () => {
+  for (const d of [...docs, ...provisionedDocs].filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
     for (const r of d.rules ?? []) {
       for (const field of [r.apiGroups, r.resources, r.verbs]) assert.ok(!field.includes('*'), `${d.metadata.name}: wildcard in ${JSON.stringify(r)}`);
       const writes = r.verbs.filter((v) => !['get', 'list', 'watch'].includes(v));
       if (writes.length === 0) continue;
-      if (d.kind === 'ClusterRole') {
-        assert.ok(r.resources.every((x) => x.endsWith('/status')), `${d.metadata.name}: cluster-wide writes only on status: ${JSON.stringify(r)}`);
+      if (d.kind === 'ClusterRole' && !r.resources.every((x) => x.endsWith('/status'))) {
+        assert.ok(provisionedDocs.includes(d), `${d.metadata.name}: in-process mode writes only status: ${JSON.stringify(r)}`);
+        assert.ok(r.resources.every((x) => PROVISIONED_RESOURCES.includes(x)), `${d.metadata.name}: writes only what provisioning makes: ${JSON.stringify(r)}`);
+        assert.ok(!r.verbs.includes('deletecollection') && !r.verbs.includes('escalate') && !r.verbs.includes('bind'), JSON.stringify(r));
+      } else if (d.kind === 'ClusterRole') {
         assert.deepEqual([...writes].sort(), ['patch', 'update']);
       } else {
         assert.deepEqual(r.resources, ['leases'], `${d.metadata.name}: namespaced writes only on leases`);
@@ -83,6 +90,7 @@ function assertAdminPrivate(spec: DeploymentSpec, what: string): void {
 
 test('the admin listener (/ir) stays on loopback; probes go to the health listener', () => {
   assertAdminPrivate(deploymentOf(docs), 'deploy/manifests/portico.yaml');
+  assertAdminPrivate(deploymentOf(provisionedDocs), 'deploy/manifests/portico-provisioned.yaml');
 });
 
 describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KUBECONFIG is unset' }, () => {
@@ -217,6 +225,67 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
       { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: 'default' },
       { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', namespace: NS },
       { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' },
+    ];
+    for (const a of denied) assert.equal(await allowed(a), false, `must be denied: ${JSON.stringify(a)}`);
+  });
+
+  // Provisioned data planes (deploy/manifests/portico-provisioned.yaml, chart dataplane.mode=provisioned).
+  // These run last: they apply that variant's RBAC over the objects of the same names.
+  test('provisioned: the manifests and the chart make the same objects, RBAC, Services and pod spec; every object passes a dry run', async () => {
+    const chartP = renderChart('portico', ['--set', 'dataplane.mode=provisioned']);
+    assert.deepEqual(chartP.map(id).sort(), provisionedDocs.filter((d) => d.kind !== 'Namespace').map(id).sort());
+    for (const m of provisionedDocs.filter((d) => d.kind !== 'Namespace')) {
+      const c = chartP.find((d) => id(d) === id(m))!;
+      const what = `${m.kind}/${m.metadata.name}`;
+      if (m.kind.endsWith('Role')) assert.deepEqual(c.rules, m.rules, what);
+      if (m.kind.endsWith('RoleBinding')) assert.deepEqual([c.roleRef, c.subjects], [m.roleRef, m.subjects], what);
+      if (m.kind === 'Service') {
+        const { selector: _m, ...ms } = m.spec as Record<string, unknown>;
+        const { selector: _c, ...cs } = c.spec as Record<string, unknown>;
+        assert.deepEqual(cs, ms, what);
+      }
+    }
+    const [m, c] = [deploymentOf(provisionedDocs), deploymentOf(chartP)];
+    const withoutArgs = (p: PodSpec) => ({ ...p, containers: p.containers.map(({ args: _, ...rest }) => rest) });
+    assert.deepEqual(withoutArgs(c.template.spec), withoutArgs(m.template.spec));
+    const defaults = [`--controller-name=${DEFAULT_CONTROLLER_NAME}`, '--leader-elect-name=portico-controller', '--leader-elect-lease-duration=15s',
+      '--leader-elect-renew-deadline=10s', '--leader-elect-retry-period=2s', '--sync-listen=0.0.0.0:18000', `--sync-address=portico-sync.${NS}.svc:18000`];
+    assert.deepEqual([...c.template.spec.containers[0]!.args!].sort(), [...m.template.spec.containers[0]!.args!, ...defaults].sort());
+    const withDefaults = renderChart('portico', ['--set', 'dataplane.mode=provisioned', '--set-json', 'dataplane.defaults={"deployment":{"replicas":2},"service":{"type":"ClusterIP"}}']);
+    assert.ok(withDefaults.some((d) => d.kind === 'ConfigMap' && d.metadata.name === 'portico-dataplane-defaults'), 'dataplane.defaults in a ConfigMap');
+    assert.ok(deploymentOf(withDefaults).template.spec.containers[0]!.args!.includes('--dataplane-defaults=/etc/portico/dataplane-defaults.yaml'));
+    for (const d of [...provisionedDocs, ...chartP, ...withDefaults]) {
+      const out = await apply(client, d as Parameters<typeof apply>[1], true);
+      assert.equal(out.kind, d.kind, `${d.kind}/${d.metadata.name}`);
+    }
+  });
+
+  test('provisioned: the controller may create, update and delete the data-plane objects in any namespace, and read GatewayParameters', async () => {
+    for (const d of provisionedDocs.filter((x) => ['ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) await apply(client, d as Parameters<typeof apply>[1]);
+    const kinds: [string, string][] = [['', 'serviceaccounts'], ['', 'services'], ['', 'secrets'], ['apps', 'deployments'], ['autoscaling', 'horizontalpodautoscalers'], ['policy', 'poddisruptionbudgets']];
+    await waitFor('the provisioned ClusterRole in force', () => allowed({ group: 'apps', resource: 'deployments', verb: 'create', namespace: 'app' }));
+    for (const [group, resource] of kinds)
+      for (const verb of ['get', 'list', 'create', 'update', 'patch', 'delete']) assert.ok(await allowed({ group, resource, verb, namespace: 'app' }), `${verb} ${resource}`);
+    for (const verb of ['get', 'list', 'watch']) assert.ok(await allowed({ group: 'gateway.portico.dev', resource: 'gatewayparameters', verb }), `${verb} gatewayparameters`);
+    assert.ok(await allowed({ group: 'gateway.networking.k8s.io', resource: 'gateways', subresource: 'finalizers', verb: 'update', namespace: 'app' }));
+  });
+
+  test('provisioned: and nothing more', async () => {
+    const denied = [
+      { group: '', resource: 'pods', verb: 'list' },
+      { group: '', resource: 'pods', verb: 'create', namespace: 'app' },
+      { group: '', resource: 'configmaps', verb: 'create', namespace: 'app' },
+      { group: '', resource: 'namespaces', verb: 'create' },
+      { group: '', resource: 'serviceaccounts', subresource: 'token', verb: 'create', namespace: 'app' },
+      { group: 'apps', resource: 'deployments', verb: 'deletecollection', namespace: 'app' },
+      { group: 'apps', resource: 'daemonsets', verb: 'create', namespace: 'app' },
+      { group: 'gateway.networking.k8s.io', resource: 'gateways', verb: 'update', namespace: 'app' },
+      { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'delete', namespace: 'app' },
+      { group: 'gateway.portico.dev', resource: 'gatewayparameters', verb: 'update', namespace: 'app' },
+      { group: 'rbac.authorization.k8s.io', resource: 'roles', verb: 'create', namespace: 'app' },
+      { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'create', namespace: 'app' },
+      { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' },
+      { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: 'default' },
     ];
     for (const a of denied) assert.equal(await allowed(a), false, `must be denied: ${JSON.stringify(a)}`);
   });

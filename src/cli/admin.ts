@@ -1,13 +1,17 @@
 // `portico run --admin host:port` (loopback): GET /healthz, /readyz, /ir (the IR being served)
 // and /status (the statuses the translator computed, plus the manifest problems), all JSON but
 // the health checks; IR and statuses redacted (certificates by fingerprint, never a key).
-// `--health host:port`: /healthz and /readyz only, for whatever must reach them from outside.
+// `--health host:port`: /healthz, /readyz and /metrics only, for whatever must reach them from outside.
+// /metrics (both): the Prometheus text of the control plane and the engine (all workers summed).
 
+import { metricsEndpoint, type SnapshotSource } from '../observability/metrics/endpoint.js';
 import { json, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 
 export interface RunAdminState {
   ir(): unknown;
   status(): unknown;
+  /** What /metrics sums: the control plane's registry and the engine (absent: no /metrics). */
+  metrics?(): readonly SnapshotSource[];
 }
 
 export type RunAdmin = AdminServer;
@@ -19,6 +23,7 @@ export function runEndpoints(state: RunAdminState): AdminEndpoints {
     '/readyz': () => ({ body: 'ok\n' }),
     '/ir': () => json(state.ir()),
     '/status': () => json(state.status()),
+    ...(state.metrics ? { '/metrics': metricsEndpoint(() => state.metrics!()) } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import type { Engine } from '../dataplane/engine-api.js';
 import type { IR } from '../ir/types.js';
 import { scrubSecrets } from '../ir/redact.js';
+import { metricsEndpoint } from '../observability/metrics/endpoint.js';
+import { METRICS_FLAG, parseMetricsFlag } from './metrics-flag.js';
 import { parseHostPort, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 import { SyncClient } from '../sync/client.js';
 import { DEFAULT_CREDENTIALS_DIR, readGatewayKey } from '../sync/credentials.js';
@@ -22,7 +24,9 @@ a Deployment running this). Holds no Kubernetes credentials.
   --controller HOST:PORT   the controller's config stream (a Service in the controller's namespace)
   --gateway NS/NAME        the Gateway this data plane serves (its key's identity)
   --credentials DIR        folder holding "psk", the Gateway's key (a mounted Secret; default ${DEFAULT_CREDENTIALS_DIR})
-  --health HOST:PORT       serve GET /healthz (live) and /readyz (ready after the first config, not while draining)
+  --health HOST:PORT       serve GET /healthz (live), /readyz (ready after the first config, not while draining)
+                           and /metrics (Prometheus, every worker summed)
+  --metrics on|off         count Prometheus metrics in the engine (default on)
   --drain-timeout D        on SIGTERM/SIGINT, at most this long until exit (default 35s)
   --drain-delay D          of which: keep accepting this long after readiness goes off, so endpoints
                            stop sending new connections (default 5s)
@@ -46,6 +50,8 @@ export interface DataplaneFlags {
   workers: number;
   pod?: string;
   accessLog: boolean;
+  /** --metrics off: false; absent = on (the default). */
+  metrics?: false;
   logLevel: LogLevel;
   path: PathEngineOptions;
 }
@@ -78,6 +84,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
         pod: { type: 'string' },
         'access-log': { type: 'boolean' },
         'log-level': { type: 'string' },
+        ...METRICS_FLAG,
         ...PATH_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -108,6 +115,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
       workers,
       ...((values.pod ?? env.POD_NAME) ? { pod: values.pod ?? env.POD_NAME } : {}),
       accessLog: values['access-log'] === true,
+      ...(parseMetricsFlag(values.metrics) ? {} : { metrics: false as const }),
       logLevel,
       path: pathEngineOptions(values),
     };
@@ -143,6 +151,7 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
   const { createEngine } = await import('../dataplane/engine.js');
   const engine: Engine = createEngine({
     workers: flags.workers,
+    metrics: flags.metrics,
     ...flags.path,
     accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
   });
@@ -155,6 +164,7 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
       '/healthz': () => ({ body: 'ok\n' }),
       '/readyz': () =>
         draining ? { code: 503, body: 'draining\n' } : ready ? { body: 'ok\n' } : { code: 503, body: 'waiting for the first config from the controller\n' },
+      '/metrics': metricsEndpoint([engine]),
     };
     try {
       health = await startAdminServer(flags.health, endpoints, { role: 'health' });
@@ -163,7 +173,7 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
       await engine.close(0).catch(() => undefined);
       return 1;
     }
-    log(`health on ${health.address.address}:${health.address.port} (/healthz /readyz)`);
+    log(`health on ${health.address.address}:${health.address.port} (/healthz /readyz /metrics)`);
   }
 
   const client = new SyncClient({

@@ -17,6 +17,8 @@ import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadTranslate } from './pipeline.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from '../controller/unbound.js';
 import { machineAddressUsable } from '../controller/addresses.js';
+import { METRICS_FLAG, parseMetricsFlag } from './metrics-flag.js';
+import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
 
 const USAGE = `usage: portico run <file|folder>... [flags]
@@ -27,10 +29,11 @@ invalid keeps its last good version; problems are printed as file:line.
 
   --controller-name NAME   GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
   --workers N              data-plane worker processes sharing the listeners (default: CPU cores)
-  --admin HOST:PORT        serve GET /healthz, /readyz, /ir and /status there (e.g. 127.0.0.1:9901);
+  --admin HOST:PORT        serve GET /healthz, /readyz, /metrics, /ir and /status there (e.g. 127.0.0.1:9901);
                            loopback only: /ir and /status reveal the configuration (":9901" = 127.0.0.1)
   --admin-allow-remote     let --admin be a non-loopback address (logs a warning; not recommended)
-  --health HOST:PORT       serve only GET /healthz and /readyz there (any address)
+  --health HOST:PORT       serve only GET /healthz, /readyz and /metrics there (any address)
+  --metrics on|off         Prometheus metrics on /metrics of --admin and --health (default on)
   --access-log             print one line per request on stdout
   --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
 ${pathFlagsUsage(24)}  -h, --help               this help
@@ -44,6 +47,8 @@ interface RunFlags {
   adminAllowRemote: boolean;
   health?: string;
   accessLog: boolean;
+  /** --metrics on|off: the engine counts Prometheus metrics. */
+  metrics: boolean;
   graceMs: number;
   /** Path normalisation engine options (--path-escaped-slashes, --path-merge-slashes). */
   path: PathEngineOptions;
@@ -65,6 +70,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
         health: { type: 'string' },
         'access-log': { type: 'boolean' },
         grace: { type: 'string' },
+        ...METRICS_FLAG,
         ...PATH_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -80,7 +86,9 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
   const graceMs = values.grace === undefined ? 5000 : Number(values.grace);
   if (!Number.isFinite(graceMs) || graceMs < 0) return { error: `--grace must be a number of milliseconds (got "${String(values.grace)}")` };
   let path: PathEngineOptions;
+  let metrics: boolean;
   try {
+    metrics = parseMetricsFlag(values.metrics);
     path = pathEngineOptions(values);
   } catch (e) {
     return { error: (e as Error).message };
@@ -99,6 +107,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
     adminAllowRemote: values['admin-allow-remote'] === true,
     health: typeof values.health === 'string' ? values.health : undefined,
     accessLog: values['access-log'] === true,
+    metrics,
     graceMs,
     path,
   };
@@ -125,7 +134,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     const s = scrubSecrets(t);
     process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   };
-  const [translate, createEngine] = await Promise.all([loadTranslate(), loadEngine()]);
+  const [rawTranslate, createEngine] = await Promise.all([loadTranslate(), loadEngine()]);
+  // Translations counted and timed, objects and conditions recorded (observability/metrics).
+  const cp = new ControlPlaneMetrics();
+  const translate = cp.wrapTranslate(rawTranslate);
 
   let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number } | undefined;
   let shownProblems = new Set<string>();
@@ -138,6 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const engine: Engine = createEngine({
     workers: flags.workers,
+    metrics: flags.metrics,
     ...flags.path,
     accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
   });
@@ -185,6 +198,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     } else if (shownUnbound) log('portico run: every port is bound again');
     shownUnbound = seen;
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };
+    cp.good();
     const blocks = summaryBlocks(readerOrder(result.statuses));
     const summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
     shownSummary = blocks;
@@ -231,6 +245,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let health: RunAdmin | undefined;
   const adminState = {
     ir: () => current?.ir,
+    metrics: () => [cp.registry, engine],
     status: () => ({ generation: current?.generation, statuses: current?.statuses ?? [], problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })) }),
   };
   const url = (a: RunAdmin['address']) => `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
@@ -239,12 +254,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     try {
       if (flag === '--admin') {
         admin = await startRunAdmin(listen, adminState, { role: 'admin', allowRemote: flags.adminAllowRemote });
-        log(`portico run: admin on ${url(admin.address)} (/healthz /readyz /ir /status)`);
+        log(`portico run: admin on ${url(admin.address)} (/healthz /readyz /metrics /ir /status)`);
         const warning = checkAdminAddress(listen, flags.adminAllowRemote);
         if (warning) log(`portico run: ${warning}`);
       } else {
         health = await startRunAdmin(listen, adminState, { role: 'health' });
-        log(`portico run: health on ${url(health.address)} (/healthz /readyz)`);
+        log(`portico run: health on ${url(health.address)} (/healthz /readyz /metrics)`);
       }
     } catch (e) {
       log(`portico run: ${flag} ${listen}: ${(e as Error).message}`);

@@ -1,8 +1,9 @@
 // The controller's admin endpoints: liveness, readiness, the IR being served (redacted:
-// certificates by fingerprint, never a key), and a few Prometheus counters. The admin
+// certificates by fingerprint, never a key), and the Prometheus metrics (observability/metrics). The admin
 // listener (loopback) serves them all; the health listener only /healthz, /readyz and
 // /metrics (observability/admin.ts HEALTH_PATHS).
 
+import { CONTENT_TYPE } from '../observability/metrics/exposition.js';
 import { json, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 
 export { parseHostPort, type AdminServer } from '../observability/admin.js';
@@ -10,7 +11,8 @@ export { parseHostPort, type AdminServer } from '../observability/admin.js';
 export interface AdminState {
   ready(): { ok: boolean; reason?: string };
   ir(): unknown;
-  metrics(): Record<string, number>;
+  /** The Prometheus text of /metrics (controller registry plus the in-process engine's). */
+  metrics(): Promise<string>;
 }
 
 export function adminEndpoints(state: AdminState): AdminEndpoints {
@@ -21,10 +23,7 @@ export function adminEndpoints(state: AdminState): AdminEndpoints {
       return r.ok ? { body: 'ok\n' } : { code: 503, body: `not ready: ${r.reason ?? 'starting'}\n` };
     },
     '/ir': () => json(state.ir()),
-    '/metrics': () => ({
-      body: Object.entries(state.metrics()).map(([k, v]) => `${k} ${v}\n`).join(''),
-      type: 'text/plain; version=0.0.4',
-    }),
+    '/metrics': async () => ({ body: await state.metrics(), type: CONTENT_TYPE }),
   };
 }
 

@@ -13,6 +13,8 @@ import { scrubSecrets } from '../ir/redact.js';
 import { LeaderElector } from './leader.js';
 import { ControllerLoop, type TranslateFn } from './loop.js';
 import { StatusWriter } from './status-writer.js';
+import { controllerMetrics, stampGoodApplies } from './metrics.js';
+import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { startProvisioned, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
 
 export interface LeaderElectionConfig {
@@ -103,10 +105,11 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   let provisioned: ProvisionedMode | undefined;
   if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
 
+  const cp = new ControlPlaneMetrics();
   const loop = new ControllerLoop({
     source,
-    engine: provisioned?.engine ?? o.engine!,
-    translate: o.translate,
+    engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
+    translate: cp.wrapTranslate(o.translate),
     writer,
     controllerName,
     addressFor,
@@ -147,18 +150,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
         ? { ok: true }
         : { ok: false, reason: source.synced ? (loop.lastError ?? 'first build pending') : 'informers not synced' },
     ir: () => loop.lastIR,
-    metrics: () => ({
-      portico_controller_rebuilds_total: loop.stats.rebuilds,
-      portico_controller_rebuilds_skipped_status_only_total: loop.stats.skippedStatusOnly,
-      portico_controller_rebuilds_skipped_unreferenced_total: loop.stats.skippedUnreferenced,
-      portico_controller_translate_failures_total: loop.stats.translateFailures,
-      portico_controller_apply_failures_total: loop.stats.applyFailures,
-      portico_controller_status_writes_total: writer.stats.writes,
-      portico_controller_status_conflicts_total: writer.stats.conflicts,
-      portico_controller_status_errors_total: writer.stats.errors,
-      portico_controller_leader: writer.isEnabled ? 1 : 0,
-      portico_controller_synced: source.synced ? 1 : 0,
-    }),
+    metrics: controllerMetrics(cp, () => ({ loop, writer, source, engine: o.engine })),
   };
   const admin = o.admin ? await startAdmin(o.admin, adminState, { role: 'admin', allowRemote: o.adminAllowRemote }) : undefined;
   if (admin) log(`admin endpoint on ${admin.address.address}:${admin.address.port} (/healthz /readyz /ir /metrics)`);

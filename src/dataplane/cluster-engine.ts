@@ -2,21 +2,35 @@
 // to every worker over IPC; apply() resolves when all of them applied it, with every port any
 // of them could not bind (rejects with the first error). The OS balances accepted connections (SCHED_NONE): the primary only binds.
 // A worker that dies is replaced and given the last applied IR.
+// Metrics: on each scrape the primary asks every worker for its snapshot (IPC, bounded by a
+// timeout; a worker that does not answer in time contributes its last snapshot) and sums them.
+// A worker that exits leaves its last counters and histograms behind (gauges dropped), so every
+// counter stays monotonic across worker restarts. Applies are counted here, once per config.
 
 import cluster, { type Worker } from 'node:cluster';
 import type { IR } from '../ir/types.js';
 import { encodeForEngine } from '../ir/keys.js';
 import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
+import { DataplaneMetrics } from '../observability/metrics/dataplane.js';
+import { merge } from '../observability/metrics/exposition.js';
+import { observe, type Snapshot } from '../observability/metrics/registry.js';
+
+/** Families the primary owns (one count per config, not per worker). */
+const PRIMARY_FAMILIES = new Set(['portico_dataplane_applies_total', 'portico_dataplane_apply_duration_seconds', 'portico_dataplane_last_apply_timestamp_seconds']);
+/** How long a scrape waits for the workers' snapshots. */
+const METRICS_TIMEOUT_MS = 1000;
 
 export interface ToWorker {
-  type: 'apply' | 'close';
+  type: 'apply' | 'close' | 'metrics';
   id: number;
   /** encodeForEngine(ir): JSON with the key material the IR keeps sealed (ir/keys.ts). */
   ir?: string;
   graceMs?: number;
 }
 export interface FromWorker {
-  type: 'ready' | 'done' | 'log';
+  type: 'ready' | 'done' | 'log' | 'metrics';
+  /** type 'metrics': the worker's registry snapshot (null when metrics are off). */
+  snapshot?: Snapshot | null;
   id?: number;
   error?: string;
   line?: string;
@@ -44,8 +58,14 @@ export class ClusterEngine implements Engine {
   private lastIR: string | undefined;
   private closing = false;
   private readonly env: Record<string, string>;
+  private readonly m: DataplaneMetrics | null;
+  /** Each live worker's last snapshot; counters of exited workers summed into `retired`. */
+  private lastSnap = new Map<Worker, Snapshot>();
+  private retired: Snapshot = [];
+  private metricsWaiters = new Map<number, { waiting: Set<Worker>; done: () => void }>();
 
   constructor(private readonly options: EngineOptions, n: number) {
+    this.m = options.metrics === false ? null : new DataplaneMetrics();
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: workerScript(), execArgv: process.execArgv, silent: false });
     const opts = { ...options, accessLog: undefined, hasAccessLog: options.accessLog !== undefined };
@@ -67,10 +87,21 @@ export class ClusterEngine implements Engine {
           up = true;
           resolve();
         } else if (m.type === 'log' && m.line) this.options.accessLog?.(m.line);
+        else if (m.type === 'metrics' && m.id !== undefined) {
+          if (m.snapshot) this.lastSnap.set(w, m.snapshot.filter((f) => !PRIMARY_FAMILIES.has(f.name)));
+          const waiter = this.metricsWaiters.get(m.id);
+          if (waiter && waiter.waiting.delete(w) && waiter.waiting.size === 0) waiter.done();
+        }
         else if (m.type === 'done' && m.id !== undefined) this.settle(m.id, w, m.error, m.unbound);
       });
       w.once('exit', (code) => {
         this.workers.delete(w);
+        const last = this.lastSnap.get(w);
+        if (last) {
+          this.retired = merge([this.retired, last], true);
+          this.lastSnap.delete(w);
+        }
+        for (const waiter of this.metricsWaiters.values()) if (waiter.waiting.delete(w) && waiter.waiting.size === 0) waiter.done();
         // Whatever this worker was asked, it will not answer.
         for (const id of [...this.pending.keys()]) this.settle(id, w, this.closing ? undefined : `worker exited with ${code}`);
         if (!up) return reject(new Error(`worker exited with ${code} before it was ready`));
@@ -120,7 +151,46 @@ export class ClusterEngine implements Engine {
   async apply(ir: IR): Promise<ApplyResult> {
     await this.ready;
     this.lastIR = encodeForEngine(ir);
-    return this.broadcast({ type: 'apply', ir: this.lastIR });
+    const m = this.m;
+    if (!m) return this.broadcast({ type: 'apply', ir: this.lastIR });
+    const t0 = performance.now();
+    try {
+      const r = await this.broadcast({ type: 'apply', ir: this.lastIR });
+      m.applies.child([r.unbound.length ? 'partial' : 'ok']).v++;
+      m.lastApply.child().v = Date.now() / 1000;
+      return r;
+    } catch (e) {
+      m.applies.child(['error']).v++;
+      throw e;
+    } finally {
+      observe(m.applyDuration.child(), (performance.now() - t0) / 1000);
+    }
+  }
+
+  /** Every worker's snapshot summed, plus what exited workers counted, plus the primary's apply figures. */
+  async metrics(): Promise<Snapshot | null> {
+    if (!this.m) return null;
+    const alive = [...this.workers].filter((w) => w.isConnected());
+    if (alive.length) {
+      const id = this.nextId++;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, METRICS_TIMEOUT_MS);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.metricsWaiters.set(id, { waiting: new Set(alive), done });
+        for (const w of alive) {
+          try {
+            w.send({ type: 'metrics', id } satisfies ToWorker);
+          } catch {
+            // answered by its last snapshot
+          }
+        }
+      });
+      this.metricsWaiters.delete(id);
+    }
+    return merge([this.m.registry.snapshot(), this.retired, ...this.lastSnap.values()]);
   }
 
   async close(graceMs = 5000): Promise<void> {

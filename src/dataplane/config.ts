@@ -4,18 +4,19 @@
 import type { IR } from '../ir/types.js';
 import { PortRouter } from './router/tables.js';
 import { RuntimeCluster } from './upstream/cluster.js';
+import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 
 export class RuntimeConfig {
   readonly clusters = new Map<string, RuntimeCluster>();
   readonly routers = new Map<string, PortRouter>();
 
-  constructor(readonly ir: IR, previous?: RuntimeConfig) {
+  constructor(readonly ir: IR, previous?: RuntimeConfig, metrics: DataplaneMetrics | null = null) {
     for (const [name, c] of Object.entries(ir.clusters)) {
       // Carry the round-robin position over so frequent applies do not pin traffic to endpoint 0.
       this.clusters.set(name, new RuntimeCluster(c, previous?.clusters.get(name)?.rrState ?? 0));
     }
     for (const port of ir.ports) {
-      if (port.protocol === 'HTTP' || port.protocol === 'HTTPS') this.routers.set(port.name, new PortRouter(port));
+      if (port.protocol === 'HTTP' || port.protocol === 'HTTPS') this.routers.set(port.name, new PortRouter(port, metrics));
     }
   }
 }

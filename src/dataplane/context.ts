@@ -1,10 +1,12 @@
 // What a front end (HTTP/1.1 connection, HTTP/2 session) needs from its port and engine.
 
 import type { Http2Limits, RuntimeConfig } from './config.js';
+import type { Port } from '../ir/types.js';
 import type { PortRouter } from './router/tables.js';
 import type { Pool } from './upstream/pool.js';
 import type { H2Pool } from './upstream/h2.js';
 import type { PathOptions } from './path.js';
+import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 
 export interface ResolvedOptions {
   maxHeaderBytes: number;
@@ -16,6 +18,8 @@ export interface ResolvedOptions {
   /** How request paths are normalised before matching. */
   path: PathOptions;
   accessLog: ((line: string) => void) | undefined;
+  /** The engine's metric families; null when metrics are off. */
+  metrics: DataplaneMetrics | null;
 }
 
 export interface Shared {
@@ -25,6 +29,8 @@ export interface Shared {
 }
 
 export interface PortContext {
+  /** The IR port this context serves (metrics label it by name). */
+  readonly port?: Port;
   readonly listenerPort: number;
   readonly scheme: 'http' | 'https';
   /** Swapped by apply(); a request reads both once, when its head is complete. */

@@ -2,6 +2,7 @@
 // The implementation lives in ./engine.ts.
 
 import type { IR } from '../ir/types.js';
+import type { Snapshot } from '../observability/metrics/registry.js';
 import type { EscapedSlashesAction, MergeSlashesAction } from './path.js';
 
 export interface Engine {
@@ -16,6 +17,11 @@ export interface Engine {
   apply(ir: IR): Promise<ApplyResult>;
   /** Stop accepting, drain in-flight requests (up to `graceMs`), close everything. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * The engine's metrics (observability/metrics): one snapshot summed over every worker of the
+   * process, counters of replaced workers included. Absent / null when metrics are off.
+   */
+  metrics?(): Promise<Snapshot | null>;
 }
 
 export interface UnboundPort {
@@ -33,6 +39,8 @@ export interface ApplyResult {
 export interface EngineOptions {
   /** Access log sink; undefined = no access log. */
   accessLog?: (line: string) => void;
+  /** Prometheus metrics counted by the engine (default true); false leaves every counter out of the hot path. */
+  metrics?: boolean;
   /** Limits; defaults are the engine's. */
   maxHeaderBytes?: number; // default 16 KiB -> 431
   maxHeaderCount?: number; // default 100 -> 431

@@ -55,7 +55,10 @@ export class HttpPort implements PortContext {
         handshakeTimeout: shared.opts.requestHeadTimeoutMs,
       });
       srv.on('secureConnection', (s: tls.TLSSocket) => this.onSecure(s));
-      srv.on('tlsClientError', () => undefined);
+      srv.on('tlsClientError', () => {
+        const m = this.shared.opts.metrics;
+        if (m) m.port(this.port).tlsFailures.v++;
+      });
       this.server = srv;
     } else {
       // Half-open: a client that shuts down its side after the request still gets the response.
@@ -105,7 +108,16 @@ export class HttpPort implements PortContext {
 
   private track(s: net.Socket): void {
     this.sockets.add(s);
-    s.once('close', () => this.sockets.delete(s));
+    const m = this.shared.opts.metrics;
+    if (m) {
+      const cells = m.port(this.port);
+      cells.connections.v++;
+      cells.connectionsTotal.v++;
+      s.once('close', () => {
+        this.sockets.delete(s);
+        cells.connections.v--;
+      });
+    } else s.once('close', () => this.sockets.delete(s));
   }
 
   private onPlain(socket: net.Socket): void {

@@ -10,6 +10,9 @@ import { Pool } from './upstream/pool.js';
 import { H2Pool } from './upstream/h2.js';
 import { loadUpstreamTls } from './upstream/tls-loader.js';
 import { resolvePathOptions } from './path.js';
+import { backendLabel, DataplaneMetrics } from '../observability/metrics/dataplane.js';
+import { observe } from '../observability/metrics/registry.js';
+import type { Snapshot } from '../observability/metrics/registry.js';
 
 interface L4Handle {
   kind: 'l4';
@@ -30,6 +33,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     h2: resolveHttp2Limits({ ...o, maxHeaderBytes, maxHeaderCount, idleTimeoutMs }),
     path: resolvePathOptions(o.pathEscapedSlashes, o.pathMergeSlashes),
     accessLog: o.accessLog,
+    metrics: o.metrics === false ? null : new DataplaneMetrics(),
   };
 }
 
@@ -51,11 +55,47 @@ export class LocalEngine implements Engine {
 
   constructor(options: EngineOptions) {
     this.shared = { opts: resolveOptions(options), pool: new Pool(), h2pool: new H2Pool() };
+    const m = this.shared.opts.metrics;
+    if (m) {
+      // Gauges computed when scraped, from the config being served and the pool.
+      m.endpointsReady.collect = () => {
+        m.endpointsReady.reset();
+        m.poolIdle.reset();
+        m.poolActive.reset();
+        const seen = new Set<string>();
+        for (const c of this.cfg?.clusters.values() ?? []) {
+          const label = backendLabel(c.name);
+          const ready = m.endpointsReady.child([label]);
+          ready.v = Math.max(ready.v, c.endpoints.length);
+          if (c.protocol === 'tcp' || c.protocol === 'udp') continue;
+          let idle = 0;
+          let open = 0;
+          for (const k of c.keys) {
+            if (seen.has(k)) continue;
+            seen.add(k);
+            idle += this.shared.pool.idleCount(k);
+            open += this.shared.pool.open.get(k) ?? 0;
+          }
+          m.poolIdle.child([label]).v += idle;
+          m.poolActive.child([label]).v += Math.max(0, open - idle);
+        }
+      };
+      m.poolIdle.collect = m.poolActive.collect = undefined;
+    }
+  }
+
+  /** This process's metrics (a worker's, or the whole engine's with one process). */
+  metrics(): Promise<Snapshot | null> {
+    return Promise.resolve(this.snapshotNow());
+  }
+
+  snapshotNow(): Snapshot | null {
+    return this.shared.opts.metrics?.registry.snapshot() ?? null;
   }
 
   apply(ir: IR): Promise<ApplyResult> {
     // Applies run one at a time, in call order.
-    const run = this.queue.then(() => this.doApply(ir));
+    const run = this.queue.then(() => this.timedApply(ir));
     this.queue = run.then(
       () => undefined,
       () => undefined,
@@ -69,10 +109,27 @@ export class LocalEngine implements Engine {
     return h?.kind === 'http' ? h.server.boundPort() : h?.port.port;
   }
 
+  private async timedApply(ir: IR): Promise<ApplyResult> {
+    const m = this.shared.opts.metrics;
+    if (!m) return this.doApply(ir);
+    const t0 = performance.now();
+    try {
+      const r = await this.doApply(ir);
+      m.applies.child([r.unbound.length ? 'partial' : 'ok']).v++;
+      m.lastApply.child().v = Date.now() / 1000;
+      return r;
+    } catch (e) {
+      m.applies.child(['error']).v++;
+      throw e;
+    } finally {
+      observeSeconds(m.applyDuration.child(), t0);
+    }
+  }
+
   private async doApply(ir: IR): Promise<ApplyResult> {
     if (this.closed) throw new Error('engine closed');
     await loadUpstreamTls();
-    const cfg = new RuntimeConfig(ir, this.cfg);
+    const cfg = new RuntimeConfig(ir, this.cfg, this.shared.opts.metrics);
     const wanted = new Map(ir.ports.map((p) => [p.name, p]));
     const removed = [...this.ports.values()].filter((h) => !wanted.has(h.port.name));
     const created: PortHandle[] = [];
@@ -96,7 +153,7 @@ export class LocalEngine implements Engine {
           created.push({ kind: 'http', port: p, server });
         } else {
           const create = await loadL4();
-          server = await create(p, ir.clusters, { accessLog: this.shared.opts.accessLog });
+          server = await create(p, ir.clusters, { accessLog: this.shared.opts.accessLog, metrics: this.shared.opts.metrics ?? undefined });
           created.push({ kind: 'l4', port: p, server });
         }
       } catch (err) {
@@ -139,4 +196,8 @@ function bindError(err: unknown): string {
 
 function closeHandle(h: PortHandle, graceMs: number): Promise<void> {
   return h.server.close(graceMs).catch(() => undefined);
+}
+
+function observeSeconds(h: Parameters<typeof observe>[0], t0: number): void {
+  observe(h, (performance.now() - t0) / 1000);
 }

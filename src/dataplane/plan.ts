@@ -15,6 +15,7 @@ import type { PortRouter } from './router/tables.js';
 import { misdirected } from './tls/misdirected.js';
 import { DEFAULT_PATH_OPTIONS, normalizePath, pathNeedsWork, PATH_REDIRECT, PATH_REJECT, type PathOptions } from './path.js';
 import { pickBackend, type RuntimeCluster } from './upstream/cluster.js';
+import type { RouteCells } from '../observability/metrics/dataplane.js';
 
 export interface Incoming {
   method: string;
@@ -53,6 +54,8 @@ export class Plan {
   mirrors: Mirror[] | null = null;
   /** Smallest of the rule's request / backendRequest timeouts, 0 = none. */
   timeoutMs = 0;
+  /** Metrics cells of the listener x rule x backend this request counts under; null when metrics are off. */
+  cells: RouteCells | null = null;
 }
 
 function local(p: Plan, status: number, body: string, headers: string[] | null = null): Plan {
@@ -75,6 +78,7 @@ const isGrpc = (headers: string[]): boolean => {
 
 export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, pathOpts: PathOptions = DEFAULT_PATH_OPTIONS): Plan {
   const p = new Plan();
+  p.cells = router.noListener;
   const host = normalizeHost(inc.authority);
   let target = inc.target;
   const q = target.indexOf('?');
@@ -95,6 +99,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   }
   const listener = router.listenerFor(host);
   if (inc.sni && misdirected(router, inc.sni, listener)) return local(p, 421, 'misdirected request\n');
+  if (listener && listener.noRoute) p.cells = listener.noRoute;
   const vh = listener?.vhosts.lookup(host);
   const idx = vh ? vh.matcher.match({ method: inc.method, path, query, headers: inc.headers }) : -1;
   if (idx < 0) {
@@ -103,6 +108,8 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   }
   const entry = vh!.routes[idx]!;
   p.entry = entry;
+  const cells = vh!.cells;
+  if (cells) p.cells = cells[idx]![0]!;
   p.method = inc.method;
   p.headers = inc.headers;
   p.authority = inc.authority;
@@ -110,6 +117,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
 
   if (entry.filters.length && runFilters(p, entry.filters, inc, host, query)) return p;
   const b = pickBackend(entry.backends);
+  if (cells && b) p.cells = cells[idx]![1 + entry.backends.indexOf(b)]!;
   if (!b || b.invalid || b.cluster === undefined) {
     if (entry.grpc) p.grpcStatus = 14;
     return local(p, 500, b?.invalid ? 'backend invalid\n' : 'no backend\n');

@@ -20,6 +20,8 @@ process.on('message', (m: ToWorker) => {
       (r) => send({ type: 'done', id: m.id, unbound: r.unbound }),
       (e: Error) => send({ type: 'done', id: m.id, error: e.message }),
     );
+  } else if (m.type === 'metrics') {
+    send({ type: 'metrics', id: m.id, snapshot: engine.snapshotNow() });
   } else if (m.type === 'close') {
     engine.close(m.graceMs).finally(() => {
       send({ type: 'done', id: m.id });

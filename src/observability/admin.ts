@@ -22,7 +22,7 @@ export interface AdminReply {
   type?: string; // default text/plain
 }
 
-export type AdminEndpoints = Record<string, () => AdminReply>;
+export type AdminEndpoints = Record<string, () => AdminReply | Promise<AdminReply>>;
 
 export interface AdminServer {
   address: AddressInfo;
@@ -89,11 +89,10 @@ export async function startAdminServer(
     if (req.method !== 'GET' && req.method !== 'HEAD') return send({ code: 405, body: 'method not allowed\n' });
     const endpoint = endpoints[(req.url ?? '/').split('?')[0]];
     if (!endpoint) return send({ code: 404, body: `not found: try ${paths}\n` });
-    try {
-      send(endpoint());
-    } catch (e) {
-      send({ code: 500, body: `admin: ${(e as Error).message}\n` });
-    }
+    // /metrics answers asynchronously (it asks the engine's workers); everything else synchronously.
+    Promise.resolve()
+      .then(endpoint)
+      .then(send, (e: unknown) => send({ code: 500, body: `admin: ${(e as Error).message}\n` }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

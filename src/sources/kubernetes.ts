@@ -283,6 +283,8 @@ export class KubernetesSource {
   private rediscoverTimer?: NodeJS.Timeout;
   private discovered = false;
   private stopped = false;
+  /** List/watch failures per kind (metrics). */
+  readonly watchErrors = new Map<string, number>();
   private lastMissing = '';
 
   constructor(options: KubernetesSourceOptions) {
@@ -434,6 +436,7 @@ export class KubernetesSource {
     informer.on('error', (err) => {
       if (state.stopped || this.stopped) return;
       state.failures++;
+      this.watchErrors.set(served.kind, (this.watchErrors.get(served.kind) ?? 0) + 1);
       const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(state.failures - 1, 16));
       const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
       const msg = err instanceof Error ? err.message : JSON.stringify(err);

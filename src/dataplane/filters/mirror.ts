@@ -13,6 +13,7 @@ import type { Plan } from '../plan.js';
 import type { RuntimeCluster } from '../upstream/cluster.js';
 import type { H2Pool } from '../upstream/h2.js';
 import { upstreamTlsOptions } from '../upstream/tls-loader.js';
+import type { DataplaneMetrics, RouteCells } from '../../observability/metrics/dataplane.js';
 
 export type Mirror = Extract<HTTPFilter, { type: 'RequestMirror' }>;
 
@@ -30,15 +31,21 @@ export interface MirrorSink {
 
 const noop = (): void => undefined;
 
-export function startMirror(cfg: RuntimeConfig, h2pool: H2Pool, m: Mirror, plan: Plan, hasBody: boolean): MirrorSink | null {
+export function startMirror(cfg: RuntimeConfig, h2pool: H2Pool, m: Mirror, plan: Plan, hasBody: boolean, metrics: DataplaneMetrics | null = null): MirrorSink | null {
+  // Outcomes: "sent" when the copy is handed to a socket, "not_sent" without a cluster or endpoint;
+  // "error" counts sent copies that then failed (connect error, reset, timeout).
+  const cells = metrics ? metrics.mirrorFor(m) ?? null : null;
   const c = m.backend.cluster !== undefined ? cfg.clusters.get(m.backend.cluster) : undefined;
-  if (!c) return null;
-  const i = c.next();
-  if (i < 0) return null;
-  return c.protocol === 'h2c' || c.protocol === 'h2' ? mirrorH2(h2pool, c, i, plan, hasBody) : mirrorH1(c, i, plan, hasBody);
+  const i = c ? c.next() : -1;
+  if (!c || i < 0) {
+    if (cells) cells.mirrorNotSent.v++;
+    return null;
+  }
+  if (cells) cells.mirrorSent.v++;
+  return c.protocol === 'h2c' || c.protocol === 'h2' ? mirrorH2(h2pool, c, i, plan, hasBody, cells) : mirrorH1(c, i, plan, hasBody, cells);
 }
 
-function mirrorH1(c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean): MirrorSink | null {
+function mirrorH1(c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean, cells: RouteCells | null): MirrorSink | null {
   const ep = c.endpoints[i]!;
   const headers: Record<string, string | string[]> = {};
   for (let k = 0; k < plan.headers.length; k += 2) {
@@ -54,9 +61,10 @@ function mirrorH1(c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean): M
     const base = { host: ep.address, port: ep.port, method: plan.method, path: plan.target, headers, timeout: TIMEOUT_MS };
     req = c.tls ? https.request({ ...base, ...upstreamTlsOptions(c.tls), agent: tlsAgent }) : http.request({ ...base, agent });
   } catch {
+    if (cells) cells.mirrorErrors.v++;
     return null;
   }
-  req.on('error', noop);
+  req.on('error', cells ? () => void cells.mirrorErrors.v++ : noop);
   req.on('timeout', () => req.destroy());
   req.on('response', (res) => res.resume());
   if (!hasBody) {
@@ -75,7 +83,7 @@ function mirrorH1(c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean): M
   };
 }
 
-function mirrorH2(h2pool: H2Pool, c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean): MirrorSink | null {
+function mirrorH2(h2pool: H2Pool, c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean, cells: RouteCells | null): MirrorSink | null {
   const headers: http2.OutgoingHttpHeaders = {
     ':method': plan.method,
     ':path': plan.target,
@@ -93,9 +101,10 @@ function mirrorH2(h2pool: H2Pool, c: RuntimeCluster, i: number, plan: Plan, hasB
   try {
     stream = h2pool.request(c, i, headers, !hasBody);
   } catch {
+    if (cells) cells.mirrorErrors.v++;
     return null;
   }
-  stream.on('error', noop);
+  stream.on('error', cells ? () => void cells.mirrorErrors.v++ : noop);
   stream.setTimeout(TIMEOUT_MS, () => stream.close());
   stream.resume(); // the response body is discarded
   if (!hasBody) return null;

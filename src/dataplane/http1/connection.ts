@@ -18,6 +18,7 @@ import { allowedUpgrade, switchesTo, WEBSOCKET } from './upgrade.js';
 import { readIntoShared } from './user-read.js';
 import { directWrite, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
+import { localReason, REASON } from '../../observability/metrics/dataplane.js';
 import type { IdleSweepable } from './idle.js';
 import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
@@ -95,6 +96,14 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private respHeadSent = false;
   private pendingHead: string | null = null;
   private respBytes = 0;
+  // --- metrics (ctx.shared.opts.metrics): plain numbers, counted into plan.cells when the exchange ends ---
+  /** performance.now() when the head was complete; 0 with metrics off. */
+  private t0 = 0;
+  private reqBytes = 0;
+  /** Bytes of a local answer written to the client. */
+  private localBytes = 0;
+  /** LOCAL_REASONS index of a local answer, -1 when the backend answered. */
+  private why = -1;
 
   constructor(
     readonly socket: net.Socket,
@@ -283,6 +292,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   /** A complete request head (without its final CRLFCRLF): parse it and start the request. */
   private headReady(s: string): void {
+    this.reqBytes = s.length + 4;
     const err = parseRequestHead(s, this.head, this.ctx.shared.opts.maxHeaderCount);
     if (err) return this.reject(err);
     if (this.headTimer) {
@@ -317,6 +327,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const body = reason(status) + '\n';
     this.socket.end(`HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
     this.log(status);
+    const cells = this.ctx.router.noListener;
+    if (cells) cells.done(status, 0, 0, 0, REASON.bad_request);
   }
 
   // ---------------------------------------------------------------- request start
@@ -326,6 +338,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const ctx = this.ctx;
     this.active = true;
     this.startedAt = ctx.shared.opts.accessLog ? Date.now() : 0;
+    this.t0 = ctx.shared.opts.metrics ? performance.now() : 0;
+    this.why = -1;
     this.isHeadMethod = h.method === 'HEAD';
     this.keepAlive = !h.close && !ctx.draining && !this.socket.readableEnded;
     this.bodyDiscard = false;
@@ -389,7 +403,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (plan.mirrors) {
       const hasBody = !this.bodyDone;
       for (const m of plan.mirrors) {
-        const sink = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody);
+        const sink = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody, ctx.shared.opts.metrics);
         if (sink) (this.mirrors ??= []).push(sink);
       }
     }
@@ -453,6 +467,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       end = start + n;
       if (this.bodyLeft === 0) this.bodyDone = true;
     }
+    this.reqBytes += end - start;
     if (end > start && !this.bodyDiscard) {
       const slice = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
       if (this.up) {
@@ -737,6 +752,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   /** Drop this attempt's upstream (its response is not wanted) and send the request again after the backoff. */
   private retry(): void {
     this.attemptsLeft--;
+    if (this.plan?.cells) this.plan.cells.retries.v++;
     const up = this.up;
     this.up = null;
     // The unwanted response's body may still be arriving: the socket cannot be reused.
@@ -786,6 +802,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
         fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;
       }
+      if (this.plan?.cells) this.plan.cells.connectFailures.v++;
       if (this.attemptsLeft > 0) return this.retry();
       this.upReusable = false;
       return this.respondLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n', null);
@@ -820,6 +837,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       this.retryTimer = null;
     }
     if (this.respStage === R_DONE || !this.active) return;
+    if (this.plan?.cells) this.plan.cells.timeouts.v++;
     this.dropUpstream();
     if (!this.respHeadSent) {
       if (!this.bodyDone) this.keepAlive = false;
@@ -857,6 +875,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     try {
       stream = this.ctx.shared.h2pool.request(cl, cl.next(), headers, this.bodyDone);
     } catch {
+      if (plan.cells) plan.cells.connectFailures.v++;
       this.respondLocal(502, 'upstream connect error\n', null);
       return;
     }
@@ -890,6 +909,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     });
     stream.on('data', (d: Buffer) => {
       if (stream !== this.h2 || !this.respHeadSent || this.isHeadMethod) return;
+      this.respBytes += d.length;
       const ok = this.respDecode ? this.socket.write(d.length.toString(16) + '\r\n') && this.socket.write(d) && this.socket.write('\r\n') : this.socket.write(d);
       if (!ok) stream.pause();
     });
@@ -902,6 +922,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     stream.on('error', () => {
       if (stream !== this.h2) return;
       this.h2 = null;
+      if (!this.respHeadSent && plan.cells) plan.cells.connectFailures.v++;
       if (!this.respHeadSent) this.respondLocal(502, 'upstream connect error\n', null);
       else this.socket.destroy();
     });
@@ -917,6 +938,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   private respondLocal(status: number, body: string, headers: string[] | null): void {
     this.status = status;
+    if (this.t0 !== 0) this.why = localReason(status, body);
     if (!this.bodyDone && (this.bodyChunked || this.bodyLeft > MAX_DISCARD)) this.keepAlive = false;
     if (this.ctx.draining) this.keepAlive = false;
     let s = 'HTTP/1.1 ' + status + ' ' + reason(status) + '\r\n';
@@ -930,13 +952,16 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.socket.write(this.isHeadMethod ? s : s + body);
+    const out = this.isHeadMethod ? s : s + body;
+    this.localBytes = out.length;
+    this.socket.write(out);
     if (this.bodyDone || !this.keepAlive) this.finishExchange();
   }
 
   private finishExchange(): void {
     if (!this.active) return;
     this.log(this.status);
+    if (this.t0 !== 0) this.count();
     this.active = false;
     this.plan = null;
     if (this.mirrors) {
@@ -952,6 +977,17 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     }
     if (this.socket.isPaused()) this.socket.resume();
     if (this.buf !== null) this.processInput();
+  }
+
+  /** The exchange's figures into its plan's cells (pre-resolved at apply: field increments only). */
+  private count(): void {
+    const cells = this.plan?.cells ?? this.ctx.router.noListener;
+    const t0 = this.t0;
+    this.t0 = 0;
+    if (!cells) return;
+    const local = this.why;
+    cells.done(this.status, (performance.now() - t0) / 1000, this.reqBytes, local >= 0 ? this.localBytes : this.respBytes, local);
+    if (this.plan?.entry?.grpc) cells.grpcDone(local >= 0 ? (local === REASON.no_route ? 12 : 14) : -1);
   }
 
   private log(status: number): void {

@@ -28,7 +28,8 @@ export class H2ToH1 implements UpstreamOwner {
   private untilClose = false;
   private reusable = true;
   private reqDone = false;
-  private respBytes = 0;
+  /** Upstream response bytes of the current attempt (metrics read it when the stream closes). */
+  respBytes = 0;
   private readonly chunkedReq: boolean;
   private readonly head: RequestHead;
   /** HTTPRoute retry: tries left; only requests without a body are sent again. */
@@ -70,6 +71,7 @@ export class H2ToH1 implements UpstreamOwner {
   /** Drop this try's upstream (its response is not wanted) and send again after the rule's backoff. */
   private retry(): void {
     this.attemptsLeft--;
+    if (this.plan.cells) this.plan.cells.retries.v++;
     const up = this.up;
     this.up = null;
     up?.destroy(); // the unwanted response may still be arriving: never reused
@@ -280,6 +282,7 @@ export class H2ToH1 implements UpstreamOwner {
         fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;
       }
+      if (this.plan.cells) this.plan.cells.connectFailures.v++;
       if (this.attemptsLeft > 0 && this.respBytes === 0) return this.retry();
       this.stage = 2;
       return this.onLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n');

@@ -10,6 +10,7 @@ import { applyHeaderModifier } from '../filters/header-modifier.js';
 import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
+import { localReason, type RouteCells } from '../../observability/metrics/dataplane.js';
 import { sniOf } from '../tls/misdirected.js';
 import { H2ToH1 } from './h1-upstream.js';
 import { websocketOverH2 } from './websocket.js';
@@ -36,7 +37,12 @@ export function createH2Server(ctx: PortContext): http2.Http2Server {
       enableConnectProtocol: true,
     },
   });
+  const portCells = ctx.port ? (ctx.shared.opts.metrics?.port(ctx.port) ?? null) : null;
   server.on('stream', (stream, headers) => {
+    if (portCells) {
+      portCells.streams.v++;
+      stream.once('close', () => void portCells.streams.v--);
+    }
     try {
       handleStream(ctx, stream, headers);
     } catch {
@@ -93,6 +99,7 @@ function grpcTrailersOnly(stream: http2.ServerHttp2Stream, code: number, message
 
 function localAnswer(stream: http2.ServerHttp2Stream, plan: Plan, isGrpc: boolean, status: number, body: string, headers: string[] | null): void {
   if (stream.destroyed) return;
+  if (plan.cells && !stream.headersSent) LOCAL.set(stream, localReason(status, body));
   if (isGrpc && (plan.grpcStatus || status >= 500)) {
     return grpcTrailersOnly(stream, plan.grpcStatus || (status === 504 ? 4 : 14), body.trim());
   }
@@ -106,6 +113,21 @@ function localAnswer(stream: http2.ServerHttp2Stream, plan: Plan, isGrpc: boolea
   out['content-length'] = String(Buffer.byteLength(body));
   stream.respond(out);
   stream.end(body);
+}
+
+/** Why Portico answered a stream itself (metrics); set only on local answers. */
+const LOCAL = new WeakMap<http2.ServerHttp2Stream, number>();
+
+/** Counts a finished stream into its plan's cells: status and grpc-status from what was sent. */
+function countStream(stream: http2.ServerHttp2Stream, cells: RouteCells, t0: number, reqBytes: number, resp: { bytes: number }, grpc: boolean): void {
+  const sent = stream.sentHeaders as http2.OutgoingHttpHeaders | undefined;
+  const status = Number(sent?.[':status'] ?? 0);
+  const local = LOCAL.get(stream) ?? -1;
+  cells.done(status, (performance.now() - t0) / 1000, reqBytes, resp.bytes, local);
+  if (grpc) {
+    const g = (stream.sentTrailers as http2.OutgoingHttpHeaders | undefined)?.['grpc-status'] ?? sent?.['grpc-status'];
+    cells.grpcDone(g === undefined ? -1 : Number(g));
+  }
 }
 
 export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -128,6 +150,14 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
       log(`${clientIp} "${method} ${target} HTTP/2" ${stream.sentHeaders?.[':status'] ?? 0} host=${authority || '-'} route=${src ? `${src.kind}/${src.namespace}/${src.name}#${src.rule}` : '-'} upstream=${plan.cluster?.name ?? '-'} ${Date.now() - started}ms`);
     });
   }
+  const cells = plan.cells;
+  let resp: { readonly bytes: number } = { bytes: 0 };
+  if (cells) {
+    const t0 = performance.now();
+    const cl = Number(headers['content-length']);
+    const reqBytes = cl > 0 ? cl : 0;
+    stream.once('close', () => countStream(stream, cells, t0, reqBytes, resp, isGrpc));
+  }
   if (plan.status) {
     stream.resume(); // discard any request body
     return localAnswer(stream, plan, isGrpc, plan.status, plan.localBody, plan.localHeaders);
@@ -138,7 +168,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   let mirrors: MirrorSink[] | null = null;
   if (plan.mirrors) {
     for (const m of plan.mirrors) {
-      const s = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody);
+      const s = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody, ctx.shared.opts.metrics);
       if (s) (mirrors ??= []).push(s);
     }
     if (mirrors) {
@@ -154,6 +184,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   let abortUpstream: () => void = () => undefined;
   if (plan.timeoutMs > 0) {
     timer = setTimeout(() => {
+      if (cells) cells.timeouts.v++;
       abortUpstream();
       localAnswer(stream, plan, isGrpc, 504, 'upstream request timeout\n', null);
     }, plan.timeoutMs);
@@ -175,6 +206,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     try {
       up = ctx.shared.h2pool.request(cl, cl.next(), out, !hasBody);
     } catch {
+      if (cells) cells.connectFailures.v++;
       return localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
     }
     abortUpstream = () => up.close(http2.constants.NGHTTP2_CANCEL);
@@ -193,6 +225,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
       stream.sendTrailers(trailers ?? {});
     });
     up.on('data', (d: Buffer) => {
+      (resp as { bytes: number }).bytes += d.length;
       if (!stream.destroyed && !stream.write(d)) up.pause();
     });
     stream.on('drain', () => up.resume());
@@ -204,7 +237,10 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     up.on('close', () => {
       if (timer) clearTimeout(timer);
       if (stream.destroyed) return;
-      if (!stream.headersSent) return localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
+      if (!stream.headersSent) {
+        if (cells) cells.connectFailures.v++;
+        return localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
+      }
       if (!stream.writableEnded) {
         // Upstream reset mid-stream: reset ours with the same code so the client sees it.
         stream.close(up.rstCode || http2.constants.NGHTTP2_INTERNAL_ERROR);
@@ -223,5 +259,6 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     (status, body) => localAnswer(stream, plan, isGrpc, status, body, null),
     () => timer && clearTimeout(timer));
   abortUpstream = () => ex.abort();
+  resp = { get bytes() { return ex.respBytes; } };
   ex.start();
 }

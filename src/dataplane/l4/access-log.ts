@@ -5,6 +5,8 @@
 import type * as net from 'node:net';
 import type { RouteSource } from '../../ir/types.js';
 import { clientAddress } from '../context.js';
+import type { L4Cells } from '../../observability/metrics/dataplane.js';
+import { observe } from '../../observability/metrics/registry.js';
 
 export interface L4LogEntry {
   /** What the client asked for: "TCP 0.0.0.0:9000/TCP", "TLS ... sni=foo". */
@@ -31,4 +33,20 @@ export function logOnClose(client: net.Socket, request: string, accessLog: ((lin
     client.once('close', () => accessLog(l4LogLine(remote, entry, client.bytesRead, client.bytesWritten, Date.now() - started)));
   }
   return entry;
+}
+
+/**
+ * Counts a TCP/TLS client connection spliced to a backend: total and active now; bytes each way
+ * and duration when it closes. Cells are resolved per connection (a Map lookup), never per byte.
+ */
+export function countConnection(client: net.Socket, cells: L4Cells): void {
+  const t0 = performance.now();
+  cells.total.v++;
+  cells.active.v++;
+  client.once('close', () => {
+    cells.active.v--;
+    cells.bytesIn.v += client.bytesRead;
+    cells.bytesOut.v += client.bytesWritten;
+    observe(cells.duration, (performance.now() - t0) / 1000);
+  });
 }

@@ -17,9 +17,12 @@ export interface L4Options {
   log?: (msg: string) => void;
   /** Access log sink (the engine's): a line per connection / UDP session; absent = none. */
   accessLog?: (line: string) => void;
+  /** The engine's metric families; absent = not counted. */
+  metrics?: DataplaneMetrics;
 }
 
-export type ResolvedL4Options = Required<Omit<L4Options, 'accessLog'>> & Pick<L4Options, 'accessLog'>;
+export type ResolvedL4Options = Required<Omit<L4Options, 'accessLog' | 'metrics'>> & Pick<L4Options, 'accessLog' | 'metrics'>;
+import type { DataplaneMetrics } from '../../observability/metrics/dataplane.js';
 
 export function resolveOptions(o: L4Options = {}): ResolvedL4Options {
   return {
@@ -31,5 +34,6 @@ export function resolveOptions(o: L4Options = {}): ResolvedL4Options {
     udpMaxSessions: o.udpMaxSessions ?? 10_000,
     log: o.log ?? (process.env.PORTICO_DEBUG_L4 === '1' ? (m: string) => void process.stderr.write(`portico l4: ${m}\n`) : () => {}),
     accessLog: o.accessLog,
+    metrics: o.metrics,
   };
 }

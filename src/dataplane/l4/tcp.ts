@@ -1,21 +1,23 @@
 // TCPRoute: every connection to the port is spliced to one endpoint of a weighted-picked backend.
 
 import * as net from 'node:net';
-import type { Cluster, L4RouteEntry, Port } from '../../ir/types.js';
+import type { Cluster, L4RouteEntry, Listener, Port } from '../../ir/types.js';
 import type { L4Server } from './api.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
-import { logOnClose, type L4LogEntry } from './access-log.js';
+import { countConnection, logOnClose, type L4LogEntry } from './access-log.js';
 
 interface State {
+  listener: Listener | undefined;
   route: L4RouteEntry | undefined;
   clusters: Record<string, Cluster>;
 }
 
 /** A TCP port carries one listener with one route (the translator rejects extras). */
 function stateOf(port: Port, clusters: Record<string, Cluster>): State {
-  return { route: port.listeners.find((l) => l.l4Route)?.l4Route, clusters };
+  const listener = port.listeners.find((l) => l.l4Route) ?? port.listeners[0];
+  return { listener, route: listener?.l4Route, clusters };
 }
 
 export async function createTCPServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
@@ -28,19 +30,30 @@ export async function createTCPServer(port: Port, clusters: Record<string, Clust
     client.setNoDelay(true);
     const entry = logOnClose(client, `TCP ${port.name}`, opts.accessLog);
     // Captured now: a later update() must not move this connection.
-    const { route, clusters: cs } = state;
-    if (route === undefined) return refuse(client, entry, 'no TCPRoute attached');
+    const { route, clusters: cs, listener } = state;
+    const m = opts.metrics;
+    if (route === undefined) {
+      if (m) m.l4Route(listener, undefined, undefined, false).refused.v++;
+      return refuse(client, entry, 'no TCPRoute attached');
+    }
     entry.route = route.source;
     const pick = picker.pick(route.backends, cs);
-    if (!pick.ok) return refuse(client, entry, pick.reason);
+    if (!pick.ok) {
+      if (m) m.l4Route(listener, route.source, undefined, false).refused.v++;
+      return refuse(client, entry, pick.reason);
+    }
     entry.upstream = pick.cluster.name;
     dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs).then(
       (backend) => {
         if (client.destroyed) return void backend.destroy();
+        if (m) countConnection(client, m.l4Route(listener, route.source, pick.cluster.name, false));
         splice(client, backend);
         client.resume();
       },
-      (err: Error) => refuse(client, entry, `backend ${pick.cluster.name}: ${err.message}`),
+      (err: Error) => {
+        if (m) m.l4Route(listener, route.source, pick.cluster.name, false).refused.v++;
+        refuse(client, entry, `backend ${pick.cluster.name}: ${err.message}`);
+      },
     );
   });
 

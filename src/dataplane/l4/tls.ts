@@ -14,7 +14,7 @@ import { HostTable, tlsRouteTable } from './hostmatch.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
-import { logOnClose, type L4LogEntry } from './access-log.js';
+import { countConnection, logOnClose, type L4LogEntry } from './access-log.js';
 
 interface CompiledListener {
   listener: Listener;
@@ -52,6 +52,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     const entry = logOnClose(client, `TLS ${port.name}`, opts.accessLog);
     // Chunks are joined and parsed only once enough bytes for the next record have arrived,
     // so a client dripping one byte per segment costs O(n), not O(n^2), copying.
+    let counted = false; // refusals after routing are counted by route()
     let chunks: Buffer[] = [];
     let total = 0;
     let need = 5;
@@ -61,6 +62,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       client.removeListener('end', onEarlyEnd);
     };
     const refuse = (why: string): void => {
+      if (opts.metrics && !counted) opts.metrics.l4Route(undefined, undefined, undefined, false).refused.v++;
       entry.refused = why;
       opts.log(`tls ${port.name}: ${why}; closing client`);
       stop();
@@ -86,6 +88,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       stop();
       client.pause();
       entry.request = `TLS ${port.name} sni=${hello.sni}`;
+      counted = true;
       route(client, hello.sni, buf, refuse, entry);
     };
     const onEarlyEnd = (): void => refuse('client closed before its ClientHello was complete');
@@ -98,16 +101,28 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
   function route(client: net.Socket, sni: string, hello: Buffer, refuse: (why: string) => void, log: L4LogEntry): void {
     // Captured now: a later update() must not move this connection.
     const { listeners, clusters: cs } = state;
+    const m = opts.metrics;
     const l = listeners.lookup(sni);
-    if (l === undefined) return refuse(`no listener for SNI ${sni}`);
+    if (l === undefined) {
+      if (m) m.l4Route(undefined, undefined, undefined, false).refused.v++;
+      return refuse(`no listener for SNI ${sni}`);
+    }
     const entry = l.routes.lookup(sni);
-    if (entry === undefined) return refuse(`no TLSRoute on ${l.listener.name} for SNI ${sni}`);
+    if (entry === undefined) {
+      if (m) m.l4Route(l.listener, undefined, undefined, false).refused.v++;
+      return refuse(`no TLSRoute on ${l.listener.name} for SNI ${sni}`);
+    }
     log.route = entry.source;
     const pick = picker.pick(entry.backends, cs);
-    if (!pick.ok) return refuse(`${entry.source.namespace}/${entry.source.name}: ${pick.reason}`);
+    if (!pick.ok) {
+      if (m) m.l4Route(l.listener, entry.source, undefined, false).refused.v++;
+      return refuse(`${entry.source.namespace}/${entry.source.name}: ${pick.reason}`);
+    }
     log.upstream = pick.cluster.name;
+    const cells = m ? m.l4Route(l.listener, entry.source, pick.cluster.name, false) : undefined;
     const dial = (): Promise<net.Socket> => dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs);
     const backendFailed = (err: Error): void => {
+      if (cells) cells.refused.v++;
       log.refused = `backend ${pick.cluster.name}: ${err.message}`;
       opts.log(`tls ${port.name}: backend ${pick.cluster.name}: ${err.message}; closing client`);
     };
@@ -116,6 +131,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
       dial().then(
         (backend) => {
           if (client.destroyed) return void backend.destroy();
+          if (cells) countConnection(client, cells);
           backend.write(hello);
           splice(client, backend);
           client.resume();
@@ -135,17 +151,21 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     // The handshake gets its own deadline; a client stalling after its hello is cut.
     const handshake = setTimeout(() => secure.destroy(), opts.helloTimeoutMs);
     handshake.unref();
+    let handshaken = false;
     secure.on('error', () => {
+      if (!handshaken && m) m.port(port).tlsFailures.v++;
       clearTimeout(handshake);
       secure.destroy();
       client.destroy();
     });
     secure.once('secure', () => {
+      handshaken = true;
       clearTimeout(handshake);
       secure.pause();
       dial().then(
         (backend) => {
           if (secure.destroyed) return void backend.destroy();
+          if (cells) countConnection(client, cells);
           splice(secure, backend);
         },
         (err: Error) => {

@@ -10,6 +10,8 @@ import type { L4Server } from './api.js';
 import type { ResolvedL4Options } from './options.js';
 import { l4LogLine, type L4LogEntry } from './access-log.js';
 import { BackendPicker } from './pick.js';
+import type { L4Cells } from '../../observability/metrics/dataplane.js';
+import { observe } from '../../observability/metrics/registry.js';
 
 interface State {
   route: L4RouteEntry | undefined;
@@ -28,6 +30,8 @@ interface Session {
   bytesIn: number;
   bytesOut: number;
   started: number;
+  /** Metrics of this route x backend (absent when metrics are off). */
+  cells: L4Cells | undefined;
 }
 
 const MAX_PENDING = 64;
@@ -65,6 +69,10 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
   function endSession(key: string, s: Session): void {
     if (sessions.get(key) === s) {
       sessions.delete(key);
+      if (s.cells) {
+        s.cells.active.v--;
+        observe(s.cells.duration, (Date.now() - s.started) / 1000);
+      }
       opts.accessLog?.(l4LogLine(s.client, s.log, s.bytesIn, s.bytesOut, Date.now() - s.started));
     }
     try {
@@ -76,19 +84,33 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
 
   function openSession(key: string, client: dgram.RemoteInfo): Session | undefined {
     const { route, clusters: cs } = state;
-    if (route === undefined) return void opts.log(`udp ${port.name}: no UDPRoute attached; dropping`);
+    const m = opts.metrics;
+    const listener = port.listeners.find((l) => l.l4Route) ?? port.listeners[0];
+    if (route === undefined) {
+      if (m) m.l4Route(listener, undefined, undefined, true).refused.v++;
+      return void opts.log(`udp ${port.name}: no UDPRoute attached; dropping`);
+    }
     if (sessions.size >= opts.udpMaxSessions) {
       // Dropping new flows rather than evicting old ones: under a flood of spoofed sources,
       // eviction would let the attacker push out every established session.
+      if (m) m.l4Route(listener, route.source, undefined, true).refused.v++;
       return void opts.log(`udp ${port.name}: ${sessions.size} sessions open (limit); dropping ${key}`);
     }
     const pick = picker.pick(route.backends, cs);
-    if (!pick.ok) return void opts.log(`udp ${port.name}: ${pick.reason}; dropping`);
+    if (!pick.ok) {
+      if (m) m.l4Route(listener, route.source, undefined, true).refused.v++;
+      return void opts.log(`udp ${port.name}: ${pick.reason}; dropping`);
+    }
+    const cells = m ? m.l4Route(listener, route.source, pick.cluster.name, true) : undefined;
+    if (cells) {
+      cells.total.v++;
+      cells.active.v++;
+    }
     const ep: Endpoint = pick.endpoints[0]!;
     const upstream = dgram.createSocket(family(ep.address));
     const now = Date.now();
     const log: L4LogEntry = { request: `UDP ${port.name}`, route: route.source, upstream: pick.cluster.name };
-    const s: Session = { upstream, lastSeen: now, ready: false, pending: [], client: client.address, log, bytesIn: 0, bytesOut: 0, started: now };
+    const s: Session = { upstream, lastSeen: now, ready: false, pending: [], client: client.address, log, bytesIn: 0, bytesOut: 0, started: now, cells };
     sessions.set(key, s);
     upstream.on('error', (e) => {
       // A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED: the backend is gone.
@@ -98,6 +120,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     upstream.on('message', (msg) => {
       s.lastSeen = Date.now();
       s.bytesOut += msg.length;
+      if (s.cells) s.cells.bytesOut.v += msg.length;
       if (!closing) server.send(msg, client.port, client.address);
     });
     upstream.connect(ep.port, ep.address, () => {
@@ -114,6 +137,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     if (s === undefined) return;
     s.lastSeen = Date.now();
     s.bytesIn += msg.length;
+    if (s.cells) s.cells.bytesIn.v += msg.length;
     if (s.ready) s.upstream.send(msg);
     else if (s.pending.length < MAX_PENDING) s.pending.push(msg);
   });

@@ -6,11 +6,14 @@ import type { HTTPRouteEntry, Listener, Port } from '../../ir/types.js';
 import { CompiledMatcher } from './compiled.js';
 import { HostTable } from './host.js';
 import type { MatchRequest } from './match.js';
+import type { DataplaneMetrics, RouteCells } from '../../observability/metrics/dataplane.js';
 
 export interface CompiledVHost {
   hostname: string;
   routes: HTTPRouteEntry[];
   matcher: CompiledMatcher;
+  /** Metrics (null when off): per route, the rule's cells (backend "") then one per backendRef, in order. */
+  cells: RouteCells[][] | null;
 }
 
 export interface CompiledListener {
@@ -18,6 +21,8 @@ export interface CompiledListener {
   vhosts: HostTable<CompiledVHost>;
   /** True when any route is a GRPCRoute entry: no-match answers then depend on the request's content-type. */
   hasGrpc: boolean;
+  /** Metrics: requests on this listener that no route matched (null when off). */
+  noRoute: RouteCells | null;
 }
 
 export interface RouteResult {
@@ -28,15 +33,24 @@ export interface RouteResult {
 export class PortRouter {
   readonly listeners = new HostTable<CompiledListener>();
 
-  constructor(readonly port: Port) {
+  /** Metrics: requests answered before any listener was chosen (bad path, unknown host); null when off. */
+  readonly noListener: RouteCells | null;
+
+  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null) {
+    this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
       const vhosts = new HostTable<CompiledVHost>();
       let hasGrpc = false;
       for (const vh of l.virtualHosts ?? []) {
-        vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher: new CompiledMatcher(vh.routes) });
+        // Resolved once per apply: a request bumps fields of these, never builds a label.
+        const cells = metrics
+          ? vh.routes.map((r) => [metrics.route(l, r.source, undefined), ...r.backends.map((b) => metrics.route(l, r.source, b.cluster))])
+          : null;
+        if (metrics) for (const r of vh.routes) metrics.mirrorCells(l, r);
+        vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher: new CompiledMatcher(vh.routes), cells });
         if (vh.routes.some((r) => r.grpc)) hasGrpc = true;
       }
-      this.listeners.add(l.hostname, { listener: l, vhosts, hasGrpc });
+      this.listeners.add(l.hostname, { listener: l, vhosts, hasGrpc, noRoute: metrics ? metrics.route(l, undefined, undefined) : null });
     }
   }
 

@@ -39,6 +39,7 @@ export class UpstreamConn implements DrainOwner {
 
   constructor(readonly socket: net.Socket, readonly key: string, private readonly pool: Pool) {
     socket.setNoDelay(true);
+    pool.open.set(key, (pool.open.get(key) ?? 0) + 1);
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
@@ -70,6 +71,9 @@ export class UpstreamConn implements DrainOwner {
   };
   private onClose = (): void => {
     this.closed = true;
+    const n = (this.pool.open.get(this.key) ?? 1) - 1;
+    if (n > 0) this.pool.open.set(this.key, n);
+    else this.pool.open.delete(this.key);
     this.pool.forget(this);
     const o = this.owner;
     this.owner = null;
@@ -84,6 +88,8 @@ export class UpstreamConn implements DrainOwner {
 
 export class Pool {
   private idle = new Map<string, UpstreamConn[]>();
+  /** Open sockets per pool key (idle and carrying a request), for the pool-use gauges. */
+  readonly open = new Map<string, number>();
   private sweeper: NodeJS.Timeout;
 
   constructor() {
@@ -149,6 +155,11 @@ export class Pool {
     }
     up.lastUsed = clock.now;
     list.push(up);
+  }
+
+  /** Idle sockets for one pool key (metrics). */
+  idleCount(key: string): number {
+    return this.idle.get(key)?.length ?? 0;
   }
 
   forget(up: UpstreamConn): void {

@@ -1,0 +1,114 @@
+// /metrics served by `portico run` on --admin and --health (control plane and engine, workers
+// summed), and by `portico dataplane` on --health; --metrics off leaves the engine's families out.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { start, type Running } from '../e2e/cli.js';
+import { echoBackend, freePort, type Backend } from '../dataplane/helpers.js';
+import { families, parse, promtool, sum } from './metrics-helpers.js';
+
+const manifests = (port: number, backendPort: number) => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: web, namespace: default }
+spec:
+  gatewayClassName: portico
+  listeners: [{ name: http, protocol: HTTP, port: ${port} }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: app, namespace: default }
+spec:
+  parentRefs: [{ name: web }]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: broken, namespace: default }
+spec:
+  parentRefs: [{ name: web }]
+  hostnames: [broken.example]
+  rules: [{ backendRefs: [{ name: missing, port: 80 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: app, namespace: default }
+spec: { ports: [{ name: http, protocol: TCP, port: 80, targetPort: ${backendPort} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: app-1, namespace: default, labels: { kubernetes.io/service-name: app } }
+addressType: IPv4
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+ports: [{ name: http, protocol: TCP, port: ${backendPort} }]
+`;
+
+describe('metrics: portico run', () => {
+  let dir: string, echo: Backend, run: Running, off: Running;
+  let port: number, admin: number, health: number, portOff: number, adminOff: number;
+  before(async () => {
+    echo = await echoBackend('app');
+    dir = await mkdtemp(join(tmpdir(), 'portico-metrics-'));
+    [port, admin, health, portOff, adminOff] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    await writeFile(join(dir, 'on.yaml'), manifests(port, echo.port));
+    const dirOff = join(dir, 'off');
+    await (await import('node:fs/promises')).mkdir(dirOff);
+    await writeFile(join(dirOff, 'off.yaml'), manifests(portOff, echo.port));
+    run = start(['run', join(dir, 'on.yaml'), '--workers', '2', '--admin', `127.0.0.1:${admin}`, '--health', `127.0.0.1:${health}`]);
+    off = start(['run', dirOff, '--workers', '1', '--admin', `127.0.0.1:${adminOff}`, '--metrics', 'off']);
+    await run.waitFor(/health on/);
+    await off.waitFor(/admin on/);
+  });
+  after(async () => {
+    await Promise.all([run?.stop(), off?.stop()]);
+    await echo?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('admin and health serve the same families, text/plain 0.0.4, promtool-clean', async () => {
+    // New connections each time: the OS spreads them over both workers.
+    for (let i = 0; i < 20; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/x`, { headers: { connection: 'close' } });
+      assert.equal(r.status, 200);
+      await r.text();
+    }
+    const a = await fetch(`http://127.0.0.1:${admin}/metrics`);
+    assert.equal(a.status, 200);
+    assert.match(a.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+    const text = await a.text();
+    const h = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
+    assert.deepEqual(families(h), families(text));
+    const S = parse(text);
+    // Both workers' counts, summed by the primary.
+    assert.equal(sum(S, 'portico_http_requests_total', { gateway_name: 'web', listener: 'http', route_name: 'app', backend: 'default/app:80', code: '200' }), 20);
+    assert.equal(sum(S, 'portico_dataplane_applies_total', { result: 'ok' }), 1); // once per config, not per worker
+    assert.equal(sum(S, 'portico_backend_endpoints_ready', { backend: 'default/app:80' }), 1); // max over workers, not the sum
+    // Control plane.
+    assert.ok(sum(S, 'portico_translations_total', { result: 'ok' }) >= 1);
+    assert.ok(sum(S, 'portico_translation_duration_seconds_count') >= 1);
+    assert.ok(sum(S, 'portico_config_last_good_timestamp_seconds') > 1.7e9);
+    assert.equal(sum(S, 'portico_objects', { kind: 'HTTPRoute' }), 2);
+    assert.equal(sum(S, 'portico_objects', { kind: 'Gateway' }), 1);
+    assert.equal(sum(S, 'portico_object_conditions', { kind: 'Gateway', condition: 'Programmed', status: 'True' }), 1);
+    assert.equal(sum(S, 'portico_object_conditions', { kind: 'HTTPRoute', condition: 'Accepted', status: 'True' }), 2);
+    const r = promtool(text);
+    if (r) assert.equal(r.output.trim() + `rc=${r.code}`, 'rc=0');
+  });
+
+  test('--metrics off: no engine families, control plane still there', async () => {
+    const r = await fetch(`http://127.0.0.1:${portOff}/x`);
+    assert.equal(r.status, 200);
+    await r.text();
+    const text = await (await fetch(`http://127.0.0.1:${adminOff}/metrics`)).text();
+    const f = families(text);
+    assert.ok(f.has('portico_translations_total'));
+    assert.ok(![...f].some((n) => n.startsWith('portico_http_') || n.startsWith('portico_dataplane_')), [...f].join(' '));
+  });
+});

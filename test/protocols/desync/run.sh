@@ -18,6 +18,7 @@ BACKEND_PORT=18861
 
 cd "$ROOT"
 . hack/node.sh
+. test/protocols/lib.sh
 mkdir -p "$WORK"
 
 # 1. The corpus: the .crate from crates.io, checked against the index checksum, extracted once.
@@ -42,11 +43,7 @@ fi
 # 2. Portico on the fixture (from src/, so the run tests the working tree).
 PORTICO_PID=
 cleanup() {
-  if [[ -n "$PORTICO_PID" ]] && kill -0 "$PORTICO_PID" 2>/dev/null; then
-    kill "$PORTICO_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$PORTICO_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$PORTICO_PID" 2>/dev/null || true
-  fi
+  [[ -z "$PORTICO_PID" ]] || stop_pids "$PORTICO_PID"
 }
 trap cleanup EXIT INT TERM
 PORTICO_FROM_SRC=1 node bin/portico.js run "$HERE/fixture" >"$WORK/portico.log" 2>&1 &

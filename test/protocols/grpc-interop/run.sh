@@ -23,6 +23,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 . "$ROOT/hack/lib.sh"
+. "$ROOT/test/protocols/lib.sh"
 export PORTICO_GO_CACHE="${PORTICO_GO_CACHE:-$HOME/.cache/portico/go}"
 TOOLS="${PORTICO_TOOLS_CACHE:-$HOME/.cache/portico/tools}/grpc-interop"
 WORK="$ROOT/test/protocols/.work/grpc-interop"
@@ -40,11 +41,7 @@ cleanup() {
   ((summarized)) || echo "PROTOCOLS grpc-interop: ERROR, no cases run to the end ($why; see the log above)"
   # A case still running (interrupted run): its `timeout` passes the signal on to the client.
   for p in "${JOBS[@]}"; do kill $(pgrep -P "$p") "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
 }
 trap cleanup EXIT
 trap 'why=interrupted; exit 130' INT TERM
@@ -66,17 +63,11 @@ if [[ "$(cat "$TOOLS/.stamp" 2>/dev/null)" != "$(stamp)" || ! -x "$TOOLS/client"
 fi
 
 # 2. Servers and Portico.
-wait_port() { # wait_port <port> <pid> <log>
-  local i
-  for i in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "process for port $1 exited (log: $3)"; }
-    sleep 0.1
-  done
-  cat "$3" >&2; die "nothing listens on 127.0.0.1:$1 after 20s (log: $3)"
+listening() { # listening <port> <pid> <log>
+  wait_port "$1" 20 "$2" || { cat "$3" >&2; die "nothing listens on 127.0.0.1:$1 (process $2 exited, or 20 s passed; log: $3)"; }
 }
 for p in 18501 18502 18510 18511; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "127.0.0.1:$p is already in use (another run of this suite?)"; fi
+  if port_open "$p"; then die "127.0.0.1:$p is already in use (another run of this suite?)"; fi
 done
 # The interop server binds every address of the machine (":port"); nothing here can narrow that.
 "$TOOLS/server" --port=18501 >"$WORK/server-h2c.log" 2>&1 &
@@ -87,10 +78,10 @@ PIDS+=($!); spid_tls=$!
 . "$ROOT/hack/node.sh"
 node "$ROOT/bin/portico.js" run "$HERE/fixture" --workers "${GRPC_INTEROP_WORKERS:-1}" --access-log >"$WORK/portico.log" 2>&1 &
 PIDS+=($!); ppid=$!
-wait_port 18501 "$spid_h2c" "$WORK/server-h2c.log"
-wait_port 18502 "$spid_tls" "$WORK/server-tls.log"
-wait_port 18510 "$ppid" "$WORK/portico.log"
-wait_port 18511 "$ppid" "$WORK/portico.log"
+listening 18501 "$spid_h2c" "$WORK/server-h2c.log"
+listening 18502 "$spid_tls" "$WORK/server-tls.log"
+listening 18510 "$ppid" "$WORK/portico.log"
+listening 18511 "$ppid" "$WORK/portico.log"
 
 # 3. The cases.
 client_args() { # client_args <transport>

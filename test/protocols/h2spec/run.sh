@@ -24,6 +24,7 @@ H2C_PORT=18400 TLS_PORT=18401 BACKEND_PORT=18402
 
 # shellcheck source=../../../hack/lib.sh
 . "$ROOT/hack/lib.sh"
+. "$ROOT/test/protocols/lib.sh"
 export PORTICO_GO_CACHE="${PORTICO_GO_CACHE:-${HOME:-/root}/.cache/portico/go}"
 # shellcheck source=../../../hack/node.sh
 . "$ROOT/hack/node.sh"
@@ -33,12 +34,7 @@ mode=suite
 
 pids=()
 cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -56,14 +52,7 @@ if [[ ! -x "$H2SPEC" ]]; then
   mkdir -p "$(dirname "$H2SPEC")" && mv "$tmp/h2spec" "$H2SPEC" && rm -rf "$tmp"
 fi
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {
-  local end=$((SECONDS + $2))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-    ((SECONDS < end)) || return 1
-    sleep 0.1
-  done
-}
+port_free() { ! port_open "$1"; }
 
 if [[ $mode == baseline ]]; then
   H2C_PORT=18490 TLS_PORT=18491

@@ -23,6 +23,7 @@ PROBE_TIMEOUT=3                      # seconds, slowhttptest -p and our probe al
 
 cd "$ROOT"
 . hack/node.sh
+. test/protocols/lib.sh
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
@@ -46,11 +47,7 @@ PIDS=()
 PROBE_PID=
 cleanup() {
   [[ -n "$PROBE_PID" ]] && kill "$PROBE_PID" 2>/dev/null || true
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
 }
 trap cleanup EXIT INT TERM
 
@@ -60,16 +57,8 @@ PORTICO_FROM_SRC=1 node bin/portico.js run "$HERE/fixture" --workers "${PORTICO_
 PORTICO_PID=$!
 PIDS+=($PORTICO_PID)
 
-ready() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in "$BACKEND_PORT" "$PORTICO_PORT"; do
-  for i in $(seq 300); do
-    ready "$port" && break
-    if ((i == 300)); then
-      echo "PROTOCOLS slowhttp: ERROR nothing listening on 127.0.0.1:$port after 30 s (logs in $WORK)"
-      exit 1
-    fi
-    sleep 0.1
-  done
+  wait_port "$port" 30 || { echo "PROTOCOLS slowhttp: ERROR nothing listening on 127.0.0.1:$port after 30 s (logs in $WORK)"; exit 1; }
 done
 
 # 3. The attacks, one after another, each with our probe running alongside.

@@ -1,0 +1,88 @@
+// The provisioner against a recording API client: only the leader writes; unchanged Gateways are
+// not re-applied; the sweep deletes what dropped out and nothing of another controller's classes
+// or of a Gateway that keeps its objects (not accepted, invalid parameters).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Resource } from '../api/types.js';
+import { Snapshot } from '../store/snapshot.js';
+import { translate } from '../translate/index.js';
+import type { ApiClient } from '../sources/kubernetes.js';
+import { planProvisioning } from './provision-plan.js';
+import { Provisioner } from './provisioner.js';
+import { MASTER_KEY, MASTER_SECRET, SyncKeys } from './sync-keys.js';
+
+const CTL = 'portico.dev/gateway-controller';
+const GC: Resource = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: CTL } };
+const gw = (name: string, uid: string, extra: Record<string, unknown> = {}): Resource => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name, namespace: 'ns', uid },
+  spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }], ...extra },
+});
+const MASTER: Resource = { apiVersion: 'v1', kind: 'Secret', metadata: { name: MASTER_SECRET, namespace: 'portico-system' }, data: { [MASTER_KEY]: Buffer.alloc(32, 7).toString('base64') } } as Resource;
+
+type Listed = { metadata: { name: string; namespace: string; uid: string; labels: Record<string, string>; ownerReferences?: { kind: string; uid: string }[] } };
+
+function fakeClient(listed: Record<string, Listed[]> = {}) {
+  const calls: string[] = [];
+  const client = {
+    json: async (method: string, path: string) => {
+      calls.push(`${method} ${path}`);
+      if (method === 'GET') return { items: listed[path.split('/').pop()!] ?? [] };
+      return {};
+    },
+    request: async () => ({ status: 404, body: undefined }),
+  } as unknown as ApiClient;
+  return { client, calls };
+}
+
+function setup(resources: Resource[], leader: boolean, listed?: Record<string, Listed[]>) {
+  const snapshot = new Snapshot([GC, MASTER, ...resources].map((resource) => ({ resource })));
+  const { statuses } = translate(snapshot, { controllerName: CTL, dataPlanes: 'per-gateway' });
+  const plan = planProvisioning(snapshot, statuses, CTL, { image: 'portico:test', syncAddress: 'sync:18000' });
+  const { client, calls } = fakeClient(listed);
+  const keys = new SyncKeys({ get: (kind, ns, name) => snapshot.get(kind, ns, name) }, 'portico-system');
+  const p = new Provisioner({ client, keys, isLeader: () => leader, log: () => undefined, resyncMs: 3_600_000 });
+  return { p, plan, calls };
+}
+
+test('a standby (not the leader) writes nothing', async () => {
+  const { p, plan, calls } = setup([gw('a', 'u-a')], false);
+  p.update(plan);
+  await p.idle();
+  await p.stop();
+  assert.deepEqual(calls, []);
+});
+
+test('the leader applies ServiceAccount, -sync Secret, Service, Deployment in order, once while nothing changes', async () => {
+  const { p, plan, calls } = setup([gw('a', 'u-a')], true);
+  p.update(plan);
+  await p.idle();
+  const patches = calls.filter((c) => c.startsWith('PATCH'));
+  assert.deepEqual(patches.map((c) => c.split('/').slice(-2).join('/')), [
+    'serviceaccounts/a-portico', 'secrets/a-portico-sync', 'services/a-portico', 'deployments/a-portico',
+  ]);
+  calls.length = 0;
+  p.update(plan);
+  await p.idle();
+  await p.stop();
+  assert.deepEqual(calls.filter((c) => !c.startsWith('GET')), [], 'unchanged: not applied again');
+});
+
+test('the sweep deletes what no accepted Gateway wants, and spares other classes and Gateways keeping their objects', async () => {
+  const labels = (cls: string) => ({ 'app.kubernetes.io/managed-by': 'portico', 'app.kubernetes.io/component': 'dataplane', 'gateway.networking.k8s.io/gateway-class-name': cls });
+  const obj = (name: string, cls: string, owner: string): Listed => ({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, labels: labels(cls), ownerReferences: [{ kind: 'Gateway', uid: owner }] } });
+  const listed = {
+    poddisruptionbudgets: [obj('a-portico', 'portico', 'u-a'), obj('x-other', 'other', 'u-x'), obj('bad-portico', 'portico', 'u-bad')],
+    deployments: [obj('a-portico', 'portico', 'u-a'), obj('a-renamed', 'portico', 'u-a')],
+  };
+  const invalid = { infrastructure: { parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'missing' } } };
+  const { p, plan, calls } = setup([gw('a', 'u-a'), gw('bad', 'u-bad', invalid)], true, listed);
+  p.update(plan);
+  await p.idle();
+  await p.stop();
+  assert.deepEqual(calls.filter((c) => c.startsWith('DELETE')).map((c) => c.split('/').slice(-2).join('/')).sort(), [
+    'deployments/a-renamed', 'poddisruptionbudgets/a-portico',
+  ]);
+});

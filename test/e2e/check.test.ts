@@ -87,3 +87,16 @@ test("portico check - reads manifests from standard input, naming them stdin:lin
   assert.match(bad.stdout, /HTTPRoute team-b\/app  \(stdin:\d+\)/);
   assert.match(bad.stdout, /NotAllowedByListeners/);
 });
+
+test('portico check --dataplane provisioned: two Gateways on one port conflict only with the shared in-process data plane', async () => {
+  const gateway = (ns: string) =>
+    `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: ${ns}}\nspec: {gatewayClassName: portico, listeners: [{name: http, port: 80, protocol: HTTP}]}\n`;
+  const text = ['apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: portico}\nspec: {controllerName: portico.dev/gateway-controller}\n', gateway('one'), gateway('two')].join('---\n');
+  const shared = await portico(['check', '-'], 30_000, text);
+  assert.equal(shared.code, 1, shared.stdout);
+  assert.match(shared.stdout, /HostnameConflict/);
+  const own = await portico(['check', '--dataplane', 'provisioned', '-'], 30_000, text);
+  assert.equal(own.code, 0, own.stdout + own.stderr);
+  const bad = await portico(['check', '--dataplane', 'merged', '-'], 30_000, text);
+  assert.equal(bad.code, 2);
+});

@@ -36,8 +36,9 @@ async function startProxy(ctx: BenchContext, proxy: ProxyName, s: Scenario, back
     case 'haproxy':
       return startHaproxy(ctx, s);
     case 'portico':
+    case 'portico-nometrics':
       if (typeof pc === 'string') throw new Error(`Portico unavailable: ${pc}`);
-      return startPortico(ctx, pc, s);
+      return startPortico(ctx, pc, s, proxy);
   }
 }
 
@@ -58,7 +59,7 @@ async function runScenario(
       const m = await startProxy(ctx, proxy, s, backend, pc);
       if (proxy !== 'direct') procs.set(proxy, m);
       // Portico may listen before a large route set is loaded: give it time to converge.
-      const problem = await verifyWithin(s, targetPort(ctx.ports, proxy, s), proxy !== 'direct', proxy === 'portico' ? 60_000 : 10_000);
+      const problem = await verifyWithin(s, targetPort(ctx.ports, proxy, s), proxy !== 'direct', proxy.startsWith('portico') ? 60_000 : 10_000);
       if (problem) throw new Error(`failed verification: ${problem}`);
       if (proxy === 'direct') procs.set(proxy, m);
     } catch (e) {
@@ -143,7 +144,7 @@ async function main(): Promise<number> {
   };
 
   let pc: PorticoCommand | string = 'not requested';
-  if (a.proxies.includes('portico') || a.controlPlane) {
+  if (a.proxies.some((p) => p.startsWith('portico')) || a.controlPlane) {
     log('building Portico from src/ ...');
     const profDir = a.cpuProf ? join(runDir, 'prof') : undefined;
     if (profDir) mkdirSync(profDir, { recursive: true });

@@ -1,6 +1,6 @@
 // Command-line flags of `npm run bench` (see bench/README.md).
 
-import { PROXIES, SCENARIOS, type ProxyName, type ScenarioName } from './scenarios.js';
+import { ALL_PROXIES, PROXIES, SCENARIOS, type ProxyName, type ScenarioName } from './scenarios.js';
 
 export interface BenchArgs {
   durationSec: number;
@@ -29,7 +29,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --warmup S          seconds of unmeasured load per proxy before round 1 (default 1)
   --rounds N          interleaved rounds, medians reported (default 3)
   --scenarios a,b     subset of: ${SCENARIOS.map((s) => s.name).join(', ')}
-  --proxies a,b       subset of: ${PROXIES.join(', ')}
+  --proxies a,b       subset of: ${ALL_PROXIES.join(', ')} (portico-nometrics: portico run --metrics off)
   --connections N     wrk connections (default 50)
   --workers N         worker processes of every proxy and the backend (HAProxy: threads; default 1)
   --h2 C,M            h2load clients and streams per client (default 10,10)
@@ -88,7 +88,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--warmup': a.warmupSec = Number(v()); break;
       case '--rounds': a.rounds = Math.round(positive(v(), f)); partial = true; break;
       case '--scenarios': a.scenarios = list(v(), SCENARIOS.map((s) => s.name), f); partial = true; break;
-      case '--proxies': a.proxies = list(v(), PROXIES, f); partial = true; break;
+      case '--proxies': a.proxies = list(v(), ALL_PROXIES, f); partial = true; break;
       case '--connections': a.connections = Math.round(positive(v(), f)); partial = true; break;
       case '--workers': a.workers = Math.round(positive(v(), f)); partial = true; break;
       case '--h2': {

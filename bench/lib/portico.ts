@@ -51,8 +51,9 @@ export async function startPorticoOn(
   port: number,
   name: string,
   timeoutMs = 120_000,
+  extraArgs: string[] = [],
 ): Promise<Managed> {
-  const m = startProcess(name, pc.cmd, [...pc.args, 'run', manifestDir, '--workers', String(ctx.workers)], {
+  const m = startProcess(name, pc.cmd, [...pc.args, 'run', manifestDir, '--workers', String(ctx.workers), ...extraArgs], {
     cwd: ctx.repoDir,
     logFile: join(manifestDir, '..', `${name.replace(/\W+/g, '-')}.log`),
   });
@@ -60,19 +61,21 @@ export async function startPorticoOn(
   return m;
 }
 
-export async function startPortico(ctx: BenchContext, pc: PorticoCommand, s: Scenario): Promise<Managed> {
-  const dir = join(ctx.runDir, 'portico', s.name);
+/** `variant` portico-nometrics: the same on its own port with `--metrics off` (the cost of metrics). */
+export async function startPortico(ctx: BenchContext, pc: PorticoCommand, s: Scenario, variant: 'portico' | 'portico-nometrics' = 'portico'): Promise<Managed> {
+  const port = ctx.ports[variant];
+  const dir = join(ctx.runDir, variant, s.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'manifests.yaml'),
     scenarioManifests(s, {
-      listenPort: ctx.ports.portico,
+      listenPort: port,
       backendA: ctx.ports.backendA,
       backendB: ctx.ports.backendB,
       certPem: ctx.cert.certPem,
       keyPem: ctx.cert.keyPem,
     }),
   );
-  return startPorticoOn(ctx, pc, dir, ctx.ports.portico, `portico-${s.name}`);
+  return startPorticoOn(ctx, pc, dir, port, `${variant}-${s.name}`, 120_000, variant === 'portico-nometrics' ? ['--metrics', 'off'] : []);
 }

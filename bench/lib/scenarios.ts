@@ -92,8 +92,11 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-export type ProxyName = 'direct' | 'nginx' | 'haproxy' | 'portico';
+export type ProxyName = 'direct' | 'nginx' | 'haproxy' | 'portico' | 'portico-nometrics';
+/** Measured by default. */
 export const PROXIES: ProxyName[] = ['direct', 'nginx', 'haproxy', 'portico'];
+/** Also accepted by --proxies: portico-nometrics is `portico run --metrics off`, for the metrics cost. */
+export const ALL_PROXIES: ProxyName[] = [...PROXIES, 'portico-nometrics'];
 
 /** Loopback ports, all offsets from one base so a clash is fixed with one flag. */
 export interface Ports {
@@ -104,6 +107,7 @@ export interface Ports {
   nginx: number;
   haproxy: number;
   portico: number;
+  'portico-nometrics': number;
   controlPlane: number; // Portico listener for the control-plane measurements
 }
 
@@ -116,6 +120,7 @@ export function portsFrom(base: number): Ports {
     nginx: base + 10,
     haproxy: base + 11,
     portico: base + 12,
+    'portico-nometrics': base + 13,
     controlPlane: base + 20,
   };
 }

@@ -1045,6 +1045,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   private onClose = (): void => {
     this.closed = true;
+    // A request the connection ended before it finished (client gone, response cut, WebSocket
+    // tunnel closing) is counted with whatever status went out (0 = none: code "other").
+    if (this.t0 !== 0 && this.active) this.count();
     if (this.headTimer) clearTimeout(this.headTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -253,7 +253,7 @@ export class DataplaneMetrics {
     this.l4Duration = r.histogram('portico_l4_connection_duration_seconds', 'Lifetime of TCP and TLS client connections.', LL);
     this.udpSessions = r.counter('portico_udp_sessions_total', 'UDP sessions (client address:port flows) opened to a backend.', LL);
     this.udpSessionsActive = r.gauge('portico_udp_sessions_active', 'UDP sessions open.', LL);
-    this.udpRefused = r.counter('portico_udp_sessions_refused_total', 'UDP flows dropped without a session (no route, no endpoints, session limit).', LL);
+    this.udpRefused = r.counter('portico_udp_sessions_refused_total', 'UDP datagrams dropped because they could not open a session (no route, no endpoints, session limit).', LL);
     this.udpDuration = r.histogram('portico_udp_session_duration_seconds', 'Lifetime of UDP sessions.', LL);
     this.endpointsReady = r.gauge('portico_backend_endpoints_ready', 'Ready endpoints of a backend in the configuration being served.', ENDPOINT_LABELS, 'max');
     this.poolIdle = r.gauge('portico_upstream_pool_idle_connections', 'Idle keep-alive HTTP/1.1 connections to a backend in the pool.', ENDPOINT_LABELS);

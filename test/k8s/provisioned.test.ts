@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 import { runController, type RunningController } from '../../src/controller/index.js';
@@ -200,13 +201,14 @@ describe('portico controller --dataplane provisioned against a real API server',
     podIP.b = await readyPod(NS.b, resourceName('gw-b', CLASS));
     await waitFor('gw-b serving b.example.com', async () => (await served(podIP.b!, 'b.example.com')).status === 200 || undefined, LONG);
     for (const [ns, gw] of [[NS.a, 'gw-a'], [NS.b, 'gw-b']] as const) {
-      const g = await waitFor(`${ns}/${gw} Programmed with the Service's address`, async () => {
+      // status.addresses from the provisioned Service (polled together: a load-balancer allocator may assign an ingress IP meanwhile)
+      const g = await waitFor(`${ns}/${gw} Programmed, status.addresses from its Service`, async () => {
         const x = await gatewayNow(ns, gw);
-        return isTrue(x?.status?.conditions, 'Programmed') && (x?.status?.addresses?.length ?? 0) > 0 ? x : undefined;
+        const svc = await getObj<Parameters<typeof statusAddresses>[0]>(client, ref('v1', 'Service', resourceName(gw, CLASS), ns));
+        const want = svc ? statusAddresses(svc).addresses : [];
+        return isTrue(x?.status?.conditions, 'Programmed') && want.length > 0 && isDeepStrictEqual(x?.status?.addresses, want) ? x : undefined;
       }, LONG);
       assert.ok(isTrue(g.status?.conditions, 'Accepted'));
-      const svc = (await getObj<Parameters<typeof statusAddresses>[0]>(client, ref('v1', 'Service', resourceName(gw, CLASS), ns)))!;
-      assert.deepEqual(g.status?.addresses, statusAddresses(svc).addresses, 'status.addresses from the provisioned Service');
     }
     assert.notEqual(podIP.a, podIP.b);
     assert.deepEqual(await served(podIP.a!, 'a.example.com'), { status: 200, namespace: NS.a });

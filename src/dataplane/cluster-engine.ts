@@ -4,6 +4,7 @@
 // A worker that dies is replaced and given the last applied IR.
 // Metrics: on each scrape the primary asks every worker for its snapshot (IPC, bounded by a
 // timeout; a worker that does not answer in time contributes its last snapshot) and sums them.
+// Workers also push a snapshot every 10 s, so a worker that dies loses at most that much.
 // A worker that exits leaves its last counters and histograms behind (gauges dropped), so every
 // counter stays monotonic across worker restarts. Applies are counted here, once per config.
 

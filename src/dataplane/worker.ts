@@ -33,3 +33,12 @@ process.on('disconnect', () => {
   void engine.close(1000).finally(() => process.exit(0));
 });
 send({ type: 'ready' });
+// Besides answering scrapes, push a snapshot now and then: if this worker dies, the primary keeps
+// what it last received, so at most this period of counts is lost (metrics off: nothing sent).
+if (raw.metrics !== false) {
+  const push = setInterval(() => {
+    const snapshot = engine.snapshotNow();
+    if (snapshot) send({ type: 'metrics', id: -1, snapshot });
+  }, 10_000);
+  push.unref();
+}

@@ -41,7 +41,7 @@ export const GRPC_CODES: readonly string[] = [
 export const LOCAL_REASONS = [
   'no_route', // no listener / virtual host / route matched (404, gRPC UNIMPLEMENTED)
   'misdirected', // Host selects another listener than the SNI did (421)
-  'bad_request', // bad request target, path refused, bad chunked body (400), unsupported transfer coding (501)
+  'bad_request', // unparsable head (400, 431), head timeout (408), bad target or path, bad chunked body (400), unsupported transfer coding (501)
   'redirect', // RequestRedirect filter or path normalisation redirect (3xx)
   'cors_preflight', // CORS preflight answered (200)
   'no_backend', // rule without backendRefs, invalid backendRef, cluster missing (500)

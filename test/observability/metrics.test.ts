@@ -28,7 +28,7 @@ describe('metrics: data plane', () => {
   let echo: Backend, slow: Backend, flaky: Backend, mirror: Backend, slammer: net.Server, grpcSrv: EchoServer;
   let tcpB: l4.Backend, udpB: l4.Backend, tlsB: l4.Backend;
   let engine: Engine;
-  let pHttp: number, pHttps: number, pTcp: number, pUdp: number, pTls: number;
+  let pHttp: number, pHttps: number, pTcp: number, pUdp: number, pTls: number, pTerm: number;
   const mirrored: string[] = [];
   const tries = new Map<string, number>();
   let text = '';
@@ -63,6 +63,7 @@ describe('metrics: data plane', () => {
     pTcp = await l4.freePort('tcp');
     pUdp = await l4.freePort('udp');
     pTls = await l4.freePort('tcp');
+    pTerm = await l4.freePort('tcp');
     const httpListener: Listener = {
       name: 'default/gw/http',
       protocol: 'HTTP',
@@ -101,6 +102,12 @@ describe('metrics: data plane', () => {
         l4.l4Port('TCP', pTcp, [l4.to('default/tcp:9000')]),
         l4.l4Port('UDP', pUdp, [l4.to('default/udp:53')]),
         l4.tlsPort(pTls, [l4.tlsListener('tls', undefined, [l4.tlsRoute('pass', ['backend.internal'], [l4.to('default/tlsb:443')])])]),
+        l4.tlsPort(pTerm, [
+          l4.tlsListener('term', undefined, [l4.tlsRoute('term', ['*'], [l4.to('default/tcp:9000')])], {
+            mode: 'Terminate',
+            certificates: [{ secret: 'default/gw', ...pki.gateway, dnsNames: ['gw.example.com', '*.gw.example.com'] }],
+          }),
+        ]),
       ],
       clusters: Object.fromEntries(
         [
@@ -164,6 +171,12 @@ describe('metrics: data plane', () => {
       c.on('close', () => r());
       c.resume();
     });
+    // ... and a client that rejects the certificate (unknown CA) and closes.
+    await new Promise<void>((r) => {
+      const c = tls.connect({ host: '127.0.0.1', port: pHttps, servername: 'gw.example.com', ca: pki.otherCaPem });
+      c.on('error', () => r());
+      c.on('close', () => r());
+    });
     // L4
     assert.equal((await l4.tcpRoundTrip(pTcp, 'hello')).data, 'hello|t');
     const u = await l4.udpClient();
@@ -180,6 +193,12 @@ describe('metrics: data plane', () => {
     // A TLS client whose SNI matches no route is refused.
     await new Promise<void>((r) => {
       const c = tls.connect({ host: '127.0.0.1', port: pTls, servername: 'nobody.example', rejectUnauthorized: false });
+      c.on('error', () => r());
+      c.on('close', () => r());
+    });
+    // TLS Terminate (L4): a client that rejects the certificate (unknown CA) fails the handshake.
+    await new Promise<void>((r) => {
+      const c = tls.connect({ host: '127.0.0.1', port: pTerm, servername: 'gw.example.com', ca: pki.otherCaPem });
       c.on('error', () => r());
       c.on('close', () => r());
     });
@@ -245,11 +264,13 @@ describe('metrics: data plane', () => {
     const http = `127.0.0.1:${pHttp}/HTTP`;
     const sec = `127.0.0.1:${pHttps}/HTTPS`;
     assert.ok(sum(S, 'portico_http_connections_total', { port: http }) >= 2);
-    assert.equal(sum(S, 'portico_http_connections_total', { port: sec }), 2);
+    assert.equal(sum(S, 'portico_http_connections_total', { port: sec }), 3);
     assert.ok(sum(S, 'portico_http_connections_active', { port: http }) >= 0);
     assert.ok(families(text).has('portico_http2_streams_active'));
     assert.equal(sum(S, 'portico_http2_streams_active', { port: http }), 0); // both streams closed
-    assert.equal(sum(S, 'portico_tls_handshake_failures_total', { port: sec }), 1);
+    assert.equal(sum(S, 'portico_tls_handshake_failures_total', { port: sec }), 2);
+    assert.equal(sum(S, 'portico_tls_handshake_failures_total', { port: `127.0.0.1:${pTerm}/TLS` }), 1);
+    assert.equal(S.filter((s) => s.name === 'portico_http_connections_active' && s.labels.port!.endsWith('/TLS')).length, 0);
   });
 
   test('L4: TCP and TLS connections, bytes each way, duration; UDP sessions', () => {

@@ -151,9 +151,23 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     // The handshake gets its own deadline; a client stalling after its hello is cut.
     const handshake = setTimeout(() => secure.destroy(), opts.helloTimeoutMs);
     handshake.unref();
+    // A handshake failure: an error, or a close (a client rejecting our certificate just closes), before 'secure'.
     let handshaken = false;
+    const failed = (): void => {
+      if (handshaken || !m) return;
+      handshaken = true;
+      m.tlsFailures(port).v++;
+    };
+    secure.once('close', failed);
+    // The client's FIN before the handshake finished (sockets here are allowHalfOpen): it cannot finish it any more.
+    secure.once('end', () => {
+      if (handshaken) return;
+      failed();
+      clearTimeout(handshake);
+      secure.destroy();
+    });
     secure.on('error', () => {
-      if (!handshaken && m) m.port(port).tlsFailures.v++;
+      failed();
       clearTimeout(handshake);
       secure.destroy();
       client.destroy();

@@ -289,6 +289,11 @@ export class DataplaneMetrics {
     return c;
   }
 
+  /** TLS listeners in Terminate mode (L4): only the handshake-failure counter of their port. */
+  tlsFailures(port: Port): Cell {
+    return this.tlsHandshakeFailures.child([port.name]);
+  }
+
   l4Route(listener: Listener | undefined, src: RouteSource | undefined, cluster: string | undefined, udp: boolean): L4Cells {
     const all = routeLabels(listener, src, cluster);
     const labels = [...all.slice(0, 6), all[7]!];

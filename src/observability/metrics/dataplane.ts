@@ -84,55 +84,70 @@ export function localReason(status: number, body: string): number {
   return status >= 500 ? R.internal : R.no_route;
 }
 
-/** The counters one request may touch: one listener x route rule x backendRef. */
+/**
+ * The counters one request may touch: one listener x route rule x backendRef. Every series is
+ * created on first use (a config with thousands of routes holds a small object per cell until
+ * traffic arrives); after that a request only bumps fields.
+ */
 export class RouteCells {
-  readonly requests: (Cell | undefined)[] = new Array(CODE_LABELS.length);
-  readonly local: (Cell | undefined)[] = new Array(LOCAL_REASONS.length * CODE_LABELS.length);
-  readonly grpc: (Cell | undefined)[] = new Array(GRPC_CODES.length + 1);
-  readonly duration: HistCell;
-  readonly requestBytes: Cell;
-  readonly responseBytes: Cell;
-  readonly connectFailures: Cell;
-  readonly timeouts: Cell;
-  readonly retries: Cell;
-  readonly upstream5xx: Cell;
-  readonly portico5xx: Cell;
-  readonly mirrorSent: Cell;
-  readonly mirrorNotSent: Cell;
-  readonly mirrorErrors: Cell;
+  private requests: (Cell | undefined)[] | null = null;
+  private local: (Cell | undefined)[] | null = null;
+  private grpc: (Cell | undefined)[] | null = null;
+  private dur: HistCell | null = null;
+  private reqB: Cell | null = null;
+  private respB: Cell | null = null;
+  private up5xx: Cell | null = null;
+  private own5xx: Cell | null = null;
+  private cf: Cell | null = null;
+  private to: Cell | null = null;
+  private rt: Cell | null = null;
+  private ms: Cell | null = null;
+  private mns: Cell | null = null;
+  private me: Cell | null = null;
 
-  constructor(private readonly m: DataplaneMetrics, readonly labels: readonly string[]) {
-    this.duration = m.httpDuration.child(labels);
-    this.requestBytes = m.httpRequestBytes.child(labels);
-    this.responseBytes = m.httpResponseBytes.child(labels);
-    this.connectFailures = m.httpConnectFailures.child(labels);
-    this.timeouts = m.httpTimeouts.child(labels);
-    this.retries = m.httpRetries.child(labels);
-    this.upstream5xx = m.http5xx.child([...labels, 'upstream']);
-    this.portico5xx = m.http5xx.child([...labels, 'portico']);
-    this.mirrorSent = m.httpMirrors.child([...labels, 'sent']);
-    this.mirrorNotSent = m.httpMirrors.child([...labels, 'not_sent']);
-    this.mirrorErrors = m.httpMirrors.child([...labels, 'error']);
+  constructor(private readonly m: DataplaneMetrics, readonly labels: readonly string[]) {}
+
+  get connectFailures(): Cell {
+    return (this.cf ??= this.m.httpConnectFailures.child(this.labels));
+  }
+  get timeouts(): Cell {
+    return (this.to ??= this.m.httpTimeouts.child(this.labels));
+  }
+  get retries(): Cell {
+    return (this.rt ??= this.m.httpRetries.child(this.labels));
+  }
+  get mirrorSent(): Cell {
+    return (this.ms ??= this.m.httpMirrors.child([...this.labels, 'sent']));
+  }
+  get mirrorNotSent(): Cell {
+    return (this.mns ??= this.m.httpMirrors.child([...this.labels, 'not_sent']));
+  }
+  get mirrorErrors(): Cell {
+    return (this.me ??= this.m.httpMirrors.child([...this.labels, 'error']));
   }
 
   /** A finished request (both front ends). `local` is a LOCAL_REASONS index, or -1 for an upstream answer. */
   done(status: number, seconds: number, reqBytes: number, respBytes: number, local: number): void {
+    const m = this.m;
     const slot = codeSlot(status);
-    (this.requests[slot] ??= this.m.httpRequests.child([...this.labels, CODE_LABELS[slot]!])).v++;
-    observe(this.duration, seconds);
-    this.requestBytes.v += reqBytes;
-    this.responseBytes.v += respBytes;
+    const requests = (this.requests ??= new Array<Cell | undefined>(CODE_LABELS.length));
+    (requests[slot] ??= m.httpRequests.child([...this.labels, CODE_LABELS[slot]!])).v++;
+    observe((this.dur ??= m.httpDuration.child(this.labels)), seconds);
+    (this.reqB ??= m.httpRequestBytes.child(this.labels)).v += reqBytes;
+    (this.respB ??= m.httpResponseBytes.child(this.labels)).v += respBytes;
     if (local >= 0) {
       const k = local * CODE_LABELS.length + slot;
-      (this.local[k] ??= this.m.httpLocal.child([...this.labels, CODE_LABELS[slot]!, LOCAL_REASONS[local]!])).v++;
-      if (status >= 500) this.portico5xx.v++;
-    } else if (status >= 500) this.upstream5xx.v++;
+      const arr = (this.local ??= new Array<Cell | undefined>(LOCAL_REASONS.length * CODE_LABELS.length));
+      (arr[k] ??= m.httpLocal.child([...this.labels, CODE_LABELS[slot]!, LOCAL_REASONS[local]!])).v++;
+      if (status >= 500) (this.own5xx ??= m.http5xx.child([...this.labels, 'portico'])).v++;
+    } else if (status >= 500) (this.up5xx ??= m.http5xx.child([...this.labels, 'upstream'])).v++;
   }
 
   /** A finished gRPC call: its grpc-status (0..16; anything else counted as UNKNOWN; -1 = none seen). */
   grpcDone(code: number): void {
     const i = code >= 0 && code < GRPC_CODES.length ? code : code < 0 ? GRPC_CODES.length : 2;
-    (this.grpc[i] ??= this.m.grpcRequests.child([...this.labels, i === GRPC_CODES.length ? 'none' : GRPC_CODES[i]!])).v++;
+    const arr = (this.grpc ??= new Array<Cell | undefined>(GRPC_CODES.length + 1));
+    (arr[i] ??= this.m.grpcRequests.child([...this.labels, i === GRPC_CODES.length ? 'none' : GRPC_CODES[i]!])).v++;
   }
 }
 

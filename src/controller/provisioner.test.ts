@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Resource } from '../api/types.js';
 import { Snapshot } from '../store/snapshot.js';
 import { translate } from '../translate/index.js';
-import type { ApiClient } from '../sources/kubernetes.js';
+import { ApiError, type ApiClient } from '../sources/kubernetes.js';
 import { planProvisioning } from './provision-plan.js';
 import { Provisioner } from './provisioner.js';
 import { MASTER_KEY, MASTER_SECRET, SyncKeys } from './sync-keys.js';
@@ -85,4 +85,25 @@ test('the sweep deletes what no accepted Gateway wants, and spares other classes
   assert.deepEqual(calls.filter((c) => c.startsWith('DELETE')).map((c) => c.split('/').slice(-2).join('/')).sort(), [
     'deployments/a-renamed', 'poddisruptionbudgets/a-portico',
   ]);
+});
+
+test('a Service refused for an immutable field (a new static clusterIP) is deleted and created again', async () => {
+  const { p, plan, calls } = setup([gw('a', 'u-a')], true);
+  const client = (p as unknown as { o: { client: { json: (m: string, path: string) => Promise<unknown> } } }).o.client;
+  const json = client.json;
+  let refused = false;
+  client.json = async (method, path) => {
+    if (method === 'PATCH' && path.includes('/services/') && !refused) {
+      refused = true;
+      calls.push(`${method} ${path}`);
+      throw new ApiError(422, `PATCH ${path}: 422 Service "a-portico" is invalid: spec.clusterIPs[0]: Invalid value: ["10.96.0.20"]: may not change once set`);
+    }
+    return json(method, path);
+  };
+  p.update(plan);
+  await p.idle();
+  await p.stop();
+  const services = calls.filter((c) => c.includes('/services/')).map((c) => c.split(' ')[0]);
+  assert.deepEqual(services, ['PATCH', 'DELETE', 'PATCH']);
+  assert.equal(p.errors.size, 0);
 });

@@ -7,7 +7,7 @@
 // invalid, keeps the objects it has (its pods keep serving the last good config).
 
 import { createHash } from 'node:crypto';
-import type { ApiClient } from '../sources/kubernetes.js';
+import { ApiError, type ApiClient } from '../sources/kubernetes.js';
 import { GATEWAY_NAME_LABEL } from '../provision/index.js';
 import { applyObject, deleteObject, listObjects, PROVISIONED_KINDS, type ProvisionedKind } from './apply.js';
 import type { ProvisionPlan } from './provision-plan.js';
@@ -131,7 +131,7 @@ export class Provisioner {
       const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex');
       if (this.applied.get(p.key) === hash) continue;
       try {
-        for (const x of objects) await applyObject(client, x);
+        for (const x of objects) await this.applyOrRecreate(x);
         this.stats.applies++;
         this.applied.set(p.key, hash);
         this.errors.delete(p.key);
@@ -156,6 +156,21 @@ export class Provisioner {
       }
     }
     if ([...this.errors].join('\n') !== errorsBefore) this.o.onErrorsChanged?.();
+  }
+
+  /**
+   * Server-side apply; a Service whose change touches an immutable field (a new static
+   * clusterIP from spec.addresses) is deleted and created again, as nothing else can change it.
+   */
+  private async applyOrRecreate(x: { kind: string; metadata: { name: string; namespace?: string } }): Promise<void> {
+    try {
+      await applyObject(this.o.client, x);
+    } catch (err) {
+      if (!(x.kind === 'Service' && err instanceof ApiError && err.statusCode === 422 && /may not change once set|immutable/.test(err.message))) throw err;
+      this.o.log(`Service ${x.metadata.namespace}/${x.metadata.name}: ${err.message}; deleting and creating it again`);
+      await deleteObject(this.o.client, { kind: 'Service', namespace: x.metadata.namespace ?? 'default', name: x.metadata.name });
+      await applyObject(this.o.client, x);
+    }
   }
 
   /** Deletes objects of this controller's classes that no accepted Gateway wants any more. */

@@ -77,9 +77,18 @@ function echo(ns: string): Obj[] {
   ];
 }
 
-function gateway(ns: string, name: string, infrastructure?: Record<string, unknown>): Obj {
-  return { ...ref(GW, 'Gateway', name, ns), spec: { gatewayClassName: CLASS, ...(infrastructure ? { infrastructure } : {}), listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } };
+function gateway(ns: string, name: string, infrastructure?: Record<string, unknown>, addresses?: string[]): Obj {
+  return {
+    ...ref(GW, 'Gateway', name, ns),
+    spec: {
+      gatewayClassName: CLASS,
+      ...(infrastructure ? { infrastructure } : {}),
+      ...(addresses ? { addresses: addresses.map((value) => ({ type: 'IPAddress', value })) } : {}),
+      listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }],
+    },
+  };
 }
+const SMALL = { parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'small' } };
 
 function route(ns: string, gw: string, host: string, prefix = '/'): Obj {
   return {
@@ -171,7 +180,7 @@ describe('portico controller --dataplane provisioned against a real API server',
   test('a Gateway gets its ServiceAccount, -sync Secret, Service and Deployment, owned by it; the master key Secret is created', async () => {
     // Gateway a takes a ClusterIP Service from its own GatewayParameters.
     await apply(client, { ...ref('gateway.portico.dev/v1alpha1', 'GatewayParameters', 'small', NS.a), spec: { service: { type: 'ClusterIP' } } });
-    await apply(client, gateway(NS.a, 'gw-a', { parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'small' } }));
+    await apply(client, gateway(NS.a, 'gw-a', SMALL));
     await apply(client, route(NS.a, 'gw-a', 'a.example.com'));
     const uid = (await gatewayNow(NS.a, 'gw-a'))!.metadata.uid!;
     const name = resourceName('gw-a', CLASS);
@@ -244,6 +253,20 @@ describe('portico controller --dataplane provisioned against a real API server',
     await waitFor('the PDB', () => getObj(client, pdb), LONG);
     await apply(client, params(false));
     await waitFor('the PDB deleted', async () => !(await getObj(client, pdb)) || undefined, LONG);
+  });
+
+  test('a static address on the ClusterIP Service: changing it recreates the Service, status.addresses follows', async () => {
+    // two free-looking addresses in the cluster's Service range (127.96.0.0/16), different per run
+    const n = [...RUN].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+    const [first, second] = [`127.96.${200 + (n % 50)}.${2 + (n % 250)}`, `127.96.${200 + ((n >> 8) % 50)}.${3 + ((n >> 8) % 250)}`];
+    for (const ip of first === second ? [first] : [first, second]) {
+      await apply(client, gateway(NS.a, 'gw-a', SMALL, [ip]));
+      await waitFor(`gw-a Programmed at ${ip}`, async () => {
+        const g = await gatewayNow(NS.a, 'gw-a');
+        return isTrue(g?.status?.conditions, 'Programmed') && isDeepStrictEqual(g?.status?.addresses, [{ type: 'IPAddress', value: ip }]) || undefined;
+      }, LONG);
+    }
+    assert.deepEqual(await served(podIP.a!, 'a.example.com'), { status: 200, namespace: NS.a });
   });
 
   test("deleting a Gateway removes its objects (owner references, the cluster's garbage collector)", async () => {

@@ -84,3 +84,23 @@ export async function createObject(client: ApiClient, kind: ProvisionedKind, nam
     throw err;
   }
 }
+
+/**
+ * Before a Deployment is applied without spec.replicas (an HPA now owns the count): if our field
+ * manager still owns replicas, hand the field to another manager at its current value first, so
+ * that dropping it from our apply does not reset it to 1 (the Kubernetes server-side apply docs,
+ * "Transferring ownership"). The HPA's own writes then take it over.
+ */
+export async function handOverReplicas(client: ApiClient, r: { namespace: string; name: string }): Promise<boolean> {
+  type Managed = { manager?: string; operation?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } };
+  const d = await getObject<{ metadata: { managedFields?: Managed[] }; spec?: { replicas?: number } }>(client, { kind: 'Deployment', ...r });
+  const ours = d?.metadata.managedFields?.some((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined);
+  if (!d || !ours || d.spec?.replicas === undefined) return false;
+  await client.json('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(r.namespace)}/deployments/${encodeURIComponent(r.name)}`, {
+    body: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: r.name, namespace: r.namespace }, spec: { replicas: d.spec.replicas } },
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: `${FIELD_MANAGER}-handover-to-hpa` },
+    timeoutMs: 30_000,
+  });
+  return true;
+}

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError, type ApiClient } from '../sources/kubernetes.js';
 import { GATEWAY_NAME_LABEL } from '../provision/index.js';
-import { applyObject, deleteObject, listObjects, PROVISIONED_KINDS, type ProvisionedKind } from './apply.js';
+import { applyObject, deleteObject, handOverReplicas, listObjects, PROVISIONED_KINDS, type ProvisionedKind } from './apply.js';
 import type { ProvisionPlan } from './provision-plan.js';
 import type { SyncKeys } from './sync-keys.js';
 
@@ -162,7 +162,11 @@ export class Provisioner {
    * Server-side apply; a Service whose change touches an immutable field (a new static
    * clusterIP from spec.addresses) is deleted and created again, as nothing else can change it.
    */
-  private async applyOrRecreate(x: { kind: string; metadata: { name: string; namespace?: string } }): Promise<void> {
+  private async applyOrRecreate(x: { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> }): Promise<void> {
+    if (x.kind === 'Deployment' && x.spec && !('replicas' in x.spec)) {
+      const r = { namespace: x.metadata.namespace ?? 'default', name: x.metadata.name };
+      if (await handOverReplicas(this.o.client, r)) this.o.log(`Deployment ${r.namespace}/${r.name}: replicas handed over to its HorizontalPodAutoscaler`);
+    }
     try {
       await applyObject(this.o.client, x);
     } catch (err) {

@@ -59,6 +59,7 @@ const PLURALS: Record<string, string> = {
   ReferenceGrant: 'referencegrants',
   Pod: 'pods',
   PodDisruptionBudget: 'poddisruptionbudgets',
+  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
   GatewayParameters: 'gatewayparameters',
 };
 const CLUSTER = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'GatewayClass']);

@@ -269,6 +269,29 @@ describe('portico controller --dataplane provisioned against a real API server',
     assert.deepEqual(await served(podIP.a!, 'a.example.com'), { status: 200, namespace: NS.a });
   });
 
+  test('autoscaling turned on: the HPA is created and the Deployment keeps its replicas (handed over, not reset to 1)', async () => {
+    const params = (autoscaling: boolean) => ({
+      ...ref('gateway.portico.dev/v1alpha1', 'GatewayParameters', 'scaled', NS.b),
+      spec: { deployment: { replicas: 2 }, ...(autoscaling ? { autoscaling: { enabled: true, maxReplicas: 3 } } : {}) },
+    });
+    const name = resourceName('gw-c', CLASS);
+    const deployment = () => getObj<{ spec: { replicas?: number }; metadata: { managedFields?: { manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] } }>(client, ref('apps/v1', 'Deployment', name, NS.b));
+    await apply(client, params(false));
+    await apply(client, gateway(NS.b, 'gw-c', { parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'scaled' } }));
+    await waitFor('gw-c with 2 replicas', async () => (await deployment())?.spec.replicas === 2 || undefined, LONG);
+    await apply(client, params(true));
+    // the HPA is applied after the Deployment: once it exists, the Deployment apply without replicas is done
+    await waitFor('the HPA', () => getObj(client, ref('autoscaling/v2', 'HorizontalPodAutoscaler', name, NS.b)), LONG);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await deployment())?.spec.replicas, 2, 'not reset to 1');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const owners = (await deployment())?.metadata.managedFields?.filter((m) => m.fieldsV1?.['f:spec']?.['f:replicas']).map((m) => m.manager);
+    // the hand-over manager's until the HPA writes them (it cannot here: no metrics); never ours again
+    assert.ok(owners?.length && !owners.includes('portico-provisioner'), `replicas owned by ${owners?.join(', ')}`);
+    await remove(client, ref(GW, 'Gateway', 'gw-c', NS.b));
+  });
+
   test("deleting a Gateway removes its objects (owner references, the cluster's garbage collector)", async () => {
     const name = resourceName('gw-b', CLASS);
     await remove(client, ref(GW, 'Gateway', 'gw-b', NS.b));

@@ -6,17 +6,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { expectGolden, goldenCases, goldenHousekeeping } from '../golden.js';
 import type { Gateway, GatewayClass } from '../../src/api/types.js';
 import type { GatewayParameters } from '../../src/api/gatewayparameters.js';
 import { finderOf, provision, type ProvisionSettings } from '../../src/provision/index.js';
 import { strictErrors } from '../translate/strict.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
-const UPDATE = process.env.PORTICO_UPDATE_GOLDEN === '1';
 
 const SETTINGS: ProvisionSettings = {
   image: 'ghcr.io/portico-dev/portico:0.1.0',
@@ -66,37 +66,15 @@ export function render(docs: Doc[], settings: ProvisionSettings): string {
   return YAML.stringify(out, { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 
-const cases = readdirSync(DIR)
-  .filter((f) => f.endsWith('.in.yaml'))
-  .map((f) => f.slice(0, -'.in.yaml'.length))
-  .sort();
+const cases = goldenCases(DIR);
 
 for (const name of cases) {
   test(`provision golden: ${name}`, () => {
     const { docs, settings } = load(join(DIR, `${name}.in.yaml`));
     const got = render(docs, settings);
     assert.equal(render([...docs].reverse(), settings), got, 'output depends on input order');
-    const outFile = join(DIR, `${name}.out.yaml`);
-    if (UPDATE) {
-      writeFileSync(outFile, got);
-      return;
-    }
-    assert.ok(existsSync(outFile), `${outFile} missing: run npm run golden:update and review it`);
-    assert.equal(got, readFileSync(outFile, 'utf8'));
+    expectGolden(DIR, name, got);
   });
 }
 
-test('provision golden: no orphaned outputs', () => {
-  const orphans = readdirSync(DIR)
-    .filter((f) => f.endsWith('.out.yaml'))
-    .filter((f) => !cases.includes(f.slice(0, -'.out.yaml'.length)));
-  if (UPDATE) {
-    for (const f of orphans) unlinkSync(join(DIR, f));
-    return;
-  }
-  assert.deepEqual(orphans, [], 'outputs without an input: run npm run golden:update');
-});
-
-test('provision golden: at least 8 cases', () => {
-  assert.ok(cases.length >= 8, `only ${cases.length} cases`);
-});
+goldenHousekeeping('provision golden', DIR, cases, 8);

@@ -5,10 +5,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { expectGolden, goldenCases, goldenHousekeeping } from '../golden.js';
 import type { Resource } from '../../src/api/types.js';
 import { Snapshot, type Entry } from '../../src/store/snapshot.js';
 import { translate } from '../../src/translate/index.js';
@@ -17,7 +18,6 @@ import type { TranslateOptions } from '../../src/translate/types.js';
 import { strictErrors } from './strict.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
-const UPDATE = process.env.PORTICO_UPDATE_GOLDEN === '1';
 
 /** A document of this kind in a case sets translate() options instead of being a resource. */
 interface GoldenOptions {
@@ -86,10 +86,7 @@ export function render(entries: Entry[], options: TranslateOptions): string {
 }
 
 const base = load(join(DIR, '_base.yaml'));
-const cases = readdirSync(DIR)
-  .filter((f) => f.endsWith('.in.yaml'))
-  .map((f) => f.slice(0, -'.in.yaml'.length))
-  .sort();
+const cases = goldenCases(DIR);
 
 for (const name of cases) {
   test(`golden: ${name}`, () => {
@@ -107,27 +104,8 @@ for (const name of cases) {
     const got = render(entries, input.options);
     // Determinism: input order must not matter.
     assert.equal(render([...entries].reverse(), input.options), got, 'output depends on input order');
-    const outFile = join(DIR, `${name}.out.yaml`);
-    if (UPDATE) {
-      writeFileSync(outFile, got);
-      return;
-    }
-    assert.ok(existsSync(outFile), `${outFile} missing: run npm run golden:update and review it`);
-    assert.equal(got, readFileSync(outFile, 'utf8'));
+    expectGolden(DIR, name, got);
   });
 }
 
-test('golden: no orphaned outputs', () => {
-  const orphans = readdirSync(DIR)
-    .filter((f) => f.endsWith('.out.yaml'))
-    .filter((f) => !cases.includes(f.slice(0, -'.out.yaml'.length)));
-  if (UPDATE) {
-    for (const f of orphans) unlinkSync(join(DIR, f));
-    return;
-  }
-  assert.deepEqual(orphans, [], 'outputs without an input: run npm run golden:update');
-});
-
-test('golden: at least 60 cases', () => {
-  assert.ok(cases.length >= 60, `only ${cases.length} cases`);
-});
+goldenHousekeeping('golden', DIR, cases, 60);

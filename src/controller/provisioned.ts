@@ -15,7 +15,7 @@ import { parseHostPort } from '../observability/admin.js';
 import { planProvisioning, type ProvisionPlan } from './provision-plan.js';
 import { decorateProvisioned } from './provisioned-status.js';
 import { Provisioner } from './provisioner.js';
-import { SyncKeys } from './sync-keys.js';
+import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 
 export interface ProvisionedOptions {
   /** Image, config-stream address for the pods (`portico-sync.<ns>.svc:18000`), defaults (Helm values). */
@@ -94,10 +94,17 @@ export async function startProvisioned(
       return decorateProvisioned(statuses, { snapshot, plan, applyErrors: provisioner.errors, sync: (g) => server.status(g) });
     },
     rebuildOn(c) {
-      // A provisioned Service (its load-balancer status is the Gateway's address) or any GatewayParameters.
+      // Any GatewayParameters; the master key Secret (keys derive from it).
       if (c.kind === Kind.GatewayParameters) return true;
-      const labels = c.resource.metadata.labels ?? {};
-      return c.kind === Kind.Service && labels['app.kubernetes.io/managed-by'] === 'portico' && labels['app.kubernetes.io/component'] === 'dataplane';
+      const m = c.resource.metadata;
+      if (c.kind === Kind.Secret && m.namespace === keys.namespace && m.name === MASTER_SECRET) return true;
+      // A provisioned Service (its load-balancer status is the Gateway's address) or -sync Secret;
+      // one deleted by someone else is applied again.
+      const labels = m.labels ?? {};
+      const ours = labels['app.kubernetes.io/managed-by'] === 'portico' && labels['app.kubernetes.io/component'] === 'dataplane';
+      if (!ours || (c.kind !== Kind.Service && c.kind !== Kind.Secret)) return false;
+      if (c.type === 'delete') provisioner.resync();
+      return true;
     },
     setRebuild(fn) {
       rebuild = fn;

@@ -41,12 +41,12 @@ export class Provisioner {
   private again = false;
   private stopped = false;
   private retry?: NodeJS.Timeout;
-  private readonly resync: NodeJS.Timeout;
+  private readonly resyncTimer: NodeJS.Timeout;
   readonly stats = { applies: 0, deletes: 0, failures: 0 };
 
   constructor(private readonly o: ProvisionerOptions) {
-    this.resync = setInterval(() => this.leadershipChanged(), o.resyncMs ?? 300_000);
-    this.resync.unref();
+    this.resyncTimer = setInterval(() => this.resync(), o.resyncMs ?? 300_000);
+    this.resyncTimer.unref();
   }
 
   /** The latest plan (every translation); the leader applies it. */
@@ -57,6 +57,11 @@ export class Provisioner {
 
   /** Leadership gained or lost, or a periodic resync: forget what was applied, apply and sweep again. */
   leadershipChanged(): void {
+    this.resync();
+  }
+
+  /** Forget what was applied (someone deleted one of our objects): apply and sweep everything again. */
+  resync(): void {
     this.applied.clear();
     this.lastSweep = '';
     this.kick();
@@ -69,7 +74,7 @@ export class Provisioner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.resync);
+    clearInterval(this.resyncTimer);
     if (this.retry) clearTimeout(this.retry);
     await this.running;
   }

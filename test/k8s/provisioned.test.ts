@@ -246,6 +246,19 @@ describe('portico controller --dataplane provisioned against a real API server',
     }
   });
 
+  test('a provisioned Service or -sync Secret deleted by someone else is created again', async () => {
+    const name = resourceName('gw-a', CLASS);
+    for (const o of [ref('v1', 'Secret', `${name}-sync`, NS.a), ref('v1', 'Service', name, NS.a)]) {
+      const before = (await getObj<Obj>(client, o))!.metadata.uid;
+      await remove(client, o);
+      await waitFor(`${o.kind} ${o.metadata.name} created again`, async () => {
+        const now = await getObj<Obj>(client, o);
+        return now && now.metadata.uid !== before ? now : undefined;
+      }, LONG);
+    }
+    assert.deepEqual(await served(podIP.a!, 'a.example.com'), { status: 200, namespace: NS.a }, 'traffic unaffected');
+  });
+
   test('a PodDisruptionBudget turned on in GatewayParameters is created, and deleted when turned off', async () => {
     const pdb = ref('policy/v1', 'PodDisruptionBudget', resourceName('gw-a', CLASS), NS.a);
     const params = (enabled: boolean) => ({ ...ref('gateway.portico.dev/v1alpha1', 'GatewayParameters', 'small', NS.a), spec: { service: { type: 'ClusterIP' }, podDisruptionBudget: { enabled } } });
@@ -256,10 +269,12 @@ describe('portico controller --dataplane provisioned against a real API server',
   });
 
   test('a static address on the ClusterIP Service: changing it recreates the Service, status.addresses follows', async () => {
-    // two free-looking addresses in the cluster's Service range (127.96.0.0/16), different per run
+    // two addresses of the cluster's Service range (127.96.0.0/16) from its lowest 256, which the
+    // API server leaves to static assignment while the rest has room; different per run
     const n = [...RUN].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-    const [first, second] = [`127.96.${200 + (n % 50)}.${2 + (n % 250)}`, `127.96.${200 + ((n >> 8) % 50)}.${3 + ((n >> 8) % 250)}`];
-    for (const ip of first === second ? [first] : [first, second]) {
+    const a = 10 + (n % 240);
+    const [first, second] = [`127.96.0.${a}`, `127.96.0.${10 + ((a - 10 + 1 + ((n >>> 8) % 239)) % 240)}`];
+    for (const ip of [first, second]) {
       await apply(client, gateway(NS.a, 'gw-a', SMALL, [ip]));
       await waitFor(`gw-a Programmed at ${ip}`, async () => {
         const g = await gatewayNow(NS.a, 'gw-a');

@@ -1,6 +1,7 @@
 // `portico controller`: Kubernetes mode. Flags in, a running controller out; stops cleanly
 // on SIGINT/SIGTERM (releasing the leader lease so a standby takes over at once).
 
+import { ACCESS_LOG_FLAGS, accessLogEngineOptions, accessLogFlagsUsage, accessLogSettings, type AccessLogSettings } from './access-log-flags.js';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
@@ -47,8 +48,8 @@ const USAGE = `usage: portico controller [flags]
   --sync-address HOST:PORT          where data planes reach it (default portico-sync.<namespace>.svc:18000)
   --namespace NS                    the controller's namespace: master key Secret (default $POD_NAMESPACE or "default")
   --debounce D                      quiet period batching changes before a rebuild (default 100ms)
-  --access-log                      print one line per request on stdout
-${pathFlagsUsage(33)}`;
+  --access-log                      one JSON line per request on stdout (in-process data plane)
+${accessLogFlagsUsage(33)}${pathFlagsUsage(33)}`;
 
 /** "15s", "100ms", "1m" or a bare number of seconds. */
 export function parseDuration(s: string, flag: string): number {
@@ -91,6 +92,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'sync-address': { type: 'string' },
         namespace: { type: 'string' },
         'access-log': { type: 'boolean' },
+        ...ACCESS_LOG_FLAGS,
         ...PATH_FLAGS,
       },
     }));
@@ -105,8 +107,10 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   const str = (k: string): string | undefined => values[k] as string | undefined;
 
   let pathOptions: PathEngineOptions;
+  let logSettings: AccessLogSettings;
   try {
     pathOptions = pathEngineOptions(values);
+    logSettings = accessLogSettings(values as Record<string, string | boolean | undefined>);
   } catch (err) {
     process.stderr.write(`portico controller: ${(err as Error).message}\n`);
     return 2;
@@ -172,7 +176,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   }
 
   const { translate, createEngine } = await loadPipeline();
-  const engineOptions: EngineOptions = { ...pathOptions, ...(values['access-log'] ? { accessLog: (line: string) => process.stdout.write(line + '\n') } : {}) };
+  const engineOptions: EngineOptions = { ...pathOptions, ...accessLogEngineOptions(values['access-log'] === true, logSettings) };
   // Provisioned data planes serve the traffic: this process runs no engine of its own.
   const engine = options.dataplane === 'provisioned' ? { apply: async () => ({ unbound: [] }), close: async () => undefined } : createEngine(engineOptions);
   let running: Awaited<ReturnType<typeof runController>>;

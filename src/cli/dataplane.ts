@@ -4,6 +4,7 @@
 // turns readiness off, keeps serving for --drain-delay, then stops accepting, closes idle
 // keep-alives and lets in-flight requests finish until --drain-timeout, and exits.
 
+import { ACCESS_LOG_FLAGS, accessLogEngineOptions, accessLogFlagsUsage, accessLogSettings, type AccessLogSettings } from './access-log-flags.js';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Engine } from '../dataplane/engine-api.js';
@@ -34,8 +35,8 @@ a Deployment running this). Holds no Kubernetes credentials.
                            namespace, as hack/podrunner.mjs runs them; default: as configured)
   --workers N              data-plane worker processes sharing the listeners (default 1)
   --pod NAME               reported to the controller with ACKs and NACKs (default $POD_NAME)
-  --access-log             print one line per request on stdout
-  --log-level L            error, warn, info (default) or debug
+  --access-log             one JSON line per request on stdout (and per L4 connection, text)
+${accessLogFlagsUsage(24)}  --log-level L            error, warn, info (default) or debug
 ${pathFlagsUsage(24)}  -h, --help               this help
 `;
 
@@ -50,6 +51,8 @@ export interface DataplaneFlags {
   workers: number;
   pod?: string;
   accessLog: boolean;
+  /** --access-log-file/-fields/-format/-sample, --request-id (absent: defaults). */
+  log?: AccessLogSettings;
   /** --metrics off: false; absent = on (the default). */
   metrics?: false;
   logLevel: LogLevel;
@@ -83,6 +86,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
         workers: { type: 'string' },
         pod: { type: 'string' },
         'access-log': { type: 'boolean' },
+        ...ACCESS_LOG_FLAGS,
         'log-level': { type: 'string' },
         ...METRICS_FLAG,
         ...PATH_FLAGS,
@@ -102,6 +106,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
     if (drainDelayMs > drainTimeoutMs) return { error: `--drain-delay (${drainDelayMs} ms) must not exceed --drain-timeout (${drainTimeoutMs} ms)` };
     const workers = Number(values.workers ?? '1');
     if (!Number.isInteger(workers) || workers < 1 || workers > 256) return { error: `--workers must be a whole number from 1 to 256 (got "${values.workers}")` };
+    const log = accessLogSettings(values as Record<string, string | boolean | undefined>);
     const logLevel = (values['log-level'] ?? 'info') as LogLevel;
     if (!LOG_LEVELS.includes(logLevel)) return { error: `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")` };
     return {
@@ -115,6 +120,7 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
       workers,
       ...((values.pod ?? env.POD_NAME) ? { pod: values.pod ?? env.POD_NAME } : {}),
       accessLog: values['access-log'] === true,
+      ...(Object.keys(log).length ? { log } : {}),
       ...(parseMetricsFlag(values.metrics) ? {} : { metrics: false as const }),
       logLevel,
       path: pathEngineOptions(values),
@@ -153,7 +159,7 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
     workers: flags.workers,
     metrics: flags.metrics,
     ...flags.path,
-    accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
+    ...accessLogEngineOptions(flags.accessLog, flags.log),
   });
   let ready = false;
   let draining = false;

@@ -2,6 +2,7 @@
 // on every change (debounced by the file source); prints what the translator decided;
 // SIGINT/SIGTERM drain in-flight requests and exit.
 
+import { ACCESS_LOG_FLAGS, accessLogEngineOptions, accessLogFlagsUsage, accessLogSettings, type AccessLogSettings } from './access-log-flags.js';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
@@ -34,8 +35,8 @@ invalid keeps its last good version; problems are printed as file:line.
   --admin-allow-remote     let --admin be a non-loopback address (logs a warning; not recommended)
   --health HOST:PORT       serve only GET /healthz, /readyz and /metrics there (any address)
   --metrics on|off         Prometheus metrics on /metrics of --admin and --health (default on)
-  --access-log             print one line per request on stdout
-  --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
+  --access-log             one JSON line per request on stdout (and per L4 connection, text)
+${accessLogFlagsUsage(24)}  --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
 ${pathFlagsUsage(24)}  -h, --help               this help
 `;
 
@@ -47,6 +48,8 @@ interface RunFlags {
   adminAllowRemote: boolean;
   health?: string;
   accessLog: boolean;
+  /** --access-log-file/-fields/-format/-sample, --request-id (absent: defaults). */
+  log?: AccessLogSettings;
   /** --metrics on|off: the engine counts Prometheus metrics. */
   metrics: boolean;
   graceMs: number;
@@ -69,6 +72,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
         'admin-allow-remote': { type: 'boolean' },
         health: { type: 'string' },
         'access-log': { type: 'boolean' },
+        ...ACCESS_LOG_FLAGS,
         grace: { type: 'string' },
         ...METRICS_FLAG,
         ...PATH_FLAGS,
@@ -87,8 +91,10 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
   if (!Number.isFinite(graceMs) || graceMs < 0) return { error: `--grace must be a number of milliseconds (got "${String(values.grace)}")` };
   let path: PathEngineOptions;
   let metrics: boolean;
+  let log: AccessLogSettings;
   try {
     metrics = parseMetricsFlag(values.metrics);
+    log = accessLogSettings(values);
     path = pathEngineOptions(values);
   } catch (e) {
     return { error: (e as Error).message };
@@ -107,6 +113,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
     adminAllowRemote: values['admin-allow-remote'] === true,
     health: typeof values.health === 'string' ? values.health : undefined,
     accessLog: values['access-log'] === true,
+    ...(Object.keys(log).length ? { log } : {}),
     metrics,
     graceMs,
     path,
@@ -152,7 +159,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     workers: flags.workers,
     metrics: flags.metrics,
     ...flags.path,
-    accessLog: flags.accessLog ? (line: string) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
+    ...accessLogEngineOptions(flags.accessLog, flags.log),
   });
 
   const printProblems = (state: FileState) => {

@@ -7,6 +7,7 @@ import type { Pool } from './upstream/pool.js';
 import type { H2Pool } from './upstream/h2.js';
 import type { PathOptions } from './path.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
+import type { AccessLogger } from '../observability/access-log.js';
 
 export interface ResolvedOptions {
   maxHeaderBytes: number;
@@ -18,6 +19,10 @@ export interface ResolvedOptions {
   /** How request paths are normalised before matching. */
   path: PathOptions;
   accessLog: ((line: string) => void) | undefined;
+  /** The HTTP access log (formatting, sampling) over `accessLog`; null when the log is off. */
+  logger: AccessLogger | null;
+  /** x-request-id handling: REQUEST_ID_OFF / _PRESERVE / _GENERATE (observability/access-log.ts). */
+  requestId: number;
   /** The engine's metric families; null when metrics are off. */
   metrics: DataplaneMetrics | null;
 }

@@ -3,6 +3,7 @@
 
 import type { IR } from '../ir/types.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
+import type { AccessLogFormat, RequestIdMode } from '../observability/access-log.js';
 import type { EscapedSlashesAction, MergeSlashesAction } from './path.js';
 
 export interface Engine {
@@ -39,6 +40,10 @@ export interface ApplyResult {
 export interface EngineOptions {
   /** Access log sink; undefined = no access log. */
   accessLog?: (line: string) => void;
+  /** HTTP access log lines: JSON (default), chosen fields or a format string, sampling (observability/access-log.ts). */
+  accessLogFormat?: AccessLogFormat;
+  /** `x-request-id`: `generate` (default) one when the request has none and send it upstream, `preserve` only log the client's, `off`. */
+  requestId?: RequestIdMode;
   /** Prometheus metrics counted by the engine (default true); false leaves every counter out of the hot path. */
   metrics?: boolean;
   /** Limits; defaults are the engine's. */

@@ -13,6 +13,7 @@ import { resolvePathOptions } from './path.js';
 import { backendLabel, DataplaneMetrics } from '../observability/metrics/dataplane.js';
 import { observe } from '../observability/metrics/registry.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
+import { AccessLogger, requestIdMode } from '../observability/access-log.js';
 
 interface L4Handle {
   kind: 'l4';
@@ -33,6 +34,8 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     h2: resolveHttp2Limits({ ...o, maxHeaderBytes, maxHeaderCount, idleTimeoutMs }),
     path: resolvePathOptions(o.pathEscapedSlashes, o.pathMergeSlashes),
     accessLog: o.accessLog,
+    logger: o.accessLog ? new AccessLogger(o.accessLog, o.accessLogFormat) : null,
+    requestId: requestIdMode(o.requestId),
     metrics: o.metrics === false ? null : new DataplaneMetrics(),
   };
 }

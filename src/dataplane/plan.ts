@@ -2,7 +2,7 @@
 // run the rule's filters then the chosen backendRef's, and say either "answer locally with
 // this" or "proxy to this cluster with this head". No I/O here.
 
-import type { HeaderModifier, HTTPFilter, HTTPRouteEntry } from '../ir/types.js';
+import type { HeaderModifier, HTTPFilter, HTTPRouteEntry, Listener } from '../ir/types.js';
 import type { Mirror } from './filters/mirror.js';
 import type { RuntimeConfig } from './config.js';
 import { applyHeaderModifier } from './filters/header-modifier.js';
@@ -39,6 +39,12 @@ export class Plan {
   /** gRPC status for a trailers-only answer (12 UNIMPLEMENTED, 14 UNAVAILABLE), 0 = not gRPC. */
   grpcStatus = 0;
   entry: HTTPRouteEntry | undefined = undefined;
+  /** The IR listener that owns the request's host (access log names), undefined when none. */
+  listener: Listener | undefined = undefined;
+  /** The chosen backendRef's cluster name ('' = none chosen), for local answers too. */
+  backend = '';
+  /** This request gets an access log line (the front end set it; local answers then record their reason). */
+  logged = false;
   cluster: RuntimeCluster | null = null;
   method = '';
   /** Path plus query as sent upstream. */
@@ -99,7 +105,10 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   }
   const listener = router.listenerFor(host);
   if (inc.sni && misdirected(router, inc.sni, listener)) return local(p, 421, 'misdirected request\n');
-  if (listener && listener.noRoute) p.cells = listener.noRoute;
+  if (listener) {
+    p.listener = listener.listener;
+    if (listener.noRoute) p.cells = listener.noRoute;
+  }
   const vh = listener?.vhosts.lookup(host);
   const idx = vh ? vh.matcher.match({ method: inc.method, path, query, headers: inc.headers }) : -1;
   if (idx < 0) {
@@ -118,6 +127,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   if (entry.filters.length && runFilters(p, entry.filters, inc, host, query)) return p;
   const b = pickBackend(entry.backends);
   if (cells && b) p.cells = cells[idx]![1 + entry.backends.indexOf(b)]!;
+  if (b && b.cluster !== undefined) p.backend = b.cluster;
   if (!b || b.invalid || b.cluster === undefined) {
     if (entry.grpc) p.grpcStatus = 14;
     return local(p, 500, b?.invalid ? 'backend invalid\n' : 'no backend\n');

@@ -19,6 +19,7 @@ import { readIntoShared } from './user-read.js';
 import { directWrite, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
 import { localReason, REASON } from '../../observability/metrics/dataplane.js';
+import { requestId, traceIdOf } from '../../observability/access-log.js';
 import type { IdleSweepable } from './idle.js';
 import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
@@ -66,7 +67,16 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private plan: Plan | null = null;
   private keepAlive = true;
   private isHeadMethod = false;
+  /** Access log (only when this request is logged): wall start, clock start, upstream figures. */
+  private logging = false;
   private startedAt = 0;
+  private logT0 = 0;
+  private upT0 = 0;
+  private upMs = -1;
+  private upStatus = 0;
+  private epIdx = -1;
+  private retries = 0;
+  private reqId = '';
   private bodyDone = true;
   private bodyChunked = false;
   private bodyLeft = 0;
@@ -337,7 +347,17 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const h = this.head;
     const ctx = this.ctx;
     this.active = true;
-    this.startedAt = ctx.shared.opts.accessLog ? Date.now() : 0;
+    const logger = ctx.shared.opts.logger;
+    this.logging = logger !== null && logger.sampled();
+    if (this.logging) {
+      this.startedAt = Date.now();
+      this.logT0 = performance.now();
+      this.upMs = -1;
+      this.upStatus = 0;
+      this.epIdx = -1;
+    }
+    this.retries = 0;
+    this.reqId = ctx.shared.opts.requestId !== 0 ? requestId(h.headers, ctx.shared.opts.requestId) : '';
     this.t0 = ctx.shared.opts.metrics ? performance.now() : 0;
     this.why = -1;
     this.isHeadMethod = h.method === 'HEAD';
@@ -413,6 +433,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       return this.feedBuffered();
     }
     const i = cl.next();
+    if (this.logging) {
+      this.epIdx = i;
+      this.upT0 = performance.now();
+    }
     // Rare path (the parser saw Upgrade + Connection: upgrade): only a WebSocket handshake to a
     // WebSocket backend keeps it; anything else (h2c, unknown tokens) goes out as a plain request.
     if (h.upgrade !== '') h.upgrade = allowedUpgrade(h, cl.protocol);
@@ -576,6 +600,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       // The backend declined the upgrade: an ordinary response, and a socket nobody reuses.
       this.upgrading = false;
       this.upReusable = false;
+    }
+    if (this.logging) {
+      this.upMs = performance.now() - this.upT0;
+      this.upStatus = resp.status;
     }
     if (this.attemptsLeft > 0 && this.plan!.entry!.retry!.codes.includes(resp.status)) return this.retry();
     this.sendResponseHead();
@@ -752,6 +780,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   /** Drop this attempt's upstream (its response is not wanted) and send the request again after the backoff. */
   private retry(): void {
     this.attemptsLeft--;
+    this.retries++;
     if (this.plan?.cells) this.plan.cells.retries.v++;
     const up = this.up;
     this.up = null;
@@ -773,7 +802,12 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private sendAttempt(): void {
     const plan = this.plan!;
     const cl = plan.cluster!;
-    const up = this.ctx.shared.pool.acquire(cl, cl.next(), this);
+    const i = cl.next();
+    if (this.logging) {
+      this.epIdx = i;
+      this.upT0 = performance.now();
+    }
+    const up = this.ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
     const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, false);
     if (up.ephemeral) directWrite(up.socket, head, up);
@@ -873,7 +907,12 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (h.chunked) this.reqChunk!.decoded = [];
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = this.ctx.shared.h2pool.request(cl, cl.next(), headers, this.bodyDone);
+      const i = cl.next();
+      if (this.logging) {
+        this.epIdx = i;
+        this.upT0 = performance.now();
+      }
+      stream = this.ctx.shared.h2pool.request(cl, i, headers, this.bodyDone);
     } catch {
       if (plan.cells) plan.cells.connectFailures.v++;
       this.respondLocal(502, 'upstream connect error\n', null);
@@ -884,6 +923,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       if (stream !== this.h2) return;
       const status = Number(rh[':status']) || 502;
       this.status = status;
+      if (this.logging) {
+        this.upMs = performance.now() - this.upT0;
+        this.upStatus = status;
+      }
       const flat: string[] = [];
       let cl = -1;
       for (const k of Object.keys(rh)) {
@@ -938,7 +981,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   private respondLocal(status: number, body: string, headers: string[] | null): void {
     this.status = status;
-    if (this.t0 !== 0) this.why = localReason(status, body);
+    if (this.t0 !== 0 || this.logging) this.why = localReason(status, body);
     if (!this.bodyDone && (this.bodyChunked || this.bodyLeft > MAX_DISCARD)) this.keepAlive = false;
     if (this.ctx.draining) this.keepAlive = false;
     let s = 'HTTP/1.1 ' + status + ' ' + reason(status) + '\r\n';
@@ -990,13 +1033,38 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (this.plan?.entry?.grpc) cells.grpcDone(local >= 0 ? (local === REASON.no_route ? 12 : 14) : -1);
   }
 
+  /** The access log line of this exchange (only when logged: `logging` was decided at its start). */
   private log(status: number): void {
-    const sink = this.ctx.shared.opts.accessLog;
-    if (!sink) return;
+    if (!this.logging) return;
+    this.logging = false;
     const h = this.head;
-    const ms = this.startedAt ? Date.now() - this.startedAt : 0;
-    const src = this.plan?.entry?.source;
-    sink(`${this.clientIp} "${h.method} ${h.target} HTTP/1.${h.minor}" ${status} host=${h.host ?? '-'} route=${src ? `${src.kind}/${src.namespace}/${src.name}#${src.rule}` : '-'} upstream=${this.plan?.cluster?.name ?? '-'} ${ms}ms`);
+    const plan = this.plan;
+    const cl = plan?.cluster;
+    const ep = cl && this.epIdx >= 0 ? cl.endpoints[this.epIdx] : undefined;
+    const q = h.target.indexOf('?');
+    const local = this.why;
+    this.ctx.shared.opts.logger!.write({
+      start: this.startedAt,
+      listener: plan?.listener,
+      source: plan?.entry?.source,
+      backend: plan?.backend ?? '',
+      endpoint: ep ? `${ep.address}:${ep.port}` : '',
+      method: h.method,
+      authority: h.host ?? '',
+      path: q < 0 ? h.target : h.target.slice(0, q),
+      protocol: h.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
+      status,
+      bytesReceived: this.reqBytes,
+      bytesSent: local >= 0 ? this.localBytes : this.respBytes,
+      durationMs: performance.now() - this.logT0,
+      upstreamMs: this.upMs,
+      upstreamStatus: this.upStatus,
+      retries: this.retries,
+      local,
+      requestId: this.reqId,
+      traceId: traceIdOf(h.headers),
+      client: this.clientIp,
+    });
   }
 
   // ---------------------------------------------------------------- socket events
@@ -1048,6 +1116,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     // A request the connection ended before it finished (client gone, response cut, WebSocket
     // tunnel closing) is counted with whatever status went out (0 = none: code "other").
     if (this.t0 !== 0 && this.active) this.count();
+    if (this.logging && this.active) this.log(this.status);
     if (this.headTimer) clearTimeout(this.headTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.retryTimer) clearTimeout(this.retryTimer);

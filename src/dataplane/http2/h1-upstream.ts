@@ -30,6 +30,12 @@ export class H2ToH1 implements UpstreamOwner {
   private reqDone = false;
   /** Upstream response bytes of the current attempt (metrics read it when the stream closes). */
   respBytes = 0;
+  /** Access log figures: endpoint index of the last attempt, its send time, time to its response head, its status, retries. */
+  endpoint = -1;
+  upT0 = 0;
+  upMs = -1;
+  upStatus = 0;
+  retries = 0;
   private readonly chunkedReq: boolean;
   private readonly head: RequestHead;
   /** HTTPRoute retry: tries left; only requests without a body are sent again. */
@@ -60,7 +66,10 @@ export class H2ToH1 implements UpstreamOwner {
   /** Send the request head to the next endpoint (first try, and each retry). */
   private send(): void {
     const cl = this.plan.cluster!;
-    const up = this.ctx.shared.pool.acquire(cl, cl.next(), this);
+    const i = cl.next();
+    this.endpoint = i;
+    this.upT0 = performance.now();
+    const up = this.ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
     this.respBytes = 0;
     const head = upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false);
@@ -71,6 +80,7 @@ export class H2ToH1 implements UpstreamOwner {
   /** Drop this try's upstream (its response is not wanted) and send again after the rule's backoff. */
   private retry(): void {
     this.attemptsLeft--;
+    this.retries++;
     if (this.plan.cells) this.plan.cells.retries.v++;
     const up = this.up;
     this.up = null;
@@ -161,6 +171,8 @@ export class H2ToH1 implements UpstreamOwner {
         if (start < buf.length) this.onUpData(up, buf.subarray(start));
         return;
       }
+      this.upMs = performance.now() - this.upT0;
+      this.upStatus = r.status;
       if (this.attemptsLeft > 0 && this.plan.entry!.retry!.codes.includes(r.status)) return this.retry();
       const noBody = this.plan.method === 'HEAD' || r.status === 204 || r.status === 304;
       if (r.close) this.reusable = false;

@@ -11,6 +11,7 @@ import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { localReason, type RouteCells } from '../../observability/metrics/dataplane.js';
+import { requestId, traceIdOf } from '../../observability/access-log.js';
 import { sniOf } from '../tls/misdirected.js';
 import { H2ToH1 } from './h1-upstream.js';
 import { websocketOverH2 } from './websocket.js';
@@ -99,7 +100,7 @@ function grpcTrailersOnly(stream: http2.ServerHttp2Stream, code: number, message
 
 function localAnswer(stream: http2.ServerHttp2Stream, plan: Plan, isGrpc: boolean, status: number, body: string, headers: string[] | null): void {
   if (stream.destroyed) return;
-  if (plan.cells && !stream.headersSent) LOCAL.set(stream, localReason(status, body));
+  if ((plan.cells || plan.logged) && !stream.headersSent) LOCAL.set(stream, localReason(status, body));
   if (isGrpc && (plan.grpcStatus || status >= 500)) {
     return grpcTrailersOnly(stream, plan.grpcStatus || (status === 504 ? 4 : 14), body.trim());
   }
@@ -117,6 +118,14 @@ function localAnswer(stream: http2.ServerHttp2Stream, plan: Plan, isGrpc: boolea
 
 /** Why Portico answered a stream itself (metrics); set only on local answers. */
 const LOCAL = new WeakMap<http2.ServerHttp2Stream, number>();
+
+/** A logged stream's upstream figures: when it started, time to the response head, its status, the endpoint index. */
+interface UpstreamFigures {
+  t0: number;
+  ms: number;
+  status: number;
+  endpoint: number;
+}
 
 /** Counts a finished stream into its plan's cells: status and grpc-status from what was sent. */
 function countStream(stream: http2.ServerHttp2Stream, cells: RouteCells, t0: number, reqBytes: number, resp: { bytes: number }, grpc: boolean): void {
@@ -141,17 +150,51 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   const ct = headers['content-type'];
   const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
   const clientIp = clientAddress(stream.session?.socket?.remoteAddress);
+  const reqId = ctx.shared.opts.requestId !== 0 ? requestId(flat, ctx.shared.opts.requestId) : '';
   const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort, sni: sniOf(stream.session?.socket) }, ctx.shared.opts.path);
-  const log = ctx.shared.opts.accessLog;
-  const started = log ? Date.now() : 0;
-  if (log) {
-    stream.on('close', () => {
-      const src = plan.entry?.source;
-      log(`${clientIp} "${method} ${target} HTTP/2" ${stream.sentHeaders?.[':status'] ?? 0} host=${authority || '-'} route=${src ? `${src.kind}/${src.namespace}/${src.name}#${src.rule}` : '-'} upstream=${plan.cluster?.name ?? '-'} ${Date.now() - started}ms`);
-    });
-  }
   const cells = plan.cells;
   let resp: { readonly bytes: number } = { bytes: 0 };
+  const logger = ctx.shared.opts.logger;
+  let ex: H2ToH1 | null = null;
+  const fig: UpstreamFigures | null = logger !== null && logger.sampled() ? { t0: performance.now(), ms: -1, status: 0, endpoint: -1 } : null;
+  if (fig) {
+    plan.logged = true;
+    const started = Date.now();
+    const cl = Number(headers['content-length']);
+    stream.once('close', () => {
+      const q = target.indexOf('?');
+      const local = LOCAL.get(stream) ?? -1;
+      if (ex) {
+        fig.endpoint = ex.endpoint;
+        fig.ms = ex.upMs;
+        fig.status = ex.upStatus;
+      }
+      const ep = plan.cluster && fig.endpoint >= 0 ? plan.cluster.endpoints[fig.endpoint] : undefined;
+      const status = Number(stream.sentHeaders?.[':status'] ?? 0);
+      logger!.write({
+        start: started,
+        listener: plan.listener,
+        source: plan.entry?.source,
+        backend: plan.backend,
+        endpoint: ep ? `${ep.address}:${ep.port}` : '',
+        method,
+        authority,
+        path: q < 0 ? target : target.slice(0, q),
+        protocol: 'HTTP/2',
+        status,
+        bytesReceived: cl > 0 ? cl : 0,
+        bytesSent: resp.bytes,
+        durationMs: performance.now() - fig.t0,
+        upstreamMs: fig.ms,
+        upstreamStatus: fig.status,
+        retries: ex ? ex.retries : 0,
+        local,
+        requestId: reqId,
+        traceId: traceIdOf(flat),
+        client: clientIp,
+      });
+    });
+  }
   if (cells) {
     const t0 = performance.now();
     const cl = Number(headers['content-length']);
@@ -204,7 +247,9 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     if (headers['te']) out['te'] = String(headers['te']);
     let up: http2.ClientHttp2Stream;
     try {
-      up = ctx.shared.h2pool.request(cl, cl.next(), out, !hasBody);
+      const i = cl.next();
+      if (fig) fig.endpoint = i;
+      up = ctx.shared.h2pool.request(cl, i, out, !hasBody);
     } catch {
       if (cells) cells.connectFailures.v++;
       return localAnswer(stream, plan, isGrpc, 502, 'upstream connect error\n', null);
@@ -214,6 +259,10 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     up.on('response', (rh, flags) => {
       if (stream.destroyed) return;
       const status = Number(rh[':status']) || 502;
+      if (fig) {
+        fig.ms = performance.now() - fig.t0;
+        fig.status = status;
+      }
       const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
       stream.respond(respHeaders(plan, status, rh), endStream ? { endStream: true } : { waitForTrailers: true });
     });
@@ -255,7 +304,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
 
   // HTTP/1.1 upstream: the fast path's pooled raw sockets.
   const cLen = headers['content-length'] !== undefined ? Number(headers['content-length']) : -1;
-  const ex = new H2ToH1(ctx, stream, plan, clientIp, authority, Number.isFinite(cLen) ? cLen : -1, hasBody,
+  ex = new H2ToH1(ctx, stream, plan, clientIp, authority, Number.isFinite(cLen) ? cLen : -1, hasBody,
     (status, body) => localAnswer(stream, plan, isGrpc, status, body, null),
     () => timer && clearTimeout(timer));
   abortUpstream = () => ex.abort();

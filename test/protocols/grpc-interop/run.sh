@@ -123,8 +123,8 @@ for t in "${TRANSPORTS[@]}"; do
 done
 ((wait_cases == 0)) || ok=0
 # Proof the Portico transports went through Portico: an access-log line per RPC on each route.
-via_interop=$(grep -c 'route=GRPCRoute/default/interop#' "$WORK/portico.log" || true)
-via_tls_backend=$(grep -c 'route=GRPCRoute/default/interop-tls-backend#' "$WORK/portico.log" || true)
+via_interop=$(grep -c '"route":"GRPCRoute/default/interop",' "$WORK/portico.log" || true)
+via_tls_backend=$(grep -c '"route":"GRPCRoute/default/interop-tls-backend",' "$WORK/portico.log" || true)
 if ((via_interop < 2 * ${#RUN_CASES[@]} || via_tls_backend < ${#RUN_CASES[@]})); then
   log "too few access-log lines: $via_interop on GRPCRoute interop (h2c + tls), $via_tls_backend on interop-tls-backend"
   ok=0

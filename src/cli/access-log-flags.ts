@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import type { EngineOptions } from '../dataplane/engine-api.js';
 import { ACCESS_LOG_FIELDS, AccessLogger, type AccessLogFormat, type RequestIdMode } from '../observability/access-log.js';
+import type { TracingOptions } from '../observability/tracing.js';
 
 export const ACCESS_LOG_FLAGS = {
   'access-log-file': { type: 'string' },
@@ -12,6 +13,8 @@ export const ACCESS_LOG_FLAGS = {
   'access-log-format': { type: 'string' },
   'access-log-sample': { type: 'string' },
   'request-id': { type: 'string' },
+  'otlp-endpoint': { type: 'string' },
+  'trace-sampling': { type: 'string' },
 } as const;
 
 export function accessLogFlagsUsage(width: number): string {
@@ -21,7 +24,9 @@ export function accessLogFlagsUsage(width: number): string {
     line('--access-log-fields F,..', [`JSON lines with only these fields, in this order (default all: ${ACCESS_LOG_FIELDS.slice(0, 4).join(', ')}, ...)`]) +
     line('--access-log-format S', ['text lines instead of JSON: %field% is replaced, e.g. "%method% %path% %status% %duration_ms%"']) +
     line('--access-log-sample R', ['log this fraction of HTTP requests, 0..1 (default 1)']) +
-    line('--request-id MODE', ['x-request-id: generate (default: add one when absent, send it upstream, log it),', 'preserve (log the client\'s only), off'])
+    line('--request-id MODE', ['x-request-id: generate (default: add one when absent, send it upstream, log it),', 'preserve (log the client\'s only), off']) +
+    line('--otlp-endpoint URL', ['export a span per traced request over OTLP/HTTP JSON to URL (http://collector:4318 -> /v1/traces);', 'propagates W3C traceparent/tracestate (default: tracing off)']) +
+    line('--trace-sampling R', ['fraction of requests without a sampled traceparent that start a trace, 0..1 (default 1)'])
   );
 }
 
@@ -29,6 +34,7 @@ export interface AccessLogSettings {
   file?: string;
   format?: AccessLogFormat;
   requestId?: RequestIdMode;
+  tracing?: TracingOptions;
 }
 
 /** The settings the flags ask for (empty when none is given); throws a message naming the flag. */
@@ -63,13 +69,32 @@ export function accessLogSettings(values: Record<string, string | boolean | unde
     if (rid !== 'generate' && rid !== 'preserve' && rid !== 'off') throw new Error(`--request-id must be generate, preserve or off (got "${rid}")`);
     out.requestId = rid;
   }
+  const otlp = values['otlp-endpoint'];
+  const ts = values['trace-sampling'];
+  if (typeof ts === 'string' && typeof otlp !== 'string') throw new Error('--trace-sampling needs --otlp-endpoint');
+  if (typeof otlp === 'string') {
+    let u: URL;
+    try {
+      u = new URL(otlp);
+    } catch {
+      throw new Error(`--otlp-endpoint must be an http:// or https:// URL (got "${otlp}")`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`--otlp-endpoint must be an http:// or https:// URL (got "${otlp}")`);
+    out.tracing = { endpoint: otlp };
+    if (typeof ts === 'string') {
+      const n = Number(ts);
+      if (ts === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--trace-sampling must be a number from 0 to 1 (got "${ts}")`);
+      out.tracing.sampling = n;
+    }
+  }
   return out;
 }
 
 /** Engine options: the sink (stdout, or the file) when `on` or a file is named, the format, the request-id mode. */
-export function accessLogEngineOptions(on: boolean, s: AccessLogSettings | undefined): Pick<EngineOptions, 'accessLog' | 'accessLogFormat' | 'requestId'> {
-  const out: Pick<EngineOptions, 'accessLog' | 'accessLogFormat' | 'requestId'> = {};
+export function accessLogEngineOptions(on: boolean, s: AccessLogSettings | undefined): Pick<EngineOptions, 'accessLog' | 'accessLogFormat' | 'requestId' | 'tracing'> {
+  const out: Pick<EngineOptions, 'accessLog' | 'accessLogFormat' | 'requestId' | 'tracing'> = {};
   if (s?.requestId) out.requestId = s.requestId;
+  if (s?.tracing) out.tracing = s.tracing;
   if (s?.format) out.accessLogFormat = s.format;
   if (s?.file) {
     const stream = fs.createWriteStream(s.file, { flags: 'a' });

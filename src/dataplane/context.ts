@@ -8,6 +8,7 @@ import type { H2Pool } from './upstream/h2.js';
 import type { PathOptions } from './path.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 import type { AccessLogger } from '../observability/access-log.js';
+import type { Tracer } from '../observability/tracing.js';
 
 export interface ResolvedOptions {
   maxHeaderBytes: number;
@@ -23,6 +24,8 @@ export interface ResolvedOptions {
   logger: AccessLogger | null;
   /** x-request-id handling: REQUEST_ID_OFF / _PRESERVE / _GENERATE (observability/access-log.ts). */
   requestId: number;
+  /** W3C trace context and OTLP span export; null when tracing is off. */
+  tracer: Tracer | null;
   /** The engine's metric families; null when metrics are off. */
   metrics: DataplaneMetrics | null;
 }

@@ -4,6 +4,7 @@
 import type { IR } from '../ir/types.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
 import type { AccessLogFormat, RequestIdMode } from '../observability/access-log.js';
+import type { TracingOptions } from '../observability/tracing.js';
 import type { EscapedSlashesAction, MergeSlashesAction } from './path.js';
 
 export interface Engine {
@@ -44,6 +45,8 @@ export interface EngineOptions {
   accessLogFormat?: AccessLogFormat;
   /** `x-request-id`: `generate` (default) one when the request has none and send it upstream, `preserve` only log the client's, `off`. */
   requestId?: RequestIdMode;
+  /** W3C traceparent/tracestate propagation and OTLP/HTTP span export (observability/tracing.ts); absent = off. */
+  tracing?: TracingOptions;
   /** Prometheus metrics counted by the engine (default true); false leaves every counter out of the hot path. */
   metrics?: boolean;
   /** Limits; defaults are the engine's. */

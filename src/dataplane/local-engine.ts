@@ -14,6 +14,7 @@ import { backendLabel, DataplaneMetrics } from '../observability/metrics/datapla
 import { observe } from '../observability/metrics/registry.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
 import { AccessLogger, requestIdMode } from '../observability/access-log.js';
+import { Tracer } from '../observability/tracing.js';
 
 interface L4Handle {
   kind: 'l4';
@@ -36,6 +37,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     accessLog: o.accessLog,
     logger: o.accessLog ? new AccessLogger(o.accessLog, o.accessLogFormat) : null,
     requestId: requestIdMode(o.requestId),
+    tracer: o.tracing ? new Tracer(o.tracing) : null,
     metrics: o.metrics === false ? null : new DataplaneMetrics(),
   };
 }
@@ -188,6 +190,7 @@ export class LocalEngine implements Engine {
     await Promise.all(all.map((h) => closeHandle(h, graceMs)));
     this.shared.pool.close();
     this.shared.h2pool.close();
+    await this.shared.opts.tracer?.flush();
   }
 }
 

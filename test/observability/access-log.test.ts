@@ -247,5 +247,11 @@ ports: [{ name: http, protocol: TCP, port: ${echo.port} }]
     const bad2 = await portico(['run', dir, '--request-id', 'maybe']);
     assert.equal(bad2.code, 2);
     assert.match(bad2.stderr, /--request-id must be generate, preserve or off/);
+    const bad3 = await portico(['run', dir, '--trace-sampling', '0.5']);
+    assert.equal(bad3.code, 2);
+    assert.match(bad3.stderr, /--trace-sampling needs --otlp-endpoint/);
+    const bad4 = await portico(['run', dir, '--otlp-endpoint', 'collector:4318']);
+    assert.equal(bad4.code, 2);
+    assert.match(bad4.stderr, /--otlp-endpoint must be an http/);
   });
 });

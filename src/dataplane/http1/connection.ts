@@ -19,7 +19,8 @@ import { readIntoShared } from './user-read.js';
 import { directWrite, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
 import { localReason, REASON } from '../../observability/metrics/dataplane.js';
-import { requestId, traceIdOf } from '../../observability/access-log.js';
+import { requestId, traceIdOf, type AccessRecord } from '../../observability/access-log.js';
+import type { Span } from '../../observability/tracing.js';
 import type { IdleSweepable } from './idle.js';
 import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
@@ -69,6 +70,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private isHeadMethod = false;
   /** Access log (only when this request is logged): wall start, clock start, upstream figures. */
   private logging = false;
+  /** This request gets an access log line / a span (`logging` = either). */
+  private logged = false;
+  private span: Span | null = null;
   private startedAt = 0;
   private logT0 = 0;
   private upT0 = 0;
@@ -348,7 +352,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const ctx = this.ctx;
     this.active = true;
     const logger = ctx.shared.opts.logger;
-    this.logging = logger !== null && logger.sampled();
+    const tracer = ctx.shared.opts.tracer;
+    this.logged = logger !== null && logger.sampled();
+    this.span = tracer !== null ? tracer.start(h.headers) : null;
+    this.logging = this.logged || this.span !== null;
     if (this.logging) {
       this.startedAt = Date.now();
       this.logT0 = performance.now();
@@ -1043,7 +1050,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const ep = cl && this.epIdx >= 0 ? cl.endpoints[this.epIdx] : undefined;
     const q = h.target.indexOf('?');
     const local = this.why;
-    this.ctx.shared.opts.logger!.write({
+    const span = this.span;
+    this.span = null;
+    const rec: AccessRecord = {
       start: this.startedAt,
       listener: plan?.listener,
       source: plan?.entry?.source,
@@ -1062,9 +1071,11 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       retries: this.retries,
       local,
       requestId: this.reqId,
-      traceId: traceIdOf(h.headers),
+      traceId: span ? span.traceId : traceIdOf(h.headers),
       client: this.clientIp,
-    });
+    };
+    if (this.logged) this.ctx.shared.opts.logger!.write(rec);
+    if (span) this.ctx.shared.opts.tracer!.end(span, rec);
   }
 
   // ---------------------------------------------------------------- socket events

@@ -11,7 +11,7 @@ import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { localReason, type RouteCells } from '../../observability/metrics/dataplane.js';
-import { requestId, traceIdOf } from '../../observability/access-log.js';
+import { requestId, traceIdOf, type AccessRecord } from '../../observability/access-log.js';
 import { sniOf } from '../tls/misdirected.js';
 import { H2ToH1 } from './h1-upstream.js';
 import { websocketOverH2 } from './websocket.js';
@@ -151,12 +151,15 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   const isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
   const clientIp = clientAddress(stream.session?.socket?.remoteAddress);
   const reqId = ctx.shared.opts.requestId !== 0 ? requestId(flat, ctx.shared.opts.requestId) : '';
+  const tracer = ctx.shared.opts.tracer;
+  const span = tracer !== null ? tracer.start(flat) : null;
   const plan = makePlan(ctx.cfg, ctx.router, { method, target, authority, headers: flat, scheme: ctx.scheme, listenerPort: ctx.listenerPort, sni: sniOf(stream.session?.socket) }, ctx.shared.opts.path);
   const cells = plan.cells;
   let resp: { readonly bytes: number } = { bytes: 0 };
   const logger = ctx.shared.opts.logger;
   let ex: H2ToH1 | null = null;
-  const fig: UpstreamFigures | null = logger !== null && logger.sampled() ? { t0: performance.now(), ms: -1, status: 0, endpoint: -1 } : null;
+  const logged = logger !== null && logger.sampled();
+  const fig: UpstreamFigures | null = logged || span ? { t0: performance.now(), ms: -1, status: 0, endpoint: -1 } : null;
   if (fig) {
     plan.logged = true;
     const started = Date.now();
@@ -171,7 +174,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
       }
       const ep = plan.cluster && fig.endpoint >= 0 ? plan.cluster.endpoints[fig.endpoint] : undefined;
       const status = Number(stream.sentHeaders?.[':status'] ?? 0);
-      logger!.write({
+      const rec: AccessRecord = {
         start: started,
         listener: plan.listener,
         source: plan.entry?.source,
@@ -190,9 +193,11 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
         retries: ex ? ex.retries : 0,
         local,
         requestId: reqId,
-        traceId: traceIdOf(flat),
+        traceId: span ? span.traceId : traceIdOf(flat),
         client: clientIp,
-      });
+      };
+      if (logged) logger!.write(rec);
+      if (span) tracer!.end(span, rec);
     });
   }
   if (cells) {

@@ -97,11 +97,41 @@ export function accessLogEngineOptions(on: boolean, s: AccessLogSettings | undef
   if (s?.tracing) out.tracing = s.tracing;
   if (s?.format) out.accessLogFormat = s.format;
   if (s?.file) {
-    const stream = fs.createWriteStream(s.file, { flags: 'a' });
-    stream.on('error', (e) => process.stderr.write(`portico: access log ${s.file}: ${e.message}\n`));
-    out.accessLog = (line) => stream.write(line.endsWith('\n') ? line : `${line}\n`);
+    const fd = fs.openSync(s.file, 'a');
+    out.accessLog = batched((text) => {
+      try {
+        fs.writeSync(fd, text);
+      } catch (e) {
+        process.stderr.write(`portico: access log ${s.file}: ${(e as Error).message}\n`);
+      }
+    });
   } else if (on) {
-    out.accessLog = (line) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+    out.accessLog = batched((text) => process.stdout.write(text));
   }
   return out;
+}
+
+/**
+ * Lines joined and written once per event-loop turn (setImmediate) or per 64 KiB, instead of one
+ * write per request; what is pending is written when the process exits.
+ */
+function batched(write: (text: string) => void): (line: string) => void {
+  let buf = '';
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (!buf) return;
+    const text = buf;
+    buf = '';
+    write(text);
+  };
+  process.once('exit', flush);
+  return (line) => {
+    buf += line.endsWith('\n') ? line : line + '\n';
+    if (buf.length >= 65536) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
 }

@@ -73,9 +73,26 @@ function routeOf(s: RouteSource): string {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
+// ISO 8601 time: the part up to the second is computed once per second, the milliseconds appended.
+let isoSecond = -1;
+let isoPrefix = '';
+function isoTime(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    isoSecond = sec;
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20); // "2026-12-01T15:46:55."
+  }
+  const m = ms - sec * 1000;
+  return isoPrefix + (m < 10 ? '00' : m < 100 ? '0' : '') + Math.floor(m) + 'Z';
+}
+
+// Printable ASCII without '"' and '\\' needs no escaping (IR names, ids, most paths): quoted as is.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const jsonString = (v: string): string => (PLAIN.test(v) ? '"' + v + '"' : JSON.stringify(v));
+
 function value(r: AccessRecord, f: AccessLogField): string | number | null {
   switch (f) {
-    case 'time': return new Date(r.start).toISOString();
+    case 'time': return isoTime(r.start);
     case 'gateway': return r.listener ? gatewayOf(r.listener)[0] : null;
     case 'listener': return r.listener ? gatewayOf(r.listener)[1] : null;
     case 'route': return r.source ? routeOf(r.source) : null;
@@ -104,11 +121,14 @@ export class AccessLogger {
   private readonly sample: number;
   private readonly fields: AccessLogField[];
   private readonly parts: (string | AccessLogField)[] | null;
+  /** `{"time":`, `,"gateway":`, ...: each JSON key with its separator, once. */
+  private readonly keys: string[];
 
   constructor(private readonly sink: (line: string) => void, fmt: AccessLogFormat = {}) {
     this.sample = fmt.sample === undefined ? 1 : Math.max(0, Math.min(1, fmt.sample));
     this.fields = fmt.fields ? checkFields(fmt.fields) : [...ACCESS_LOG_FIELDS];
     this.parts = fmt.format !== undefined ? compileFormat(fmt.format) : null;
+    this.keys = this.fields.map((f, i) => (i === 0 ? '{' : ',') + JSON.stringify(f) + ':');
   }
 
   /** Decided when the request starts (so an unsampled request costs nothing more). */
@@ -133,9 +153,15 @@ export class AccessLogger {
       }
       return s;
     }
-    const o: Record<string, string | number | null> = {};
-    for (const f of this.fields) o[f] = value(r, f);
-    return JSON.stringify(o);
+    // JSON by concatenation: no intermediate object; strings escaped by JSON.stringify.
+    const fields = this.fields;
+    const keys = this.keys;
+    let out = '';
+    for (let i = 0; i < fields.length; i++) {
+      const v = value(r, fields[i]!);
+      out += keys[i]! + (v === null ? 'null' : typeof v === 'number' ? String(v) : jsonString(v));
+    }
+    return out + '}';
   }
 }
 

@@ -5,7 +5,8 @@
 //
 //	PORTICO_CONFORMANCE_CONFIG   claims file (default portico.yaml beside this file)
 //	PORTICO_CONFORMANCE_PROFILES comma-separated profiles (default: the claims file's list)
-//	PORTICO_CONFORMANCE_CORE     "1": claim no extended feature, so only core tests run
+//	PORTICO_CONFORMANCE_CORE     "1": claim no extended feature but coreModeFeatures, so only
+//	                             core tests run (and the few extended tests of those features)
 //	PORTICO_CONFORMANCE_REPORT   where to write the ConformanceReport YAML (required)
 //
 // The suite's own flags (-run-test, -debug, -cleanup-base-resources, ...) still apply.
@@ -53,6 +54,16 @@ var coreProfiles = map[suite.ConformanceProfileName]suite.ConformanceProfile{
 	suite.GatewayHTTPConformanceProfileName: suite.GatewayHTTPConformanceProfile,
 	suite.GatewayGRPCConformanceProfileName: suite.GatewayGRPCConformanceProfile,
 	suite.GatewayTLSConformanceProfileName:  suite.GatewayTLSConformanceProfile,
+}
+
+// Claimed features that core mode claims too, because a core test's expectation depends on them:
+// TLSRouteListenerTerminateNotSupported (GATEWAY-TLS core) expects a listener with TLS mode
+// Terminate to be rejected unless TLSRouteModeTerminate is claimed, and once it is,
+// TLSRouteListenerMixedTerminationNotSupported expects the same of mixed modes unless
+// TLSRouteModeMixed is. Claiming them also runs their 4 extended TLSRoute tests.
+var coreModeFeatures = map[features.FeatureName]bool{
+	features.SupportTLSRouteModeTerminate: true,
+	features.SupportTLSRouteModeMixed:     true,
 }
 
 func loadClaims(t *testing.T) claims {
@@ -108,7 +119,8 @@ func TestPortico(t *testing.T) {
 
 	// Features are claimed here, never inferred from the GatewayClass status (the suite infers
 	// them when this list is empty), so that the report shows exactly what the claims file says.
-	// Core mode claims only the profiles' core features, which the suite tests anyway.
+	// Core mode claims only the profiles' core features, which the suite tests anyway, and the
+	// claimed coreModeFeatures.
 	opts.SupportedFeatures = nil
 	for _, p := range opts.ConformanceProfiles {
 		profile, ok := coreProfiles[p]
@@ -117,8 +129,8 @@ func TestPortico(t *testing.T) {
 		}
 		opts.SupportedFeatures = append(opts.SupportedFeatures, profile.CoreFeatures.UnsortedList()...)
 	}
-	if os.Getenv("PORTICO_CONFORMANCE_CORE") != "1" {
-		for _, f := range c.SupportedFeatures {
+	for _, f := range c.SupportedFeatures {
+		if os.Getenv("PORTICO_CONFORMANCE_CORE") != "1" || coreModeFeatures[features.FeatureName(f)] {
 			opts.SupportedFeatures = append(opts.SupportedFeatures, features.FeatureName(f))
 		}
 	}

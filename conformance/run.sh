@@ -3,29 +3,42 @@
 #
 #   conformance/run.sh --full        GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS with every extended feature
 #                                    in conformance/portico.yaml; the report goes to conformance/reports/
-#   conformance/run.sh --core-http   GATEWAY-HTTP core tests only (what CI runs); report in conformance/.work/
+#   conformance/run.sh --core        core tests of GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS (what CI runs);
+#                                    report in conformance/.work/
+#   conformance/run.sh --core-http   GATEWAY-HTTP core tests only; report in conformance/.work/
 #   conformance/run.sh ... -- -run-test=HTTPRouteSimpleSameNamespace   extra flags for the suite
 #
 # It brings the cluster up (hack/cluster.sh), installs the Gateway API CRDs (experimental channel,
 # from the module cache), starts `portico controller` in loopback mode, runs the suite, and stops
 # everything it started. With PORTICO_CLUSTER_REUSE=1 an already running cluster is used and left up.
 #
-# Exit status: 0 when the suite ran and wrote its report, whatever the tests' results (they are in
-# the report and the summary); non-zero when something around the suite broke (build, cluster,
-# controller, or no report).
+# PORTICO_CONFORMANCE_CONFIG=<file> uses another claims file than conformance/portico.yaml (for
+# trying a feature before claiming it); like suite flags, it makes the run partial.
+#
+# Exit status:
+#   0  the suite ran, wrote its report, and every selected test passed
+#   3  the suite ran and wrote its report, and a test failed (the summary lists which; a test
+#      the report counts in no profile, such as HTTPRouteDisallowedKind, shows only in go test's
+#      exit status and the suite log, and counts too)
+#   2  usage error
+#   1 or anything else: the run itself broke (build, cluster, CRDs, controller, or no report);
+#      130 when interrupted
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/hack/lib.sh"
 cd "$ROOT"
 
+TESTS_FAILED=3
+tests_failed=0
 mode=full
 extra=()
 while (($#)); do
   case "$1" in
     --full) mode=full ;;
+    --core) mode=core ;;
     --core-http) mode=core-http ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--full|--core-http] [-- suite flags]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--full|--core|--core-http] [-- suite flags]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,15 +51,25 @@ if [[ $mode == full ]]; then
   export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS"
   export PORTICO_CONFORMANCE_CORE=0
   suite_timeout=80m
+elif [[ $mode == core ]]; then
+  REPORT="$WORK/core-report.yaml"
+  export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS"
+  export PORTICO_CONFORMANCE_CORE=1
+  suite_timeout=40m
 else
   REPORT="$WORK/core-http-report.yaml"
   export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP"
   export PORTICO_CONFORMANCE_CORE=1
   suite_timeout=40m
 fi
-# A partial run (suite flags such as -run-test) never replaces the committed full report.
-((${#extra[@]})) && REPORT="$WORK/partial-$mode-report.yaml"
-export PORTICO_CONFORMANCE_REPORT="$REPORT" PORTICO_CONFORMANCE_CONFIG="$ROOT/conformance/portico.yaml"
+CLAIMS="${PORTICO_CONFORMANCE_CONFIG:-$ROOT/conformance/portico.yaml}"
+partial=0
+((${#extra[@]})) && partial=1
+[[ $(realpath -m "$CLAIMS") != "$(realpath -m "$ROOT/conformance/portico.yaml")" ]] && partial=1
+# A partial run (suite flags such as -run-test, or another claims file) never replaces the
+# committed full report.
+((partial)) && REPORT="$WORK/partial-$mode-report.yaml"
+export PORTICO_CONFORMANCE_REPORT="$REPORT" PORTICO_CONFORMANCE_CONFIG="$CLAIMS"
 rm -f "$REPORT"
 
 controller_pid=""
@@ -61,6 +84,8 @@ cleanup() {
     kill -KILL "$controller_pid" 2>/dev/null || true
   fi
   ((started_cluster)) && "$ROOT/hack/cluster.sh" down || true
+  # TESTS_FAILED means only "tests failed": a command that broke with that status becomes 1.
+  ((rc == TESTS_FAILED && !tests_failed)) && rc=1
   exit $rc
 }
 trap cleanup EXIT
@@ -130,7 +155,16 @@ if [[ ! -s "$REPORT" ]]; then
   exit 1
 fi
 summary="$WORK/summary-$mode.md"
-[[ $mode == full ]] && ((${#extra[@]} == 0)) && summary="$ROOT/conformance/reports/SUMMARY.md"
-node "$ROOT/conformance/summarize.mjs" "$REPORT" "$WORK/suite-$mode.log" "$ROOT/conformance/portico.yaml" > "$summary"
+[[ $mode == full ]] && ((!partial)) && summary="$ROOT/conformance/reports/SUMMARY.md"
+node "$ROOT/conformance/summarize.mjs" "$REPORT" "$WORK/suite-$mode.log" "$CLAIMS" > "$summary"
 cat "$summary"
-log "cluster ${t_cluster}s, suite ${t_suite}s, go test exit $suite_rc (failing tests are listed above; the run itself worked)"
+# The summary's last line: "conformance: <n> passed, <n> failed, <n> skipped".
+failed=$(tail -n 1 "$summary" | sed -n 's/^conformance: [0-9]* passed, \([0-9]*\) failed,.*/\1/p')
+[[ -n $failed ]] || { log "cannot read the failure count from $summary"; exit 1; }
+if ((failed > 0 || suite_rc != 0)); then
+  log "cluster ${t_cluster}s, suite ${t_suite}s, go test exit $suite_rc: $failed failed in the report" \
+    "(see above and $WORK/suite-$mode.log); exit $TESTS_FAILED"
+  tests_failed=1
+  exit "$TESTS_FAILED"
+fi
+log "cluster ${t_cluster}s, suite ${t_suite}s, go test exit 0: every selected test passed"

@@ -53,11 +53,50 @@ for (const p of report.profiles ?? []) {
 if (report.succeededProvisionalTests?.length) {
   out.push(`Provisional tests passed: ${report.succeededProvisionalTests.join(', ')}`, '');
 }
-if (logPath && existsSync(logPath)) {
-  const log = readFileSync(logPath, 'utf8');
+const log = logPath && existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+if (log) {
   const failed = [...log.matchAll(/^\s*--- FAIL: TestPortico\/(\S+)/gm)].map((m) => m[1]).filter((n) => !n.includes('/'));
   if (failed.length) out.push(`Failed subtests in the suite log (top level): ${[...new Set(failed)].join(', ')}`, '');
 }
+
+// Tests the claims never select. The report counts only tests that ran; a test needing a feature
+// nobody claimed is left out of every count without a word. Known cases first, then what the suite
+// log says it left out for each extended feature of these profiles that is not claimed.
+const claimed = new Set((report.profiles ?? []).flatMap((p) => p.extended?.supportedFeatures ?? []));
+const unclaimed = new Set((report.profiles ?? []).flatMap((p) => p.extended?.unsupportedFeatures ?? []));
+const known = [
+  {
+    version: 'v1.6.3', test: 'GatewayInvalidParametersRef', feature: 'GatewayInfrastructure',
+    why: 'in v1.6.0-v1.6.2 a core test (feature Gateway only), the one more core test per profile that peers on ' +
+      'v1.6.1 report (37/15/20 for HTTP/GRPC/TLS against 36/14/19 here); v1.6.3 moved it behind GatewayInfrastructure, ' +
+      'which Portico does not claim because that feature\'s other test, GatewayInfrastructureMetadata, needs ' +
+      'per-Gateway generated resources. Portico passes it when run on its own (see conformance/README.md)',
+  },
+];
+const notSelected = known.filter((k) => report.gatewayAPIVersion === k.version && !claimed.has(k.feature));
+const byFeature = new Map();
+for (const m of log.matchAll(/Skipping (\S+): suite does not support (\S+)/g)) {
+  if (!unclaimed.has(m[2])) continue;
+  if (!byFeature.has(m[2])) byFeature.set(m[2], new Set());
+  byFeature.get(m[2]).add(m[1]);
+}
+if (notSelected.length || byFeature.size) {
+  out.push('## Tests the claims never select', '');
+  for (const k of notSelected) out.push(`- ${k.test} (needs ${k.feature}): ${k.why}.`);
+  for (const [f, tests] of [...byFeature].sort()) out.push(`- needs ${f}, not claimed: ${[...tests].sort().join(', ')}`);
+  out.push('');
+}
+// And the reverse: tests that run but that the report counts in no profile, because no single
+// profile holds all their features. Their result is only in the suite log (and go test's status).
+const uncounted = {
+  HTTPRouteDisallowedKind: 'needs HTTPRoute and TLSRoute, which no one profile has',
+  GRPCRouteNamedRule: 'needs GRPCRouteNamedRouteRule, which v1.6.3 puts in no profile',
+};
+const ranUncounted = Object.entries(uncounted).flatMap(([test, why]) => {
+  const m = log.match(new RegExp(`^\\s*--- (PASS|FAIL|SKIP): TestPortico/${test} `, 'm'));
+  return m && m[1] !== 'SKIP' ? [`- ${test} (${why}): ${m[1] === 'PASS' ? 'passed' : 'FAILED'}`] : [];
+});
+if (ranUncounted.length) out.push('## Tests run but counted in no profile', '', '(result from the suite log)', '', ...ranUncounted, '');
 // Last, the plain count line CI logs are read for.
 let passed = 0, failed = 0, skipped = 0;
 for (const p of report.profiles ?? []) {

@@ -55,6 +55,8 @@ export class Tracer {
   private batch: object[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inflight = new Set<Promise<void>>();
+  /** Spans dropped because 4 posts were already in flight. */
+  dropped = 0;
 
   constructor(o: TracingOptions) {
     this.ratio = o.sampling === undefined ? 1 : Math.max(0, Math.min(1, o.sampling));
@@ -152,6 +154,11 @@ export class Tracer {
     if (this.batch.length) {
       const spans = this.batch;
       this.batch = [];
+      // A slow or unreachable collector must not grow memory: past 4 posts in flight, a batch is dropped.
+      if (this.inflight.size >= 4) {
+        this.dropped += spans.length;
+        return Promise.all(this.inflight).then(() => undefined);
+      }
       const body = JSON.stringify({
         resourceSpans: [{
           resource: { attributes: [{ key: 'service.name', value: { stringValue: this.serviceName } }] },

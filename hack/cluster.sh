@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on this machine, without containers:
-# etcd + kube-apiserver + kube-controller-manager + kube-scheduler, kwok for fake nodes, and
-# hack/podrunner.mjs, which runs the conformance echo server for each pod on its 127.x pod IP.
+# etcd + kube-apiserver + kube-controller-manager + kube-scheduler, kwok for fake nodes,
+# hack/podrunner.mjs, which runs the conformance echo server for each pod on its pod IP,
+# kube-proxy (nftables mode), which routes ClusterIP and LoadBalancer Services for real, and
+# hack/lb-allocator.mjs, which gives LoadBalancer Services an address from a local range.
 #
 #   hack/cluster.sh up       build what is missing (hack/build-tools.sh), start everything, wait until ready
 #   hack/cluster.sh down     stop everything this script started and wipe etcd (certs and binaries stay)
@@ -10,13 +12,17 @@
 #
 # Addresses:
 #   API server https://127.0.0.1:$PORTICO_APISERVER_PORT (default 16443), etcd 127.0.0.1:12379/12380,
-#   Service ClusterIPs 127.96.0.0/16 (allocated, never dialled).
+#   Service ClusterIPs 10.96.0.0/16 and LoadBalancer addresses 10.250.0.0/24 (hack/lb-allocator.mjs),
+#   both routed into the veth below and DNATed to pod IPs by kube-proxy, from this machine and
+#   from the pods' namespace (kube-proxy masquerades all Service traffic to 10.244.255.1: every
+#   pod IP lives in one namespace, so a reply must come back through the host's conntrack).
 #   Pod IPs 10.244.0.0/24 and 10.244.1.0/24 (one per kwok node), inside the network namespace
 #   `portico-pods` that `up` creates: a veth pair joins it to this machine (host side 10.244.255.1),
 #   and podrunner adds each pod IP to that namespace's lo. Pod IPs cannot be loopback addresses:
 #   the API server refuses 127.0.0.0/8 in EndpointSlices. Nothing here leaves the machine; a
 #   lower-priority `unreachable 10.244.0.0/16` route stays behind so that, once the namespace is
-#   gone, a stale endpoint can never be sent out of the default route.
+#   gone, a stale endpoint can never be sent out of the default route (the same for the Service and
+#   LoadBalancer ranges).
 #   Gateways in loopback mode use 127.64.0.0/16 (portico controller's default).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,7 +31,11 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 APISERVER_PORT="${PORTICO_APISERVER_PORT:-16443}"
 ETCD_CLIENT=127.0.0.1:12379
 ETCD_PEER=127.0.0.1:12380
-SERVICE_CIDR=127.96.0.0/16
+SERVICE_CIDR=10.96.0.0/16
+KUBERNETES_SERVICE_IP=10.96.0.1   # the first address of SERVICE_CIDR: the `kubernetes` Service
+LB_RANGE=10.250.0.0/24            # LoadBalancer ingress addresses, handed out by hack/lb-allocator.mjs
+KUBE_PROXY_NODE=kwok-node-0       # one kube-proxy serves every node: they all live on this machine
+KUBE_PROXY_HEALTHZ=127.0.0.1:10256
 NODES=("kwok-node-0:10.244.0.0/24" "kwok-node-1:10.244.1.0/24")
 NETNS=portico-pods
 POD_RANGE=10.244.0.0/16
@@ -54,6 +64,7 @@ need_system_tools() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v nft >/dev/null || missing+=(nftables)   # kube-proxy's nftables mode runs `nft`
   command -v node >/dev/null || die "node is required (the project's own runtime)"
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
@@ -63,18 +74,47 @@ need_system_tools() {
 
 # --- certificates -----------------------------------------------------------------------------
 make_pki() {
+  make_ca_and_admin
+  make_apiserver_cert
+  make_kube_proxy_cert
+}
+
+# kube-proxy runs as system:kube-proxy, which the built-in binding system:node-proxier covers.
+make_kube_proxy_cert() {
+  [[ -f "$PKI/kube-proxy.crt" ]] || (
+    cd "$PKI"
+    openssl req -newkey rsa:2048 -nodes -keyout kube-proxy.key -out kube-proxy.csr -subj "/CN=system:kube-proxy" 2>/dev/null
+    openssl x509 -req -in kube-proxy.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile client.ext -out kube-proxy.crt 2>/dev/null
+    rm -f kube-proxy.csr
+  )
+}
+
+# The serving certificate names the `kubernetes` Service's ClusterIP: made again when that moved.
+make_apiserver_cert() {
+  if [[ -f "$PKI/apiserver.crt" ]] &&
+    openssl x509 -in "$PKI/apiserver.crt" -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$KUBERNETES_SERVICE_IP\b"; then
+    return 0
+  fi
+  log "generating the API server certificate (SANs 127.0.0.1, $KUBERNETES_SERVICE_IP)"
+  (
+    cd "$PKI"
+    cat > apiserver.ext <<EOF
+subjectAltName=IP:127.0.0.1,IP:$KUBERNETES_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+EOF
+    openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+    rm -f apiserver.csr
+  )
+}
+
+make_ca_and_admin() {
   [[ -f "$PKI/admin.crt" ]] && return 0
   log "generating certificates in $PKI"
   mkdir -p "$PKI"
   (
     cd "$PKI"
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.crt -subj "/CN=portico-local-ca" 2>/dev/null
-    cat > apiserver.ext <<EOF
-subjectAltName=IP:127.0.0.1,IP:127.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
-extendedKeyUsage=serverAuth
-EOF
-    openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
-    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile apiserver.ext -out apiserver.crt 2>/dev/null
     # One client identity for every component and for tests: system:masters bypasses RBAC, so
     # RBAC itself stays on for anything else (service accounts, dry-run checks of deploy/).
     printf 'extendedKeyUsage=clientAuth\n' > client.ext
@@ -107,6 +147,45 @@ current-context: portico-local
 EOF
 }
 
+write_kube_proxy_config() {
+  cat > "$CLUSTER_DIR/kube-proxy.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: portico-local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: kube-proxy
+  user:
+    client-certificate: $PKI/kube-proxy.crt
+    client-key: $PKI/kube-proxy.key
+contexts:
+- name: kube-proxy
+  context: {cluster: portico-local, user: kube-proxy}
+current-context: kube-proxy
+EOF
+  # nftables mode: its own `ip kube-proxy` table, nothing in iptables. masqueradeAll: every pod
+  # IP is an address of one namespace, so pod -> Service -> pod must be SNATed to the host (or
+  # the reply would skip the DNAT's conntrack entry). NodePorts only on the nodes' InternalIP
+  # (the veth's host end), never on 127.x. conntrack sysctls are left as they are.
+  cat > "$CLUSTER_DIR/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+hostnameOverride: $KUBE_PROXY_NODE
+clusterCIDR: $POD_RANGE
+clientConnection: {kubeconfig: $CLUSTER_DIR/kube-proxy.kubeconfig, qps: 50, burst: 100}
+nftables: {masqueradeAll: true, minSyncPeriod: 0s}
+nodePortAddresses: [$KUBELET_IP/32]
+healthzBindAddress: $KUBE_PROXY_HEALTHZ
+metricsBindAddress: 127.0.0.1:10249
+conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+oomScoreAdj: 0
+EOF
+}
+
 # --- the pods' network namespace ------------------------------------------------------------
 setup_netns() {
   ip netns del "$NETNS" 2>/dev/null || true
@@ -121,11 +200,40 @@ setup_netns() {
   ip -n "$NETNS" route add 10.244.255.1/32 dev "$PODS_VETH"
   ip route replace unreachable "$POD_RANGE" metric 4242
   ip route replace "$POD_RANGE" dev "$HOST_VETH" src 10.244.255.1 metric 0
+  setup_service_routes
+}
+
+# ClusterIPs and LoadBalancer addresses: into the veth from this machine (kube-proxy's DNAT in
+# the output hook picks the pod), and from the pods' namespace to the host, which forwards what
+# arrives on the veth (only there: the machine's other interfaces keep forwarding off).
+setup_service_routes() {
+  local r
+  sysctl -qw "net.ipv4.conf.$HOST_VETH.forwarding=1"
+  for r in "$SERVICE_CIDR" "$LB_RANGE"; do
+    ip route replace unreachable "$r" metric 4242
+    ip route replace "$r" dev "$HOST_VETH" src 10.244.255.1 metric 0
+    ip -n "$NETNS" route replace "$r" via 10.244.255.1 dev "$PODS_VETH"
+  done
 }
 
 teardown_netns() {
-  ip netns del "$NETNS" 2>/dev/null || true   # takes the veth pair and its route with it
+  ip netns del "$NETNS" 2>/dev/null || true   # takes the veth pair and its routes with it
   ip link del "$HOST_VETH" 2>/dev/null || true
+  # kube-proxy leaves its tables behind when stopped (so that a restart keeps traffic flowing).
+  nft delete table ip kube-proxy 2>/dev/null || true
+  nft delete table ip6 kube-proxy 2>/dev/null || true
+}
+
+# kube-proxy and the LoadBalancer allocator, after the nodes exist (kube-proxy reads its node's IP).
+start_service_routing() {
+  if [[ ! -x "$BIN/kube-proxy" ]]; then
+    log "no $BIN/kube-proxy: Services will not route (hack/build-tools.sh k8s builds it)"
+    return 0
+  fi
+  setup_service_routes
+  start kube-proxy "$BIN/kube-proxy" --config "$CLUSTER_DIR/kube-proxy.yaml"
+  start lb-allocator node "$ROOT/hack/lb-allocator.mjs" --kubeconfig "$KUBECONFIG_PATH" --range "$LB_RANGE"
+  wait_for "kube-proxy healthz" 60 curl -sf "http://$KUBE_PROXY_HEALTHZ/healthz"
 }
 
 # --- processes --------------------------------------------------------------------------------
@@ -133,11 +241,13 @@ teardown_netns() {
 start() {
   local name=$1; shift
   if running "$name"; then log "$name already running"; return 0; fi
-  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  # 9>&-: not the lock `up` holds (a component that kept it would block every later `up`).
+  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$RUN/$name.pid"
 }
 
-running() { local p; p=$(cat "$RUN/$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+# (A zombie is not running: PID 1 here may take a while to reap what `start` left to it.)
+running() { local p; p=$(cat "$RUN/$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$p/status"; }
 
 stop() {
   local name=$1 p i
@@ -212,7 +322,7 @@ smoke_test() {
   kubectl_ apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
-metadata: {name: cluster-smoke, namespace: default}
+metadata: {name: cluster-smoke, namespace: default, labels: {app: cluster-smoke}}
 spec:
   terminationGracePeriodSeconds: 0
   containers:
@@ -223,19 +333,47 @@ spec:
     - {name: NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
     ports: [{containerPort: 3000}]
 EOF
-  local ip=""
+  local ip="" svc=""
   wait_for "smoke pod IP" 60 bash -c "[[ -n \"\$('$BIN/kubectl' --kubeconfig '$KUBECONFIG_PATH' get pod cluster-smoke -o jsonpath='{.status.podIP}')\" ]]" || return 1
   ip=$(kubectl_ get pod cluster-smoke -o jsonpath='{.status.podIP}')
   wait_for "echo server on $ip:3000" 30 bash -c "curl -sf --max-time 2 http://$ip:3000/smoke | grep -q '\"pod\": *\"cluster-smoke\"'" || return 1
   log "smoke pod answered on $ip:3000"
+  # ... and through a LoadBalancer Service: its ClusterIP and its allocated address (kube-proxy, lb-allocator).
+  if running kube-proxy; then
+    kubectl_ apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: cluster-smoke, namespace: default}
+spec:
+  type: LoadBalancer
+  ports: [{port: 80, targetPort: 3000}]
+  selector: {app: cluster-smoke}
+EOF
+    wait_for "smoke Service's LoadBalancer address" 30 bash -c "[[ -n \"\$('$BIN/kubectl' --kubeconfig '$KUBECONFIG_PATH' get service cluster-smoke -o jsonpath='{.status.loadBalancer.ingress[0].ip}')\" ]]" || return 1
+    for svc in "$(kubectl_ get service cluster-smoke -o jsonpath='{.spec.clusterIP}')" "$(kubectl_ get service cluster-smoke -o jsonpath='{.status.loadBalancer.ingress[0].ip}')"; do
+      wait_for "smoke pod through $svc:80" 30 bash -c "curl -sf --max-time 2 http://$svc/smoke | grep -q '\"pod\": *\"cluster-smoke\"'" || return 1
+      log "smoke pod answered through the Service on $svc:80"
+    done
+    kubectl_ delete service cluster-smoke --wait=false >/dev/null
+  fi
   kubectl_ delete pod cluster-smoke --wait=false >/dev/null
 }
 
 cmd_up() {
   local t0=$SECONDS
   mkdir -p "$RUN" "$LOGS"
-  # Someone else (another test run) may have it up already: share it, touch nothing.
-  if cmd_status >/dev/null 2>&1; then log "cluster already up; export KUBECONFIG=$KUBECONFIG_PATH"; return 0; fi
+  # Someone else (another test run) may have it up already: share it, touching nothing but
+  # kube-proxy and the LoadBalancer allocator, started if they are not running (they died, or
+  # the cluster was started before they were part of it).
+  if core_up; then
+    if ! running kube-proxy || ! running lb-allocator; then
+      make_kube_proxy_cert
+      write_kube_proxy_config
+      start_service_routing || log "warning: kube-proxy is not healthy; see $LOGS/kube-proxy.log"
+    fi
+    log "cluster already up; export KUBECONFIG=$KUBECONFIG_PATH"
+    return 0
+  fi
   # Half a cluster (a crash, an interrupted run) is not worth repairing: start clean.
   local c; for c in "$RUN"/*.pid; do [[ -e $c ]] && { log "stopping a partial cluster first"; cmd_down; break; }; done
   need_system_tools
@@ -244,6 +382,7 @@ cmd_up() {
   mkdir -p "$RUN" "$LOGS" "$DATA"
   make_pki
   write_kubeconfig
+  write_kube_proxy_config
   setup_netns || die "cannot create the network namespace $NETNS (needs root and iproute2)"
 
   start etcd "$BIN/etcd" --name portico --data-dir "$DATA" \
@@ -293,23 +432,38 @@ cmd_up() {
     fail_with_logs "could not create nodes"
   wait_for "nodes Ready" 90 kubectl_ wait --for=condition=Ready node --all --timeout=5s || fail_with_logs "nodes did not become Ready"
   wait_for "default service account" 60 kubectl_ get serviceaccount default -n default || fail_with_logs "no default service account"
+  start_service_routing || fail_with_logs "kube-proxy did not become healthy"
   smoke_test || fail_with_logs "smoke pod was not reachable"
   log "cluster up in $((SECONDS - t0))s; export KUBECONFIG=$KUBECONFIG_PATH"
 }
 
 cmd_down() {
   local c
-  for c in podrunner kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
+  for c in lb-allocator kube-proxy podrunner kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
   # The cluster is disposable: the next `up` starts from an empty etcd (certs and binaries stay).
   teardown_netns
   rm -rf "$DATA" "$CLUSTER_DIR/pods"
   log "cluster down"
 }
 
+CORE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok podrunner)
+SERVICE_ROUTING=(kube-proxy lb-allocator)
+
+# The control plane, the nodes and the pods run, and the API server answers.
+core_up() {
+  local c
+  for c in "${CORE[@]}"; do running "$c" || return 1; done
+  [[ -f "$KUBECONFIG_PATH" ]] && kubectl_ get --raw /readyz >/dev/null 2>&1
+}
+
 cmd_status() {
   local c rc=0
-  for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok podrunner; do
+  for c in "${CORE[@]}"; do
     if running "$c"; then echo "$c: running (pid $(cat "$RUN/$c.pid"))"; else echo "$c: stopped"; rc=1; fi
+  done
+  # Reported, not counted: a cluster without them still serves pods (`up` starts them when missing).
+  for c in "${SERVICE_ROUTING[@]}"; do
+    if running "$c"; then echo "$c: running (pid $(cat "$RUN/$c.pid"))"; else echo "$c: stopped (Services do not route)"; fi
   done
   if [[ -f "$KUBECONFIG_PATH" ]] && kubectl_ get --raw /readyz >/dev/null 2>&1; then
     echo "apiserver: ready at https://127.0.0.1:$APISERVER_PORT"
@@ -324,6 +478,8 @@ cmd_env() {
   echo "export KUBECONFIG=$KUBECONFIG_PATH"
   echo "export PORTICO_KUBECONFIG=$KUBECONFIG_PATH"
   echo "export GATEWAY_API_CRDS=$(gateway_api_crds)"
+  echo "export PORTICO_SERVICE_CIDR=$SERVICE_CIDR"
+  echo "export PORTICO_LB_RANGE=$LB_RANGE"
   echo "export PATH=$BIN:\$PATH"
 }
 

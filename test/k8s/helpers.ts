@@ -2,6 +2,7 @@
 // the upstream Gateway API CRDs from the Go module cache, polling, a TCP proxy that can
 // play "the API server went away", and plain HTTP requests.
 
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -233,4 +234,71 @@ export async function startBackend(name: string, host = '127.0.0.1'): Promise<{ 
         server.closeAllConnections();
       }),
   };
+}
+
+/** One UDP datagram to host:port and the first datagram that comes back (the echo server's JSON). */
+export function udpExchange(host: string, port: number, payload: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket('udp4');
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error(`no UDP answer from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      sock.close();
+      reject(err);
+    });
+    sock.on('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(msg.toString('utf8'));
+    });
+    sock.send(payload, port, host);
+  });
+}
+
+/**
+ * A pod that hack/podrunner.mjs serves with the conformance echo server: HTTP on 3000 (the JSON
+ * answer names the pod and namespace) and, with `udpPort`, a second container echoing UDP there.
+ */
+export function echoPod(name: string, namespace: string, labels: Record<string, string>, udpPort?: number): Obj {
+  const identity = [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+  ];
+  const image = 'registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0';
+  const containers: Record<string, unknown>[] = [{ name: 'http', image, env: identity, ports: [{ containerPort: 3000 }] }];
+  if (udpPort) {
+    containers.push({
+      name: 'udp',
+      image,
+      env: [...identity, { name: 'UDP_ECHO_SERVER', value: '1' }, { name: 'UDP_PORT', value: String(udpPort) }],
+      ports: [{ containerPort: udpPort, protocol: 'UDP' }],
+    });
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: { terminationGracePeriodSeconds: 0, containers },
+  };
+}
+
+/** The local cluster's LoadBalancer range (hack/cluster.sh LB_RANGE; `cluster.sh env` exports it). */
+export function lbRange(): string {
+  if (process.env.PORTICO_LB_RANGE) return process.env.PORTICO_LB_RANGE;
+  const script = fs.readFileSync(path.join(ROOT, 'hack/cluster.sh'), 'utf8');
+  const range = /^LB_RANGE=([\d./]+)/m.exec(script)?.[1];
+  if (!range) throw new Error('no LB_RANGE in hack/cluster.sh');
+  return range;
+}
+
+/** Whether an IPv4 address lies in an IPv4 CIDR. */
+export function inCidr(ip: string, cidr: string): boolean {
+  const toInt = (a: string) => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = toInt(base!) - (toInt(base!) % size);
+  return net.isIPv4(ip) && toInt(ip) >= start && toInt(ip) < start + size;
 }

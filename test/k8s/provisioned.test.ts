@@ -269,11 +269,13 @@ describe('portico controller --dataplane provisioned against a real API server',
   });
 
   test('a static address on the ClusterIP Service: changing it recreates the Service, status.addresses follows', async () => {
-    // two addresses of the cluster's Service range (127.96.0.0/16) from its lowest 256, which the
-    // API server leaves to static assignment while the rest has room; different per run
+    // two addresses of the cluster's Service range (hack/cluster.sh: 10.96.0.0/16) from its lowest
+    // 256, which the API server leaves to static assignment while the rest has room; different per run
+    const cidr = (await client.json<{ spec: { cidrs: string[] } }>('GET', '/apis/networking.k8s.io/v1/servicecidrs/kubernetes')).spec.cidrs[0]!;
+    const low = cidr.split('/')[0]!.split('.').slice(0, 3).join('.');
     const n = [...RUN].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
     const a = 10 + (n % 240);
-    const [first, second] = [`127.96.0.${a}`, `127.96.0.${10 + ((a - 10 + 1 + ((n >>> 8) % 239)) % 240)}`];
+    const [first, second] = [`${low}.${a}`, `${low}.${10 + ((a - 10 + 1 + ((n >>> 8) % 239)) % 240)}`];
     for (const ip of [first, second]) {
       await apply(client, gateway(NS.a, 'gw-a', SMALL, [ip]));
       await waitFor(`gw-a Programmed at ${ip}`, async () => {

@@ -14,7 +14,7 @@ import { encodeForEngine } from '../ir/keys.js';
 import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 import { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 import { merge } from '../observability/metrics/exposition.js';
-import { observe, type Snapshot } from '../observability/metrics/registry.js';
+import type { Snapshot } from '../observability/metrics/registry.js';
 
 /** Families the primary owns (one count per config, not per worker). */
 const PRIMARY_FAMILIES = new Set(['portico_dataplane_applies_total', 'portico_dataplane_apply_duration_seconds', 'portico_dataplane_last_apply_timestamp_seconds']);
@@ -152,20 +152,8 @@ export class ClusterEngine implements Engine {
   async apply(ir: IR): Promise<ApplyResult> {
     await this.ready;
     this.lastIR = encodeForEngine(ir);
-    const m = this.m;
-    if (!m) return this.broadcast({ type: 'apply', ir: this.lastIR });
-    const t0 = performance.now();
-    try {
-      const r = await this.broadcast({ type: 'apply', ir: this.lastIR });
-      m.applies.child([r.unbound.length ? 'partial' : 'ok']).v++;
-      m.lastApply.child().v = Date.now() / 1000;
-      return r;
-    } catch (e) {
-      m.applies.child(['error']).v++;
-      throw e;
-    } finally {
-      observe(m.applyDuration.child(), (performance.now() - t0) / 1000);
-    }
+    const apply = () => this.broadcast({ type: 'apply', ir: this.lastIR });
+    return this.m ? this.m.countApply(apply) : apply();
   }
 
   /** Every worker's snapshot summed, plus what exited workers counted, plus the primary's apply figures. */

@@ -11,7 +11,6 @@ import { H2Pool } from './upstream/h2.js';
 import { loadUpstreamTls } from './upstream/tls-loader.js';
 import { resolvePathOptions } from './path.js';
 import { backendLabel, DataplaneMetrics } from '../observability/metrics/dataplane.js';
-import { observe } from '../observability/metrics/registry.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
 import { AccessLogger, requestIdMode } from '../observability/access-log.js';
 import { Tracer } from '../observability/tracing.js';
@@ -116,19 +115,7 @@ export class LocalEngine implements Engine {
 
   private async timedApply(ir: IR): Promise<ApplyResult> {
     const m = this.shared.opts.metrics;
-    if (!m) return this.doApply(ir);
-    const t0 = performance.now();
-    try {
-      const r = await this.doApply(ir);
-      m.applies.child([r.unbound.length ? 'partial' : 'ok']).v++;
-      m.lastApply.child().v = Date.now() / 1000;
-      return r;
-    } catch (e) {
-      m.applies.child(['error']).v++;
-      throw e;
-    } finally {
-      observeSeconds(m.applyDuration.child(), t0);
-    }
+    return m ? m.countApply(() => this.doApply(ir)) : this.doApply(ir);
   }
 
   private async doApply(ir: IR): Promise<ApplyResult> {
@@ -202,8 +189,4 @@ function bindError(err: unknown): string {
 
 function closeHandle(h: PortHandle, graceMs: number): Promise<void> {
   return h.server.close(graceMs).catch(() => undefined);
-}
-
-function observeSeconds(h: Parameters<typeof observe>[0], t0: number): void {
-  observe(h, (performance.now() - t0) / 1000);
 }

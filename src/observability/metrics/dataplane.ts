@@ -278,6 +278,22 @@ export class DataplaneMetrics {
     this.lastApply = r.gauge('portico_dataplane_last_apply_timestamp_seconds', 'Unix time of the last configuration applied without error.', [], 'max');
   }
 
+  /** Count one apply of a configuration (result, duration, time of the last good one) around `run`. */
+  async countApply<R extends { unbound: unknown[] }>(run: () => Promise<R>): Promise<R> {
+    const t0 = performance.now();
+    try {
+      const r = await run();
+      this.applies.child([r.unbound.length ? 'partial' : 'ok']).v++;
+      this.lastApply.child().v = Date.now() / 1000;
+      return r;
+    } catch (e) {
+      this.applies.child(['error']).v++;
+      throw e;
+    } finally {
+      observe(this.applyDuration.child(), (performance.now() - t0) / 1000);
+    }
+  }
+
   /** Cells for one listener x route rule x backend (same object across applies for the same labels). */
   route(listener: Listener | undefined, src: RouteSource | undefined, cluster: string | undefined): RouteCells {
     const labels = routeLabels(listener, src, cluster);

@@ -126,8 +126,9 @@ make_ca_and_admin() {
   )
 }
 
-write_kubeconfig() {
-  cat > "$KUBECONFIG_PATH" <<EOF
+# kubeconfig_for <file> <user> <cert basename under $PKI> [context]: a kubeconfig for the local API server.
+kubeconfig_for() {
+  cat > "$1" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -136,36 +137,21 @@ clusters:
     server: https://127.0.0.1:$APISERVER_PORT
     certificate-authority: $PKI/ca.crt
 users:
-- name: portico-admin
+- name: $2
   user:
-    client-certificate: $PKI/admin.crt
-    client-key: $PKI/admin.key
+    client-certificate: $PKI/$3.crt
+    client-key: $PKI/$3.key
 contexts:
-- name: portico-local
-  context: {cluster: portico-local, user: portico-admin}
-current-context: portico-local
+- name: ${4:-$2}
+  context: {cluster: portico-local, user: $2}
+current-context: ${4:-$2}
 EOF
 }
 
+write_kubeconfig() { kubeconfig_for "$KUBECONFIG_PATH" portico-admin admin portico-local; }
+
 write_kube_proxy_config() {
-  cat > "$CLUSTER_DIR/kube-proxy.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: portico-local
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $PKI/ca.crt
-users:
-- name: kube-proxy
-  user:
-    client-certificate: $PKI/kube-proxy.crt
-    client-key: $PKI/kube-proxy.key
-contexts:
-- name: kube-proxy
-  context: {cluster: portico-local, user: kube-proxy}
-current-context: kube-proxy
-EOF
+  kubeconfig_for "$CLUSTER_DIR/kube-proxy.kubeconfig" kube-proxy kube-proxy
   # nftables mode: its own `ip kube-proxy` table, nothing in iptables. masqueradeAll: every pod
   # IP is an address of one namespace, so pod -> Service -> pod must be SNATed to the host (or
   # the reply would skip the DNAT's conntrack entry). NodePorts only on the nodes' InternalIP

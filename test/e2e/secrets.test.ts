@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +15,7 @@ import YAML from 'yaml';
 import { pki } from '../fixtures/pki.js';
 import { assertNoKeyMaterial, fingerprintOf, tlsGatewayObjects } from '../fixtures/secrets.js';
 import { portico, start } from './cli.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { freePort } from '../dataplane/helpers.js';
 
 /** GET over TLS (CA-verified) with the SNI given; resolves status and body. */
 function tlsGet(port: number, servername: string, path = '/'): Promise<{ status: number; body: string }> {

@@ -10,13 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import os from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 import { pki } from '../fixtures/pki.js';
 import { assertNoKeyMaterial, fingerprintOf, tlsGatewayObjects } from '../fixtures/secrets.js';
 import { portico, start, type Running } from '../e2e/cli.js';
 import { apply, getObj, installGatewayApiCrds, kubeConfigFrom, remove, waitFor } from './helpers.js';
+import { freePort } from '../dataplane/helpers.js';
 
 const KUBECONFIG = process.env.PORTICO_KUBECONFIG;
 if (!KUBECONFIG) console.log('# test/k8s/secrets.test.ts skipped: PORTICO_KUBECONFIG is unset (hack/cluster.sh up; eval "$(hack/cluster.sh env)")');
@@ -31,17 +32,6 @@ const PORTS = { https: 18443, tls: 18444, http: 18081 };
 const HOST_IP = Object.values(os.networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal && !i.address.startsWith('169.254.'))?.address;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function tlsGet(host: string, port: number, servername: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -57,15 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-node "$HERE/echo.mjs" "$ECHO_PORT" >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
-PORTICO_FROM_SRC=1 node bin/portico.js run "$HERE/fixture" --workers "${PORTICO_WORKERS:-1}" --grace 1000 >"$WORK/portico.log" 2>&1 &
-PORTICO_PID=$!
-PIDS+=($PORTICO_PID)
-
-for port in "$ECHO_PORT" "$PORTICO_PORT"; do
-  wait_port "$port" 30 || { echo "PROTOCOLS autobahn: ERROR nothing listening on 127.0.0.1:$port after 30 s (logs in $WORK)"; exit 1; }
-done
+start_with_backend autobahn "$HERE/echo.mjs" "$ECHO_PORT" "$PORTICO_PORT"
 
 # 3. The cases, direct then through Portico (one at a time: some cases time their frames).
 args=()
@@ -86,8 +78,5 @@ run_cases portico "ws://127.0.0.1:$PORTICO_PORT/"
 # 4. The bar.
 status=0
 "$VENV/bin/python" "$HERE/compare.py" "$WORK/report-direct" "$WORK/report-portico" "$WORK" "$expected" || status=$?
-if ! kill -0 "$PORTICO_PID" 2>/dev/null; then
-  echo "portico exited during the run; its log: $WORK/portico.log" >&2
-  status=1
-fi
+portico_survived || status=1
 exit "$status"

@@ -51,15 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-node "$HERE/backend.mjs" "$BACKEND_PORT" >"$WORK/backend.log" 2>&1 &
-PIDS+=($!)
-PORTICO_FROM_SRC=1 node bin/portico.js run "$HERE/fixture" --workers "${PORTICO_WORKERS:-1}" --grace 1000 >"$WORK/portico.log" 2>&1 &
-PORTICO_PID=$!
-PIDS+=($PORTICO_PID)
-
-for port in "$BACKEND_PORT" "$PORTICO_PORT"; do
-  wait_port "$port" 30 || { echo "PROTOCOLS slowhttp: ERROR nothing listening on 127.0.0.1:$port after 30 s (logs in $WORK)"; exit 1; }
-done
+start_with_backend slowhttp "$HERE/backend.mjs" "$BACKEND_PORT" "$PORTICO_PORT"
 
 # 3. The attacks, one after another, each with our probe running alongside.
 URL="http://127.0.0.1:$PORTICO_PORT"
@@ -86,8 +78,5 @@ attack slowread -X -w 10 -y 20 -n 5 -z 32 -k 1 -u "$URL/big"
 # 4. The bar.
 status=0
 python3 "$HERE/check.py" "$WORK" "$CONNECTIONS" slowloris:-H slowbody:-B slowread:-X || status=$?
-if ! kill -0 "$PORTICO_PID" 2>/dev/null; then
-  echo "portico exited during the run; its log: $WORK/portico.log" >&2
-  status=1
-fi
+portico_survived || status=1
 exit "$status"

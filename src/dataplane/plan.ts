@@ -60,6 +60,8 @@ export class Plan {
   mirrors: Mirror[] | null = null;
   /** Smallest of the rule's request / backendRequest timeouts, 0 = none. */
   timeoutMs = 0;
+  /** A retrying rule's backendRequest timeout: it bounds each try (upstream/retry.ts); 0 = none. */
+  tryTimeoutMs = 0;
   /** Metrics cells of the listener x rule x backend this request counts under; null when metrics are off. */
   cells: RouteCells | null = null;
 }
@@ -150,6 +152,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
     const a = t.requestMs ?? 0;
     const c = t.backendRequestMs ?? 0;
     p.timeoutMs = a > 0 && c > 0 ? Math.min(a, c) : a || c;
+    if (entry.retry && c > 0) p.tryTimeoutMs = c;
   }
   return p;
 }

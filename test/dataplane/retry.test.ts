@@ -15,15 +15,22 @@ describe('retry', () => {
   let slams = 0;
   const tries = new Map<string, number>();
   before(async () => {
-    // /<anything>?id=X&code=C&fail=N: the first N requests with id X get status C (with a body), then 200.
+    // /<anything>?id=X&code=C&fail=N[&delay=D]: the first N requests with id X get status C (with a
+    // body), D ms late when D is given, then 200 at once.
     flaky = await echoBackend('flaky', (req, res) => {
       const u = new URL(req.url!, 'http://x');
       const id = u.searchParams.get('id')!;
       const n = (tries.get(id) ?? 0) + 1;
       tries.set(id, n);
       if (n <= Number(u.searchParams.get('fail'))) {
-        res.writeHead(Number(u.searchParams.get('code')), { 'content-type': 'text/plain' });
-        res.end(`failed try ${n}`);
+        const answer = () => {
+          if (res.destroyed) return;
+          res.writeHead(Number(u.searchParams.get('code')), { 'content-type': 'text/plain' });
+          res.end(`failed try ${n}`);
+        };
+        const delay = Number(u.searchParams.get('delay') ?? 0);
+        if (delay > 0) setTimeout(answer, delay);
+        else answer();
       } else {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(`ok on try ${n}`);
@@ -43,7 +50,18 @@ describe('retry', () => {
       route(prefix('/r2b'), [to('flaky')], [], { retry: { codes: [500, 502, 503, 504], attempts: 2, backoffMs: 50 } }),
       route(prefix('/none'), [to('flaky')]),
       route(prefix('/dead'), [to('dead')], [], { retry: { codes: [503], attempts: 2, backoffMs: 0 } }),
-    ], [cluster('flaky', [flaky.port]), cluster('dead', [(slammer.address() as AddressInfo).port])]));
+      route(prefix('/dead-plain'), [to('dead')]),
+      route(prefix('/half'), [to('half')], [], { retry: { codes: [], attempts: 1, backoffMs: 0 } }),
+      // backendRequest bounds each try, request the whole exchange.
+      route(prefix('/per-try'), [to('flaky')], [], { retry: { codes: [500], attempts: 2, backoffMs: 20 }, timeouts: { requestMs: 2000, backendRequestMs: 150 } }),
+      route(prefix('/whole'), [to('flaky')], [], { retry: { codes: [500], attempts: 5, backoffMs: 0 }, timeouts: { requestMs: 300, backendRequestMs: 200 } }),
+      route(prefix('/no-retry'), [to('flaky')], [], { timeouts: { backendRequestMs: 150 } }),
+    ], [
+      cluster('flaky', [flaky.port]),
+      cluster('dead', [(slammer.address() as AddressInfo).port]),
+      // Round robin over an endpoint that resets every connection and one that answers.
+      cluster('half', [(slammer.address() as AddressInfo).port, flaky.port]),
+    ]));
   });
   after(async () => {
     await engine.close();
@@ -52,9 +70,10 @@ describe('retry', () => {
   });
 
   let seq = 0;
-  const get = (path: string, code: number, fail: number, opts: { method?: string; body?: string } = {}) => {
+  const get = (path: string, code: number, fail: number, opts: { method?: string; body?: string; delay?: number } = {}) => {
     const id = `t${++seq}`;
-    return { id, res: request(port, `${path}?id=${id}&code=${code}&fail=${fail}`, opts) };
+    const delay = opts.delay ? `&delay=${opts.delay}` : '';
+    return { id, res: request(port, `${path}?id=${id}&code=${code}&fail=${fail}${delay}`, opts) };
   };
 
   test('a listed status is retried until a try succeeds, within the attempts', async () => {
@@ -100,11 +119,52 @@ describe('retry', () => {
     assert.equal(tries.get(b.id), 1);
   });
 
-  test('a connection closed before any answer is retried, then answered 502', async () => {
+  test('a connection closed before any answer is retried, then answered 503 (502 without a retry stanza)', async () => {
     slams = 0;
     const r = await request(port, '/dead');
-    assert.equal(r.status, 502);
+    assert.equal(r.status, 503);
     assert.equal(slams, 3);
+    slams = 0;
+    assert.equal((await request(port, '/dead-plain')).status, 502);
+    assert.equal(slams, 1);
+  });
+
+  test('a connection error is retried on the next endpoint even when codes is empty', async () => {
+    for (let k = 0; k < 4; k++) {
+      const { res } = get('/half', 500, 0);
+      const r = await res;
+      assert.equal(r.status, 200, `request ${k}`);
+    }
+  });
+
+  test('backendRequest bounds each try: slow tries are cut and retried, a fast one answers', async () => {
+    const { id, res } = get('/per-try', 500, 2, { delay: 400 });
+    const r = await res;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok on try 3');
+    assert.equal(tries.get(id), 3);
+  });
+
+  test('every try timing out ends in 504 after the attempts', async () => {
+    const { id, res } = get('/per-try', 500, 5, { delay: 400 });
+    const r = await res;
+    assert.equal(r.status, 504);
+    assert.equal(tries.get(id), 3);
+  });
+
+  test('the request timeout still bounds all tries together', async () => {
+    const t0 = Date.now();
+    const { id, res } = get('/whole', 500, 10, { delay: 120 });
+    const r = await res;
+    assert.equal(r.status, 504);
+    assert.ok(Date.now() - t0 < 1000, `answered at the request timeout (took ${Date.now() - t0} ms)`);
+    assert.ok(tries.get(id)! >= 2 && tries.get(id)! <= 3, `tries ${tries.get(id)}`);
+  });
+
+  test('without a retry stanza backendRequest bounds the one try', async () => {
+    const { id, res } = get('/no-retry', 500, 1, { delay: 400 });
+    assert.equal((await res).status, 504);
+    assert.equal(tries.get(id), 1);
   });
 
   describe('over HTTP/2 (h2c prior knowledge) to the same HTTP/1.1 backends', () => {
@@ -148,10 +208,18 @@ describe('retry', () => {
       assert.equal(tries.get(b), 1);
     });
 
-    test('a connection closed before any answer is retried, then answered 502', async () => {
+    test('a connection closed before any answer is retried, then answered 503', async () => {
       slams = 0;
-      assert.equal((await h2('/dead')).status, 502);
+      assert.equal((await h2('/dead')).status, 503);
       assert.equal(slams, 3);
+    });
+
+    test('backendRequest bounds each try; the last slow try is a 504', async () => {
+      const a = id();
+      assert.deepEqual(await h2(`/per-try?id=${a}&code=500&fail=2&delay=400`), { status: 200, body: 'ok on try 3' });
+      const b = id();
+      assert.equal((await h2(`/per-try?id=${b}&code=500&fail=5&delay=400`)).status, 504);
+      assert.equal(tries.get(b), 3);
     });
   });
 

@@ -13,6 +13,7 @@ import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { sniOf } from '../tls/misdirected.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
+import { exchangeTimeoutMs, RetryState, type RetryOwner } from '../upstream/retry.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
 import { allowedUpgrade, switchesTo, WEBSOCKET } from './upgrade.js';
 import { readIntoShared } from './user-read.js';
@@ -41,7 +42,7 @@ const R_HEAD = 0;
 const R_BODY = 1;
 const R_DONE = 2;
 
-export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
+export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, RetryOwner {
   private readonly clientIp: string;
   private buf: Buffer | null = null;
   private scanFrom = 0;
@@ -79,7 +80,6 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private upMs = -1;
   private upStatus = 0;
   private epIdx = -1;
-  private retries = 0;
   private reqId = '';
   private bodyDone = true;
   private bodyChunked = false;
@@ -89,9 +89,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private mirrors: MirrorSink[] | null = null;
   private timer: NodeJS.Timeout | null = null;
   private status = 0;
-  /** Retries left for this request (HTTPRoute retry); 0 for requests with a body. */
-  private attemptsLeft = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  /** HTTPRoute retry of this request (upstream/retry.ts). */
+  private readonly rs = new RetryState(this);
 
   // --- upstream (HTTP/1.1 socket, raw tunnel, or HTTP/2 stream) ---
   private up: UpstreamConn | null = null;
@@ -363,7 +362,6 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       this.upStatus = 0;
       this.epIdx = -1;
     }
-    this.retries = 0;
     this.reqId = ctx.shared.opts.requestId !== 0 ? requestId(h.headers, ctx.shared.opts.requestId) : '';
     this.t0 = ctx.shared.opts.metrics ? performance.now() : 0;
     this.why = -1;
@@ -371,7 +369,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     this.keepAlive = !h.close && !ctx.draining && !this.socket.readableEnded;
     this.bodyDiscard = false;
     this.status = 0;
-    this.attemptsLeft = 0;
+    this.rs.left = this.rs.count = 0;
     this.respStage = R_HEAD;
     this.respHeadSent = false;
     this.respBytes = 0;
@@ -434,8 +432,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
         if (sink) (this.mirrors ??= []).push(sink);
       }
     }
-    if (plan.timeoutMs > 0) this.timer = setTimeout(this.onRouteTimeout, plan.timeoutMs);
-    if (cl.protocol === 'h2c' || cl.protocol === 'h2') {
+    const h2 = cl.protocol === 'h2c' || cl.protocol === 'h2';
+    const whole = h2 ? plan.timeoutMs : exchangeTimeoutMs(plan);
+    if (whole > 0) this.timer = setTimeout(this.onRouteTimeout, whole);
+    if (h2) {
       this.forwardH2(plan);
       return this.feedBuffered();
     }
@@ -449,8 +449,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (h.upgrade !== '') h.upgrade = allowedUpgrade(h, cl.protocol);
     const tunnel = h.upgrade !== '';
     // Only a request without a body can be sent again: nothing of it is lost once forwarded.
-    const retry = plan.entry?.retry;
-    this.attemptsLeft = retry && !tunnel && h.contentLength <= 0 && !h.chunked ? retry.attempts : 0;
+    this.rs.begin(plan, !tunnel && h.contentLength <= 0 && !h.chunked);
     const up = tunnel ? ctx.shared.pool.fresh(cl, i, this) : ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
     // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
@@ -459,6 +458,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel);
     if (up.ephemeral) directWrite(up.socket, head, up);
     else up.socket.write(head, 'latin1');
+    this.rs.armTry();
     if (tunnel) {
       // A WebSocket handshake: this exchange is the connection's last. Bytes the client sends
       // before the backend's 101 wait in `buf`; the 101 switches both sides to raw (startTunnel).
@@ -612,7 +612,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       this.upMs = performance.now() - this.upT0;
       this.upStatus = resp.status;
     }
-    if (this.attemptsLeft > 0 && this.plan!.entry!.retry!.codes.includes(resp.status)) return this.retry();
+    if (this.rs.takeStatus(resp.status, this.plan!.cells)) return this.retry();
     this.sendResponseHead();
     if ((this.respStage as number) === R_DONE) {
       if (start < end) this.upReusable = false;
@@ -636,6 +636,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     this.status = 101;
     this.respHeadSent = true;
     this.respStage = R_BODY;
+    this.rs.endTry();
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -764,6 +765,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
   private respDone(): void {
     this.flushHead();
     this.respStage = R_DONE;
+    this.rs.endTry();
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -784,29 +786,19 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (this.bodyDone || !this.keepAlive) this.finishExchange();
   }
 
-  /** Drop this attempt's upstream (its response is not wanted) and send the request again after the backoff. */
+  /** Drop this try's upstream (its response is not wanted, or never came); the retry state resends. */
   private retry(): void {
-    this.attemptsLeft--;
-    this.retries++;
-    if (this.plan?.cells) this.plan.cells.retries.v++;
     const up = this.up;
     this.up = null;
     // The unwanted response's body may still be arriving: the socket cannot be reused.
     up?.destroy();
     this.respHeadBuf = null;
     this.respBytes = 0;
-    const backoff = this.plan!.entry!.retry!.backoffMs;
-    if (backoff > 0) this.retryTimer = setTimeout(this.onRetryTimer, backoff);
-    else this.sendAttempt();
+    this.rs.schedule();
   }
 
-  private onRetryTimer = (): void => {
-    this.retryTimer = null;
+  resend(): void {
     if (this.closed || !this.active || this.respHeadSent) return;
-    this.sendAttempt();
-  };
-
-  private sendAttempt(): void {
     const plan = this.plan!;
     const cl = plan.cluster!;
     const i = cl.next();
@@ -819,6 +811,17 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, false);
     if (up.ephemeral) directWrite(up.socket, head, up);
     else up.socket.write(head, 'latin1');
+    this.rs.armTry();
+  }
+
+  tryTimedOut(): void {
+    if (this.respStage === R_DONE || !this.active) return;
+    if (!this.respHeadSent && this.rs.take(this.plan!.cells)) {
+      if (this.plan?.cells) this.plan.cells.timeouts.v++;
+      return this.retry();
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.onRouteTimeout();
   }
 
   upDrain(up: UpstreamConn): void {
@@ -844,8 +847,10 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
         return;
       }
       if (this.plan?.cells) this.plan.cells.connectFailures.v++;
-      if (this.attemptsLeft > 0) return this.retry();
+      if (this.rs.take(this.plan!.cells)) return this.retry();
       this.upReusable = false;
+      // After retries, Envoy's answer (503), which the retry conformance tests expect.
+      if (this.plan?.entry?.retry) return this.respondLocal(503, 'upstream connect error or disconnect before headers\n', null);
       return this.respondLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n', null);
     }
     // Mid-body: the client cannot be told cleanly; cut the connection so it sees a truncated response.
@@ -872,11 +877,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
 
   private onRouteTimeout = (): void => {
     this.timer = null;
-    this.attemptsLeft = 0;
-    if (this.retryTimer) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
+    this.rs.cancel();
     if (this.respStage === R_DONE || !this.active) return;
     if (this.plan?.cells) this.plan.cells.timeouts.v++;
     this.dropUpstream();
@@ -998,10 +999,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     s += 'content-length: ' + blen + '\r\n' + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n');
     this.respHeadSent = true;
     this.respStage = R_DONE;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.rs.cancel();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const out = this.isHeadMethod ? s : s + body;
     this.localBytes = out.length;
     this.socket.write(out);
@@ -1068,7 +1068,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
       durationMs: performance.now() - this.logT0,
       upstreamMs: this.upMs,
       upstreamStatus: this.upStatus,
-      retries: this.retries,
+      retries: this.rs.count,
       local,
       requestId: this.reqId,
       traceId: span ? span.traceId : traceIdOf(h.headers),
@@ -1130,8 +1130,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable {
     if (this.logging && this.active) this.log(this.status);
     if (this.headTimer) clearTimeout(this.headTimer);
     if (this.timer) clearTimeout(this.timer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.rs.cancel();
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
     this.headTimer = this.timer = null;

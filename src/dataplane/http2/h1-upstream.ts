@@ -12,12 +12,13 @@ import { upstreamHead } from '../http1/request-head.js';
 import { directWrite } from '../http1/direct-write.js';
 import type { Plan } from '../plan.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
+import { RetryState, type RetryOwner } from '../upstream/retry.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
-export class H2ToH1 implements UpstreamOwner {
+export class H2ToH1 implements UpstreamOwner, RetryOwner {
   private up: UpstreamConn | null = null;
   private readonly resp = newResponseHead();
   private headBuf: Buffer | null = null;
@@ -35,12 +36,10 @@ export class H2ToH1 implements UpstreamOwner {
   upT0 = 0;
   upMs = -1;
   upStatus = 0;
-  retries = 0;
   private readonly chunkedReq: boolean;
   private readonly head: RequestHead;
-  /** HTTPRoute retry: tries left; only requests without a body are sent again. */
-  private attemptsLeft: number;
-  private retryTimer: NodeJS.Timeout | null = null;
+  /** HTTPRoute retry (upstream/retry.ts); only requests without a body are sent again. */
+  private readonly rs = new RetryState(this);
 
   constructor(
     private readonly ctx: PortContext,
@@ -60,7 +59,12 @@ export class H2ToH1 implements UpstreamOwner {
       chunked: this.chunkedReq, transferCodings: '', close: false, upgrade: '', expectContinue: false, te: '',
     };
     this.reqDone = !hasBody;
-    this.attemptsLeft = !hasBody ? (plan.entry?.retry?.attempts ?? 0) : 0;
+    this.rs.begin(plan, !hasBody);
+  }
+
+  /** Retries sent (access log). */
+  get retries(): number {
+    return this.rs.count;
   }
 
   /** Send the request head to the next endpoint (first try, and each retry). */
@@ -75,23 +79,29 @@ export class H2ToH1 implements UpstreamOwner {
     const head = upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false);
     if (up.ephemeral) directWrite(up.socket, head, up);
     else up.socket.write(head, 'latin1');
+    this.rs.armTry();
   }
 
-  /** Drop this try's upstream (its response is not wanted) and send again after the rule's backoff. */
+  /** Drop this try's upstream (its response is not wanted, or never came); the retry state resends. */
   private retry(): void {
-    this.attemptsLeft--;
-    this.retries++;
-    if (this.plan.cells) this.plan.cells.retries.v++;
     const up = this.up;
     this.up = null;
     up?.destroy(); // the unwanted response may still be arriving: never reused
     this.headBuf = null;
-    const backoff = this.plan.entry!.retry!.backoffMs;
-    if (backoff <= 0) return this.send();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.stage === 0 && !this.stream.destroyed) this.send();
-    }, backoff);
+    this.rs.schedule();
+  }
+
+  resend(): void {
+    if (this.stage === 0 && !this.stream.destroyed) this.send();
+  }
+
+  tryTimedOut(): void {
+    if (this.stage === 2) return;
+    if (this.stage === 0 && !this.stream.headersSent && this.rs.take(this.plan.cells)) {
+      if (this.plan.cells) this.plan.cells.timeouts.v++;
+      return this.retry();
+    }
+    this.onTimeout();
   }
 
   start(): void {
@@ -114,8 +124,7 @@ export class H2ToH1 implements UpstreamOwner {
       if (this.up && this.up.socket.isPaused()) this.up.socket.resume();
     });
     s.on('close', () => {
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.retryTimer = null;
+      this.rs.cancel();
       // Client went away (or we are done): an upstream still mid-exchange cannot be reused.
       if (this.up && this.stage !== 2) {
         this.up.destroy();
@@ -124,10 +133,16 @@ export class H2ToH1 implements UpstreamOwner {
     });
   }
 
+  /** The last try ran past its backendRequest timeout: 504, or a reset once the head went out. */
+  private onTimeout(): void {
+    if (this.plan.cells) this.plan.cells.timeouts.v++;
+    this.abort();
+    if (!this.stream.headersSent) this.onLocal(504, 'upstream request timeout\n');
+    else if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
   abort(): void {
-    this.attemptsLeft = 0;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.rs.cancel();
     this.reusable = false;
     if (this.up) {
       this.up.destroy();
@@ -173,7 +188,7 @@ export class H2ToH1 implements UpstreamOwner {
       }
       this.upMs = performance.now() - this.upT0;
       this.upStatus = r.status;
-      if (this.attemptsLeft > 0 && this.plan.entry!.retry!.codes.includes(r.status)) return this.retry();
+      if (this.rs.takeStatus(r.status, this.plan.cells)) return this.retry();
       const noBody = this.plan.method === 'HEAD' || r.status === 204 || r.status === 304;
       if (r.close) this.reusable = false;
       this.respond(noBody);
@@ -250,6 +265,7 @@ export class H2ToH1 implements UpstreamOwner {
 
   private respDone(): void {
     this.stage = 2;
+    this.rs.endTry();
     if (!this.stream.destroyed && this.stream.headersSent && !this.stream.writableEnded) this.stream.end();
     if (this.reqDone) this.finish();
     else this.reusable = false;
@@ -295,8 +311,10 @@ export class H2ToH1 implements UpstreamOwner {
         return;
       }
       if (this.plan.cells) this.plan.cells.connectFailures.v++;
-      if (this.attemptsLeft > 0 && this.respBytes === 0) return this.retry();
+      if (this.respBytes === 0 && this.rs.take(this.plan.cells)) return this.retry();
       this.stage = 2;
+      // After retries, Envoy's answer (503), which the retry conformance tests expect.
+      if (this.plan.entry?.retry) return this.onLocal(503, 'upstream connect error or disconnect before headers\n');
       return this.onLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n');
     }
     this.stage = 2;

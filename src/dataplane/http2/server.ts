@@ -14,6 +14,7 @@ import { localReason, type RouteCells } from '../../observability/metrics/datapl
 import { requestId, traceIdOf, type AccessRecord } from '../../observability/access-log.js';
 import { sniOf } from '../tls/misdirected.js';
 import { H2ToH1 } from './h1-upstream.js';
+import { exchangeTimeoutMs } from '../upstream/retry.js';
 import { websocketOverH2 } from './websocket.js';
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
@@ -230,12 +231,14 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
   }
   let timer: NodeJS.Timeout | null = null;
   let abortUpstream: () => void = () => undefined;
-  if (plan.timeoutMs > 0) {
+  // An HTTP/1.1 upstream retries, each try under its own backendRequest timer (upstream/retry.ts).
+  const whole = cl.protocol === 'h2c' || cl.protocol === 'h2' ? plan.timeoutMs : exchangeTimeoutMs(plan);
+  if (whole > 0) {
     timer = setTimeout(() => {
       if (cells) cells.timeouts.v++;
       abortUpstream();
       localAnswer(stream, plan, isGrpc, 504, 'upstream request timeout\n', null);
-    }, plan.timeoutMs);
+    }, whole);
     stream.on('close', () => clearTimeout(timer!));
   }
   const xffIn = headers['x-forwarded-for'] ? String(headers['x-forwarded-for']) : '';

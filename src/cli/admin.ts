@@ -3,8 +3,10 @@
 // the health checks; IR and statuses redacted (certificates by fingerprint, never a key).
 // `--health host:port`: /healthz, /readyz and /metrics only, for whatever must reach them from outside.
 // /metrics (both): the Prometheus text of the control plane and the engine (all workers summed).
+// / (admin only): the dashboard (observability/dashboard.ts) and its /dashboard/* files and state.
 
 import { metricsEndpoint, type SnapshotSource } from '../observability/metrics/endpoint.js';
+import { dashboardEndpoints, type DashboardSource } from '../observability/dashboard.js';
 import { json, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 
 export interface RunAdminState {
@@ -12,6 +14,8 @@ export interface RunAdminState {
   status(): unknown;
   /** What /metrics sums: the control plane's registry and the engine (absent: no /metrics). */
   metrics?(): readonly SnapshotSource[];
+  /** What the dashboard shows (absent: no dashboard). */
+  dashboard?: DashboardSource;
 }
 
 export type RunAdmin = AdminServer;
@@ -24,6 +28,7 @@ export function runEndpoints(state: RunAdminState): AdminEndpoints {
     '/ir': () => json(state.ir()),
     '/status': () => json(state.status()),
     ...(state.metrics ? { '/metrics': metricsEndpoint(() => state.metrics!()) } : {}),
+    ...(state.dashboard ? dashboardEndpoints(state.dashboard) : {}),
   };
 }
 

@@ -30,7 +30,7 @@ invalid keeps its last good version; problems are printed as file:line.
 
   --controller-name NAME   GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
   --workers N              data-plane worker processes sharing the listeners (default: CPU cores)
-  --admin HOST:PORT        serve GET /healthz, /readyz, /metrics, /ir and /status there (e.g. 127.0.0.1:9901);
+  --admin HOST:PORT        serve the dashboard (/) and GET /healthz, /readyz, /metrics, /ir and /status there (e.g. 127.0.0.1:9901);
                            loopback only: /ir and /status reveal the configuration (":9901" = 127.0.0.1)
   --admin-allow-remote     let --admin be a non-loopback address (logs a warning; not recommended)
   --health HOST:PORT       serve only GET /healthz, /readyz and /metrics there (any address)
@@ -254,6 +254,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     ir: () => current?.ir,
     metrics: () => [cp.registry, engine],
     status: () => ({ generation: current?.generation, statuses: current?.statuses ?? [], problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })) }),
+    dashboard: {
+      mode: 'file' as const,
+      ir: () => current?.ir,
+      statuses: () => current?.statuses ?? [],
+      problems: () => current?.problems ?? [],
+      metrics: () => [cp.registry, engine],
+    },
   };
   const url = (a: RunAdmin['address']) => `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   for (const [flag, listen] of [['--admin', flags.admin], ['--health', flags.health]] as const) {
@@ -261,7 +268,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     try {
       if (flag === '--admin') {
         admin = await startRunAdmin(listen, adminState, { role: 'admin', allowRemote: flags.adminAllowRemote });
-        log(`portico run: admin on ${url(admin.address)} (/healthz /readyz /metrics /ir /status)`);
+        log(`portico run: admin on ${url(admin.address)} (dashboard at /; /healthz /readyz /metrics /ir /status)`);
         const warning = checkAdminAddress(listen, flags.adminAllowRemote);
         if (warning) log(`portico run: ${warning}`);
       } else {

@@ -1,9 +1,11 @@
 // The controller's admin endpoints: liveness, readiness, the IR being served (redacted:
 // certificates by fingerprint, never a key), and the Prometheus metrics (observability/metrics). The admin
 // listener (loopback) serves them all; the health listener only /healthz, /readyz and
-// /metrics (observability/admin.ts HEALTH_PATHS).
+// /metrics (observability/admin.ts HEALTH_PATHS). The admin listener also serves the dashboard
+// (observability/dashboard.ts) at /.
 
 import { CONTENT_TYPE } from '../observability/metrics/exposition.js';
+import { dashboardEndpoints, type DashboardSource } from '../observability/dashboard.js';
 import { json, startAdminServer, type AdminEndpoints, type AdminServer } from '../observability/admin.js';
 
 export { parseHostPort, type AdminServer } from '../observability/admin.js';
@@ -13,6 +15,8 @@ export interface AdminState {
   ir(): unknown;
   /** The Prometheus text of /metrics (controller registry plus the in-process engine's). */
   metrics(): Promise<string>;
+  /** What the dashboard shows (absent: no dashboard). */
+  dashboard?: DashboardSource;
 }
 
 export function adminEndpoints(state: AdminState): AdminEndpoints {
@@ -24,6 +28,7 @@ export function adminEndpoints(state: AdminState): AdminEndpoints {
     },
     '/ir': () => json(state.ir()),
     '/metrics': async () => ({ body: await state.metrics(), type: CONTENT_TYPE }),
+    ...(state.dashboard ? dashboardEndpoints(state.dashboard) : {}),
   };
 }
 

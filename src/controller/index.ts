@@ -151,9 +151,11 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
         : { ok: false, reason: source.synced ? (loop.lastError ?? 'first build pending') : 'informers not synced' },
     ir: () => loop.lastIR,
     metrics: controllerMetrics(cp, () => ({ loop, writer, source, engine: o.engine })),
+    // Provisioned data planes count their own traffic (their pods' /metrics): here only the in-process engine's.
+    dashboard: { mode: 'kubernetes', ir: () => loop.lastIR, statuses: () => loop.lastStatuses, metrics: () => [cp.registry, o.engine] },
   };
   const admin = o.admin ? await startAdmin(o.admin, adminState, { role: 'admin', allowRemote: o.adminAllowRemote }) : undefined;
-  if (admin) log(`admin endpoint on ${admin.address.address}:${admin.address.port} (/healthz /readyz /ir /metrics)`);
+  if (admin) log(`admin endpoint on ${admin.address.address}:${admin.address.port} (dashboard at /; /healthz /readyz /ir /metrics)`);
   if (adminWarning) log(adminWarning);
   let health: AdminServer | undefined;
   try {

@@ -239,6 +239,7 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     assert.ok(!existsSync(join(rootfs, 'usr/bin/apt')) && !existsSync(join(rootfs, 'usr/bin/dpkg')), 'no package manager');
     assert.ok(existsSync(join(rootfs, 'var/lib/dpkg/status.d/libc6')), 'installed packages recorded for scanners');
     assert.ok(existsSync(join(rootfs, 'app/dist/cli/main.js')));
+    for (const f of ['index.html', 'app.js', 'rates.js', 'style.css']) assert.ok(existsSync(join(rootfs, 'app/dist/observability/dashboard', f)), `dashboard ${f}`);
     assert.ok(!existsSync(join(rootfs, 'app/src')));
     for (const d of Object.keys(pkg.dependencies)) assert.ok(existsSync(join(rootfs, 'app/node_modules', d, 'package.json')), d);
     for (const d of Object.keys(pkg.devDependencies)) assert.ok(!existsSync(join(rootfs, 'app/node_modules', d)), `${d} (dev) is absent`);

@@ -7,6 +7,8 @@ export const DEFAULT_CONTROLLER_NAME = 'portico.dev/gateway-controller';
 export const Kind = {
   GatewayClass: 'GatewayClass',
   Gateway: 'Gateway',
+  /** Additional listeners for a Gateway that allows them (spec.allowedListeners); Standard channel since v1.5. */
+  ListenerSet: 'ListenerSet',
   HTTPRoute: 'HTTPRoute',
   GRPCRoute: 'GRPCRoute',
   TLSRoute: 'TLSRoute',
@@ -34,6 +36,7 @@ export const ALL_KINDS: readonly KindName[] = Object.values(Kind).filter((k) => 
 export const GROUP_OF: Record<KindName, string> = {
   GatewayClass: GATEWAY_GROUP,
   Gateway: GATEWAY_GROUP,
+  ListenerSet: GATEWAY_GROUP,
   HTTPRoute: GATEWAY_GROUP,
   GRPCRoute: GATEWAY_GROUP,
   TLSRoute: GATEWAY_GROUP,

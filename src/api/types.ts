@@ -111,6 +111,19 @@ export interface Listener {
   allowedRoutes?: AllowedRoutes;
 }
 
+/** Gateway spec.allowedListeners: which namespaces' ListenerSets may attach (default None). */
+export interface AllowedListeners {
+  namespaces?: { from?: 'All' | 'Same' | 'Selector' | 'None'; selector?: LabelSelector };
+}
+
+/** ListenerSet spec: listeners merged into the parent Gateway's (parentRef kind Gateway). */
+export interface ListenerSetSpec {
+  parentRef: { group?: string; kind?: string; name: string; namespace?: string };
+  listeners: Listener[];
+}
+
+export type ListenerSet = Resource<ListenerSetSpec>;
+
 export interface GatewayAddress {
   type?: 'IPAddress' | 'Hostname' | 'NamedAddress' | string;
   value: string;
@@ -122,7 +135,7 @@ export interface GatewaySpec {
   addresses?: GatewayAddress[];
   infrastructure?: { labels?: Record<string, string>; annotations?: Record<string, string>; parametersRef?: unknown };
   backendTLS?: unknown;
-  allowedListeners?: unknown;
+  allowedListeners?: AllowedListeners;
   /** Added by H10 (optional, experimental in v1.4+): client certificate validation and the backend client certificate. */
   tls?: GatewaySpecTLS;
 }

@@ -92,7 +92,7 @@ const listener = obj(
   { required: ['name', 'port', 'protocol'] },
 );
 
-function listenerChecks(ls: unknown[], report: Report): void {
+function listenerChecks(ls: unknown[], report: Report, owner = 'Gateway'): void {
   const names = new Map<string, number>();
   const combos = new Map<string, number>();
   ls.forEach((l, i) => {
@@ -109,7 +109,7 @@ function listenerChecks(ls: unknown[], report: Report): void {
       report(`${at}.hostname`, "hostname must not be specified for protocols ['TCP', 'UDP']");
     if (typeof l.name === 'string') {
       const first = names.get(l.name);
-      if (first !== undefined) report(`${at}.name`, `Listener name must be unique within the Gateway ('${l.name}' is also listeners[${first}])`);
+      if (first !== undefined) report(`${at}.name`, `Listener name must be unique within the ${owner} ('${l.name}' is also listeners[${first}])`);
       else names.set(l.name, i);
     }
     const combo = `${String(l.port)}/${String(p)}/${String(l.hostname ?? '')}`;
@@ -177,3 +177,16 @@ export const gatewaySpec = obj(
   { required: ['gatewayClassName', 'listeners'] },
 );
 
+
+// ListenerSet (apis/v1/listenerset_types.go): the same listener entries and CEL rules as a
+// Gateway's, under a parentRef that names the Gateway they join.
+export const listenerSetSpec = obj(
+  {
+    parentRef: obj(
+      { group: withDefault(group, GATEWAY_GROUP), kind: withDefault(kind, 'Gateway'), name: objectName, namespace },
+      { required: ['name'] },
+    ),
+    listeners: arr(listener, { min: 1, max: 64, check: (ls, report) => listenerChecks(ls, report, 'ListenerSet') }),
+  },
+  { required: ['parentRef', 'listeners'] },
+);

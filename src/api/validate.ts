@@ -5,7 +5,7 @@
 import { Kind, CLUSTER_SCOPED } from './names.js';
 import { any, applyDefaults as fill, isObject, obj, str, walk, type FieldError, type ObjectSchema, type Schema } from './validate-schema.js';
 import { dns1035Name, dns1123Label, dnsSubdomainName, metadata } from './validate-common.js';
-import { gatewayClassSpec, gatewaySpec } from './validate-gateway.js';
+import { gatewayClassSpec, gatewaySpec, listenerSetSpec } from './validate-gateway.js';
 import { grpcRouteSpec, httpRouteSpec, tcpRouteSpec, tlsRouteSpec, tlsRouteSpecV3, udpRouteSpec } from './validate-routes.js';
 import { backendTLSPolicySpec, referenceGrantSpec } from './validate-policy.js';
 import { configMapBody, endpointAddressCheck, endpointSliceBody, namespaceSpec, secretBody, secretCheck, serviceSpec } from './validate-core.js';
@@ -36,6 +36,7 @@ const gw = (kind: string, spec: Schema, versions: string[]): KindDef => ({
 const KINDS: Record<string, KindDef> = {
   [Kind.GatewayClass]: gw(Kind.GatewayClass, gatewayClassSpec, ['v1', 'v1beta1']),
   [Kind.Gateway]: gw(Kind.Gateway, gatewaySpec, ['v1', 'v1beta1']),
+  [Kind.ListenerSet]: gw(Kind.ListenerSet, listenerSetSpec, ['v1']),
   [Kind.HTTPRoute]: gw(Kind.HTTPRoute, httpRouteSpec, ['v1', 'v1beta1']),
   [Kind.GRPCRoute]: gw(Kind.GRPCRoute, grpcRouteSpec, ['v1', 'v1alpha2']),
   [Kind.TLSRoute]: {

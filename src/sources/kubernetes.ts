@@ -96,6 +96,7 @@ export class ApiClient {
 const PLURAL: Record<KindName, string> = {
   GatewayClass: 'gatewayclasses',
   Gateway: 'gateways',
+  ListenerSet: 'listenersets',
   HTTPRoute: 'httproutes',
   GRPCRoute: 'grpcroutes',
   TLSRoute: 'tlsroutes',

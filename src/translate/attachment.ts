@@ -7,7 +7,7 @@ import { arr, obj } from './util.js';
 import { GATEWAY_GROUP, Kind } from '../api/names.js';
 import { Reason, Type, condition } from './conditions.js';
 import { matchesSelector, nsOf, type Context } from './context.js';
-import type { GatewayNode, ListenerNode } from './graph.js';
+import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import { intersectHostnames } from './hostnames.js';
 
 export interface Attachment {
@@ -18,6 +18,7 @@ export interface Attachment {
 
 export interface ParentResult {
   parentRef: ParentReference;
+  /** The Gateway the parentRef reaches (a ListenerSet's parent for parentRef kind ListenerSet). */
   gateway: GatewayNode;
   accepted: Condition;
   attachments: Attachment[];
@@ -38,6 +39,12 @@ export interface AttachInput {
   admit?: (listener: ListenerNode, hostnames: string[]) => string | undefined;
 }
 
+/** What parentRefs can name: Gateways, and ListenerSets (by `namespace/name`). */
+export interface Parents {
+  gateways: ReadonlyMap<string, GatewayNode>;
+  listenerSets: ReadonlyMap<string, ListenerSetNode>;
+}
+
 export function routeKey(kind: string, r: Resource): string {
   return `${kind}/${nsOf(r)}/${r.metadata.name}`;
 }
@@ -49,7 +56,8 @@ export function namespaceAllowed(ctx: Context, l: ListenerNode, routeNamespace: 
     case 'All':
       return true;
     case 'Same':
-      return routeNamespace === l.gateway.namespace;
+      // A ListenerSet's listener: the ListenerSet's namespace, not its parent Gateway's.
+      return routeNamespace === (l.listenerSet?.namespace ?? l.gateway.namespace);
     case 'Selector': {
       const sel = namespaces.selector;
       // A Selector with no selector is rejected by the CRD; select nothing rather than everything.
@@ -73,7 +81,7 @@ function describeRef(p: ParentReference): string {
  * Gateways that do not exist or belong to another controller get no entry: the spec leaves
  * their status to whoever owns them.
  */
-export function attachRoute(ctx: Context, gateways: ReadonlyMap<string, GatewayNode>, input: AttachInput): ParentResult[] {
+export function attachRoute(ctx: Context, parents: Parents, input: AttachInput): ParentResult[] {
   const { route, kind, generation: gen } = input;
   const routeNs = nsOf(route);
   const key = routeKey(kind, route);
@@ -81,8 +89,12 @@ export function attachRoute(ctx: Context, gateways: ReadonlyMap<string, GatewayN
   const refs = arr<ParentReference>((route.spec as { parentRefs?: unknown } | undefined)?.parentRefs);
   for (const p of refs) {
     if (typeof p.name !== 'string') continue;
-    if ((p.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (p.kind ?? Kind.Gateway) !== Kind.Gateway) continue;
-    const gw = gateways.get(`${p.namespace ?? routeNs}/${p.name}`);
+    if ((p.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP) continue;
+    const parentKind = p.kind ?? Kind.Gateway;
+    if (parentKind !== Kind.Gateway && parentKind !== Kind.ListenerSet) continue;
+    const parentKey = `${p.namespace ?? routeNs}/${p.name}`;
+    const ls = parentKind === Kind.ListenerSet ? parents.listenerSets.get(parentKey) : undefined;
+    const gw = parentKind === Kind.ListenerSet ? ls?.gateway : parents.gateways.get(parentKey);
     if (!gw) continue;
     const fail = (reason: string, message: string): void => {
       out.push({ parentRef: p, gateway: gw, accepted: condition(Type.Accepted, false, reason, message, gen), attachments: [] });
@@ -91,11 +103,17 @@ export function attachRoute(ctx: Context, gateways: ReadonlyMap<string, GatewayN
       fail(Reason.NoMatchingParent, `Gateway ${gw.namespace}/${gw.name} is not accepted: ${gw.rejected}`);
       continue;
     }
-    const selected = gw.listeners.filter(
+    // A Gateway parentRef selects the Gateway's own listeners only; a ListenerSet's are reached through the ListenerSet.
+    const parentName = ls ? `ListenerSet ${ls.namespace}/${ls.name}` : `Gateway ${gw.namespace}/${gw.name}`;
+    if (ls && !gw.listenerSets.includes(ls)) {
+      fail(Reason.NoMatchingParent, `${parentName} is not attached to Gateway ${gw.namespace}/${gw.name}: ${ls.accepted?.message ?? 'not accepted'}`);
+      continue;
+    }
+    const selected = (ls ? ls.listeners : gw.listeners).filter(
       (l) => (p.sectionName === undefined || l.spec.name === p.sectionName) && (p.port === undefined || l.spec.port === p.port),
     );
     if (selected.length === 0) {
-      fail(Reason.NoMatchingParent, `Gateway ${gw.namespace}/${gw.name} has no listener${describeRef(p)}`);
+      fail(Reason.NoMatchingParent, `${parentName} has no listener${describeRef(p)}`);
       continue;
     }
     const allowed = selected.filter(
@@ -106,8 +124,8 @@ export function attachRoute(ctx: Context, gateways: ReadonlyMap<string, GatewayN
       fail(
         Reason.NotAllowedByListeners,
         kindOk
-          ? `no listener${describeRef(p)} of Gateway ${gw.namespace}/${gw.name} allows routes from namespace ${routeNs}`
-          : `no listener${describeRef(p)} of Gateway ${gw.namespace}/${gw.name} allows kind ${kind}`,
+          ? `no listener${describeRef(p)} of ${parentName} allows routes from namespace ${routeNs}`
+          : `no listener${describeRef(p)} of ${parentName} allows kind ${kind}`,
       );
       continue;
     }

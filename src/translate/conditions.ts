@@ -44,6 +44,10 @@ export const Reason = {
   InvalidRouteKinds: 'InvalidRouteKinds',
   InvalidCACertificateKind: 'InvalidCACertificateKind',
   OverlappingHostnames: 'OverlappingHostnames',
+  // ListenerSet
+  NotAllowed: 'NotAllowed',
+  ParentNotAccepted: 'ParentNotAccepted',
+  ParentNotProgrammed: 'ParentNotProgrammed',
   // Route
   NotAllowedByListeners: 'NotAllowedByListeners',
   NoMatchingListenerHostname: 'NoMatchingListenerHostname',

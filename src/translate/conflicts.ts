@@ -12,7 +12,7 @@
 //   Gateway's listener gets Accepted False PortUnavailable.
 
 import { Reason } from './conditions.js';
-import type { GatewayNode, ListenerNode } from './graph.js';
+import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 
 function family(protocol: string): 'tcp' | 'udp' {
   return protocol === 'UDP' ? 'udp' : 'tcp';
@@ -25,6 +25,19 @@ function usesHostname(protocol: string): boolean {
 }
 function isWildcardAddress(a: string): boolean {
   return a === '0.0.0.0' || a === '::';
+}
+
+/** Protocols that may share one port. */
+export function protocolsCompatible(a: string, b: string): boolean {
+  return a === b;
+}
+
+/** How `l` clashes with `o` (the spec's reasons), or undefined when they are distinct. */
+export function conflictBetween(l: ListenerNode, o: ListenerNode): string | undefined {
+  if (l.spec.port !== o.spec.port || family(l.spec.protocol) !== family(o.spec.protocol)) return undefined;
+  if (!protocolsCompatible(l.spec.protocol, o.spec.protocol)) return Reason.ProtocolConflict;
+  if (!usesHostname(l.spec.protocol) || hostKey(l) === hostKey(o)) return Reason.HostnameConflict;
+  return undefined;
 }
 
 export function markConflictsWithinGateway(gw: GatewayNode): void {
@@ -83,7 +96,7 @@ export function markConflictsAcrossGateways(gateways: readonly GatewayNode[]): v
   const claims = new Map<string, Claim[]>(); // `${port}/${family}`
   for (const gw of gateways) {
     const mine: Claim[] = [];
-    for (const l of gw.listeners) {
+    for (const l of allListeners(gw)) {
       if (!l.accepted || l.conflicted) continue;
       const key = `${l.spec.port}/${family(l.spec.protocol)}`;
       const held = claims.get(key) ?? [];

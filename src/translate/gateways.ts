@@ -11,12 +11,13 @@ import { compareAge, generationOf, nsOf, type Context } from './context.js';
 import { markConflictsAcrossGateways, markConflictsWithinGateway } from './conflicts.js';
 import { markPortsUnavailable } from './ports-unavailable.js';
 import { markOverlappingTLS } from './overlapping-tls.js';
-import type { GatewayClassNode, GatewayNode, ListenerNode } from './graph.js';
+import { allListeners, type GatewayClassNode, type GatewayNode, type ListenerNode, type ListenerSetNode } from './graph.js';
+import { attachedListenerSets, buildListenerSets, decideListenerSets } from './listenersets.js';
 import { buildListener } from './listeners.js';
 import { gatewayResolvedRefs, resolveBackendClientCertificate } from './backendtls-client.js';
 import { insecureFallbackRequested } from './frontendtls.js';
 
-export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNode>): GatewayNode[] {
+export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNode>): { gateways: GatewayNode[]; listenerSets: ListenerSetNode[] } {
   const out: GatewayNode[] = [];
   const resources = [...ctx.snapshot.list<Gateway>(Kind.Gateway)].sort(compareAge);
   for (const gw of resources) {
@@ -31,6 +32,7 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
       gatewayClass: gc,
       addresses: [],
       listeners: [],
+      listenerSets: [],
     };
     const addrProblem = resolveAddresses(ctx, node);
     resolveBackendClientCertificate(ctx, node);
@@ -51,11 +53,14 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
     decideGateway(ctx, node, addrProblem);
     out.push(node);
   }
+  // ListenerSets join after every Gateway's own listeners are decided: theirs come first.
+  const listenerSets = buildListenerSets(ctx, new Map(out.map((g) => [`${g.namespace}/${g.name}`, g])));
   // Gateways with their own data planes share no sockets: nothing to conflict across them.
   if (!ctx.perGateway) markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));
   markPortsUnavailable(ctx, out);
   for (const g of out) finishProgrammed(g);
-  return out;
+  decideListenerSets(listenerSets, listenerValid);
+  return { gateways: out, listenerSets };
 }
 
 /** A listener whose fields are too malformed to evaluate: reported, never served. */
@@ -164,7 +169,7 @@ function listenerValid(l: ListenerNode): boolean {
 
 function finishProgrammed(node: GatewayNode): void {
   const gwOk = node.accepted!.ok && !node.programmed;
-  for (const l of node.listeners) l.programmed = gwOk && listenerValid(l);
+  for (const l of allListeners(node)) l.programmed = gwOk && listenerValid(l);
   // The Gateway is not accepted only when no listener is usable at all (each one rejected or
   // conflicted); listeners that are accepted but cannot be programmed (bad certificate
   // references, no route kinds) leave it Accepted with reason ListenersNotValid.
@@ -181,11 +186,11 @@ function finishProgrammed(node: GatewayNode): void {
       ? { ok: true, reason: Reason.Programmed, message: 'Gateway is programmed' }
       : { ok: false, reason: Reason.Invalid, message: node.accepted!.ok ? 'no listener is programmed' : 'Gateway is not accepted' };
   }
-  if (!node.accepted!.ok) for (const l of node.listeners) l.programmed = false;
+  if (!node.accepted!.ok) for (const l of allListeners(node)) l.programmed = false;
 }
 
 export function listenerConditions(l: ListenerNode): Condition[] {
-  const gen = l.gateway.generation;
+  const gen = l.listenerSet?.generation ?? l.gateway.generation;
   const out: Condition[] = [];
   // A conflicted listener is not accepted either: its port is not configured (the v1.6
   // conformance suite expects Accepted False with the conflict's reason).
@@ -208,7 +213,9 @@ export function listenerConditions(l: ListenerNode): Condition[] {
             ? 'Listener supports no route kinds'
             : `Gateway is not ${l.gateway.accepted?.ok ? 'programmed' : 'accepted'}`;
   }
-  out.push(condition(Type.Programmed, l.programmed, l.programmed ? Reason.Programmed : Reason.Invalid, why, gen));
+  // A ListenerSet's conflicted listener says why in Programmed too (as the ListenerSet conformance tests expect).
+  const notProgrammed = l.listenerSet && l.conflicted ? l.conflicted.reason : Reason.Invalid;
+  out.push(condition(Type.Programmed, l.programmed, l.programmed ? Reason.Programmed : notProgrammed, why, gen));
   out.push(
     l.unresolved
       ? condition(Type.ResolvedRefs, false, l.unresolved.reason, l.unresolved.message, gen)
@@ -244,9 +251,14 @@ export function gatewayStatus(node: GatewayNode): Record<string, unknown> {
     conditions.push(
       condition(Type.InsecureFrontendValidationMode, true, Reason.ConfigurationChanged, 'spec.tls.frontend allows clients without a valid certificate (AllowInsecureFallback)', gen),
     );
-  return {
+  const status: Record<string, unknown> = {
     addresses: node.addresses.map((value) => ({ type: 'IPAddress', value })),
     conditions,
     listeners,
   };
+  // Present once the Gateway allows ListenerSets at all (or some attached): 0 is an answer then.
+  const from = (node.resource.spec?.allowedListeners?.namespaces?.from as string | undefined) ?? 'None';
+  const attached = attachedListenerSets(node);
+  if (from !== 'None' || attached > 0) status.attachedListenerSets = attached;
+  return status;
 }

@@ -10,14 +10,15 @@
 import type { GRPCRoute, HTTPRoute, ParentReference, Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { Snapshot } from '../store/snapshot.js';
-import { attachRoute, type AttachInput } from './attachment.js';
+import { attachRoute, type AttachInput, type Parents } from './attachment.js';
 import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { Reason, Type, condition } from './conditions.js';
 import { arr } from './util.js';
 import { Context, generationOf, nsOf, sortByAge } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
-import { buildGateways, gatewayStatus } from './gateways.js';
+import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js';
+import { listenerSetStatus } from './listenersets.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
 import { HostnameClaims, validHostname } from './hostnames.js';
@@ -35,8 +36,9 @@ const L4_USE: Record<string, BackendUse> = { TLSRoute: 'tcp', TCPRoute: 'tcp', U
 export function translate(snapshot: Snapshot, options?: TranslateOptions): TranslateResult {
   const ctx = new Context(snapshot, options);
   const classes = buildGatewayClasses(ctx);
-  const gateways = buildGateways(ctx, classes);
+  const { gateways, listenerSets } = buildGateways(ctx, classes);
   const gatewaysByKey = new Map<string, GatewayNode>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
+  const parents: Parents = { gateways: gatewaysByKey, listenerSets: new Map(listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])) };
   const policies = new BackendTLSPolicies(ctx);
   const clusters = new Clusters(ctx, policies);
   const content = new ListenerContent();
@@ -56,7 +58,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   for (const [order, { kind, r }] of ordered.entries()) {
     const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
     routes.push(node);
-    safely(node, gatewaysByKey, () => {
+    safely(node, parents, () => {
       const entries: RankedEntry[] =
         kind === 'HTTPRoute' ? httpRouteEntries(node, r as HTTPRoute, clusters) : grpcRouteEntries(node, r as GRPCRoute, clusters);
       const hosts = routeHostnames(r);
@@ -79,7 +81,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
           return undefined;
         },
       };
-      node.parents = attachRoute(ctx, gatewaysByKey, input);
+      node.parents = attachRoute(ctx, parents, input);
       // Two parentRefs may select the same listener (whole Gateway and one sectionName): serve once.
       const served = new Set<string>();
       for (const p of node.parents)
@@ -100,11 +102,11 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     for (const [order, r] of list.entries()) {
       const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
       routes.push(node);
-      safely(node, gatewaysByKey, () => {
+      safely(node, parents, () => {
         const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
         const id = `${node.namespace}/${r.metadata.name}`;
         const hosts = routeHostnames(r);
-        node.parents = attachRoute(ctx, gatewaysByKey, {
+        node.parents = attachRoute(ctx, parents, {
           kind,
           route: r,
           generation: node.generation,
@@ -156,6 +158,8 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     statuses.push({ kind: Kind.GatewayClass, name: gc.resource.metadata.name, generation: generationOf(gc.resource), status: { conditions: gc.conditions } });
   for (const g of gateways)
     statuses.push({ kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
+  for (const ls of listenerSets)
+    statuses.push({ kind: Kind.ListenerSet, namespace: ls.namespace, name: ls.name, generation: ls.generation, status: listenerSetStatus(ls, listenerConditions) });
   for (const node of routes) {
     if (node.parents.length === 0) continue; // no parent of ours: not ours to report on
     statuses.push({
@@ -200,7 +204,7 @@ function cmp(a: string, b: string): number {
  * A malformed object the schema check let through must not take the whole translation
  * down: that one route serves nothing and says why on each of its parents that is ours.
  */
-function safely(node: RouteNode, gateways: ReadonlyMap<string, GatewayNode>, fn: () => void): void {
+function safely(node: RouteNode, parents: Parents, fn: () => void): void {
   try {
     fn();
   } catch (err) {
@@ -210,7 +214,8 @@ function safely(node: RouteNode, gateways: ReadonlyMap<string, GatewayNode>, fn:
     node.parents = [];
     for (const p of arr<ParentReference>((node.resource.spec as { parentRefs?: unknown } | undefined)?.parentRefs)) {
       if (typeof p.name !== 'string') continue;
-      const gw = gateways.get(`${typeof p.namespace === 'string' ? p.namespace : node.namespace}/${p.name}`);
+      const key = `${typeof p.namespace === 'string' ? p.namespace : node.namespace}/${p.name}`;
+      const gw = p.kind === Kind.ListenerSet ? parents.listenerSets.get(key)?.gateway : parents.gateways.get(key);
       if (gw) node.parents.push({ parentRef: p, gateway: gw, accepted: condition(Type.Accepted, false, Reason.UnsupportedValue, message, node.generation), attachments: [] });
     }
   }

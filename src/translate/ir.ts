@@ -4,7 +4,7 @@
 
 import type { HTTPFilter, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost, WeightedBackend } from '../ir/types.js';
 import type { Clusters } from './backends.js';
-import type { GatewayNode, ListenerNode } from './graph.js';
+import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity } from './hostnames.js';
 import { tlsMode } from './listeners.js';
 import { withClientCertificate } from './backendtls-client.js';
@@ -71,7 +71,7 @@ export function buildIR(gateways: readonly GatewayNode[], content: ListenerConte
   const all = clusters.toRecord();
   const withCert: IR['clusters'] = {};
   for (const gw of gateways) {
-    for (const l of gw.listeners) {
+    for (const l of allListeners(gw)) {
       if (!l.programmed) continue;
       const ir = withClientCertificate(irListener(l, content), gw, all, withCert);
       for (const address of l.addresses) {

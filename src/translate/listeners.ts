@@ -9,7 +9,7 @@ import { resolveClientValidation } from './frontendtls.js';
 import { validHostname } from './hostnames.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
-import type { GatewayNode, ListenerNode } from './graph.js';
+import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 
 export const SUPPORTED_PROTOCOLS = ['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'] as const;
 
@@ -26,11 +26,25 @@ export function tlsMode(l: Listener): 'Terminate' | 'Passthrough' {
   return obj<GatewayTLSConfig>(l.tls).mode === 'Passthrough' ? 'Passthrough' : 'Terminate';
 }
 
-export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener): ListenerNode {
+/** The object a listener is written in: its namespace defaults references and is the "from" side of ReferenceGrants. */
+export function listenerOwner(l: ListenerNode): { kind: string; namespace: string; name: string } {
+  return l.listenerSet
+    ? { kind: Kind.ListenerSet, namespace: l.listenerSet.namespace, name: l.listenerSet.name }
+    : { kind: Kind.Gateway, namespace: l.gateway.namespace, name: l.gateway.name };
+}
+
+/** IR name of a listener; a ListenerSet's keeps the `${ns}/${gateway}/` prefix (dots cannot occur in a namespace or a listener name). */
+export function listenerId(gw: GatewayNode, spec: Listener, ls?: ListenerSetNode): string {
+  const base = `${gw.namespace}/${gw.name}/`;
+  return ls ? `${base}${ls.namespace}.${ls.name}.${spec.name}` : `${base}${spec.name}`;
+}
+
+export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener, ls?: ListenerSetNode): ListenerNode {
   const node: ListenerNode = {
     gateway: gw,
+    ...(ls ? { listenerSet: ls } : {}),
     spec,
-    id: `${gw.namespace}/${gw.name}/${spec.name}`,
+    id: listenerId(gw, spec, ls),
     supportedKinds: [],
     accepted: true,
     certificates: [],
@@ -99,7 +113,9 @@ function resolveKinds(node: ListenerNode, allowed: string[]): void {
 
 function resolveCertificates(ctx: Context, node: ListenerNode): void {
   const refs = arr<SecretObjectReference>(obj<GatewayTLSConfig>(node.spec.tls).certificateRefs);
-  const gw = node.gateway;
+  // A ListenerSet's references start from its own namespace; a ReferenceGrant for its parent
+  // Gateway does not extend to it (nor the reverse).
+  const owner = listenerOwner(node);
   if (refs.length === 0) {
     node.unresolved = {
       reason: Reason.InvalidCertificateRef,
@@ -111,16 +127,16 @@ function resolveCertificates(ctx: Context, node: ListenerNode): void {
   for (const [i, ref] of refs.entries()) {
     const group = ref.group ?? CORE_GROUP;
     const kind = ref.kind ?? Kind.Secret;
-    const ns = ref.namespace ?? gw.namespace;
+    const ns = ref.namespace ?? owner.namespace;
     const where = `tls.certificateRefs[${i}]`;
     if (group !== CORE_GROUP || kind !== Kind.Secret) {
       problems.push({ reason: Reason.InvalidCertificateRef, message: `${where}: unsupported kind ${group || 'core'}/${kind}; use a core Secret` });
       continue;
     }
-    if (!ctx.referenceAllowed({ group: 'gateway.networking.k8s.io', kind: Kind.Gateway, namespace: gw.namespace }, { group, kind, namespace: ns, name: ref.name })) {
+    if (!ctx.referenceAllowed({ group: GATEWAY_GROUP, kind: owner.kind, namespace: owner.namespace }, { group, kind, namespace: ns, name: ref.name })) {
       problems.push({
         reason: Reason.RefNotPermitted,
-        message: `${where}: Secret ${ns}/${ref.name} is in another namespace and no ReferenceGrant there allows Gateways from ${gw.namespace}`,
+        message: `${where}: Secret ${ns}/${ref.name} is in another namespace and no ReferenceGrant there allows ${owner.kind}s from ${owner.namespace}`,
       });
       continue;
     }

@@ -5,13 +5,13 @@
 
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
-import type { GatewayNode } from './graph.js';
+import { allListeners, type GatewayNode } from './graph.js';
 
 export function markPortsUnavailable(ctx: Context, gateways: readonly GatewayNode[]): void {
   if (ctx.portUnavailable.size === 0) return;
   for (const gw of gateways) {
     if (!gw.accepted?.ok) continue;
-    for (const l of gw.listeners) {
+    for (const l of allListeners(gw)) {
       if (!l.accepted || l.conflicted) continue;
       const failed: string[] = [];
       const usable = l.addresses.filter((address) => {

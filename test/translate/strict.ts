@@ -34,6 +34,12 @@ const routeStatus: S = { parents: [{ parentRef, controllerName: str, conditions:
 const l4Spec: S = { parentRefs: [parentRef], hostnames: [str], rules: [{ name: str, backendRefs: [backendRef] }] };
 const selector: S = { matchLabels: { $map: str }, matchExpressions: [{ key: str, operator: str, values: [str] }] };
 
+const listener: S = {
+  name: str, hostname: str, port: num, protocol: str,
+  tls: { mode: str, certificateRefs: [{ group: str, kind: str, name: str, namespace: str }], options: { $map: str } },
+  allowedRoutes: { namespaces: { from: str, selector }, kinds: [{ group: str, kind: str }] },
+};
+
 const SCHEMAS: Record<string, S> = {
   Namespace: { apiVersion: str, kind: str, metadata: meta },
   GatewayClass: {
@@ -53,12 +59,13 @@ const SCHEMAS: Record<string, S> = {
           perPort: [{ port: num, tls: { validation: { mode: str, caCertificateRefs: [{ group: str, kind: str, name: str, namespace: str }] } } }],
         },
       },
-      listeners: [{
-        name: str, hostname: str, port: num, protocol: str,
-        tls: { mode: str, certificateRefs: [{ group: str, kind: str, name: str, namespace: str }], options: { $map: str } },
-        allowedRoutes: { namespaces: { from: str, selector }, kinds: [{ group: str, kind: str }] },
-      }],
+      listeners: [listener],
+      allowedListeners: { namespaces: { from: str, selector } },
     },
+  },
+  ListenerSet: {
+    apiVersion: str, kind: str, metadata: meta,
+    spec: { parentRef: { group: str, kind: str, name: str, namespace: str }, listeners: [listener] },
   },
   HTTPRoute: {
     apiVersion: str, kind: str, metadata: meta, status: routeStatus,

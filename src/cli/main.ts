@@ -11,6 +11,7 @@ usage: portico <command> [flags]
 commands:
   run <paths...>       serve the manifests in these files/folders on this machine, reloading on change
   check <paths...>     validate and translate manifests; print every condition; exit 1 if anything is wrong
+  convert <paths...>   turn Ingress objects and ingress-nginx annotations into Gateway API manifests
   controller           run as a Kubernetes controller (watch the API server, write status, serve traffic)
   dataplane            serve one Gateway with the config the controller streams to it (no Kubernetes credentials)
   version              print the version
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./run.js')).runCommand(rest);
     case 'check':
       return (await import('./check.js')).checkCommand(rest);
+    case 'convert':
+      return (await import('./convert.js')).convertCommand(rest);
     case 'controller':
       return (await import('./controller.js')).controllerCommand(rest);
     case 'dataplane':

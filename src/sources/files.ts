@@ -51,7 +51,7 @@ export interface FileSourceOptions {
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 const KNOWN = new Set(KNOWN_KINDS);
 
-interface ParsedDoc {
+export interface ParsedDoc {
   line: number;
   value: unknown;
   /** Validation and defaulting, done once per parsed document (unchanged files are not re-checked). */
@@ -78,7 +78,7 @@ function display(file: string): string {
 }
 
 /** Every manifest file under `paths`, sorted, so the same tree always loads in the same order. */
-async function listFiles(paths: readonly string[], problems: FileProblem[], dirs?: Set<string>): Promise<string[]> {
+export async function listFiles(paths: readonly string[], problems: FileProblem[], dirs?: Set<string>): Promise<string[]> {
   const out = new Set<string>();
   async function visit(p: string, explicit: boolean): Promise<void> {
     let st;
@@ -109,7 +109,7 @@ async function listFiles(paths: readonly string[], problems: FileProblem[], dirs
   return [...out].sort();
 }
 
-function parseText(text: string, file: string): { docs: ParsedDoc[]; syntax: FileProblem[] } {
+export function parseText(text: string, file: string): { docs: ParsedDoc[]; syntax: FileProblem[] } {
   const lc = new LineCounter();
   const docs: ParsedDoc[] = [];
   const syntax: FileProblem[] = [];

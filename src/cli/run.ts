@@ -4,6 +4,7 @@
 
 import { ACCESS_LOG_FLAGS, accessLogEngineOptions, accessLogFlagsUsage, accessLogSettings, type AccessLogSettings } from './access-log-flags.js';
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
 import type { Engine } from '../dataplane/engine-api.js';
@@ -168,6 +169,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     shownProblems = now;
   };
 
+  const sessionSeed = randomBytes(32).toString('hex');
   /** Translates and applies one file state; false when the engine refused it (previous config keeps serving). */
   const build = async (state: FileState): Promise<boolean> => {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
@@ -175,7 +177,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     retry = undefined;
     const snapshot = new Snapshot(state.entries);
     // spec.addresses this machine does not have: Programmed False AddressNotUsable, as in the controller.
-    const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0', addressUsable: machineAddressUsable() };
+    // Session persistence keys derive from one seed per process: every worker gets the same keys.
+    const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0', addressUsable: machineAddressUsable(), sessionSeed };
     let result;
     try {
       result = translate(snapshot, options);

@@ -16,6 +16,8 @@ import { StatusWriter } from './status-writer.js';
 import { controllerMetrics, stampGoodApplies } from './metrics.js';
 import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { startProvisioned, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
+import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
+import { randomBytes } from 'node:crypto';
 
 export interface LeaderElectionConfig {
   namespace: string;
@@ -105,6 +107,11 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   let provisioned: ProvisionedMode | undefined;
   if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
 
+  // Session persistence keys derive from the master key Secret, so all replicas agree; until it
+  // exists (the leader creates it) a per-process seed keeps sessions working on this replica.
+  const keys = provisioned?.keys ?? new SyncKeys(source, process.env.POD_NAMESPACE ?? 'default');
+  const processSeed = randomBytes(32).toString('hex');
+  const ensureMaster = () => void keys.ensureMaster(source.client).catch((e: Error) => log(`master key Secret: ${e.message}`));
   const cp = new ControlPlaneMetrics();
   const loop = new ControllerLoop({
     source,
@@ -116,13 +123,14 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     // The data plane runs in this process: a static address is usable when this machine can bind it.
     addressUsable: () => machineAddressUsable(),
     reportedAddress,
+    sessionSeed: () => keys.sessionSeed() ?? processSeed,
     ...(provisioned
       ? {
           dataPlanes: 'per-gateway' as const,
           rebuildOn: (c) => provisioned.rebuildOn(c),
           extendStatuses: (snapshot, statuses) => provisioned.extendStatuses(snapshot, statuses),
         }
-      : {}),
+      : { rebuildOn: (c) => c.kind === Kind.Secret && c.resource.metadata.name === MASTER_SECRET && c.resource.metadata.namespace === keys.namespace }),
     debounceMs: o.debounceMs,
     log,
   });
@@ -135,6 +143,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
       ...o.leaderElection,
       onStartedLeading: () => {
         writer.setEnabled(true);
+        if (!provisioned) ensureMaster();
         provisioned?.provisioner.leadershipChanged();
       },
       onStoppedLeading: () => writer.setEnabled(false),
@@ -168,6 +177,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
 
   elector?.start();
   const started = loop.start();
+  if (!provisioned && !o.leaderElection) started.then(ensureMaster, () => undefined);
   started.catch((err: unknown) => log(`controller start failed: ${(err as Error).message}`));
 
   return {

@@ -31,6 +31,8 @@ export interface ControllerLoopOptions {
    * wildcard in default mode: the Pod IP or --gateway-address is what clients can reach).
    */
   reportedAddress?: (bound: string) => string | undefined;
+  /** TranslateOptions.sessionSeed, read at each rebuild (it derives from the master key Secret once that exists). */
+  sessionSeed?: () => string;
   /** Passed to the translator (TranslateOptions.dataPlanes): per-gateway with provisioned data planes. */
   dataPlanes?: TranslateOptions['dataPlanes'];
   /** Changes that need a rebuild whatever relevance.ts says (e.g. provisioned Services, whose status feeds Gateway addresses). */
@@ -167,6 +169,7 @@ export class ControllerLoop {
       addressFor: this.o.addressFor,
       addressUsable: this.o.addressUsable?.(),
       ...(this.o.dataPlanes ? { dataPlanes: this.o.dataPlanes } : {}),
+      ...(this.o.sessionSeed ? { sessionSeed: this.o.sessionSeed() } : {}),
     };
     let result: TranslateResult;
     try {

@@ -4,7 +4,7 @@
 // cache), each Gateway's key derived from it on demand, and the per-Gateway Secret `<name>-sync`
 // the data-plane pod mounts.
 
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Gateway, Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { ApiClient } from '../sources/kubernetes.js';
@@ -42,6 +42,15 @@ export class SyncKeys {
       this.derived.clear();
     }
     return this.cached.master;
+  }
+
+  /**
+   * Seed of the session persistence token keys (TranslateOptions.sessionSeed): derived from the
+   * master key, so every controller replica, and so every data plane, agrees. Undefined without it.
+   */
+  sessionSeed(): string | undefined {
+    const master = this.master();
+    return master ? createHmac('sha256', master).update('portico-session-seed/v1').digest('hex') : undefined;
   }
 
   /** Gateway `namespace/name`'s key, or undefined while there is no master key. */

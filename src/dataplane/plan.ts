@@ -15,6 +15,7 @@ import type { PortRouter } from './router/tables.js';
 import { misdirected } from './tls/misdirected.js';
 import { DEFAULT_PATH_OPTIONS, normalizePath, pathNeedsWork, PATH_REDIRECT, PATH_REJECT, type PathOptions } from './path.js';
 import { pickBackend, type RuntimeCluster } from './upstream/cluster.js';
+import { mintSession, readSession, sessionHeader, stickyBackend, type SessionToken } from './upstream/session.js';
 import type { RouteCells } from '../observability/metrics/dataplane.js';
 
 export interface Incoming {
@@ -64,6 +65,16 @@ export class Plan {
   tryTimeoutMs = 0;
   /** Metrics cells of the listener x rule x backend this request counts under; null when metrics are off. */
   cells: RouteCells | null = null;
+  /** The endpoint session persistence chose for the first try; -1 = round robin. */
+  sessionEndpoint = -1;
+
+  /** The endpoint of the first try (the session's, when it has one), then round robin. */
+  pickEndpoint(): number {
+    const i = this.sessionEndpoint;
+    if (i < 0) return this.cluster!.next();
+    this.sessionEndpoint = -1;
+    return i;
+  }
 }
 
 function local(p: Plan, status: number, body: string, headers: string[] | null = null): Plan {
@@ -127,7 +138,10 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   p.path = path;
 
   if (entry.filters.length && runFilters(p, entry.filters, inc, host, query)) return p;
-  const b = pickBackend(entry.backends);
+  const sp = entry.session;
+  let token: SessionToken | null = null;
+  let b = sp && (token = readSession(sp, inc.headers, Math.floor(Date.now() / 1000))) ? stickyBackend(entry.backends, token) : undefined;
+  b ??= pickBackend(entry.backends);
   if (cells && b) p.cells = cells[idx]![1 + entry.backends.indexOf(b)]!;
   if (b && b.cluster !== undefined) p.backend = b.cluster;
   if (!b || b.invalid || b.cluster === undefined) {
@@ -145,6 +159,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
     return local(p, 503, 'no healthy upstream\n');
   }
   p.cluster = cluster;
+  if (sp) stick(p, sp, cluster, token !== null && token.cluster === cluster.name ? token : null, inc.scheme === 'https');
   if (p.path !== path) target = query ? p.path + '?' + query : p.path;
   p.target = target;
   const t = entry.timeouts;
@@ -155,6 +170,26 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
     if (entry.retry && c > 0) p.tryTimeoutMs = c;
   }
   return p;
+}
+
+/**
+ * Session persistence: the token's endpoint when the cluster still has it, else a new one by round
+ * robin and a new token in the response; an idle-timed session's token is renewed as it is used.
+ */
+function stick(p: Plan, sp: NonNullable<HTTPRouteEntry['session']>, cluster: RuntimeCluster, token: SessionToken | null, https: boolean): void {
+  const now = Math.floor(Date.now() / 1000);
+  let i = token ? cluster.indexOf(token.address, token.port) : -1;
+  let out: string | undefined;
+  if (i >= 0) {
+    if (sp.idleTimeoutMs > 0 && now > token!.lastUse) out = mintSession(sp, cluster, i, token!.issued, now);
+  } else {
+    i = cluster.next();
+    out = mintSession(sp, cluster, i, now, now);
+  }
+  p.sessionEndpoint = i;
+  if (out === undefined) return;
+  const [name, value] = sessionHeader(sp, out, https);
+  (p.respMods ??= []).push(name === 'set-cookie' ? { add: [{ name, value }] } : { set: [{ name, value }] });
 }
 
 /** Runs filters in order; returns true when one of them answered locally (redirect, CORS preflight). */

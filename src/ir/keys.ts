@@ -20,20 +20,33 @@ export function sealKey<T extends object>(holder: T, keyPem: string): T & { keyP
   return holder as T & { keyPem: string };
 }
 
-const hasKey = (v: unknown): v is { keyPem: string } =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof Object.getOwnPropertyDescriptor(v, 'keyPem')?.value === 'string';
+/**
+ * Attaches a session persistence HMAC key (IR SessionPersistence.sessionKey) the same way:
+ * non-enumerable, carried only by encodeForEngine().
+ */
+export function sealSessionKey<T extends object>(holder: T, key: string): T & { sessionKey: string } {
+  Object.defineProperty(holder, 'sessionKey', { value: key, enumerable: false, writable: false, configurable: true });
+  return holder as T & { sessionKey: string };
+}
+
+const sealed = (v: unknown, field: string): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof Object.getOwnPropertyDescriptor(v, field)?.value === 'string';
+const hasKey = (v: unknown): v is { keyPem: string } => sealed(v, 'keyPem');
+const hasSessionKey = (v: unknown): v is { sessionKey: string } => sealed(v, 'sessionKey');
 
 /**
  * The IR (or a message carrying parts of it: the config stream, src/sync/) as the engine's
  * transport sends it: JSON, key material included. Never log or serve the result.
  */
 export function encodeForEngine(value: IR | object): string {
-  return JSON.stringify(value, (_k, v: unknown) => (hasKey(v) ? { ...v, keyPem: v.keyPem } : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    hasKey(v) ? { ...v, keyPem: v.keyPem } : hasSessionKey(v) ? { ...v, sessionKey: v.sessionKey } : v,
+  );
 }
 
 /** Reads what encodeForEngine() wrote; every `keyPem` is sealed again. `T` is what the caller encoded. */
 export function decodeForEngine<T = IR>(text: string): T {
   return JSON.parse(text, (_k, v: unknown) => {
-    return hasKey(v) ? sealKey(v, v.keyPem) : v;
+    return hasKey(v) ? sealKey(v, v.keyPem) : hasSessionKey(v) ? sealSessionKey(v, v.sessionKey) : v;
   }) as T;
 }

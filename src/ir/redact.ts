@@ -41,7 +41,7 @@ export function scrubSecrets(text: string): string {
 
 /**
  * A copy of `value` (IR, statuses, any plain data) fit for people: an object's `certPem` is
- * replaced, in place, by `fingerprint`; `keyPem` is dropped (sealed or not); every string is
+ * replaced, in place, by `fingerprint`; `keyPem` and `sessionKey` are dropped (sealed or not); every string is
  * scrubbed. The input is not changed.
  */
 export function redact(value: unknown): unknown {
@@ -50,7 +50,7 @@ export function redact(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === 'keyPem') continue;
+    if (k === 'keyPem' || k === 'sessionKey') continue;
     if (k === 'certPem' && typeof v === 'string') out.fingerprint = certificateFingerprint(v);
     else out[k] = redact(v);
   }

@@ -168,6 +168,32 @@ export interface HTTPRouteEntry {
   retry?: { codes: number[]; attempts: number; backoffMs: number };
   /** GRPCRoute entries: answer no-match / errors with gRPC status codes instead of HTTP bodies. */
   grpc?: boolean;
+  /** Session persistence (HTTPRoute rule, or an XBackendTrafficPolicy/BackendLBPolicy of its backend). */
+  session?: SessionPersistence;
+}
+
+/**
+ * A session sticks to one endpoint: the cookie or header carries the backend cluster and the
+ * endpoint, with issue and last-use times, under an HMAC-SHA256 with `sessionKey` (dataplane/
+ * upstream/session.ts). The key is derived by the translator from a seed every data plane of a
+ * controller shares, so any worker or replica accepts a token another one minted.
+ */
+export interface SessionPersistence {
+  type: 'Cookie' | 'Header';
+  /** Cookie or header name (sessionName, or a name derived from the route rule). */
+  name: string;
+  /** absoluteTimeout in ms; 0 = none. */
+  absoluteTimeoutMs: number;
+  /** idleTimeout in ms; 0 = none. */
+  idleTimeoutMs: number;
+  /** cookieConfig.lifetimeType Permanent: the cookie gets Max-Age = absoluteTimeout. */
+  permanent: boolean;
+  /** Cookie Path attribute: the entry's path match (Exact or PathPrefix), else "/". */
+  cookiePath: string;
+  /** What configured it, for people reading the IR: "HTTPRoute rule" or the policy's kind/namespace/name. */
+  from: string;
+  /** HMAC key, hex. Sealed like Certificate.keyPem (ir/keys.ts): never printed or served. */
+  sessionKey: string;
 }
 
 export interface TLSRouteEntry {

@@ -67,7 +67,7 @@ export class Clusters {
   readonly byName = new Map<string, Cluster>();
 
   constructor(
-    private readonly ctx: Context,
+    readonly ctx: Context,
     private readonly policies: BackendTLSPolicies,
   ) {}
 

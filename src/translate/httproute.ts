@@ -9,6 +9,7 @@ import { Reason } from './conditions.js';
 import { parseDuration } from './duration.js';
 import type { FilterProblem } from './filters.js';
 import { resolveRuleTargets } from './rule-targets.js';
+import { sessionFor, sessionSettings, type SessionSettings } from './session.js';
 import type { RankedEntry } from './precedence.js';
 import { INVALID_BACKEND, type RouteNode } from './routes.js';
 
@@ -93,6 +94,13 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
         if (attempts > 0) retry = { codes, attempts, backoffMs };
       }
     }
+    let session: SessionSettings | undefined;
+    if (rule.sessionPersistence !== undefined && rule.sessionPersistence !== null) {
+      const scope = `HTTPRoute ${node.namespace}/${route.metadata.name} rule ${ri}`;
+      const s = sessionSettings(rule.sessionPersistence, scope, 'HTTPRoute rule', clusters.ctx.sessionSeed, `${where}.sessionPersistence`);
+      if (typeof s === 'string') problem ??= { reason: Reason.UnsupportedValue, message: s };
+      else session = s;
+    }
     if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, match] of irMatches.entries()) {
@@ -110,6 +118,7 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
             backends,
             ...(timeouts ? { timeouts } : {}),
             ...(retry ? { retry } : {}),
+            ...(session ? { session: sessionFor(session, match) } : {}),
           };
       out.push({ entry, routeOrder: node.order });
     }

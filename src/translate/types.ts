@@ -47,6 +47,13 @@ export interface TranslateOptions {
    * addressFor/addressUsable are not consulted), and parametersRef is left to src/provision.
    */
   dataPlanes?: 'shared' | 'per-gateway';
+  /**
+   * Secret seed of the session persistence token keys (translate/session.ts): every data plane
+   * fed by one controller (or one `portico run`) gets keys derived from it, so a session token
+   * one worker or replica minted is accepted by all. Never printed. Default '' (offline use:
+   * `portico check`, goldens), which makes tokens forgeable: serving callers always pass one.
+   */
+  sessionSeed?: string;
 }
 
 export interface TranslateResult {

@@ -30,6 +30,7 @@ const httpFilter: S = {
   extensionRef: localRef,
 };
 const strMatch: S = { type: str, name: str, value: str };
+const sessionPersistence: S = { sessionName: str, absoluteTimeout: str, idleTimeout: str, type: str, cookieConfig: { lifetimeType: str } };
 const routeStatus: S = { parents: [{ parentRef, controllerName: str, conditions: [any] }] };
 const l4Spec: S = { parentRefs: [parentRef], hostnames: [str], rules: [{ name: str, backendRefs: [backendRef] }] };
 const selector: S = { matchLabels: { $map: str }, matchExpressions: [{ key: str, operator: str, values: [str] }] };
@@ -78,6 +79,7 @@ const SCHEMAS: Record<string, S> = {
         backendRefs: [{ ...(backendRef as object), filters: [httpFilter] } as S],
         timeouts: { request: str, backendRequest: str },
         retry: { codes: [num], attempts: num, backoff: str },
+        sessionPersistence,
       }],
     },
   },

@@ -439,7 +439,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       this.forwardH2(plan);
       return this.feedBuffered();
     }
-    const i = cl.next();
+    const i = plan.pickEndpoint();
     if (this.logging) {
       this.epIdx = i;
       this.upT0 = performance.now();
@@ -915,7 +915,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     if (h.chunked) this.reqChunk!.decoded = [];
     let stream: http2.ClientHttp2Stream;
     try {
-      const i = cl.next();
+      const i = plan.pickEndpoint();
       if (this.logging) {
         this.epIdx = i;
         this.upT0 = performance.now();

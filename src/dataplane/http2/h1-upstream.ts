@@ -70,7 +70,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
   /** Send the request head to the next endpoint (first try, and each retry). */
   private send(): void {
     const cl = this.plan.cluster!;
-    const i = cl.next();
+    const i = this.plan.pickEndpoint();
     this.endpoint = i;
     this.upT0 = performance.now();
     const up = this.ctx.shared.pool.acquire(cl, i, this);

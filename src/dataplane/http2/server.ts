@@ -255,7 +255,7 @@ export function handleStream(ctx: PortContext, stream: http2.ServerHttp2Stream, 
     if (headers['te']) out['te'] = String(headers['te']);
     let up: http2.ClientHttp2Stream;
     try {
-      const i = cl.next();
+      const i = plan.pickEndpoint();
       if (fig) fig.endpoint = i;
       up = ctx.shared.h2pool.request(cl, i, out, !hasBody);
     } catch {

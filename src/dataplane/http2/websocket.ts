@@ -29,7 +29,7 @@ export function websocketOverH2(ctx: PortContext, stream: http2.ServerHttp2Strea
     stream.end('websocket is not enabled for this backend\n');
     return;
   }
-  const i = cl.next();
+  const i = plan.pickEndpoint();
   const ep = cl.endpoints[i]!;
   // RFC 8441 has no Sec-WebSocket-Key: the HTTP/1.1 side needs one, so the proxy makes it up.
   const key = randomBytes(16).toString('base64');

@@ -10,6 +10,8 @@ export class RuntimeCluster {
   /** Pool keys, one per endpoint, so sockets survive applies when endpoint and TLS settings are unchanged. */
   readonly keys: string[];
   private rr = 0;
+  /** "address\nport" -> endpoint index, built on first use (session persistence). */
+  private byAddress: Map<string, number> | null = null;
 
   constructor(c: Cluster, rrStart = 0) {
     this.name = c.name;
@@ -29,6 +31,14 @@ export class RuntimeCluster {
     const i = this.rr++ % n;
     if (this.rr > 1e9) this.rr = 0;
     return i;
+  }
+  /** Index of the endpoint at address:port, -1 when the cluster no longer has it. */
+  indexOf(address: string, port: number): number {
+    if (!this.byAddress) {
+      this.byAddress = new Map();
+      for (let i = 0; i < this.endpoints.length; i++) this.byAddress.set(this.endpoints[i]!.address + '\n' + this.endpoints[i]!.port, i);
+    }
+    return this.byAddress.get(address + '\n' + port) ?? -1;
   }
   get rrState(): number {
     return this.rr;

@@ -35,7 +35,7 @@ how, or not converted and why) to stderr, and as comments at the top of the YAML
   -h, --help                this help
 `;
 
-interface Loaded extends ConvertInput {
+export interface Loaded extends ConvertInput {
   ingresses: Ingress[];
   ingressClasses: IngressClass[];
   services: Resource[];
@@ -61,7 +61,7 @@ function sortInto(out: Loaded, objects: unknown[]): void {
   }
 }
 
-async function fromFiles(paths: string[], problems: FileProblem[]): Promise<Loaded> {
+export async function fromFiles(paths: string[], problems: FileProblem[]): Promise<Loaded> {
   const out: Loaded = { ingresses: [], ingressClasses: [], services: [], configMaps: [] };
   if (paths.includes('-')) {
     const chunks: Buffer[] = [];

@@ -55,6 +55,7 @@ export function convertIngresses(input: ConvertInput, options: ConvertOptions = 
         const t = tlsFor(tls, host);
         return t && !passthroughHosts.includes(t.host) ? httpsListenerName(t.host) : undefined;
       },
+      hasTLS: (host) => tlsFor(tls, host) !== undefined,
       passthroughListener: (host) => (passthroughHosts.includes(host) ? passthroughListenerName(host) : undefined),
       useBackend: (kind, routeNs, ref: BackendRef, plan) => {
         const svcNs = ref.namespace ?? routeNs;

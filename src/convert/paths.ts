@@ -11,8 +11,8 @@
 //     a literal path -> as above (approximated: nginx would also match longer strings);
 //     any other regex -> RegularExpression "<regex>.*" (approximated: case and dialect).
 //   rewrite-target:
-//     "P(/|$)(.*)" with "X/$2" -> ReplacePrefixMatch X (exact);
-//     "P/(.*)" with "X/$1" -> ReplacePrefixMatch X (approximated: also matches P itself);
+//     "P(/|$)(.*)" with "X/$2" -> ReplacePrefixMatch X/ (exact);
+//     "P/(.*)" with "X/$1" -> ReplacePrefixMatch X/ (the path match is approximated: PathPrefix P also matches P itself);
 //     a target without "$" (or a path without groups) -> ReplaceFullPath (nginx replaces the whole path too);
 //     anything else -> no rewrite, not converted.
 
@@ -48,6 +48,10 @@ export function pathMatch(path: string, pathType: string, regexMode: boolean): P
     const prefix = cap[1] || '/';
     return { match: { type: 'PathPrefix', value: prefix }, status: 'approximated', note: `regex ${p}: PathPrefix ${prefix} matches the same paths, but case-sensitively (nginx: ~*)` };
   }
+  const slash = SLASH_CAPTURE.exec(p);
+  if (slash) {
+    return { match: { type: 'PathPrefix', value: slash[1]! }, status: 'approximated', note: `regex ${p}: PathPrefix ${slash[1]} (also matches ${slash[1]} itself, and case-sensitively; nginx: ~*)` };
+  }
   if (!isRegexPath(p)) {
     if (p === '/') return { match: { type: 'PathPrefix', value: '/' }, status: 'converted' };
     return {
@@ -72,16 +76,14 @@ export function pathRewrite(path: string, match: HTTPPathMatch, target: string):
   const m2 = /^(.*\/)\$2$/.exec(target);
   if (cap && m2 && match.type === 'PathPrefix') {
     const x = m2[1]!;
-    return { modifier: { type: 'ReplacePrefixMatch', replacePrefixMatch: x === '/' ? '/' : x.slice(0, -1) }, status: 'converted', note: `${p} -> ${target}: ReplacePrefixMatch ${x === '/' ? '/' : x.slice(0, -1)}` };
+    // The trailing "/" stays: "/api" alone becomes "X/" in nginx ($1 and $2 empty), and
+    // ReplacePrefixMatch keeps a replacement's trailing slash only when nothing follows the prefix.
+    return { modifier: { type: 'ReplacePrefixMatch', replacePrefixMatch: x }, status: 'converted', note: `${p} -> ${target}: ReplacePrefixMatch ${x}` };
   }
   const slash = SLASH_CAPTURE.exec(p);
   const m1 = /^(.*\/)\$1$/.exec(target);
-  if (slash && m1) {
-    return {
-      modifier: { type: 'ReplacePrefixMatch', replacePrefixMatch: m1[1] === '/' ? '/' : m1[1]!.slice(0, -1) },
-      status: 'approximated',
-      note: `${p} -> ${target}: PathPrefix ${slash[1]} with ReplacePrefixMatch (also matches ${slash[1]} itself, which nginx would not)`,
-    };
+  if (slash && m1 && match.type === 'PathPrefix') {
+    return { modifier: { type: 'ReplacePrefixMatch', replacePrefixMatch: m1[1]! }, status: 'converted', note: `${p} -> ${target}: ReplacePrefixMatch ${m1[1]}` };
   }
   if (!p.includes('(') && target.includes('$')) {
     // No capture group: nginx substitutes "" for every $n, and the rewrite replaces the whole path.

@@ -16,6 +16,8 @@ export interface EmitContext {
   /** Listener sectionName serving a host over HTTPS (terminate), undefined when none. */
   httpsListener(host: string): string | undefined;
   passthroughListener(host: string): string | undefined;
+  /** Whether spec.tls names the host (with or without a terminating listener). */
+  hasTLS(host: string): boolean;
   /** Records a backendRef (ReferenceGrant when cross-namespace, BackendTLSPolicy for HTTPS/GRPCS backends). */
   useBackend(kind: string, routeNs: string, ref: BackendRef, plan: IngressPlan): void;
   uniqueName(kind: string, namespace: string, base: string): string;
@@ -156,6 +158,9 @@ export function emitServer(server: Server, ctx: EmitContext): Resource[] {
       // the whole server, unknown paths included); per rule otherwise.
       const plain = redirecting.every(Boolean) ? [toHttps(ctx, {})] : owned.map((o, i) => (redirecting[i] ? toHttps(ctx, o.rule) : o.rule));
       out.push(httpRoute(ctx.uniqueName('HTTPRoute', routeNs, `${baseName}-http`), routeNs, host, [parentRef(ctx, routeNs, 'http')], plain));
+    } else if (ctx.passthroughListener(host) && ctx.hasTLS(host)) {
+      // ssl-passthrough host: HTTPS goes to the TLSRoute; plain HTTP redirects to it as ingress-nginx does (ssl-redirect).
+      out.push(httpRoute(name, routeNs, host, [parentRef(ctx, routeNs, 'http')], owned.map((o) => (o.plan.sslRedirect || o.plan.forceSslRedirect ? toHttps(ctx, o.rule) : o.rule))));
     } else {
       const forced = new Set(owned.filter((o) => o.plan.forceSslRedirect).map((o) => o.plan));
       for (const p of forced) p.report('force-ssl-redirect', 'approximated', `host ${host || '(any)'} has no certificate in spec.tls: the redirect points at https, which this output does not serve for it`);

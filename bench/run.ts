@@ -169,7 +169,16 @@ async function main(): Promise<number> {
         controlPlane = await measureControlPlane(
           ctx,
           pc,
-          { counts: a.cpRoutes, changes: a.cpChanges, startupTimeoutMs: 240_000, changeTimeoutMs: 60_000 },
+          {
+            counts: a.cpRoutes,
+            changes: a.cpChanges,
+            workers: a.cpWorkers,
+            churnCycles: a.cpChurn,
+            churnRoutes: 1000,
+            churnAt: 1000,
+            startupTimeoutMs: 240_000,
+            changeTimeoutMs: 60_000,
+          },
           log,
         );
     }

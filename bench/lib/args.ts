@@ -15,7 +15,12 @@ export interface BenchArgs {
   basePort: number;
   controlPlane: boolean;
   cpRoutes: number[];
+  /** Changes measured per kind (route, Gateway, Secret, EndpointSlice) at each route count. */
   cpChanges: number;
+  /** `portico run --workers` for the control-plane runs (default 2: the IR goes to worker processes). */
+  cpWorkers: number;
+  /** Add/delete churn cycles of 1,000 routes at 1,000 routes; 0 = none. */
+  cpChurn: number;
   porticoCmd?: string;
   /** Run Portico with --cpu-prof; profiles land in bench/.run/prof/. */
   cpuProf: boolean;
@@ -36,6 +41,10 @@ export const USAGE = `usage: npm run bench -- [flags]
   --base-port P       first of the loopback ports used (default 27000; uses P..P+20)
   --control-plane / --no-control-plane
   --cp-routes a,b     route counts for the control-plane figures (default 10,1000,10000)
+  --cp-changes N      changes measured per kind (route, Gateway, Secret, EndpointSlice; default 20)
+  --cp-workers N      portico run --workers for the control-plane runs (default 2)
+  --cp-churn N        cycles of adding and deleting 1,000 routes at 1,000 routes (default 1000; 0 = none)
+  --cp-only           only the control plane: no data-plane scenario
   --portico-cmd CMD   start Portico with CMD instead of building src/ (e.g. "node bin/portico.js")
   --cpu-prof          run Portico under node --cpu-prof; .cpuprofile files in bench/.run/prof/
   --save / --no-save  write bench/results/<date>.{md,json} (default: only for a full run)
@@ -68,7 +77,9 @@ export function parseArgs(argv: string[]): BenchArgs {
     basePort: 27000,
     controlPlane: true,
     cpRoutes: [10, 1000, 10000],
-    cpChanges: 3,
+    cpChanges: 20,
+    cpWorkers: 2,
+    cpChurn: 1000,
     save: true,
     install: true,
     cpuProf: false,
@@ -102,6 +113,10 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--control-plane': cpSet = true; break;
       case '--no-control-plane': cpSet = false; break;
       case '--cp-routes': a.cpRoutes = v().split(',').map((x) => Math.round(positive(x, f))); break;
+      case '--cp-changes': a.cpChanges = Math.round(positive(v(), f)); partial = true; break;
+      case '--cp-workers': a.cpWorkers = Math.round(positive(v(), f)); partial = true; break;
+      case '--cp-churn': a.cpChurn = Math.max(0, Math.round(Number(v()))); partial = true; break;
+      case '--cp-only': a.scenarios = []; cpSet = true; partial = true; break;
       case '--portico-cmd': a.porticoCmd = v(); break;
       case '--cpu-prof': a.cpuProf = true; break;
       case '--save': saveSet = true; break;

@@ -1,43 +1,63 @@
-// Control-plane figures for file mode: how long from a manifest change to the data plane
-// serving it, next to 10 / 1,000 / 10,000 existing routes, and Portico's memory there.
+// Control-plane figures for file mode: how long from a manifest change (an HTTPRoute added, the
+// Gateway's listener moved, the TLS Secret rotated, an EndpointSlice's endpoint moved) until
+// the data plane serves it, next to N existing routes and N*10 endpoints; start to serving;
+// memory over every Portico process; and memory before and after add/delete churn cycles.
 
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import os from 'node:os';
 import type { BenchContext } from './context.js';
-import { backendService, gatewayDocs, httpRoute, prefixRoutes, toYaml } from './manifests.js';
+import { toYaml } from './manifests.js';
+import {
+  cpAddedRoute,
+  cpBase,
+  cpChurnRoutes,
+  cpEndpoints,
+  cpEpsProbe,
+  cpGateway,
+  cpRoutes,
+  cpSecret,
+  ENDPOINTS_PER_SERVICE,
+  EPS_PROBE_PATH,
+  serviceCount,
+  type CpPorts,
+} from './cp-manifests.js';
+import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
 import { startPorticoOn, type PorticoCommand } from './portico.js';
-import { sampleRss, sleep, stopProcess, treeRssKiB } from './proc.js';
-import { median, type ControlPlaneRow } from './report.js';
+import { run, sampleRss, sleep, stopProcess, treeRssKiB } from './proc.js';
+import type { ControlPlaneRow, ChangeFigures } from './report.js';
 import { routePath } from './scenarios.js';
-
-function status(agent: http.Agent, port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-  });
-}
-
-/** Polls `path` until it answers 200; returns elapsed ms from `t0` or null at the deadline. */
-async function pollUntil200(agent: http.Agent, port: number, path: string, t0: bigint, timeoutMs: number): Promise<number | null> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await status(agent, port, path)) === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
-    await sleep(2);
-  }
-  return null;
-}
 
 export interface ControlPlaneOptions {
   counts: number[];
+  /** Changes measured per kind (route, Gateway, Secret, EndpointSlice). */
   changes: number;
+  /** Data-plane worker processes (`portico run --workers`). */
+  workers: number;
+  /** Churn cycles (add then delete `churnRoutes` routes) at the route count `churnAt`; 0 = none. */
+  churnCycles: number;
+  churnRoutes: number;
+  churnAt: number;
   startupTimeoutMs: number;
   changeTimeoutMs: number;
+}
+
+/** A second certificate the Secret change rotates to (the first is the bench's usual one). */
+async function secondCert(dir: string): Promise<{ certPem: string; keyPem: string }> {
+  const cert = join(dir, 'rotated.crt');
+  const key = join(dir, 'rotated.key');
+  const r = await run('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=rotated.bench.local',
+    '-addext', 'subjectAltName=DNS:bench.local,DNS:*.bench.local,IP:127.0.0.1',
+  ]);
+  if (r.code !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return { certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+}
+
+function figures(samples: number[]): ChangeFigures {
+  return { samples_ms: samples.map((x) => Math.round(x * 10) / 10), p50_ms: percentile(samples, 50), p99_ms: percentile(samples, 99) };
 }
 
 export async function measureControlPlane(
@@ -47,63 +67,154 @@ export async function measureControlPlane(
   log: (line: string) => void,
 ): Promise<ControlPlaneRow[]> {
   const rows: ControlPlaneRow[] = [];
-  const port = ctx.ports.controlPlane;
+  const base = ctx.ports.controlPlane;
+  const p: CpPorts = { http: base, https: base + 1, moved: [base + 2, base + 3], backend: ctx.ports.backendA, closed: base + 4 };
+  const certB = await secondCert(ctx.runDir);
+  const certs = [ctx.cert, certB];
+  const prints = certs.map((c) => certFingerprint(c.certPem));
   for (const n of o.counts) {
-    const row: ControlPlaneRow = { routes: n, startup_ms: null, change_ms: [], change_median_ms: null, rss_mb: null, peak_rss_mb: null };
+    const row: ControlPlaneRow = {
+      routes: n,
+      endpoints: serviceCount(n) * ENDPOINTS_PER_SERVICE,
+      workers: o.workers,
+      load_average: os.loadavg()[0]!,
+      startup_ms: null,
+      route: null,
+      gateway: null,
+      secret: null,
+      endpoint_slice: null,
+      rss_mb: null,
+      peak_rss_mb: null,
+    };
     rows.push(row);
     const dir = join(ctx.runDir, 'control-plane', String(n));
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'base.yaml'), toYaml([...gatewayDocs({ port }), ...backendService('backend-a', ctx.ports.backendA)]));
-    writeFileSync(join(dir, 'routes.yaml'), toYaml(prefixRoutes(n, ctx.ports.backendA)));
+    // Written beside the watched directory and renamed in, so the watcher never sees half a file.
+    let seq = 0;
+    const put = (file: string, docs: Record<string, unknown>[]) => {
+      const tmp = join(dir, '..', `.cp-${n}-${seq++}.yaml`);
+      writeFileSync(tmp, toYaml(docs));
+      renameSync(tmp, join(dir, file));
+    };
+    put('base.yaml', cpBase(p));
+    put('gateway.yaml', cpGateway(p, 0));
+    put('secret.yaml', cpSecret(certs[0]!.certPem, certs[0]!.keyPem));
+    put('endpoints.yaml', cpEndpoints(n));
+    put('routes.yaml', cpRoutes(n, p.backend));
+    put('eps-probe.yaml', cpEpsProbe(p, true));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const t0 = process.hrtime.bigint();
     let proc;
     try {
-      proc = await startPorticoOn(ctx, pc, dir, port, `portico-cp-${n}`, o.startupTimeoutMs);
+      proc = await startPorticoOn({ ...ctx, workers: o.workers }, pc, dir, p.http, `portico-cp-${n}`, o.startupTimeoutMs);
     } catch (e) {
       row.note = (e as Error).message;
       log(`control plane ${n} routes: ${row.note}`);
       continue;
     }
     const rss = sampleRss(proc.pid, 100);
+    const status = (port: number, path: string) => httpStatus(agent, port, path);
+    /** Makes one change and polls until `served`; null (and a note) past the deadline. */
+    const change = async (what: string, make: () => void, served: () => Promise<boolean>): Promise<number | null> => {
+      const t = process.hrtime.bigint();
+      make();
+      const ms = await pollUntil(served, t, o.changeTimeoutMs);
+      if (ms === null) row.note = `${what} not served within ${o.changeTimeoutMs} ms`;
+      // Changes are spaced out: each one is measured on its own, not as part of a burst.
+      await sleep(200);
+      return ms;
+    };
+    const series = async (what: string, one: (k: number) => Promise<number | null>): Promise<ChangeFigures | null> => {
+      const out: number[] = [];
+      for (let k = 1; k <= o.changes; k++) {
+        const ms = await one(k);
+        if (ms === null) break;
+        out.push(ms);
+      }
+      log(`control plane ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms`);
+      return out.length ? figures(out) : null;
+    };
     try {
       const left = o.startupTimeoutMs - Number(process.hrtime.bigint() - t0) / 1e6;
-      row.startup_ms = await pollUntil200(agent, port, `${routePath(n - 1)}/x`, t0, Math.max(left, 1000));
+      row.startup_ms = await pollUntil(async () => (await status(p.http, `${routePath(n - 1)}/x`)) === 200, t0, Math.max(left, 1000));
       if (row.startup_ms === null) {
         row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;
         continue;
       }
       // Let the start-up garbage settle before the first change, as a long-running process would.
-      await sleep(500);
-      for (let k = 1; k <= o.changes; k++) {
+      await sleep(1000);
+      row.route = await series('route', (k) => {
         const path = `/added-${n}-${k}`;
-        const doc = httpRoute(`added-${k}`, {
-          rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: 'backend-a', port: ctx.ports.backendA }] }],
+        return change('route change', () => put(`added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend)]), async () => (await status(p.http, path)) === 200);
+      });
+      row.gateway = await series('gateway', (k) => {
+        const to = (k % 2) as 0 | 1;
+        return change('Gateway change', () => put('gateway.yaml', cpGateway(p, to)), async () => (await status(p.moved[to], `${routePath(n - 1)}/x`)) === 200);
+      });
+      row.secret = await series('secret', (k) => {
+        const c = certs[k % 2]!;
+        return change('Secret change', () => put('secret.yaml', cpSecret(c.certPem, c.keyPem)), async () => (await presentedCert(p.https)) === prints[k % 2]);
+      });
+      row.endpoint_slice = await series('endpointslice', (k) => {
+        const up = k % 2 === 0;
+        return change('EndpointSlice change', () => put('eps-probe.yaml', cpEpsProbe(p, up)), async () => {
+          const s = await status(p.http, EPS_PROBE_PATH);
+          return up ? s === 200 : s >= 500;
         });
-        // Written beside the watched directory and renamed in, so the watcher never sees half a file.
-        const tmp = join(dir, '..', `.added-${n}-${k}.yaml`);
-        writeFileSync(tmp, toYaml([doc]));
-        const t = process.hrtime.bigint();
-        renameSync(tmp, join(dir, `added-${k}.yaml`));
-        const ms = await pollUntil200(agent, port, path, t, o.changeTimeoutMs);
-        if (ms === null) {
-          row.note = `change ${k} not served within ${o.changeTimeoutMs} ms`;
-          break;
-        }
-        row.change_ms.push(ms);
-        await sleep(300);
-      }
-      row.change_median_ms = row.change_ms.length ? median(row.change_ms) : null;
+      });
       row.rss_mb = treeRssKiB(proc.pid) / 1024;
+      if (o.churnCycles > 0 && n === o.churnAt) row.churn = await churn(proc.pid, put, dir, status, p, o, log);
     } finally {
       row.peak_rss_mb = rss.stop();
       agent.destroy();
       await stopProcess(proc);
     }
+    const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms, change ${row.change_ms.map((x) => x.toFixed(0)).join('/')} ms, RSS ${row.rss_mb?.toFixed(1)} MiB`,
+      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB (peak ${row.peak_rss_mb?.toFixed(1)})`,
     );
   }
   return rows;
+}
+
+/**
+ * `cycles` times: add `churnRoutes` routes in one file, wait until the last answers, delete the
+ * file, wait until it is gone (404). RSS before the first cycle and after the last (after the
+ * same 2 s settle both times), summed over Portico's processes.
+ */
+async function churn(
+  pid: number,
+  put: (file: string, docs: Record<string, unknown>[]) => void,
+  dir: string,
+  status: (port: number, path: string) => Promise<number>,
+  p: CpPorts,
+  o: ControlPlaneOptions,
+  log: (line: string) => void,
+): Promise<NonNullable<ControlPlaneRow['churn']>> {
+  await sleep(2000);
+  const before = treeRssKiB(pid) / 1024;
+  const started = Date.now();
+  let done = 0;
+  let note: string | undefined;
+  for (let c = 0; c < o.churnCycles; c++) {
+    const last = `/churn-${c}-${o.churnRoutes - 1}`;
+    const t = process.hrtime.bigint();
+    put('churn.yaml', cpChurnRoutes(c, o.churnRoutes, p.backend));
+    if ((await pollUntil(async () => (await status(p.http, last)) === 200, t, o.changeTimeoutMs)) === null) {
+      note = `churn cycle ${c}: added routes not served within ${o.changeTimeoutMs} ms`;
+      break;
+    }
+    unlinkSync(join(dir, 'churn.yaml'));
+    if ((await pollUntil(async () => (await status(p.http, last)) === 404, t, o.changeTimeoutMs)) === null) {
+      note = `churn cycle ${c}: deleted routes still served after ${o.changeTimeoutMs} ms`;
+      break;
+    }
+    done++;
+    if (done % 50 === 0) log(`churn: ${done}/${o.churnCycles} cycles, RSS ${(treeRssKiB(pid) / 1024).toFixed(1)} MiB`);
+  }
+  await sleep(2000);
+  const after = treeRssKiB(pid) / 1024;
+  log(`churn: ${done} cycles of ${o.churnRoutes} routes in ${((Date.now() - started) / 1000).toFixed(0)} s; RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MiB`);
+  return { cycles: done, routes: o.churnRoutes, rss_before_mb: before, rss_after_mb: after, ...(note ? { note } : {}) };
 }

@@ -72,13 +72,29 @@ function fmt(x: number | null, digits = 2): string {
   return x === null ? 'n/a' : x.toFixed(digits);
 }
 
+/** Change-to-serving times of one kind of change. */
+export interface ChangeFigures {
+  samples_ms: number[];
+  p50_ms: number | null;
+  p99_ms: number | null;
+}
+
 export interface ControlPlaneRow {
   routes: number;
+  /** Endpoints in the EndpointSlices the routes reach. */
+  endpoints: number;
+  workers: number;
+  /** 1-minute load average when this row started (the machine is shared). */
+  load_average: number;
   startup_ms: number | null;
-  change_ms: number[];
-  change_median_ms: number | null;
+  route: ChangeFigures | null;
+  gateway: ChangeFigures | null;
+  secret: ChangeFigures | null;
+  endpoint_slice: ChangeFigures | null;
+  /** Sum over Portico's processes (primary + workers) after the changes; peak over the whole row. */
   rss_mb: number | null;
   peak_rss_mb: number | null;
+  churn?: { cycles: number; routes: number; rss_before_mb: number; rss_after_mb: number; note?: string };
   note?: string;
 }
 
@@ -116,17 +132,29 @@ export function markdown(r: ReportInput): string {
   }
   out.push('', 'Scenarios:', '');
   for (const s of r.scenarios) out.push(`- \`${s.name}\`: ${s.title}`);
-  if (r.controlPlane) {
-    out.push('', '## Control plane (Portico, file mode)', '');
-    out.push('Time from writing a new HTTPRoute file next to N existing routes until the data plane serves it (requests polled every few ms), and memory (sum over Portico\'s processes).', '');
-    out.push('| routes | start to serving ms | change to serving ms (median) | each change ms | RSS MiB | peak RSS MiB | note |');
-    out.push('|---:|---:|---:|---|---:|---:|---|');
-    for (const c of r.controlPlane) {
-      out.push(
-        `| ${c.routes} | ${fmt(c.startup_ms, 0)} | ${fmt(c.change_median_ms, 0)} | ${c.change_ms.map((x) => x.toFixed(0)).join(', ')} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
-      );
-    }
-  }
+  if (r.controlPlane) out.push(...controlPlaneMarkdown(r.controlPlane));
   out.push('');
   return out.join('\n');
+}
+
+export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[] {
+  const out = ['', '## Control plane (Portico, file mode)', ''];
+  out.push(
+    'Time from a manifest change (file renamed into the watched folder) until the data plane serves it, polled every ~2 ms: a new HTTPRoute answers, the Gateway listener moved to another port answers, the HTTPS listener presents the rotated Secret, an EndpointSlice\'s endpoint moved between a live and a closed port shows in the status. Next to N routes and N*10 endpoints. RSS sums every Portico process (primary + workers).',
+    '',
+  );
+  const f = (c: ChangeFigures | null) => (c ? `${fmt(c.p50_ms, 0)} / ${fmt(c.p99_ms, 0)}` : 'n/a');
+  out.push('| routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | RSS MiB | peak RSS MiB | note |');
+  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const c of rows) {
+    out.push(
+      `| ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
+    );
+  }
+  for (const c of rows) {
+    if (!c.churn) continue;
+    const pct = ((c.churn.rss_after_mb / c.churn.rss_before_mb - 1) * 100).toFixed(1);
+    out.push('', `Churn at ${c.routes} routes: ${c.churn.cycles} cycles of adding and deleting ${c.churn.routes} routes; RSS ${c.churn.rss_before_mb.toFixed(1)} MiB before, ${c.churn.rss_after_mb.toFixed(1)} MiB after (${pct}%).${c.churn.note ? ` ${c.churn.note}` : ''}`);
+  }
+  return out;
 }

@@ -13,6 +13,7 @@ import type { StatusWriter } from './status-writer.js';
 import { classify, referencedNames } from './relevance.js';
 import { SUPPORTED_FEATURES } from './features.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from './unbound.js';
+import { AdaptiveDebounce } from '../store/debounce.js';
 import type { UnboundPort } from '../dataplane/engine-api.js';
 
 export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
@@ -39,7 +40,10 @@ export interface ControllerLoopOptions {
   rebuildOn?: (c: SourceChange) => boolean;
   /** Adds to the translator's statuses before they are written (provisioned data planes: ./provisioned-status.ts). */
   extendStatuses?: (snapshot: Snapshot, statuses: readonly ObjectStatus[]) => readonly ObjectStatus[];
-  /** Quiet period before a rebuild; changes arriving within it are batched. Default 100 ms. */
+  /**
+   * Quiet period that ends a burst of changes before a rebuild; changes within it are batched.
+   * Default 100 ms. A change when changes are rare rebuilds at once (store/debounce.ts).
+   */
   debounceMs?: number;
   /** Upper bound on how long a stream of changes can delay a rebuild. Default 1 s. */
   maxDelayMs?: number;
@@ -50,11 +54,10 @@ export class ControllerLoop {
   private readonly o: ControllerLoopOptions;
   private readonly log: (msg: string) => void;
   private referenced: ReadonlySet<string> = new Set();
-  private timer?: NodeJS.Timeout;
+  private readonly debounce: AdaptiveDebounce;
   /** Armed while some port could not be bound: a rebuild then tries it again. */
   private retryTimer?: NodeJS.Timeout;
   private unboundSeen = '';
-  private firstPending = 0;
   private building?: Promise<void>;
   private dirty = false;
   private stopped = false;
@@ -69,6 +72,14 @@ export class ControllerLoop {
   constructor(options: ControllerLoopOptions) {
     this.o = options;
     this.log = options.log ?? (() => {});
+    const debounceMs = options.debounceMs ?? 100;
+    this.debounce = new AdaptiveDebounce(() => void this.rebuildNow(), {
+      // Informer events are whole objects: nothing to let settle.
+      settleMs: 0,
+      debounceMs,
+      burstWindowMs: Math.max(500, debounceMs * 2),
+      maxDelayMs: options.maxDelayMs ?? 1000,
+    });
   }
 
   async start(): Promise<void> {
@@ -80,14 +91,14 @@ export class ControllerLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.debounce.cancel();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.building;
   }
 
   /** Resolves after any pending or running rebuild has finished. */
   async settle(): Promise<void> {
-    while (this.timer || this.building) {
+    while (this.debounce.pending || this.building) {
       if (this.building) await this.building;
       else await new Promise((r) => setTimeout(r, 10));
     }
@@ -121,14 +132,7 @@ export class ControllerLoop {
       this.dirty = true;
       return;
     }
-    const now = Date.now();
-    if (!this.timer) this.firstPending = now;
-    if (this.timer) clearTimeout(this.timer);
-    const wait = Math.max(0, Math.min(this.o.debounceMs ?? 100, this.firstPending + (this.o.maxDelayMs ?? 1000) - now));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.rebuildNow();
-    }, wait);
+    this.debounce.trigger();
   }
 
   private retryUnbound(unbound: readonly UnboundPort[]): void {

@@ -13,6 +13,7 @@ import type { Resource } from '../api/types.js';
 import { CLUSTER_SCOPED } from '../api/names.js';
 import { applyDefaults, KNOWN_KINDS, validate, type FieldError } from '../api/validate.js';
 import { keyOf, type Entry } from '../store/snapshot.js';
+import { AdaptiveDebounce } from '../store/debounce.js';
 
 export interface FileProblem {
   /** 'error' makes `portico check` fail; 'warning' is printed only (e.g. a kind Portico does not read). */
@@ -42,8 +43,12 @@ export interface FileState {
 }
 
 export interface FileSourceOptions {
-  /** Quiet period after the last change before reloading. Default 200 ms. */
+  /**
+   * Quiet period that ends a burst of changes before reloading. Default 200 ms. A change when
+   * changes are rare reloads after only `settleMs` (default 5 ms): store/debounce.ts.
+   */
   debounceMs?: number;
+  settleMs?: number;
   /** Called with every new entry set (only when it differs from the previous one, or problems changed). */
   onUpdate?: (state: FileState) => void;
 }
@@ -315,23 +320,28 @@ function sameState(a: FileState | undefined, b: FileState): boolean {
   return JSON.stringify(a.problems) === JSON.stringify(b.problems);
 }
 
-/** Loads, then watches: each quiet period after a change reloads and emits when anything changed. */
+/** Loads, then watches: a change reloads (debounced: store/debounce.ts) and emits when anything changed. */
 export class FileSource {
   private readonly loader: FileLoader;
   private readonly watchers = new Map<string, FSWatcher>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly debounce: AdaptiveDebounce;
   private loading: Promise<void> | undefined;
   private again = false;
   private closed = false;
   private last: FileState | undefined;
-  private readonly debounceMs: number;
 
   constructor(
     private readonly paths: readonly string[],
     private readonly options: FileSourceOptions = {},
   ) {
     this.loader = new FileLoader(paths);
-    this.debounceMs = options.debounceMs ?? 200;
+    const debounceMs = options.debounceMs ?? 200;
+    this.debounce = new AdaptiveDebounce(() => void this.reload(), {
+      settleMs: Math.min(options.settleMs ?? 5, debounceMs),
+      debounceMs,
+      burstWindowMs: Math.max(500, debounceMs * 2),
+      maxDelayMs: Math.max(1000, debounceMs * 5),
+    });
   }
 
   /** First load; starts watching. */
@@ -344,7 +354,7 @@ export class FileSource {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.debounce.cancel();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -386,8 +396,7 @@ export class FileSource {
 
   private schedule(): void {
     if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload(), this.debounceMs);
+    this.debounce.trigger();
   }
 
   private async reload(): Promise<void> {

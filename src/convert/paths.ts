@@ -72,6 +72,8 @@ export interface RewriteOutcome {
 
 export function pathRewrite(path: string, match: HTTPPathMatch, target: string): RewriteOutcome {
   const p = path || '/';
+  if (target.includes('?'))
+    return { status: 'not-converted', note: `${p} -> ${target}: nginx sets the query string from the target; URLRewrite can only replace the path, so this rule is routed without a rewrite` };
   const cap = CAPTURE_PREFIX.exec(p);
   const m2 = /^(.*\/)\$2$/.exec(target);
   if (cap && m2 && match.type === 'PathPrefix') {

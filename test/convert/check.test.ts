@@ -17,43 +17,8 @@ import { loadPaths, formatProblem } from '../../src/sources/files.js';
 import { Snapshot } from '../../src/store/snapshot.js';
 import { translate } from '../../src/translate/index.js';
 import { isBad, rowsOf } from '../../src/cli/report.js';
-import { pki } from '../fixtures/pki.js';
-import { CASES, convertCase } from './cases.js';
+import { CASES, clusterObjectsFor, convertCase } from './cases.js';
 import { portico } from '../e2e/cli.js';
-
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-
-/** The objects the converted manifests refer to and expect to exist. */
-export function clusterObjectsFor(resources: readonly Resource[]): Resource[] {
-  const out = new Map<string, Resource>();
-  const put = (r: Resource) => out.set(`${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`, r);
-  const services = new Map<string, Set<number>>();
-  for (const r of resources) {
-    const ns = r.metadata.namespace ?? 'default';
-    const spec = r.spec as Record<string, unknown>;
-    if (r.kind === 'Gateway') {
-      if (!resources.some((x) => x.kind === 'GatewayClass' && x.metadata.name === spec.gatewayClassName))
-        put({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: spec.gatewayClassName as string }, spec: { controllerName: DEFAULT_CONTROLLER_NAME } });
-      for (const l of spec.listeners as { tls?: { certificateRefs?: { name: string; namespace?: string }[] } }[])
-        for (const c of l.tls?.certificateRefs ?? [])
-          put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: c.name, namespace: c.namespace ?? ns }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(pki.gateway.certPem), 'tls.key': b64(pki.gateway.keyPem) } } as unknown as Resource);
-    }
-    for (const rule of (spec.rules as { backendRefs?: { name: string; namespace?: string; port?: number }[] }[] | undefined) ?? [])
-      for (const b of rule.backendRefs ?? []) {
-        const k = `${b.namespace ?? ns}/${b.name}`;
-        if (!services.has(k)) services.set(k, new Set());
-        if (b.port) services.get(k)!.add(b.port);
-      }
-    if (r.kind === 'BackendTLSPolicy')
-      for (const c of ((spec.validation as { caCertificateRefs?: { name: string }[] }).caCertificateRefs ?? []))
-        put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: c.name, namespace: ns }, data: { 'ca.crt': pki.caPem } } as unknown as Resource);
-  }
-  for (const [k, ports] of services) {
-    const [namespace, name] = k.split('/') as [string, string];
-    put({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [...ports].sort().map((port) => ({ name: `p${port}`, port })) } });
-  }
-  return [...out.values()];
-}
 
 async function writeCase(dir: string, resources: Resource[]): Promise<void> {
   await writeFile(join(dir, 'converted.yaml'), resources.map((r) => `---\n${stringify(r)}`).join(''));

@@ -19,7 +19,8 @@ export const backend: AnnotationFamily = {
     const proto = (a.get('backend-protocol') ?? 'HTTP').toUpperCase();
     if (proto === 'HTTP' || proto === 'HTTPS' || proto === 'GRPC' || proto === 'GRPCS') {
       plan.backendProtocol = proto;
-      if (a.has('backend-protocol'))
+      const unverified = (proto === 'HTTPS' || proto === 'GRPCS') && a.get('proxy-ssl-verify') !== 'on';
+      if (a.has('backend-protocol') && !unverified)
         plan.report(
           'backend-protocol',
           'converted',
@@ -42,7 +43,7 @@ export const backend: AnnotationFamily = {
         plan.report(
           'backend-protocol',
           'approximated',
-          'ingress-nginx does not verify the backend certificate unless proxy-ssl-verify: "on"; a BackendTLSPolicy always verifies it (against the system CAs unless proxy-ssl-secret names a CA)',
+          `${plan.backendProtocol === 'GRPCS' ? 'a GRPCRoute and ' : ''}a BackendTLSPolicy on each backend Service; ingress-nginx does not verify the backend certificate unless proxy-ssl-verify: "on"; a BackendTLSPolicy always verifies it (against the system CAs unless proxy-ssl-secret names a CA)`,
         );
     }
     const unused = tlsBackend ? '' : 'no effect unless backend-protocol is HTTPS or GRPCS';

@@ -2,6 +2,8 @@
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 export const CORE_GROUP = '';
+/** The Experimental channel's own API group (XBackendTrafficPolicy, XMesh, ...). */
+export const GATEWAY_X_GROUP = 'gateway.networking.x-k8s.io';
 export const DEFAULT_CONTROLLER_NAME = 'portico.dev/gateway-controller';
 
 export const Kind = {
@@ -16,6 +18,10 @@ export const Kind = {
   UDPRoute: 'UDPRoute',
   ReferenceGrant: 'ReferenceGrant',
   BackendTLSPolicy: 'BackendTLSPolicy',
+  /** Experimental (gateway.networking.x-k8s.io): session persistence and retry budget per backend. */
+  XBackendTrafficPolicy: 'XBackendTrafficPolicy',
+  /** Its predecessor, read while the installed CRDs still serve it (sessionPersistence only). */
+  BackendLBPolicy: 'BackendLBPolicy',
   Service: 'Service',
   EndpointSlice: 'EndpointSlice',
   Secret: 'Secret',
@@ -44,6 +50,8 @@ export const GROUP_OF: Record<KindName, string> = {
   UDPRoute: GATEWAY_GROUP,
   ReferenceGrant: GATEWAY_GROUP,
   BackendTLSPolicy: GATEWAY_GROUP,
+  XBackendTrafficPolicy: GATEWAY_X_GROUP,
+  BackendLBPolicy: GATEWAY_GROUP,
   Service: CORE_GROUP,
   EndpointSlice: 'discovery.k8s.io',
   Secret: CORE_GROUP,

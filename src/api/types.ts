@@ -383,6 +383,24 @@ export interface PolicyStatus {
 }
 export type BackendTLSPolicy = Resource<BackendTLSPolicySpec, PolicyStatus>;
 
+// ---------------------------------------------------------------- XBackendTrafficPolicy, BackendLBPolicy
+
+export interface LocalPolicyTargetReference {
+  group: string;
+  kind: string;
+  name: string;
+}
+/** gateway.networking.x-k8s.io/v1alpha1 XBackendTrafficPolicy (and the older gateway.networking.k8s.io/v1alpha2 BackendLBPolicy, which has sessionPersistence only). */
+export interface BackendTrafficPolicySpec {
+  targetRefs: LocalPolicyTargetReference[];
+  retryConstraint?: {
+    budget?: { percent?: number; interval?: string };
+    minRetryRate?: { count?: number; interval?: string };
+  };
+  sessionPersistence?: unknown;
+}
+export type XBackendTrafficPolicy = Resource<BackendTrafficPolicySpec, PolicyStatus>;
+
 // ---------------------------------------------------------------- core
 
 export interface ServicePort {

@@ -1,8 +1,9 @@
 // ReferenceGrant and BackendTLSPolicy schemas (apis/v1beta1/referencegrant_types.go,
 // apis/v1/backendtlspolicy_types.go) with their CEL rules.
 
-import { group, kind, localObjectReference, namespace, objectName, preciseHostname, qualifiedName, sectionName } from './validate-common.js';
-import { arr, isObject, map, obj, str, type Report } from './validate-schema.js';
+import { duration, group, kind, localObjectReference, namespace, objectName, preciseHostname, qualifiedName, sectionName } from './validate-common.js';
+import { arr, int, isObject, map, obj, str, type Report } from './validate-schema.js';
+import { sessionPersistence } from './validate-routes.js';
 
 export const referenceGrantSpec = obj(
   {
@@ -80,3 +81,19 @@ export const backendTLSPolicySpec = obj(
   { required: ['targetRefs', 'validation'] },
 );
 
+
+/** XBackendTrafficPolicy / BackendLBPolicy targetRefs: Services (LocalPolicyTargetReference), no sectionName. */
+const localTargetRef = obj({ group, kind, name: objectName }, { required: ['group', 'kind', 'name'] });
+
+/** apisx/v1alpha1 BackendTrafficPolicySpec; BackendLBPolicy (v1alpha2) is the same without retryConstraint. */
+export const backendTrafficPolicySpec = obj(
+  {
+    targetRefs: arr(localTargetRef, { min: 1, max: 16 }),
+    retryConstraint: obj({
+      budget: obj({ percent: int({ min: 0, max: 100 }), interval: duration }),
+      minRetryRate: obj({ count: int({ min: 1, max: 1_000_000 }), interval: duration }),
+    }),
+    sessionPersistence,
+  },
+  { required: ['targetRefs'] },
+);

@@ -250,7 +250,7 @@ const httpMatch = obj({
 
 const httpBackendRef = obj({ ...backendRefFields, filters: httpFilters }, { required: ['name'], check: checkServicePort });
 
-const sessionPersistence = obj(
+export const sessionPersistence = obj(
   {
     sessionName: str({ max: 128 }),
     absoluteTimeout: duration,

@@ -7,7 +7,7 @@ import { any, applyDefaults as fill, isObject, obj, str, walk, type FieldError, 
 import { dns1035Name, dns1123Label, dnsSubdomainName, metadata } from './validate-common.js';
 import { gatewayClassSpec, gatewaySpec, listenerSetSpec } from './validate-gateway.js';
 import { grpcRouteSpec, httpRouteSpec, tcpRouteSpec, tlsRouteSpec, tlsRouteSpecV3, udpRouteSpec } from './validate-routes.js';
-import { backendTLSPolicySpec, referenceGrantSpec } from './validate-policy.js';
+import { backendTLSPolicySpec, backendTrafficPolicySpec, referenceGrantSpec } from './validate-policy.js';
 import { configMapBody, endpointAddressCheck, endpointSliceBody, namespaceSpec, secretBody, secretCheck, serviceSpec } from './validate-core.js';
 
 export type { FieldError } from './validate-schema.js';
@@ -50,6 +50,11 @@ const KINDS: Record<string, KindDef> = {
   [Kind.UDPRoute]: gw(Kind.UDPRoute, udpRouteSpec, ['v1alpha2']),
   [Kind.ReferenceGrant]: gw(Kind.ReferenceGrant, referenceGrantSpec, ['v1beta1', 'v1alpha2']),
   [Kind.BackendTLSPolicy]: gw(Kind.BackendTLSPolicy, backendTLSPolicySpec, ['v1', 'v1alpha3']),
+  [Kind.XBackendTrafficPolicy]: {
+    apiVersions: ['gateway.networking.x-k8s.io/v1alpha1'],
+    schema: resource(Kind.XBackendTrafficPolicy, dnsSubdomainName, { spec: backendTrafficPolicySpec, status }, ['spec']),
+  },
+  [Kind.BackendLBPolicy]: gw(Kind.BackendLBPolicy, backendTrafficPolicySpec, ['v1alpha2']),
   [Kind.Service]: { apiVersions: ['v1'], schema: resource(Kind.Service, dns1035Name, { spec: serviceSpec, status }, []) },
   [Kind.EndpointSlice]: {
     apiVersions: ['discovery.k8s.io/v1'],

@@ -35,7 +35,7 @@ type Desired = { kind: KindName; namespace?: string; name: string; generation?: 
 );
 
 /** Kinds whose status lists are shared with other controllers (entries keyed by controllerName). */
-const SHARED_STATUS_KINDS: readonly KindName[] = [...ROUTE_KINDS, Kind.BackendTLSPolicy];
+const SHARED_STATUS_KINDS: readonly KindName[] = [...ROUTE_KINDS, Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy];
 
 export class StatusWriter {
   private readonly store: StatusStore;

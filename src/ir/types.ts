@@ -227,6 +227,21 @@ export interface Cluster {
   endpoints: Endpoint[];
   /** Present when a BackendTLSPolicy targets the Service (and port/sectionName). */
   tls?: UpstreamTLS;
+  /**
+   * XBackendTrafficPolicy retryConstraint: a retry is sent only while retries are under `percent`
+   * of the requests of the last `intervalMs`, or under `minRetries` in the last `minIntervalMs`;
+   * past that the retry is not sent and the client gets a 503 (dataplane/upstream/retry-budget.ts).
+   */
+  retryBudget?: RetryBudget;
+  /** What set retryBudget, for people reading the IR: the policy's kind namespace/name. */
+  retryBudgetFrom?: string;
+}
+
+export interface RetryBudget {
+  percent: number;
+  intervalMs: number;
+  minRetries: number;
+  minIntervalMs: number;
 }
 
 export interface UpstreamTLS {

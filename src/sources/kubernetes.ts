@@ -104,6 +104,8 @@ const PLURAL: Record<KindName, string> = {
   UDPRoute: 'udproutes',
   ReferenceGrant: 'referencegrants',
   BackendTLSPolicy: 'backendtlspolicies',
+  XBackendTrafficPolicy: 'xbackendtrafficpolicies',
+  BackendLBPolicy: 'backendlbpolicies',
   Service: 'services',
   EndpointSlice: 'endpointslices',
   Secret: 'secrets',

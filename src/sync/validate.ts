@@ -47,6 +47,7 @@ function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
         const where = `listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}`;
         filters(where, r.filters);
         backends(where, r.backends);
+        if (r.session && typeof r.session.sessionKey !== 'string') problems.push(`${where}: session persistence without its key`);
       }
     for (const r of l.tlsRoutes ?? []) backends(`listener ${l.name} ${r.source.kind} ${r.source.namespace}/${r.source.name}`, r.backends);
     if (l.l4Route) backends(`listener ${l.name} ${l.l4Route.source.kind}`, l.l4Route.backends);

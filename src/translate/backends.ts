@@ -13,6 +13,8 @@ import { Reason } from './conditions.js';
 import type { Context } from './context.js';
 import { arr, obj, strs } from './util.js';
 import type { BackendTLSPolicies } from './backendtlspolicy.js';
+import { BackendTrafficPolicies } from './backendtrafficpolicy.js';
+import type { SessionSettings } from './session.js';
 
 export type BackendUse = 'http' | 'grpc' | 'tcp' | 'udp';
 
@@ -65,11 +67,28 @@ export function weightOf(ref: { weight?: unknown }): number {
 
 export class Clusters {
   readonly byName = new Map<string, Cluster>();
+  /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets. */
+  readonly traffic: BackendTrafficPolicies;
+  /** Cluster name -> `${ns}/${service}` of the Service it came from. */
+  private readonly serviceOf = new Map<string, string>();
 
   constructor(
     readonly ctx: Context,
     private readonly policies: BackendTLSPolicies,
-  ) {}
+  ) {
+    this.traffic = new BackendTrafficPolicies(ctx);
+  }
+
+  /** The session persistence a policy on one of these clusters' Services sets (the first such backend's). */
+  policySession(clusters: readonly (string | undefined)[]): SessionSettings | undefined {
+    for (const c of clusters) {
+      const svc = c === undefined ? undefined : this.serviceOf.get(c);
+      if (svc === undefined) continue;
+      const s = this.traffic.forService(svc.slice(0, svc.indexOf('/')), svc.slice(svc.indexOf('/') + 1))?.session;
+      if (s) return s;
+    }
+    return undefined;
+  }
 
   private readonly memo = new Map<string, Resolved>();
 
@@ -137,6 +156,12 @@ export class Clusters {
         : endpointsFor(this.ctx.endpointSlices(ns, ref.name), sp!);
       const cluster: Cluster = { name, protocol: finalProtocol, endpoints };
       if (policy?.tls) cluster.tls = policy.tls;
+      const traffic = use === 'http' || use === 'grpc' ? this.traffic.forService(ns, ref.name) : undefined;
+      if (traffic?.budget) {
+        cluster.retryBudget = traffic.budget;
+        cluster.retryBudgetFrom = traffic.id;
+      }
+      this.serviceOf.set(name, `${ns}/${ref.name}`);
       this.byName.set(name, cluster);
     }
     return { ok: true, cluster: name, service: `${ns}/${ref.name}` };

@@ -101,6 +101,8 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
       if (typeof s === 'string') problem ??= { reason: Reason.UnsupportedValue, message: s };
       else session = s;
     }
+    // The rule's own setting wins over a policy on its backend (GEP-1619).
+    session ??= clusters.policySession(backends.map((b) => b.cluster));
     if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, match] of irMatches.entries()) {

@@ -151,6 +151,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
       }
   for (const policy of policies.all)
     for (const svc of policy.services) for (const [k, gw] of gatewaysByService.get(svc) ?? []) policy.ancestors.set(k, gw);
+  clusters.traffic.collectAncestors(routes);
 
   // ---- statuses
   const statuses: ObjectStatus[] = [];
@@ -178,6 +179,8 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
       generation: p.generation,
       status: policies.status(p, ctx.controllerName),
     });
+  for (const p of clusters.traffic.all)
+    statuses.push({ kind: p.kind, namespace: nsOf(p.resource), name: p.resource.metadata.name, generation: p.generation, status: clusters.traffic.status(p, ctx.controllerName) });
   statuses.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name));
 
   return { ir: buildIR(gateways, content, clusters), statuses, references: [...ctx.references].sort() };

@@ -45,6 +45,7 @@ const PLURAL: Record<string, string> = {
   GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes',
   TLSRoute: 'tlsroutes', TCPRoute: 'tcproutes', UDPRoute: 'udproutes', ReferenceGrant: 'referencegrants',
   BackendTLSPolicy: 'backendtlspolicies', Service: 'services', EndpointSlice: 'endpointslices',
+  XBackendTrafficPolicy: 'xbackendtrafficpolicies', BackendLBPolicy: 'backendlbpolicies',
   Secret: 'secrets', ConfigMap: 'configmaps', Namespace: 'namespaces',
 };
 

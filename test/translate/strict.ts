@@ -83,6 +83,18 @@ const SCHEMAS: Record<string, S> = {
       }],
     },
   },
+  XBackendTrafficPolicy: {
+    apiVersion: str, kind: str, metadata: meta, status: any,
+    spec: {
+      targetRefs: [{ group: str, kind: str, name: str }],
+      sessionPersistence,
+      retryConstraint: { budget: { percent: num, interval: str }, minRetryRate: { count: num, interval: str } },
+    },
+  },
+  BackendLBPolicy: {
+    apiVersion: str, kind: str, metadata: meta, status: any,
+    spec: { targetRefs: [{ group: str, kind: str, name: str }], sessionPersistence },
+  },
   GRPCRoute: {
     apiVersion: str, kind: str, metadata: meta, status: routeStatus,
     spec: {

@@ -30,6 +30,7 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** A local answer leaves a request body this large unread: close instead of reading it all. */
 const MAX_DISCARD = 64 * 1024;
 const MAX_RESPONSE_HEAD = 64 * 1024;
+const BUDGET_EXHAUSTED = 'retry budget exhausted\n';
 /**
  * Reads up to this size are taken as one latin1 string at once: the head is found and parsed
  * in it, and a small response goes out as one string (head + body), without a Buffer to
@@ -613,6 +614,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       this.upStatus = resp.status;
     }
     if (this.rs.takeStatus(resp.status, this.plan!.cells)) return this.retry();
+    if (this.rs.refused) return this.badGateway(BUDGET_EXHAUSTED, 503);
     this.sendResponseHead();
     if ((this.respStage as number) === R_DONE) {
       if (start < end) this.upReusable = false;
@@ -816,10 +818,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   tryTimedOut(): void {
     if (this.respStage === R_DONE || !this.active) return;
-    if (!this.respHeadSent && this.rs.take(this.plan!.cells)) {
-      if (this.plan?.cells) this.plan.cells.timeouts.v++;
-      return this.retry();
-    }
+    if (!this.respHeadSent && this.rs.take(this.plan!.cells)) return this.retry();
     if (this.timer) clearTimeout(this.timer);
     this.onRouteTimeout();
   }
@@ -868,10 +867,11 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     }
   }
 
-  private badGateway(body: string): void {
+  /** Drop the upstream and answer `status` (502; 503 when the retry budget refused a retry). */
+  private badGateway(body: string, status = 502): void {
     this.upReusable = false;
     this.dropUpstream();
-    if (!this.respHeadSent) this.respondLocal(502, body, null);
+    if (!this.respHeadSent) this.respondLocal(status, body, null);
     else this.socket.destroy();
   }
 
@@ -884,7 +884,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     if (!this.respHeadSent) {
       if (!this.bodyDone) this.keepAlive = false;
       this.bodyDiscard = true;
-      this.respondLocal(504, 'upstream request timeout\n', null);
+      if (this.rs.refused) this.respondLocal(503, BUDGET_EXHAUSTED, null);
+      else this.respondLocal(504, 'upstream request timeout\n', null);
     } else this.socket.destroy();
   };
 

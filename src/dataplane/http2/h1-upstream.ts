@@ -97,10 +97,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
 
   tryTimedOut(): void {
     if (this.stage === 2) return;
-    if (this.stage === 0 && !this.stream.headersSent && this.rs.take(this.plan.cells)) {
-      if (this.plan.cells) this.plan.cells.timeouts.v++;
-      return this.retry();
-    }
+    if (this.stage === 0 && !this.stream.headersSent && this.rs.take(this.plan.cells)) return this.retry();
     this.onTimeout();
   }
 
@@ -136,8 +133,9 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
   /** The last try ran past its backendRequest timeout: 504, or a reset once the head went out. */
   private onTimeout(): void {
     if (this.plan.cells) this.plan.cells.timeouts.v++;
+    const refused = this.rs.refused;
     this.abort();
-    if (!this.stream.headersSent) this.onLocal(504, 'upstream request timeout\n');
+    if (!this.stream.headersSent) this.onLocal(refused ? 503 : 504, refused ? 'retry budget exhausted\n' : 'upstream request timeout\n');
     else if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
@@ -189,6 +187,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
       this.upMs = performance.now() - this.upT0;
       this.upStatus = r.status;
       if (this.rs.takeStatus(r.status, this.plan.cells)) return this.retry();
+      if (this.rs.refused) return this.fail('retry budget exhausted\n', 503);
       const noBody = this.plan.method === 'HEAD' || r.status === 204 || r.status === 304;
       if (r.close) this.reusable = false;
       this.respond(noBody);
@@ -283,9 +282,9 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
     this.onDone();
   }
 
-  private fail(body: string): void {
+  private fail(body: string, status = 502): void {
     this.abort();
-    if (!this.stream.headersSent) this.onLocal(502, body);
+    if (!this.stream.headersSent) this.onLocal(status, body);
     else if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 

@@ -1,6 +1,7 @@
 // Backends at run time: weighted backendRef choice and round-robin over a cluster's endpoints.
 
 import type { Cluster, Endpoint, UpstreamTLS, WeightedBackend } from '../../ir/types.js';
+import { RetryBudgetTracker } from './retry-budget.js';
 
 export class RuntimeCluster {
   readonly name: string;
@@ -9,6 +10,8 @@ export class RuntimeCluster {
   readonly tls: UpstreamTLS | undefined;
   /** Pool keys, one per endpoint, so sockets survive applies when endpoint and TLS settings are unchanged. */
   readonly keys: string[];
+  /** XBackendTrafficPolicy retryConstraint; null when none applies. */
+  readonly budget: RetryBudgetTracker | null;
   private rr = 0;
   /** "address\nport" -> endpoint index, built on first use (session persistence). */
   private byAddress: Map<string, number> | null = null;
@@ -21,6 +24,7 @@ export class RuntimeCluster {
     const tlsKey = c.tls ? '|tls|' + JSON.stringify(c.tls) : '';
     this.keys = c.endpoints.map((e) => c.protocol + '|' + e.address + ':' + e.port + tlsKey);
     this.rr = rrStart;
+    this.budget = c.retryBudget ? new RetryBudgetTracker(c.retryBudget) : null;
   }
 
   /** Next endpoint index (round robin), -1 when the cluster has none. */

@@ -6,6 +6,8 @@
 // - a response whose status is in `codes` (HTTPRouteRetry);
 // - a connection that fails or closes before any response byte (HTTPRouteRetryConnectionError);
 // - a try with no complete response within `timeouts.backendRequest` (HTTPRouteRetryBackendTimeout).
+// A retry the backend's retry budget (XBackendTrafficPolicy retryConstraint, retry-budget.ts)
+// has no room for is not sent: `refused` is set and the owner answers 503, as the API requires.
 // When a rule retries, `backendRequest` bounds each try and `request` the whole exchange, tries
 // and backoffs included (the spec's words: "the entire duration of the initial request and any
 // retry attempts MUST not exceed the Request timeout"). Without a retry stanza both bound the one
@@ -13,6 +15,7 @@
 
 import type { Plan } from '../plan.js';
 import type { RouteCells } from '../../observability/metrics/dataplane.js';
+import type { RetryBudgetTracker } from './retry-budget.js';
 
 export interface RetryOwner {
   /** Send the request again, to the next endpoint (the previous try's upstream is already dropped). */
@@ -36,6 +39,9 @@ export class RetryState {
   left = 0;
   /** Retries sent for this request (access log). */
   count = 0;
+  /** A retry was wanted but the backend's retry budget refused it: the answer is a 503. */
+  refused = false;
+  private budget: RetryBudgetTracker | null = null;
   private codes: readonly number[] = NO_CODES;
   private backoffMs = 0;
   private tryMs = 0;
@@ -48,6 +54,9 @@ export class RetryState {
   begin(plan: Plan, resendable: boolean): void {
     this.cancel();
     this.count = 0;
+    this.refused = false;
+    this.budget = plan.cluster?.budget ?? null;
+    if (this.budget) this.budget.request(Date.now());
     const r = plan.entry?.retry;
     this.left = r && resendable ? r.attempts : 0;
     this.codes = r ? r.codes : NO_CODES;
@@ -79,6 +88,11 @@ export class RetryState {
   /** A connection error or a timed-out try: true when a retry is left (and spent). */
   take(cells: RouteCells | null): boolean {
     if (this.left <= 0) return false;
+    if (this.budget && !this.budget.tryRetry(Date.now())) {
+      this.refused = true;
+      this.left = 0;
+      return false;
+    }
     this.left--;
     this.count++;
     if (cells) cells.retries.v++;

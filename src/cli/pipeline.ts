@@ -13,6 +13,11 @@ export async function loadTranslate(): Promise<TranslateFn> {
   return m.translate as TranslateFn;
 }
 
+export async function loadIncrementalTranslate(): Promise<(full: TranslateFn) => TranslateFn> {
+  const m = await import('../translate/incremental.js');
+  return m.incrementalTranslate;
+}
+
 export async function loadEngine(): Promise<CreateEngineFn> {
   const m = await import('../dataplane/engine.js');
   return m.createEngine as CreateEngineFn;

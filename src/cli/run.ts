@@ -16,9 +16,9 @@ import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
 import { scrubSecrets } from '../ir/redact.js';
 import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
-import { loadEngine, loadTranslate } from './pipeline.js';
+import { loadEngine, loadIncrementalTranslate, loadTranslate } from './pipeline.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from '../controller/unbound.js';
-import { machineAddressUsable } from '../controller/addresses.js';
+import { stableMachineAddressUsable } from '../controller/addresses.js';
 import { METRICS_FLAG, parseMetricsFlag } from './metrics-flag.js';
 import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
@@ -142,10 +142,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     const s = scrubSecrets(t);
     process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   };
-  const [rawTranslate, createEngine] = await Promise.all([loadTranslate(), loadEngine()]);
+  const [rawTranslate, incrementalTranslate, createEngine] = await Promise.all([loadTranslate(), loadIncrementalTranslate(), loadEngine()]);
   // Translations counted and timed, objects and conditions recorded (observability/metrics).
   const cp = new ControlPlaneMetrics();
-  const translate = cp.wrapTranslate(rawTranslate);
+  // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
+  const translate = cp.wrapTranslate(incrementalTranslate(rawTranslate));
+  const addressUsable = stableMachineAddressUsable();
+  const addressFor = () => '0.0.0.0';
 
   let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number } | undefined;
   let shownProblems = new Set<string>();
@@ -178,7 +181,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const snapshot = new Snapshot(state.entries);
     // spec.addresses this machine does not have: Programmed False AddressNotUsable, as in the controller.
     // Session persistence keys derive from one seed per process: every worker gets the same keys.
-    const options = { controllerName: flags.controllerName, addressFor: () => '0.0.0.0', addressUsable: machineAddressUsable(), sessionSeed };
+    const options = { controllerName: flags.controllerName, addressFor, addressUsable: addressUsable(), sessionSeed };
     let result;
     try {
       result = translate(snapshot, options);

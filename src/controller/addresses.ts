@@ -93,3 +93,18 @@ export function machineAddressUsable(interfaces: NodeJS.Dict<os.NetworkInterface
     return family !== 0 && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
   };
 }
+
+/**
+ * machineAddressUsable(), called once per rebuild, but the same function for as long as the
+ * interfaces' addresses stay the same: translate/incremental.ts compares options by identity,
+ * and a new function each rebuild would make every rebuild a full translation.
+ */
+export function stableMachineAddressUsable(): () => (ip: string) => boolean {
+  let last: { key: string; usable: (ip: string) => boolean } | undefined;
+  return () => {
+    const interfaces = os.networkInterfaces();
+    const key = JSON.stringify(interfaces);
+    if (last?.key !== key) last = { key, usable: machineAddressUsable(interfaces) };
+    return last.usable;
+  };
+}

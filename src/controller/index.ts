@@ -6,7 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Engine } from '../dataplane/engine-api.js';
 import { ALL_KINDS, DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
 import { KubernetesSource } from '../sources/kubernetes.js';
-import { LoopbackAllocator, machineAddressUsable } from './addresses.js';
+import { LoopbackAllocator, stableMachineAddressUsable } from './addresses.js';
+import { incrementalTranslate } from '../translate/incremental.js';
 import { startAdmin, type AdminServer } from './admin.js';
 import { checkAdminAddress } from '../observability/admin.js';
 import { scrubSecrets } from '../ir/redact.js';
@@ -116,12 +117,13 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   const loop = new ControllerLoop({
     source,
     engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
-    translate: cp.wrapTranslate(o.translate),
+    // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
+    translate: cp.wrapTranslate(incrementalTranslate(o.translate)),
     writer,
     controllerName,
     addressFor,
     // The data plane runs in this process: a static address is usable when this machine can bind it.
-    addressUsable: () => machineAddressUsable(),
+    addressUsable: stableMachineAddressUsable(),
     reportedAddress,
     sessionSeed: () => keys.sessionSeed() ?? processSeed,
     ...(provisioned

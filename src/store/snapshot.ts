@@ -62,6 +62,11 @@ export class Snapshot {
     return this.byKey.get(keyOf(kind, namespace, name))?.origin;
   }
 
+  /** Every entry by store key (keyOf): what translate/incremental.ts compares snapshots by. */
+  byKeys(): ReadonlyMap<string, Entry> {
+    return this.byKey;
+  }
+
   get size(): number {
     return this.byKey.size;
   }

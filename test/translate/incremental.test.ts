@@ -1,0 +1,183 @@
+// incrementalTranslate() against the reference: on every golden case, random sequences of
+// changes (EndpointSlices edited, added, deleted and relabelled; unrelated and referenced
+// Secrets/Services touched; Gateway API objects replaced or deleted) and after each one the
+// incremental result must deep-equal a full translate() of the same snapshot: IR, statuses
+// and references. The stats check that each shortcut was actually taken.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { goldenCases } from '../golden.js';
+import type { Resource } from '../../src/api/types.js';
+import { Snapshot, type Entry } from '../../src/store/snapshot.js';
+import { translate } from '../../src/translate/index.js';
+import { incrementalTranslate } from '../../src/translate/incremental.js';
+import { load } from './golden-input.js';
+
+const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+const LABEL = 'kubernetes.io/service-name';
+
+/** Small seeded PRNG (mulberry32): a failure names its seed and replays exactly. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]! };
+}
+type Rng = ReturnType<typeof rng>;
+
+const clone = <T>(v: T): T => structuredClone(v);
+const meta = (r: Resource) => r.metadata as { name: string; namespace?: string; labels?: Record<string, string> };
+
+function randomEndpoints(r: Rng): unknown[] {
+  const out = [];
+  for (let i = 0, n = r.int(4); i < n; i++) {
+    out.push({ addresses: [`10.${r.int(3)}.${r.int(3)}.${r.int(5)}`], conditions: r.int(4) === 0 ? { ready: false } : { ready: true } });
+  }
+  return out;
+}
+
+function slice(ns: string, name: string, service: string, r: Rng): Resource {
+  const ports = r.int(3) === 0 ? [] : [{ name: r.pick(['http', '', 'grpc', 'tcp']), port: r.pick([8080, 80, 9000, 53]), protocol: r.pick(['TCP', 'UDP']) }];
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: ns, labels: { [LABEL]: service } },
+    addressType: 'IPv4',
+    endpoints: randomEndpoints(r),
+    ports,
+  } as unknown as Resource;
+}
+
+/** One random change to `entries` (in place); returns what it did, for failure messages. */
+function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
+  const all = [...entries.values()].map((e) => e.resource);
+  const ofKind = (k: string) => all.filter((x) => x.kind === k);
+  const services = ofKind('Service');
+  const slices = ofKind('EndpointSlice');
+  const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
+  const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
+  // EndpointSlice changes are most of the mix: they are what the fast path is for.
+  const choice = r.int(12);
+  if (choice <= 3 && slices.length) {
+    const s = clone(r.pick(slices)) as Resource & { endpoints: unknown[] };
+    s.endpoints = randomEndpoints(r);
+    put(s);
+    return `edit endpoints of EndpointSlice ${meta(s).namespace}/${meta(s).name}`;
+  }
+  if (choice <= 5 && services.length) {
+    const svc = r.pick(services);
+    const s = slice(meta(svc).namespace ?? 'default', `${meta(svc).name}-r${step}`, meta(svc).name, r);
+    put(s);
+    return `add EndpointSlice for Service ${meta(svc).namespace}/${meta(svc).name}`;
+  }
+  if (choice === 6 && slices.length) {
+    const s = r.pick(slices);
+    del(s);
+    return `delete EndpointSlice ${meta(s).namespace}/${meta(s).name}`;
+  }
+  if (choice === 7 && slices.length && services.length) {
+    const s = clone(r.pick(slices));
+    meta(s).labels = { [LABEL]: r.int(3) === 0 ? 'no-such-service' : meta(r.pick(services)).name };
+    put(s);
+    return `relabel EndpointSlice ${meta(s).namespace}/${meta(s).name}`;
+  }
+  if (choice === 8) {
+    const ns = r.pick(['default', 'other', 'infra']);
+    const s = { apiVersion: 'v1', kind: 'Secret', metadata: { name: `unrelated-${r.int(3)}`, namespace: ns }, type: 'Opaque', data: { k: Buffer.from(String(step)).toString('base64') } } as unknown as Resource;
+    put(s);
+    return `write unreferenced Secret ${ns}/${meta(s).name}`;
+  }
+  if (choice === 9 && services.length) {
+    const svc = clone(r.pick(services)) as Resource & { spec: { ports?: { port: number }[] } };
+    if (svc.spec?.ports?.[0] && r.int(2) === 0) svc.spec.ports[0].port += 1;
+    put(svc); // a new object even when equal: identity changed, so the full path must agree too
+    return `rewrite Service ${meta(svc).namespace}/${meta(svc).name}`;
+  }
+  if (choice === 10 && all.length) {
+    const x = r.pick(all);
+    put(clone(x));
+    return `replace ${x.kind} ${meta(x).namespace ?? ''}/${meta(x).name} with an equal copy`;
+  }
+  if (all.length) {
+    const x = r.pick(all.filter((y) => y.kind !== 'GatewayClass' || r.int(4) === 0));
+    if (x) {
+      del(x);
+      return `delete ${x.kind} ${meta(x).namespace ?? ''}/${meta(x).name}`;
+    }
+  }
+  return 'no change';
+}
+
+const base = load(join(DIR, '_base.yaml'));
+const cases = goldenCases(DIR);
+const STEPS = 25;
+
+test('incremental translation equals a full translate() after every random change, on every golden case', () => {
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0 };
+  cases.forEach((name, ci) => {
+    const input = load(join(DIR, `${name}.in.yaml`));
+    const entries = new Map<string, Entry>();
+    for (const e of [...base.entries, ...input.entries]) {
+      const m = meta(e.resource);
+      entries.set(`${e.resource.kind}/${m.namespace ?? ''}/${m.name}`, e);
+    }
+    const seed = 1000 + ci;
+    const r = rng(seed);
+    const inc = incrementalTranslate(translate);
+    const done: string[] = [];
+    for (let step = 0; step <= STEPS; step++) {
+      if (step > 0) done.push(mutate(entries, r, step));
+      const snapshot = new Snapshot([...entries.values()]);
+      const got = inc(snapshot, input.options);
+      const want = translate(snapshot, input.options);
+      assert.deepStrictEqual(got, want, `case ${name} (seed ${seed}) after: ${done.join('; ')}`);
+    }
+    totals.full += inc.stats.full;
+    totals.unchanged += inc.stats.unchanged;
+    totals.endpointsOnly += inc.stats.endpointsOnly;
+  });
+  // Every path was exercised, not just the full one.
+  assert.ok(totals.endpointsOnly > 50, `endpoints-only path taken ${totals.endpointsOnly} times`);
+  assert.ok(totals.unchanged > 50, `unchanged path taken ${totals.unchanged} times`);
+  assert.ok(totals.full > cases.length, `full path taken ${totals.full} times`);
+});
+
+test('an EndpointSlice change patches only the clusters it feeds; everything else is shared, not copied', () => {
+  const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80 }] } }) as unknown as Resource;
+  const eps = (name: string, ip: string) =>
+    ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-1`, namespace: 'default', labels: { [LABEL]: name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [ip] }],
+      ports: [{ name: 'http', port: 8080 }],
+    }) as unknown as Resource;
+  const gw = [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: 'portico.dev/gateway-controller' } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' }, spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] } },
+    ...['a', 'b'].map((n) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: n, namespace: 'default' },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${n}` } }], backendRefs: [{ name: n, port: 80 }] }] },
+    })),
+  ] as unknown as Resource[];
+  const fixed = [...gw, svc('a'), svc('b'), eps('b', '10.0.0.2')].map((resource) => ({ resource }));
+  const options = {};
+  const inc = incrementalTranslate(translate);
+  const first = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.1') }]), options);
+  const second = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.9') }]), options);
+  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1 });
+  assert.deepEqual(second.ir.clusters['default/a:80']!.endpoints, [{ address: '10.0.0.9', port: 8080 }]);
+  assert.equal(second.ir.clusters['default/b:80'], first.ir.clusters['default/b:80']);
+  assert.equal(second.ir.ports, first.ir.ports);
+  assert.equal(second.statuses, first.statuses);
+});

@@ -2,6 +2,12 @@
 // connection preface (prior knowledge h2c); HTTPS terminates TLS with the certificate picked
 // by SNI and hands the socket to HTTP/2 or HTTP/1.1 by ALPN. update() swaps tables without
 // touching the socket; close() stops accepting and drains.
+//
+// Mixed mode: an HTTPS port that also carries TLS listeners (translate/ir.ts, name `/HTTPS+TLS`)
+// listens with a plain socket, peeks each ClientHello (l4/tls.ts), and sends the connection to
+// the TLS listener that owns its SNI (passthrough or terminate, as on a TLS port) or else into
+// the HTTPS server. A port without TLS listeners keeps node:tls listening directly: the HTTPS
+// accept path pays nothing for the feature.
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -14,6 +20,10 @@ import { startIdleSweep } from './http1/idle.js';
 import { createH2Server } from './http2/server.js';
 import type { PortRouter } from './router/tables.js';
 import { CertSelector } from './tls/certs.js';
+import { hostnameMatches } from './router/host.js';
+import { TLSRoutes, peekClientHello } from './l4/tls.js';
+import { logOnClose, type L4LogEntry } from './l4/access-log.js';
+import { resolveOptions as resolveL4Options, type ResolvedL4Options } from './l4/options.js';
 
 export class HttpPort implements PortContext {
   readonly listenerPort: number;
@@ -28,6 +38,11 @@ export class HttpPort implements PortContext {
   private certs: CertSelector;
   private sockets = new Set<net.Socket>();
   private sweeper: NodeJS.Timeout;
+  /** HTTPS: the node:tls server (the listening one, except in mixed mode, where connections are fed to it). */
+  private tlsServer: tls.Server | null = null;
+  /** Mixed mode: the port's TLS listeners, and the L4 settings they run with. */
+  private tlsRoutes: TLSRoutes | null = null;
+  private l4: ResolvedL4Options | null = null;
 
   constructor(
     public port: Port,
@@ -59,7 +74,12 @@ export class HttpPort implements PortContext {
         const m = this.shared.opts.metrics;
         if (m) m.port(this.port).tlsFailures.v++;
       });
-      this.server = srv;
+      this.tlsServer = srv;
+      if (port.listeners.some((l) => l.protocol === 'TLS')) {
+        this.l4 = resolveL4Options({ accessLog: shared.opts.accessLog, metrics: shared.opts.metrics ?? undefined });
+        this.tlsRoutes = new TLSRoutes(port, cfg.ir.clusters, this.l4);
+        this.server = net.createServer({ allowHalfOpen: true }, (s) => this.onMixed(s));
+      } else this.server = srv;
     } else {
       // Half-open: a client that shuts down its side after the request still gets the response.
       this.server = net.createServer({ allowHalfOpen: true }, (s) => this.onPlain(s));
@@ -92,13 +112,14 @@ export class HttpPort implements PortContext {
     this.router = cfg.routers.get(port.name)!;
     if (this.scheme === 'https') {
       this.certs = new CertSelector(port);
+      this.tlsRoutes?.update(port, cfg.ir.clusters);
       // Read by node:tls for each new connection, so a changed frontend validation applies at once.
-      (this.server as tls.Server & { requestCert: boolean }).requestCert = this.certs.requestCert;
+      (this.tlsServer as tls.Server & { requestCert: boolean }).requestCert = this.certs.requestCert;
       const def = this.certs.defaultCert;
       const ca = this.certs.defaultCaPem;
       if (def) {
         try {
-          (this.server as tls.Server).setSecureContext({ cert: def.certPem, key: def.keyPem, ...(ca ? { ca } : {}), ALPNProtocols: ['h2', 'http/1.1'] } as tls.SecureContextOptions);
+          this.tlsServer!.setSecureContext({ cert: def.certPem, key: def.keyPem, ...(ca ? { ca } : {}), ALPNProtocols: ['h2', 'http/1.1'] } as tls.SecureContextOptions);
         } catch {
           // keep the previous default certificate
         }
@@ -131,6 +152,32 @@ export class HttpPort implements PortContext {
       s.unshift(first);
       this.toH2(s);
     });
+  }
+
+  /** Mixed mode: by the ClientHello's SNI, to a TLS listener, else into HTTPS (no SNI: HTTPS, its default certificate). */
+  private onMixed(socket: net.Socket): void {
+    if (this.draining) return void socket.destroy();
+    socket.on('error', () => socket.destroy());
+    const l4 = this.l4!;
+    const peeking: L4LogEntry = { request: `TLS ${this.port.name}` };
+    peekClientHello(socket, l4, this.port.name, peeking, (sni, hello) => {
+      const routes = this.tlsRoutes!;
+      if (sni !== undefined && this.ownerIsTLS(sni)) {
+        socket.setNoDelay(true);
+        routes.route(socket, sni, hello, logOnClose(socket, `TLS ${this.port.name} sni=${sni}`, l4.accessLog));
+        return;
+      }
+      socket.unshift(hello);
+      this.tlsServer!.emit('connection', socket);
+    });
+  }
+
+  /** Whether the SNI's most specific listener on this port is a TLS one (exact beats wildcard beats none, across both protocols). */
+  private ownerIsTLS(sni: string): boolean {
+    const host = sni.toLowerCase();
+    // The IR lists the port's listeners most specific first; the first that matches owns the name.
+    for (const l of this.port.listeners) if (hostnameMatches(l.hostname, host)) return l.protocol === 'TLS';
+    return false;
   }
 
   private onSecure(socket: tls.TLSSocket): void {

@@ -27,9 +27,17 @@ function isWildcardAddress(a: string): boolean {
   return a === '0.0.0.0' || a === '::';
 }
 
-/** Protocols that may share one port. */
+/**
+ * Protocols that may share one port. HTTPS and TLS (Passthrough or Terminate) are both chosen by
+ * the SNI of the ClientHello, so the data plane can tell them apart by hostname on one socket
+ * (the spec leaves "compatible" combinations to the implementation; GATEWAY-TLS's
+ * TLSRouteModeMixed). Identical hostnames still clash: HostnameConflict.
+ */
 export function protocolsCompatible(a: string, b: string): boolean {
-  return a === b;
+  return a === b || (bySNI(a) && bySNI(b));
+}
+function bySNI(protocol: string): boolean {
+  return protocol === 'HTTPS' || protocol === 'TLS';
 }
 
 /** How `l` clashes with `o` (the spec's reasons), or undefined when they are distinct. */
@@ -51,7 +59,7 @@ export function markConflictsWithinGateway(gw: GatewayNode): void {
   }
   for (const group of byPort.values()) {
     const protocols = new Set(group.map((l) => l.spec.protocol));
-    if (protocols.size > 1) {
+    if (protocols.size > 1 && !group.every((l) => protocolsCompatible(l.spec.protocol, group[0]!.spec.protocol))) {
       for (const l of group)
         l.conflicted = {
           reason: Reason.ProtocolConflict,
@@ -108,7 +116,7 @@ export function markConflictsAcrossGateways(gateways: readonly GatewayNode[]): v
             continue;
           }
           const o = c.listener;
-          if (o.spec.protocol !== l.spec.protocol) clash ??= { kind: 'protocol', other: o, address };
+          if (!protocolsCompatible(o.spec.protocol, l.spec.protocol)) clash ??= { kind: 'protocol', other: o, address };
           else if (!usesHostname(l.spec.protocol) || hostKey(o) === hostKey(l)) clash ??= { kind: 'host', other: o, address };
         }
       }

@@ -85,13 +85,35 @@ export function buildIR(gateways: readonly GatewayNode[], content: ListenerConte
       }
     }
   }
-  const list = [...ports.values()].map((p) => p.port);
+  const list = mergeSNIPorts([...ports.values()].map((p) => p.port));
   for (const p of list)
     p.listeners.sort((a, b) => compareHostnameSpecificity(a.hostname, b.hostname) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   list.sort((a, b) =>
     a.address !== b.address ? (a.address < b.address ? -1 : 1) : a.port !== b.port ? a.port - b.port : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0,
   );
   return { ports: list, clusters: referencedClusters(list, { ...all, ...withCert }) };
+}
+
+/**
+ * HTTPS and TLS listeners on one address and port (conflicts.ts lets them share it, hostnames
+ * apart) become one socket: the HTTPS Port carries the TLS listeners too, and the data plane
+ * sends each connection by its ClientHello's SNI to a TLS listener or into HTTPS. Its name says
+ * so (`/HTTPS+TLS`), so a port gaining or losing its TLS listeners is a new socket, not an update.
+ */
+function mergeSNIPorts(ports: Port[]): Port[] {
+  const https = new Map<string, Port>();
+  for (const p of ports) if (p.protocol === 'HTTPS') https.set(`${p.address}:${p.port}`, p);
+  const out: Port[] = [];
+  for (const p of ports) {
+    const into = p.protocol === 'TLS' ? https.get(`${p.address}:${p.port}`) : undefined;
+    if (!into) {
+      out.push(p);
+      continue;
+    }
+    into.listeners.push(...p.listeners);
+    into.name = `${p.address}:${p.port}/HTTPS+TLS`;
+  }
+  return out;
 }
 
 /**

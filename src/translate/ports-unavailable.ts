@@ -16,7 +16,9 @@ export function markPortsUnavailable(ctx: Context, gateways: readonly GatewayNod
       const failed: string[] = [];
       const usable = l.addresses.filter((address) => {
         const name = `${address}:${l.spec.port}/${l.spec.protocol}`;
-        const err = ctx.portUnavailable.get(name);
+        // HTTPS and TLS listeners sharing a port are served from one socket (ir.ts mergeSNIPorts).
+        const shared = l.spec.protocol === 'HTTPS' || l.spec.protocol === 'TLS' ? ctx.portUnavailable.get(`${address}:${l.spec.port}/HTTPS+TLS`) : undefined;
+        const err = ctx.portUnavailable.get(name) ?? shared;
         if (err !== undefined) failed.push(`${address}:${l.spec.port}: ${err}`);
         return err === undefined;
       });

@@ -39,6 +39,7 @@ export class PortRouter {
   constructor(readonly port: Port, metrics: DataplaneMetrics | null = null) {
     this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
+      if (l.protocol === 'TLS') continue; // an HTTPS port's TLS listeners (mixed mode) take no HTTP requests
       const vhosts = new HostTable<CompiledVHost>();
       let hasGrpc = false;
       for (const vh of l.virtualHosts ?? []) {

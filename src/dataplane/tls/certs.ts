@@ -41,6 +41,7 @@ export class CertSelector {
     let first: Entry | undefined;
     let requestCert = false;
     for (const l of port.listeners) {
+      if (l.protocol === 'TLS') continue; // served by the port's TLS routes (mixed mode), never by its HTTPS server
       const certs = l.tls?.certificates ?? [];
       if (!certs.length) continue;
       const entry: Entry = { certs, validation: l.tls?.clientValidation };

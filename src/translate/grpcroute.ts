@@ -11,6 +11,7 @@ import type { FilterProblem } from './filters.js';
 import { resolveRuleTargets } from './rule-targets.js';
 import type { RankedEntry } from './precedence.js';
 import { INVALID_BACKEND, type RouteNode } from './routes.js';
+import { ruleSession, sessionFor } from './session.js';
 
 const SERVICE_RE = /^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/;
 const METHOD_RE = /^[A-Za-z_][A-Za-z_0-9]*$/;
@@ -85,13 +86,18 @@ export function grpcRouteEntries(node: RouteNode, route: GRPCRoute, clusters: Cl
     const f = resolveRuleTargets(node, fc, rule, where);
     problem ??= f.invalid;
     const backends = f.backends;
+    const scope = `GRPCRoute ${node.namespace}/${route.metadata.name} rule ${ri}`;
+    const session = ruleSession(rule.sessionPersistence, scope, clusters.ctx.sessionSeed, `${where}.sessionPersistence`, () =>
+      clusters.policySession(backends.map((b) => b.cluster)),
+    );
+    if (typeof session === 'string') problem ??= { reason: Reason.UnsupportedValue, message: session };
     if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, m] of irMatches.entries()) {
       const source = { kind: 'GRPCRoute' as const, namespace: node.namespace, name: route.metadata.name, rule: ri, match: mi };
       const entry: HTTPRouteEntry = problem
         ? { source, match: m.match, filters: [], backends: [{ weight: 1, invalid: INVALID_BACKEND(problem.reason) }], grpc: true }
-        : { source, match: m.match, filters: f.filters, backends, grpc: true };
+        : { source, match: m.match, filters: f.filters, backends, grpc: true, ...(session && typeof session !== 'string' ? { session: sessionFor(session, m.match) } : {}) };
       out.push({ entry, routeOrder: node.order, grpc: { service: m.service, method: m.method } });
     }
   }

@@ -9,7 +9,7 @@ import { Reason } from './conditions.js';
 import { parseDuration } from './duration.js';
 import type { FilterProblem } from './filters.js';
 import { resolveRuleTargets } from './rule-targets.js';
-import { sessionFor, sessionSettings, type SessionSettings } from './session.js';
+import { ruleSession, sessionFor, type SessionSettings } from './session.js';
 import type { RankedEntry } from './precedence.js';
 import { INVALID_BACKEND, type RouteNode } from './routes.js';
 
@@ -94,15 +94,12 @@ export function httpRouteEntries(node: RouteNode, route: HTTPRoute, clusters: Cl
         if (attempts > 0) retry = { codes, attempts, backoffMs };
       }
     }
-    let session: SessionSettings | undefined;
-    if (rule.sessionPersistence !== undefined && rule.sessionPersistence !== null) {
-      const scope = `HTTPRoute ${node.namespace}/${route.metadata.name} rule ${ri}`;
-      const s = sessionSettings(rule.sessionPersistence, scope, 'HTTPRoute rule', clusters.ctx.sessionSeed, `${where}.sessionPersistence`);
-      if (typeof s === 'string') problem ??= { reason: Reason.UnsupportedValue, message: s };
-      else session = s;
-    }
-    // The rule's own setting wins over a policy on its backend (GEP-1619).
-    session ??= clusters.policySession(backends.map((b) => b.cluster));
+    const scope = `HTTPRoute ${node.namespace}/${route.metadata.name} rule ${ri}`;
+    const sp = ruleSession(rule.sessionPersistence, scope, clusters.ctx.sessionSeed, `${where}.sessionPersistence`, () =>
+      clusters.policySession(backends.map((b) => b.cluster)),
+    );
+    if (typeof sp === 'string') problem ??= { reason: Reason.UnsupportedValue, message: sp };
+    const session: SessionSettings | undefined = typeof sp === 'string' ? undefined : sp;
     if (problem) node.invalidRules.push({ rule: ri, problem, served500: !dropped });
     if (dropped) continue;
     for (const [mi, match] of irMatches.entries()) {

@@ -63,6 +63,22 @@ export function sessionSettings(raw: unknown, scope: string, from: string, seed:
   return { type, name, absoluteTimeoutMs, idleTimeoutMs, permanent, from, key };
 }
 
+/**
+ * A route rule's session persistence: its own `sessionPersistence` (a string when unusable), else
+ * the one a policy on its backends sets (the rule's own wins, GEP-1619), else undefined.
+ */
+export function ruleSession(
+  raw: unknown,
+  scope: string,
+  seed: string,
+  where: string,
+  fromPolicy: () => SessionSettings | undefined,
+): SessionSettings | string | undefined {
+  if (raw === undefined || raw === null) return fromPolicy();
+  const kind = scope.slice(0, scope.indexOf(' '));
+  return sessionSettings(raw, scope, `${kind} rule`, seed, where);
+}
+
 /** The IR value for one route entry: the cookie Path follows the entry's path match. */
 export function sessionFor(s: SessionSettings, match: HTTPMatch | undefined): SessionPersistence {
   const p = match?.path;

@@ -104,6 +104,7 @@ const SCHEMAS: Record<string, S> = {
         matches: [{ method: { type: str, service: str, method: str }, headers: [strMatch] }],
         filters: [httpFilter],
         backendRefs: [{ ...(backendRef as object), filters: [httpFilter] } as S],
+        sessionPersistence,
       }],
     },
   },

@@ -63,6 +63,18 @@ const BASE: Record<string, Obj> = {
     metadata: { name: 'p', namespace: 'default' },
     spec: { targetRefs: [{ group: '', kind: 'Service', name: 'svc' }], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'svc.example.com' } },
   },
+  ListenerSet: {
+    apiVersion: `${GW}/v1`,
+    kind: 'ListenerSet',
+    metadata: { name: 'ls', namespace: 'apps' },
+    spec: {
+      parentRef: { name: 'gw', namespace: 'default' },
+      listeners: [
+        { name: 'http', port: 8080, protocol: 'HTTP', hostname: 'apps.example.com' },
+        { name: 'https', port: 8443, protocol: 'HTTPS', hostname: 'apps.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+      ],
+    },
+  },
   Service: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 9001 }] } },
   EndpointSlice: {
     apiVersion: 'discovery.k8s.io/v1',
@@ -279,4 +291,18 @@ test('applyDefaults fills the CRD defaults without touching the input', () => {
   assert.deepEqual(gw.spec.listeners[2].allowedRoutes, { namespaces: { from: 'Same' } });
   assert.equal(gw.spec.listeners[1].tls.mode, 'Terminate');
   assert.deepEqual(applyDefaults({ kind: 'HTTPRoute', metadata: { name: 'r' }, spec: {} } as Obj).spec.rules, [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }]);
+});
+
+test('ListenerSet: the listener rules of a Gateway, parentRef defaults, named for the ListenerSet', () => {
+  const ls = structuredClone(BASE.ListenerSet!);
+  ls.spec.listeners.push({ name: 'http', port: 9090, protocol: 'HTTP' }, { name: 'tcp', port: 9000, protocol: 'TCP', hostname: 'x.example.com' });
+  const errors = validate(ls).map((e) => `${e.path}: ${e.message}`);
+  assert.ok(errors.some((e) => /^spec\.listeners\[2\]\.name: Listener name must be unique within the ListenerSet/.test(e)), errors.join('\n'));
+  assert.ok(errors.some((e) => /^spec\.listeners\[3\]\.hostname: hostname must not be specified/.test(e)), errors.join('\n'));
+  assert.match(validate({ ...BASE.ListenerSet!, spec: { listeners: BASE.ListenerSet!.spec.listeners } }).map((e) => `${e.path}: ${e.message}`).join('\n'), /spec.*parentRef/);
+  const filled = applyDefaults(BASE.ListenerSet) as Obj;
+  assert.deepEqual(filled.spec.parentRef, { group: GW, kind: 'Gateway', name: 'gw', namespace: 'default' });
+  assert.deepEqual(filled.spec.listeners[0].allowedRoutes, { namespaces: { from: 'Same' } });
+  const gw = applyDefaults({ ...BASE.Gateway!, spec: { ...BASE.Gateway!.spec, allowedListeners: { namespaces: {} } } }) as Obj;
+  assert.deepEqual(gw.spec.allowedListeners, { namespaces: { from: 'None' } });
 });

@@ -1,5 +1,5 @@
 // Multi-process engine: node:cluster workers, each a LocalEngine. The primary sends each IR
-// to every worker over IPC; apply() resolves when all of them applied it, with every port any
+// to every worker over IPC, as a delta of the ports and clusters that changed (./ir-delta.ts); apply() resolves when all of them applied it, with every port any
 // of them could not bind (rejects with the first error). The OS balances accepted connections (SCHED_NONE): the primary only binds.
 // A worker that dies is replaced and given the last applied IR.
 // Metrics: on each scrape the primary asks every worker for its snapshot (IPC, bounded by a
@@ -10,7 +10,7 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import type { IR } from '../ir/types.js';
-import { encodeForEngine } from '../ir/keys.js';
+import { DeltaEncoder } from './ir-delta.js';
 import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-api.js';
 import { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 import { merge } from '../observability/metrics/exposition.js';
@@ -24,8 +24,8 @@ const METRICS_TIMEOUT_MS = 1000;
 export interface ToWorker {
   type: 'apply' | 'close' | 'metrics';
   id: number;
-  /** encodeForEngine(ir): JSON with the key material the IR keeps sealed (ir/keys.ts). */
-  ir?: string;
+  /** An IR delta (./ir-delta.ts): the ports and clusters that changed, key material included (ir/keys.ts). */
+  delta?: string;
   graceMs?: number;
 }
 export interface FromWorker {
@@ -36,6 +36,8 @@ export interface FromWorker {
   error?: string;
   line?: string;
   unbound?: UnboundPort[];
+  /** type 'done': the worker holds another IR version than the delta applies to; send it the whole state. */
+  resync?: boolean;
 }
 
 function workerScript(): string {
@@ -56,7 +58,7 @@ export class ClusterEngine implements Engine {
   private ready: Promise<void>;
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private lastIR: string | undefined;
+  private readonly deltas = new DeltaEncoder();
   private closing = false;
   private readonly env: Record<string, string>;
   private readonly m: DataplaneMetrics | null;
@@ -93,6 +95,7 @@ export class ClusterEngine implements Engine {
           const waiter = this.metricsWaiters.get(m.id);
           if (waiter && waiter.waiting.delete(w) && waiter.waiting.size === 0) waiter.done();
         }
+        else if (m.type === 'done' && m.id !== undefined && m.resync) this.resync(m.id, w);
         else if (m.type === 'done' && m.id !== undefined) this.settle(m.id, w, m.error, m.unbound);
       });
       w.once('exit', (code) => {
@@ -116,9 +119,22 @@ export class ClusterEngine implements Engine {
       const w = this.spawn();
       await w;
       const fresh = [...this.workers].at(-1);
-      if (this.lastIR && fresh) await this.broadcast({ type: 'apply', ir: this.lastIR }, [fresh]);
+      const full = this.deltas.full();
+      if (full && fresh) await this.broadcast({ type: 'apply', delta: full }, [fresh]);
     } catch {
       // the next apply() reports a persistent failure
+    }
+  }
+
+  /** A worker could not apply a delta to what it holds: the same request again, with the whole state. */
+  private resync(id: number, w: Worker): void {
+    const full = this.deltas.full();
+    if (!this.pending.get(id)?.waiting.has(w)) return;
+    if (!full) return this.settle(id, w, 'no configuration to resend');
+    try {
+      w.send({ type: 'apply', id, delta: full } satisfies ToWorker);
+    } catch {
+      this.settle(id, w, 'worker unreachable');
     }
   }
 
@@ -151,8 +167,7 @@ export class ClusterEngine implements Engine {
 
   async apply(ir: IR): Promise<ApplyResult> {
     await this.ready;
-    this.lastIR = encodeForEngine(ir);
-    const apply = () => this.broadcast({ type: 'apply', ir: this.lastIR });
+    const apply = () => this.broadcast({ type: 'apply', delta: this.deltas.encode(ir).text });
     return this.m ? this.m.countApply(apply) : apply();
   }
 

@@ -11,14 +11,24 @@ export class RuntimeConfig {
   readonly routers = new Map<string, PortRouter>();
 
   constructor(readonly ir: IR, previous?: RuntimeConfig, metrics: DataplaneMetrics | null = null) {
+    // A cluster or port that is the same object as in the previous IR (shared, not copied, by
+    // translate/incremental.ts and ./ir-delta.ts) keeps what was compiled from it.
+    const same = previous?.metrics === metrics ? previous : undefined;
     for (const [name, c] of Object.entries(ir.clusters)) {
+      const old = previous?.clusters.get(name);
+      if (old && same?.ir.clusters[name] === c) this.clusters.set(name, old);
       // Carry the round-robin position over so frequent applies do not pin traffic to endpoint 0.
-      this.clusters.set(name, new RuntimeCluster(c, previous?.clusters.get(name)?.rrState ?? 0));
+      else this.clusters.set(name, new RuntimeCluster(c, old?.rrState ?? 0));
     }
     for (const port of ir.ports) {
-      if (port.protocol === 'HTTP' || port.protocol === 'HTTPS') this.routers.set(port.name, new PortRouter(port, metrics));
+      if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
+      const old = same?.routers.get(port.name);
+      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics));
     }
+    this.metrics = metrics;
   }
+
+  private readonly metrics: DataplaneMetrics | null;
 }
 
 /**

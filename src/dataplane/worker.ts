@@ -3,7 +3,7 @@
 import type { EngineOptions } from './engine-api.js';
 import type { FromWorker, ToWorker } from './cluster-engine.js';
 import { LocalEngine } from './local-engine.js';
-import { decodeForEngine } from '../ir/keys.js';
+import { DeltaDecoder } from './ir-delta.js';
 
 const raw = JSON.parse(process.env.PORTICO_ENGINE_OPTIONS ?? '{}') as EngineOptions & { hasAccessLog?: boolean };
 const send = (m: FromWorker): void => {
@@ -14,9 +14,22 @@ const engine = new LocalEngine({
   accessLog: raw.hasAccessLog ? (line) => send({ type: 'log', line }) : undefined,
 });
 
+const deltas = new DeltaDecoder();
+
 process.on('message', (m: ToWorker) => {
-  if (m.type === 'apply' && m.ir) {
-    engine.apply(decodeForEngine(m.ir)).then(
+  if (m.type === 'apply' && m.delta) {
+    let ir;
+    try {
+      ir = deltas.apply(m.delta);
+    } catch (e) {
+      send({ type: 'done', id: m.id, error: `cannot read the configuration: ${(e as Error).message}` });
+      return;
+    }
+    if (ir === 'resync') {
+      send({ type: 'done', id: m.id, resync: true });
+      return;
+    }
+    engine.apply(ir).then(
       (r) => send({ type: 'done', id: m.id, unbound: r.unbound }),
       (e: Error) => send({ type: 'done', id: m.id, error: e.message }),
     );

@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import { createEngine } from '../../src/dataplane/engine.js';
 import { echoBackend } from './helpers.js';
-import { freePort, LOOPBACK, tlsBackend } from '../fixtures/l4.js';
+import { freePort, LOOPBACK, tcpEcho, tlsBackend } from '../fixtures/l4.js';
 import { pki } from '../fixtures/pki.js';
 import { irOf, service } from '../fixtures/translate.js';
 
@@ -139,5 +139,49 @@ test('HTTPS and TLS Passthrough on one port: SNI picks passthrough or HTTPS', as
     await engine.close(100);
     await web.close();
     await db.close();
+  }
+});
+
+test('a TLS Terminate listener shares the HTTPS port too; TLS connections get an L4 access log line, HTTPS ones an HTTP line', async () => {
+  const web = await echoBackend('web');
+  const echo = await tcpEcho('t');
+  const port = await freePort('tcp');
+  const lines: string[] = [];
+  const engine = createEngine({ accessLog: (l) => lines.push(l) });
+  const docs = manifests(port, false, web.port, echo.port);
+  docs[0] = docs[0]!
+    .replace(
+      /(- \{ name: exact[^\n]*\n)/,
+      `$1    - { name: term, port: ${port}, protocol: TLS, hostname: term.gw.example.com, tls: { mode: Terminate, certificateRefs: [{ name: gw-cert }] } }\n`,
+    )
+    .replace('parentRefs: [{ name: gw, sectionName: db }, { name: gw, sectionName: wild }]', 'parentRefs: [{ name: gw, sectionName: term }]');
+  try {
+    const ir = irOf(...docs);
+    assert.deepEqual(ir.ports.map((p) => p.name), [`127.0.0.1:${port}/HTTPS+TLS`]);
+    assert.deepEqual((await engine.apply(ir)).unbound, []);
+
+    // Terminated with the listener's certificate; the cleartext reaches the TCP backend.
+    const got = await new Promise<{ data: string; authorized: boolean }>((resolve, reject) => {
+      const c = tls.connect({ host: LOOPBACK, port, servername: 'term.gw.example.com', ca: pki.caPem });
+      let data = '';
+      c.setEncoding('utf8');
+      c.on('secureConnect', () => c.end('ping'));
+      c.on('data', (d: string) => (data += d));
+      c.on('end', () => resolve({ data, authorized: c.authorized }));
+      c.on('error', reject);
+    });
+    assert.deepEqual(got, { data: 'ping|t', authorized: true });
+    const https1 = await httpsGet(port, 'www.gw.example.com', 'www.gw.example.com');
+    assert.deepEqual([https1.status, https1.backend], [200, 'web']);
+
+    await engine.close(100);
+    const tlsLines = lines.filter((l) => l.includes('"TLS '));
+    assert.equal(tlsLines.length, 1, lines.join('\n'));
+    assert.match(tlsLines[0]!, /sni=term\.gw\.example\.com" closed route=TLSRoute\/default\/db#0 upstream=default\/tls-svc:443\/tcp/);
+    assert.equal(lines.filter((l) => l.includes('"path":"/x"')).length, 1, lines.join('\n'));
+  } finally {
+    await engine.close(100);
+    await web.close();
+    await echo.close();
   }
 });

@@ -69,6 +69,8 @@ export async function startProvisioned(
       return { host: l.host, port: l.port };
     })(),
     log,
+    // Only the leader serves configs, so every ACK and NACK reaches the replica that writes status.
+    serving: isLeader,
     onNack: (n) => reported(n.gateway),
     onAck: (gateway) => reported(gateway),
   });

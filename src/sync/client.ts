@@ -112,6 +112,8 @@ export class SyncClient {
       const m = parseServerMessage(raw);
       if (m.type === 'error') {
         failure = `${m.code}: ${m.message}`;
+        // A replica that is not the leader: another is a connection away, so no long backoff.
+        if (m.code === 'SYNC_NOT_LEADER') this.attempt = Math.min(this.attempt, 2);
         return;
       }
       this.attempt = 0; // the controller answers: the next break starts the backoff afresh

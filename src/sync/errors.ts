@@ -18,6 +18,8 @@ export type SyncErrorCode =
   | 'SYNC_SNAPSHOT_INVALID'
   /** The engine refused the IR; the previous one keeps serving. */
   | 'SYNC_APPLY_FAILED'
+  /** This controller replica is not the leader: only the leader serves configs (and hears ACKs and NACKs). */
+  | 'SYNC_NOT_LEADER'
   /** The server is shutting down. */
   | 'SYNC_SERVER_CLOSING';
 

@@ -24,6 +24,13 @@ export interface SyncServerOptions {
   /** A connection that has not said hello by then is closed. Default 10 s. */
   helloTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * Whether this replica serves configs now (the leader). A data plane that says hello to one
+   * that does not is refused with SYNC_NOT_LEADER and reconnects (the Service picks a replica
+   * per connection); streams held when leadership is lost are closed the same way (at the next
+   * publish or ping). So every ACK and NACK reaches the replica that writes status. Default: always.
+   */
+  serving?: () => boolean;
   /** Called for every NACK (also kept in status()). */
   onNack?: (nack: NackRecord) => void;
   /** Called for every ACK of this epoch (also kept in status()), with the ports the pod could not bind. */
@@ -74,6 +81,8 @@ interface GatewayState {
   lastNack?: NackRecord;
 }
 
+const NOT_LEADER = 'this controller replica is not the leader; only the leader serves configs: reconnect';
+
 export class SyncServer {
   /** This server instance: versions are numbered per epoch. */
   readonly epoch = randomBytes(8).toString('hex');
@@ -111,6 +120,7 @@ export class SyncServer {
     });
     const ping = this.options.pingMs ?? 10_000;
     this.pinger = setInterval(() => {
+      if (this.dropIfNotServing()) return;
       for (const s of this.sockets) if (this.identities.has(s)) this.write(s, { type: 'ping' });
     }, ping);
     this.pinger.unref();
@@ -124,6 +134,7 @@ export class SyncServer {
    */
   publish(ir: IR): void {
     this.ir = ir;
+    if (this.dropIfNotServing()) return;
     for (const [gateway, st] of this.gateways) {
       // No data plane connected: forget the config (memory), keep the version number, so a
       // version never names two different configs within this epoch (deltas will rely on it).
@@ -147,6 +158,20 @@ export class SyncServer {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await closed;
+  }
+
+  /** Not serving (leadership lost): every stream is told so and closed. True when not serving. */
+  private dropIfNotServing(): boolean {
+    if (this.options.serving?.() ?? true) return false;
+    for (const st of this.gateways.values()) {
+      for (const c of st.conns) {
+        this.write(c.socket, { type: 'error', code: 'SYNC_NOT_LEADER', message: NOT_LEADER });
+        c.socket.end();
+        setTimeout(() => c.socket.destroy(), 1000).unref();
+      }
+      st.conns.clear();
+    }
+    return true;
   }
 
   private state(gateway: string): GatewayState {
@@ -207,6 +232,7 @@ export class SyncServer {
         clearTimeout(helloTimer);
         if (m.gateway !== identity)
           throw new SyncError('SYNC_GATEWAY_MISMATCH', `this key belongs to Gateway ${identity}, not ${m.gateway}`);
+        if (!(this.options.serving?.() ?? true)) throw new SyncError('SYNC_NOT_LEADER', NOT_LEADER);
         conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() }, behind: false };
         const st = this.state(identity);
         st.conns.add(conn);

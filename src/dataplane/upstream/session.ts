@@ -19,17 +19,27 @@ import type { SessionPersistence, WeightedBackend } from '../../ir/types.js';
 import type { RuntimeCluster } from './cluster.js';
 
 const MAC_BYTES = 16;
+/** Verified tokens remembered per rule: a client sends the same token again and again, and an HMAC costs ~10 µs. */
+const MAX_VERIFIED = 10_000;
 
 interface Keyed {
   key: Buffer;
   /** Lower-cased header name (type Header). */
   header: string;
+  /** Token string -> its verified contents (only tokens whose MAC checked out get here). */
+  verified: Map<string, SessionToken>;
+  /** Tokens minted in second `mintedAt`, by "cluster\nendpoint\nissued": new sessions in one second share them. */
+  minted: Map<string, string>;
+  mintedAt: number;
 }
 const keyed = new WeakMap<SessionPersistence, Keyed>();
 
 function keyOf(sp: SessionPersistence): Keyed {
   let k = keyed.get(sp);
-  if (!k) keyed.set(sp, (k = { key: Buffer.from(sp.sessionKey, 'hex'), header: sp.name.toLowerCase() }));
+  if (!k) {
+    k = { key: Buffer.from(sp.sessionKey, 'hex'), header: sp.name.toLowerCase(), verified: new Map(), minted: new Map(), mintedAt: 0 };
+    keyed.set(sp, k);
+  }
   return k;
 }
 
@@ -71,6 +81,15 @@ export function readSession(sp: SessionPersistence, headers: string[], now: numb
   const k = keyOf(sp);
   const v = presented(sp, k, headers);
   if (v === undefined) return null;
+  const t = k.verified.get(v) ?? verify(k, v);
+  if (t === null) return null;
+  if (sp.absoluteTimeoutMs > 0 && now - t.issued >= sp.absoluteTimeoutMs / 1000) return null;
+  if (sp.idleTimeoutMs > 0 && now - t.lastUse >= sp.idleTimeoutMs / 1000) return null;
+  return t;
+}
+
+/** Checks the MAC and parses; a good token is remembered. */
+function verify(k: Keyed, v: string): SessionToken | null {
   const dot = v.indexOf('.');
   if (dot <= 0) return null;
   const payload64 = v.slice(0, dot);
@@ -80,16 +99,27 @@ export function readSession(sp: SessionPersistence, headers: string[], now: numb
   if (f.length !== 5) return null;
   const t: SessionToken = { cluster: f[0]!, address: f[1]!, port: Number(f[2]), issued: Number(f[3]), lastUse: Number(f[4]) };
   if (!Number.isInteger(t.port) || !Number.isInteger(t.issued) || !Number.isInteger(t.lastUse)) return null;
-  if (sp.absoluteTimeoutMs > 0 && now - t.issued >= sp.absoluteTimeoutMs / 1000) return null;
-  if (sp.idleTimeoutMs > 0 && now - t.lastUse >= sp.idleTimeoutMs / 1000) return null;
+  if (k.verified.size >= MAX_VERIFIED) k.verified.clear();
+  k.verified.set(v, t);
   return t;
 }
 
 /** A token for `cluster`'s endpoint `i`. */
 export function mintSession(sp: SessionPersistence, cluster: RuntimeCluster, i: number, issued: number, now: number): string {
+  const k = keyOf(sp);
   const e = cluster.endpoints[i]!;
-  const payload64 = Buffer.from(`${cluster.name}\n${e.address}\n${e.port}\n${issued}\n${now}`, 'utf8').toString('base64url');
-  return payload64 + '.' + mac(keyOf(sp).key, payload64).toString('base64url');
+  if (k.mintedAt !== now) {
+    k.minted.clear();
+    k.mintedAt = now;
+  }
+  const id = `${cluster.name}\n${e.address}\n${e.port}\n${issued}`;
+  let token = k.minted.get(id);
+  if (token === undefined) {
+    const payload64 = Buffer.from(`${id}\n${now}`, 'utf8').toString('base64url');
+    token = payload64 + '.' + mac(k.key, payload64).toString('base64url');
+    k.minted.set(id, token);
+  }
+  return token;
 }
 
 /** The backendRef the token names, when it is still one of the rule's (and not weighted out). */

@@ -54,6 +54,8 @@ var coreProfiles = map[suite.ConformanceProfileName]suite.ConformanceProfile{
 	suite.GatewayHTTPConformanceProfileName: suite.GatewayHTTPConformanceProfile,
 	suite.GatewayGRPCConformanceProfileName: suite.GatewayGRPCConformanceProfile,
 	suite.GatewayTLSConformanceProfileName:  suite.GatewayTLSConformanceProfile,
+	suite.GatewayTCPConformanceProfileName:  suite.GatewayTCPConformanceProfile,
+	suite.GatewayUDPConformanceProfileName:  suite.GatewayUDPConformanceProfile,
 }
 
 // Claimed features that core mode claims too, because a core test's expectation depends on them:
@@ -125,7 +127,7 @@ func TestPortico(t *testing.T) {
 	for _, p := range opts.ConformanceProfiles {
 		profile, ok := coreProfiles[p]
 		if !ok {
-			t.Fatalf("profile %q: expected one of GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS", p)
+			t.Fatalf("profile %q: expected one of GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP, GATEWAY-UDP", p)
 		}
 		opts.SupportedFeatures = append(opts.SupportedFeatures, profile.CoreFeatures.UnsortedList()...)
 	}

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Runs the upstream Gateway API conformance suite against Portico on the local cluster.
 #
-#   conformance/run.sh --full        GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS with every extended feature
-#                                    in conformance/portico.yaml; the report goes to conformance/reports/
-#   conformance/run.sh --core        core tests of GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS (what CI runs);
-#                                    report in conformance/.work/
+#   conformance/run.sh --full        GATEWAY-HTTP, -GRPC, -TLS, -TCP and -UDP with every extended
+#                                    feature in conformance/portico.yaml; the report goes to
+#                                    conformance/reports/ (what `npm run conformance` and CI run)
+#   conformance/run.sh --core        core tests of the same five profiles; report in conformance/.work/
 #   conformance/run.sh --core-http   GATEWAY-HTTP core tests only; report in conformance/.work/
+#   --dataplane loopback|provisioned where Gateways are served (default: see DATAPLANE below)
+#   --profiles GATEWAY-TCP,...       only these profiles (a partial run)
 #   conformance/run.sh ... -- -run-test=HTTPRouteSimpleSameNamespace   extra flags for the suite
 #
-# It brings the cluster up (hack/cluster.sh), installs the Gateway API CRDs (experimental channel,
-# from the module cache), starts `portico controller` in loopback mode, runs the suite, and stops
-# everything it started. With PORTICO_CLUSTER_REUSE=1 an already running cluster is used and left up.
+# It brings the cluster up (hack/cluster.sh), replaces Gateway API CRDs of another bundle version,
+# installs the Gateway API CRDs (experimental channel, from the module cache), starts
+# `portico controller`, runs the suite, and stops everything it started. With
+# PORTICO_CLUSTER_REUSE=1 an already running cluster is used and left up.
+#
+# Data planes (--dataplane):
+#   loopback     `portico controller --gateway-address-mode loopback`: one in-process data plane,
+#                each Gateway on its own 127.64.x.y address.
+#   provisioned  `portico controller --dataplane provisioned`: each Gateway gets its own Deployment
+#                and LoadBalancer Service; hack/podrunner.mjs runs the data-plane pods, kube-proxy
+#                and hack/lb-allocator.mjs route the Service addresses the suite connects to. The
+#                claims file's provisioned-only features (GatewayInfrastructure) are claimed too.
 #
 # PORTICO_CONFORMANCE_CONFIG=<file> uses another claims file than conformance/portico.yaml (for
 # trying a feature before claiming it); like suite flags, it makes the run partial.
@@ -31,49 +42,59 @@ cd "$ROOT"
 TESTS_FAILED=3
 tests_failed=0
 mode=full
+# The data plane --full (and so CI and `npm run conformance`) uses unless --dataplane says otherwise;
+# the committed report and reports/SUMMARY.md are this mode's, the other mode's carry its name.
+DEFAULT_DATAPLANE=loopback
+DATAPLANE=$DEFAULT_DATAPLANE
+ALL_PROFILES="GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP"
+profiles=""
 extra=()
+usage() { echo "usage: $0 [--full|--core|--core-http] [--dataplane loopback|provisioned] [--profiles P1,P2] [-- suite flags]" >&2; exit 2; }
 while (($#)); do
   case "$1" in
     --full) mode=full ;;
     --core) mode=core ;;
     --core-http) mode=core-http ;;
+    --dataplane) (($# > 1)) || usage; DATAPLANE=$2; shift ;;
+    --dataplane=*) DATAPLANE=${1#*=} ;;
+    --profiles) (($# > 1)) || usage; profiles=$2; shift ;;
+    --profiles=*) profiles=${1#*=} ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--full|--core|--core-http] [-- suite flags]" >&2; exit 2 ;;
+    *) usage ;;
   esac
   shift
 done
+[[ $DATAPLANE == loopback || $DATAPLANE == provisioned ]] || usage
 
-WORK="$ROOT/conformance/.work"
+# Another suite version (conformance/v1.7/run.sh) sets these: the Go module to compile, where its
+# build, logs and core reports go, the full report's directory, and its Go toolchain and CRDs.
+SUITE_DIR="${PORTICO_CONFORMANCE_SUITE_DIR:-$ROOT/conformance}"
+WORK="${PORTICO_CONFORMANCE_WORK:-$ROOT/conformance/.work}"
+REPORTS_DIR="${PORTICO_CONFORMANCE_REPORTS_DIR:-$ROOT/conformance/reports}"
 mkdir -p "$WORK"
 ADMIN=127.0.0.1:${PORTICO_CONFORMANCE_ADMIN_PORT:-19090}
-if [[ $mode == full ]]; then
-  REPORT="$ROOT/conformance/reports/experimental-v0.1.0-default-report.yaml"
-  export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS"
-  export PORTICO_CONFORMANCE_CORE=0
-  suite_timeout=80m
-elif [[ $mode == core ]]; then
-  REPORT="$WORK/core-report.yaml"
-  export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS"
-  export PORTICO_CONFORMANCE_CORE=1
-  suite_timeout=40m
-else
-  REPORT="$WORK/core-http-report.yaml"
-  export PORTICO_CONFORMANCE_PROFILES="GATEWAY-HTTP"
-  export PORTICO_CONFORMANCE_CORE=1
-  suite_timeout=40m
-fi
-CLAIMS="${PORTICO_CONFORMANCE_CONFIG:-$ROOT/conformance/portico.yaml}"
+case $mode in
+  full) REPORT="$REPORTS_DIR/experimental-v0.1.0-default-report.yaml"; core=0; suite_timeout=80m ;;
+  core) REPORT="$WORK/core-report.yaml"; core=1; suite_timeout=40m ;;
+  core-http) REPORT="$WORK/core-http-report.yaml"; core=1; suite_timeout=40m; ALL_PROFILES=GATEWAY-HTTP ;;
+esac
+[[ $DATAPLANE == "$DEFAULT_DATAPLANE" ]] || REPORT="${REPORT%-report.yaml}-$DATAPLANE-report.yaml"
+export PORTICO_CONFORMANCE_PROFILES="${profiles:-$ALL_PROFILES}" PORTICO_CONFORMANCE_CORE=$core
+export PORTICO_CONFORMANCE_DATAPLANE=$DATAPLANE
+CLAIMS="${PORTICO_CONFORMANCE_CONFIG:-$SUITE_DIR/portico.yaml}"
 partial=0
 ((${#extra[@]})) && partial=1
-[[ $(realpath -m "$CLAIMS") != "$(realpath -m "$ROOT/conformance/portico.yaml")" ]] && partial=1
-# A partial run (suite flags such as -run-test, or another claims file) never replaces the
-# committed full report.
-((partial)) && REPORT="$WORK/partial-$mode-report.yaml"
+[[ -n $profiles && $profiles != "$ALL_PROFILES" ]] && partial=1
+[[ $(realpath -m "$CLAIMS") != "$(realpath -m "$SUITE_DIR/portico.yaml")" ]] && partial=1
+# A partial run (suite flags such as -run-test, some profiles, or another claims file) never
+# replaces the committed full report.
+((partial)) && REPORT="$WORK/partial-$mode-$DATAPLANE-report.yaml"
 export PORTICO_CONFORMANCE_REPORT="$REPORT" PORTICO_CONFORMANCE_CONFIG="$CLAIMS"
 rm -f "$REPORT"
 
 controller_pid=""
 suite_pid=""
+podrunner_pids=()
 started_cluster=0
 cleanup() {
   local rc=$?
@@ -83,6 +104,8 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$controller_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$controller_pid" 2>/dev/null || true
   fi
+  local p
+  for p in "${podrunner_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   ((started_cluster)) && "$ROOT/hack/cluster.sh" down || true
   # TESTS_FAILED means only "tests failed": a command that broke with that status becomes 1.
   ((rc == TESTS_FAILED && !tests_failed)) && rc=1
@@ -99,15 +122,52 @@ else
   "$ROOT/hack/cluster.sh" up
 fi
 ensure_go
+[[ -n ${PORTICO_CONFORMANCE_GOTOOLCHAIN:-} ]] && export GOTOOLCHAIN=$PORTICO_CONFORMANCE_GOTOOLCHAIN
 eval "$("$ROOT/hack/cluster.sh" env)"
+GATEWAY_API_CRDS="${PORTICO_CONFORMANCE_CRDS:-$GATEWAY_API_CRDS}"
 t_cluster=$((SECONDS - t0))
 
-log "installing Gateway API CRDs from $GATEWAY_API_CRDS"
+# The cluster is shared with runs of other suite versions (v1.7.0 installs its own CRDs). A CRD of
+# another bundle version is deleted (with every object of its kind) before these are installed:
+# applying over it would mix two versions' schemas, and a CRD only the other version defines
+# would linger.
+want_bundle=$(sed -n 's/^ *gateway.networking.k8s.io\/bundle-version: *//p' "$GATEWAY_API_CRDS"/*.yaml | sort -u)
+[[ -n $want_bundle && $(wc -l <<<"$want_bundle") == 1 ]] ||
+  die "cannot read one gateway.networking.k8s.io/bundle-version from $GATEWAY_API_CRDS (got: ${want_bundle:-nothing})"
+stale=$(kubectl get crd -o go-template='{{range .items}}{{.metadata.name}} {{index .metadata.annotations "gateway.networking.k8s.io/bundle-version"}}{{"\n"}}{{end}}' |
+  awk -v want="$want_bundle" '$1 ~ /\.gateway\.networking\.(x-)?k8s\.io$/ && $2 != want { print $1 }')
+if [[ -n $stale ]]; then
+  log "deleting Gateway API CRDs of another bundle version than $want_bundle: $(echo $stale)"
+  kubectl delete crd $stale --wait=true --timeout=120s >/dev/null
+fi
+log "installing Gateway API CRDs ($want_bundle) from $GATEWAY_API_CRDS"
 for f in "$GATEWAY_API_CRDS"/*.yaml; do
   [[ $(basename "$f") == kustomization.yaml ]] && continue
   kubectl apply --server-side --force-conflicts -f "$f" >/dev/null
 done
 kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+
+# hack/podrunner.mjs runs the pods; a cluster started before it learned to run what this run
+# needs (<state>/podrunner.json lists its features) gets a second podrunner from this checkout,
+# limited by a label selector to the pods concerned (the older one also runs an echo server for
+# them, on ports these do not use).
+ensure_podrunner() { # ensure_podrunner <feature> <label selector>
+  local info="$CLUSTER_DIR/pods/podrunner.json"
+  if [[ -f $info ]] && node -e '
+      const i = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      process.kill(i.pid, 0);
+      process.exit(i.features?.includes(process.argv[2]) && !i.labelSelector ? 0 : 1);' "$info" "$1" 2>/dev/null; then
+    return
+  fi
+  local state="$WORK/podrunner-$1"
+  rm -rf "$state"
+  node "$ROOT/hack/podrunner.mjs" --kubeconfig "$KUBECONFIG" --echo "$BIN/echo-basic" --state "$state" \
+    --netns portico-pods --label-selector "$2" > "$WORK/podrunner-$1.log" 2>&1 &
+  podrunner_pids+=($!)
+  log "the cluster's podrunner cannot run $1 pods: started one for $2 (pid $!, log $WORK/podrunner-$1.log)"
+}
+# CoreDNS is the UDPRoute tests' backend (conformance/base/manifests.yaml, label app=udp).
+ensure_podrunner coredns app=udp
 
 kubectl apply -f - >/dev/null <<'EOF'
 apiVersion: gateway.networking.k8s.io/v1
@@ -120,11 +180,24 @@ EOF
 
 # Compile the suite while nothing else is running yet (a cold compile takes minutes).
 log "compiling the conformance suite"
-(cd "$ROOT/conformance" && go test -c -o "$WORK/conformance.test" .)
+(cd "$SUITE_DIR" && go test -c -o "$WORK/conformance.test" .)
 
-log "starting portico controller (log: $WORK/controller.log)"
+controller_args=(--gateway-address-mode loopback)
+if [[ $DATAPLANE == provisioned ]]; then
+  # Data-plane pods live in the pods' network namespace and reach the controller's config stream
+  # on the host end of its veth (hack/cluster.sh); they run from this checkout (hack/podrunner.mjs).
+  ns=portico-conformance
+  sync=10.244.255.1:${PORTICO_CONFORMANCE_SYNC_PORT:-18090}
+  kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl apply --server-side -f "$ROOT/deploy/manifests/crd-gatewayparameters.yaml" >/dev/null
+  kubectl wait --for=condition=Established crd/gatewayparameters.gateway.portico.dev --timeout=60s >/dev/null
+  ensure_podrunner portico-dataplane gateway.networking.k8s.io/gateway-class-name=portico
+  controller_args=(--dataplane provisioned --namespace "$ns" --sync-listen "$sync" --sync-address "$sync"
+    --dataplane-image ghcr.io/portico-dev/portico:conformance)
+fi
+log "starting portico controller, $DATAPLANE data plane (log: $WORK/controller.log)"
 PORTICO_FROM_SRC=1 node "$ROOT/bin/portico.js" controller --kubeconfig "$KUBECONFIG" \
-  --gateway-address-mode loopback --admin "$ADMIN" > "$WORK/controller.log" 2>&1 &
+  "${controller_args[@]}" --admin "$ADMIN" > "$WORK/controller.log" 2>&1 &
 controller_pid=$!
 end=$((SECONDS + 90))
 until curl -sf "http://$ADMIN/readyz" >/dev/null 2>&1; do
@@ -138,10 +211,10 @@ done
 kubectl wait --for=condition=Accepted gatewayclass/portico --timeout=60s >/dev/null ||
   { log "GatewayClass portico was not Accepted"; tail -n 40 "$WORK/controller.log" >&2; exit 1; }
 
-log "running the suite ($mode; log: $WORK/suite-$mode.log)"
+log "running the suite ($mode, $DATAPLANE, $PORTICO_CONFORMANCE_PROFILES; log: $WORK/suite-$mode.log)"
 t1=$SECONDS
 # In the background with `wait`, so that an interrupt reaches the traps (and stops the suite) at once.
-(cd "$ROOT/conformance" && exec "$WORK/conformance.test" -test.v -test.timeout "$suite_timeout" \
+(cd "$SUITE_DIR" && exec "$WORK/conformance.test" -test.v -test.timeout "$suite_timeout" \
   -test.run '^TestPortico$' "${extra[@]}") > "$WORK/suite-$mode.log" 2>&1 &
 suite_pid=$!
 suite_rc=0
@@ -155,7 +228,7 @@ if [[ ! -s "$REPORT" ]]; then
   exit 1
 fi
 summary="$WORK/summary-$mode.md"
-[[ $mode == full ]] && ((!partial)) && summary="$ROOT/conformance/reports/SUMMARY.md"
+[[ $mode == full ]] && ((!partial)) && summary="$REPORTS_DIR/SUMMARY.md"
 node "$ROOT/conformance/summarize.mjs" "$REPORT" "$WORK/suite-$mode.log" "$CLAIMS" > "$summary"
 cat "$summary"
 # The summary's last line: "conformance: <n> passed, <n> failed, <n> skipped".

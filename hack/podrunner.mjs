@@ -18,7 +18,8 @@
 // dataplane ...` from this checkout (--portico), as a real process. Pods share one network
 // namespace here, so its args get the pod IP where they say 0.0.0.0 (the health listener) and
 // `--bind-address=<pod IP>` (its listeners); mount paths in args (--credentials) point at the
-// folder holding the materialised Secret volume.
+// folder holding the materialised Secret volume. A CoreDNS container (the UDPRoute tests'
+// backend) runs hack/coredns-lite.mjs with its args (the Corefile path mapped to its volume).
 //
 // --label-selector serves only matching pods (a second podrunner next to an older one, as
 // test/k8s/provisioned.test.ts starts when the cluster's podrunner predates data planes).
@@ -223,6 +224,20 @@ function dataplaneCommand(container, mounts, podIP) {
   return [process.execPath, out];
 }
 
+/** The suite's UDP backend (registry.k8s.io/coredns/coredns): hack/coredns-lite.mjs serves its Corefile. */
+function isCoreDNS(container) {
+  return /(^|\/)coredns(:|@|$)/.test(container.image ?? '');
+}
+
+function coreDNSCommand(container, mounts) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'coredns-lite.mjs');
+  const local = (a) => {
+    for (const [mountPath, dir] of mounts) if (a === mountPath || a.startsWith(mountPath + '/')) return dir + a.slice(mountPath.length);
+    return a;
+  };
+  return [process.execPath, [script, ...(container.args ?? []).map(local)]];
+}
+
 async function startContainer(pod, container) {
   const key = `${pod.metadata.uid}/${container.name}`;
   if (procs.has(key)) return;
@@ -236,6 +251,7 @@ async function startContainer(pod, container) {
     const mounts = await materializeVolumes(pod, container, dir);
     env = await containerEnv(pod, container, mounts);
     if (isDataplane(container)) command = dataplaneCommand(container, mounts, pod.status.podIP);
+    else if (isCoreDNS(container)) command = coreDNSCommand(container, mounts);
     if (container === pod.spec.containers[0]) {
       await publishLogs(pod, dir).catch((err) => log(`${key}: cannot publish logs: ${err?.body?.message ?? err?.message ?? err}`));
     }
@@ -334,6 +350,6 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
 mkdirSync(args.state, { recursive: true });
-writeFileSync(join(args.state, 'podrunner.json'), JSON.stringify({ pid: process.pid, features: ['portico-dataplane'], labelSelector: selector ?? null }) + '\n');
+writeFileSync(join(args.state, 'podrunner.json'), JSON.stringify({ pid: process.pid, features: ['portico-dataplane', 'coredns'], labelSelector: selector ?? null }) + '\n');
 await informer.start();
 log('watching pods');

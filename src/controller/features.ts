@@ -2,8 +2,8 @@
 // status.supportedFeatures. The extended features must match conformance/portico.yaml
 // (what the conformance run claims); features.test.ts fails when the two drift apart.
 
-/** Core features of the profiles Portico implements (GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS). */
-export const CORE_FEATURES = ['Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant', 'TLSRoute'] as const;
+/** Core features of the profiles Portico implements (GATEWAY-HTTP, -GRPC, -TLS, -TCP, -UDP). */
+export const CORE_FEATURES = ['Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant', 'TCPRoute', 'TLSRoute', 'UDPRoute'] as const;
 
 export const EXTENDED_FEATURES = [
   'GatewayPort8080',

@@ -98,13 +98,11 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   // ---- TLSRoute, TCPRoute, UDPRoute
   for (const kind of ['TLSRoute', 'TCPRoute', 'UDPRoute'] as const) {
     const list = sortByAge(snapshot.list<Resource>(kind), (r) => r);
-    const holder = new Map<ListenerNode, string>();
     for (const [order, r] of list.entries()) {
       const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
       routes.push(node);
       safely(node, parents, () => {
         const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
-        const id = `${node.namespace}/${r.metadata.name}`;
         const hosts = routeHostnames(r);
         node.parents = attachRoute(ctx, parents, {
           kind,
@@ -114,15 +112,6 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
           invalid:
             (kind === 'TLSRoute' ? hosts.invalid : undefined) ??
             (rules.length === 0 ? { reason: Reason.UnsupportedValue, message: 'spec.rules must hold at least one rule' } : undefined),
-          admit:
-            kind === 'TLSRoute'
-              ? undefined
-              : (l) => {
-                  const h = holder.get(l);
-                  if (h && h !== id) return `${kind} ${h} already holds listener ${l.id} (one ${kind} per listener; the oldest wins)`;
-                  holder.set(l, id);
-                  return undefined;
-                },
         });
         const source = { kind, namespace: node.namespace, name: r.metadata.name, rule: 0 };
         const served = new Set<ListenerNode>();
@@ -131,7 +120,10 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
             if (served.has(a.listener)) continue;
             served.add(a.listener);
             if (kind === 'TLSRoute') content.addTLS(a.listener, { entry: { source, hostnames: a.hostnames, backends: rules[0]! }, routeOrder: order });
-            else content.l4.set(a.listener, { source, backends: rules[0]! });
+            // A TCP or UDP listener carries one route's traffic: routes come oldest first, so the
+            // oldest serves. The others stay Accepted and counted in attachedRoutes, as the spec's
+            // conflict rule and the suite's TCPRoute/UDPRouteMultipleRoutesAttachment have it.
+            else if (!content.l4.has(a.listener)) content.l4.set(a.listener, { source, backends: rules[0]! });
           }
       });
     }

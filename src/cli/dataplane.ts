@@ -1,8 +1,9 @@
 // `portico dataplane`: one Gateway's data plane in Kubernetes. Holds no Kubernetes credentials:
 // its config arrives from the controller over the config stream (src/sync/), authenticated by
 // the Gateway's key from a mounted Secret. Ready only after its first config; on SIGTERM it
-// turns readiness off, keeps serving for --drain-delay, then stops accepting, closes idle
-// keep-alives and lets in-flight requests finish until --drain-timeout, and exits.
+// turns readiness off and ends each keep-alive connection after its next response (HTTP/2:
+// GOAWAY), keeps accepting for --drain-delay, then stops accepting, closes idle keep-alives and
+// lets in-flight requests finish until --drain-timeout, and exits.
 
 import { ACCESS_LOG_FLAGS, accessLogEngineOptions, accessLogFlagsUsage, accessLogSettings, type AccessLogSettings } from './access-log-flags.js';
 import { isIP } from 'node:net';
@@ -209,7 +210,10 @@ export async function dataplaneCommand(argv: string[]): Promise<number> {
       }
       draining = true;
       const started = Date.now();
-      log(`${signal}: readiness off; serving ${flags.drainDelayMs} ms more, then draining (exit within ${flags.drainTimeoutMs} ms)`);
+      // Still accepting, but keep-alive connections end after their next response: clients
+      // reconnect through the Service to other pods while this one answers.
+      engine.drain?.();
+      log(`${signal}: readiness off, keep-alive connections closing after their next response; serving ${flags.drainDelayMs} ms more, then draining (exit within ${flags.drainTimeoutMs} ms)`);
       setTimeout(() => {
         const left = Math.max(0, flags.drainTimeoutMs - (Date.now() - started));
         // The engine stops accepting at once (an apply in progress finishes first: close() waits

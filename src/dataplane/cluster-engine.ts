@@ -22,7 +22,7 @@ const PRIMARY_FAMILIES = new Set(['portico_dataplane_applies_total', 'portico_da
 const METRICS_TIMEOUT_MS = 1000;
 
 export interface ToWorker {
-  type: 'apply' | 'close' | 'metrics';
+  type: 'apply' | 'drain' | 'close' | 'metrics';
   id: number;
   /** An IR delta (./ir-delta.ts): the ports and clusters that changed, key material included (ir/keys.ts). */
   delta?: string;
@@ -195,6 +195,10 @@ export class ClusterEngine implements Engine {
       this.metricsWaiters.delete(id);
     }
     return merge([this.m.registry.snapshot(), this.retired, ...this.lastSnap.values()]);
+  }
+
+  drain(): void {
+    void this.ready.then(() => this.broadcast({ type: 'drain' })).catch(() => undefined);
   }
 
   async close(graceMs = 5000): Promise<void> {

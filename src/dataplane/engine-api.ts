@@ -17,6 +17,11 @@ export interface Engine {
    * workers), keeping the previous config serving.
    */
   apply(ir: IR): Promise<ApplyResult>;
+  /**
+   * Shutdown has begun: keep accepting and serving, but end HTTP/1.1 keep-alive connections after
+   * their next response and send HTTP/2 GOAWAY, so clients move elsewhere before close().
+   */
+  drain?(): void;
   /** Stop accepting, drain in-flight requests (up to `graceMs`), close everything. */
   close(graceMs?: number): Promise<void>;
   /**

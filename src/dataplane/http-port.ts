@@ -35,6 +35,8 @@ export class HttpPort implements PortContext {
   private conns = new Set<Http1Conn>();
   private h2server: http2.Http2Server | null = null;
   private h2sessions = new Set<http2.Http2Session>();
+  /** close() was called: new connections are refused. */
+  private closing = false;
   private certs: CertSelector;
   private sockets = new Set<net.Socket>();
   private sweeper: NodeJS.Timeout;
@@ -142,7 +144,7 @@ export class HttpPort implements PortContext {
   }
 
   private onPlain(socket: net.Socket): void {
-    if (this.draining) return void socket.destroy();
+    if (this.closing) return void socket.destroy();
     socket.on('error', () => undefined);
     const conn = this.http1(socket);
     conn.useSharedReads(true);
@@ -156,7 +158,7 @@ export class HttpPort implements PortContext {
 
   /** Mixed mode: by the ClientHello's SNI, to a TLS listener, else into HTTPS (no SNI: HTTPS, its default certificate). */
   private onMixed(socket: net.Socket): void {
-    if (this.draining) return void socket.destroy();
+    if (this.closing) return void socket.destroy();
     socket.on('error', () => socket.destroy());
     const l4 = this.l4!;
     const peeking: L4LogEntry = { request: `TLS ${this.port.name}` };
@@ -181,7 +183,7 @@ export class HttpPort implements PortContext {
   }
 
   private onSecure(socket: tls.TLSSocket): void {
-    if (this.draining) return void socket.destroy();
+    if (this.closing) return void socket.destroy();
     socket.on('error', () => undefined);
     // AllowValidOnly: a client without a certificate the listener's CA signed gets no HTTP at all.
     const v = this.certs.validation(typeof socket.servername === 'string' ? socket.servername : '');
@@ -210,7 +212,20 @@ export class HttpPort implements PortContext {
   }
 
   /** Stop accepting; in-flight requests finish; after `graceMs` everything left is destroyed. */
+  /**
+   * Shutdown has begun (the data plane got SIGTERM) but the port keeps accepting: each HTTP/1.1
+   * connection ends after its next response (`connection: close`) and HTTP/2 sessions get
+   * GOAWAY, so clients reconnect, through their load balancer, to other endpoints while this one
+   * still answers. Idle connections are left alone: closing one races a request the client may be
+   * sending on it, and close() ends whatever is still idle by then.
+   */
+  drain(): void {
+    this.draining = true;
+    for (const s of this.h2sessions) s.close();
+  }
+
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
     this.draining = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const c of this.conns) c.drain();

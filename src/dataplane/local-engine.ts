@@ -169,6 +169,10 @@ export class LocalEngine implements Engine {
     return { unbound };
   }
 
+  drain(): void {
+    for (const h of this.ports.values()) if (h.kind === 'http') h.server.drain();
+  }
+
   async close(graceMs = 5000): Promise<void> {
     await this.queue;
     this.closed = true;

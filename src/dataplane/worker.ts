@@ -35,6 +35,9 @@ process.on('message', (m: ToWorker) => {
     );
   } else if (m.type === 'metrics') {
     send({ type: 'metrics', id: m.id, snapshot: engine.snapshotNow() });
+  } else if (m.type === 'drain') {
+    engine.drain();
+    send({ type: 'done', id: m.id });
   } else if (m.type === 'close') {
     engine.close(m.graceMs).finally(() => {
       send({ type: 'done', id: m.id });

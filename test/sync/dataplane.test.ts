@@ -119,7 +119,7 @@ describe('portico dataplane with a controller', () => {
     await until(() => server.status(A).clients[0]?.acked?.version === 1, 'ack from the new epoch');
   });
 
-  it('on SIGTERM: readiness off at once, keeps accepting for the delay, then closes idle keep-alives, refuses new connections, the in-flight request completes, exit 0', async () => {
+  it('on SIGTERM: readiness off at once, keeps accepting for the delay while ending keep-alives after their next response, then closes idle keep-alives, refuses new connections, the in-flight request completes, exit 0', async () => {
     // An idle keep-alive connection: one request answered, then nothing.
     const idle = net.connect(listen, '127.0.0.1');
     let idleOut = '';
@@ -131,6 +131,16 @@ describe('portico dataplane with a controller', () => {
     const seen = backend.hits.length;
     const inFlight = get(listen, '/slow').then((r) => ({ ...r, at: Date.now() }));
     await until(() => backend.hits.slice(seen).some((h) => h.url === '/slow'), 'slow request reached the backend');
+    // A busy keep-alive connection: used again during the delay, it is answered, told
+    // `connection: close` and closed by the server (the client reconnects elsewhere).
+    const busy = net.connect(listen, '127.0.0.1');
+    let busyOut = '';
+    busy.on('data', (d) => (busyOut += d));
+    busy.on('error', () => undefined);
+    const busyClosed = new Promise<void>((r) => busy.on('close', () => r()));
+    busy.write('GET /busy-1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => busyOut.includes('\r\n\r\n'), 'busy keep-alive response');
+    assert.doesNotMatch(busyOut, /connection: close/i);
     const exited = new Promise<number | null>((r) => dp.child.once('exit', (code) => r(code)));
     const from = dp.output().length;
     dp.child.kill('SIGTERM');
@@ -138,6 +148,11 @@ describe('portico dataplane with a controller', () => {
     assert.equal((await get(health, '/readyz')).status, 503);
     // Still accepting during --drain-delay: endpoints may not have removed it yet.
     assert.equal((await get(listen, '/during-delay')).status, 200);
+    busyOut = '';
+    busy.write('GET /busy-2 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await busyClosed;
+    assert.match(busyOut, /^HTTP\/1\.1 200/);
+    assert.match(busyOut, /\r\nconnection: close\r\n/i, 'the response during the delay ends the keep-alive');
     await dp.waitFor(/draining: no new connections/, 5000, from);
     await assert.rejects(get(listen, '/after-delay'), /ECONNREFUSED/);
     const slow = await inFlight;

@@ -108,11 +108,12 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   let provisioned: ProvisionedMode | undefined;
   if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
 
-  // Session persistence keys derive from the master key Secret, so all replicas agree; until it
-  // exists (the leader creates it) a per-process seed keeps sessions working on this replica.
+  // Session persistence keys derive from the master key Secret (portico-sync-master in the
+  // controller's namespace), so all replicas agree. Provisioned mode creates it; in-process mode
+  // reads it when an operator created it (its RBAC writes no Secrets) and otherwise keys sessions
+  // per process, which is all a single replica needs.
   const keys = provisioned?.keys ?? new SyncKeys(source, process.env.POD_NAMESPACE ?? 'default');
   const processSeed = randomBytes(32).toString('hex');
-  const ensureMaster = () => void keys.ensureMaster(source.client).catch((e: Error) => log(`master key Secret: ${e.message}`));
   const cp = new ControlPlaneMetrics();
   const loop = new ControllerLoop({
     source,
@@ -145,7 +146,6 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
       ...o.leaderElection,
       onStartedLeading: () => {
         writer.setEnabled(true);
-        if (!provisioned) ensureMaster();
         provisioned?.provisioner.leadershipChanged();
       },
       onStoppedLeading: () => writer.setEnabled(false),
@@ -179,7 +179,6 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
 
   elector?.start();
   const started = loop.start();
-  if (!provisioned && !o.leaderElection) started.then(ensureMaster, () => undefined);
   started.catch((err: unknown) => log(`controller start failed: ${(err as Error).message}`));
 
   return {

@@ -44,6 +44,8 @@ const USAGE = `usage: portico controller [flags]
                                     \`portico dataplane\`, configured over the config stream (deploy/README.md)
   --dataplane-image IMAGE           image of provisioned data planes (default ${DEFAULT_IMAGE})
   --dataplane-defaults FILE         YAML GatewayParameters spec: defaults below GatewayClass/Gateway parameters
+  --dataplane-health-port N         data planes' /healthz /readyz /metrics port, container port "health" (default 9091)
+  --dataplane-pull-policy P         imagePullPolicy of provisioned data planes: Always, IfNotPresent (default) or Never
   --sync-listen HOST:PORT           config stream listener, every replica (default 0.0.0.0:18000)
   --sync-address HOST:PORT          where data planes reach it (default portico-sync.<namespace>.svc:18000)
   --namespace NS                    the controller's namespace: master key Secret (default $POD_NAMESPACE or "default")
@@ -88,6 +90,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         dataplane: { type: 'string' },
         'dataplane-image': { type: 'string' },
         'dataplane-defaults': { type: 'string' },
+        'dataplane-health-port': { type: 'string' },
+        'dataplane-pull-policy': { type: 'string' },
         'sync-listen': { type: 'string' },
         'sync-address': { type: 'string' },
         namespace: { type: 'string' },
@@ -155,6 +159,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
                 image: str('dataplane-image') ?? DEFAULT_IMAGE,
                 syncAddress: str('sync-address') ?? `portico-sync.${namespace}.svc:18000`,
                 ...(str('dataplane-defaults') ? { defaults: readDefaults(str('dataplane-defaults')!) } : {}),
+                ...(str('dataplane-health-port') ? { healthPort: portFlag(str('dataplane-health-port')!, '--dataplane-health-port') } : {}),
+                ...(str('dataplane-pull-policy') ? { imagePullPolicy: pullPolicy(str('dataplane-pull-policy')!) } : {}),
               },
             },
           }
@@ -211,6 +217,19 @@ export async function controllerCommand(argv: string[]): Promise<number> {
 }
 
 /** --dataplane-defaults: a GatewayParameters spec (YAML or JSON), checked like the CRD checks it. */
+function portFlag(s: string, flag: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < 1 || n > 65535) throw new Error(`${flag} "${s}": expected a port number from 1 to 65535`);
+  return n;
+}
+
+const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+function pullPolicy(s: string): (typeof PULL_POLICIES)[number] {
+  const p = PULL_POLICIES.find((x) => x === s);
+  if (!p) throw new Error(`--dataplane-pull-policy "${s}": expected one of ${PULL_POLICIES.join(', ')}`);
+  return p;
+}
+
 function readDefaults(file: string): GatewayParametersSpec {
   const spec = YAML.parse(readFileSync(file, 'utf8')) as unknown;
   const errors: FieldError[] = [];

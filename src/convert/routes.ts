@@ -26,6 +26,8 @@ export interface EmitContext {
 interface OwnedRule {
   plan: IngressPlan;
   rule: HTTPRouteRule;
+  /** app-root and permanent/temporal redirects: nginx answers them before its ssl redirect, on http too. */
+  answersFirst?: boolean;
 }
 
 const escapeRegex = (s: string) => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
@@ -91,7 +93,7 @@ function locationRules(loc: Location, server: Server, ctx: EmitContext, routeNs:
     const total = c.plan.canary!.weightTotal;
     out.push({ plan, rule: rule(match, w ? [ref(loc.backend, plan, total - w), ref(c.backend, c.plan, w)] : [ref(loc.backend, plan)]) });
   } else {
-    out.push({ plan, rule: rule(match, [ref(loc.backend, plan)]) });
+    out.push({ plan, rule: rule(match, [ref(loc.backend, plan)]), ...(plan.redirect ? { answersFirst: true } : {}) });
   }
   return out;
 }
@@ -103,7 +105,7 @@ function serverRules(server: Server, locations: Location[], ctx: EmitContext, ro
   for (const loc of [...locations].sort(byPathLength)) {
     if (loc.plan.appRoot && !appRoots.has(loc.plan)) {
       appRoots.add(loc.plan);
-      rules.push({ plan: loc.plan, rule: { matches: [{ path: { type: 'Exact', value: '/' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: loc.plan.appRoot }, statusCode: 302 } }] } });
+      rules.push({ plan: loc.plan, answersFirst: true, rule: { matches: [{ path: { type: 'Exact', value: '/' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: loc.plan.appRoot }, statusCode: 302 } }] } });
     }
     rules.push(...locationRules(loc, server, ctx, routeNs));
   }
@@ -153,18 +155,20 @@ export function emitServer(server: Server, ctx: EmitContext): Resource[] {
     const name = ctx.uniqueName('HTTPRoute', routeNs, baseName);
     if (https) {
       out.push(httpRoute(name, routeNs, host, [parentRef(ctx, routeNs, https)], owned.map((o) => o.rule)));
-      const redirecting = owned.map((o) => o.plan.sslRedirect || o.plan.forceSslRedirect);
+      const redirecting = owned.map((o) => !o.answersFirst && (o.plan.sslRedirect || o.plan.forceSslRedirect));
       // One catch-all redirect when every Ingress of the host redirects (what ingress-nginx does for
       // the whole server, unknown paths included); per rule otherwise.
-      const plain = redirecting.every(Boolean) ? [toHttps(ctx, {})] : owned.map((o, i) => (redirecting[i] ? toHttps(ctx, o.rule) : o.rule));
+      const plain = owned.every((o, i) => o.answersFirst || redirecting[i])
+        ? [...owned.filter((o) => o.answersFirst).map((o) => o.rule), toHttps(ctx, {})]
+        : owned.map((o, i) => (redirecting[i] ? toHttps(ctx, o.rule) : o.rule));
       out.push(httpRoute(ctx.uniqueName('HTTPRoute', routeNs, `${baseName}-http`), routeNs, host, [parentRef(ctx, routeNs, 'http')], plain));
     } else if (ctx.passthroughListener(host) && ctx.hasTLS(host)) {
       // ssl-passthrough host: HTTPS goes to the TLSRoute; plain HTTP redirects to it as ingress-nginx does (ssl-redirect).
-      out.push(httpRoute(name, routeNs, host, [parentRef(ctx, routeNs, 'http')], owned.map((o) => (o.plan.sslRedirect || o.plan.forceSslRedirect ? toHttps(ctx, o.rule) : o.rule))));
+      out.push(httpRoute(name, routeNs, host, [parentRef(ctx, routeNs, 'http')], owned.map((o) => (!o.answersFirst && (o.plan.sslRedirect || o.plan.forceSslRedirect) ? toHttps(ctx, o.rule) : o.rule))));
     } else {
       const forced = new Set(owned.filter((o) => o.plan.forceSslRedirect).map((o) => o.plan));
       for (const p of forced) p.report('force-ssl-redirect', 'approximated', `host ${host || '(any)'} has no certificate in spec.tls: the redirect points at https, which this output does not serve for it`);
-      out.push(httpRoute(name, routeNs, host, [parentRef(ctx, routeNs, 'http')], owned.map((o) => (forced.has(o.plan) ? toHttps(ctx, o.rule) : o.rule))));
+      out.push(httpRoute(name, routeNs, host, [parentRef(ctx, routeNs, 'http')], owned.map((o) => (forced.has(o.plan) && !o.answersFirst ? toHttps(ctx, o.rule) : o.rule))));
     }
   }
 

@@ -126,6 +126,9 @@ export class NginxModel {
     const httpsPort = this.options.httpsPort ?? 443;
     const hostPort = (scheme: string) => (scheme === 'https' ? (httpsPort === 443 ? '' : `:${httpsPort}`) : (this.options.httpPort ?? 80) === 80 ? '' : `:${this.options.httpPort}`);
     if (s.redirectTo) return { kind: 'redirect', status: 308, location: `${req.scheme}://${s.redirectTo}${hostPort(req.scheme)}${req.path}` };
+    // app-root is an `if ($uri = /)` at server level: it answers before any location (and its ssl redirect).
+    const appRoot = s.locations.map((l) => l.ann.get('app-root')).find((v) => v?.startsWith('/'));
+    if (appRoot && req.path === '/') return { kind: 'redirect', status: 302, location: `${req.scheme}://${req.host}${hostPort(req.scheme)}${appRoot}` };
     const loc = this.location(s, req.path);
     if (!loc) {
       if (!s.root) return { kind: 'not-found' };
@@ -136,8 +139,7 @@ export class NginxModel {
 
   private proxy(req: SampleRequest, s: NServer, loc: NLocation, hostPort: (scheme: string) => string): Outcome {
     const a = loc.ann;
-    const appRoot = a.get('app-root');
-    if (appRoot?.startsWith('/') && req.path === '/') return { kind: 'redirect', status: 302, location: `${req.scheme}://${req.host}${hostPort(req.scheme)}${appRoot}` };
+    // `return` (permanent/temporal-redirect) runs in nginx's rewrite phase, before the ssl redirect (Lua).
     const temporal = a.get('temporal-redirect');
     const permanent = a.get('permanent-redirect');
     if (temporal || permanent) {

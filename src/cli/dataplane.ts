@@ -36,7 +36,7 @@ a Deployment running this). Holds no Kubernetes credentials.
                            namespace, as hack/podrunner.mjs runs them; default: as configured)
   --workers N              data-plane worker processes sharing the listeners (default 1)
   --pod NAME               reported to the controller with ACKs and NACKs (default $POD_NAME)
-  --access-log             one JSON line per request on stdout (and per L4 connection, text)
+  --access-log             one JSON line per request on stdout (and per L4 connection or UDP session)
 ${accessLogFlagsUsage(24)}  --log-level L            error, warn, info (default) or debug
 ${pathFlagsUsage(24)}  -h, --help               this help
 `;

@@ -36,7 +36,7 @@ invalid keeps its last good version; problems are printed as file:line.
   --admin-allow-remote     let --admin be a non-loopback address (logs a warning; not recommended)
   --health HOST:PORT       serve only GET /healthz, /readyz and /metrics there (any address)
   --metrics on|off         Prometheus metrics on /metrics of --admin and --health (default on)
-  --access-log             one JSON line per request on stdout (and per L4 connection, text)
+  --access-log             one JSON line per request on stdout (and per L4 connection or UDP session)
 ${accessLogFlagsUsage(24)}  --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
 ${pathFlagsUsage(24)}  -h, --help               this help
 `;

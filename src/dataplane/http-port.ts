@@ -161,12 +161,12 @@ export class HttpPort implements PortContext {
     if (this.closing) return void socket.destroy();
     socket.on('error', () => socket.destroy());
     const l4 = this.l4!;
-    const peeking: L4LogEntry = { request: `TLS ${this.port.name}` };
+    const peeking: L4LogEntry = { protocol: 'TLS' };
     peekClientHello(socket, l4, this.port.name, peeking, (sni, hello) => {
       const routes = this.tlsRoutes!;
       if (sni !== undefined && this.ownerIsTLS(sni)) {
         socket.setNoDelay(true);
-        routes.route(socket, sni, hello, logOnClose(socket, `TLS ${this.port.name} sni=${sni}`, l4.accessLog));
+        routes.route(socket, sni, hello, logOnClose(socket, 'TLS', l4.accessLog, sni));
         return;
       }
       socket.unshift(hello);

@@ -56,7 +56,8 @@ export interface AccessRecord {
 }
 
 const gwCache = new WeakMap<Listener, [string, string]>();
-function gatewayOf(l: Listener): [string, string] {
+/** [`namespace/gateway`, listener] of an IR listener name (cached per listener). Also for the L4 lines. */
+export function gatewayOf(l: Listener): [string, string] {
   let g = gwCache.get(l);
   if (!g) {
     const i = l.name.lastIndexOf('/');
@@ -76,7 +77,7 @@ const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 // ISO 8601 time: the part up to the second is computed once per second, the milliseconds appended.
 let isoSecond = -1;
 let isoPrefix = '';
-function isoTime(ms: number): string {
+export function isoTime(ms: number): string {
   const sec = Math.floor(ms / 1000);
   if (sec !== isoSecond) {
     isoSecond = sec;

@@ -93,16 +93,27 @@ test('access log: a line per TCP connection (also a refused one) and per UDP ses
   try {
     await engine.apply(irOf(gateway(tcpP, udpP), tcpRoute('svc-a'), udpRoute, ...svcs));
     assert.equal((await tcpRoundTrip(tcpP, 'hello')).data, 'hello|a');
-    const tcp = await waitLine(/"TCP /);
-    assert.match(tcp, new RegExp(`^127\\.0\\.0\\.1 "TCP 127\\.0\\.0\\.1:${tcpP}/TCP" closed route=TCPRoute/default/t#0 upstream=\\S+ in=5 out=7 \\d+ms$`));
+    // JSON, with the HTTP lines' field names (observability/access-log.ts) plus `refused`.
+    const tcp = JSON.parse(await waitLine(/"protocol":"TCP"/)) as Record<string, unknown>;
+    assert.match(String(tcp.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(typeof tcp.duration_ms === 'number' && tcp.duration_ms >= 0);
+    const { time: _t, duration_ms: _d, ...tcpRest } = tcp;
+    assert.deepEqual(tcpRest, {
+      gateway: 'default/gw', listener: 'tcp', route: 'TCPRoute/default/t', rule: 0, backend: 'default/svc-a:7000/tcp', endpoint: `127.0.0.1:${a.port}`,
+      protocol: 'TCP', authority: null, bytes_received: 5, bytes_sent: 7, refused: null, client: '127.0.0.1',
+    });
 
     assert.equal(await udpAsk(client, udpP, 'd'), 'u:d');
     // The session ends when its listener goes away; the TCP port now has no route: refused.
     await engine.apply(irOf(gateway(tcpP), ...svcs));
-    const udp = await waitLine(/"UDP /);
-    assert.match(udp, new RegExp(`^127\\.0\\.0\\.1 "UDP 127\\.0\\.0\\.1:${udpP}/UDP" closed route=UDPRoute/default/u#0 upstream=\\S+ in=1 out=3 \\d+ms$`));
+    const udp = JSON.parse(await waitLine(/"protocol":"UDP"/)) as Record<string, unknown>;
+    assert.deepEqual(
+      [udp.gateway, udp.listener, udp.route, udp.rule, udp.backend, udp.endpoint, udp.bytes_received, udp.bytes_sent, udp.refused, udp.client],
+      ['default/gw', 'udp', 'UDPRoute/default/u', 0, 'default/udp-svc:5300/udp', `127.0.0.1:${u.port}`, 1, 3, null, '127.0.0.1'],
+    );
     await tcpRoundTrip(tcpP, 'x').catch(() => undefined);
-    assert.match(await waitLine(/refused/), /"TCP .*" refused \(no TCPRoute attached\) route=- upstream=-/);
+    const refused = JSON.parse(await waitLine(/"refused":"/)) as Record<string, unknown>;
+    assert.deepEqual([refused.protocol, refused.listener, refused.route, refused.backend, refused.endpoint, refused.refused], ['TCP', 'tcp', null, null, null, 'no TCPRoute attached']);
   } finally {
     client.close();
     await engine.close(100);

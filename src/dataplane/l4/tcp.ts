@@ -6,7 +6,7 @@ import type { L4Server } from './api.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
-import { countConnection, logOnClose, type L4LogEntry } from './access-log.js';
+import { countConnection, endpointOf, logOnClose, type L4LogEntry } from './access-log.js';
 
 interface State {
   listener: Listener | undefined;
@@ -28,10 +28,11 @@ export async function createTCPServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
-    const entry = logOnClose(client, `TCP ${port.name}`, opts.accessLog);
+    const entry = logOnClose(client, 'TCP', opts.accessLog);
     // Captured now: a later update() must not move this connection.
     const { route, clusters: cs, listener } = state;
     const m = opts.metrics;
+    entry.listener = listener;
     if (route === undefined) {
       if (m) m.l4Route(listener, undefined, undefined, false).refused.v++;
       return refuse(client, entry, 'no TCPRoute attached');
@@ -46,6 +47,7 @@ export async function createTCPServer(port: Port, clusters: Record<string, Clust
     dialBackend(pick.endpoints, opts.connectAttempts, opts.connectTimeoutMs).then(
       (backend) => {
         if (client.destroyed) return void backend.destroy();
+        entry.endpoint = endpointOf(backend);
         if (m) countConnection(client, m.l4Route(listener, route.source, pick.cluster.name, false));
         splice(client, backend);
         client.resume();

@@ -15,7 +15,7 @@ import { HostTable, tlsRouteTable } from './hostmatch.js';
 import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
-import { countConnection, logOnClose, type L4LogEntry } from './access-log.js';
+import { countConnection, endpointOf, logOnClose, type L4LogEntry } from './access-log.js';
 
 interface CompiledListener {
   listener: Listener;
@@ -141,7 +141,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
     conns.add(client);
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
-    const entry = logOnClose(client, `TLS ${port.name}`, opts.accessLog);
+    const entry = logOnClose(client, 'TLS', opts.accessLog);
     peekClientHello(client, opts, port.name, entry, (sni, hello) => {
       if (sni === undefined) {
         if (opts.metrics) opts.metrics.l4Route(undefined, undefined, undefined, false).refused.v++;
@@ -149,7 +149,7 @@ export async function createTLSServer(port: Port, clusters: Record<string, Clust
         opts.log(`tls ${port.name}: ClientHello without SNI; closing client`);
         return closeCleanly(client);
       }
-      entry.request = `TLS ${port.name} sni=${sni}`;
+      entry.sni = sni;
       routes.route(client, sni, hello, entry);
     });
   });
@@ -191,6 +191,7 @@ function routeConnection(
     if (m) m.l4Route(l.listener, undefined, undefined, false).refused.v++;
     return refuse(`no TLSRoute on ${l.listener.name} for SNI ${sni}`);
   }
+  log.listener = l.listener;
   log.route = entry.source;
   const pick = picker.pick(entry.backends, cs);
   if (!pick.ok) {
@@ -210,6 +211,7 @@ function routeConnection(
     dial().then(
       (backend) => {
         if (client.destroyed) return void backend.destroy();
+        log.endpoint = endpointOf(backend);
         if (cells) countConnection(client, cells);
         backend.write(hello);
         splice(client, backend);
@@ -258,6 +260,7 @@ function routeConnection(
     dial().then(
       (backend) => {
         if (secure.destroyed) return void backend.destroy();
+        log.endpoint = endpointOf(backend);
         if (cells) countConnection(client, cells);
         splice(secure, backend);
       },

@@ -73,7 +73,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
         s.cells.active.v--;
         observe(s.cells.duration, (Date.now() - s.started) / 1000);
       }
-      opts.accessLog?.(l4LogLine(s.client, s.log, s.bytesIn, s.bytesOut, Date.now() - s.started));
+      opts.accessLog?.(l4LogLine(s.client, s.log, s.bytesIn, s.bytesOut, s.started, Date.now() - s.started));
     }
     try {
       s.upstream.close();
@@ -109,7 +109,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     const ep: Endpoint = pick.endpoints[0]!;
     const upstream = dgram.createSocket(family(ep.address));
     const now = Date.now();
-    const log: L4LogEntry = { request: `UDP ${port.name}`, route: route.source, upstream: pick.cluster.name };
+    const log: L4LogEntry = { protocol: 'UDP', listener, route: route.source, upstream: pick.cluster.name, endpoint: `${ep.address.includes(':') ? `[${ep.address}]` : ep.address}:${ep.port}` };
     const s: Session = { upstream, lastSeen: now, ready: false, pending: [], client: client.address, log, bytesIn: 0, bytesOut: 0, started: now, cells };
     sessions.set(key, s);
     upstream.on('error', (e) => {

@@ -7,7 +7,7 @@
 //
 // Parts are compared by their encoded text (ir/keys.ts encodeForEngine, key material
 // included), and an object the primary already encoded (same identity: translate/incremental.ts
-// shares unchanged clusters) is not encoded again. Each message names the version it applies
+// shares unchanged clusters; or every property the same value) is not encoded again. Each message names the version it applies
 // to; a worker that holds another version (just forked, or replaced) answers "resync" and gets
 // the whole state, which the primary assembles from its cached texts without encoding again.
 
@@ -39,12 +39,27 @@ export interface EncodedDelta {
   changedClusters: number;
 }
 
+/** Same own properties (sealed ones included), each the same value: the encoding is the same too. */
+function shallowSame(a: object, b: object): boolean {
+  const ka = Object.getOwnPropertyNames(a);
+  const kb = Object.getOwnPropertyNames(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k] || !Object.hasOwn(b, k)) return false;
+  return true;
+}
+
 function partsOf<T extends { name: string }>(items: Iterable<T>, prev: Map<string, Part<T>>, changed: string[]): Map<string, Part<T>> {
   const out = new Map<string, Part<T>>();
   for (const obj of items) {
     const old = prev.get(obj.name);
     if (old && old.obj === obj) {
       out.set(obj.name, old);
+      continue;
+    }
+    // A new cluster object around the same endpoints array (translate/backends.ts keeps it
+    // while the Service's slices are unchanged): no need to encode it to know.
+    if (old && shallowSame(old.obj, obj)) {
+      out.set(obj.name, { obj, text: old.text });
       continue;
     }
     const text = encodeForEngine(obj);

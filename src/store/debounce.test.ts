@@ -57,27 +57,38 @@ test('events of one save (within the settle time) fire once', () => {
   assert.equal(n, 1);
 });
 
-test('changes right after a firing are a burst: they wait for a quiet period and collapse', () => {
+test('changes spaced out are each fast, even a few in a row', () => {
   const c = fakeClock();
   const fired: number[] = [];
   const d = new AdaptiveDebounce(() => fired.push(c.now()), { ...opts, ...c });
-  d.trigger();
-  c.advance(5); // first change: fired at 5
+  for (let i = 0; i < 6; i++) {
+    d.trigger();
+    c.advance(300);
+  }
+  assert.deepEqual(fired, [5, 305, 605, 905, 1205, 1505]);
+});
+
+test('once three firings fall within the burst window, changes wait for a quiet period and collapse', () => {
+  const c = fakeClock();
+  const fired: number[] = [];
+  const d = new AdaptiveDebounce(() => fired.push(c.now()), { ...opts, ...c });
+  for (let i = 0; i < 3; i++) {
+    d.trigger();
+    c.advance(10); // fast: fired at 5, 15, 25
+  }
   for (let i = 0; i < 5; i++) {
     d.trigger();
     c.advance(20);
   }
-  // last trigger at 85; quiet period of 100 -> fires at 185, once
+  // triggers at 30..110; the last at 110, quiet period of 100 -> fires at 210, once
   c.advance(200);
-  assert.deepEqual(fired, [5, 185]);
+  assert.deepEqual(fired, [5, 15, 25, 210]);
 });
 
 test('a steady stream cannot hold a firing back longer than maxDelayMs', () => {
   const c = fakeClock();
   const fired: number[] = [];
   const d = new AdaptiveDebounce(() => fired.push(c.now()), { ...opts, ...c });
-  d.trigger();
-  c.advance(5);
   for (let i = 0; i < 100; i++) {
     d.trigger();
     c.advance(50);
@@ -91,11 +102,17 @@ test('after a quiet spell longer than the burst window, a change is fast again',
   const c = fakeClock();
   const fired: number[] = [];
   const d = new AdaptiveDebounce(() => fired.push(c.now()), { ...opts, ...c });
+  for (let i = 0; i < 3; i++) {
+    d.trigger();
+    c.advance(10);
+  }
+  d.trigger(); // a burst now: waits for the quiet period
+  c.advance(5);
+  assert.deepEqual(fired, [5, 15, 25]);
+  c.advance(1000);
+  assert.deepEqual(fired, [5, 15, 25, 130]);
   d.trigger();
   c.advance(5);
-  c.advance(600);
-  d.trigger();
-  c.advance(5);
-  assert.deepEqual(fired, [5, 610]);
+  assert.deepEqual(fired, [5, 15, 25, 130, 1040]);
   d.cancel();
 });

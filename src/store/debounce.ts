@@ -1,17 +1,20 @@
 // When a batch of source changes becomes a new snapshot. A fixed quiet period (wait N ms after
 // the last change) charges every change the full wait, even a lone edit nobody else follows.
-// This one adapts: when changes are rare (nothing fired within `burstWindowMs`), a change fires
-// after only `settleMs` (the few ms an editor's save or a rename spreads its events over);
-// while changes keep coming it waits for a `debounceMs` quiet period, so a burst collapses
-// into few rebuilds; and `maxDelayMs` bounds how long a steady stream can hold one back.
+// This one adapts: when changes are rare (fewer than `burstFirings` firings within the last
+// `burstWindowMs`), a change fires after only `settleMs` (the few ms an editor's save or a
+// rename spreads its events over); while changes keep coming it waits for a `debounceMs` quiet
+// period, so a burst collapses into few rebuilds; and `maxDelayMs` bounds how long a steady
+// stream can hold one back.
 
 export interface AdaptiveDebounceOptions {
   /** Wait after a change when changes are rare. */
   settleMs: number;
   /** Quiet period that ends a burst. */
   debounceMs: number;
-  /** A change within this long of the previous firing counts as part of a burst. */
+  /** `burstFirings` firings within this long make the next change part of a burst. */
   burstWindowMs: number;
+  /** Default 3. */
+  burstFirings?: number;
   /** Longest delay from the first pending change to the firing. */
   maxDelayMs: number;
   /** Injected for tests; default Date.now / setTimeout / clearTimeout. */
@@ -23,7 +26,8 @@ export interface AdaptiveDebounceOptions {
 export class AdaptiveDebounce {
   private timer: unknown;
   private firstPending = 0;
-  private lastFired = Number.NEGATIVE_INFINITY;
+  /** When the last `burstFirings` firings happened, oldest first. */
+  private fired: number[] = [];
   private bursting = false;
   private readonly now: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
@@ -43,7 +47,8 @@ export class AdaptiveDebounce {
     const now = this.now();
     if (this.timer === undefined) {
       this.firstPending = now;
-      this.bursting = now - this.lastFired < this.o.burstWindowMs;
+      const n = this.o.burstFirings ?? 3;
+      this.bursting = this.fired.length >= n && now - this.fired[this.fired.length - n]! < this.o.burstWindowMs;
     } else {
       this.clearTimer(this.timer);
     }
@@ -51,7 +56,8 @@ export class AdaptiveDebounce {
     const wait = Math.max(0, Math.min(want, this.firstPending + this.o.maxDelayMs - now));
     this.timer = this.setTimer(() => {
       this.timer = undefined;
-      this.lastFired = this.now();
+      this.fired.push(this.now());
+      if (this.fired.length > (this.o.burstFirings ?? 3)) this.fired.shift();
       this.fire();
     }, wait);
   }

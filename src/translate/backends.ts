@@ -175,8 +175,24 @@ export class Clusters {
   }
 }
 
+/**
+ * The last endpointsFor() answer per Service port object. Sources keep the same object for a
+ * Service or EndpointSlice that did not change, so a rebuild gets the same (frozen) array for
+ * every Service whose slices did not change: no recomputation, and the IR diff to the data
+ * plane (dataplane/ir-delta.ts) sees the cluster unchanged without encoding it.
+ */
+const lastEndpoints = new WeakMap<ServicePort, { slices: readonly EndpointSlice[]; out: Endpoint[] }>();
+
 /** Ready endpoints of a Service port; the slice port is chosen by the Service port's name (targetPort when the slice lists no ports). */
 export function endpointsFor(slices: readonly EndpointSlice[], sp: ServicePort): Endpoint[] {
+  const memo = lastEndpoints.get(sp);
+  if (memo && memo.slices.length === slices.length && memo.slices.every((s, i) => s === slices[i])) return memo.out;
+  const out = computeEndpoints(slices, sp);
+  lastEndpoints.set(sp, { slices: [...slices], out });
+  return out;
+}
+
+function computeEndpoints(slices: readonly EndpointSlice[], sp: ServicePort): Endpoint[] {
   const seen = new Set<string>();
   const out: Endpoint[] = [];
   const wantName = sp.name ?? '';
@@ -203,5 +219,8 @@ export function endpointsFor(slices: readonly EndpointSlice[], sp: ServicePort):
       }
     }
   }
-  return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+  out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+  // Shared between translations (see lastEndpoints): nothing may change it in place.
+  for (const e of out) Object.freeze(e);
+  return Object.freeze(out) as Endpoint[];
 }

@@ -76,6 +76,10 @@ test('delta: a worker on another version answers resync, and the whole state bri
   assert.deepEqual(full, ir2);
   // The one that held the previous version takes the delta itself.
   assert.deepEqual(old.apply(delta), ir2);
+  // A new cluster object around the same endpoints array is known unchanged without encoding.
+  const copy = enc.encode({ ports: ir2.ports, clusters: { a: { ...ir2.clusters.a! }, b: ir2.clusters.b! } });
+  assert.equal(copy.changedPorts + copy.changedClusters, 0);
+  assert.deepEqual(old.apply(copy.text), ir2);
   // Skipping a version is a resync too.
   enc.encode(sample(2000, 5, 6));
   assert.equal(old.apply(enc.encode(sample(2000, 7, 8)).text), 'resync');

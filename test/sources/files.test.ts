@@ -130,15 +130,16 @@ test('watch: changes are debounced into one update; editor-style rename saves an
     }
   };
 
-  // A burst of writes: the first change after a quiet spell reloads at once (store/debounce.ts),
-  // the rest of the burst collapses into one more update with the final state.
+  // A burst of writes: the first changes after a quiet spell reload at once (store/debounce.ts:
+  // up to 3 firings within its burst window), the rest of the burst collapses into one more
+  // update with the final state.
   for (let p = 81; p <= 85; p++) {
     await writeFile(join(dir, 'a.yaml'), svc('a', p));
     await new Promise((r) => setTimeout(r, 10));
   }
   await waitFor(() => updates.length >= 1 && (updates.at(-1)!.entries[0]!.resource.spec as any).ports[0].port === 85);
   await new Promise((r) => setTimeout(r, 400));
-  assert.ok(updates.length <= 2, `${updates.length} updates for one burst`);
+  assert.ok(updates.length <= 4, `${updates.length} updates for a burst of 5 writes`);
   assert.equal((updates.at(-1)!.entries[0]!.resource.spec as any).ports[0].port, 85);
   const afterBurst = updates.length;
 

@@ -227,8 +227,13 @@ start_service_routing() {
 start() {
   local name=$1; shift
   if running "$name"; then log "$name already running"; return 0; fi
-  # 9>&-: not the lock `up` holds (a component that kept it would block every later `up`).
-  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null 9>&- &
+  # Every inherited descriptor above 2 is closed: up's own lock (9) and the cluster-use lock that a
+  # `flock FILE cmd` wrapper around up passes on (usually 3). A component that kept one would hold
+  # that lock for as long as it runs, and every later `up` or cluster user would wait forever.
+  (
+    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done
+    exec setsid "$@"
+  ) >"$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$RUN/$name.pid"
 }
 
@@ -278,11 +283,19 @@ kwok_config() {
   # The stages kwokctl uses by default: nodes become Ready and renew their Lease; pods are
   # given an IP from their node's podCIDR and become Ready at once (hack/podrunner.mjs then
   # puts a real process behind that IP).
+  # A pod with a readinessProbe starts Ready False (and its probed containers not ready):
+  # podrunner probes it and writes Ready itself (hack/pod-lifecycle.mjs), as a kubelet would.
   local f first=1
   for f in "$stages"/node/fast/node-initialize.yaml "$stages"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml "$stages"/pod/fast/pod-*.yaml; do
     ((first)) || echo '---'
     first=0
-    cat "$f"
+    if [[ "$f" == */pod-ready.yaml ]]; then
+      perl -0pe 's/(\{\{ \$now := Now \}\})/$1\n      {{ \$ready := "True" }}{{ range .spec.containers }}{{ if .readinessProbe }}{{ \$ready = "False" }}{{ end }}{{ end }}/;
+        s/status: "True"\n(\s+)type: (Ready|ContainersReady)\n/status: {{ \$ready | Quote }}\n$1type: $2\n/g;
+        s/(name: \{\{ \.name \| Quote \}\}\n\s+)ready: true\n(\s+restartCount: 0\n\s+state:\n\s+running:)/$1ready: {{ not .readinessProbe }}\n$2/' "$f"
+    else
+      cat "$f"
+    fi
   done
 }
 

@@ -21,6 +21,10 @@
 // folder holding the materialised Secret volume. A CoreDNS container (the UDPRoute tests'
 // backend) runs hack/coredns-lite.mjs with its args (the Corefile path mapped to its volume).
 //
+// The kubelet's part around those processes (readiness probes written to the pod's Ready
+// condition, preStop sleep, SIGTERM and terminationGracePeriodSeconds, a reused pod IP waiting
+// for its previous pod's processes) is in pod-lifecycle.mjs.
+//
 // --label-selector serves only matching pods (a second podrunner next to an older one, as
 // test/k8s/provisioned.test.ts starts when the cluster's podrunner predates data planes).
 // <state>/podrunner.json names this process and what it runs (features), for such callers.
@@ -32,6 +36,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { Readiness, terminate } from './pod-lifecycle.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,6 +65,11 @@ const procs = new Map();
 const wanted = new Map();
 /** pod IP -> uids of the running pods that hold it (kwok may hand a freed IP to a new pod) */
 const ipHolders = new Map();
+/** pod IP -> exits of terminating processes still on it: a new pod's processes wait for them */
+const ipDraining = new Map();
+/** pod uid -> its processes' termination (a delete event after the deletionTimestamp update waits for it) */
+const terminating = new Map();
+const readiness = new Readiness(core, (...a) => log(...a));
 
 function holdIp(ip, uid) {
   let holders = ipHolders.get(ip);
@@ -241,7 +251,7 @@ function coreDNSCommand(container, mounts) {
 async function startContainer(pod, container) {
   const key = `${pod.metadata.uid}/${container.name}`;
   if (procs.has(key)) return;
-  const entry = { child: null, stopping: false, restarts: 0 };
+  const entry = { child: null, stopping: false, restarts: 0, pod, container };
   procs.set(key, entry);
   const dir = join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
   mkdirSync(dir, { recursive: true });
@@ -262,6 +272,7 @@ async function startContainer(pod, container) {
     setTimeout(() => { const p = wanted.get(pod.metadata.uid); if (p) reconcile(p); }, 2000).unref();
     return;
   }
+  await Promise.all(ipDraining.get(pod.status.podIP) ?? []);
   const run = () => {
     if (entry.stopping) return;
     const out = createWriteStream(join(dir, `${container.name}.log`), { flags: 'a' });
@@ -285,20 +296,34 @@ async function startContainer(pod, container) {
   run();
 }
 
-function stopPod(uid) {
+/** Stops the pod's processes (preStop, SIGTERM, grace period; `now`: at once); resolves when they have exited. */
+function stopPod(uid, now = false) {
+  if (terminating.has(uid) && !wanted.has(uid)) return terminating.get(uid);
   const ip = wanted.get(uid)?.status?.podIP;
   wanted.delete(uid);
-  if (ip) releaseIp(ip, uid);
+  readiness.forget(uid);
+  const exits = [];
   for (const [key, entry] of procs) {
     if (!key.startsWith(uid + '/')) continue;
     entry.stopping = true;
     procs.delete(key);
-    const child = entry.child;
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 2000).unref();
-    }
+    exits.push(terminate(entry.child, entry.pod, entry.container, { now, log }).catch((err) => log(`${key}: ${err?.message ?? err}`)));
   }
+  const all = Promise.all(exits);
+  terminating.set(uid, all);
+  void all.then(() => { if (terminating.get(uid) === all) terminating.delete(uid); });
+  if (ip && exits.length) {
+    const set = ipDraining.get(ip) ?? new Set();
+    ipDraining.set(ip, set.add(all));
+    void all.then(() => {
+      set.delete(all);
+      if (!set.size) ipDraining.delete(ip);
+      releaseIp(ip, uid);
+    });
+  } else if (ip) {
+    releaseIp(ip, uid);
+  }
+  return all;
 }
 
 function reconcile(pod) {
@@ -316,13 +341,13 @@ function reconcile(pod) {
   for (const c of pod.spec?.containers ?? []) {
     startContainer(pod, c).catch((err) => log(`${uid}/${c.name}: ${err?.message ?? err}`));
   }
+  readiness.track(pod);
 }
 
 function forget(pod) {
   const uid = pod.metadata?.uid;
   if (!uid) return;
-  stopPod(uid);
-  rmSync(join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`), { recursive: true, force: true });
+  void stopPod(uid).then(() => rmSync(join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`), { recursive: true, force: true }));
 }
 
 const selector = args['label-selector'];
@@ -343,13 +368,13 @@ informer.on('error', (err) => {
 
 function shutdown() {
   log('shutting down');
-  for (const uid of [...wanted.keys()]) stopPod(uid);
-  setTimeout(() => process.exit(0), 500);
+  void Promise.all([...wanted.keys()].map((uid) => stopPod(uid, true))).then(() => process.exit(0));
+  setTimeout(() => process.exit(0), 3000).unref();
 }
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
 mkdirSync(args.state, { recursive: true });
-writeFileSync(join(args.state, 'podrunner.json'), JSON.stringify({ pid: process.pid, features: ['portico-dataplane', 'coredns'], labelSelector: selector ?? null }) + '\n');
+writeFileSync(join(args.state, 'podrunner.json'), JSON.stringify({ pid: process.pid, features: ['portico-dataplane', 'coredns', 'pod-lifecycle'], labelSelector: selector ?? null }) + '\n');
 await informer.start();
 log('watching pods');

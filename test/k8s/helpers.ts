@@ -56,6 +56,8 @@ const PLURALS: Record<string, string> = {
   HTTPRoute: 'httproutes',
   GRPCRoute: 'grpcroutes',
   TLSRoute: 'tlsroutes',
+  TCPRoute: 'tcproutes',
+  UDPRoute: 'udproutes',
   BackendTLSPolicy: 'backendtlspolicies',
   ReferenceGrant: 'referencegrants',
   Pod: 'pods',

@@ -65,15 +65,20 @@ export class Plan {
   tryTimeoutMs = 0;
   /** Metrics cells of the listener x rule x backend this request counts under; null when metrics are off. */
   cells: RouteCells | null = null;
-  /** The endpoint session persistence chose for the first try; -1 = round robin. */
+  /** The endpoint session persistence chose; -1 = round robin. */
   sessionEndpoint = -1;
+  private picked = false;
 
-  /** The endpoint of the first try (the session's, when it has one), then round robin. */
+  /** The endpoint of the first try (the session's, when it has one); retries go round robin. */
   pickEndpoint(): number {
-    const i = this.sessionEndpoint;
-    if (i < 0) return this.cluster!.next();
-    this.sessionEndpoint = -1;
-    return i;
+    if (this.sessionEndpoint < 0 || this.picked) return this.cluster!.next();
+    this.picked = true;
+    return this.sessionEndpoint;
+  }
+
+  /** The same try again on a fresh socket (a pooled one was stale): the session's endpoint stays. */
+  replayEndpoint(): number {
+    return this.sessionEndpoint >= 0 ? this.sessionEndpoint : this.cluster!.next();
   }
 }
 

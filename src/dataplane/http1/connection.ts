@@ -840,7 +840,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       // A pooled socket the upstream closed while idle: replay once on a fresh one if nothing was streamed.
       if (up.reused && this.respBytes === 0 && this.head.contentLength <= 0 && !this.head.chunked && this.plan?.cluster) {
         const cl = this.plan.cluster;
-        const fresh = this.ctx.shared.pool.fresh(cl, cl.next(), this);
+        const fresh = this.ctx.shared.pool.fresh(cl, this.plan.replayEndpoint(), this);
         this.up = fresh;
         fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;

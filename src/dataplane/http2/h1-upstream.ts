@@ -304,7 +304,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
       // Stale pooled socket: replay once when nothing of the request body was streamed.
       if (up.reused && this.respBytes === 0 && this.head.contentLength <= 0 && !this.chunkedReq) {
         const cl = this.plan.cluster!;
-        const fresh = this.ctx.shared.pool.fresh(cl, cl.next(), this);
+        const fresh = this.ctx.shared.pool.fresh(cl, this.plan.replayEndpoint(), this);
         this.up = fresh;
         fresh.socket.write(upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false), 'latin1');
         return;

@@ -21,12 +21,14 @@ export const canary: AnnotationFamily = {
       for (const n of NAMES) if (a.has(n)) plan.report(n, 'converted', 'no effect without canary: "true" (ingress-nginx ignores it too); nothing emitted');
       return;
     }
-    const weightTotal = int(a.get('canary-weight-total')) ?? 100;
+    // balancer.lua draws from max(100, canary-weight-total): a total below 100 counts as 100.
+    const givenTotal = int(a.get('canary-weight-total'));
+    const weightTotal = Math.max(100, givenTotal ?? 100);
     const spec: NonNullable<typeof plan.canary> = { weightTotal };
     plan.report('canary', 'converted', 'this Ingress becomes extra backendRefs and rules on the routes of the Ingress it shadows (same host and path)');
     if (a.has('canary-weight-total')) {
       if (int(a.get('canary-weight-total')) === undefined) plan.report('canary-weight-total', 'not-converted', `"${a.get('canary-weight-total')}" is not a whole number; 100 is used`);
-      else plan.report('canary-weight-total', 'converted', `backendRef weights out of ${weightTotal}`);
+      else plan.report('canary-weight-total', 'converted', givenTotal! < 100 ? `below 100, so ingress-nginx uses 100: backendRef weights out of 100` : `backendRef weights out of ${weightTotal}`);
     }
     if (a.has('canary-weight')) {
       const w = int(a.get('canary-weight'));

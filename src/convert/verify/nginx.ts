@@ -194,7 +194,8 @@ export class NginxModel {
       if (cookie === 'always') return { [canary]: 1 };
       if (cookie === 'never') return { [main]: 1 };
     }
-    const total = Number(a.get('canary-weight-total') ?? 100) || 100;
+    // balancer.lua: math.random(weightTotal) <= weight, weightTotal only honoured above 100.
+    const total = Math.max(100, Number(a.get('canary-weight-total') ?? 100) || 100);
     const w = Math.min(Number(a.get('canary-weight') ?? 0) || 0, total);
     if (w <= 0) return { [main]: 1 };
     if (w >= total) return { [canary]: 1 };

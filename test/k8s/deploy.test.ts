@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 import { ALL_KINDS, DEFAULT_CONTROLLER_NAME, GROUP_OF, ROUTE_KINDS, Kind } from '../../src/api/names.js';
+import { provision } from '../../src/provision/index.js';
 import { ROOT, apply, installGatewayApiCrds, kubeConfigFrom, remove, waitFor } from './helpers.js';
 
 const KUBECONFIG = process.env.PORTICO_KUBECONFIG;
@@ -185,6 +186,54 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
       const out = await apply(client, d as Parameters<typeof apply>[1], true);
       assert.equal(out.kind, d.kind, `${d.kind}/${d.metadata.name}`);
     }
+  });
+
+  test('monitors (off by default): the ServiceMonitor and PodMonitors select the pods and name their health port', async () => {
+    const monitors = (l: Doc[]) => l.filter((d) => d.apiVersion === 'monitoring.coreos.com/v1').map(id).sort();
+    assert.deepEqual(monitors(chart), []);
+    type Selector = { matchLabels: Record<string, string> };
+    type Monitor = { selector: Selector; namespaceSelector: { matchNames?: string[]; any?: boolean }; endpoints?: { port: string; path: string }[]; podMetricsEndpoints?: { port: string; path: string }[] };
+    const subset = (want: Record<string, string>, have: Record<string, string> | undefined, what: string) =>
+      assert.deepEqual(Object.fromEntries(Object.keys(want).map((k) => [k, have?.[k]])), want, what);
+    const controllerPod = (l: Doc[]) => {
+      const t = (l.find((d) => d.kind === 'Deployment')!.spec as { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } }).template;
+      return { labels: t.metadata.labels, ports: (t.spec.containers[0] as Container).ports!.map((p) => p.name) };
+    };
+    // A provisioned data plane's pod, as the controller makes it (src/provision).
+    const gateway = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'app', uid: 'u1', generation: 1 }, spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', protocol: 'HTTP', port: 9091 }] } };
+    const gatewayClass = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: DEFAULT_CONTROLLER_NAME } };
+    const provisioned = provision({ gateway, gatewayClass, findParameters: () => undefined, settings: { image: 'portico:test', syncAddress: 'portico-sync.portico-system.svc:18000' } } as Parameters<typeof provision>[0]);
+    assert.ok(provisioned.ok);
+    const dpTemplate = (provisioned.objects.find((o) => o.kind === 'Deployment')!.spec as { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } }).template;
+    const dpPorts = (dpTemplate.spec.containers[0] as Container).ports!;
+    assert.ok(dpPorts.some((p) => p.name === 'health' && p.containerPort !== 9091), 'a listener on 9091 moves the health port: monitors must name it');
+
+    const release = ['--set', 'monitoring.labels.release=kps'];
+    const both = renderChart('portico', [...release, '--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'monitoring.podMonitor.enabled=true', '--set', 'dataplane.mode=provisioned']);
+    // With the ServiceMonitor on, no controller PodMonitor: every series would be scraped twice.
+    assert.deepEqual(monitors(both), [`PodMonitor/${NS}/portico-dataplanes`, `ServiceMonitor/${NS}/portico`]);
+    const pod = controllerPod(both);
+    const svc = both.find((d) => d.kind === 'Service' && d.metadata.name === 'portico-metrics') as Doc & { metadata: { labels: Record<string, string> }; spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } };
+    subset(svc.spec.selector, pod.labels, 'the metrics Service selects the controller pods');
+    assert.deepEqual(svc.spec.ports.map((p) => [p.name, p.targetPort]), [['metrics', 'health']]);
+    assert.ok(pod.ports.includes('health'));
+    const sm = both.find((d) => d.kind === 'ServiceMonitor') as Doc & { metadata: { labels: Record<string, string> }; spec: Monitor };
+    subset(sm.spec.selector.matchLabels, svc.metadata.labels, 'the ServiceMonitor selects the metrics Service');
+    assert.ok(!both.some((d) => d.kind === 'Service' && d.metadata.name !== svc.metadata.name && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => (d.metadata as { labels?: Record<string, string> }).labels?.[k] === v)), 'and no other Service');
+    assert.deepEqual([sm.metadata.labels.release, sm.spec.namespaceSelector, sm.spec.endpoints], ['kps', { matchNames: [NS] }, [{ port: 'metrics', path: '/metrics', interval: '30s' }]]);
+    const dp = both.find((d) => d.metadata.name === 'portico-dataplanes') as Doc & { spec: Monitor };
+    subset(dp.spec.selector.matchLabels, dpTemplate.metadata.labels, 'the data-plane PodMonitor selects provisioned data-plane pods');
+    assert.notDeepEqual(Object.fromEntries(Object.keys(dp.spec.selector.matchLabels).map((k) => [k, pod.labels[k]])), dp.spec.selector.matchLabels, 'and not the controller pods');
+    assert.deepEqual([dp.spec.namespaceSelector, dp.spec.podMetricsEndpoints], [{ any: true }, [{ port: 'health', path: '/metrics', interval: '30s' }]]);
+
+    const pods = renderChart('portico', [...release, '--set', 'monitoring.podMonitor.enabled=true']);
+    assert.deepEqual(monitors(pods), [`PodMonitor/${NS}/portico`]);
+    const pm = pods.find((d) => d.kind === 'PodMonitor') as Doc & { spec: Monitor };
+    subset(pm.spec.selector.matchLabels, controllerPod(pods).labels, 'the controller PodMonitor selects the controller pods');
+    assert.deepEqual(pm.spec.podMetricsEndpoints, [{ port: 'health', path: '/metrics', interval: '30s' }]);
+    // What the API server knows without the Prometheus Operator's CRDs: the metrics Service.
+    const out = await apply(client, svc as Parameters<typeof apply>[1], true);
+    assert.equal(out.kind, 'Service');
   });
 
   async function allowed(attrs: { group: string; resource: string; verb: string; namespace?: string; subresource?: string }) {

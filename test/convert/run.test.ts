@@ -141,6 +141,12 @@ for (const name of CASES) {
         const denied = await send(first, options.httpPort, 'OPTIONS', { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' });
         assert.equal(denied.headers['access-control-allow-origin'], undefined);
       }
+      if (first && name === 'affinity-cookie') {
+        // session-cookie-name/-max-age -> sessionPersistence: the data plane issues that cookie with that lifetime.
+        const cookie = String((await send(first, options.httpPort)).headers['set-cookie'] ?? '');
+        assert.match(cookie, /^route=[^;]+;/);
+        assert.match(cookie, /Max-Age=172800/i);
+      }
       if (first && name === 'canary-weight') {
         const seen = new Set<string>();
         for (let i = 0; i < 200 && seen.size < 2; i++) seen.add((JSON.parse((await send(first, options.httpPort)).body) as { backend: string }).backend);

@@ -27,7 +27,7 @@ import { clusterObjectsFor, convertCase } from './cases.js';
 const CASES = [
   'basic-prefix', 'exact-path', 'implementation-specific', 'multiple-hosts', 'no-host-rule', 'default-backend-only', 'default-backend-with-rules',
   'merge-shared-host', 'duplicate-path-conflict', 'named-port-with-service', 'tls-basic', 'tls-ssl-redirect-false', 'tls-mixed-redirect', 'force-ssl-redirect', 'tls-wildcard',
-  'cross-namespace-merge', 'ingress-class-default', 'use-regex', 'rewrite-capture-group', 'rewrite-capture-new-prefix', 'rewrite-no-capture', 'rewrite-slash-capture',
+  'wildcard-host', 'cross-namespace-merge', 'ingress-class-default', 'use-regex', 'rewrite-capture-group', 'rewrite-capture-new-prefix', 'rewrite-no-capture', 'rewrite-slash-capture',
   'app-root', 'app-root-tls', 'permanent-redirect', 'permanent-redirect-code', 'permanent-redirect-tls', 'temporal-redirect', 'from-to-www-redirect', 'upstream-vhost', 'x-forwarded-prefix', 'custom-headers',
   'cors-defaults', 'cors-custom', 'timeouts', 'affinity-cookie', 'canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value',
   'canary-by-header-pattern', 'canary-by-cookie', 'canary-precedence', 'canary-path-rewrite',

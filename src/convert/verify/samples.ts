@@ -55,7 +55,8 @@ export function sampleRequests(input: ConvertInput, options: ConvertOptions): Sa
         const trimmed = base === '/' ? '' : base;
         const parent = trimmed.slice(0, trimmed.lastIndexOf('/')) || '/';
         const paths = [base, `${trimmed}/`, `${trimmed}/a`, `${trimmed}/a/b`, ...(trimmed ? [`${trimmed}x`] : []), parent, '/', '/zz-unknown'];
-        const schemes: ('http' | 'https')[] = tlsHosts.has(rawHost) && !truthy(a.get('ssl-passthrough')) ? ['http', 'https'] : ['http'];
+        const covered = tlsHosts.has(rawHost) || [...tlsHosts].some((t) => t.startsWith('*.') && rawHost.endsWith(t.slice(1)) && rawHost.split('.').length === t.split('.').length);
+        const schemes: ('http' | 'https')[] = covered && !truthy(a.get('ssl-passthrough')) ? ['http', 'https'] : ['http'];
         for (const scheme of schemes)
           for (const path of paths)
             for (const headers of canaryHeaders) push({ scheme, host, path, headers, className, why: `${idOf(ing)} ${rawHost || '*'}${rawPath}` });

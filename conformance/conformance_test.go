@@ -8,6 +8,8 @@
 //	PORTICO_CONFORMANCE_CORE     "1": claim no extended feature but coreModeFeatures, so only
 //	                             core tests run (and the few extended tests of those features)
 //	PORTICO_CONFORMANCE_REPORT   where to write the ConformanceReport YAML (required)
+//	PORTICO_CONFORMANCE_DATAPLANE "provisioned": also claim the claims file's provisioned
+//	                             features, and use its provisioned static addresses
 //
 // The suite's own flags (-run-test, -debug, -cleanup-base-resources, ...) still apply.
 package conformance_test
@@ -30,13 +32,30 @@ type skip struct {
 	Reason string `json:"reason"`
 }
 
+type unclaimed struct {
+	Feature string `json:"feature"`
+	Reason  string `json:"reason"`
+}
+
 type claims struct {
 	Implementation    confv1.Implementation `json:"implementation"`
 	GatewayClassName  string                `json:"gatewayClassName"`
 	Profiles          []string              `json:"profiles"`
 	SupportedFeatures []string              `json:"supportedFeatures"`
 	SkipTests         []skip                `json:"skipTests"`
+	// Extended features of the claimed profiles left unclaimed, each with why (for SUMMARY.md).
+	UnclaimedFeatures []unclaimed `json:"unclaimedFeatures"`
 	// GatewayStaticAddresses: IPs the data plane can bind and IPs it cannot.
+	UsableAddresses   []string `json:"usableAddresses"`
+	UnusableAddresses []string `json:"unusableAddresses"`
+	// What changes when the Gateways get provisioned data planes (run.sh --dataplane provisioned).
+	Provisioned provisioned `json:"provisioned"`
+}
+
+type provisioned struct {
+	// Claimed on top of supportedFeatures: features only per-Gateway data planes have.
+	SupportedFeatures []string `json:"supportedFeatures"`
+	// GatewayStaticAddresses: IPs the load balancer can assign and IPs it cannot.
 	UsableAddresses   []string `json:"usableAddresses"`
 	UnusableAddresses []string `json:"unusableAddresses"`
 }
@@ -63,9 +82,14 @@ var coreProfiles = map[suite.ConformanceProfileName]suite.ConformanceProfile{
 // Terminate to be rejected unless TLSRouteModeTerminate is claimed, and once it is,
 // TLSRouteListenerMixedTerminationNotSupported expects the same of mixed modes unless
 // TLSRouteModeMixed is. Claiming them also runs their 4 extended TLSRoute tests.
+//
+// GatewayInfrastructure (claimed with provisioned data planes): v1.6.3 gates the core test
+// GatewayInvalidParametersRef behind it (in v1.6.0-v1.6.2 it needed Gateway only), so core mode
+// claims it too, which also runs its one extended test, GatewayInfrastructureMetadata.
 var coreModeFeatures = map[features.FeatureName]bool{
 	features.SupportTLSRouteModeTerminate: true,
 	features.SupportTLSRouteModeMixed:     true,
+	features.SupportGatewayInfrastructure: true,
 }
 
 func loadClaims(t *testing.T) claims {
@@ -85,9 +109,14 @@ func loadClaims(t *testing.T) claims {
 	for _, f := range features.AllFeatures.UnsortedList() {
 		known[f.Name] = true
 	}
-	for _, f := range c.SupportedFeatures {
+	for _, f := range append(append([]string{}, c.SupportedFeatures...), c.Provisioned.SupportedFeatures...) {
 		if !known[features.FeatureName(f)] {
 			t.Fatalf("%s: supportedFeatures names %q, which this suite version does not define", path, f)
+		}
+	}
+	for _, u := range c.UnclaimedFeatures {
+		if !known[features.FeatureName(u.Feature)] || strings.TrimSpace(u.Reason) == "" {
+			t.Fatalf("%s: unclaimedFeatures entry %q must name a feature of this suite version and say why", path, u.Feature)
 		}
 	}
 	for _, s := range c.SkipTests {
@@ -131,17 +160,23 @@ func TestPortico(t *testing.T) {
 		}
 		opts.SupportedFeatures = append(opts.SupportedFeatures, profile.CoreFeatures.UnsortedList()...)
 	}
-	for _, f := range c.SupportedFeatures {
+	claimed := c.SupportedFeatures
+	usable, unusable := c.UsableAddresses, c.UnusableAddresses
+	if os.Getenv("PORTICO_CONFORMANCE_DATAPLANE") == "provisioned" {
+		claimed = append(append([]string{}, claimed...), c.Provisioned.SupportedFeatures...)
+		usable, unusable = c.Provisioned.UsableAddresses, c.Provisioned.UnusableAddresses
+	}
+	for _, f := range claimed {
 		if os.Getenv("PORTICO_CONFORMANCE_CORE") != "1" || coreModeFeatures[features.FeatureName(f)] {
 			opts.SupportedFeatures = append(opts.SupportedFeatures, features.FeatureName(f))
 		}
 	}
 	// The suite's -usable-address / -unusable-address flags win when given.
 	if len(opts.UsableNetworkAddresses) == 0 {
-		opts.UsableNetworkAddresses = ipAddresses(c.UsableAddresses)
+		opts.UsableNetworkAddresses = ipAddresses(usable)
 	}
 	if len(opts.UnusableNetworkAddresses) == 0 {
-		opts.UnusableNetworkAddresses = ipAddresses(c.UnusableAddresses)
+		opts.UnusableNetworkAddresses = ipAddresses(unusable)
 	}
 	for _, s := range c.SkipTests {
 		t.Logf("skipping %s: %s", s.Test, s.Reason)

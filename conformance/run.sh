@@ -227,8 +227,11 @@ if [[ ! -s "$REPORT" ]]; then
   tail -n 60 "$WORK/suite-$mode.log" >&2
   exit 1
 fi
-summary="$WORK/summary-$mode.md"
-[[ $mode == full ]] && ((!partial)) && summary="$REPORTS_DIR/SUMMARY.md"
+summary="$WORK/summary-$mode-$DATAPLANE.md"
+if [[ $mode == full ]] && ((!partial)); then
+  summary="$REPORTS_DIR/SUMMARY.md"
+  [[ $DATAPLANE == "$DEFAULT_DATAPLANE" ]] || summary="$REPORTS_DIR/SUMMARY-$DATAPLANE.md"
+fi
 node "$ROOT/conformance/summarize.mjs" "$REPORT" "$WORK/suite-$mode.log" "$CLAIMS" > "$summary"
 cat "$summary"
 # The summary's last line: "conformance: <n> passed, <n> failed, <n> skipped".

@@ -16,6 +16,13 @@ if (!reportPath) {
 const report = parse(readFileSync(reportPath, 'utf8'));
 const claims = claimsPath && existsSync(claimsPath) ? parse(readFileSync(claimsPath, 'utf8')) : {};
 const skipReasons = new Map((claims.skipTests ?? []).map((s) => [s.test, s.reason]));
+const unclaimedReasons = new Map((claims.unclaimedFeatures ?? []).map((u) => [u.feature, u.reason.trim()]));
+const dataplane = process.env.PORTICO_CONFORMANCE_DATAPLANE ?? 'loopback';
+const DATAPLANES = {
+  loopback: '`portico controller --gateway-address-mode loopback`: one in-process data plane, each Gateway on its own 127.64.x.y address',
+  provisioned: '`portico controller --dataplane provisioned`: each Gateway gets its own Deployment of `portico dataplane` ' +
+    'and LoadBalancer Service; the suite connects to the Service addresses',
+};
 
 const stat = (s, k) => s?.statistics?.[k] ?? s?.statistics?.[k.toLowerCase()] ?? 0;
 const out = [];
@@ -24,6 +31,7 @@ out.push('');
 out.push(`- Report: \`${reportPath.split('/').slice(-2).join('/')}\` (${report.date ?? 'no date'})`);
 out.push(`- Gateway API ${report.gatewayAPIVersion} (${report.gatewayAPIChannel} channel), mode \`${report.mode}\`, ` +
   `${report.implementation?.project} ${report.implementation?.version}`);
+out.push(`- Data plane: ${dataplane} (${DATAPLANES[dataplane] ?? 'unknown'})`);
 out.push('');
 out.push('| profile | core passed | core failed | core skipped | core result | extended passed | extended failed | extended skipped | extended result |');
 out.push('|---|---|---|---|---|---|---|---|---|');
@@ -39,7 +47,11 @@ for (const p of report.profiles ?? []) {
   if (p.summary) out.push(`${p.summary}`, '');
   const e = p.extended;
   if (e?.supportedFeatures?.length) out.push(`Extended features claimed: ${e.supportedFeatures.join(', ')}`, '');
-  if (e?.unsupportedFeatures?.length) out.push(`Extended features not claimed: ${e.unsupportedFeatures.join(', ')}`, '');
+  if (e?.unsupportedFeatures?.length) {
+    out.push(`Extended features not claimed: ${e.unsupportedFeatures.join(', ')}`, '');
+    for (const f of e.unsupportedFeatures) out.push(`- ${f}: ${unclaimedReasons.get(f) ?? 'no reason given in the claims file'}`);
+    out.push('');
+  }
   for (const [level, s] of [['core', p.core], ['extended', e]]) {
     if (!s) continue;
     if (s.failedTests?.length) out.push(`Failed (${level}): ${s.failedTests.join(', ')}`, '');
@@ -68,9 +80,10 @@ const known = [
   {
     version: 'v1.6.3', test: 'GatewayInvalidParametersRef', feature: 'GatewayInfrastructure',
     why: 'in v1.6.0-v1.6.2 a core test (feature Gateway only), the one more core test per profile that peers on ' +
-      'v1.6.1 report (37/15/20 for HTTP/GRPC/TLS against 36/14/19 here); v1.6.3 moved it behind GatewayInfrastructure, ' +
-      'which Portico does not claim because that feature\'s other test, GatewayInfrastructureMetadata, needs ' +
-      'per-Gateway generated resources. Portico passes it when run on its own (see conformance/README.md)',
+      'v1.6.1 report (37/15/20/19/20 for HTTP/GRPC/TLS/TCP/UDP against 36/14/19/18/19 here); v1.6.3 moved it behind ' +
+      'GatewayInfrastructure, which this run does not claim because that feature\'s other test, ' +
+      'GatewayInfrastructureMetadata, needs per-Gateway generated resources. The provisioned run claims it and ' +
+      'passes both (see conformance/README.md)',
   },
 ];
 const notSelected = known.filter((k) => report.gatewayAPIVersion === k.version && !claimed.has(k.feature));

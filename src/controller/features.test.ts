@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { EXTENDED_FEATURES, SUPPORTED_FEATURES } from './features.js';
+import { EXTENDED_FEATURES, PROVISIONED_FEATURES, PROVISIONED_SUPPORTED_FEATURES, SUPPORTED_FEATURES } from './features.js';
 
 const claims = fileURLToPath(new URL('../../conformance/portico.yaml', import.meta.url));
 
@@ -12,7 +12,16 @@ test('GatewayClass supportedFeatures and the conformance claims list the same ex
   assert.deepEqual([...EXTENDED_FEATURES].sort(), [...claimed].sort());
 });
 
+test('provisioned data planes publish the claims file\'s provisioned features too', { skip: !fs.existsSync(claims) && 'conformance/portico.yaml absent' }, () => {
+  const claimed = (parse(fs.readFileSync(claims, 'utf8')) as { provisioned?: { supportedFeatures?: string[] } }).provisioned?.supportedFeatures ?? [];
+  assert.deepEqual([...PROVISIONED_FEATURES].sort(), [...claimed].sort());
+  const names = new Set(PROVISIONED_SUPPORTED_FEATURES.map((f) => f.name));
+  for (const f of [...SUPPORTED_FEATURES.map((x) => x.name), ...PROVISIONED_FEATURES]) assert.ok(names.has(f), f);
+});
+
 test('supportedFeatures are sorted and unique', () => {
-  const names = SUPPORTED_FEATURES.map((f) => f.name);
-  assert.deepEqual(names, [...new Set(names)].sort());
+  for (const list of [SUPPORTED_FEATURES, PROVISIONED_SUPPORTED_FEATURES]) {
+    const names = list.map((f) => f.name);
+    assert.deepEqual(names, [...new Set(names)].sort());
+  }
 });

@@ -45,7 +45,15 @@ export const EXTENDED_FEATURES = [
   'TLSRouteModeMixed',
 ] as const;
 
+/**
+ * Features only provisioned data planes have (conformance/portico.yaml provisioned.supportedFeatures):
+ * GatewayInfrastructure needs generated per-Gateway objects for spec.infrastructure to land on.
+ */
+export const PROVISIONED_FEATURES = ['GatewayInfrastructure'] as const;
+
+const sorted = (names: readonly string[]): readonly { name: string }[] => [...names].sort().map((name) => ({ name }));
+
 /** Sorted by name, as the spec asks of status.supportedFeatures. */
-export const SUPPORTED_FEATURES: readonly { name: string }[] = [...CORE_FEATURES, ...EXTENDED_FEATURES]
-  .sort()
-  .map((name) => ({ name }));
+export const SUPPORTED_FEATURES = sorted([...CORE_FEATURES, ...EXTENDED_FEATURES]);
+/** The same with provisioned data planes (`portico controller --dataplane provisioned`). */
+export const PROVISIONED_SUPPORTED_FEATURES = sorted([...CORE_FEATURES, ...EXTENDED_FEATURES, ...PROVISIONED_FEATURES]);

@@ -11,7 +11,7 @@ import type { ObjectStatus, TranslateOptions, TranslateResult } from '../transla
 import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { StatusWriter } from './status-writer.js';
 import { classify, referencedNames } from './relevance.js';
-import { SUPPORTED_FEATURES } from './features.js';
+import { PROVISIONED_SUPPORTED_FEATURES, SUPPORTED_FEATURES } from './features.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from './unbound.js';
 import { AdaptiveDebounce } from '../store/debounce.js';
 import type { UnboundPort } from '../dataplane/engine-api.js';
@@ -220,7 +220,8 @@ export class ControllerLoop {
         const conds = (s.status as { conditions?: { type: string; status: string }[] }).conditions;
         const accepted = conds?.some((c) => c.type === 'Accepted' && c.status === 'True');
         if (!accepted || 'supportedFeatures' in s.status) return s;
-        return { ...s, status: { ...s.status, supportedFeatures: SUPPORTED_FEATURES } };
+        const supportedFeatures = this.o.dataPlanes === 'per-gateway' ? PROVISIONED_SUPPORTED_FEATURES : SUPPORTED_FEATURES;
+        return { ...s, status: { ...s.status, supportedFeatures } };
       }
       const addrs = (s.status as { addresses?: { type?: string; value: string }[] }).addresses;
       if (!report || s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;

@@ -272,7 +272,7 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     await writeFile(join(examples, 'web-backends.yaml'), eps);
 
     await waitForFreePorts([8080, 9000, 9080, 9081, 9443, 9444]);
-    const c = inImage(rootfs, image.config, ['run', 'examples/', '--workers', '2']);
+    const c = inImage(rootfs, image.config, ['run', 'examples/', '--workers', '2', '--admin', '127.0.0.1:0']);
     const out = output(c);
     t.after(() => {
       if (c.exitCode === null) process.kill(-c.pid!, 'SIGKILL');
@@ -315,6 +315,17 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     const red = await get('/old/page?x=1');
     assert.equal(red.res.status, 301);
     assert.equal(red.res.headers.get('location'), 'http://127.0.0.1:8080/new/page?x=1');
+
+    // The dashboard's static files, served from dist/ inside the image.
+    await waitFor('the admin listener', () => /admin on http/.test(out.text()) || c.exitCode !== null, 30_000);
+    const admin = /admin on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text())?.[1];
+    assert.ok(admin, out.text());
+    for (const [path, type] of [['/', /^text\/html/], ['/dashboard/app.js', /^text\/javascript/], ['/dashboard/rates.js', /^text\/javascript/], ['/dashboard/style.css', /^text\/css/]] as const) {
+      const res = await fetch(admin + path);
+      assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
+      assert.match(res.headers.get('content-type') ?? '', type, path);
+      await res.text();
+    }
 
     // SIGTERM to the process group (unshare ignores it, PID 1 drains and exits 0).
     process.kill(-c.pid!, 'SIGTERM');

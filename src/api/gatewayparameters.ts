@@ -51,6 +51,13 @@ export interface GatewayParametersSpec {
     maxReplicas?: number;
     targetCPUUtilizationPercentage?: number;
   };
+  /**
+   * One data plane for every Gateway of the GatewayClass (Envoy Gateway's mergeGateways): one
+   * Deployment and Service in the controller's namespace, listener ports shared, conflicts
+   * across the class's Gateways reported as with one shared data plane. GatewayClass
+   * parameters and controller defaults only.
+   */
+  mergeGateways?: boolean;
   /** A PodDisruptionBudget (policy/v1): set minAvailable or maxUnavailable, not both. */
   podDisruptionBudget?: {
     enabled?: boolean;
@@ -118,5 +125,6 @@ export const gatewayParametersSpec: Schema = obj({
     maxReplicas: int({ min: 1, max: 1000 }),
     targetCPUUtilizationPercentage: int({ min: 1, max: 100 }),
   }),
+  mergeGateways: bool(),
   podDisruptionBudget: obj({ enabled: bool(), minAvailable: intOrPercent, maxUnavailable: intOrPercent }),
 });

@@ -24,7 +24,8 @@ Serves one Gateway with the config the controller streams to it (portico control
 a Deployment running this). Holds no Kubernetes credentials.
 
   --controller HOST:PORT   the controller's config stream (a Service in the controller's namespace)
-  --gateway NS/NAME        the Gateway this data plane serves (its key's identity)
+  --gateway NS/NAME        the Gateway this data plane serves (its key's identity);
+                           GatewayClass/NAME: every Gateway of that class (merged mode)
   --credentials DIR        folder holding "psk", the Gateway's key (a mounted Secret; default ${DEFAULT_CREDENTIALS_DIR})
   --health HOST:PORT       serve GET /healthz (live), /readyz (ready after the first config, not while draining)
                            and /metrics (Prometheus, every worker summed)
@@ -96,8 +97,9 @@ export function parseDataplaneArgs(argv: string[], env: NodeJS.ProcessEnv = proc
     });
     if (values.help) return { help: true };
     if (!values.controller) return { error: '--controller HOST:PORT is required' };
-    if (!values.gateway || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(values.gateway))
-      return { error: `--gateway must be NAMESPACE/NAME (got "${values.gateway ?? ''}")` };
+    // GatewayClass/NAME: a merged data plane serving every Gateway of the class (no namespace is capitalized).
+    if (!values.gateway || !/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?|GatewayClass)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(values.gateway))
+      return { error: `--gateway must be NAMESPACE/NAME or GatewayClass/NAME (got "${values.gateway ?? ''}")` };
     const controller = parseHostPort(values.controller, '--controller', '');
     if (!controller.host || controller.port === 0) return { error: `--controller "${values.controller}": expected HOST:PORT` };
     if (values.health) parseHostPort(values.health, '--health');

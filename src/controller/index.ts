@@ -16,7 +16,7 @@ import { ControllerLoop, type TranslateFn } from './loop.js';
 import { StatusWriter } from './status-writer.js';
 import { controllerMetrics, stampGoodApplies } from './metrics.js';
 import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
-import { startProvisioned, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
+import { startProvisioned, withMergedClasses, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 import { randomBytes } from 'node:crypto';
 
@@ -119,7 +119,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     source,
     engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
     // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
-    translate: cp.wrapTranslate(incrementalTranslate(o.translate)),
+    translate: cp.wrapTranslate(withMergedClasses(incrementalTranslate(o.translate), provisioned)),
     writer,
     controllerName,
     addressFor,

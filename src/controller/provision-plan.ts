@@ -1,5 +1,5 @@
-// Which Gateways get their own data plane, and what src/provision makes for each: a pure
-// function of one snapshot and its translation, computed by every replica (status needs it)
+// Which Gateways get their own data plane (or share their GatewayClass's merged one), and what
+// src/provision makes for each: a pure function of one snapshot and its translation, computed by every replica (status needs it)
 // and applied by the leader only (./provisioner.ts).
 
 import type { Gateway, GatewayClass, Listener, ListenerSet } from '../api/types.js';
@@ -7,7 +7,7 @@ import { Kind } from '../api/names.js';
 import type { GatewayParameters } from '../api/gatewayparameters.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus } from '../translate/types.js';
-import { gatewayNameLabelValue, provision, type ProvisionResult, type ProvisionSettings } from '../provision/index.js';
+import { gatewayNameLabelValue, mergedIdentity, mergesGateways, provision, provisionMerged, type ProvisionResult, type ProvisionSettings } from '../provision/index.js';
 
 export interface GatewayPlan {
   /** `namespace/name`: the config-stream identity too. */
@@ -16,13 +16,46 @@ export interface GatewayPlan {
   /** The translator's Accepted condition is True: only then are objects applied. */
   accepted: boolean;
   result: ProvisionResult;
+  /** Config-stream identity of the data plane serving it: `key`, or `GatewayClass/<class>` (merged). */
+  stream: string;
+}
+
+/** One data plane to apply: a Gateway's own, or the merged one of a GatewayClass. */
+export interface StreamPlan {
+  /** Its config-stream identity (GatewayPlan.stream). */
+  key: string;
+  /** The Gateways (`namespace/name`) whose IR it is sent. */
+  members: ReadonlySet<string>;
+  result: Extract<ProvisionResult, { ok: true }>;
+  /** The Gateway that owns the objects; undefined for a merged data plane (its GatewayClass owns them). */
+  gateway?: Gateway;
 }
 
 export interface ProvisionPlan {
   /** Every Gateway of a GatewayClass of this controller, by `namespace/name`. */
   gateways: Map<string, GatewayPlan>;
+  /** The data planes to apply (accepted Gateways with valid parameters), by stream identity. */
+  streams: Map<string, StreamPlan>;
   /** gateway-class-name label values of this controller's GatewayClasses. */
   classLabels: Set<string>;
+}
+
+/**
+ * This controller's GatewayClasses whose Gateways share one merged data plane. The same Set
+ * object is returned while the answer stays the same (translate options are compared by identity).
+ */
+export function mergedClassesOf(controllerName: string, settings: ProvisionSettings): (snapshot: Snapshot) => ReadonlySet<string> {
+  let last: Set<string> = new Set();
+  return (snapshot) => {
+    const findParameters = (namespace: string, name: string) => snapshot.get<GatewayParameters>(Kind.GatewayParameters, namespace, name);
+    const now = snapshot
+      .list<GatewayClass>(Kind.GatewayClass)
+      .filter((gc) => gc.spec?.controllerName === controllerName && mergesGateways(gc, findParameters, settings.defaults))
+      .map((gc) => gc.metadata.name)
+      .sort();
+    if (now.join('\n') !== [...last].join('\n')) last = new Set(now);
+    return last;
+  };
 }
 
 export const gatewayKey = (g: { metadata: { namespace?: string; name: string } }): string => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`;
@@ -40,6 +73,8 @@ export function planProvisioning(snapshot: Snapshot, statuses: readonly ObjectSt
   const findParameters = (namespace: string, name: string) => snapshot.get<GatewayParameters>(Kind.GatewayParameters, namespace, name);
   const fromListenerSets = listenerSetListeners(snapshot, statuses);
   const gateways = new Map<string, GatewayPlan>();
+  const streams = new Map<string, StreamPlan>();
+  const merged = new Map<string, Gateway[]>();
   for (const gateway of snapshot.list<Gateway>(Kind.Gateway)) {
     const gatewayClass = classes.get(gateway.spec?.gatewayClassName ?? '');
     if (!gatewayClass) continue;
@@ -49,9 +84,27 @@ export function planProvisioning(snapshot: Snapshot, statuses: readonly ObjectSt
     const served: Gateway = extra
       ? { ...gateway, spec: { ...gateway.spec!, listeners: [...(Array.isArray(gateway.spec?.listeners) ? gateway.spec.listeners : []), ...extra] } }
       : gateway;
-    gateways.set(key, { key, gateway, accepted: acceptedIn(gatewayStatuses, key), result: provision({ gateway: served, gatewayClass, findParameters, settings }) });
+    if (mergesGateways(gatewayClass, findParameters, settings.defaults)) {
+      const list = merged.get(gatewayClass.metadata.name) ?? [];
+      merged.set(gatewayClass.metadata.name, [...list, served]);
+      continue;
+    }
+    const plan: GatewayPlan = { key, gateway, accepted: acceptedIn(gatewayStatuses, key), result: provision({ gateway: served, gatewayClass, findParameters, settings }), stream: key };
+    gateways.set(key, plan);
+    if (plan.accepted && plan.result.ok) streams.set(key, { key, members: new Set([key]), result: plan.result, gateway });
   }
-  return { gateways, classLabels: new Set([...classes.keys()].map(gatewayNameLabelValue)) };
+  for (const [className, list] of merged) {
+    const stream = mergedIdentity(className);
+    const accepted = (key: string) => acceptedIn(gatewayStatuses, key);
+    const m = provisionMerged({ gatewayClass: classes.get(className)!, gateways: list, accepted, findParameters, settings });
+    for (const g of list) {
+      const key = gatewayKey(g);
+      const own = snapshot.get<Gateway>(Kind.Gateway, g.metadata.namespace, g.metadata.name) ?? g;
+      gateways.set(key, { key, gateway: own, accepted: accepted(key), result: m.gateways[key]!, stream });
+    }
+    if (m.shared.ok && m.members.length > 0) streams.set(stream, { key: stream, members: new Set(m.members), result: m.shared });
+  }
+  return { gateways, streams, classLabels: new Set([...classes.keys()].map(gatewayNameLabelValue)) };
 }
 
 /** Listeners of the ListenerSets the translator accepted, by their parent Gateway's `namespace/name`. */

@@ -18,7 +18,7 @@ import type { ProvisionPlan } from './provision-plan.js';
 export interface ProvisionedFacts {
   snapshot: Snapshot;
   plan: ProvisionPlan;
-  /** Gateway key -> why its objects could not be applied (leader only). */
+  /** Data plane (GatewayPlan.stream) -> why its objects could not be applied (leader only). */
   applyErrors: ReadonlyMap<string, string>;
   sync: (gateway: string) => GatewaySyncStatus;
 }
@@ -68,7 +68,7 @@ function gatewayStatus(st: Status, gateway: Gateway, gen: number, key: string, f
   }
   const service = f.snapshot.get<ServiceView>(Kind.Service, p.result.namespace, p.result.name);
   let addresses: GatewayAddress[] = [];
-  const error = f.applyErrors.get(key);
+  const error = f.applyErrors.get(p.stream);
   if (error) notProgrammed(Reason.Invalid, `cannot create the data plane's objects: ${error}`);
   if (!service) {
     if (p.accepted) notProgrammed('Pending', `waiting for the data plane's Service ${p.result.namespace}/${p.result.name}`);
@@ -79,7 +79,7 @@ function gatewayStatus(st: Status, gateway: Gateway, gen: number, key: string, f
     else if (a.notAssigned.length > 0)
       notProgrammed('AddressNotAssigned', `spec.addresses ${a.notAssigned.join(', ')} not assigned to Service ${p.result.namespace}/${p.result.name} (yet)`);
   }
-  const sync = f.sync(key);
+  const sync = f.sync(p.stream);
   if (sync.lastNack) {
     const n = sync.lastNack;
     notProgrammed(Reason.Invalid, `data plane ${n.pod} refused config version ${n.version}: ${n.code}: ${n.message}`);

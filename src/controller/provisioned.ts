@@ -11,8 +11,9 @@ import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus } from '../translate/types.js';
 import { SyncServer } from '../sync/server.js';
+import type { TranslateFn } from './loop.js';
 import { parseHostPort } from '../observability/admin.js';
-import { planProvisioning, type ProvisionPlan } from './provision-plan.js';
+import { mergedClassesOf, planProvisioning, type ProvisionPlan } from './provision-plan.js';
 import { decorateProvisioned } from './provisioned-status.js';
 import { Provisioner } from './provisioner.js';
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
@@ -34,6 +35,8 @@ export interface ProvisionedMode {
   keys: SyncKeys;
   syncAddress: AddressInfo;
   extendStatuses(snapshot: Snapshot, statuses: readonly ObjectStatus[]): readonly ObjectStatus[];
+  /** GatewayClasses whose Gateways share a merged data plane (TranslateOptions.mergedGatewayClasses). */
+  mergedClasses(snapshot: Snapshot): ReadonlySet<string>;
   rebuildOn(c: SourceChange): boolean;
   /** Late binding of the loop's requestRebuild (the loop is built after this). */
   setRebuild(fn: () => void): void;
@@ -51,6 +54,9 @@ export async function startProvisioned(
 ): Promise<ProvisionedMode> {
   let rebuild: () => void = () => undefined;
   let plan: ProvisionPlan | undefined;
+  // Merged data planes live in the controller's namespace.
+  const settings: ProvisionSettings = { ...o.settings, namespace: o.settings.namespace ?? o.namespace };
+  const mergedClasses = mergedClassesOf(controllerName, settings);
   const keys = new SyncKeys(source, o.namespace);
   const seen = new Map<string, string>();
   const reported = (gateway: string): void => {
@@ -63,7 +69,9 @@ export async function startProvisioned(
   };
   const server = new SyncServer({
     // Only Gateways of this controller's classes get a key (and so a handshake).
-    keyFor: (gateway) => (plan?.gateways.has(gateway) ? keys.keyOf(gateway) : undefined),
+    keyFor: (gateway) => (plan?.gateways.has(gateway) || plan?.streams.has(gateway) ? keys.keyOf(gateway) : undefined),
+    // A merged data plane (`GatewayClass/<class>`) is sent the IR of every Gateway it serves.
+    membersOf: (identity) => plan?.streams.get(identity)?.members,
     ...(() => {
       const l = parseHostPort(o.syncListen ?? `0.0.0.0:${DEFAULT_SYNC_PORT}`, '--sync-listen');
       return { host: l.host, port: l.port };
@@ -91,10 +99,11 @@ export async function startProvisioned(
     keys,
     syncAddress,
     extendStatuses(snapshot, statuses) {
-      plan = planProvisioning(snapshot, statuses, controllerName, o.settings);
+      plan = planProvisioning(snapshot, statuses, controllerName, settings);
       provisioner.update(plan);
       return decorateProvisioned(statuses, { snapshot, plan, applyErrors: provisioner.errors, sync: (g) => server.status(g) });
     },
+    mergedClasses,
     rebuildOn(c) {
       // Any GatewayParameters; the master key Secret (keys derive from it).
       if (c.kind === Kind.GatewayParameters) return true;
@@ -115,5 +124,14 @@ export async function startProvisioned(
       await provisioner.stop();
       await server.close();
     },
+  };
+}
+
+/** `translate` told which GatewayClasses merge their Gateways (nothing changes without provisioned mode). */
+export function withMergedClasses(translate: TranslateFn, provisioned: ProvisionedMode | undefined): TranslateFn {
+  if (!provisioned) return translate;
+  return (snapshot, options) => {
+    const merged = provisioned.mergedClasses(snapshot);
+    return translate(snapshot, merged.size > 0 ? { ...options, mergedGatewayClasses: merged } : options);
   };
 }

@@ -32,9 +32,9 @@ export interface ProvisionerOptions {
 
 export class Provisioner {
   private plan?: ProvisionPlan;
-  /** Gateway key -> hash of the objects last applied for it. */
+  /** Data plane (StreamPlan.key: the Gateway's `namespace/name`, or `GatewayClass/<class>`) -> hash of the objects last applied for it. */
   private readonly applied = new Map<string, string>();
-  /** Gateway key -> why its objects could not be applied. */
+  /** Data plane (StreamPlan.key) -> why its objects could not be applied. */
   readonly errors = new Map<string, string>();
   private lastSweep = '';
   private running?: Promise<void>;
@@ -119,14 +119,12 @@ export class Provisioner {
     const desired = new Set<string>();
     const keepOwners = new Set<string>();
     for (const p of plan.gateways.values()) {
-      const uid = p.gateway.metadata.uid ?? '';
-      if (!p.accepted || !p.result.ok) {
-        keepOwners.add(uid);
-        this.errors.delete(p.key);
-        continue;
-      }
+      if (p.accepted && p.result.ok) continue;
+      keepOwners.add(p.gateway.metadata.uid ?? '');
+    }
+    for (const p of plan.streams.values()) {
       const [account, ...rest] = p.result.objects;
-      const secret = keys.gatewaySecret(p.gateway, account!.metadata);
+      const secret = keys.gatewaySecret(p.key, account!.metadata);
       const objects: { kind: string; metadata: { name: string; namespace?: string } }[] = [
         account as { kind: string; metadata: { name: string } },
         secret as { kind: string; metadata: { name: string } },
@@ -140,16 +138,16 @@ export class Provisioner {
         this.stats.applies++;
         this.applied.set(p.key, hash);
         this.errors.delete(p.key);
-        log(`provisioned Gateway ${p.key}: ${objects.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
+        log(`provisioned ${p.gateway ? 'Gateway' : 'the merged data plane of'} ${p.key}: ${objects.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
       } catch (err) {
         this.stats.failures++;
         this.applied.delete(p.key);
         this.errors.set(p.key, (err as Error).message);
-        log(`cannot provision Gateway ${p.key}: ${(err as Error).message}; retrying`);
+        log(`cannot provision ${p.key}: ${(err as Error).message}; retrying`);
         this.later();
       }
     }
-    for (const k of this.errors.keys()) if (!plan.gateways.has(k)) this.errors.delete(k);
+    for (const k of this.errors.keys()) if (!plan.streams.has(k)) this.errors.delete(k);
     const signature = [...desired].sort().join(',') + '|' + [...keepOwners].sort().join(',') + '|' + [...plan.classLabels].sort().join(',');
     if (signature !== this.lastSweep) {
       try {

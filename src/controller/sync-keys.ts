@@ -5,7 +5,7 @@
 // the data-plane pod mounts.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Gateway, Resource } from '../api/types.js';
+import type { Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { ApiClient } from '../sources/kubernetes.js';
 import { deriveGatewayKey, encodeKey, MASTER_KEY_BYTES, PSK_FILE } from '../sync/credentials.js';
@@ -75,11 +75,12 @@ export class SyncKeys {
   }
 
   /**
-   * The Secret `<name>-sync` of a provisioned Gateway, metadata like the other provisioned
+   * The Secret `<name>-sync` of a provisioned data plane (`identity`: the Gateway's `namespace/name`, or
+   * `GatewayClass/<class>` merged), metadata like the other provisioned
    * objects (labels, owner reference), `data.psk` its key; undefined without a master key.
    */
-  gatewaySecret(gateway: Gateway, meta: ProvisionedObject['metadata']): Record<string, unknown> | undefined {
-    const key = this.keyOf(`${gateway.metadata.namespace ?? 'default'}/${gateway.metadata.name}`);
+  gatewaySecret(identity: string, meta: ProvisionedObject['metadata']): Record<string, unknown> | undefined {
+    const key = this.keyOf(identity);
     if (!key) return undefined;
     return {
       apiVersion: 'v1',

@@ -1,4 +1,5 @@
-// The part of the IR one Gateway's own data plane serves: a pure function of the full IR.
+// The part of the IR one Gateway's own data plane serves (or a merged data plane, the part of
+// all its Gateways): a pure function of the full IR.
 //
 // - ports: only those that keep at least one of the Gateway's listeners, each with only those
 //   listeners (Listener.name is `${namespace}/${name}/${listener}`);
@@ -20,10 +21,15 @@ export function gatewayOfListener(listenerName: string): string {
 
 /** The IR the data plane of Gateway `gateway` (`namespace/name`) serves. */
 export function sliceForGateway(ir: IR, gateway: string): IR {
+  return sliceForGateways(ir, new Set([gateway]));
+}
+
+/** The IR a data plane serving all of `gateways` serves (a merged data plane: one per GatewayClass). */
+export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>): IR {
   const ports: Port[] = [];
   const used = new Set<string>();
   for (const port of ir.ports) {
-    const listeners = port.listeners.filter((l) => gatewayOfListener(l.name) === gateway);
+    const listeners = port.listeners.filter((l) => gateways.has(gatewayOfListener(l.name)));
     if (listeners.length === 0) continue;
     for (const l of listeners) collectClusters(l, used);
     ports.push(listeners.length === port.listeners.length ? port : { ...port, listeners });

@@ -1,7 +1,6 @@
-// The data-plane Deployment: `portico dataplane` for one Gateway, holding no Kubernetes
+// The data-plane Deployment: `portico dataplane` for one Gateway (or a merged class), holding no Kubernetes
 // credentials, ready only after its first config, draining on shutdown.
 
-import type { Gateway } from '../api/types.js';
 import type { EffectiveParameters } from './parameters.js';
 import type { PortSpec } from './service.js';
 import { sortedMap } from './names.js';
@@ -34,7 +33,8 @@ export function healthPort(configured: number | undefined, ports: PortSpec[]): n
 }
 
 export interface DeploymentInputs {
-  gateway: Gateway;
+  /** What the pod serves, its config-stream identity: `namespace/name` of the Gateway, or `GatewayClass/<name>` (merged). */
+  identity: string;
   name: string;
   selector: Record<string, string>;
   podLabels: Record<string, string>;
@@ -54,7 +54,7 @@ export function deploymentSpec(d: DeploymentInputs): Record<string, unknown> {
   const args = [
     'dataplane',
     `--controller=${d.syncAddress}`,
-    `--gateway=${d.gateway.metadata.namespace ?? 'default'}/${d.gateway.metadata.name}`,
+    `--gateway=${d.identity}`,
     `--health=0.0.0.0:${d.health}`,
     `--drain-timeout=${DRAIN_SECONDS}s`,
     `--credentials=${DEFAULT_CREDENTIALS_DIR}`,

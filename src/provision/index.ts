@@ -3,16 +3,17 @@
 // translate(): no I/O, no clock, no randomness; map keys are sorted, so the same input gives
 // the same bytes. The controller server-side applies the objects (src/provision/README.md).
 
-import type { Gateway } from '../api/types.js';
 import { deploymentSpec, healthPort } from './deployment.js';
 import { infrastructureMetadata, objectMeta, ownLabels, resourceName, selectorLabels } from './names.js';
-import { resolveParameters, type EffectiveParameters } from './parameters.js';
+import { resolveParameters } from './parameters.js';
 import { listenerPorts, planAddresses, serviceSpec } from './service.js';
+import { hpaSpec, pdbSpec } from './scaling.js';
 import type { ProvisionInput, ProvisionResult, ProvisionedObject } from './types.js';
 
 export type * from './types.js';
-export { resolveParameters, finderOf, BUILT_IN_DEFAULTS, type EffectiveParameters } from './parameters.js';
-export { gatewayNameLabelValue, resourceName, GATEWAY_NAME_LABEL } from './names.js';
+export { resolveParameters, finderOf, mergesGateways, BUILT_IN_DEFAULTS, type EffectiveParameters } from './parameters.js';
+export { provisionMerged, mergedIdentity, type MergedProvisionInput, type MergedProvisionResult } from './merged.js';
+export { gatewayNameLabelValue, resourceName, mergedResourceName, GATEWAY_NAME_LABEL } from './names.js';
 export { statusAddresses } from './addresses.js';
 export { syncSecretName } from './deployment.js';
 
@@ -47,7 +48,7 @@ export function provision(input: ProvisionInput): ProvisionResult {
     kind: 'Deployment',
     metadata: meta(),
     spec: deploymentSpec({
-      gateway,
+      identity: `${namespace}/${gateway.metadata.name}`,
       name,
       selector,
       podLabels: labels,
@@ -61,7 +62,7 @@ export function provision(input: ProvisionInput): ProvisionResult {
     }),
   });
   if (p.autoscaling.enabled) objects.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: meta(), spec: hpaSpec(name, p) });
-  if (p.podDisruptionBudget.enabled) objects.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(), spec: pdbSpec(gateway, name, p) });
+  if (p.podDisruptionBudget.enabled) objects.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(), spec: pdbSpec(selector, p) });
 
   return {
     ok: true,
@@ -71,27 +72,4 @@ export function provision(input: ProvisionInput): ProvisionResult {
     addresses: { onService: addresses.onService, unusable: addresses.unusable },
     ignored: infra.ignored,
   };
-}
-
-function hpaSpec(name: string, p: EffectiveParameters): Record<string, unknown> {
-  const a = p.autoscaling;
-  return {
-    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-    minReplicas: a.minReplicas ?? 1,
-    maxReplicas: a.maxReplicas,
-    metrics: [
-      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage ?? 80 } } },
-    ],
-  };
-}
-
-function pdbSpec(gateway: Gateway, name: string, p: EffectiveParameters): Record<string, unknown> {
-  const b = p.podDisruptionBudget;
-  const spec: Record<string, unknown> = {};
-  if (b.maxUnavailable !== undefined) spec.maxUnavailable = b.maxUnavailable;
-  else spec.minAvailable = b.minAvailable ?? 1;
-  spec.selector = { matchLabels: selectorLabels(gateway, name) };
-  // A crash-looping pod must not block node drains (policy/v1, GA in Kubernetes 1.31).
-  spec.unhealthyPodEvictionPolicy = 'AlwaysAllow';
-  return spec;
 }

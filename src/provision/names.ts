@@ -3,7 +3,7 @@
 // and carry the gateway.networking.k8s.io/gateway-name label.
 
 import { createHash } from 'node:crypto';
-import type { Gateway } from '../api/types.js';
+import type { Gateway, GatewayClass } from '../api/types.js';
 import { isObject } from '../api/validate-schema.js';
 import type { OwnerReference, ProvisionedMeta } from './types.js';
 
@@ -32,7 +32,19 @@ export function gatewayNameLabelValue(name: string): string {
  * first 8 hex digits of the sha1 of the original, so distinct Gateways keep distinct names.
  */
 export function resourceName(gatewayName: string, gatewayClassName: string): string {
-  const base = `${gatewayName}-${gatewayClassName}`;
+  return validName(`${gatewayName}-${gatewayClassName}`);
+}
+
+/**
+ * Base name of a merged data plane's objects (every Gateway of the class, in the controller's
+ * namespace): the GatewayClass name, made valid as resourceName() does. It never equals a
+ * per-Gateway `<gateway>-<gatewayClass>` name of the same class.
+ */
+export function mergedResourceName(gatewayClassName: string): string {
+  return validName(gatewayClassName);
+}
+
+function validName(base: string): string {
   if (base.length <= 63 && DNS1035.test(base)) return base;
   let s = base.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   if (!/^[a-z]/.test(s)) s = `gw-${s}`;
@@ -59,14 +71,18 @@ export function ownLabels(gateway: Gateway, name: string): Record<string, string
   };
 }
 
-export function ownerReference(gateway: Gateway): OwnerReference[] | undefined {
-  const uid = gateway.metadata.uid;
+/**
+ * The owner of the provisioned objects: the Gateway, or for a merged data plane its
+ * GatewayClass (cluster-scoped, so it may own objects in any namespace).
+ */
+export function ownerReference(owner: Gateway | GatewayClass, kind: 'Gateway' | 'GatewayClass' = 'Gateway'): OwnerReference[] | undefined {
+  const uid = owner.metadata.uid;
   if (!uid) return undefined; // outside a cluster (files): nothing to own the objects
   return [
     {
-      apiVersion: gateway.apiVersion || 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      name: gateway.metadata.name,
+      apiVersion: owner.apiVersion || 'gateway.networking.k8s.io/v1',
+      kind,
+      name: owner.metadata.name,
       uid,
       controller: true,
       blockOwnerDeletion: true,

@@ -112,9 +112,13 @@ function crossChecks(p: EffectiveParameters, layers: Layer[]): ParametersConditi
   return out;
 }
 
+/**
+ * `gateway` undefined: the GatewayClass's layers only (a merged data plane, which no one
+ * Gateway's parameters shape).
+ */
 export function resolveParameters(
   gatewayClass: GatewayClass,
-  gateway: Gateway,
+  gateway: Gateway | undefined,
   find: ProvisionInput['findParameters'],
   defaults?: GatewayParametersSpec,
 ): ParametersVerdict {
@@ -126,11 +130,12 @@ export function resolveParameters(
     if (isLayer(r)) layers.push(r);
     else conditions.push(r);
   }
-  const infra = gateway.spec?.infrastructure;
-  const gwRef = isObject(infra) && isObject(infra.parametersRef) ? (infra.parametersRef as { group?: string; kind?: string; name?: string }) : undefined;
-  if (gwRef) {
+  const gwRef = gatewayParametersRef(gateway);
+  if (gateway && gwRef) {
     const r = resolve('Gateway', 'spec.infrastructure.parametersRef', gwRef, gateway.metadata.namespace, find);
-    if (isLayer(r)) layers.push(r);
+    if (isLayer(r) && r.spec.mergeGateways !== undefined)
+      conditions.push(invalid('Gateway', `${r.what}: spec.mergeGateways is a GatewayClass setting; set it in the GatewayParameters the GatewayClass's spec.parametersRef names`));
+    else if (isLayer(r)) layers.push(r);
     else conditions.push(r);
   }
   if (conditions.length > 0) return { ok: false, conditions };
@@ -140,6 +145,17 @@ export function resolveParameters(
   const cross = crossChecks(parameters, layers);
   if (cross.length > 0) return { ok: false, conditions: cross };
   return { ok: true, parameters };
+}
+
+export function gatewayParametersRef(gateway: Gateway | undefined): { group?: string; kind?: string; name?: string } | undefined {
+  const infra = gateway?.spec?.infrastructure;
+  return isObject(infra) && isObject(infra.parametersRef) ? (infra.parametersRef as { group?: string; kind?: string; name?: string }) : undefined;
+}
+
+/** Whether the GatewayClass's Gateways share one merged data plane (valid class parameters with mergeGateways true). */
+export function mergesGateways(gatewayClass: GatewayClass, find: ProvisionInput['findParameters'], defaults?: GatewayParametersSpec): boolean {
+  const v = resolveParameters(gatewayClass, undefined, find, defaults);
+  return v.ok && v.parameters.mergeGateways === true;
 }
 
 /** Find a GatewayParameters among a list of resources (for callers holding a plain list). */

@@ -15,6 +15,8 @@ export interface ProvisionSettings {
   healthPort?: number;
   /** Defaults for every provisioned data plane (Helm values); below GatewayClass parameters. */
   defaults?: GatewayParametersSpec;
+  /** The controller's namespace: merged data planes (one per GatewayClass) live there. */
+  namespace?: string;
 }
 
 export interface ProvisionInput {

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { IR } from '../ir/types.js';
-import { sliceForGateway } from '../ir/slice.js';
+import { sliceForGateway, sliceForGateways } from '../ir/slice.js';
 import { scrubSecrets } from '../ir/redact.js';
 import { SyncError } from './errors.js';
 import { encodeFrame, FrameReader, MAX_CLIENT_FRAME } from './frames.js';
@@ -17,6 +17,11 @@ import { entriesOf, fullSnapshot, type ConfigEntries } from './snapshot.js';
 export interface SyncServerOptions {
   /** The key of a Gateway (`namespace/name`), or undefined to refuse it (unknown Gateway). */
   keyFor(gateway: string): Buffer | undefined;
+  /**
+   * The Gateways a data-plane identity serves, when it is not one Gateway: a merged data plane
+   * (`GatewayClass/<name>`) gets the IR of every Gateway of its class. Default: the identity itself.
+   */
+  membersOf?(identity: string): ReadonlySet<string> | undefined;
   host?: string; // default 0.0.0.0
   port?: number; // default 0 (any)
   /** Ping period; a data plane that hears nothing for 3 periods reconnects. Default 10 s. */
@@ -182,7 +187,8 @@ export class SyncServer {
 
   private refresh(gateway: string, st: GatewayState): void {
     if (!this.ir) return;
-    const entries = entriesOf(sliceForGateway(this.ir, gateway));
+    const members = this.options.membersOf?.(gateway);
+    const entries = entriesOf(members ? sliceForGateways(this.ir, members) : sliceForGateway(this.ir, gateway));
     if (st.entries?.hash === entries.hash) return;
     st.entries = entries;
     st.version++;

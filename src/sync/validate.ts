@@ -40,7 +40,8 @@ function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
     }
   };
   for (const l of p.listeners) {
-    if (!l.name.startsWith(`${gateway}/`)) problems.push(`listener ${l.name} belongs to another Gateway than ${gateway}`);
+    // A merged data plane (GatewayClass/<name>) serves Gateways only the controller knows: any name.
+    if (!gateway.startsWith('GatewayClass/') && !l.name.startsWith(`${gateway}/`)) problems.push(`listener ${l.name} belongs to another Gateway than ${gateway}`);
     for (const c of l.tls?.certificates ?? []) if (typeof c.certPem !== 'string' || typeof c.keyPem !== 'string') problems.push(`listener ${l.name}: certificate ${c.secret} without its key`);
     for (const vh of l.virtualHosts ?? [])
       for (const r of vh.routes) {

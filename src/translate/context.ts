@@ -29,6 +29,8 @@ export class Context {
   readonly portUnavailable: ReadonlyMap<string, string>;
   /** Each Gateway has its own data plane (TranslateOptions.dataPlanes). */
   readonly perGateway: boolean;
+  /** GatewayClasses whose Gateways share one merged data plane (TranslateOptions.mergedGatewayClasses). */
+  readonly mergedGatewayClasses: ReadonlySet<string>;
   /** Seed of the session persistence keys (TranslateOptions.sessionSeed, translate/session.ts). */
   readonly sessionSeed: string;
   private readonly grantsByNamespace = new Map<string, ReferenceGrant[]>();
@@ -43,6 +45,7 @@ export class Context {
     this.addressUsable = options.addressUsable ?? (() => true);
     this.portUnavailable = options.portUnavailable ?? new Map();
     this.perGateway = options.dataPlanes === 'per-gateway';
+    this.mergedGatewayClasses = (this.perGateway && options.mergedGatewayClasses) || new Set();
     this.sessionSeed = options.sessionSeed ?? '';
     for (const g of snapshot.list<ReferenceGrant>(Kind.ReferenceGrant)) {
       const ns = g.metadata.namespace ?? 'default';

@@ -55,8 +55,12 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
   }
   // ListenerSets join after every Gateway's own listeners are decided: theirs come first.
   const listenerSets = buildListenerSets(ctx, new Map(out.map((g) => [`${g.namespace}/${g.name}`, g])));
-  // Gateways with their own data planes share no sockets: nothing to conflict across them.
+  // Gateways with their own data planes share no sockets: nothing to conflict across them,
+  // except within a GatewayClass whose Gateways share one merged data plane.
   if (!ctx.perGateway) markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));
+  else
+    for (const cls of ctx.mergedGatewayClasses)
+      markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok && g.gatewayClass.resource.metadata.name === cls));
   markPortsUnavailable(ctx, out);
   for (const g of out) finishProgrammed(g);
   decideListenerSets(listenerSets, listenerValid);

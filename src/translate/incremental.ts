@@ -41,7 +41,7 @@ interface Last {
   result: TranslateResult;
 }
 
-const OPTION_FIELDS = ['controllerName', 'addressFor', 'addressUsable', 'portUnavailable', 'dataPlanes', 'sessionSeed'] as const;
+const OPTION_FIELDS = ['controllerName', 'addressFor', 'addressUsable', 'portUnavailable', 'dataPlanes', 'mergedGatewayClasses', 'sessionSeed'] as const;
 
 /** Options are equal when every field is the same value (functions and maps: the same object). */
 function sameOptions(a: TranslateOptions, b: TranslateOptions): boolean {

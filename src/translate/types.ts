@@ -48,6 +48,14 @@ export interface TranslateOptions {
    */
   dataPlanes?: 'shared' | 'per-gateway';
   /**
+   * With `per-gateway`: GatewayClasses whose Gateways share one merged data plane (GatewayParameters
+   * `mergeGateways`, src/provision/merged.ts). Their listeners conflict across the class's
+   * Gateways as with one shared data plane (the oldest keeps a port or hostname). Pass the same
+   * Set object while the classes stay the same (incremental translation compares options by
+   * identity). Default: none.
+   */
+  mergedGatewayClasses?: ReadonlySet<string>;
+  /**
    * Secret seed of the session persistence token keys (translate/session.ts): every data plane
    * fed by one controller (or one `portico run`) gets keys derived from it, so a session token
    * one worker or replica minted is accepted by all. Never printed. Default '' (offline use:

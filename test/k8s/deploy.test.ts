@@ -31,7 +31,7 @@ const docs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico
 /** The same install with provisioned data planes (`helm ... --set dataplane.mode=provisioned`). */
 const provisionedDocs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico-provisioned.yaml'), 'utf8'));
 /** What the controller creates, updates and deletes for provisioned data planes (any Gateway namespace). */
-const PROVISIONED_RESOURCES = ['serviceaccounts', 'services', 'secrets', 'deployments', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'gateways/finalizers'];
+const PROVISIONED_RESOURCES = ['serviceaccounts', 'services', 'secrets', 'deployments', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'gateways/finalizers', 'gatewayclasses/finalizers'];
 const NS = docs.find((d) => d.kind === 'Namespace')!.metadata.name;
 const SA = `system:serviceaccount:${NS}:${docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name}`;
 

@@ -13,7 +13,7 @@ import YAML from 'yaml';
 import { expectGolden, goldenCases, goldenHousekeeping } from '../golden.js';
 import type { Gateway, GatewayClass } from '../../src/api/types.js';
 import type { GatewayParameters } from '../../src/api/gatewayparameters.js';
-import { finderOf, provision, type ProvisionSettings } from '../../src/provision/index.js';
+import { finderOf, mergedIdentity, mergesGateways, provision, provisionMerged, type ProvisionSettings } from '../../src/provision/index.js';
 import { strictErrors } from '../translate/strict.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
@@ -35,7 +35,7 @@ function load(file: string): { docs: Doc[]; settings: ProvisionSettings } {
     if (!js) return;
     if (js.kind === 'GoldenSettings') {
       const { kind: _k, ...rest } = js as unknown as ProvisionSettings & { kind: string };
-      const known = ['image', 'imagePullPolicy', 'syncAddress', 'healthPort', 'defaults'];
+      const known = ['image', 'imagePullPolicy', 'syncAddress', 'healthPort', 'defaults', 'namespace'];
       for (const k of Object.keys(rest)) if (!known.includes(k)) errors.push(`${file} doc ${i}: GoldenSettings: unknown field ${k}`);
       settings = { ...SETTINGS, ...rest };
       return;
@@ -58,10 +58,22 @@ export function render(docs: Doc[], settings: ProvisionSettings): string {
     `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
   );
   const out: Record<string, unknown> = {};
+  const merged = new Map<string, Gateway[]>();
   for (const gateway of gateways) {
     const gatewayClass = classes.find((c) => c.metadata.name === gateway.spec?.gatewayClassName);
     assert.ok(gatewayClass, `GatewayClass ${gateway.spec?.gatewayClassName} missing from the case`);
-    out[`${gateway.metadata.namespace}/${gateway.metadata.name}`] = provision({ gateway, gatewayClass, findParameters: find, settings });
+    if (mergesGateways(gatewayClass, find, settings.defaults)) merged.set(gatewayClass.metadata.name, [...(merged.get(gatewayClass.metadata.name) ?? []), gateway]);
+    else out[`${gateway.metadata.namespace}/${gateway.metadata.name}`] = provision({ gateway, gatewayClass, findParameters: find, settings });
+  }
+  // A merged class: its shared data plane under `GatewayClass/<name>`, then each Gateway's view.
+  // Gateways annotated `golden.portico.dev/accepted: "false"` stand for ones the translator refused.
+  for (const name of [...merged.keys()].sort()) {
+    const list = merged.get(name)!;
+    const refused = new Set(list.filter((g) => g.metadata.annotations?.['golden.portico.dev/accepted'] === 'false').map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+    const gatewayClass = classes.find((c) => c.metadata.name === name)!;
+    const m = provisionMerged({ gatewayClass, gateways: list, accepted: (k) => !refused.has(k), findParameters: find, settings });
+    out[mergedIdentity(name)] = { members: m.members, ...m.shared };
+    Object.assign(out, m.gateways);
   }
   return YAML.stringify(out, { aliasDuplicateObjects: false, lineWidth: 0 });
 }

@@ -8,7 +8,7 @@ import { SyncClient, type SyncClientOptions } from '../../src/sync/client.js';
 import { deriveGatewayKey } from '../../src/sync/credentials.js';
 import { encodeFrame } from '../../src/sync/frames.js';
 import { SYNC_ALPN } from '../../src/sync/protocol.js';
-import { gatewayIR, master, merge, startServer, until } from './helpers.js';
+import { gatewayIR, keyFor, master, merge, startServer, until } from './helpers.js';
 
 function client(port: number, gateway: string, extra: Partial<SyncClientOptions> = {}) {
   const applied: IR[] = [];
@@ -168,4 +168,21 @@ test('a controller that goes silent without closing (partition) is left after th
   await until(() => a.logs.some((l) => /nothing from the controller for 300 ms/.test(l)), 'idle timeout');
   await until(() => server.status('team-a/gw').clients.length === 1 && a.c.connected, 'reconnected');
   assert.equal(a.applied.length, 1, 'the same config is not applied again');
+});
+
+test('a merged data plane (GatewayClass/<name>) receives the slices of every Gateway it serves, one snapshot', async (t) => {
+  const members = new Set(['team-a/gw', 'team-b/gw']);
+  const { server, port } = await startServer({
+    keyFor: (id) => (id === 'GatewayClass/shared' ? deriveGatewayKey(master, id) : keyFor(id)),
+    membersOf: (id) => (id === 'GatewayClass/shared' ? members : undefined),
+  });
+  t.after(() => server.close());
+  const m = client(port, 'GatewayClass/shared');
+  const a = client(port, 'team-a/gw');
+  t.after(() => Promise.all([m.c.close(), a.c.close()]));
+  await until(() => server.status('GatewayClass/shared').clients.length === 1 && server.status('team-a/gw').clients.length === 1, 'both connected');
+  server.publish(merge(full('1'), gatewayIR('team-c/gw', 18003, 19003, 'c-1')));
+  await until(() => m.applied.length === 1 && a.applied.length === 1, 'first snapshots');
+  assert.deepEqual(m.applied[0], full('1'), "both members' listeners and clusters, not team-c's");
+  assert.deepEqual(a.applied[0], gatewayIR('team-a/gw', 18001, 19001, 'a-1'));
 });

@@ -1,0 +1,27 @@
+// The optional HorizontalPodAutoscaler and PodDisruptionBudget of a provisioned data plane
+// (per Gateway or merged).
+
+import type { EffectiveParameters } from './parameters.js';
+
+export function hpaSpec(name: string, p: EffectiveParameters): Record<string, unknown> {
+  const a = p.autoscaling;
+  return {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+    minReplicas: a.minReplicas ?? 1,
+    maxReplicas: a.maxReplicas,
+    metrics: [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage ?? 80 } } },
+    ],
+  };
+}
+
+export function pdbSpec(selector: Record<string, string>, p: EffectiveParameters): Record<string, unknown> {
+  const b = p.podDisruptionBudget;
+  const spec: Record<string, unknown> = {};
+  if (b.maxUnavailable !== undefined) spec.maxUnavailable = b.maxUnavailable;
+  else spec.minAvailable = b.minAvailable ?? 1;
+  spec.selector = { matchLabels: selector };
+  // A crash-looping pod must not block node drains (policy/v1, GA in Kubernetes 1.31).
+  spec.unhealthyPodEvictionPolicy = 'AlwaysAllow';
+  return spec;
+}

@@ -61,6 +61,8 @@ export interface ParsedDoc {
   value: unknown;
   /** Validation and defaulting, done once per parsed document (unchanged files are not re-checked). */
   checked?: { errors: FieldError[]; resource?: Resource };
+  /** The document's own text (not for `kind: List` items): an unchanged document of a changed file is recognised by it. */
+  source?: string;
 }
 /** Files modified within this long before the previous load are checked by content, not by stat alone. */
 const RECENT_MS = 2000;
@@ -154,7 +156,7 @@ export function parseText(text: string, file: string): { docs: ParsedDoc[]; synt
         docs.push({ line: range ? lineOf(range[0]) : docLine, value: item });
       });
     } else {
-      docs.push({ line: docLine, value });
+      docs.push({ line: docLine, value, source: text.slice(doc.range[0], doc.range[2]) });
     }
   }
   return { docs, syntax };
@@ -169,6 +171,12 @@ export class FileLoader {
   /** When the last load() began (0 before the first): see RECENT_MS. */
   private loadedAt = 0;
   private lastGood = new Map<string, Entry>();
+  /**
+   * Files that read empty on the last load although they held documents: most often a write
+   * caught between its truncate and its data. Their documents stay for one more load; empty
+   * again then, they are gone. FileSource reloads after its debounce period to settle it.
+   */
+  emptied = new Set<string>();
   /** Folders seen on the last load (the watcher follows them). */
   dirs = new Set<string>();
 
@@ -180,6 +188,8 @@ export class FileLoader {
 
   async load(): Promise<FileState> {
     const startedAt = Date.now();
+    const emptiedBefore = this.emptied;
+    this.emptied = new Set();
     const problems: FileProblem[] = [];
     const dirs = new Set<string>();
     const list = await listFiles(
@@ -217,12 +227,17 @@ export class FileLoader {
         this.files.set(f, { ...stamp, digest: '', good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
         continue;
       }
+      if (text.length === 0 && prev !== undefined && prev.good.length > 0 && !emptiedBefore.has(f)) {
+        this.emptied.add(f); // keep `prev` as it is, stamp included: the next load reads it again
+        continue;
+      }
       const digest = createHash('sha1').update(text).digest('base64');
       if (prev !== undefined && prev.digest === digest) {
         this.files.set(f, { ...prev, ...stamp });
         continue;
       }
-      const { docs, syntax } = parseText(text, shown);
+      const { docs: parsed, syntax } = parseText(text, shown);
+      const docs = reuseUnchanged(parsed, prev?.good);
       if (syntax.length > 0) {
         // Keep the last version that parsed; on a first load, keep the documents that did parse.
         const good = prev && prev.good.length > 0 ? prev.good : docs;
@@ -289,6 +304,22 @@ export class FileLoader {
   }
 }
 
+/**
+ * Documents of a re-read file whose text did not change keep the checked object of the last
+ * read (at their new line): editing one document of a multi-document file then changes one
+ * resource, not all of them, and translate/incremental.ts sees exactly that.
+ */
+function reuseUnchanged(docs: ParsedDoc[], before: readonly ParsedDoc[] | undefined): ParsedDoc[] {
+  if (!before?.length) return docs;
+  const bySource = new Map<string, ParsedDoc>();
+  for (const d of before) if (d.source !== undefined && d.checked) bySource.set(d.source, d);
+  if (bySource.size === 0) return docs;
+  return docs.map((d) => {
+    const old = d.source === undefined ? undefined : bySource.get(d.source);
+    return old ? { ...d, value: old.value, checked: old.checked } : d;
+  });
+}
+
 /** Validates one object and, when valid, gives it the namespace, CRD defaults and generation the API server would. */
 function check(o: Record<string, unknown>, kind: string, meta: Record<string, unknown>): { errors: FieldError[]; resource?: Resource } {
   const errors = validate(o);
@@ -325,6 +356,8 @@ export class FileSource {
   private readonly loader: FileLoader;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly debounce: AdaptiveDebounce;
+  private readonly debounceMs: number;
+  private emptyCheck: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -335,7 +368,7 @@ export class FileSource {
     private readonly options: FileSourceOptions = {},
   ) {
     this.loader = new FileLoader(paths);
-    const debounceMs = options.debounceMs ?? 200;
+    const debounceMs = (this.debounceMs = options.debounceMs ?? 200);
     this.debounce = new AdaptiveDebounce(() => void this.reload(), {
       settleMs: Math.min(options.settleMs ?? 5, debounceMs),
       debounceMs,
@@ -355,6 +388,7 @@ export class FileSource {
   close(): void {
     this.closed = true;
     this.debounce.cancel();
+    clearTimeout(this.emptyCheck);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -408,6 +442,11 @@ export class FileSource {
       try {
         const state = await this.loader.load();
         if (this.closed) return;
+        if (this.loader.emptied.size > 0) {
+          // A file read empty mid-write: look again once the write had time to finish.
+          clearTimeout(this.emptyCheck);
+          this.emptyCheck = setTimeout(() => void this.reload(), this.debounceMs);
+        }
         this.syncWatchers();
         if (!sameState(this.last, state)) {
           this.last = state;

@@ -228,3 +228,46 @@ test('a same-size rewrite that keeps the mtime (one clock tick) is still seen; u
   assert.equal(third.entries[0], second.entries[0]);
   assert.notEqual(second.entries[0], first.entries[0]);
 });
+
+test('editing one document of a multi-document file changes that resource only: the others keep their object', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'many.yaml');
+  await writeFile(f, [svc('a', 80), svc('b', 80), svc('c', 80)].join('---\n'));
+  const loader = new FileLoader([dir]);
+  const before = await loader.load();
+  // b changes and moves down a line (a comment above it): a and c are the same text, at new lines for c.
+  await writeFile(f, [svc('a', 80), `# moved\n${svc('b', 81)}`, svc('c', 80)].join('---\n'));
+  await utimes(f, new Date(), new Date(Date.now() + 5000));
+  const after = await loader.load();
+  const by = (s: FileState, n: string) => s.entries.find((e) => e.resource.metadata.name === n)!;
+  assert.equal(by(after, 'a'), by(before, 'a'));
+  assert.equal(by(after, 'c').resource, by(before, 'c').resource);
+  assert.notEqual(by(after, 'c').origin, by(before, 'c').origin);
+  assert.notEqual(by(after, 'b').resource, by(before, 'b').resource);
+  assert.equal((by(after, 'b').resource.spec as any).ports[0].port, 81);
+});
+
+test('a file read empty (a write caught between truncate and data) keeps its documents for one load; emptied for real, they go', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'one.yaml');
+  await writeFile(f, svc('a'));
+  const loader = new FileLoader([dir]);
+  assert.equal((await loader.load()).entries.length, 1);
+  await writeFile(f, '');
+  assert.equal((await loader.load()).entries.length, 1, 'kept while it may be mid-write');
+  assert.deepEqual([...loader.emptied], [f]);
+  assert.equal((await loader.load()).entries.length, 0, 'still empty: gone');
+
+  // The watching source settles it by itself, without another event.
+  await writeFile(f, svc('b'));
+  const updates: FileState[] = [];
+  const src = new FileSource([dir], { debounceMs: 50, onUpdate: (s) => updates.push(s) });
+  t.after(() => src.close());
+  assert.equal((await src.start()).entries.length, 1);
+  await writeFile(f, '');
+  const end = Date.now() + 5000;
+  while (!updates.some((u) => u.entries.length === 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(updates.some((u) => u.entries.length === 0), 'the emptied file was dropped');
+});

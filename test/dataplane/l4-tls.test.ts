@@ -58,6 +58,31 @@ test('passthrough: SNI picks the route; the client verifies the backend certific
   }
 });
 
+test('access log: one JSON line per connection, the SNI as authority; a refused SNI says why', async () => {
+  const foo = await tlsBackend('foo', pki.backend);
+  const port = await freePort('tcp');
+  const lines: string[] = [];
+  const l = tlsListener('tls', undefined, [tlsRoute('foo', ['foo.example.com'], [to('foo')])]);
+  const srv = await createL4Server(tlsPort(port, [l]), clustersOf(cluster('foo', [foo.port])), { accessLog: (line) => lines.push(line) });
+  try {
+    assert.equal((await tlsGet(port, 'foo.example.com')).ok, true);
+    assert.equal((await tlsGet(port, 'bar.example.com')).ok, false);
+    for (let i = 0; i < 100 && lines.length < 2; i++) await sleep(20);
+    const parsed = lines.map((x) => JSON.parse(x) as Record<string, unknown>);
+    const ok = parsed.find((x) => x.authority === 'foo.example.com');
+    const refused = parsed.find((x) => x.authority === 'bar.example.com');
+    assert.deepEqual(
+      [ok!.protocol, ok!.authority, ok!.gateway, ok!.listener, ok!.route, ok!.rule, ok!.endpoint, ok!.refused, ok!.client],
+      ['TLS', 'foo.example.com', 'default/gw', 'tls', 'TLSRoute/default/foo', 0, `${LOOPBACK}:${foo.port}`, null, LOOPBACK],
+    );
+    assert.ok((ok!.bytes_received as number) > 0 && (ok!.bytes_sent as number) > 0);
+    assert.deepEqual([refused!.authority, refused!.route, refused!.backend, refused!.refused], ['bar.example.com', null, null, 'no TLSRoute on default/gw/tls for SNI bar.example.com']);
+  } finally {
+    await srv.close();
+    await foo.close();
+  }
+});
+
 test('listener isolation: most specific listener hostname wins, its routes only', async () => {
   const a = await tlsBackend('a', pki.backend);
   const b = await tlsBackend('b', pki.backend);

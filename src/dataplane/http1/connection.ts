@@ -370,7 +370,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     this.keepAlive = !h.close && !ctx.draining && !this.socket.readableEnded;
     this.bodyDiscard = false;
     this.status = 0;
-    this.rs.left = this.rs.count = 0;
+    this.rs.reset();
     this.respStage = R_HEAD;
     this.respHeadSent = false;
     this.respBytes = 0;

@@ -50,6 +50,12 @@ export class RetryState {
 
   constructor(private readonly owner: RetryOwner) {}
 
+  /** A new request on the owner, before it knows whether it will retry (local answers, h2 upstreams never do). */
+  reset(): void {
+    this.left = this.count = 0;
+    this.refused = false;
+  }
+
   /** A new request: its retry budget. `resendable` is false for a body or a tunnel. */
   begin(plan: Plan, resendable: boolean): void {
     this.cancel();

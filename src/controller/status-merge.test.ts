@@ -94,3 +94,24 @@ test('policy ancestors are shared the same way', () => {
   const out = mergeStatus(current, desired, OURS, NOW) as { ancestors: { controllerName: string }[] };
   assert.deepEqual(out.ancestors.map((a) => a.controllerName), [THEIRS, OURS]);
 });
+
+test('conditions of a domain-prefixed type (written by someone else) are kept unmodified, ours are replaced', () => {
+  const foreign = { ...cond('example.com/Stale', 'True', 'Seeded', T0), observedGeneration: 1 };
+  const current = {
+    conditions: [cond('Accepted', 'True', 'Accepted', T0), foreign, cond('Programmed', 'True', 'Programmed', T0)],
+    listeners: [{ name: 'http', conditions: [foreign, cond('Programmed', 'True', 'Programmed', T0)] }],
+  };
+  const desired = {
+    conditions: [{ ...cond('Accepted', 'True', 'Accepted'), observedGeneration: 2 }],
+    listeners: [{ name: 'http', conditions: [{ ...cond('Programmed', 'True', 'Programmed'), observedGeneration: 2 }] }],
+  };
+  const out = mergeStatus(current, desired, OURS, NOW) as { conditions: Record<string, unknown>[]; listeners: { conditions: Record<string, unknown>[] }[] };
+  // Our Programmed, no longer wanted at the top level, is gone; the foreign one stays as stored.
+  assert.deepEqual(out.conditions.map((c) => c.type), ['Accepted', 'example.com/Stale']);
+  assert.deepEqual(out.conditions[1], foreign);
+  assert.equal(out.conditions[0]!.observedGeneration, 2);
+  assert.deepEqual(out.listeners[0]!.conditions.map((c) => c.type), ['Programmed', 'example.com/Stale']);
+  assert.deepEqual(out.listeners[0]!.conditions[1], foreign);
+  // Writing the result back changes nothing on the next pass.
+  assert.ok(statusEqual(out, mergeStatus(out, desired, OURS, NOW)));
+});

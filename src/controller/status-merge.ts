@@ -9,6 +9,10 @@
 // - Lists whose items carry a controllerName (route status.parents, policy status.ancestors)
 //   are shared with other controllers: only items with our controllerName are replaced or
 //   removed, everyone else's stay where they are.
+// - A stored condition of a domain-prefixed type ("example.com/Ready") belongs to whoever
+//   wrote it: Portico writes only the spec's unprefixed types, so it keeps such a condition
+//   as it is (the spec: an implementation must not remove or modify conditions it is not
+//   responsible for; v1.7.0's GatewayPreserveForeignConditions).
 
 type Json = unknown;
 type Obj = Record<string, unknown>;
@@ -73,7 +77,11 @@ function mergeList(cur: unknown[], want: unknown[], ctl: string, now: string): u
     const id = identity(w);
     return { id, value: mergeValue(id !== undefined ? curById.get(id) : undefined, w, ctl, now) };
   });
-  if (!shared) return merged.map((m) => m.value);
+  if (!shared) {
+    const wanted = new Set(merged.map((m) => m.id));
+    const foreign = cur.filter((c) => isCondition(c) && c.type.includes('/') && !wanted.has(identity(c)));
+    return [...merged.map((m) => m.value), ...foreign];
+  }
 
   // Shared list: walk the stored order, keep others' items, replace or drop ours, then
   // append our new ones, so writing never reorders (and never touches) another controller's entry.

@@ -43,6 +43,31 @@ export function intersectHostnames(listenerHostname: string | undefined, routeHo
   return [...new Set(out)].sort(compareHostnameSpecificity);
 }
 
+/**
+ * The route's own hostname behind an effective one (intersectHostnames' output): the most
+ * specific route hostname that yields it on this listener. A route without hostnames takes
+ * the listener's, so it ranks as the effective one itself. Precedence between routes whose
+ * effective hostnames are the same goes by this one (GatewayRouteHostnameIntersectionPrecedence).
+ */
+export function routeHostnameBehind(listenerHostname: string | undefined, routeHostnames: readonly string[] | undefined, effective: string): string | undefined {
+  if (!routeHostnames || routeHostnames.length === 0) return effective;
+  let best: string | undefined;
+  for (const r of routeHostnames ?? []) {
+    const yields = !listenerHostname || hostWithin(r, listenerHostname) ? r : hostWithin(listenerHostname, r) ? listenerHostname : undefined;
+    if (yields === effective && (best === undefined || compareHostnameSpecificity(r, best) < 0)) best = r;
+  }
+  return best;
+}
+
+/**
+ * Route precedence by hostname (HTTPRoute `hostnames`): the most characters in a matching
+ * non-wildcard hostname, then in a matching hostname; "*" (or none) last. Unlike
+ * compareHostnameSpecificity, equal lengths tie (then age decides).
+ */
+export function compareRouteHostnames(a: string | undefined, b: string | undefined): number {
+  return rank(a) - rank(b) || (b?.length ?? 0) - (a?.length ?? 0);
+}
+
 /** Do two sets of effective hostnames share any host? (GRPCRoute/HTTPRoute conflict rule.) */
 export function hostnameSetsOverlap(a: readonly string[], b: readonly string[]): boolean {
   for (const x of a) for (const y of b) if (hostWithin(x, y) || hostWithin(y, x)) return true;

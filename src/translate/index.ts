@@ -21,7 +21,7 @@ import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js'
 import { listenerSetStatus } from './listenersets.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
-import { HostnameClaims, validHostname } from './hostnames.js';
+import { HostnameClaims, routeHostnameBehind, validHostname } from './hostnames.js';
 import { httpRouteEntries } from './httproute.js';
 import { ListenerContent, buildIR } from './ir.js';
 import { l4RuleBackends } from './l4routes.js';
@@ -90,7 +90,7 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
             const k = `${a.listener.id}\n${h}`;
             if (served.has(k)) continue;
             served.add(k);
-            content.addHTTP(a.listener, h, entries);
+            content.addHTTP(a.listener, h, entries, routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, h));
           }
     });
   }
@@ -119,7 +119,12 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
           for (const a of p.attachments) {
             if (served.has(a.listener)) continue;
             served.add(a.listener);
-            if (kind === 'TLSRoute') content.addTLS(a.listener, { entry: { source, hostnames: a.hostnames, backends: rules[0]! }, routeOrder: order });
+            if (kind === 'TLSRoute')
+              content.addTLS(a.listener, {
+                entry: { source, hostnames: a.hostnames, backends: rules[0]! },
+                routeOrder: order,
+                routeHostname: routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, a.hostnames[0]!),
+              });
             // A TCP or UDP listener carries one route's traffic: routes come oldest first, so the
             // oldest serves. The others stay Accepted and counted in attachedRoutes, as the spec's
             // conflict rule and the suite's TCPRoute/UDPRouteMultipleRoutesAttachment have it.

@@ -5,7 +5,7 @@
 import type { HTTPFilter, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost, WeightedBackend } from '../ir/types.js';
 import type { Clusters } from './backends.js';
 import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
-import { compareHostnameSpecificity } from './hostnames.js';
+import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
 import { tlsMode } from './listeners.js';
 import { withClientCertificate } from './backendtls-client.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
@@ -13,6 +13,8 @@ import { compareHTTP, type RankedEntry } from './precedence.js';
 export interface TLSRanked {
   entry: TLSRouteEntry;
   routeOrder: number;
+  /** The route's own hostname behind entry.hostnames[0] (see RankedEntry.routeHostname). */
+  routeHostname?: string;
 }
 
 export class ListenerContent {
@@ -20,12 +22,12 @@ export class ListenerContent {
   readonly tls = new Map<ListenerNode, TLSRanked[]>();
   readonly l4 = new Map<ListenerNode, L4RouteEntry>();
 
-  addHTTP(l: ListenerNode, hostname: string, entries: readonly RankedEntry[]): void {
+  addHTTP(l: ListenerNode, hostname: string, entries: readonly RankedEntry[], routeHostname: string | undefined): void {
     let hosts = this.http.get(l);
     if (!hosts) this.http.set(l, (hosts = new Map()));
     let list = hosts.get(hostname);
     if (!list) hosts.set(hostname, (list = []));
-    list.push(...entries);
+    for (const e of entries) list.push(routeHostname === undefined ? e : { ...e, routeHostname });
   }
 
   addTLS(l: ListenerNode, e: TLSRanked): void {
@@ -51,10 +53,11 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
     out.virtualHosts = vhosts;
   } else if (protocol === 'TLS') {
     const list = [...(content.tls.get(l) ?? [])];
-    // Most specific SNI first; then route age, then rule order.
+    // Most specific SNI first; then the route's own hostname behind it, route age, rule order.
     list.sort(
       (a, b) =>
         compareHostnameSpecificity(a.entry.hostnames[0], b.entry.hostnames[0]) ||
+        compareRouteHostnames(a.routeHostname, b.routeHostname) ||
         a.routeOrder - b.routeOrder ||
         a.entry.source.rule - b.entry.source.rule,
     );

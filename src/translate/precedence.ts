@@ -8,8 +8,12 @@
 // header matches (hostname characters are handled by the virtual host order).
 // Ties across routes: oldest creationTimestamp, then "{namespace}/{name}"; within a route,
 // the first rule, then the first match in the rule.
+// Before all of these, between routes sharing a virtual host: the route's own hostname that
+// yields it, most specific first (GatewayRouteHostnameIntersectionPrecedence: a route for
+// abc.example.com wins over one for *.example.com on a listener for abc.example.com).
 
 import type { HTTPRouteEntry } from '../ir/types.js';
+import { compareRouteHostnames } from './hostnames.js';
 
 export interface RankedEntry {
   entry: HTTPRouteEntry;
@@ -17,11 +21,15 @@ export interface RankedEntry {
   routeOrder: number;
   /** GRPCRoute only: service and method character counts. */
   grpc?: { service: number; method: number };
+  /** The route's own hostname behind the virtual host's (hostnames.ts routeHostnameBehind). */
+  routeHostname?: string;
 }
 
 const PATH_RANK: Record<string, number> = { Exact: 0, RegularExpression: 1, PathPrefix: 2 };
 
 export function compareHTTP(a: RankedEntry, b: RankedEntry): number {
+  const byHost = compareRouteHostnames(a.routeHostname, b.routeHostname);
+  if (byHost !== 0) return byHost;
   const ma = a.entry.match;
   const mb = b.entry.match;
   if (a.grpc && b.grpc) {

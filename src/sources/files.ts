@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { Composer, isMap, isSeq, LineCounter, Parser, type Document } from 'yaml';
 import type { Resource } from '../api/types.js';
 import { CLUSTER_SCOPED } from '../api/names.js';
 import { applyDefaults, KNOWN_KINDS, validate, type FieldError } from '../api/validate.js';
@@ -121,29 +121,32 @@ export function parseText(text: string, file: string): { docs: ParsedDoc[]; synt
   const docs: ParsedDoc[] = [];
   const syntax: FileProblem[] = [];
   const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lc.linePos(offset).line);
-  let parsed: Document.Parsed[];
+  // Documents one at a time (parseAllDocuments holds every document's syntax tree at once:
+  // at 10,000 routes and 100,000 endpoints that peak, ~500 MB, stayed in the process's RSS).
+  const parsed = new Composer({ prettyErrors: false, uniqueKeys: true }).compose(new Parser(lc.addNewLine).parse(text)) as Iterable<Document.Parsed>;
   try {
-    parsed = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+    for (const doc of parsed) addParsed(doc);
   } catch (e) {
-    return { docs, syntax: [{ severity: 'error', file, line: 1, message: `cannot parse: ${(e as Error).message}` }] };
+    return { docs: [], syntax: [{ severity: 'error', file, line: 1, message: `cannot parse: ${(e as Error).message}` }] };
   }
-  if (!Array.isArray(parsed)) parsed = [parsed as unknown as Document.Parsed];
-  for (const doc of parsed) {
+  return { docs, syntax };
+
+  function addParsed(doc: Document.Parsed): void {
     if (doc.errors.length > 0) {
       for (const err of doc.errors)
         syntax.push({ severity: 'error', file, line: lineOf(err.pos?.[0]), message: `YAML syntax: ${err.message.split('\n')[0]}` });
-      continue;
+      return;
     }
     const contents = doc.contents;
-    if (contents === null) continue;
+    if (contents === null) return;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
       syntax.push({ severity: 'error', file, line: lineOf(contents.range?.[0]), message: `cannot read document: ${(e as Error).message}` });
-      continue;
+      return;
     }
-    if (value === null || value === undefined) continue;
+    if (value === null || value === undefined) return;
     const docLine = lineOf(contents.range?.[0]);
     // `kind: List` (kubectl's envelope) and a bare top-level array both hold objects as items.
     const isList = typeof value === 'object' && !Array.isArray(value) && /List$/.test(String((value as Record<string, unknown>).kind ?? '')) && Array.isArray((value as Record<string, unknown>).items);
@@ -159,7 +162,6 @@ export function parseText(text: string, file: string): { docs: ParsedDoc[]; synt
       docs.push({ line: docLine, value, source: text.slice(doc.range[0], doc.range[2]) });
     }
   }
-  return { docs, syntax };
 }
 
 /**

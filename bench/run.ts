@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type BenchArgs } from './lib/args.js';
 import { ensureCert } from './lib/certs.js';
 import type { BenchContext } from './lib/context.js';
-import { measureControlPlane } from './lib/control-plane.js';
+import { measureControlPlane, secondCert } from './lib/control-plane.js';
+import { measureControllerMode } from './lib/cp-controller.js';
 import { ensureTools, machine, toolVersions } from './lib/env.js';
 import { startHaproxy } from './lib/haproxy.js';
 import { runLoad, type LoadSettings } from './lib/load.js';
@@ -181,6 +182,15 @@ async function main(): Promise<number> {
           },
           log,
         );
+      if (typeof pc !== 'string' && a.cpController.length > 0) {
+        const kubeconfig = process.env.PORTICO_KUBECONFIG;
+        if (!kubeconfig) log('controller mode skipped: PORTICO_KUBECONFIG is unset (eval "$(hack/cluster.sh env)")');
+        else {
+          const certs = [ctx.cert, await secondCert(runDir)];
+          const rows = await measureControllerMode(ctx, pc, { counts: a.cpController, changes: a.cpChanges, kubeconfig, certs, startupTimeoutMs: 240_000, changeTimeoutMs: 60_000 }, log);
+          controlPlane = [...(controlPlane ?? []), ...rows];
+        }
+      }
     }
   } finally {
     await stopProcess(backend);

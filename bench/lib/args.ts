@@ -21,6 +21,8 @@ export interface BenchArgs {
   cpWorkers: number;
   /** Add/delete churn cycles of 1,000 routes at 1,000 routes; 0 = none. */
   cpChurn: number;
+  /** Controller-mode route counts (needs PORTICO_KUBECONFIG; empty = file mode only). */
+  cpController: number[];
   porticoCmd?: string;
   /** Run Portico with --cpu-prof; profiles land in bench/.run/prof/. */
   cpuProf: boolean;
@@ -40,11 +42,13 @@ export const USAGE = `usage: npm run bench -- [flags]
   --h2 C,M            h2load clients and streams per client (default 10,10)
   --base-port P       first of the loopback ports used (default 27000; uses P..P+20)
   --control-plane / --no-control-plane
-  --cp-routes a,b     route counts for the control-plane figures (default 10,1000,10000)
+  --cp-routes a,b     route counts for the control-plane figures (default 10,1000,10000; none: no file mode)
   --cp-changes N      changes measured per kind (route, Gateway, Secret, EndpointSlice; default 20)
   --cp-workers N      portico run --workers for the control-plane runs (default 2)
   --cp-churn N        cycles of adding and deleting 1,000 routes at 1,000 routes (default 1000; 0 = none)
   --cp-only           only the control plane: no data-plane scenario
+  --cp-controller a,b also controller mode at these route counts, on the cluster $PORTICO_KUBECONFIG
+                      names (run inside the cluster lock: bench/README.md)
   --portico-cmd CMD   start Portico with CMD instead of building src/ (e.g. "node bin/portico.js")
   --cpu-prof          run Portico under node --cpu-prof; .cpuprofile files in bench/.run/prof/
   --save / --no-save  write bench/results/<date>.{md,json} (default: only for a full run)
@@ -80,6 +84,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     cpChanges: 20,
     cpWorkers: 2,
     cpChurn: 1000,
+    cpController: [],
     save: true,
     install: true,
     cpuProf: false,
@@ -112,10 +117,15 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--base-port': a.basePort = Math.round(positive(v(), f)); break;
       case '--control-plane': cpSet = true; break;
       case '--no-control-plane': cpSet = false; break;
-      case '--cp-routes': a.cpRoutes = v().split(',').map((x) => Math.round(positive(x, f))); break;
+      case '--cp-routes': {
+        const x = v();
+        a.cpRoutes = x === 'none' ? [] : x.split(',').map((y) => Math.round(positive(y, f)));
+        break;
+      }
       case '--cp-changes': a.cpChanges = Math.round(positive(v(), f)); partial = true; break;
       case '--cp-workers': a.cpWorkers = Math.round(positive(v(), f)); partial = true; break;
       case '--cp-churn': a.cpChurn = Math.max(0, Math.round(Number(v()))); partial = true; break;
+      case '--cp-controller': a.cpController = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
       case '--cp-only': a.scenarios = []; cpSet = true; partial = true; break;
       case '--portico-cmd': a.porticoCmd = v(); break;
       case '--cpu-prof': a.cpuProf = true; break;

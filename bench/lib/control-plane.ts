@@ -44,7 +44,7 @@ export interface ControlPlaneOptions {
 }
 
 /** A second certificate the Secret change rotates to (the first is the bench's usual one). */
-async function secondCert(dir: string): Promise<{ certPem: string; keyPem: string }> {
+export async function secondCert(dir: string): Promise<{ certPem: string; keyPem: string }> {
   const cert = join(dir, 'rotated.crt');
   const key = join(dir, 'rotated.key');
   const r = await run('openssl', [

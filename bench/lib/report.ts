@@ -80,6 +80,8 @@ export interface ChangeFigures {
 }
 
 export interface ControlPlaneRow {
+  /** file (default): portico run on a folder; controller: portico controller on the local cluster. */
+  mode?: 'file' | 'controller';
   routes: number;
   /** Endpoints in the EndpointSlices the routes reach. */
   endpoints: number;
@@ -138,17 +140,17 @@ export function markdown(r: ReportInput): string {
 }
 
 export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[] {
-  const out = ['', '## Control plane (Portico, file mode)', ''];
+  const out = ['', '## Control plane (Portico, file mode and controller mode)', ''];
   out.push(
-    'Time from a manifest change (file renamed into the watched folder) until the data plane serves it, polled every ~2 ms: a new HTTPRoute answers, the Gateway listener moved to another port answers, the HTTPS listener presents the rotated Secret, an EndpointSlice\'s endpoint moved between a live and a closed port shows in the status. Next to N routes and N*10 endpoints. RSS sums every Portico process (primary + workers).',
+    'Time from a manifest change (file renamed into the watched folder) until the data plane serves it, polled every ~2 ms: a new HTTPRoute answers, the Gateway listener moved to another port answers, the HTTPS listener presents the rotated Secret, an EndpointSlice\'s endpoint moved between a live and a closed port shows in the status. Next to N routes and N*10 endpoints. RSS sums every Portico process (primary + workers). Controller mode: the same objects written to the local API server, timed from the write until served (bench/README.md).',
     '',
   );
   const f = (c: ChangeFigures | null) => (c ? `${fmt(c.p50_ms, 0)} / ${fmt(c.p99_ms, 0)}` : 'n/a');
-  out.push('| routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | RSS MiB | peak RSS MiB | note |');
-  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  out.push('| mode | routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | RSS MiB | peak RSS MiB | note |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of rows) {
     out.push(
-      `| ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
+      `| ${c.mode ?? 'file'} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
     );
   }
   for (const c of rows) {

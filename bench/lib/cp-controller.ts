@@ -1,0 +1,186 @@
+// Control-plane figures in controller mode: `portico controller` (in-process data plane) on
+// the local cluster (hack/cluster.sh), the same objects as file mode (cp-manifests.ts) written
+// through the API server, and the time from the API write until the data plane serves the
+// change (the informer event, the rebuild, the apply). Run it inside the shared cluster lock
+// with the cluster's environment (see bench/README.md); it deletes what it created.
+// Differences from file mode, forced by the API server: backend-a is an ExternalName Service
+// (EndpointSlices may not hold loopback addresses), and the EndpointSlice change moves
+// backend-eps between no endpoint (503) and an unreachable one in 10.244.254.0/24 (502).
+
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../../src/sources/kubernetes.js';
+import { apply, kubeConfigFrom, remove } from '../../test/k8s/helpers.js';
+import type { BenchContext } from './context.js';
+import { httpRoute } from './manifests.js';
+import { cpAddedRoute, cpEndpoints, cpGateway, cpRoutes, cpSecret, ENDPOINTS_PER_SERVICE, EPS_PROBE_PATH, serviceCount, type CpPorts } from './cp-manifests.js';
+import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
+import type { PorticoCommand } from './portico.js';
+import { sampleRss, sleep, startProcess, stopProcess, treeRssKiB } from './proc.js';
+import type { ChangeFigures, ControlPlaneRow } from './report.js';
+import { routePath } from './scenarios.js';
+
+type Doc = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
+
+export interface ControllerModeOptions {
+  counts: number[];
+  changes: number;
+  kubeconfig: string;
+  startupTimeoutMs: number;
+  changeTimeoutMs: number;
+  /** The two certificates the Secret change rotates between. */
+  certs: { certPem: string; keyPem: string }[];
+}
+
+function figures(samples: number[]): ChangeFigures {
+  return { samples_ms: samples.map((x) => Math.round(x * 10) / 10), p50_ms: percentile(samples, 50), p99_ms: percentile(samples, 99) };
+}
+
+/** Puts file-mode documents into namespace `ns` and GatewayClass `cls`. */
+function into(docs: Record<string, unknown>[], ns: string, cls: string): Doc[] {
+  return docs.map((d) => {
+    const o = structuredClone(d) as Doc;
+    if (o.kind !== 'GatewayClass' && o.kind !== 'Namespace') o.metadata.namespace = ns;
+    if (o.kind === 'Gateway') (o.spec as { gatewayClassName: string }).gatewayClassName = cls;
+    return o;
+  });
+}
+
+function epsProbe(ns: string, up: boolean): Doc[] {
+  return [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-eps', namespace: ns }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'backend-eps-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'backend-eps' } },
+      addressType: 'IPv4',
+      endpoints: up ? [{ addresses: ['10.244.254.254'], conditions: { ready: true } }] : [],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    },
+  ];
+}
+
+/** Applies `docs`, at most `parallel` requests at a time. */
+async function applyAll(client: ApiClient, docs: Doc[], parallel = 16): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < docs.length) await apply(client, docs[next++]!);
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+export async function measureControllerMode(ctx: BenchContext, pc: PorticoCommand, o: ControllerModeOptions, log: (line: string) => void): Promise<ControlPlaneRow[]> {
+  const client = new ApiClient(kubeConfigFrom(o.kubeconfig));
+  const base = ctx.ports.controlPlane;
+  const p: CpPorts = { http: base, https: base + 1, moved: [base + 2, base + 3], backend: ctx.ports.backendA, closed: base + 4 };
+  const prints = o.certs.map((c) => certFingerprint(c.certPem));
+  const rows: ControlPlaneRow[] = [];
+  for (const n of o.counts) {
+    const tag = `bench-cp-${randomBytes(3).toString('hex')}`;
+    const ns = tag;
+    const controllerName = `portico.dev/${tag}`;
+    const row: ControlPlaneRow = {
+      routes: n,
+      endpoints: serviceCount(n) * ENDPOINTS_PER_SERVICE,
+      workers: 1,
+      load_average: os.loadavg()[0]!,
+      mode: 'controller',
+      startup_ms: null,
+      route: null,
+      gateway: null,
+      secret: null,
+      endpoint_slice: null,
+      rss_mb: null,
+      peak_rss_mb: null,
+    };
+    rows.push(row);
+    const created: Doc[] = [];
+    const put = async (docs: Doc[]) => {
+      for (const d of docs) if (!created.some((c) => c.kind === d.kind && c.metadata.name === d.metadata.name)) created.push(d);
+      await applyAll(client, docs);
+    };
+    let proc;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const t = Date.now();
+      await put([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }]);
+      await put([{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: tag }, spec: { controllerName } }]);
+      await put(into(cpSecret(o.certs[0]!.certPem, o.certs[0]!.keyPem), ns, tag));
+      await put([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-a', namespace: ns }, spec: { type: 'ExternalName', externalName: '127.0.0.1', ports: [{ name: 'http', port: p.backend, protocol: 'TCP' }] } }]);
+      await put(into(cpEndpoints(n), ns, tag));
+      await put(into(cpRoutes(n, p.backend), ns, tag));
+      await put(epsProbe(ns, false));
+      await put(into([httpRoute('eps-probe', { rules: [{ matches: [{ path: { type: 'PathPrefix', value: EPS_PROBE_PATH } }], backendRefs: [{ name: 'backend-eps', port: 80 }] }] })], ns, tag));
+      await put(into(cpGateway(p, 0), ns, tag));
+      log(`controller mode ${n} routes: ${created.length} objects written in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+
+      const t0 = process.hrtime.bigint();
+      proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
+        cwd: ctx.repoDir,
+        logFile: join(ctx.runDir, `portico-controller-${n}.log`),
+      });
+      const rss = sampleRss(proc.pid, 100);
+      const status = (port: number, path: string) => httpStatus(agent, port, path);
+      try {
+        row.startup_ms = await pollUntil(async () => (await status(p.http, `${routePath(n - 1)}/x`)) === 200, t0, o.startupTimeoutMs);
+        if (row.startup_ms === null) {
+          row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;
+          continue;
+        }
+        await sleep(1000);
+        const series = async (what: string, one: (k: number) => Promise<{ write: () => Promise<void>; served: () => Promise<boolean> }>) => {
+          const out: number[] = [];
+          for (let k = 1; k <= o.changes; k++) {
+            const c = await one(k);
+            const t1 = process.hrtime.bigint();
+            await c.write();
+            const ms = await pollUntil(c.served, t1, o.changeTimeoutMs);
+            if (ms === null) {
+              row.note = `${what} change not served within ${o.changeTimeoutMs} ms`;
+              break;
+            }
+            out.push(ms);
+            await sleep(200);
+          }
+          log(`controller mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms`);
+          return out.length ? figures(out) : null;
+        };
+        row.route = await series('route', async (k) => {
+          const path = `/added-${n}-${k}`;
+          return { write: () => put(into([cpAddedRoute(`added-${k}`, path, p.backend)], ns, tag)), served: async () => (await status(p.http, path)) === 200 };
+        });
+        row.gateway = await series('gateway', async (k) => {
+          const to = (k % 2) as 0 | 1;
+          return { write: () => put(into(cpGateway(p, to), ns, tag)), served: async () => (await status(p.moved[to], `${routePath(n - 1)}/x`)) === 200 };
+        });
+        row.secret = await series('secret', async (k) => {
+          const c = o.certs[k % 2]!;
+          return { write: () => put(into(cpSecret(c.certPem, c.keyPem), ns, tag)), served: async () => (await presentedCert(p.https)) === prints[k % 2] };
+        });
+        row.endpoint_slice = await series('endpointslice', async (k) => {
+          const up = k % 2 === 1;
+          return { write: () => put(epsProbe(ns, up).slice(1)), served: async () => (await status(p.http, EPS_PROBE_PATH)) === (up ? 502 : 503) };
+        });
+        row.rss_mb = treeRssKiB(proc.pid) / 1024;
+      } finally {
+        row.peak_rss_mb = rss.stop();
+      }
+    } catch (e) {
+      row.note = (e as Error).message.slice(0, 200);
+      log(`controller mode ${n} routes: ${row.note}`);
+    } finally {
+      agent.destroy();
+      if (proc) await stopProcess(proc);
+      // The namespace takes its objects with it; the GatewayClass is cluster-scoped.
+      await remove(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined);
+      await remove(client, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: tag } }).catch(() => undefined);
+    }
+    const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
+    log(
+      `controller mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB`,
+    );
+  }
+  return rows;
+}

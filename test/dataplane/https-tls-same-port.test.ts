@@ -175,9 +175,10 @@ test('a TLS Terminate listener shares the HTTPS port too; TLS connections get an
     assert.deepEqual([https1.status, https1.backend], [200, 'web']);
 
     await engine.close(100);
-    const tlsLines = lines.filter((l) => l.includes('"TLS '));
+    const tlsLines = lines.filter((l) => l.includes('"protocol":"TLS"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(tlsLines.length, 1, lines.join('\n'));
-    assert.match(tlsLines[0]!, /sni=term\.gw\.example\.com" closed route=TLSRoute\/default\/db#0 upstream=default\/tls-svc:443\/tcp/);
+    const t = tlsLines[0]!;
+    assert.deepEqual([t.authority, t.route, t.rule, t.backend, t.refused], ['term.gw.example.com', 'TLSRoute/default/db', 0, 'default/tls-svc:443/tcp', null]);
     assert.equal(lines.filter((l) => l.includes('"path":"/x"')).length, 1, lines.join('\n'));
   } finally {
     await engine.close(100);

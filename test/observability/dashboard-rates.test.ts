@@ -65,3 +65,19 @@ test('trafficView: a registry snapshot summed per route x backend over listeners
   assert.deepEqual(traffic.find((t) => t.route === '')?.total, 3);
   assert.deepEqual(traffic.find((t) => t.unit === 'l4'), { route: 'TCPRoute/ns/t', backend: 'ns/db:5432', unit: 'l4', total: 4, errors: 0, buckets: [] });
 });
+
+test('dashboardState: without the engine families (--metrics off) the page says so instead of showing zero traffic', async () => {
+  const { dashboardState } = await import('../../src/observability/dashboard.ts');
+  const { ControlPlaneMetrics } = await import('../../src/observability/metrics/controlplane.ts');
+  const { DataplaneMetrics } = await import('../../src/observability/metrics/dataplane.ts');
+  const base = { mode: 'file' as const, ir: () => undefined, statuses: () => [] };
+  const off = await dashboardState({ ...base, metrics: () => [new ControlPlaneMetrics().registry] });
+  assert.deepEqual([off.metrics, off.traffic], [false, []]);
+  const on = await dashboardState({ ...base, metrics: () => [new ControlPlaneMetrics().registry, new DataplaneMetrics().registry] });
+  assert.deepEqual([on.metrics, on.traffic], [true, []]);
+  const problems = await dashboardState({
+    ...base,
+    problems: () => [{ severity: 'error', file: 'a.yaml', line: 3, kind: 'Secret', namespace: 'ns', name: 's', path: 'data[tls.key]', message: 'not base64' }],
+  });
+  assert.deepEqual(problems.problems, [{ severity: 'error', file: 'a.yaml', line: 3, object: 'Secret ns/s', path: 'data[tls.key]', message: 'not base64' }]);
+});

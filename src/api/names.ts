@@ -5,6 +5,8 @@ export const CORE_GROUP = '';
 /** The Experimental channel's own API group (XBackendTrafficPolicy, XMesh, ...). */
 export const GATEWAY_X_GROUP = 'gateway.networking.x-k8s.io';
 export const DEFAULT_CONTROLLER_NAME = 'portico.dev/gateway-controller';
+/** The IngressClass spec.controller whose Ingresses Portico serves (convert/serve.ts). */
+export const DEFAULT_INGRESS_CONTROLLER = 'portico.dev/ingress-controller';
 
 export const Kind = {
   GatewayClass: 'GatewayClass',
@@ -27,6 +29,9 @@ export const Kind = {
   Secret: 'Secret',
   ConfigMap: 'ConfigMap',
   Namespace: 'Namespace',
+  /** networking.k8s.io/v1: served directly when their IngressClass's spec.controller is Portico's (convert/serve.ts). */
+  Ingress: 'Ingress',
+  IngressClass: 'IngressClass',
   /** gateway.portico.dev GatewayParameters: read by the controller only with provisioned data planes. */
   GatewayParameters: 'GatewayParameters',
 } as const;
@@ -57,8 +62,10 @@ export const GROUP_OF: Record<KindName, string> = {
   Secret: CORE_GROUP,
   ConfigMap: CORE_GROUP,
   Namespace: CORE_GROUP,
+  Ingress: 'networking.k8s.io',
+  IngressClass: 'networking.k8s.io',
   GatewayParameters: 'gateway.portico.dev',
 };
 
 /** Cluster-scoped kinds; every other kind is namespaced. */
-export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([Kind.GatewayClass, Kind.Namespace]);
+export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([Kind.GatewayClass, Kind.Namespace, Kind.IngressClass]);

@@ -8,6 +8,7 @@ import { dns1035Name, dns1123Label, dnsSubdomainName, metadata } from './validat
 import { gatewayClassSpec, gatewaySpec, listenerSetSpec } from './validate-gateway.js';
 import { grpcRouteSpec, httpRouteSpec, tcpRouteSpec, tlsRouteSpec, tlsRouteSpecV3, udpRouteSpec } from './validate-routes.js';
 import { backendTLSPolicySpec, backendTrafficPolicySpec, referenceGrantSpec } from './validate-policy.js';
+import { ingressClassSpec, ingressSpec } from './validate-ingress.js';
 import { configMapBody, endpointAddressCheck, endpointSliceBody, namespaceSpec, secretBody, secretCheck, serviceSpec } from './validate-core.js';
 
 export type { FieldError } from './validate-schema.js';
@@ -62,6 +63,8 @@ const KINDS: Record<string, KindDef> = {
   },
   [Kind.Secret]: { apiVersions: ['v1'], schema: resource(Kind.Secret, dnsSubdomainName, secretBody, [], secretCheck) },
   [Kind.ConfigMap]: { apiVersions: ['v1'], schema: resource(Kind.ConfigMap, dnsSubdomainName, configMapBody, []) },
+  [Kind.Ingress]: { apiVersions: ['networking.k8s.io/v1'], schema: resource(Kind.Ingress, dnsSubdomainName, { spec: ingressSpec, status }, []) },
+  [Kind.IngressClass]: { apiVersions: ['networking.k8s.io/v1'], schema: resource(Kind.IngressClass, dnsSubdomainName, { spec: ingressClassSpec }, []) },
   [Kind.Namespace]: { apiVersions: ['v1'], schema: resource(Kind.Namespace, dns1123Label, { spec: namespaceSpec, status }, []) },
 };
 

@@ -111,6 +111,8 @@ const PLURAL: Record<KindName, string> = {
   Secret: 'secrets',
   ConfigMap: 'configmaps',
   Namespace: 'namespaces',
+  Ingress: 'ingresses',
+  IngressClass: 'ingressclasses',
   GatewayParameters: 'gatewayparameters',
 };
 
@@ -365,6 +367,8 @@ export class KubernetesSource {
     if (this.stopped) return;
     try {
       const served = await discover(this.client, this.kinds);
+      // stop() while discovery was in flight: starting informers now would leak their watches.
+      if (this.stopped) return;
       this.discovered = true;
       for (const [kind, state] of this.states) {
         const now = served.get(kind);

@@ -3,6 +3,7 @@
 // by `portico check` / `portico run` in file mode).
 
 import type { IR } from '../ir/types.js';
+import type { ReportEntry } from '../convert/types.js';
 
 export interface ObjectStatus {
   kind: string;
@@ -75,4 +76,17 @@ export interface TranslateResult {
    * Service's key. store/relevance.ts uses it to skip translations a change cannot affect.
    */
   references?: string[];
+  /**
+   * Set by convert/serve.ts when Ingresses are served directly: which Ingress each Gateway
+   * serves, and what of them did not convert or is not served (log lines, check messages).
+   */
+  ingresses?: { served: ServedIngress[]; report: ReportEntry[] };
+}
+
+/** An Ingress of one of Portico's IngressClasses and the Gateway its routes attach to. */
+export interface ServedIngress {
+  namespace: string;
+  name: string;
+  className: string;
+  gateway: { namespace: string; name: string };
 }

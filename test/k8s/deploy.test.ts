@@ -48,6 +48,7 @@ const PLURAL: Record<string, string> = {
   BackendTLSPolicy: 'backendtlspolicies', Service: 'services', EndpointSlice: 'endpointslices',
   XBackendTrafficPolicy: 'xbackendtrafficpolicies', BackendLBPolicy: 'backendlbpolicies',
   Secret: 'secrets', ConfigMap: 'configmaps', Namespace: 'namespaces',
+  Ingress: 'ingresses', IngressClass: 'ingressclasses',
 };
 
 test('RBAC rules are least privilege by construction: no wildcards, writes only on */status and leases (and the provisioned kinds with provisioned data planes)', () => {
@@ -257,7 +258,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
         assert.ok(await allowed({ group: GROUP_OF[kind], resource: PLURAL[kind]!, verb }), `${verb} ${kind}`);
       }
     }
-    for (const kind of [Kind.GatewayClass, Kind.Gateway, ...ROUTE_KINDS, Kind.BackendTLSPolicy]) {
+    for (const kind of [Kind.GatewayClass, Kind.Gateway, ...ROUTE_KINDS, Kind.BackendTLSPolicy, Kind.Ingress]) {
       assert.ok(await allowed({ group: GROUP_OF[kind], resource: PLURAL[kind]!, subresource: 'status', verb: 'update', namespace: 'app' }), `update ${kind}/status`);
     }
     for (const verb of ['get', 'create', 'update']) {

@@ -26,6 +26,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
   const maxHeaderBytes = o.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes;
   const maxHeaderCount = o.maxHeaderCount ?? DEFAULT_LIMITS.maxHeaderCount;
   const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs;
+  const metrics = o.metrics === false ? null : new DataplaneMetrics();
   return {
     maxHeaderBytes,
     maxHeaderCount,
@@ -36,8 +37,8 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     accessLog: o.accessLog,
     logger: o.accessLog ? new AccessLogger(o.accessLog, o.accessLogFormat) : null,
     requestId: requestIdMode(o.requestId),
-    tracer: o.tracing ? new Tracer(o.tracing) : null,
-    metrics: o.metrics === false ? null : new DataplaneMetrics(),
+    tracer: o.tracing ? new Tracer(o.tracing, metrics) : null,
+    metrics,
   };
 }
 

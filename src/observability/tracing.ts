@@ -6,11 +6,15 @@
 // in the `traceparent` sent upstream (the caller's trace id kept, or a new trace when there was
 // none); `tracestate` goes through untouched. Sampling is parent-based: a caller's sampled flag is
 // followed, a request without a valid `traceparent` is sampled with the configured ratio.
-// Spans are batched (up to 512, or every second) and posted by each worker process.
+// Spans are batched (up to 512, or every second) and posted by each worker process. Memory stays
+// bounded whatever the collector does: at most one open batch and 4 posts in flight (each cut after
+// 5 s); past that a batch is dropped, and every span that never reached the collector is counted
+// (portico_trace_spans_dropped_total{reason}).
 
 import { randomBytes } from 'node:crypto';
 import type { AccessRecord } from './access-log.js';
 import { LOCAL_REASONS } from './metrics/dataplane.js';
+import type { Cell, Family } from './metrics/registry.js';
 
 /** Serialisable (it travels to workers in PORTICO_ENGINE_OPTIONS). */
 export interface TracingOptions {
@@ -20,7 +24,21 @@ export interface TracingOptions {
   sampling?: number;
   /** service.name resource attribute (default "portico"). */
   serviceName?: string;
+  /** Spans per post (default 512; OTel's maxExportBatchSize). */
+  batchSize?: number;
+  /** A post not answered within this many ms is abandoned and its spans dropped (default 5000). */
+  exportTimeoutMs?: number;
 }
+
+/** Where the exporter counts its outcomes (metrics/dataplane.ts); absent with --metrics off. */
+export interface TraceCounters {
+  spansExported: Cell;
+  spansDropped: Family<Cell>;
+  spansPending: Cell;
+}
+
+/** Posts in flight before a batch is dropped instead of posted. */
+const MAX_INFLIGHT = 4;
 
 export interface Span {
   traceId: string;
@@ -52,18 +70,30 @@ export class Tracer {
   private readonly ratio: number;
   private readonly url: string;
   private readonly serviceName: string;
+  private readonly batchSize: number;
+  private readonly timeoutMs: number;
   private batch: object[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inflight = new Set<Promise<void>>();
-  /** Spans dropped because 4 posts were already in flight. */
-  dropped = 0;
+  private readonly exported: Cell;
+  private readonly queueFull: Cell;
+  private readonly failed: Cell;
+  /** Spans held in memory: the open batch and the posts in flight (at most batchSize x (1 + 4)). */
+  readonly pending: Cell;
 
-  constructor(o: TracingOptions) {
+  constructor(o: TracingOptions, counters?: TraceCounters | null) {
     this.ratio = o.sampling === undefined ? 1 : Math.max(0, Math.min(1, o.sampling));
     const u = new URL(o.endpoint);
     if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/traces';
     this.url = u.toString();
     this.serviceName = o.serviceName ?? 'portico';
+    this.batchSize = Math.max(1, o.batchSize ?? 512);
+    this.timeoutMs = o.exportTimeoutMs ?? 5000;
+    // With metrics off the counts still exist (plain cells), they are just not exported.
+    this.exported = counters?.spansExported ?? { v: 0 };
+    this.queueFull = counters?.spansDropped.child(['queue_full']) ?? { v: 0 };
+    this.failed = counters?.spansDropped.child(['export_failed']) ?? { v: 0 };
+    this.pending = counters?.spansPending ?? { v: 0 };
   }
 
   /**
@@ -138,7 +168,8 @@ export class Tracer {
       attributes: attrs,
       status: r.status >= 500 || r.status === 0 ? { code: 2 } : { code: 0 },
     });
-    if (this.batch.length >= 512) this.flush();
+    this.pending.v++;
+    if (this.batch.length >= this.batchSize) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), 1000);
       this.timer.unref();
@@ -155,8 +186,9 @@ export class Tracer {
       const spans = this.batch;
       this.batch = [];
       // A slow or unreachable collector must not grow memory: past 4 posts in flight, a batch is dropped.
-      if (this.inflight.size >= 4) {
-        this.dropped += spans.length;
+      if (this.inflight.size >= MAX_INFLIGHT) {
+        this.queueFull.v += spans.length;
+        this.pending.v -= spans.length;
         return Promise.all(this.inflight).then(() => undefined);
       }
       const body = JSON.stringify({
@@ -165,10 +197,21 @@ export class Tracer {
           scopeSpans: [{ scope: { name: 'portico' }, spans }],
         }],
       });
-      const p: Promise<void> = fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) })
-        .then((r) => r.body?.cancel())
-        .catch(() => undefined)
-        .finally(() => this.inflight.delete(p));
+      const n = spans.length;
+      const p: Promise<void> = fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(this.timeoutMs) })
+        .then((r) => {
+          void r.body?.cancel().catch(() => undefined);
+          // OTLP/HTTP: a non-2xx answer (refused, throttled) means the spans were not accepted.
+          if (r.ok) this.exported.v += n;
+          else this.failed.v += n;
+        })
+        .catch(() => {
+          this.failed.v += n;
+        })
+        .finally(() => {
+          this.pending.v -= n;
+          this.inflight.delete(p);
+        });
       this.inflight.add(p);
     }
     return Promise.all(this.inflight).then(() => undefined);

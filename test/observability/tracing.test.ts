@@ -4,9 +4,12 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { metricsText } from '../../src/observability/metrics/endpoint.js';
+import { parse, promtool, sum } from './metrics-helpers.js';
 import { createEngine } from '../../src/dataplane/engine.js';
-import type { EngineOptions } from '../../src/dataplane/engine-api.js';
+import type { Engine, EngineOptions } from '../../src/dataplane/engine-api.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, route, to } from '../dataplane/helpers.js';
 
 interface OtlpSpan {
@@ -50,7 +53,7 @@ const attr = (s: OtlpSpan, k: string): string | undefined => {
   return a?.value.stringValue ?? a?.value.intValue;
 };
 
-async function withTraced(opts: Partial<EngineOptions>, fn: (port: number, otlp: Awaited<ReturnType<typeof otlpServer>>, close: () => Promise<void>) => Promise<void>): Promise<void> {
+async function withTraced(opts: Partial<EngineOptions>, fn: (port: number, otlp: Awaited<ReturnType<typeof otlpServer>>, close: () => Promise<void>, engine: Engine) => Promise<void>): Promise<void> {
   const otlp = await otlpServer();
   const a = await echoBackend('a');
   const port = await freePort();
@@ -66,7 +69,7 @@ async function withTraced(opts: Partial<EngineOptions>, fn: (port: number, otlp:
     await engine.close(100); // flushes the batch
   };
   try {
-    await fn(port, otlp, close);
+    await fn(port, otlp, close, engine);
   } finally {
     await close();
     await a.close();
@@ -168,6 +171,76 @@ describe('tracing', () => {
       assert.equal(otlp.spans.length, 50);
       assert.ok(otlp.posts <= 2, `posts ${otlp.posts}`);
       assert.equal(new Set(otlp.spans.map((s) => s.traceId)).size, 50);
+    });
+  });
+
+  // The exporter must not hold more than one open batch and 4 posts whatever the collector does;
+  // everything else is dropped and counted. Batches of 8 make the bound (8 x 5 = 40) reachable with
+  // a few hundred requests.
+  test('a collector that hangs: spans held stay within 5 batches, every span lost is counted; one that answers 503: counted as failed', async () => {
+    const held = new Set<net.Socket>();
+    const hang = net.createServer((s) => {
+      held.add(s); // reads the post, never answers
+      s.on('data', () => {}).on('error', () => {}).on('close', () => held.delete(s));
+    });
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const hangUrl = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
+    const scrape = async (engine: { metrics(): Promise<unknown> }) => {
+      const text = await metricsText([engine as never]);
+      return { text, S: parse(text) };
+    };
+    try {
+      await withTraced({ tracing: { endpoint: hangUrl, batchSize: 8, exportTimeoutMs: 1500 } }, async (port, _otlp, close, engine) => {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+        let maxPending = 0;
+        const N = 400;
+        for (let i = 0; i < N; i += 20) {
+          await Promise.all(Array.from({ length: 20 }, (_, j) => request(port, `/f/${i + j}`, { agent })));
+          const pending = sum((await scrape(engine)).S, 'portico_trace_spans_pending');
+          assert.ok(pending <= 8 * 5, `spans held ${pending} after ${i + 20} requests`);
+          maxPending = Math.max(maxPending, pending);
+        }
+        agent.destroy();
+        const mid = (await scrape(engine)).S;
+        assert.ok(maxPending >= 8 * 4, `the posts in flight filled up (max held ${maxPending})`);
+        assert.ok(sum(mid, 'portico_trace_spans_dropped_total', { reason: 'queue_full' }) >= N - 8 * 5);
+        assert.ok(held.size >= 1 && held.size <= 4, `posts in flight ${held.size}`);
+        await close(); // flush: the open batch is dropped (queue full) or posted; hung posts time out
+        const end = await scrape(engine);
+        assert.equal(sum(end.S, 'portico_trace_spans_pending'), 0);
+        assert.equal(sum(end.S, 'portico_trace_spans_exported_total'), 0);
+        assert.equal(sum(end.S, 'portico_trace_spans_dropped_total'), N, 'every span is either held or counted as dropped');
+        assert.ok(sum(end.S, 'portico_trace_spans_dropped_total', { reason: 'export_failed' }) >= 8, 'the hung posts timed out');
+        const p = promtool(end.text);
+        if (p) assert.equal(p.output.trim() + `rc=${p.code}`, 'rc=0');
+      });
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => hang.close(r));
+    }
+    const refusing = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(503).end());
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    try {
+      await withTraced({ tracing: { endpoint: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}` } }, async (port, _otlp, close, engine) => {
+        for (let i = 0; i < 5; i++) await request(port, `/r/${i}`, { agent: false });
+        await close();
+        const { S } = await scrape(engine);
+        assert.equal(sum(S, 'portico_trace_spans_dropped_total', { reason: 'export_failed' }), 5);
+        assert.equal(sum(S, 'portico_trace_spans_exported_total'), 0);
+      });
+    } finally {
+      await new Promise((r) => refusing.close(r));
+    }
+    await withTraced({}, async (port, otlp, close, engine) => {
+      for (let i = 0; i < 3; i++) await request(port, `/ok/${i}`, { agent: false });
+      await close();
+      assert.equal(otlp.spans.length, 3);
+      const { S } = await scrape(engine);
+      assert.equal(sum(S, 'portico_trace_spans_exported_total'), 3);
+      assert.equal(sum(S, 'portico_trace_spans_dropped_total'), 0);
     });
   });
 });

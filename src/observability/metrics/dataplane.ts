@@ -234,6 +234,9 @@ export class DataplaneMetrics {
   readonly applies: Family<Cell>;
   readonly applyDuration: Family<HistCell>;
   readonly lastApply: Family<Cell>;
+  readonly spansExported: Cell;
+  readonly spansDropped: Family<Cell>;
+  readonly spansPending: Cell;
   private readonly routeCells = new Map<string, RouteCells>();
   private readonly portCells = new Map<string, PortCells>();
   private readonly l4 = new Map<string, L4Cells>();
@@ -276,6 +279,9 @@ export class DataplaneMetrics {
     this.applies = r.counter('portico_dataplane_applies_total', 'Configurations applied by the data plane, by result (ok, partial: some port could not bind, error).', ['result']);
     this.applyDuration = r.histogram('portico_dataplane_apply_duration_seconds', 'Time to apply one configuration in the data plane.', [], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
     this.lastApply = r.gauge('portico_dataplane_last_apply_timestamp_seconds', 'Unix time of the last configuration applied without error.', [], 'max');
+    this.spansExported = r.counter('portico_trace_spans_exported_total', 'Spans the OTLP collector accepted (2xx answer to the post).').child();
+    this.spansDropped = r.counter('portico_trace_spans_dropped_total', 'Spans that never reached the OTLP collector, by reason: queue_full (4 posts already in flight), export_failed (post refused, non-2xx, or timed out).', ['reason']);
+    this.spansPending = r.gauge('portico_trace_spans_pending', 'Spans held for export: the open batch and the posts in flight (bounded: 5 batches).').child();
   }
 
   /** Count one apply of a configuration (result, duration, time of the last good one) around `run`. */

@@ -43,7 +43,7 @@ const id = (d: Doc) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.nam
 const deploymentOf = (list: Doc[]) => list.find((d) => d.kind === 'Deployment')!.spec as DeploymentSpec;
 
 const PLURAL: Record<string, string> = {
-  GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes',
+  GatewayClass: 'gatewayclasses', Gateway: 'gateways', ListenerSet: 'listenersets', HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes',
   TLSRoute: 'tlsroutes', TCPRoute: 'tcproutes', UDPRoute: 'udproutes', ReferenceGrant: 'referencegrants',
   BackendTLSPolicy: 'backendtlspolicies', Service: 'services', EndpointSlice: 'endpointslices',
   XBackendTrafficPolicy: 'xbackendtrafficpolicies', BackendLBPolicy: 'backendlbpolicies',

@@ -7,6 +7,8 @@ export const GATEWAY_X_GROUP = 'gateway.networking.x-k8s.io';
 export const DEFAULT_CONTROLLER_NAME = 'portico.dev/gateway-controller';
 /** The IngressClass spec.controller whose Ingresses Portico serves (convert/serve.ts). */
 export const DEFAULT_INGRESS_CONTROLLER = 'portico.dev/ingress-controller';
+/** Label on the objects convert/serve.ts generates from Ingresses; they lose every age tie (translate/context.ts compareAge). */
+export const INGRESS_GENERATED_LABEL = 'portico.dev/generated-from-ingress';
 
 export const Kind = {
   GatewayClass: 'GatewayClass',

@@ -10,6 +10,8 @@ import { formatProblem, loadPaths } from '../sources/files.js';
 import { isBad, readerOrder, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
 import { loadTranslate } from './pipeline.js';
 import { scrubSecrets } from '../ir/redact.js';
+import { INGRESS_FLAGS, ingressFlagsUsage, ingressServeOptions, renderIngresses } from './ingress-flags.js';
+import { serveIngresses, type IngressServeOptions } from '../convert/serve.js';
 
 const USAGE = `usage: portico check <file|folder|->... [flags]
 
@@ -24,19 +26,21 @@ or Programmed is not True. '-' reads manifests from standard input
   --dataplane MODE           in-process (default): one data plane serves every Gateway, so Gateways
                              sharing a port conflict; provisioned: each Gateway has its own
                              (portico controller --dataplane provisioned), conflicts are per Gateway
-  -h, --help                 this help
+${ingressFlagsUsage(26)}  -h, --help                 this help
 `;
 
 export async function checkCommand(argv: string[]): Promise<number> {
-  let values: { output?: string; 'controller-name'?: string; dataplane?: string; help?: boolean };
+  let values: { output?: string; 'controller-name'?: string; dataplane?: string; help?: boolean; 'ingress-controller'?: string; 'ingress-gateway'?: string; 'ingress-http-port'?: string; 'ingress-https-port'?: string };
+  let ingress: IngressServeOptions | undefined;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { output: { type: 'string', short: 'o' }, 'controller-name': { type: 'string' }, dataplane: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { output: { type: 'string', short: 'o' }, 'controller-name': { type: 'string' }, dataplane: { type: 'string' }, ...INGRESS_FLAGS, help: { type: 'boolean', short: 'h' } },
     }));
+    ingress = ingressServeOptions(values);
   } catch (e) {
     process.stderr.write(`portico check: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -68,11 +72,16 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   const state = await loadPaths(positionals, stdin);
   const snapshot = new Snapshot(state.entries);
-  const translate = await loadTranslate();
+  const rawTranslate = await loadTranslate();
+  // Ingresses of Portico's IngressClasses are checked as `run` and `controller` would serve them.
+  const translate = ingress ? serveIngresses(rawTranslate, ingress) : rawTranslate;
   const result = translate(snapshot, { controllerName: values['controller-name'] ?? DEFAULT_CONTROLLER_NAME, addressFor: () => '0.0.0.0', dataPlanes: dataplane === 'provisioned' ? 'per-gateway' : 'shared' });
 
   const errors = state.problems.filter((p) => p.severity === 'error');
   const failing = result.statuses.filter((s) => rowsOf(s).some(isBad));
+  // An Ingress nothing serves (no such Gateway, a host no listener takes) fails the check;
+  // annotations that did not convert are reported, not failed (`portico convert --strict` does that).
+  const unserved = (result.ingresses?.report ?? []).filter((e) => e.status === 'not-converted' && (e.item === 'served' || /^(HTTP|GRPC|TLS)Route /.test(e.item)));
 
   if (output === 'yaml') {
     // Scrubbed like everything Portico prints (ir/redact.ts): no key material, whatever the input held.
@@ -80,19 +89,20 @@ export async function checkCommand(argv: string[]): Promise<number> {
     for (const p of state.problems) process.stderr.write(`${scrubSecrets(formatProblem(p))}\n`);
   } else {
     const out: string[] = [];
-    for (const s of readerOrder(result.statuses)) {
+    for (const s of readerOrder(result.statuses.filter((x) => x.kind !== 'Ingress'))) {
       out.push(renderConditions(s, snapshot.origin(s.kind, s.namespace, s.name)));
     }
     const ignored = unmanaged(snapshot, result.statuses);
     if (ignored.length > 0)
       out.push(`Not handled by controller ${values['controller-name'] ?? DEFAULT_CONTROLLER_NAME} (no GatewayClass of it, or no parentRef to its Gateways):\n${ignored.map((l) => `  ${l}`).join('\n')}`);
+    if (result.ingresses) out.push(renderIngresses(result, (ns, name) => snapshot.origin('Ingress', ns, name)));
     if (state.problems.length > 0) out.push(`Problems:\n${state.problems.map((p) => `  ${p.severity === 'error' ? 'error' : 'warning'}: ${formatProblem(p)}`).join('\n')}`);
     const verdict =
-      errors.length === 0 && failing.length === 0
+      errors.length === 0 && failing.length === 0 && unserved.length === 0
         ? `OK: ${result.statuses.length} object${result.statuses.length === 1 ? '' : 's'} checked, all Accepted/ResolvedRefs/Programmed`
-        : `FAILED: ${failing.length} object${failing.length === 1 ? '' : 's'} with a condition not True, ${errors.length} invalid manifest problem${errors.length === 1 ? '' : 's'}`;
+        : `FAILED: ${failing.length} object${failing.length === 1 ? '' : 's'} with a condition not True, ${errors.length} invalid manifest problem${errors.length === 1 ? '' : 's'}${unserved.length ? `, ${unserved.length} Ingress host${unserved.length === 1 ? '' : 's'} not served` : ''}`;
     out.push(verdict);
     process.stdout.write(scrubSecrets(out.join('\n\n')) + '\n');
   }
-  return errors.length === 0 && failing.length === 0 ? 0 : 1;
+  return errors.length === 0 && failing.length === 0 && unserved.length === 0 ? 0 : 1;
 }

@@ -11,7 +11,7 @@ import type { Engine } from '../dataplane/engine-api.js';
 import type { IR } from '../ir/types.js';
 import { Snapshot } from '../store/snapshot.js';
 import { FileSource, formatProblem, type FileState } from '../sources/files.js';
-import type { ObjectStatus } from '../translate/types.js';
+import type { ObjectStatus, TranslateResult } from '../translate/types.js';
 import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
 import { scrubSecrets } from '../ir/redact.js';
 import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
@@ -22,12 +22,15 @@ import { stableMachineAddressUsable } from '../controller/addresses.js';
 import { METRICS_FLAG, parseMetricsFlag } from './metrics-flag.js';
 import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
+import { INGRESS_FLAGS, ingressFlagsUsage, ingressReportLines, ingressServeOptions } from './ingress-flags.js';
+import { serveIngresses, type IngressServeOptions } from '../convert/serve.js';
 
 const USAGE = `usage: portico run <file|folder>... [flags]
 
 Serves the Gateway API manifests in the given files and folders (.yaml, .yml, .json,
 recursively) on this machine, and reloads them when they change. A manifest that becomes
-invalid keeps its last good version; problems are printed as file:line.
+invalid keeps its last good version; problems are printed as file:line. Ingresses
+(networking.k8s.io/v1) of an IngressClass whose spec.controller is Portico's are served too.
 
   --controller-name NAME   GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
   --workers N              data-plane worker processes sharing the listeners (default: CPU cores)
@@ -38,7 +41,7 @@ invalid keeps its last good version; problems are printed as file:line.
   --metrics on|off         Prometheus metrics on /metrics of --admin and --health (default on)
   --access-log             one JSON line per request on stdout (and per L4 connection or UDP session)
 ${accessLogFlagsUsage(24)}  --grace D                how long to drain in-flight requests on SIGINT/SIGTERM, in ms (default 5000)
-${pathFlagsUsage(24)}  -h, --help               this help
+${pathFlagsUsage(24)}${ingressFlagsUsage(24)}  -h, --help               this help
 `;
 
 interface RunFlags {
@@ -56,6 +59,8 @@ interface RunFlags {
   graceMs: number;
   /** Path normalisation engine options (--path-escaped-slashes, --path-merge-slashes). */
   path: PathEngineOptions;
+  /** Serving Ingresses (--ingress-*); absent with --ingress-controller none. */
+  ingress?: IngressServeOptions;
 }
 
 export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { error: string } {
@@ -77,6 +82,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
         grace: { type: 'string' },
         ...METRICS_FLAG,
         ...PATH_FLAGS,
+        ...INGRESS_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -93,7 +99,9 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
   let path: PathEngineOptions;
   let metrics: boolean;
   let log: AccessLogSettings;
+  let ingress: IngressServeOptions | undefined;
   try {
+    ingress = ingressServeOptions(values);
     metrics = parseMetricsFlag(values.metrics);
     log = accessLogSettings(values);
     path = pathEngineOptions(values);
@@ -118,6 +126,7 @@ export function parseRunArgs(argv: string[]): RunFlags | { help: true } | { erro
     metrics,
     graceMs,
     path,
+    ...(ingress ? { ingress } : {}),
   };
 }
 
@@ -146,12 +155,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Translations counted and timed, objects and conditions recorded (observability/metrics).
   const cp = new ControlPlaneMetrics();
   // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
-  const translate = cp.wrapTranslate(incrementalTranslate(rawTranslate));
+  // Ingresses of Portico's IngressClasses join the snapshot as Gateway API objects (convert/serve.ts).
+  const translate = cp.wrapTranslate(flags.ingress ? serveIngresses(incrementalTranslate(rawTranslate), flags.ingress) : incrementalTranslate(rawTranslate));
   const addressUsable = stableMachineAddressUsable();
   const addressFor = () => '0.0.0.0';
 
-  let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number } | undefined;
+  let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number; ingresses?: TranslateResult['ingresses'] } | undefined;
   let shownProblems = new Set<string>();
+  let shownIngress = new Set<string>();
   let shownSummary: Map<string, string> | undefined;
   let generation = 0;
   let retry: NodeJS.Timeout | undefined;
@@ -210,7 +221,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       }, RETRY_UNBOUND_MS);
     } else if (shownUnbound) log('portico run: every port is bound again');
     shownUnbound = seen;
-    current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation };
+    current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation, ingresses: result.ingresses };
+    // What did not convert (or is not served) from the Ingresses, said once per change.
+    const ingressNow = new Set(ingressReportLines(result));
+    for (const l of ingressNow) if (!shownIngress.has(l)) log(`portico run: ${l}`);
+    shownIngress = ingressNow;
     cp.good();
     const blocks = summaryBlocks(readerOrder(result.statuses));
     const summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
@@ -259,7 +274,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const adminState = {
     ir: () => current?.ir,
     metrics: () => [cp.registry, engine],
-    status: () => ({ generation: current?.generation, statuses: current?.statuses ?? [], problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })) }),
+    status: () => ({
+      generation: current?.generation,
+      statuses: current?.statuses ?? [],
+      problems: (current?.problems ?? []).map((p) => ({ ...p, text: formatProblem(p) })),
+      ...(current?.ingresses ? { ingresses: current.ingresses } : {}),
+    }),
     dashboard: {
       mode: 'file' as const,
       ir: () => current?.ir,

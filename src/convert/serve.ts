@@ -19,7 +19,7 @@
 // as report lines on the Ingresses they came from.
 
 import { applyDefaults } from '../api/validate.js';
-import { DEFAULT_CONTROLLER_NAME, GATEWAY_GROUP, Kind, ROUTE_KINDS } from '../api/names.js';
+import { DEFAULT_CONTROLLER_NAME, GATEWAY_GROUP, INGRESS_GENERATED_LABEL, Kind, ROUTE_KINDS } from '../api/names.js';
 import type { ParentReference, Resource } from '../api/types.js';
 import { keyOf, Snapshot, type Entry } from '../store/snapshot.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult, ServedIngress } from '../translate/types.js';
@@ -49,6 +49,7 @@ export interface IngressHandOff {
 type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
 
 const ROUTES: ReadonlySet<string> = new Set(ROUTE_KINDS);
+const MUST_BE_TRUE: ReadonlySet<string> = new Set(['Accepted', 'ResolvedRefs', 'Programmed']);
 
 /** `ns/name` -> { namespace, name }; undefined when it is not that shape. */
 export function parseGatewayRef(text: string): { namespace: string; name: string } | undefined {
@@ -98,7 +99,8 @@ export function ingressHandOff(snapshot: Snapshot, options: IngressServeOptions,
     if (r.kind === Kind.Gateway) spec = { ...spec, gatewayClassName: rename(spec.gatewayClassName as string) };
     else if (ROUTES.has(r.kind)) spec = { ...spec, parentRefs: (spec.parentRefs as ParentReference[]).map((p) => parentOf(p, nsOf(r), gw, listenerPorts)) };
     else if (r.kind === Kind.ReferenceGrant && gw && (spec.from as { kind: string }[]).every((f) => f.kind === Kind.Gateway)) continue; // certificates stay the user Gateway's
-    const out = applyDefaults({ ...r, metadata: { ...r.metadata, name: rename(r.metadata.name), generation: 1 }, spec });
+    const labels = { ...r.metadata.labels, [INGRESS_GENERATED_LABEL]: 'true' };
+    const out = applyDefaults({ ...r, metadata: { ...r.metadata, name: rename(r.metadata.name), generation: 1, labels }, spec });
     const clash = snapshot.get(out.kind, out.metadata.namespace, out.metadata.name);
     if (clash) {
       for (const s of served)
@@ -183,12 +185,24 @@ export function withIngressStatuses(result: TranslateResult, h: IngressHandOff, 
       statuses.push(s);
       continue;
     }
+    if (s.kind === Kind.Gateway) {
+      // A generated Gateway that cannot take its port (say, a Gateway of yours listens there): say so.
+      const listeners = (s.status as { listeners?: { name: string; conditions?: Condition[] }[] }).listeners ?? [];
+      for (const l of listeners) {
+        const bad = (l.conditions ?? []).find((c) => (MUST_BE_TRUE.has(c.type) && c.status !== 'True') || (c.type === 'Conflicted' && c.status === 'True'));
+        if (!bad) continue;
+        for (const i of h.served)
+          if (i.gateway.namespace === s.namespace && i.gateway.name === s.name)
+            report.push({ ingress: `${i.namespace}/${i.name}`, item: 'served', status: 'not-converted', message: `listener ${l.name} of Gateway ${s.namespace}/${s.name}: ${bad.type} ${bad.status} ${bad.reason ?? ''}: ${bad.message ?? ''}`.trim() });
+      }
+      continue;
+    }
     if (!ROUTES.has(s.kind)) continue;
     // A generated route a Gateway did not take: say so on the Ingresses of its host.
     const route = snapshot.get(s.kind, s.namespace, s.name);
     const host = ((route?.spec as { hostnames?: string[] } | undefined)?.hostnames ?? [])[0] ?? '';
     const parents = (s.status as { parents?: { conditions?: Condition[] }[] }).parents ?? [];
-    const bad = parents.flatMap((p) => p.conditions ?? []).find((c) => (c.type === 'Accepted' || c.type === 'ResolvedRefs') && c.status !== 'True');
+    const bad = parents.flatMap((p) => p.conditions ?? []).find((c) => MUST_BE_TRUE.has(c.type) && c.status !== 'True');
     if (!bad) continue;
     for (const i of h.served) {
       const ing = snapshot.get<Ingress>(Kind.Ingress, i.namespace, i.name);

@@ -3,7 +3,7 @@
 
 import type { EndpointSlice, LabelSelector, Namespace, ObjectMeta, ReferenceGrant, ReferenceGrantSpec, Resource } from '../api/types.js';
 import { arr, obj, strs } from './util.js';
-import { DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
+import { DEFAULT_CONTROLLER_NAME, INGRESS_GENERATED_LABEL, Kind } from '../api/names.js';
 import { keyOf, type Snapshot } from '../store/snapshot.js';
 import type { TranslateOptions } from './types.js';
 
@@ -180,7 +180,9 @@ function ageKey(r: Resource): AgeKey {
   let k = ageKeys.get(r);
   if (!k) {
     const t = typeof r.metadata.creationTimestamp === 'string' ? Date.parse(r.metadata.creationTimestamp) : NaN;
-    k = { time: Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t, name: `${nsOf(r)}/${r.metadata.name}` };
+    // Objects converted from Ingresses (convert/serve.ts) are younger than anything: yours win every conflict and tie.
+    const time = r.metadata.labels?.[INGRESS_GENERATED_LABEL] !== undefined ? Number.MAX_VALUE : Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t;
+    k = { time, name: `${nsOf(r)}/${r.metadata.name}` };
     ageKeys.set(r, k);
   }
   return k;

@@ -119,3 +119,13 @@ test('with the incremental translator: an unrelated change keeps the translation
   assert.ok(hostsByPort(after.ir).has('www2.example.com'));
   assert.ok(!hostsByPort(after.ir).has('www.example.com'));
 });
+
+test('a generated Gateway on a port a user Gateway already holds: the listener problem is reported on its Ingresses', async () => {
+  const r = serveIngresses(translate, { ingressController: DEFAULT_INGRESS_CONTROLLER, httpPort: 8080 })(new Snapshot(await base()), OPTS);
+  const lines = r.ingresses!.report.filter((e) => e.ingress === 'shop/old-web' && e.item === 'served');
+  assert.ok(lines.some((e) => /listener http of Gateway shop\/portico-ingress-portico: Accepted False HostnameConflict/.test(e.message)), JSON.stringify(r.ingresses!.report));
+  // the user's Gateway keeps the port: generated objects lose every age tie
+  const web = r.statuses.find((s) => s.kind === 'Gateway' && s.name === 'web')!;
+  assert.deepEqual((web.status as { listeners: { conditions: { type: string; status: string }[] }[] }).listeners[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'True');
+  assert.deepEqual(hostsByPort(r.ir).get('api.example.com'), [8080]);
+});

@@ -1,0 +1,148 @@
+// `portico run` serving an Ingress and an HTTPRoute side by side (issue 14, "serve both"):
+// real sockets, real echo backends. With --ingress-gateway both share the user's Gateway
+// listener; without it the Ingress gets its own generated Gateway on --ingress-http-port.
+// Deleting the Ingress file then stops its host, the HTTPRoute keeps serving.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBackends, type Echo, type RunningBackends } from '../../examples/backends.js';
+import { start } from './cli.js';
+
+let backends: RunningBackends;
+let dir: string;
+before(async () => {
+  backends = await startBackends({ legacy: 0, next: 0 });
+  dir = await mkdtemp(join(tmpdir(), 'portico-ingress-'));
+});
+after(async () => {
+  await backends?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function get(port: number, host: string, path = '/'): Promise<{ status: number; backend?: string }> {
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, backend: res.headers['content-type']?.includes('json') ? (JSON.parse(body) as Echo).backend : undefined }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+const service = (name: string, port: number) => `
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: shop}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}-1, namespace: shop, labels: {kubernetes.io/service-name: ${name}}}
+addressType: IPv4
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+ports: [{name: http, port: ${port}}]
+`;
+
+async function writeManifests(gatewayPort: number): Promise<void> {
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: portico}
+spec: {controller: portico.dev/ingress-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: shop}
+spec:
+  gatewayClassName: portico
+  listeners: [{name: http, protocol: HTTP, port: ${gatewayPort}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: next, namespace: shop}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [next.example.com]
+  rules: [{backendRefs: [{name: next, port: 80}]}]
+---${service('legacy', backends.ports.legacy!)}---${service('next', backends.ports.next!)}`,
+  );
+  await writeFile(
+    join(dir, 'ingress.yaml'),
+    `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: legacy
+  namespace: shop
+  annotations:
+    nginx.ingress.kubernetes.io/server-snippet: "return 200;"
+spec:
+  ingressClassName: portico
+  rules:
+  - host: legacy.example.com
+    http:
+      paths:
+      - {path: /app, pathType: Prefix, backend: {service: {name: legacy, port: {name: http}}}}
+`,
+  );
+}
+
+test('--ingress-gateway: the Ingress host and the HTTPRoute host on one listener; deleting the Ingress leaves the HTTPRoute', async () => {
+  const port = await freePort();
+  await writeManifests(port);
+  const run = start(['run', dir, '--workers', '1', '--ingress-gateway', 'shop/web', '--ingress-http-port', String(port)]);
+  try {
+    await run.waitFor(/listening:/);
+    assert.match(run.output(), /Ingress shop\/legacy: server-snippet: not-converted/);
+    assert.deepEqual(await get(port, 'legacy.example.com', '/app/x'), { status: 200, backend: 'legacy' });
+    assert.equal((await get(port, 'legacy.example.com', '/other')).status, 404, 'Prefix /app only');
+    assert.deepEqual(await get(port, 'next.example.com'), { status: 200, backend: 'next' });
+    const mark = run.output().length;
+    await rm(join(dir, 'ingress.yaml'));
+    await run.waitFor(/listening:/, 20_000, mark);
+    assert.equal((await get(port, 'legacy.example.com', '/app/x')).status, 404);
+    assert.deepEqual(await get(port, 'next.example.com'), { status: 200, backend: 'next' });
+  } finally {
+    await run.stop();
+  }
+});
+
+test('default: a generated Gateway serves the Ingress on --ingress-http-port, the user Gateway its HTTPRoute on its own port', async () => {
+  const port = await freePort();
+  const ingressPort = await freePort();
+  await writeManifests(port);
+  const run = start(['run', dir, '--workers', '1', '--ingress-http-port', String(ingressPort)]);
+  try {
+    await run.waitFor(/listening:/);
+    assert.match(run.output(), new RegExp(`:${ingressPort}\\s+shop/portico-ingress-portico/http`));
+    assert.deepEqual(await get(ingressPort, 'legacy.example.com', '/app'), { status: 200, backend: 'legacy' });
+    assert.deepEqual(await get(port, 'next.example.com'), { status: 200, backend: 'next' });
+    assert.equal((await get(port, 'legacy.example.com', '/app')).status, 404, 'not on the user Gateway');
+  } finally {
+    await run.stop();
+  }
+});

@@ -177,6 +177,7 @@ async function main(): Promise<number> {
             churnCycles: a.cpChurn,
             churnRoutes: 1000,
             churnAt: 1000,
+            churnLoadSeconds: a.cpChurnLoad,
             startupTimeoutMs: 240_000,
             changeTimeoutMs: 60_000,
           },

@@ -23,6 +23,7 @@ import {
   serviceCount,
   type CpPorts,
 } from './cp-manifests.js';
+import { churnUnderLoad } from './cp-churn-load.js';
 import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
 import { startPorticoOn, type PorticoCommand } from './portico.js';
 import { run, sampleRss, sleep, stopProcess, treeRssKiB } from './proc.js';
@@ -39,6 +40,8 @@ export interface ControlPlaneOptions {
   churnCycles: number;
   churnRoutes: number;
   churnAt: number;
+  /** Seconds of wrk, quiet then with routes changing 10 times a second, at `churnAt`; 0 = none. */
+  churnLoadSeconds: number;
   startupTimeoutMs: number;
   changeTimeoutMs: number;
 }
@@ -165,6 +168,7 @@ export async function measureControlPlane(
       });
       row.rss_mb = treeRssKiB(proc.pid) / 1024;
       if (o.churnCycles > 0 && n === o.churnAt) row.churn = await churn(proc.pid, put, dir, status, p, o, log);
+      if (o.churnLoadSeconds > 0 && n === o.churnAt) row.churn_load = await churnUnderLoad(put, ctx.runDir, p.http, `${routePath(n - 1)}/x`, p.backend, o.churnLoadSeconds, 10, log);
     } finally {
       row.peak_rss_mb = rss.stop();
       agent.destroy();

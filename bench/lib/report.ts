@@ -97,6 +97,8 @@ export interface ControlPlaneRow {
   rss_mb: number | null;
   peak_rss_mb: number | null;
   churn?: { cycles: number; routes: number; rss_before_mb: number; rss_after_mb: number; note?: string };
+  /** wrk on an unchanging route, quiet and while routes change 10 times a second (cp-churn-load.ts). */
+  churn_load?: ChurnLoadResult;
   note?: string;
 }
 
@@ -139,6 +141,8 @@ export function markdown(r: ReportInput): string {
   return out.join('\n');
 }
 
+import type { ChurnLoadResult } from './cp-churn-load.js';
+
 export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[] {
   const out = ['', '## Control plane (Portico, file mode and controller mode)', ''];
   out.push(
@@ -157,6 +161,14 @@ export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[]
     if (!c.churn) continue;
     const pct = ((c.churn.rss_after_mb / c.churn.rss_before_mb - 1) * 100).toFixed(1);
     out.push('', `Churn at ${c.routes} routes: ${c.churn.cycles} cycles of adding and deleting ${c.churn.routes} routes; RSS ${c.churn.rss_before_mb.toFixed(1)} MiB before, ${c.churn.rss_after_mb.toFixed(1)} MiB after (${pct}%).${c.churn.note ? ` ${c.churn.note}` : ''}`);
+  }
+  for (const c of rows) {
+    const l = c.churn_load;
+    if (!l) continue;
+    out.push(
+      '',
+      `Churn under load at ${c.routes} routes (wrk -c50 on an unchanging route, ${l.seconds} s each): quiet p99 ${l.quiet.p99Ms.toFixed(2)} ms, ${l.quiet.errors} errors; while ${l.changes} route changes were written (10/s): p99 ${l.churn.p99Ms.toFixed(2)} ms (${(l.churn.p99Ms / l.quiet.p99Ms).toFixed(2)}x), ${l.churn.errors} errors.`,
+    );
   }
   return out;
 }

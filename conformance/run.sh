@@ -130,12 +130,17 @@ t_cluster=$((SECONDS - t0))
 # The cluster is shared with runs of other suite versions (v1.7.0 installs its own CRDs). A CRD of
 # another bundle version is deleted (with every object of its kind) before these are installed:
 # applying over it would mix two versions' schemas, and a CRD only the other version defines
-# would linger.
+# would linger. A CRD of these groups with no bundle-version (none comes from a bundle) is left alone.
 want_bundle=$(sed -n 's/^ *gateway.networking.k8s.io\/bundle-version: *//p' "$GATEWAY_API_CRDS"/*.yaml | sort -u)
 [[ -n $want_bundle && $(wc -l <<<"$want_bundle") == 1 ]] ||
   die "cannot read one gateway.networking.k8s.io/bundle-version from $GATEWAY_API_CRDS (got: ${want_bundle:-nothing})"
-stale=$(kubectl get crd -o go-template='{{range .items}}{{.metadata.name}} {{index .metadata.annotations "gateway.networking.k8s.io/bundle-version"}}{{"\n"}}{{end}}' |
-  awk -v want="$want_bundle" '$1 ~ /\.gateway\.networking\.(x-)?k8s\.io$/ && $2 != want { print $1 }')
+stale=$(kubectl get crd -o json | node -e '
+  const want = process.argv[1];
+  const crds = JSON.parse(require("fs").readFileSync(0, "utf8")).items;
+  for (const c of crds) {
+    const version = c.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"];
+    if (/\.gateway\.networking\.(x-)?k8s\.io$/.test(c.metadata.name) && version && version !== want) console.log(c.metadata.name);
+  }' "$want_bundle")
 if [[ -n $stale ]]; then
   log "deleting Gateway API CRDs of another bundle version than $want_bundle: $(echo $stale)"
   kubectl delete crd $stale --wait=true --timeout=120s >/dev/null

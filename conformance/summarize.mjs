@@ -62,6 +62,30 @@ for (const p of report.profiles ?? []) {
     }
   }
 }
+// Every extended feature the suite defines for these profiles: which profiles, and whether it is
+// claimed (the report lists claimed and unclaimed ones per profile; the claims file says why not).
+const provisionedOnly = new Set(claims.provisioned?.supportedFeatures ?? []);
+const features = new Map();
+for (const p of report.profiles ?? []) {
+  for (const [list, on] of [[p.extended?.supportedFeatures, true], [p.extended?.unsupportedFeatures, false]]) {
+    for (const f of list ?? []) {
+      const e = features.get(f) ?? { profiles: [], claimed: on };
+      e.profiles.push(p.name.replace(/^GATEWAY-/, ''));
+      features.set(f, e);
+    }
+  }
+}
+if (features.size) {
+  out.push('## Extended features', '');
+  out.push('| feature | profiles | claimed |', '|---|---|---|');
+  for (const [f, e] of [...features].sort(([a], [b]) => a.localeCompare(b))) {
+    const claim = e.claimed
+      ? (provisionedOnly.has(f) ? 'yes (provisioned data planes only)' : 'yes')
+      : `no: ${unclaimedReasons.get(f) ?? 'no reason given in the claims file'}`;
+    out.push(`| ${f} | ${e.profiles.join(', ')} | ${claim} |`);
+  }
+  out.push('');
+}
 if (report.succeededProvisionalTests?.length) {
   out.push(`Provisional tests passed: ${report.succeededProvisionalTests.join(', ')}`, '');
 }

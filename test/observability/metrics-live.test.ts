@@ -154,8 +154,8 @@ describe('metrics: gauges in flight, UDP session ends and refusals, mirror error
       });
       assert.equal(sum(S, 'portico_udp_session_duration_seconds_count', udp), 1);
       assert.ok(sum(S, 'portico_udp_session_duration_seconds_sum', udp) >= 0.2);
-      // No backend could be picked (no endpoints): the refusal carries the route, an empty backend.
-      assert.equal(sum(S, 'portico_udp_sessions_refused_total', { route_kind: 'UDPRoute', route_name: 'r', backend: '' }), 2);
+      // The backendRef's Service has no endpoints: refused, counted against that backend.
+      assert.equal(sum(S, 'portico_udp_sessions_refused_total', { route_kind: 'UDPRoute', route_name: 'r', backend: 'default/empty:53' }), 2);
       assert.equal(sum(S, 'portico_udp_sessions_total', udp), 1, 'the refused datagrams opened no session');
       const p = promtool(expose(m.registry.snapshot()));
       if (p) assert.equal(p.output.trim() + `rc=${p.code}`, 'rc=0');
@@ -163,6 +163,26 @@ describe('metrics: gauges in flight, UDP session ends and refusals, mirror error
       u.close();
       for (const s of servers) await s.close(0);
       await udpB.close();
+    }
+  });
+
+  test('TCP to a backend without endpoints: refused, counted and logged against that backend', async () => {
+    const m = new DataplaneMetrics();
+    const lines: string[] = [];
+    const p = await l4.freePort('tcp');
+    const srv = await createL4Server(l4.l4Port('TCP', p, [l4.to('default/empty:9000')]), { 'default/empty:9000': l4.cluster('default/empty:9000', []) }, { metrics: m, accessLog: (l) => lines.push(l) });
+    try {
+      const r = await l4.tcpRoundTrip(p, 'x');
+      assert.equal(r.data, '');
+      await until('the refusal logged', async () => lines.length === 1);
+      const S = parse(expose(m.registry.snapshot()));
+      assert.equal(sum(S, 'portico_l4_connections_refused_total', { route_kind: 'TCPRoute', backend: 'default/empty:9000' }), 1);
+      assert.equal(sum(S, 'portico_l4_connections_total'), 0);
+      const line = JSON.parse(lines[0]!) as { backend: string; refused: string };
+      assert.equal(line.backend, 'default/empty:9000');
+      assert.match(line.refused, /no ready endpoints/);
+    } finally {
+      await srv.close(0);
     }
   });
 });

@@ -40,7 +40,9 @@ export async function createTCPServer(port: Port, clusters: Record<string, Clust
     entry.route = route.source;
     const pick = picker.pick(route.backends, cs);
     if (!pick.ok) {
-      if (m) m.l4Route(listener, route.source, undefined, false).refused.v++;
+      // No endpoints: counted against that backend, as HTTP counts its 503 (no_endpoints).
+      if (m) m.l4Route(listener, route.source, pick.cluster, false).refused.v++;
+      entry.upstream = pick.cluster;
       return refuse(client, entry, pick.reason);
     }
     entry.upstream = pick.cluster.name;

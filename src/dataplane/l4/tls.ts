@@ -195,7 +195,8 @@ function routeConnection(
   log.route = entry.source;
   const pick = picker.pick(entry.backends, cs);
   if (!pick.ok) {
-    if (m) m.l4Route(l.listener, entry.source, undefined, false).refused.v++;
+    if (m) m.l4Route(l.listener, entry.source, pick.cluster, false).refused.v++;
+    log.upstream = pick.cluster;
     return refuse(`${entry.source.namespace}/${entry.source.name}: ${pick.reason}`);
   }
   log.upstream = pick.cluster.name;

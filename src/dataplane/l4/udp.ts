@@ -98,7 +98,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
     }
     const pick = picker.pick(route.backends, cs);
     if (!pick.ok) {
-      if (m) m.l4Route(listener, route.source, undefined, true).refused.v++;
+      if (m) m.l4Route(listener, route.source, pick.cluster, true).refused.v++;
       return void opts.log(`udp ${port.name}: ${pick.reason}; dropping`);
     }
     const cells = m ? m.l4Route(listener, route.source, pick.cluster.name, true) : undefined;

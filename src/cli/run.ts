@@ -221,15 +221,21 @@ export async function runCommand(argv: string[]): Promise<number> {
       }, RETRY_UNBOUND_MS);
     } else if (shownUnbound) log('portico run: every port is bound again');
     shownUnbound = seen;
+    // translate/incremental.ts hands back the same statuses array when no status can have changed
+    // (an EndpointSlice edit): nothing new to summarise, and at 10,000 routes that is most of the cost.
+    const sameStatuses = current?.statuses === result.statuses && shownSummary !== undefined;
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation, ingresses: result.ingresses };
     // What did not convert (or is not served) from the Ingresses, said once per change.
     const ingressNow = new Set(ingressReportLines(result));
     for (const l of ingressNow) if (!shownIngress.has(l)) log(`portico run: ${l}`);
     shownIngress = ingressNow;
     cp.good();
-    const blocks = summaryBlocks(readerOrder(result.statuses));
-    const summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
-    shownSummary = blocks;
+    let summary = '  (statuses unchanged)';
+    if (!sameStatuses) {
+      const blocks = summaryBlocks(readerOrder(result.statuses));
+      summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
+      shownSummary = blocks;
+    }
     log(`${summary}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
     return true;
   };

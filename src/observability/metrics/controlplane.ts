@@ -71,10 +71,15 @@ export class ControlPlaneMetrics {
     return wrapped as unknown as T;
   }
 
+  private recorded: readonly ObjectStatus[] | undefined;
+
   /** Objects per kind and Accepted/Programmed conditions of the statuses just computed. */
   record(snapshot: StoreSnapshot, statuses: readonly ObjectStatus[]): void {
     this.objects.reset();
-    for (const k of OBJECT_KINDS) this.objects.child([k]).v = snapshot.list(k).length;
+    for (const k of OBJECT_KINDS) this.objects.child([k]).v = snapshot.entries(k).length;
+    // The same statuses array (translate/incremental.ts shares it when no status can change): same counts.
+    if (statuses === this.recorded) return;
+    this.recorded = statuses;
     this.conditions.reset();
     for (const s of statuses) {
       const st = s.status as { conditions?: Condition[]; parents?: { conditions?: Condition[] }[] };

@@ -76,7 +76,7 @@ export class ControlPlaneMetrics {
   /** Objects per kind and Accepted/Programmed conditions of the statuses just computed. */
   record(snapshot: StoreSnapshot, statuses: readonly ObjectStatus[]): void {
     this.objects.reset();
-    for (const k of OBJECT_KINDS) this.objects.child([k]).v = snapshot.entries(k).length;
+    for (const k of OBJECT_KINDS) this.objects.child([k]).v = snapshot.list(k).length;
     // The same statuses array (translate/incremental.ts shares it when no status can change): same counts.
     if (statuses === this.recorded) return;
     this.recorded = statuses;

@@ -5,7 +5,8 @@
 // with the cluster's environment (see bench/README.md); it deletes what it created.
 // Differences from file mode, forced by the API server: backend-a is an ExternalName Service
 // (EndpointSlices may not hold loopback addresses), and the EndpointSlice change moves
-// backend-eps between no endpoint (503) and an unreachable one in 10.244.254.0/24 (502).
+// backend-eps between no endpoint (503) and a closed port on the host end of the pods' veth,
+// 10.244.255.1 (connection refused at once: 502).
 
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -48,7 +49,10 @@ function into(docs: Record<string, unknown>[], ns: string, cls: string): Doc[] {
   });
 }
 
-function epsProbe(ns: string, up: boolean): Doc[] {
+/** hack/cluster.sh: the host end of the pods' veth, an address of this machine the API server accepts in an EndpointSlice. */
+const HOST_SIDE = '10.244.255.1';
+
+function epsProbe(ns: string, up: boolean, closedPort: number): Doc[] {
   return [
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-eps', namespace: ns }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } },
     {
@@ -56,8 +60,8 @@ function epsProbe(ns: string, up: boolean): Doc[] {
       kind: 'EndpointSlice',
       metadata: { name: 'backend-eps-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'backend-eps' } },
       addressType: 'IPv4',
-      endpoints: up ? [{ addresses: ['10.244.254.254'], conditions: { ready: true } }] : [],
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: up ? [{ addresses: [HOST_SIDE], conditions: { ready: true } }] : [],
+      ports: [{ name: 'http', port: closedPort, protocol: 'TCP' }],
     },
   ];
 }
@@ -111,7 +115,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       await put([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-a', namespace: ns }, spec: { type: 'ExternalName', externalName: '127.0.0.1', ports: [{ name: 'http', port: p.backend, protocol: 'TCP' }] } }]);
       await put(into(cpEndpoints(n), ns, tag));
       await put(into(cpRoutes(n, p.backend), ns, tag));
-      await put(epsProbe(ns, false));
+      await put(epsProbe(ns, false, p.closed));
       await put(into([httpRoute('eps-probe', { rules: [{ matches: [{ path: { type: 'PathPrefix', value: EPS_PROBE_PATH } }], backendRefs: [{ name: 'backend-eps', port: 80 }] }] })], ns, tag));
       await put(into(cpGateway(p, 0), ns, tag));
       log(`controller mode ${n} routes: ${created.length} objects written in ${((Date.now() - t) / 1000).toFixed(0)} s`);
@@ -161,7 +165,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         });
         row.endpoint_slice = await series('endpointslice', async (k) => {
           const up = k % 2 === 1;
-          return { write: () => put(epsProbe(ns, up).slice(1)), served: async () => (await status(p.http, EPS_PROBE_PATH)) === (up ? 502 : 503) };
+          return { write: () => put(epsProbe(ns, up, p.closed).slice(1)), served: async () => (await status(p.http, EPS_PROBE_PATH)) === (up ? 502 : 503) };
         });
         row.rss_mb = treeRssKiB(proc.pid) / 1024;
       } finally {

@@ -121,6 +121,10 @@ describe('XBackendTrafficPolicy through the controller', { skip: !KUBECONFIG && 
     const accepted = await waitFor('policy Accepted on Gateway gw', async () => {
       const a = await ours('sticky');
       return a.length === 1 && a[0]!.conditions.some((c) => c.type === 'Accepted' && c.status === 'True') ? a : undefined;
+    }).catch(async (err: Error) => {
+      // What the controller saw, for the failure message.
+      const dump = async (p: string) => JSON.stringify((await client.request('GET', p)).body).slice(0, 1500);
+      throw new Error(`${err.message}\nroute: ${await dump(`/apis/${GW}/namespaces/${NS}/httproutes/app`)}\npolicy: ${await dump(policyPath('sticky'))}\ngateway: ${await dump(`/apis/${GW}/namespaces/${NS}/gateways/gw`)}`);
     });
     assert.equal(accepted[0]!.ancestorRef.name, 'gw');
 

@@ -64,7 +64,7 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
   const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
   const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
   // EndpointSlice changes are most of the mix: they are what the fast path is for.
-  const choice = r.int(12);
+  const choice = r.int(13);
   if (choice <= 3 && slices.length) {
     const s = clone(r.pick(slices)) as Resource & { endpoints: unknown[] };
     s.endpoints = randomEndpoints(r);
@@ -99,6 +99,19 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
     if (svc.spec?.ports?.[0] && r.int(2) === 0) svc.spec.ports[0].port += 1;
     put(svc); // a new object even when equal: identity changed, so the full path must agree too
     return `rewrite Service ${meta(svc).namespace}/${meta(svc).name}`;
+  }
+  if (choice === 11) {
+    // A referenced object of a referenced kind changes content: the translation must notice
+    // (references must name everything translate() looked up).
+    const held = all.filter((x) => x.kind === 'Secret' || x.kind === 'ConfigMap' || x.kind === 'Namespace');
+    if (held.length) {
+      const x = clone(r.pick(held)) as Resource & { data?: Record<string, string>; metadata: { labels?: Record<string, string> } };
+      if (x.kind === 'Namespace') x.metadata.labels = { ...(x.metadata.labels ?? {}), [`changed-${step}`]: 'yes' };
+      else if (x.data && Object.keys(x.data).length) delete x.data[r.pick(Object.keys(x.data))];
+      else x.data = { added: Buffer.from('x').toString('base64') };
+      put(x);
+      return `change ${x.kind} ${meta(x).namespace ?? ''}/${meta(x).name}`;
+    }
   }
   if (choice === 10 && all.length) {
     const x = r.pick(all);

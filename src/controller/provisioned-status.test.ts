@@ -97,3 +97,32 @@ test('a port a data plane could not bind: that listener is Accepted False PortUn
   const all = run([GC, gateway(), svc], { sync: unbound(['0.0.0.0:5432/TCP', '0.0.0.0:80/HTTP']) });
   assert.equal(all.cond('Gateway', 'Programmed').status, 'False');
 });
+
+test("merged mode: each Gateway's addresses are the shared Service's, its own spec.addresses are AddressNotUsable, the class's data plane's NACK is every member's", () => {
+  const merging: Resource[] = [
+    { ...GC, spec: { controllerName: CTL, parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'p', namespace: 'portico-system' } } },
+    { apiVersion: 'gateway.portico.dev/v1alpha1', kind: 'GatewayParameters', metadata: { name: 'p', namespace: 'portico-system' }, spec: { mergeGateways: true } },
+    { ...service({ type: 'LoadBalancer', clusterIP: '10.96.0.7' }, { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } }), metadata: { name: 'portico', namespace: 'portico-system' } },
+  ];
+  const runMerged = (gw: Resource, sync?: (g: string) => GatewaySyncStatus) => {
+    const snapshot = new Snapshot([...merging, gw].map((resource) => ({ resource })));
+    const s = { ...settings, namespace: 'portico-system' };
+    const { statuses } = translate(snapshot, { controllerName: CTL, dataPlanes: 'per-gateway', mergedGatewayClasses: new Set(['portico']) });
+    const plan = planProvisioning(snapshot, statuses, CTL, s);
+    const out = decorateProvisioned(statuses, { snapshot, plan, applyErrors: new Map(), sync: sync ?? noSync });
+    const st = out.find((x: ObjectStatus) => x.kind === 'Gateway')!.status as { conditions: Condition[]; addresses?: unknown };
+    return { st, programmed: st.conditions.find((c) => c.type === 'Programmed')!, accepted: st.conditions.find((c) => c.type === 'Accepted')! };
+  };
+  const plain = runMerged(gateway());
+  assert.deepEqual(plain.st.addresses, [{ type: 'IPAddress', value: '203.0.113.9' }]);
+  assert.equal(plain.programmed.status, 'True');
+  const addressed = runMerged(gateway({ addresses: [{ type: 'IPAddress', value: '203.0.113.50' }] }));
+  assert.deepEqual([addressed.programmed.status, addressed.programmed.reason], ['False', 'AddressNotUsable']);
+  assert.match(addressed.programmed.message, /merges its Gateways into one data plane/);
+  const nacked = runMerged(gateway(), (g) =>
+    g === 'GatewayClass/portico' ? { ...noSync(g), lastNack: { gateway: g, pod: 'portico-1', epoch: 'e', version: 2, code: 'SYNC_APPLY_FAILED', message: 'boom', at: new Date(0) } } : noSync(g),
+  );
+  assert.match(nacked.programmed.message, /portico-1 refused config version 2/);
+  const own = runMerged(gateway({ infrastructure: { parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'p' } } }));
+  assert.deepEqual([own.accepted.status, own.accepted.reason], ['False', 'InvalidParameters']);
+});

@@ -14,6 +14,10 @@ if (!reportPath) {
   process.exit(2);
 }
 const report = parse(readFileSync(reportPath, 'utf8'));
+// The suite writes profiles in map order; list them in the spec's order.
+const ORDER = ['GATEWAY-HTTP', 'GATEWAY-GRPC', 'GATEWAY-TLS', 'GATEWAY-TCP', 'GATEWAY-UDP'];
+const rank = (n) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+report.profiles = [...(report.profiles ?? [])].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 const claims = claimsPath && existsSync(claimsPath) ? parse(readFileSync(claimsPath, 'utf8')) : {};
 const skipReasons = new Map((claims.skipTests ?? []).map((s) => [s.test, s.reason]));
 const unclaimedReasons = new Map((claims.unclaimedFeatures ?? []).map((u) => [u.feature, u.reason.trim()]));

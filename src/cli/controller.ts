@@ -14,6 +14,8 @@ import type { Engine, EngineOptions } from '../dataplane/engine-api.js';
 import { runController, type RunControllerOptions } from '../controller/index.js';
 import type { TranslateFn } from '../controller/loop.js';
 import { PATH_FLAGS, pathEngineOptions, pathFlagsUsage, type PathEngineOptions } from './path-flags.js';
+import { INGRESS_FLAGS, ingressFlagsUsage, ingressServeOptions } from './ingress-flags.js';
+import type { IngressServeOptions } from '../convert/serve.js';
 import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
 import { scrubSecrets } from '../ir/redact.js';
 
@@ -51,7 +53,7 @@ const USAGE = `usage: portico controller [flags]
   --namespace NS                    the controller's namespace: master key Secret (default $POD_NAMESPACE or "default")
   --debounce D                      quiet period batching changes before a rebuild (default 100ms)
   --access-log                      one JSON line per request on stdout (in-process data plane)
-${accessLogFlagsUsage(33)}${pathFlagsUsage(33)}`;
+${accessLogFlagsUsage(33)}${pathFlagsUsage(33)}${ingressFlagsUsage(33)}`;
 
 /** "15s", "100ms", "1m" or a bare number of seconds. */
 export function parseDuration(s: string, flag: string): number {
@@ -98,6 +100,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'access-log': { type: 'boolean' },
         ...ACCESS_LOG_FLAGS,
         ...PATH_FLAGS,
+        ...INGRESS_FLAGS,
       },
     }));
   } catch (err) {
@@ -112,8 +115,10 @@ export async function controllerCommand(argv: string[]): Promise<number> {
 
   let pathOptions: PathEngineOptions;
   let logSettings: AccessLogSettings;
+  let ingress: IngressServeOptions | undefined;
   try {
     pathOptions = pathEngineOptions(values);
+    ingress = ingressServeOptions(values);
     logSettings = accessLogSettings(values as Record<string, string | boolean | undefined>);
   } catch (err) {
     process.stderr.write(`portico controller: ${(err as Error).message}\n`);
@@ -150,6 +155,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       health: health === undefined || health === 'off' ? undefined : health,
       debounceMs: str('debounce') ? parseDuration(str('debounce')!, '--debounce') : undefined,
       dataplane,
+      ...(ingress ? { ingress } : {}),
       ...(dataplane === 'provisioned'
         ? {
             provisioned: {

@@ -18,6 +18,7 @@ import { controllerMetrics, stampGoodApplies } from './metrics.js';
 import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { startProvisioned, withMergedClasses, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
+import { ingressReportLines, serveIngresses, type IngressServeOptions } from '../convert/serve.js';
 import { randomBytes } from 'node:crypto';
 
 export interface LeaderElectionConfig {
@@ -42,6 +43,11 @@ export interface RunControllerOptions {
   provisioned?: ProvisionedOptions;
   translate: TranslateFn;
   controllerName?: string;
+  /**
+   * Serve the Ingresses of IngressClasses with this spec.controller (convert/serve.ts).
+   * Provisioned data planes only with `gateway` set: a generated Gateway has no object to own its Deployment.
+   */
+  ingress?: IngressServeOptions;
   /** loopback: one 127.x.y.z per Gateway; default: bind 0.0.0.0, report `gatewayAddress`. */
   addressMode?: 'loopback' | 'default';
   gatewayAddress?: string;
@@ -105,6 +111,12 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     if (report) reportedAddress = (bound) => (WILDCARDS.has(bound) ? report : undefined);
   }
 
+  let servedIngress = o.ingress;
+  if (servedIngress && isProvisioned && !servedIngress.gateway) {
+    log('Ingresses are not served: provisioned data planes need --ingress-gateway NS/NAME (a generated Gateway has no object to own its data plane)');
+    servedIngress = undefined;
+  }
+
   let provisioned: ProvisionedMode | undefined;
   if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
 
@@ -119,7 +131,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     source,
     engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
     // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
-    translate: cp.wrapTranslate(withMergedClasses(incrementalTranslate(o.translate), provisioned)),
+    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incrementalTranslate(o.translate), provisioned), servedIngress, log)),
     writer,
     controllerName,
     addressFor,
@@ -199,5 +211,22 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
       await admin?.close();
       await health?.close();
     },
+  };
+}
+
+/**
+ * `translate` serving the Ingresses of Portico's IngressClasses, each report line (an
+ * annotation that did not convert, a host nothing serves) logged once while it holds.
+ */
+function withIngresses(translate: TranslateFn, options: IngressServeOptions | undefined, log: (m: string) => void): TranslateFn {
+  if (!options) return translate;
+  const serving = serveIngresses(translate, options);
+  let shown = new Set<string>();
+  return (snapshot, translateOptions) => {
+    const result = serving(snapshot, translateOptions);
+    const now = new Set(ingressReportLines(result));
+    for (const l of now) if (!shown.has(l)) log(`warning: ${l}`);
+    shown = now;
+    return result;
   };
 }

@@ -223,6 +223,7 @@ export class ControllerLoop {
         const supportedFeatures = this.o.dataPlanes === 'per-gateway' ? PROVISIONED_SUPPORTED_FEATURES : SUPPORTED_FEATURES;
         return { ...s, status: { ...s.status, supportedFeatures } };
       }
+      if (report && s.kind === Kind.Ingress) return reportedIngress(s, report);
       const addrs = (s.status as { addresses?: { type?: string; value: string }[] }).addresses;
       if (!report || s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;
       const seen = new Set<string>();
@@ -235,4 +236,18 @@ export class ControllerLoop {
       return { ...s, status: { ...s.status, addresses: mapped } };
     });
   }
+}
+
+/** An Ingress's status.loadBalancer with the bound addresses its Gateway reported swapped for reachable ones, as for Gateways. */
+export function reportedIngress(s: ObjectStatus, report: (bound: string) => string | undefined): ObjectStatus {
+  const lb = (s.status as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } }).loadBalancer;
+  if (!lb?.ingress) return s;
+  const seen = new Set<string>();
+  const ingress = lb.ingress
+    .map((a) => (a.ip === undefined ? a : { ip: report(a.ip) ?? a.ip }))
+    .filter((a) => {
+      const k = a.ip ?? a.hostname ?? '';
+      return !seen.has(k) && seen.add(k);
+    });
+  return { ...s, status: { ...s.status, loadBalancer: { ...lb, ingress } } };
 }

@@ -55,3 +55,16 @@ test('an update that only touched status (and resourceVersion/managedFields) is 
   const labelChange = { ...old, metadata: { ...old.metadata, labels: { a: 'b' } } };
   assert.equal(classify(change({ type: 'update', resource: labelChange, old }), refs), 'rebuild');
 });
+
+test('Ingress backends, spec.tls Secrets and the custom-headers ConfigMap count as referenced (Ingresses are served directly)', () => {
+  const ingress: Resource = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'legacy', namespace: 'shop', annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'shop/extra' } },
+    spec: { defaultBackend: { service: { name: 'fallback', port: { number: 80 } } }, rules: [{ host: 'a.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] } }], tls: [{ hosts: ['a.example.com'], secretName: 'a-cert' }] },
+  };
+  const r = referencedNames(new Snapshot([{ resource: ingress }]));
+  for (const n of ['shop/web', 'shop/fallback', 'shop/a-cert', 'shop/extra']) assert.ok(r.has(n), n);
+  const slice = obj('EndpointSlice', 'shop', 'web-1', { metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } } });
+  assert.equal(classify(change({ resource: slice }), r), 'rebuild');
+});

@@ -36,10 +36,21 @@ export function referencedNames(snapshot: Snapshot): Set<string> {
     }
   };
   for (const kind of Object.values(Kind)) {
+    if (kind === Kind.Ingress) continue;
     for (const r of snapshot.list<Resource>(kind)) {
       if (!r.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) continue;
       visit(r.spec, r.metadata.namespace ?? '');
     }
+  }
+  // Ingresses served directly (convert/serve.ts) name Services in their backends, Secrets in
+  // spec.tls and a ConfigMap in custom-headers; whether they are Portico's is decided later,
+  // so every Ingress counts (the cost is a spurious rebuild at most).
+  for (const r of snapshot.list<Resource>(Kind.Ingress)) {
+    const ns = r.metadata.namespace ?? '';
+    visit(r.spec, ns);
+    for (const t of (r.spec as { tls?: { secretName?: string }[] } | undefined)?.tls ?? []) if (typeof t.secretName === 'string') out.add(`${ns}/${t.secretName}`);
+    const headers = r.metadata.annotations?.['nginx.ingress.kubernetes.io/custom-headers'];
+    if (typeof headers === 'string') out.add(headers.includes('/') ? headers : `${ns}/${headers}`);
   }
   return out;
 }

@@ -62,3 +62,8 @@ test('Gateway API objects always matter, and so does everything before a first t
   assert.equal(changeMatters(refs, obj('ReferenceGrant', 'g')), true);
   assert.equal(changeMatters(undefined, obj('Secret', 'unrelated')), true);
 });
+
+test('Ingresses and IngressClasses always matter: they become routes (convert/serve.ts)', () => {
+  assert.equal(changeMatters(refs, { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'legacy', namespace: 'default' } }), true);
+  assert.equal(changeMatters(refs, { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' } }), true);
+});

@@ -129,3 +129,17 @@ test('a generated Gateway on a port a user Gateway already holds: the listener p
   assert.deepEqual((web.status as { listeners: { conditions: { type: string; status: string }[] }[] }).listeners[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'True');
   assert.deepEqual(hostsByPort(r.ir).get('api.example.com'), [8080]);
 });
+
+test('an HTTPRoute of yours for the same host and path as an Ingress takes it over (generated routes lose age ties)', async () => {
+  const takeover: Resource = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'www-next', namespace: 'shop', generation: 1 },
+    spec: { parentRefs: [{ name: 'web' }], hostnames: ['www.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'api-v2', port: 80 }] }] },
+  };
+  const r = serveIngresses(translate, { ingressController: DEFAULT_INGRESS_CONTROLLER, httpPort: 8080, gateway: { namespace: 'shop', name: 'web' } })(new Snapshot([...(await base()), { resource: takeover }]), OPTS);
+  const vhost = r.ir.ports[0]!.listeners[0]!.virtualHosts!.find((v) => v.hostname === 'www.example.com')!;
+  assert.equal(vhost.routes.length, 2, 'both rules are there');
+  assert.equal(vhost.routes[0]!.source.name, 'www-next', JSON.stringify(vhost.routes.map((x) => x.source)));
+  assert.match(vhost.routes[0]!.backends[0]!.cluster, /^shop\/api-v2:80/);
+});

@@ -64,8 +64,10 @@ const PLURALS: Record<string, string> = {
   PodDisruptionBudget: 'poddisruptionbudgets',
   HorizontalPodAutoscaler: 'horizontalpodautoscalers',
   GatewayParameters: 'gatewayparameters',
+  Ingress: 'ingresses',
+  IngressClass: 'ingressclasses',
 };
-const CLUSTER = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'GatewayClass']);
+const CLUSTER = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'GatewayClass', 'IngressClass']);
 
 export function objectPath(o: Pick<Obj, 'apiVersion' | 'kind' | 'metadata'>): string {
   const plural = PLURALS[o.kind];

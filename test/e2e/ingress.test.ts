@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackends, type Echo, type RunningBackends } from '../../examples/backends.js';
-import { start } from './cli.js';
+import { portico, start } from './cli.js';
 
 let backends: RunningBackends;
 let dir: string;
@@ -145,4 +145,18 @@ test('default: a generated Gateway serves the Ingress on --ingress-http-port, th
   } finally {
     await run.stop();
   }
+});
+
+test('portico check: each served Ingress with its Gateway, address and report lines; an Ingress host no listener takes fails the check', async () => {
+  const ok = await portico(['check', 'test/convert/serve/base.yaml', '--ingress-gateway', 'shop/web', '--ingress-http-port', '8080']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /Ingress shop\/old-web {2}\(test\/convert\/serve\/base\.yaml:\d+\)\n {2}IngressClass portico, served by Gateway shop\/web, status\.loadBalancer: 0\.0\.0\.0\n {2}not-converted {2}configuration-snippet: /);
+  assert.doesNotMatch(ok.stdout, /Ingress shop\/theirs/, 'another controller\'s IngressClass');
+  const bad = await portico(['check', 'test/convert/serve/base.yaml', '--ingress-gateway', 'shop/web']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /not-converted {2}HTTPRoute portico-ingress-old-web-www-example-com: host www\.example\.com is not served: Accepted False NoMatchingParent/);
+  assert.match(bad.stdout, /FAILED: .*2 Ingress hosts not served/);
+  const off = await portico(['check', 'test/convert/serve/base.yaml', '--ingress-controller', 'none']);
+  assert.equal(off.code, 0);
+  assert.doesNotMatch(off.stdout, /^Ingress /m);
 });

@@ -32,11 +32,27 @@ export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>): IR {
     const listeners = port.listeners.filter((l) => gateways.has(gatewayOfListener(l.name)));
     if (listeners.length === 0) continue;
     for (const l of listeners) collectClusters(l, used);
-    ports.push(listeners.length === port.listeners.length ? port : { ...port, listeners });
+    ports.push(listeners.length === port.listeners.length ? port : narrowed(port, listeners));
   }
   const clusters: Record<string, Cluster> = {};
   for (const [name, c] of Object.entries(ir.clusters)) if (used.has(name)) clusters[name] = c;
   return { ports, clusters };
+}
+
+/**
+ * A port keeping only some of its listeners. A mixed HTTPS+TLS port (translate/ir.ts) whose kept
+ * listeners are all TLS, or all HTTPS, is a plain TLS or HTTPS port again: with per-Gateway data
+ * planes every Gateway's listeners sit on 0.0.0.0, so one Gateway's TLS listener and another's
+ * HTTPS listener on the same port number merge in the full IR, and the TLS Gateway's own data
+ * plane must not answer an unknown SNI as an HTTPS server would (a TLS alert instead of closing).
+ */
+function narrowed(port: Port, listeners: Listener[]): Port {
+  const mixed = port.protocol === 'HTTPS' && port.name.endsWith('/HTTPS+TLS');
+  if (!mixed) return { ...port, listeners };
+  const protocols = new Set(listeners.map((l) => l.protocol));
+  if (protocols.size !== 1) return { ...port, listeners };
+  const protocol = protocols.has('TLS') ? 'TLS' : 'HTTPS';
+  return { ...port, name: `${port.address}:${port.port}/${protocol}`, protocol, listeners };
 }
 
 /** Every Gateway (`namespace/name`) with at least one listener in `ir`, sorted. */

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sealKey } from '../../src/ir/keys.js';
-import { gatewayOfListener, gatewaysInIR, sliceForGateway } from '../../src/ir/slice.js';
+import { gatewayOfListener, gatewaysInIR, sliceForGateway, sliceForGateways } from '../../src/ir/slice.js';
 import type { Certificate, Cluster, IR, Listener, Port } from '../../src/ir/types.js';
 
 const cert = (secret: string): Certificate => sealKey({ secret, certPem: `CERT ${secret}`, dnsNames: ['x'] }, `KEY ${secret}`) as Certificate;
@@ -134,4 +134,20 @@ test('an unknown Gateway gets an empty IR; unchanged ports are the same objects'
 test('gateway names from listener names', () => {
   assert.equal(gatewayOfListener('ns/gw/listener'), 'ns/gw');
   assert.deepEqual(gatewaysInIR(fullIR()), ['team-a/gw', 'team-b/gw']);
+});
+
+test('a mixed HTTPS+TLS port of two Gateways: the TLS-only Gateway gets a TLS port, the HTTPS-only one an HTTPS port', () => {
+  const tlsListener: Listener = { name: 'ns/passthrough/tls', protocol: 'TLS', hostname: 'abc.example.com', tlsRoutes: [{ source: { ...src, kind: 'TLSRoute' }, hostnames: ['abc.example.com'], backends: [{ cluster: 'ns/tls-backend:443', weight: 1 }] }] };
+  const httpsListener = httpListener('ns/web/https', ['ns/web:80'], { protocol: 'HTTPS', hostname: 'web.example.com', tls: { mode: 'Terminate', certificates: [cert('ns/web-cert')] } });
+  const mixed: IR = {
+    ports: [{ name: '0.0.0.0:443/HTTPS+TLS', address: '0.0.0.0', port: 443, protocol: 'HTTPS', listeners: [httpsListener, tlsListener] }],
+    clusters: { 'ns/tls-backend:443': cl('ns/tls-backend:443', { protocol: 'tcp' }), 'ns/web:80': cl('ns/web:80') },
+  };
+  const tls = sliceForGateway(mixed, 'ns/passthrough');
+  assert.deepEqual(tls.ports.map((p) => [p.name, p.protocol, p.listeners.map((l) => l.name)]), [['0.0.0.0:443/TLS', 'TLS', ['ns/passthrough/tls']]]);
+  assert.deepEqual(Object.keys(tls.clusters), ['ns/tls-backend:443']);
+  const https = sliceForGateway(mixed, 'ns/web');
+  assert.deepEqual(https.ports.map((p) => [p.name, p.protocol, p.listeners.map((l) => l.name)]), [['0.0.0.0:443/HTTPS', 'HTTPS', ['ns/web/https']]]);
+  // Both Gateways on one merged data plane keep the mixed port as it is.
+  assert.equal(sliceForGateways(mixed, new Set(['ns/passthrough', 'ns/web'])).ports[0], mixed.ports[0]);
 });

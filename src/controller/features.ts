@@ -43,6 +43,7 @@ export const EXTENDED_FEATURES = [
   'BackendTLSPolicySANValidation',
   'TLSRouteModeTerminate',
   'TLSRouteModeMixed',
+  'ListenerSet',
 ] as const;
 
 /**

@@ -19,6 +19,7 @@ import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
 import { startProvisioned, withMergedClasses, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 import { ingressReportLines, serveIngresses, type IngressServeOptions } from '../convert/serve.js';
+import { IngressEvents } from './ingress-events.js';
 import { randomBytes } from 'node:crypto';
 
 export interface LeaderElectionConfig {
@@ -117,6 +118,11 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     servedIngress = undefined;
   }
 
+  // What did not convert also goes on the Ingress as a Warning Event (the leader writes them).
+  const ingressEvents = servedIngress
+    ? new IngressEvents({ client: source.client, get: (ns, name) => source.get(Kind.Ingress, ns, name), enabled: () => writer.isEnabled, component: controllerName, log })
+    : undefined;
+
   let provisioned: ProvisionedMode | undefined;
   if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
 
@@ -131,7 +137,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     source,
     engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
     // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
-    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incrementalTranslate(o.translate), provisioned), servedIngress, log)),
+    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incrementalTranslate(o.translate), provisioned), servedIngress, log, ingressEvents)),
     writer,
     controllerName,
     addressFor,
@@ -218,7 +224,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
  * `translate` serving the Ingresses of Portico's IngressClasses, each report line (an
  * annotation that did not convert, a host nothing serves) logged once while it holds.
  */
-function withIngresses(translate: TranslateFn, options: IngressServeOptions | undefined, log: (m: string) => void): TranslateFn {
+function withIngresses(translate: TranslateFn, options: IngressServeOptions | undefined, log: (m: string) => void, events?: IngressEvents): TranslateFn {
   if (!options) return translate;
   const serving = serveIngresses(translate, options);
   let shown = new Set<string>();
@@ -227,6 +233,7 @@ function withIngresses(translate: TranslateFn, options: IngressServeOptions | un
     const now = new Set(ingressReportLines(result));
     for (const l of now) if (!shown.has(l)) log(`warning: ${l}`);
     shown = now;
+    events?.report(result.ingresses?.report ?? []);
     return result;
   };
 }

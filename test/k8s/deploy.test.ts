@@ -51,13 +51,16 @@ const PLURAL: Record<string, string> = {
   Ingress: 'ingresses', IngressClass: 'ingressclasses',
 };
 
-test('RBAC rules are least privilege by construction: no wildcards, writes only on */status and leases (and the provisioned kinds with provisioned data planes)', () => {
+test('RBAC rules are least privilege by construction: no wildcards, writes only on */status, leases and creating events (and the provisioned kinds with provisioned data planes)', () => {
   for (const d of [...docs, ...provisionedDocs].filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
     for (const r of d.rules ?? []) {
       for (const field of [r.apiGroups, r.resources, r.verbs]) assert.ok(!field.includes('*'), `${d.metadata.name}: wildcard in ${JSON.stringify(r)}`);
       const writes = r.verbs.filter((v) => !['get', 'list', 'watch'].includes(v));
       if (writes.length === 0) continue;
-      if (d.kind === 'ClusterRole' && !r.resources.every((x) => x.endsWith('/status'))) {
+      if (d.kind === 'ClusterRole' && r.resources.length === 1 && r.resources[0] === 'events') {
+        // Warning Events on served Ingresses (controller/ingress-events.ts): create, nothing else
+        assert.deepEqual(r.verbs, ['create'], JSON.stringify(r));
+      } else if (d.kind === 'ClusterRole' && !r.resources.every((x) => x.endsWith('/status'))) {
         assert.ok(provisionedDocs.includes(d), `${d.metadata.name}: in-process mode writes only status: ${JSON.stringify(r)}`);
         assert.ok(r.resources.every((x) => PROVISIONED_RESOURCES.includes(x)), `${d.metadata.name}: writes only what provisioning makes: ${JSON.stringify(r)}`);
         assert.ok(!r.verbs.includes('deletecollection') && !r.verbs.includes('escalate') && !r.verbs.includes('bind'), JSON.stringify(r));
@@ -261,6 +264,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
     for (const kind of [Kind.GatewayClass, Kind.Gateway, ...ROUTE_KINDS, Kind.BackendTLSPolicy, Kind.Ingress]) {
       assert.ok(await allowed({ group: GROUP_OF[kind], resource: PLURAL[kind]!, subresource: 'status', verb: 'update', namespace: 'app' }), `update ${kind}/status`);
     }
+    assert.ok(await allowed({ group: '', resource: 'events', verb: 'create', namespace: 'app' }), 'create events');
     for (const verb of ['get', 'create', 'update']) {
       assert.ok(await allowed({ group: 'coordination.k8s.io', resource: 'leases', verb, namespace: NS }), `${verb} leases in ${NS}`);
     }
@@ -273,6 +277,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
       { group: '', resource: 'secrets', verb: 'update', namespace: 'app' },
       { group: '', resource: 'services', verb: 'create', namespace: 'app' },
       { group: '', resource: 'pods', verb: 'list' },
+      { group: '', resource: 'events', verb: 'delete', namespace: 'app' },
       { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: 'default' },
       { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', namespace: NS },
       { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' },

@@ -2,7 +2,7 @@
 // local API server: an Ingress of an IngressClass whose spec.controller is ours and a new
 // HTTPRoute run side by side on one Gateway (--ingress-gateway), both answer over real
 // sockets, the Ingress gets status.loadBalancer (the Gateway's address), an annotation that
-// does not convert is logged as a warning naming the Ingress; deleting the Ingress leaves the
+// does not convert is logged as a warning naming the Ingress and is a Warning Event on it; deleting the Ingress leaves the
 // HTTPRoute serving. Everything created is removed after.
 //
 //   flock /root/.cache/portico/cluster-use.lock bash -c 'hack/cluster.sh up && eval "$(hack/cluster.sh env)" && node --import tsx --test test/k8s/ingress.test.ts'
@@ -140,6 +140,12 @@ describe('portico controller serves an Ingress next to an HTTPRoute', { skip: (!
     assert.equal(next.status, 200);
     assert.equal((JSON.parse(next.body) as { backend: string }).backend, 'next');
     assert.ok(logs.some((l) => l.includes(`warning: Ingress ${NS}/legacy: configuration-snippet: not-converted`)), logs.join('\n'));
+    const event = await waitFor('a Warning Event on the Ingress for configuration-snippet', async () => {
+      const list = await client.json<{ items: { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }[] }>('GET', `/api/v1/namespaces/${NS}/events`);
+      return list.items.find((e) => e.involvedObject.kind === 'Ingress' && e.involvedObject.name === 'legacy' && e.message.startsWith('configuration-snippet:'));
+    });
+    assert.equal(event.type, 'Warning');
+    assert.equal(event.reason, 'NotConverted');
 
     // Phase 2: the team deletes its Ingress; the HTTPRoute keeps serving.
     await remove(client, INGRESS);

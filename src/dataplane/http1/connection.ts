@@ -7,30 +7,28 @@
 import type * as net from 'node:net';
 import type * as http2 from 'node:http2';
 import { clientAddress, reason, type PortContext } from '../context.js';
-import { flatToLines, linesToFlat, applyHeaderModifier } from '../filters/header-modifier.js';
-import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
+import { flatToLines } from '../filters/header-modifier.js';
+import { applyResponseFilters, filteredResponseLines } from '../filters/response-filters.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { sniOf } from '../tls/misdirected.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
-import { exchangeTimeoutMs, RetryState, type RetryOwner } from '../upstream/retry.js';
+import { BUDGET_EXHAUSTED, connectFailureBody, connectFailureStatus, exchangeTimeoutMs, RetryState, type RetryOwner } from '../upstream/retry.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
 import { allowedUpgrade, switchesTo, WEBSOCKET } from './upgrade.js';
 import { readIntoShared } from './user-read.js';
-import { directWrite, type DrainOwner } from './direct-write.js';
+import { directWrite, writeUpstreamHead, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
 import { localReason, REASON } from '../../observability/metrics/dataplane.js';
 import { requestId, traceIdOf, type AccessRecord } from '../../observability/access-log.js';
 import type { Span } from '../../observability/tracing.js';
 import type { IdleSweepable } from './idle.js';
-import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
+import { ChunkedReader, latin1, MAX_RESPONSE_HEAD, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** A local answer leaves a request body this large unread: close instead of reading it all. */
 const MAX_DISCARD = 64 * 1024;
-const MAX_RESPONSE_HEAD = 64 * 1024;
-const BUDGET_EXHAUSTED = 'retry budget exhausted\n';
 /**
  * Reads up to this size are taken as one latin1 string at once: the head is found and parsed
  * in it, and a small response goes out as one string (head + body), without a Buffer to
@@ -456,9 +454,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
     const cork = this.buf !== null && !this.bodyDone;
     if (cork) up.socket.cork();
-    const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel);
-    if (up.ephemeral) directWrite(up.socket, head, up);
-    else up.socket.write(head, 'latin1');
+    writeUpstreamHead(up, upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel));
     this.rs.armTry();
     if (tunnel) {
       // A WebSocket handshake: this exchange is the connection's last. Bytes the client sends
@@ -643,13 +639,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       clearTimeout(this.timer);
       this.timer = null;
     }
-    let lines = resp.lines;
-    if (plan.respMods || plan.cors) {
-      const flat = linesToFlat(lines);
-      if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
-      if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
-      lines = flatToLines(flat);
-    }
+    const lines = filteredResponseLines(plan, resp.lines);
     this.out(resp.statusLine + '\r\n' + lines + 'connection: upgrade\r\nupgrade: ' + WEBSOCKET + '\r\n\r\n');
     if (start < end) this.socket.write(up.ephemeral ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
     if (this.buf) {
@@ -664,13 +654,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     const resp = this.resp;
     const plan = this.plan!;
     this.status = resp.status;
-    let lines = resp.lines;
-    if (plan.respMods || plan.cors) {
-      const flat = linesToFlat(lines);
-      if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
-      if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
-      lines = flatToLines(flat);
-    }
+    const lines = filteredResponseLines(plan, resp.lines);
     const noBody = this.isHeadMethod || resp.status === 204 || resp.status === 304;
     this.respStage = R_BODY;
     this.respDecode = false;
@@ -810,9 +794,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     }
     const up = this.ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
-    const head = upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, false);
-    if (up.ephemeral) directWrite(up.socket, head, up);
-    else up.socket.write(head, 'latin1');
+    writeUpstreamHead(up, upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, false));
     this.rs.armTry();
   }
 
@@ -848,9 +830,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       if (this.plan?.cells) this.plan.cells.connectFailures.v++;
       if (this.rs.take(this.plan!.cells)) return this.retry();
       this.upReusable = false;
-      // After retries, Envoy's answer (503), which the retry conformance tests expect.
-      if (this.plan?.entry?.retry) return this.respondLocal(503, 'upstream connect error or disconnect before headers\n', null);
-      return this.respondLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n', null);
+      return this.respondLocal(connectFailureStatus(this.plan!), connectFailureBody(this.plan!, err), null);
     }
     // Mid-body: the client cannot be told cleanly; cut the connection so it sees a truncated response.
     this.socket.destroy();
@@ -945,8 +925,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
         if (Array.isArray(v)) for (const x of v) flat.push(k, x);
         else if (v !== undefined) flat.push(k, String(v));
       }
-      if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
-      if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
+      applyResponseFilters(plan, flat);
       const noBody = this.isHeadMethod || status === 204 || status === 304;
       const chunk = !noBody && cl < 0 && this.head.minor === 1;
       if (!noBody && cl < 0 && !chunk) this.keepAlive = false;

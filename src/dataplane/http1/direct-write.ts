@@ -10,6 +10,7 @@
 // they are missing, every write is a plain socket.write.
 
 import type * as net from 'node:net';
+import type { UpstreamConn } from '../upstream/pool.js';
 
 /** Told when a write that did not complete at once has been flushed (the 'drain' of direct writes). */
 export interface DrainOwner {
@@ -107,4 +108,10 @@ export function directWrite(socket: net.Socket, data: Buffer | string, owner: Dr
     return false;
   }
   return h.writeQueueSize === 0;
+}
+
+/** A request head to an upstream socket: straight to the handle when the pool reads it into the shared buffer. */
+export function writeUpstreamHead(up: UpstreamConn, head: string): void {
+  if (up.ephemeral) directWrite(up.socket, head, up);
+  else up.socket.write(head, 'latin1');
 }

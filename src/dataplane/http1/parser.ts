@@ -352,6 +352,9 @@ export function newResponseHead(): ResponseHead {
   return { status: 0, statusLine: '', lines: '', contentLength: -1, chunked: false, close: false, minor: 1 };
 }
 
+/** An upstream response head longer than this is refused (502). */
+export const MAX_RESPONSE_HEAD = 64 * 1024;
+
 /** Parse an upstream response head. Returns false when malformed (the caller answers 502). */
 export function parseResponseHead(s: string, out: ResponseHead): boolean {
   let eol = s.indexOf('\r\n');

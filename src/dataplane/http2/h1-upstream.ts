@@ -5,17 +5,16 @@
 
 import * as http2 from 'node:http2';
 import type { PortContext } from '../context.js';
-import { applyHeaderModifier, linesToFlat } from '../filters/header-modifier.js';
-import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
-import { ChunkedReader, newResponseHead, parseResponseHead, type RequestHead } from '../http1/parser.js';
+import { linesToFlat } from '../filters/header-modifier.js';
+import { applyResponseFilters } from '../filters/response-filters.js';
+import { ChunkedReader, MAX_RESPONSE_HEAD, newResponseHead, parseResponseHead, type RequestHead } from '../http1/parser.js';
 import { upstreamHead } from '../http1/request-head.js';
-import { directWrite } from '../http1/direct-write.js';
+import { writeUpstreamHead } from '../http1/direct-write.js';
 import type { Plan } from '../plan.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
-import { RetryState, type RetryOwner } from '../upstream/retry.js';
+import { BUDGET_EXHAUSTED, connectFailureBody, connectFailureStatus, RetryState, type RetryOwner } from '../upstream/retry.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const MAX_RESPONSE_HEAD = 64 * 1024;
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 export class H2ToH1 implements UpstreamOwner, RetryOwner {
@@ -76,9 +75,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
     const up = this.ctx.shared.pool.acquire(cl, i, this);
     this.up = up;
     this.respBytes = 0;
-    const head = upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false);
-    if (up.ephemeral) directWrite(up.socket, head, up);
-    else up.socket.write(head, 'latin1');
+    writeUpstreamHead(up, upstreamHead(this.plan, this.head, this.clientIp, this.ctx.scheme, false));
     this.rs.armTry();
   }
 
@@ -135,7 +132,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
     if (this.plan.cells) this.plan.cells.timeouts.v++;
     const refused = this.rs.refused;
     this.abort();
-    if (!this.stream.headersSent) this.onLocal(refused ? 503 : 504, refused ? 'retry budget exhausted\n' : 'upstream request timeout\n');
+    if (!this.stream.headersSent) this.onLocal(refused ? 503 : 504, refused ? BUDGET_EXHAUSTED : 'upstream request timeout\n');
     else if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
@@ -187,7 +184,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
       this.upMs = performance.now() - this.upT0;
       this.upStatus = r.status;
       if (this.rs.takeStatus(r.status, this.plan.cells)) return this.retry();
-      if (this.rs.refused) return this.fail('retry budget exhausted\n', 503);
+      if (this.rs.refused) return this.fail(BUDGET_EXHAUSTED, 503);
       const noBody = this.plan.method === 'HEAD' || r.status === 204 || r.status === 304;
       if (r.close) this.reusable = false;
       this.respond(noBody);
@@ -216,8 +213,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
     const s = this.stream;
     if (s.destroyed) return;
     const flat = linesToFlat(this.resp.lines);
-    if (this.plan.respMods) for (const m of this.plan.respMods) applyHeaderModifier(flat, m);
-    if (this.plan.cors) flat.push(...corsResponseHeaders(this.plan.cors, this.plan.origin));
+    applyResponseFilters(this.plan, flat);
     const out: http2.OutgoingHttpHeaders = { ':status': this.resp.status };
     for (let i = 0; i < flat.length; i += 2) {
       const n = flat[i]!.toLowerCase();
@@ -312,9 +308,7 @@ export class H2ToH1 implements UpstreamOwner, RetryOwner {
       if (this.plan.cells) this.plan.cells.connectFailures.v++;
       if (this.respBytes === 0 && this.rs.take(this.plan.cells)) return this.retry();
       this.stage = 2;
-      // After retries, Envoy's answer (503), which the retry conformance tests expect.
-      if (this.plan.entry?.retry) return this.onLocal(503, 'upstream connect error or disconnect before headers\n');
-      return this.onLocal(502, err ? 'upstream connect error\n' : 'upstream closed connection\n');
+      return this.onLocal(connectFailureStatus(this.plan), connectFailureBody(this.plan, err));
     }
     this.stage = 2;
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);

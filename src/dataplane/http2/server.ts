@@ -6,8 +6,7 @@
 import type * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { clientAddress, type PortContext } from '../context.js';
-import { applyHeaderModifier } from '../filters/header-modifier.js';
-import { responseHeaders as corsResponseHeaders } from '../filters/cors.js';
+import { applyResponseFilters } from '../filters/response-filters.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { localReason, type RouteCells } from '../../observability/metrics/dataplane.js';
@@ -89,8 +88,7 @@ function respHeaders(plan: Plan, status: number, incoming: http.IncomingHttpHead
     if (Array.isArray(v)) for (const x of v) flat.push(k, x);
     else if (v !== undefined) flat.push(k, String(v));
   }
-  if (plan.respMods) for (const m of plan.respMods) applyHeaderModifier(flat, m);
-  if (plan.cors) flat.push(...corsResponseHeaders(plan.cors, plan.origin));
+  applyResponseFilters(plan, flat);
   return toOutgoing(flat, { ':status': status });
 }
 

@@ -26,6 +26,17 @@ export interface RetryOwner {
 
 const NO_CODES: readonly number[] = [];
 
+/** The 503 body when the retry budget refused a retry (every front end answers with it). */
+export const BUDGET_EXHAUSTED = 'retry budget exhausted\n';
+/** The answer when an upstream failed or closed before any response head, after any retries. */
+export function connectFailureStatus(plan: Plan): number {
+  // After retries, Envoy's answer (503), which the retry conformance tests expect.
+  return plan.entry?.retry ? 503 : 502;
+}
+export function connectFailureBody(plan: Plan, err: Error | undefined): string {
+  return plan.entry?.retry ? 'upstream connect error or disconnect before headers\n' : err ? 'upstream connect error\n' : 'upstream closed connection\n';
+}
+
 /**
  * The timer over the whole exchange: the rule's `request` timeout when each try has its own
  * (a retrying rule with `backendRequest`), else the smaller of the two (plan.timeoutMs).

@@ -29,6 +29,11 @@ const RENAMED: Record<string, string> = { HTTPRouteRetry: 'HTTPRouteRetryCodes' 
 const REMOVED = new Set(['HTTPRouteRetryBackendTimeout']);
 /** Features new in v1.7.0 that Portico claims (each passes its tests in the committed v1.7.0 report). */
 const CLAIMED_NEW = ['GatewayRouteHostnameIntersectionPrecedence', 'GRPCRouteRequestHeaderModifier', 'HTTPRouteBackendURLRewrite'];
+/**
+ * Claimed against v1.6.3 but not yet against v1.7.0, where the v1.7 claims file says why (no
+ * v1.7.0 run with the claim yet). Claiming one there moves it out of this list.
+ */
+const PENDING_IN_V17 = new Set(['ListenerSet']);
 /** Features new in v1.7.0 that Portico does not claim (v1.7 portico.yaml says why). */
 const UNCLAIMED_NEW = ['ClusterTrustBundle', 'GatewayAddressRoutability', 'GatewayAddressRoutabilityCluster', 'GatewayListenerFilters'];
 
@@ -36,12 +41,14 @@ const inV17 = (names: string[]) => names.filter((f) => !REMOVED.has(f)).map((f) 
 const sorted = (xs: string[]) => [...xs].sort();
 
 test('v1.7.0 claims the v1.6.3 features (renamed) plus the new ones it passes', () => {
-  assert.deepEqual(sorted(v17.supportedFeatures), sorted([...inV17(v16.supportedFeatures), ...CLAIMED_NEW]));
+  const expected = inV17(v16.supportedFeatures).filter((f) => !PENDING_IN_V17.has(f));
+  assert.deepEqual(sorted(v17.supportedFeatures), sorted([...expected, ...CLAIMED_NEW]));
 });
 
 test('v1.7.0 explains the same unclaimed features, plus the new ones, each with a reason', () => {
   const names = (c: Claims) => (c.unclaimedFeatures ?? []).map((u) => u.feature);
-  assert.deepEqual(sorted(names(v17)), sorted([...inV17(names(v16)), ...UNCLAIMED_NEW]));
+  const pending = inV17(v16.supportedFeatures).filter((f) => PENDING_IN_V17.has(f));
+  assert.deepEqual(sorted(names(v17)), sorted([...inV17(names(v16)), ...pending, ...UNCLAIMED_NEW]));
   for (const u of v17.unclaimedFeatures ?? []) assert.ok(u.reason.trim().length > 20, `${u.feature} needs a reason`);
 });
 

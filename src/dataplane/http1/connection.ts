@@ -2,20 +2,22 @@
 // upstream sockets out, bytes streamed both ways with backpressure. Requests on a connection
 // are served one at a time (pipelined ones wait in `buf`). All per-request state lives in
 // fields of this object and every listener is bound once, so a keep-alive request allocates
-// little beyond its head strings and header array.
+// little beyond its head strings and header array. This file is the per-connection state
+// machine (reads, request heads, keep-alive, timeouts, upstream events, local answers, close);
+// the rest of an exchange is in the files named at the class.
 
 import type * as net from 'node:net';
 import type * as http2 from 'node:http2';
 import { clientAddress, reason, type PortContext } from '../context.js';
+import { applyResponseFilters } from '../filters/response-filters.js';
 import { flatToLines } from '../filters/header-modifier.js';
-import { applyResponseFilters, filteredResponseLines } from '../filters/response-filters.js';
 import { startMirror, type MirrorSink } from '../filters/mirror.js';
 import { makePlan, type Plan } from '../plan.js';
 import { sniOf } from '../tls/misdirected.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
 import { BUDGET_EXHAUSTED, connectFailureBody, connectFailureStatus, exchangeTimeoutMs, RetryState, type RetryOwner } from '../upstream/retry.js';
 import { absoluteForm, upstreamHead } from './request-head.js';
-import { allowedUpgrade, switchesTo, WEBSOCKET } from './upgrade.js';
+import { allowedUpgrade } from './upgrade.js';
 import { readIntoShared } from './user-read.js';
 import { directWrite, writeUpstreamHead, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
@@ -23,29 +25,23 @@ import { localReason, REASON } from '../../observability/metrics/dataplane.js';
 import { requestId, traceIdOf, type AccessRecord } from '../../observability/access-log.js';
 import type { Span } from '../../observability/tracing.js';
 import type { IdleSweepable } from './idle.js';
-import { ChunkedReader, latin1, MAX_RESPONSE_HEAD, newRequestHead, newResponseHead, parseRequestHead, parseResponseHead } from './parser.js';
+import { CRLFCRLF, MAX_DISCARD, R_BODY, R_DONE, R_HEAD, SMALL_READ } from './exchange-state.js';
+import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead } from './parser.js';
+import { flushHead, handleUpData } from './response.js';
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-/** A local answer leaves a request body this large unread: close instead of reading it all. */
-const MAX_DISCARD = 64 * 1024;
+
 /**
- * Reads up to this size are taken as one latin1 string at once: the head is found and parsed
- * in it, and a small response goes out as one string (head + body), without a Buffer to
- * assemble it. Larger reads keep the Buffer path, so big bodies are not copied into strings.
+ * Fields without `private` are the exchange state shared with the files that serve parts of it
+ * (response.ts, upgrade.ts):
+ * module functions taking the connection, so the split costs no closure, no allocation and no
+ * dispatch per request or chunk. Nothing outside this folder touches them.
  */
-const SMALL_READ = 8192;
-
-// Response stages.
-const R_HEAD = 0;
-const R_BODY = 1;
-const R_DONE = 2;
-
 export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, RetryOwner {
   private readonly clientIp: string;
-  private buf: Buffer | null = null;
+  buf: Buffer | null = null;
   private scanFrom = 0;
-  private readonly head = newRequestHead();
+  readonly head = newRequestHead();
   private headTimer: NodeJS.Timeout | null = null;
   private processing = false;
   private closed = false;
@@ -56,7 +52,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   /** Plain TCP: responses are written straight to the handle (direct-write.ts). */
   private direct = false;
   /** `clock.now` at the last byte read from the client or from its upstream (idle.ts). */
-  private lastActive = clock.now;
+  lastActive = clock.now;
   /**
    * Set while the first bytes of a plain connection may still be the HTTP/2 preface (prior
    * knowledge h2c): called with the socket and the bytes read so far when they are.
@@ -65,19 +61,19 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   // --- the request being served ---
   private active = false;
-  private plan: Plan | null = null;
-  private keepAlive = true;
-  private isHeadMethod = false;
+  plan: Plan | null = null;
+  keepAlive = true;
+  isHeadMethod = false;
   /** Access log (only when this request is logged): wall start, clock start, upstream figures. */
-  private logging = false;
+  logging = false;
   /** This request gets an access log line / a span (`logging` = either). */
   private logged = false;
   private span: Span | null = null;
   private startedAt = 0;
   private logT0 = 0;
-  private upT0 = 0;
-  private upMs = -1;
-  private upStatus = 0;
+  upT0 = 0;
+  upMs = -1;
+  upStatus = 0;
   private epIdx = -1;
   private reqId = '';
   private bodyDone = true;
@@ -86,28 +82,28 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   private bodyDiscard = false;
   private reqChunk: ChunkedReader | null = null;
   private mirrors: MirrorSink[] | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private status = 0;
+  timer: NodeJS.Timeout | null = null;
+  status = 0;
   /** HTTPRoute retry of this request (upstream/retry.ts). */
-  private readonly rs = new RetryState(this);
+  readonly rs = new RetryState(this);
 
   // --- upstream (HTTP/1.1 socket, raw tunnel, or HTTP/2 stream) ---
-  private up: UpstreamConn | null = null;
-  private upReusable = true;
-  private tunnel = false;
+  up: UpstreamConn | null = null;
+  upReusable = true;
+  tunnel = false;
   /** A WebSocket handshake went upstream and its answer has not come yet (see startTunnel). */
-  private upgrading = false;
+  upgrading = false;
   private h2: http2.ClientHttp2Stream | null = null;
-  private readonly resp = newResponseHead();
-  private respHeadBuf: Buffer | null = null;
-  private respStage = R_DONE;
-  private respChunk: ChunkedReader | null = null;
-  private respDecode = false;
-  private respLeft = 0;
-  private respUntilClose = false;
-  private respHeadSent = false;
-  private pendingHead: string | null = null;
-  private respBytes = 0;
+  readonly resp = newResponseHead();
+  respHeadBuf: Buffer | null = null;
+  respStage = R_DONE;
+  respChunk: ChunkedReader | null = null;
+  respDecode = false;
+  respLeft = 0;
+  respUntilClose = false;
+  respHeadSent = false;
+  pendingHead: string | null = null;
+  respBytes = 0;
   // --- metrics (ctx.shared.opts.metrics): plain numbers, counted into plan.cells when the exchange ends ---
   /** performance.now() when the head was complete; 0 with metrics off. */
   private t0 = 0;
@@ -119,7 +115,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   constructor(
     readonly socket: net.Socket,
-    private readonly ctx: PortContext,
+    readonly ctx: PortContext,
     private readonly onGone: (c: Http1Conn) => void,
   ) {
     this.clientIp = clientAddress(socket.remoteAddress);
@@ -181,7 +177,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   }
 
   /** Write to the client; false = backpressure (resumed by onDrain either way). */
-  private out(data: Buffer | string): boolean {
+  out(data: Buffer | string): boolean {
     if (this.direct) return directWrite(this.socket, data, this);
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
@@ -536,220 +532,15 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   upData(up: UpstreamConn, buf: Buffer, n: number): void {
     try {
-      this.handleUpData(up, buf, n);
+      handleUpData(this, up, buf, n);
     } catch {
       this.dropUpstream();
       this.socket.destroy();
     }
   }
 
-  /** Upstream bytes buf[0..n). */
-  private handleUpData(up: UpstreamConn, buf: Buffer, n: number): void {
-    if (up !== this.up) return;
-    this.lastActive = clock.now;
-    if (this.tunnel) {
-      if (!this.socket.write(n === buf.length ? buf : buf.subarray(0, n))) up.socket.pause();
-      return;
-    }
-    this.respBytes += n;
-    if (this.respStage === R_HEAD) {
-      if (this.respHeadBuf === null && n <= SMALL_READ) {
-        // A small read holding the whole head (often the whole response): one string for both.
-        const s = latin1(buf, 0, n);
-        const idx = s.indexOf('\r\n\r\n');
-        if (idx >= 0) return this.responseHead(up, s.substring(0, idx), buf, idx + 4, n, s);
-      }
-      let chunk = n === buf.length ? buf : buf.subarray(0, n);
-      if (this.respHeadBuf) {
-        chunk = Buffer.concat([this.respHeadBuf, chunk]);
-        this.respHeadBuf = null;
-      }
-      const idx = chunk.indexOf(CRLFCRLF);
-      if (idx < 0) {
-        if (chunk.length > MAX_RESPONSE_HEAD) this.badGateway('upstream response head too large\n');
-        else this.respHeadBuf = up.ephemeral && chunk.buffer === buf.buffer ? Buffer.from(chunk) : chunk;
-        return;
-      }
-      this.responseHead(up, latin1(chunk, 0, idx), chunk, idx + 4, chunk.length, null);
-    } else if (this.respStage === R_BODY) {
-      this.respBody(buf, 0, n, null);
-    } else {
-      // Bytes after the response ended: this upstream is out of sync.
-      this.upReusable = false;
-    }
-  }
-
-  /**
-   * The upstream's response head `head` (without its final CRLFCRLF) arrived; what follows it is
-   * buf[start..end). `s`, when given, is buf[0..end) as a latin1 string.
-   */
-  private responseHead(up: UpstreamConn, head: string, buf: Buffer, start: number, end: number, s: string | null): void {
-    const resp = this.resp;
-    if (!parseResponseHead(head, resp)) return this.badGateway('malformed upstream response\n');
-    if (resp.status < 200) {
-      if (resp.status === 101) {
-        // Only the protocol Portico asked for: any other 101 would give the client a raw pipe to the backend.
-        if (this.upgrading && switchesTo(head, WEBSOCKET)) return this.startTunnel(up, buf, start, end);
-        return this.badGateway('unexpected upgrade\n');
-      }
-      // Interim (100 Continue, 103 Early Hints): pass on, keep waiting for the final head.
-      if (this.head.minor === 1) this.socket.write(resp.statusLine + '\r\n' + resp.lines + '\r\n', 'latin1');
-      if (start < end) {
-        const rest = buf.subarray(start, end);
-        this.handleUpData(up, rest, rest.length);
-      }
-      return;
-    }
-    if (this.upgrading) {
-      // The backend declined the upgrade: an ordinary response, and a socket nobody reuses.
-      this.upgrading = false;
-      this.upReusable = false;
-    }
-    if (this.logging) {
-      this.upMs = performance.now() - this.upT0;
-      this.upStatus = resp.status;
-    }
-    if (this.rs.takeStatus(resp.status, this.plan!.cells)) return this.retry();
-    if (this.rs.refused) return this.badGateway(BUDGET_EXHAUSTED, 503);
-    this.sendResponseHead();
-    if ((this.respStage as number) === R_DONE) {
-      if (start < end) this.upReusable = false;
-      this.flushHead();
-      return this.respDone();
-    }
-    if (start < end) this.respBody(buf, start, end, s);
-    this.flushHead();
-  }
-
-  /**
-   * The backend switched to WebSocket: pass its 101 on (response header filters applied, our own
-   * Connection/Upgrade), then bytes flow raw both ways until either side closes. buf[start..end)
-   * is what followed the 101 head.
-   */
-  private startTunnel(up: UpstreamConn, buf: Buffer, start: number, end: number): void {
-    const resp = this.resp;
-    const plan = this.plan!;
-    this.upgrading = false;
-    this.tunnel = true;
-    this.status = 101;
-    this.respHeadSent = true;
-    this.respStage = R_BODY;
-    this.rs.endTry();
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    const lines = filteredResponseLines(plan, resp.lines);
-    this.out(resp.statusLine + '\r\n' + lines + 'connection: upgrade\r\nupgrade: ' + WEBSOCKET + '\r\n\r\n');
-    if (start < end) this.socket.write(up.ephemeral ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
-    if (this.buf) {
-      up.socket.write(this.buf);
-      this.buf = null;
-    }
-    if (this.socket.isPaused()) this.socket.resume();
-    if (this.socket.readableEnded) up.socket.end();
-  }
-
-  private sendResponseHead(): void {
-    const resp = this.resp;
-    const plan = this.plan!;
-    this.status = resp.status;
-    const lines = filteredResponseLines(plan, resp.lines);
-    const noBody = this.isHeadMethod || resp.status === 204 || resp.status === 304;
-    this.respStage = R_BODY;
-    this.respDecode = false;
-    this.respUntilClose = false;
-    let framing = '';
-    if (noBody) {
-      this.respStage = R_DONE;
-    } else if (resp.chunked) {
-      (this.respChunk ??= new ChunkedReader()).reset();
-      if (this.head.minor === 0) {
-        // An HTTP/1.0 client cannot read chunked: send the data unframed and close.
-        this.respDecode = true;
-        this.respChunk.decoded = [];
-        this.keepAlive = false;
-      } else {
-        this.respChunk.decoded = null;
-        framing = 'transfer-encoding: chunked\r\n';
-      }
-    } else if (resp.contentLength >= 0) {
-      this.respLeft = resp.contentLength;
-      if (this.respLeft === 0) this.respStage = R_DONE;
-    } else {
-      this.respUntilClose = true;
-      this.keepAlive = false;
-      this.upReusable = false;
-    }
-    if (resp.close) this.upReusable = false;
-    if (this.ctx.draining) this.keepAlive = false;
-    const s = resp.statusLine + '\r\n' + lines + framing + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n');
-    this.respHeadSent = true;
-    // Held back so the first body bytes go out in the same write (one syscall, no writev).
-    this.pendingHead = s;
-  }
-
-  private flushHead(): void {
-    const s = this.pendingHead;
-    if (s === null) return;
-    this.pendingHead = null;
-    if (!this.out(s) && this.up) this.up.socket.pause();
-  }
-
-  /** Response body bytes buf[start..limit); `s` is buf[0..limit) as a latin1 string, when the caller has it. */
-  private respBody(buf: Buffer, start: number, limit: number, s: string | null): void {
-    let end: number;
-    let done = false;
-    if (this.respChunk && this.resp.chunked) {
-      const r = this.respChunk.feed(limit === buf.length ? buf : buf.subarray(0, limit), start);
-      if (r === -2) {
-        this.upReusable = false;
-        this.dropUpstream();
-        this.socket.destroy();
-        return;
-      }
-      done = r >= 0;
-      end = done ? r : limit;
-    } else if (this.respUntilClose) {
-      end = limit;
-    } else {
-      const n = Math.min(this.respLeft, limit - start);
-      this.respLeft -= n;
-      end = start + n;
-      done = this.respLeft === 0;
-    }
-    if (end < limit) this.upReusable = false;
-    let ok = true;
-    if (this.respDecode) {
-      this.flushHead();
-      const d = this.respChunk!.decoded!;
-      for (const x of d) ok = this.socket.write(this.up?.ephemeral ? Buffer.from(x) : x) && ok;
-      d.length = 0;
-    } else if (s !== null && end > start) {
-      // Strings are copied when written: nothing refers to the shared read buffer afterwards.
-      const head = this.pendingHead;
-      this.pendingHead = null;
-      ok = this.out(head !== null ? head + s.substring(start, end) : s.substring(start, end));
-    } else if (end > start) {
-      const head = this.pendingHead;
-      if (head !== null) {
-        this.pendingHead = null;
-        const hl = head.length; // latin1: one byte per char
-        const out = Buffer.allocUnsafe(hl + end - start);
-        out.write(head, 0, hl, 'latin1');
-        buf.copy(out, hl, start, end);
-        ok = this.out(out);
-      } else {
-        const slice = buf.subarray(start, end);
-        ok = this.out(this.up?.ephemeral ? Buffer.from(slice) : slice);
-      }
-    }
-    if (done) this.respDone();
-    else if (!ok && this.up) this.up.socket.pause();
-  }
-
-  private respDone(): void {
-    this.flushHead();
+  respDone(): void {
+    flushHead(this);
     this.respStage = R_DONE;
     this.rs.endTry();
     if (this.timer) {
@@ -773,7 +564,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   }
 
   /** Drop this try's upstream (its response is not wanted, or never came); the retry state resends. */
-  private retry(): void {
+  retry(): void {
     const up = this.up;
     this.up = null;
     // The unwanted response's body may still be arriving: the socket cannot be reused.
@@ -836,7 +627,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     this.socket.destroy();
   }
 
-  private dropUpstream(): void {
+  dropUpstream(): void {
     if (this.up) {
       this.up.destroy();
       this.up = null;
@@ -848,7 +639,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   }
 
   /** Drop the upstream and answer `status` (502; 503 when the retry budget refused a retry). */
-  private badGateway(body: string, status = 502): void {
+  badGateway(body: string, status = 502): void {
     this.upReusable = false;
     this.dropUpstream();
     if (!this.respHeadSent) this.respondLocal(status, body, null);

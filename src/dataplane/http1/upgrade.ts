@@ -7,9 +7,15 @@
 // a WebSocket one (Service port appProtocol kubernetes.io/ws or kubernetes.io/wss -> IR
 // protocol 'ws'). Every other Upgrade (h2c, unknown tokens, WebSocket to a plain HTTP
 // backend) is dropped with its Connection token and HTTP2-Settings, and the request is
-// forwarded as an ordinary request. A 101 is accepted only for the protocol we asked for.
+// forwarded as an ordinary request. A 101 is accepted only for the protocol we asked for; it
+// turns the connection into a raw tunnel (startTunnel; connection.ts and response.ts then relay
+// bytes both ways untouched).
 
 import type { ClusterProtocol } from '../../ir/types.js';
+import { filteredResponseLines } from '../filters/response-filters.js';
+import type { UpstreamConn } from '../upstream/pool.js';
+import type { Http1Conn } from './connection.js';
+import { R_BODY } from './exchange-state.js';
 import type { RequestHead } from './parser.js';
 
 export const WEBSOCKET = 'websocket';
@@ -58,4 +64,33 @@ export function switchesTo(head: string, want: string): boolean {
     pos = end;
   }
   return found.trim().toLowerCase() === want;
+}
+
+/**
+ * The backend switched to WebSocket: pass its 101 on (response header filters applied, our own
+ * Connection/Upgrade), then bytes flow raw both ways until either side closes. buf[start..end)
+ * is what followed the 101 head.
+ */
+export function startTunnel(c: Http1Conn, up: UpstreamConn, buf: Buffer, start: number, end: number): void {
+  const resp = c.resp;
+  const plan = c.plan!;
+  c.upgrading = false;
+  c.tunnel = true;
+  c.status = 101;
+  c.respHeadSent = true;
+  c.respStage = R_BODY;
+  c.rs.endTry();
+  if (c.timer) {
+    clearTimeout(c.timer);
+    c.timer = null;
+  }
+  const lines = filteredResponseLines(plan, resp.lines);
+  c.out(resp.statusLine + '\r\n' + lines + 'connection: upgrade\r\nupgrade: ' + WEBSOCKET + '\r\n\r\n');
+  if (start < end) c.socket.write(up.ephemeral ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
+  if (c.buf) {
+    up.socket.write(c.buf);
+    c.buf = null;
+  }
+  if (c.socket.isPaused()) c.socket.resume();
+  if (c.socket.readableEnded) up.socket.end();
 }

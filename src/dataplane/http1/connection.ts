@@ -9,36 +9,34 @@
 import type * as net from 'node:net';
 import type * as http2 from 'node:http2';
 import { clientAddress, reason, type PortContext } from '../context.js';
-import { applyResponseFilters } from '../filters/response-filters.js';
-import { flatToLines } from '../filters/header-modifier.js';
-import { startMirror, type MirrorSink } from '../filters/mirror.js';
-import { makePlan, type Plan } from '../plan.js';
-import { sniOf } from '../tls/misdirected.js';
+import type { MirrorSink } from '../filters/mirror.js';
+import type { Plan } from '../plan.js';
 import type { UpstreamConn, UpstreamOwner } from '../upstream/pool.js';
-import { BUDGET_EXHAUSTED, connectFailureBody, connectFailureStatus, exchangeTimeoutMs, RetryState, type RetryOwner } from '../upstream/retry.js';
-import { absoluteForm, upstreamHead } from './request-head.js';
-import { allowedUpgrade } from './upgrade.js';
+import { BUDGET_EXHAUSTED, connectFailureBody, connectFailureStatus, RetryState, type RetryOwner } from '../upstream/retry.js';
+import { upstreamHead } from './request-head.js';
 import { readIntoShared } from './user-read.js';
 import { directWrite, writeUpstreamHead, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
 import { localReason, REASON } from '../../observability/metrics/dataplane.js';
-import { requestId, traceIdOf, type AccessRecord } from '../../observability/access-log.js';
+import { traceIdOf, type AccessRecord } from '../../observability/access-log.js';
 import type { Span } from '../../observability/tracing.js';
 import type { IdleSweepable } from './idle.js';
-import { CRLFCRLF, MAX_DISCARD, R_BODY, R_DONE, R_HEAD, SMALL_READ } from './exchange-state.js';
+import { CRLFCRLF, MAX_DISCARD, R_BODY, R_DONE, SMALL_READ } from './exchange-state.js';
 import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead } from './parser.js';
+import { feedBody } from './request-body.js';
+import { startRequest } from './request-start.js';
 import { flushHead, handleUpData } from './response.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /**
  * Fields without `private` are the exchange state shared with the files that serve parts of it
- * (response.ts, upgrade.ts):
+ * (request-start.ts, request-body.ts, response.ts, h2-upstream.ts, upgrade.ts):
  * module functions taking the connection, so the split costs no closure, no allocation and no
  * dispatch per request or chunk. Nothing outside this folder touches them.
  */
 export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, RetryOwner {
-  private readonly clientIp: string;
+  readonly clientIp: string;
   buf: Buffer | null = null;
   private scanFrom = 0;
   readonly head = newRequestHead();
@@ -60,28 +58,28 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   private h2Preface: ((socket: net.Socket, first: Buffer) => void) | null = null;
 
   // --- the request being served ---
-  private active = false;
+  active = false;
   plan: Plan | null = null;
   keepAlive = true;
   isHeadMethod = false;
   /** Access log (only when this request is logged): wall start, clock start, upstream figures. */
   logging = false;
   /** This request gets an access log line / a span (`logging` = either). */
-  private logged = false;
-  private span: Span | null = null;
-  private startedAt = 0;
-  private logT0 = 0;
+  logged = false;
+  span: Span | null = null;
+  startedAt = 0;
+  logT0 = 0;
   upT0 = 0;
   upMs = -1;
   upStatus = 0;
-  private epIdx = -1;
-  private reqId = '';
-  private bodyDone = true;
-  private bodyChunked = false;
-  private bodyLeft = 0;
-  private bodyDiscard = false;
-  private reqChunk: ChunkedReader | null = null;
-  private mirrors: MirrorSink[] | null = null;
+  epIdx = -1;
+  reqId = '';
+  bodyDone = true;
+  bodyChunked = false;
+  bodyLeft = 0;
+  bodyDiscard = false;
+  reqChunk: ChunkedReader | null = null;
+  mirrors: MirrorSink[] | null = null;
   timer: NodeJS.Timeout | null = null;
   status = 0;
   /** HTTPRoute retry of this request (upstream/retry.ts). */
@@ -93,7 +91,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   tunnel = false;
   /** A WebSocket handshake went upstream and its answer has not come yet (see startTunnel). */
   upgrading = false;
-  private h2: http2.ClientHttp2Stream | null = null;
+  h2: http2.ClientHttp2Stream | null = null;
   readonly resp = newResponseHead();
   respHeadBuf: Buffer | null = null;
   respStage = R_DONE;
@@ -106,12 +104,12 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   respBytes = 0;
   // --- metrics (ctx.shared.opts.metrics): plain numbers, counted into plan.cells when the exchange ends ---
   /** performance.now() when the head was complete; 0 with metrics off. */
-  private t0 = 0;
-  private reqBytes = 0;
+  t0 = 0;
+  reqBytes = 0;
   /** Bytes of a local answer written to the client. */
   private localBytes = 0;
   /** LOCAL_REASONS index of a local answer, -1 when the backend answered. */
-  private why = -1;
+  why = -1;
 
   constructor(
     readonly socket: net.Socket,
@@ -216,7 +214,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   };
 
   /** Copy of a borrowed chunk, or the chunk itself when we own it. */
-  private keep(b: Buffer): Buffer {
+  keep(b: Buffer): Buffer {
     return this.owned ? b : Buffer.from(b);
   }
 
@@ -254,7 +252,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       return;
     }
     if (this.active && !this.bodyDone) {
-      const used = this.feedBody(chunk, 0);
+      const used = feedBody(this, chunk, 0);
       if (used >= chunk.length) return;
       chunk = chunk.subarray(used);
     }
@@ -307,7 +305,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
       clearTimeout(this.headTimer);
       this.headTimer = null;
     }
-    this.startRequest();
+    startRequest(this);
   }
 
   private armHeadTimer(): void {
@@ -341,192 +339,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   // ---------------------------------------------------------------- request start
 
-  private startRequest(): void {
-    const h = this.head;
-    const ctx = this.ctx;
-    this.active = true;
-    const logger = ctx.shared.opts.logger;
-    const tracer = ctx.shared.opts.tracer;
-    this.logged = logger !== null && logger.sampled();
-    this.span = tracer !== null ? tracer.start(h.headers) : null;
-    this.logging = this.logged || this.span !== null;
-    if (this.logging) {
-      this.startedAt = Date.now();
-      this.logT0 = performance.now();
-      this.upMs = -1;
-      this.upStatus = 0;
-      this.epIdx = -1;
-    }
-    this.reqId = ctx.shared.opts.requestId !== 0 ? requestId(h.headers, ctx.shared.opts.requestId) : '';
-    this.t0 = ctx.shared.opts.metrics ? performance.now() : 0;
-    this.why = -1;
-    this.isHeadMethod = h.method === 'HEAD';
-    this.keepAlive = !h.close && !ctx.draining && !this.socket.readableEnded;
-    this.bodyDiscard = false;
-    this.status = 0;
-    this.rs.reset();
-    this.respStage = R_HEAD;
-    this.respHeadSent = false;
-    this.respBytes = 0;
-    this.upReusable = true;
-    this.upgrading = false;
-    if (h.chunked) {
-      this.bodyChunked = true;
-      this.bodyDone = false;
-      (this.reqChunk ??= new ChunkedReader()).reset();
-      this.reqChunk.decoded = null;
-    } else {
-      this.bodyChunked = false;
-      this.bodyLeft = h.contentLength > 0 ? h.contentLength : 0;
-      this.bodyDone = this.bodyLeft === 0;
-    }
-    // A body on GET or HEAD has no defined meaning (RFC 9110 9.3.1, 9.3.2): a backend that ignores it
-    // reads it as the next request (CL.0 desync), so that upstream connection is never reused.
-    if (!this.bodyDone && (this.isHeadMethod || h.method === 'GET')) this.upReusable = false;
-    if (h.target.charCodeAt(0) !== 47 && absoluteForm(h)) {
-      this.bodyDiscard = true;
-      this.keepAlive = false;
-      this.respondLocal(400, 'bad request target\n', null);
-      return;
-    }
-    let plan: Plan;
-    try {
-      plan = makePlan(ctx.cfg, ctx.router, {
-        method: h.method,
-        target: h.target,
-        authority: h.host ?? '',
-        headers: h.headers,
-        scheme: ctx.scheme,
-        listenerPort: ctx.listenerPort,
-        sni: sniOf(this.socket),
-      }, ctx.shared.opts.path);
-    } catch {
-      // A filter bug must cost one request, never the process.
-      this.bodyDiscard = true;
-      this.respondLocal(500, 'internal error\n', null);
-      return this.feedBuffered();
-    }
-    this.plan = plan;
-    if (plan.status) {
-      this.bodyDiscard = true;
-      this.respondLocal(plan.status, plan.localBody, plan.localHeaders);
-      return this.feedBuffered();
-    }
-    const cl = plan.cluster!;
-    if (h.transferCodings && (cl.protocol === 'h2c' || cl.protocol === 'h2')) {
-      // HTTP/2 has no transfer codings: "gzip, chunked" cannot be carried there, only refused.
-      this.bodyDiscard = true;
-      this.keepAlive = false;
-      this.respondLocal(501, 'transfer coding not supported by this backend\n', null);
-      return this.feedBuffered();
-    }
-    if (plan.mirrors) {
-      const hasBody = !this.bodyDone;
-      for (const m of plan.mirrors) {
-        const sink = startMirror(ctx.cfg, ctx.shared.h2pool, m, plan, hasBody, ctx.shared.opts.metrics);
-        if (sink) (this.mirrors ??= []).push(sink);
-      }
-    }
-    const h2 = cl.protocol === 'h2c' || cl.protocol === 'h2';
-    const whole = h2 ? plan.timeoutMs : exchangeTimeoutMs(plan);
-    if (whole > 0) this.timer = setTimeout(this.onRouteTimeout, whole);
-    if (h2) {
-      this.forwardH2(plan);
-      return this.feedBuffered();
-    }
-    const i = plan.pickEndpoint();
-    if (this.logging) {
-      this.epIdx = i;
-      this.upT0 = performance.now();
-    }
-    // Rare path (the parser saw Upgrade + Connection: upgrade): only a WebSocket handshake to a
-    // WebSocket backend keeps it; anything else (h2c, unknown tokens) goes out as a plain request.
-    if (h.upgrade !== '') h.upgrade = allowedUpgrade(h, cl.protocol);
-    const tunnel = h.upgrade !== '';
-    // Only a request without a body can be sent again: nothing of it is lost once forwarded.
-    this.rs.begin(plan, !tunnel && h.contentLength <= 0 && !h.chunked);
-    const up = tunnel ? ctx.shared.pool.fresh(cl, i, this) : ctx.shared.pool.acquire(cl, i, this);
-    this.up = up;
-    // Cork only when body bytes follow the head in this turn: a lone write skips the Writable buffer.
-    const cork = this.buf !== null && !this.bodyDone;
-    if (cork) up.socket.cork();
-    writeUpstreamHead(up, upstreamHead(plan, this.head, this.clientIp, this.ctx.scheme, tunnel));
-    this.rs.armTry();
-    if (tunnel) {
-      // A WebSocket handshake: this exchange is the connection's last. Bytes the client sends
-      // before the backend's 101 wait in `buf`; the 101 switches both sides to raw (startTunnel).
-      this.upgrading = true;
-      this.keepAlive = false;
-    }
-    this.feedBuffered();
-    if (cork) up.socket.uncork();
-  }
-
-  /** Body bytes that arrived with the head. */
-  private feedBuffered(): void {
-    if (this.bodyDone || this.buf === null) return;
-    const b = this.buf;
-    this.buf = null;
-    const used = this.feedBody(b, 0);
-    if (used < b.length) this.buf = this.buf === null ? b.subarray(used) : Buffer.concat([b.subarray(used), this.buf]);
-  }
-
   // ---------------------------------------------------------------- request body
-
-  /** Consume body bytes from chunk[start..]; returns the offset just past the body's end (or chunk.length). */
-  private feedBody(chunk: Buffer, start: number): number {
-    let end: number;
-    if (this.bodyChunked) {
-      const rc = this.reqChunk!;
-      const r = rc.feed(chunk, start);
-      if (r === -2) {
-        this.abortBadBody();
-        return chunk.length;
-      }
-      end = r < 0 ? chunk.length : r;
-      if (r >= 0) this.bodyDone = true;
-    } else {
-      const n = Math.min(this.bodyLeft, chunk.length - start);
-      this.bodyLeft -= n;
-      end = start + n;
-      if (this.bodyLeft === 0) this.bodyDone = true;
-    }
-    this.reqBytes += end - start;
-    if (end > start && !this.bodyDiscard) {
-      const slice = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
-      if (this.up) {
-        if (!this.up.socket.write(this.keep(slice))) this.socket.pause();
-      } else if (this.h2) {
-        const rc = this.reqChunk;
-        if (rc && rc.decoded) {
-          for (const d of rc.decoded) if (!this.h2.write(this.keep(d))) this.socket.pause();
-          rc.decoded.length = 0;
-        } else if (!this.h2.write(this.keep(slice))) this.socket.pause();
-      }
-      if (this.mirrors) for (const m of this.mirrors) m.write(this.keep(slice));
-    }
-    if (this.bodyDone) this.onBodyDone();
-    return end;
-  }
-
-  private onBodyDone(): void {
-    if (this.mirrors) {
-      for (const m of this.mirrors) m.end();
-      this.mirrors = null;
-    }
-    if (this.h2 && !this.bodyDiscard) this.h2.end();
-    if (this.socket.isPaused()) this.socket.resume();
-    if (this.respStage === R_DONE && this.active) this.finishExchange();
-  }
-
-  private abortBadBody(): void {
-    this.bodyDone = true;
-    this.keepAlive = false;
-    if (!this.respHeadSent) {
-      this.dropUpstream();
-      this.respondLocal(400, 'bad chunked body\n', null);
-    } else this.socket.destroy();
-  }
 
   // ---------------------------------------------------------------- upstream (HTTP/1.1)
 
@@ -646,7 +459,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     else this.socket.destroy();
   }
 
-  private onRouteTimeout = (): void => {
+  onRouteTimeout = (): void => {
     this.timer = null;
     this.rs.cancel();
     if (this.respStage === R_DONE || !this.active) return;
@@ -662,103 +475,9 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   // ---------------------------------------------------------------- upstream (HTTP/2)
 
-  private forwardH2(plan: Plan): void {
-    const cl = plan.cluster!;
-    const h = this.head;
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': plan.method,
-      ':path': plan.target,
-      ':authority': plan.authority,
-      ':scheme': cl.tls ? 'https' : 'http',
-    };
-    const hs = plan.headers;
-    for (let i = 0; i < hs.length; i += 2) {
-      const n = hs[i]!;
-      if (n === 'x-forwarded-for' || n === 'x-forwarded-proto' || n === 'x-forwarded-host') continue;
-      const prev = headers[n];
-      headers[n] = prev === undefined ? hs[i + 1] : Array.isArray(prev) ? [...prev, hs[i + 1]!] : [String(prev), hs[i + 1]!];
-    }
-    const xff = hs.indexOf('x-forwarded-for');
-    headers['x-forwarded-for'] = xff >= 0 && xff % 2 === 0 ? hs[xff + 1] + ', ' + this.clientIp : this.clientIp;
-    headers['x-forwarded-proto'] = this.ctx.scheme;
-    if (h.host !== undefined) headers['x-forwarded-host'] = h.host;
-    if (h.te) headers['te'] = h.te;
-    if (h.contentLength >= 0) headers['content-length'] = String(h.contentLength);
-    if (h.chunked) this.reqChunk!.decoded = [];
-    let stream: http2.ClientHttp2Stream;
-    try {
-      const i = plan.pickEndpoint();
-      if (this.logging) {
-        this.epIdx = i;
-        this.upT0 = performance.now();
-      }
-      stream = this.ctx.shared.h2pool.request(cl, i, headers, this.bodyDone);
-    } catch {
-      if (plan.cells) plan.cells.connectFailures.v++;
-      this.respondLocal(502, 'upstream connect error\n', null);
-      return;
-    }
-    this.h2 = stream;
-    stream.on('response', (rh) => {
-      if (stream !== this.h2) return;
-      const status = Number(rh[':status']) || 502;
-      this.status = status;
-      if (this.logging) {
-        this.upMs = performance.now() - this.upT0;
-        this.upStatus = status;
-      }
-      const flat: string[] = [];
-      let cl = -1;
-      for (const k of Object.keys(rh)) {
-        if (k.charCodeAt(0) === 58 || k === 'connection' || k === 'keep-alive' || k === 'transfer-encoding') continue;
-        const v = rh[k];
-        if (k === 'content-length') cl = Number(v);
-        if (Array.isArray(v)) for (const x of v) flat.push(k, x);
-        else if (v !== undefined) flat.push(k, String(v));
-      }
-      applyResponseFilters(plan, flat);
-      const noBody = this.isHeadMethod || status === 204 || status === 304;
-      const chunk = !noBody && cl < 0 && this.head.minor === 1;
-      if (!noBody && cl < 0 && !chunk) this.keepAlive = false;
-      if (this.ctx.draining) this.keepAlive = false;
-      this.respDecode = chunk; // reused as "we chunk-encode"
-      this.respHeadSent = true;
-      this.respStage = R_BODY;
-      this.socket.write(
-        `HTTP/1.1 ${status} ${reason(status)}\r\n` + flatToLines(flat) + (chunk ? 'transfer-encoding: chunked\r\n' : '') + (this.keepAlive ? '\r\n' : 'connection: close\r\n\r\n'),
-        'latin1',
-      );
-    });
-    stream.on('data', (d: Buffer) => {
-      if (stream !== this.h2 || !this.respHeadSent || this.isHeadMethod) return;
-      this.respBytes += d.length;
-      const ok = this.respDecode ? this.socket.write(d.length.toString(16) + '\r\n') && this.socket.write(d) && this.socket.write('\r\n') : this.socket.write(d);
-      if (!ok) stream.pause();
-    });
-    stream.on('end', () => {
-      if (stream !== this.h2) return;
-      if (this.respDecode && !this.isHeadMethod) this.socket.write('0\r\n\r\n');
-      this.h2 = null;
-      this.respDone();
-    });
-    stream.on('error', () => {
-      if (stream !== this.h2) return;
-      this.h2 = null;
-      if (!this.respHeadSent && plan.cells) plan.cells.connectFailures.v++;
-      if (!this.respHeadSent) this.respondLocal(502, 'upstream connect error\n', null);
-      else this.socket.destroy();
-    });
-    stream.on('close', () => {
-      if (stream !== this.h2) return;
-      this.h2 = null;
-      if (!this.respHeadSent) this.respondLocal(502, 'upstream reset\n', null);
-      else if (this.respStage !== R_DONE) this.socket.destroy();
-    });
-  }
-
   // ---------------------------------------------------------------- responses and completion
 
-  private respondLocal(status: number, body: string, headers: string[] | null): void {
+  respondLocal(status: number, body: string, headers: string[] | null): void {
     this.status = status;
     if (this.t0 !== 0 || this.logging) this.why = localReason(status, body);
     if (!this.bodyDone && (this.bodyChunked || this.bodyLeft > MAX_DISCARD)) this.keepAlive = false;
@@ -779,7 +498,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     if (this.bodyDone || !this.keepAlive) this.finishExchange();
   }
 
-  private finishExchange(): void {
+  finishExchange(): void {
     if (!this.active) return;
     this.log(this.status);
     if (this.t0 !== 0) this.count();

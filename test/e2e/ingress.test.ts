@@ -113,11 +113,20 @@ spec:
 
 test('--ingress-gateway: the Ingress host and the HTTPRoute host on one listener; deleting the Ingress leaves the HTTPRoute', async () => {
   const port = await freePort();
+  const adminPort = await freePort();
   await writeManifests(port);
-  const run = start(['run', dir, '--workers', '1', '--ingress-gateway', 'shop/web', '--ingress-http-port', String(port)]);
+  const run = start(['run', dir, '--workers', '1', '--ingress-gateway', 'shop/web', '--ingress-http-port', String(port), '--admin', `127.0.0.1:${adminPort}`]);
   try {
-    await run.waitFor(/listening:/);
+    await run.waitFor(/admin on /);
     assert.match(run.output(), /Ingress shop\/legacy: server-snippet: not-converted/);
+    // The admin API's /status says which Ingress is served by what, with its report and status.loadBalancer.
+    const status = (await (await fetch(`http://127.0.0.1:${adminPort}/status`)).json()) as {
+      statuses: { kind: string; name: string; status: unknown }[];
+      ingresses?: { served: { name: string; gateway: { name: string } }[]; report: { item: string; status: string }[] };
+    };
+    assert.deepEqual(status.ingresses?.served.map((s) => `${s.name}->${s.gateway.name}`), ['legacy->web']);
+    assert.ok(status.ingresses?.report.some((e) => e.item === 'server-snippet' && e.status === 'not-converted'));
+    assert.deepEqual(status.statuses.find((s) => s.kind === 'Ingress')?.status, { loadBalancer: { ingress: [{ ip: '0.0.0.0' }] } });
     assert.deepEqual(await get(port, 'legacy.example.com', '/app/x'), { status: 200, backend: 'legacy' });
     assert.equal((await get(port, 'legacy.example.com', '/other')).status, 404, 'Prefix /app only');
     assert.deepEqual(await get(port, 'next.example.com'), { status: 200, backend: 'next' });

@@ -5,12 +5,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackends, type Echo, type RunningBackends } from '../../examples/backends.js';
 import { portico, start } from './cli.js';
+import { pki } from '../fixtures/pki.js';
+import { assertNoKeyMaterial } from '../fixtures/secrets.js';
 
 let backends: RunningBackends;
 let dir: string;
@@ -168,4 +171,61 @@ test('portico check: each served Ingress with its Gateway, address and report li
   const off = await portico(['check', 'test/convert/serve/base.yaml', '--ingress-controller', 'none']);
   assert.equal(off.code, 0);
   assert.doesNotMatch(off.stdout, /^Ingress /m);
+});
+
+test('default mode with spec.tls: the generated Gateway terminates HTTPS with the Ingress Secret, HTTP redirects (ssl-redirect)', async () => {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  await writeManifests(port);
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  await writeFile(
+    join(dir, 'ingress.yaml'),
+    `apiVersion: v1
+kind: Secret
+metadata: {name: app-cert, namespace: shop}
+type: kubernetes.io/tls
+data: {tls.crt: ${b64(pki.gateway.certPem)}, tls.key: ${b64(pki.gateway.keyPem)}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: legacy, namespace: shop}
+spec:
+  ingressClassName: portico
+  tls: [{hosts: [app.gw.example.com], secretName: app-cert}]
+  rules:
+  - host: app.gw.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: legacy, port: {number: 80}}}}
+`,
+  );
+  const run = start(['run', dir, '--workers', '1', '--ingress-http-port', String(httpPort), '--ingress-https-port', String(httpsPort)]);
+  try {
+    await run.waitFor(/listening:/);
+    const tls = await new Promise<{ status: number; backend: string; peer: string }>((resolve, reject) => {
+      const r = https.request({ host: '127.0.0.1', port: httpsPort, path: '/x', servername: 'app.gw.example.com', headers: { host: 'app.gw.example.com' }, ca: pki.caPem, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, backend: (JSON.parse(body) as Echo).backend, peer: (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subjectaltname ?? '' }));
+      });
+      r.on('error', reject);
+      r.end();
+    });
+    assert.deepEqual({ status: tls.status, backend: tls.backend }, { status: 200, backend: 'legacy' });
+    assert.match(tls.peer, /gw\.example\.com/, 'the Ingress Secret\'s certificate');
+    const plain = await new Promise<{ status: number; location?: string }>((resolve, reject) => {
+      const r = http.request({ host: '127.0.0.1', port: httpPort, path: '/x', headers: { host: 'app.gw.example.com' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, location: res.headers.location }));
+      });
+      r.on('error', reject);
+      r.end();
+    });
+    assert.deepEqual(plain, { status: 308, location: `https://app.gw.example.com:${httpsPort}/x` });
+    assertNoKeyMaterial(run.output(), 'portico run output');
+  } finally {
+    await run.stop();
+  }
 });

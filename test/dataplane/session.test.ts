@@ -31,7 +31,7 @@ describe('session persistence', () => {
         route(prefix('/cookie'), [to('svc')], [], { session: session({ cookiePath: '/cookie' }) }),
         route(prefix('/header'), [to('svc')], [], { session: session({ type: 'Header', name: 'x-session' }) }),
         route(prefix('/absolute'), [to('svc')], [], { session: session({ name: 'abs', absoluteTimeoutMs: 1000, permanent: true }) }),
-        route(prefix('/idle'), [to('svc')], [], { session: session({ name: 'idle', idleTimeoutMs: 2000 }, 'b2'.repeat(32)) }),
+        route(prefix('/idle'), [to('svc')], [], { session: session({ name: 'idle', idleTimeoutMs: 3000 }, 'b2'.repeat(32)) }),
         route(prefix('/plain'), [to('svc')]),
       ], [cluster('svc', ports)]);
     engine = createEngine({});
@@ -103,6 +103,7 @@ describe('session persistence', () => {
     const first = await request(port, '/idle');
     let c = cookieOf(first)!;
     const pinned = backendOf(first);
+    // Tokens stamp whole seconds, so a 1.1 s gap can read as 2 s: the 3 s idle timeout leaves room.
     for (let i = 0; i < 2; i++) {
       await sleep(1100);
       const r = await request(port, '/idle', { headers: { cookie: c } });
@@ -111,7 +112,7 @@ describe('session persistence', () => {
       assert.ok(renewed && renewed !== c, 'used after a second: the token is re-issued');
       c = renewed;
     }
-    await sleep(3100);
+    await sleep(4100);
     const idle = await request(port, '/idle', { headers: { cookie: c } });
     assert.ok(cookieOf(idle) && cookieOf(idle) !== c, 'idle too long: a new session');
   });

@@ -58,10 +58,7 @@ export function ingressServeOptions(values: Record<string, unknown>): IngressSer
   };
 }
 
-/** One line per report entry that is not a plain "converted": `Ingress ns/name: item: status: message`. */
-export function ingressReportLines(result: Pick<TranslateResult, 'ingresses'>): string[] {
-  return (result.ingresses?.report ?? []).filter((e) => e.status !== 'converted').map((e) => `Ingress ${e.ingress}: ${e.item}: ${e.status}: ${e.message}`);
-}
+export { ingressReportLines } from '../convert/serve.js';
 
 /** `portico check`'s section: each served Ingress, the Gateway serving it, its loadBalancer, its report lines. */
 export function renderIngresses(result: TranslateResult, origin: (ns: string, name: string) => string | undefined): string {

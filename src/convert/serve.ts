@@ -236,3 +236,8 @@ function hostsOf(i: Ingress): string[] {
   if (i.spec?.defaultBackend) out.push('');
   return out;
 }
+
+/** One line per report entry that is not a plain "converted": `Ingress ns/name: item: status: message` (logs, `portico run`). */
+export function ingressReportLines(result: Pick<TranslateResult, 'ingresses'>): string[] {
+  return (result.ingresses?.report ?? []).filter((e) => e.status !== 'converted').map((e) => `Ingress ${e.ingress}: ${e.item}: ${e.status}: ${e.message}`);
+}

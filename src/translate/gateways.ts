@@ -49,12 +49,13 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
       }
     }
     markConflictsWithinGateway(node);
-    markOverlappingTLS(node);
     decideGateway(ctx, node, addrProblem);
     out.push(node);
   }
   // ListenerSets join after every Gateway's own listeners are decided: theirs come first.
   const listenerSets = buildListenerSets(ctx, new Map(out.map((g) => [`${g.namespace}/${g.name}`, g])));
+  // Over the Gateway's merged listener list (its own, then its ListenerSets'), as GEP-1713 asks.
+  for (const g of out) markOverlappingTLS(g);
   // Gateways with their own data planes share no sockets: nothing to conflict across them,
   // except within a GatewayClass whose Gateways share one merged data plane.
   if (!ctx.perGateway) markConflictsAcrossGateways(out.filter((g) => g.accepted?.ok));

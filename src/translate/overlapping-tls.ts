@@ -5,8 +5,13 @@
 // controllers MUST detect overlapping hostnames and set the condition on every such listener;
 // it is a warning (traffic is unaffected) and is absent, never False, when there is none.
 // Identical hostnames are a HostnameConflict already and are not counted again here.
+//
+// ListenerSets (GEP-1713): "Implementations MUST treat the parent Gateway as having the merged
+// list of all listeners from itself and attached ListenerSets", so the check runs over that
+// merged list: a ListenerSet's "*.example.com" overlaps the Gateway's "foo.example.com" on the
+// same port, and both get the condition. Call once the ListenerSets' conflicts are decided.
 
-import type { GatewayNode, ListenerNode } from './graph.js';
+import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 
 /** Whether some hostname matches both patterns (undefined = any host). */
 function overlaps(a: string | undefined, b: string | undefined): boolean {
@@ -21,9 +26,21 @@ function overlaps(a: string | undefined, b: string | undefined): boolean {
   return false;
 }
 
+/**
+ * How `l`'s condition names `o`: its bare name when both come from the same resource (the
+ * Gateway or one ListenerSet), else qualified, since listener names are unique only within
+ * their own resource.
+ */
+function nameFor(l: ListenerNode, o: ListenerNode): string {
+  if (l.listenerSet === o.listenerSet) return o.spec.name;
+  return o.listenerSet
+    ? `${o.spec.name} of ListenerSet ${o.listenerSet.namespace}/${o.listenerSet.name}`
+    : `${o.spec.name} of Gateway ${o.gateway.namespace}/${o.gateway.name}`;
+}
+
 export function markOverlappingTLS(gw: GatewayNode): void {
   const byPort = new Map<number, ListenerNode[]>();
-  for (const l of gw.listeners) {
+  for (const l of allListeners(gw)) {
     if (l.spec.protocol !== 'HTTPS' || !l.accepted || l.conflicted) continue;
     let list = byPort.get(l.spec.port);
     if (!list) byPort.set(l.spec.port, (list = []));
@@ -31,7 +48,7 @@ export function markOverlappingTLS(gw: GatewayNode): void {
   }
   for (const list of byPort.values()) {
     for (const l of list) {
-      const others = list.filter((o) => o !== l && overlaps(l.spec.hostname, o.spec.hostname)).map((o) => o.spec.name);
+      const others = list.filter((o) => o !== l && overlaps(l.spec.hostname, o.spec.hostname)).map((o) => nameFor(l, o));
       if (others.length) l.overlappingTLS = others;
     }
   }

@@ -20,6 +20,7 @@ import { startProvisioned, withMergedClasses, type ProvisionedMode, type Provisi
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 import { ingressReportLines, serveIngresses, type IngressServeOptions } from '../convert/serve.js';
 import { IngressEvents } from './ingress-events.js';
+import { ingressReleaser } from './ingress-status.js';
 import { randomBytes } from 'node:crypto';
 
 export interface LeaderElectionConfig {
@@ -132,6 +133,8 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   // per process, which is all a single replica needs.
   const keys = provisioned?.keys ?? new SyncKeys(source, process.env.POD_NAMESPACE ?? 'default');
   const processSeed = randomBytes(32).toString('hex');
+  // Runs with Ingress serving off too: `--ingress-controller none` must still clear what was written.
+  const releaseIngresses = ingressReleaser(reportedAddress);
   const cp = new ControlPlaneMetrics();
   const loop = new ControllerLoop({
     source,
@@ -145,11 +148,11 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     addressUsable: stableMachineAddressUsable(),
     reportedAddress,
     sessionSeed: () => keys.sessionSeed() ?? processSeed,
+    extendStatuses: (snapshot, statuses) => releaseIngresses(snapshot, provisioned ? provisioned.extendStatuses(snapshot, statuses) : statuses),
     ...(provisioned
       ? {
           dataPlanes: 'per-gateway' as const,
           rebuildOn: (c) => provisioned.rebuildOn(c),
-          extendStatuses: (snapshot, statuses) => provisioned.extendStatuses(snapshot, statuses),
         }
       : { rebuildOn: (c) => c.kind === Kind.Secret && c.resource.metadata.name === MASTER_SECRET && c.resource.metadata.namespace === keys.namespace }),
     debounceMs: o.debounceMs,

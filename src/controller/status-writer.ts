@@ -29,7 +29,7 @@ export interface StatusWriterOptions {
   now?: () => Date;
 }
 
-type Desired = { kind: KindName; namespace?: string; name: string; generation?: number } & (
+type Desired = { kind: KindName; namespace?: string; name: string; generation?: number; expect?: Record<string, unknown> } & (
   | { status: Record<string, unknown>; remove?: undefined }
   | { remove: true; status?: undefined }
 );
@@ -74,6 +74,7 @@ export class StatusWriter {
         name: s.name,
         generation: s.generation,
         status: s.status,
+        ...(s.expect !== undefined ? { expect: s.expect } : {}),
       });
     }
     // Objects carrying our entries that the translator no longer speaks for: take ours out.
@@ -181,6 +182,12 @@ export class StatusWriter {
       if (want.generation !== undefined && (current.metadata.generation ?? 0) > want.generation) {
         // computed from an older spec; the translation of the newer one is on its way
         this.stats.skipped++;
+        return;
+      }
+      if (want.expect !== undefined && !statusEqual(current.status, want.expect)) {
+        // someone else's status by now (read fresh after a 409 too): not ours to change
+        this.stats.skipped++;
+        this.failures.delete(key);
         return;
       }
       const next = want.remove

@@ -14,6 +14,8 @@ export interface ObjectStatus {
   generation?: number;
   /** The complete .status object as Kubernetes would store it (lastTransitionTime omitted: the writer stamps it). */
   status: Record<string, unknown>;
+  /** Write only while the stored .status still equals this (compare-and-set: controller/ingress-status.ts). */
+  expect?: Record<string, unknown>;
 }
 
 export interface TranslateOptions {

@@ -218,6 +218,15 @@ done
 kubectl wait --for=condition=Accepted gatewayclass/portico --timeout=60s >/dev/null ||
   { log "GatewayClass portico was not Accepted"; tail -n 40 "$WORK/controller.log" >&2; exit 1; }
 
+# The suite's namespaces of a previous run may still be terminating (provisioned data planes
+# take their grace period to go): the suite cannot create its base objects in them until gone.
+terminating=$(kubectl get namespaces -o jsonpath='{range .items[?(@.status.phase=="Terminating")]}{.metadata.name}{"\n"}{end}' |
+  grep '^gateway-conformance-' || true)
+if [[ -n $terminating ]]; then
+  log "waiting for the previous run's namespaces to go: $(echo $terminating)"
+  for n in $terminating; do kubectl wait --for=delete "namespace/$n" --timeout=300s >/dev/null 2>&1 || true; done
+fi
+
 log "running the suite ($mode, $DATAPLANE, $PORTICO_CONFORMANCE_PROFILES; log: $WORK/suite-$mode.log)"
 t1=$SECONDS
 # In the background with `wait`, so that an interrupt reaches the traps (and stops the suite) at once.

@@ -10,6 +10,7 @@ import { grpcRouteSpec, httpRouteSpec, tcpRouteSpec, tlsRouteSpec, tlsRouteSpecV
 import { backendTLSPolicySpec, backendTrafficPolicySpec, referenceGrantSpec } from './validate-policy.js';
 import { ingressClassSpec, ingressSpec } from './validate-ingress.js';
 import { configMapBody, endpointAddressCheck, endpointSliceBody, namespaceSpec, secretBody, secretCheck, serviceSpec } from './validate-core.js';
+import { PARAMETERS_GROUP, PARAMETERS_VERSION, gatewayParametersSpec } from './gatewayparameters.js';
 
 export type { FieldError } from './validate-schema.js';
 
@@ -66,6 +67,15 @@ const KINDS: Record<string, KindDef> = {
   [Kind.Ingress]: { apiVersions: ['networking.k8s.io/v1'], schema: resource(Kind.Ingress, dnsSubdomainName, { spec: ingressSpec, status }, []) },
   [Kind.IngressClass]: { apiVersions: ['networking.k8s.io/v1'], schema: resource(Kind.IngressClass, dnsSubdomainName, { spec: ingressClassSpec }, []) },
   [Kind.Namespace]: { apiVersions: ['v1'], schema: resource(Kind.Namespace, dns1123Label, { spec: namespaceSpec, status }, []) },
+  // Read by provisioned data planes (src/provision/parameters.ts checks the same schema when it
+  // resolves a parametersRef); in files, so `portico check` reports a bad one where it is written.
+  [Kind.GatewayParameters]: {
+    apiVersions: [`${PARAMETERS_GROUP}/${PARAMETERS_VERSION}`],
+    schema: resource(Kind.GatewayParameters, dnsSubdomainName, { spec: gatewayParametersSpec, status }, [], (v, report) => {
+      const pdb = isObject(v.spec) && isObject(v.spec.podDisruptionBudget) ? v.spec.podDisruptionBudget : undefined;
+      if (pdb && pdb.minAvailable !== undefined && pdb.maxUnavailable !== undefined) report('spec.podDisruptionBudget', 'set minAvailable or maxUnavailable, not both');
+    }),
+  },
 };
 
 /** Kinds validate() knows, i.e. the kinds Portico reads. */

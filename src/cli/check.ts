@@ -4,7 +4,10 @@
 // can gate a merge. Exit 2 is a usage error.
 
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
+import { DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
+import type { GatewayClass } from '../api/types.js';
+import type { GatewayParameters } from '../api/gatewayparameters.js';
+import { mergesGateways } from '../provision/parameters.js';
 import { Snapshot } from '../store/snapshot.js';
 import { formatProblem, loadPaths } from '../sources/files.js';
 import { isBad, readerOrder, renderConditions, renderYaml, rowsOf, unmanaged } from './report.js';
@@ -25,7 +28,9 @@ or Programmed is not True. '-' reads manifests from standard input
   --controller-name NAME     GatewayClass controllerName to act for (default ${DEFAULT_CONTROLLER_NAME})
   --dataplane MODE           in-process (default): one data plane serves every Gateway, so Gateways
                              sharing a port conflict; provisioned: each Gateway has its own
-                             (portico controller --dataplane provisioned), conflicts are per Gateway
+                             (portico controller --dataplane provisioned), conflicts are per Gateway,
+                             or per GatewayClass when its GatewayParameters (in the files) set
+                             mergeGateways
 ${ingressFlagsUsage(26)}  -h, --help                 this help
 `;
 
@@ -75,7 +80,13 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const rawTranslate = await loadTranslate();
   // Ingresses of Portico's IngressClasses are checked as `run` and `controller` would serve them.
   const translate = ingress ? serveIngresses(rawTranslate, ingress) : rawTranslate;
-  const result = translate(snapshot, { controllerName: values['controller-name'] ?? DEFAULT_CONTROLLER_NAME, addressFor: () => '0.0.0.0', dataPlanes: dataplane === 'provisioned' ? 'per-gateway' : 'shared' });
+  const controllerName = values['controller-name'] ?? DEFAULT_CONTROLLER_NAME;
+  const result = translate(snapshot, {
+    controllerName,
+    addressFor: () => '0.0.0.0',
+    dataPlanes: dataplane === 'provisioned' ? 'per-gateway' : 'shared',
+    ...(dataplane === 'provisioned' ? { mergedGatewayClasses: mergedClasses(snapshot, controllerName) } : {}),
+  });
 
   const errors = state.problems.filter((p) => p.severity === 'error');
   const failing = result.statuses.filter((s) => rowsOf(s).some(isBad));
@@ -105,4 +116,20 @@ export async function checkCommand(argv: string[]): Promise<number> {
     process.stdout.write(scrubSecrets(out.join('\n\n')) + '\n');
   }
   return errors.length === 0 && failing.length === 0 && unserved.length === 0 ? 0 : 1;
+}
+
+/**
+ * GatewayClasses whose GatewayParameters (spec.parametersRef, read from the same files) set
+ * mergeGateways: their Gateways share one provisioned data plane, so their listeners conflict
+ * as the controller reports them (controller/provision-plan.ts mergedClassesOf, without the
+ * Helm-values defaults, which check cannot see).
+ */
+function mergedClasses(snapshot: Snapshot, controllerName: string): ReadonlySet<string> {
+  const find = (namespace: string, name: string) => snapshot.get<GatewayParameters>(Kind.GatewayParameters, namespace, name);
+  return new Set(
+    snapshot
+      .list<GatewayClass>(Kind.GatewayClass)
+      .filter((gc) => gc.spec?.controllerName === controllerName && mergesGateways(gc, find))
+      .map((gc) => gc.metadata.name),
+  );
 }

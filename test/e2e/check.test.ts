@@ -100,3 +100,34 @@ test('portico check --dataplane provisioned: two Gateways on one port conflict o
   const bad = await portico(['check', '--dataplane', 'merged', '-'], 30_000, text);
   assert.equal(bad.code, 2);
 });
+
+// GatewayParameters in the files: validated like every manifest (file:line, field, fix), and with
+// --dataplane provisioned their mergeGateways puts a GatewayClass's Gateways on one data plane.
+const mergingClass = (mergeGateways: boolean, extra = '') =>
+  [
+    'apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: portico}\nspec:\n  controllerName: portico.dev/gateway-controller\n  parametersRef: {group: gateway.portico.dev, kind: GatewayParameters, name: shared, namespace: portico-system}\n',
+    `apiVersion: gateway.portico.dev/v1alpha1\nkind: GatewayParameters\nmetadata: {name: shared, namespace: portico-system}\nspec:\n  mergeGateways: ${mergeGateways}\n${extra}`,
+    ...['one', 'two'].map(
+      (ns) => `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: ${ns}}\nspec: {gatewayClassName: portico, listeners: [{name: http, port: 80, protocol: HTTP}]}\n`,
+    ),
+  ].join('---\n');
+
+test('portico check --dataplane provisioned: GatewayParameters mergeGateways makes the class\'s Gateways conflict on a shared port', async () => {
+  const merged = await portico(['check', '--dataplane', 'provisioned', '-'], 30_000, mergingClass(true));
+  assert.equal(merged.code, 1, merged.stdout + merged.stderr);
+  assert.match(merged.stdout, /Gateway two\/gw[\s\S]*HostnameConflict/);
+  assert.doesNotMatch(merged.stdout, /Portico does not read kind GatewayParameters/);
+  const own = await portico(['check', '--dataplane', 'provisioned', '-'], 30_000, mergingClass(false));
+  assert.equal(own.code, 0, own.stdout + own.stderr);
+  assert.doesNotMatch(own.stdout, /HostnameConflict/);
+});
+
+test('portico check reports an invalid GatewayParameters with file:line, field and what is allowed', async () => {
+  const text = mergingClass(false, '  service: {type: Internal}\n  deployment: {resources: {requests: {cpu: lots}}}\n  podDisruptionBudget: {enabled: true, minAvailable: 1, maxUnavailable: 1}\n');
+  const r = await portico(['check', '-'], 30_000, text);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /error: stdin:\d+: GatewayParameters portico-system\/shared: spec\.service\.type: .*LoadBalancer/);
+  assert.match(r.stdout, /error: stdin:\d+: GatewayParameters portico-system\/shared: spec\.deployment\.resources\.requests\.cpu: 'lots' is not a Kubernetes quantity; write it like '250m'/);
+  assert.match(r.stdout, /error: stdin:\d+: GatewayParameters portico-system\/shared: spec\.podDisruptionBudget: set minAvailable or maxUnavailable, not both/);
+  assert.match(r.stdout, /FAILED: .*3 invalid manifest problems/);
+});

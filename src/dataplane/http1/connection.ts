@@ -18,9 +18,9 @@ import { readIntoShared } from './user-read.js';
 import { directWrite, writeUpstreamHead, type DrainOwner } from './direct-write.js';
 import { clock } from '../clock.js';
 import { localReason, REASON } from '../../observability/metrics/dataplane.js';
-import { traceIdOf, type AccessRecord } from '../../observability/access-log.js';
 import type { Span } from '../../observability/tracing.js';
 import type { IdleSweepable } from './idle.js';
+import { countExchange, logExchange } from './exchange-record.js';
 import { CRLFCRLF, MAX_DISCARD, R_BODY, R_DONE, SMALL_READ } from './exchange-state.js';
 import { ChunkedReader, latin1, newRequestHead, newResponseHead, parseRequestHead } from './parser.js';
 import { feedBody } from './request-body.js';
@@ -31,7 +31,7 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /**
  * Fields without `private` are the exchange state shared with the files that serve parts of it
- * (request-start.ts, request-body.ts, response.ts, h2-upstream.ts, upgrade.ts):
+ * (request-start.ts, request-body.ts, response.ts, h2-upstream.ts, upgrade.ts, exchange-record.ts):
  * module functions taking the connection, so the split costs no closure, no allocation and no
  * dispatch per request or chunk. Nothing outside this folder touches them.
  */
@@ -107,7 +107,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
   t0 = 0;
   reqBytes = 0;
   /** Bytes of a local answer written to the client. */
-  private localBytes = 0;
+  localBytes = 0;
   /** LOCAL_REASONS index of a local answer, -1 when the backend answered. */
   why = -1;
 
@@ -332,7 +332,7 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     this.endSoon();
     const body = reason(status) + '\n';
     this.socket.end(`HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
-    this.log(status);
+    logExchange(this, status);
     const cells = this.ctx.router.noListener;
     if (cells) cells.done(status, 0, 0, 0, REASON.bad_request);
   }
@@ -500,8 +500,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
 
   finishExchange(): void {
     if (!this.active) return;
-    this.log(this.status);
-    if (this.t0 !== 0) this.count();
+    logExchange(this, this.status);
+    if (this.t0 !== 0) countExchange(this);
     this.active = false;
     this.plan = null;
     if (this.mirrors) {
@@ -517,55 +517,6 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     }
     if (this.socket.isPaused()) this.socket.resume();
     if (this.buf !== null) this.processInput();
-  }
-
-  /** The exchange's figures into its plan's cells (pre-resolved at apply: field increments only). */
-  private count(): void {
-    const cells = this.plan?.cells ?? this.ctx.router.noListener;
-    const t0 = this.t0;
-    this.t0 = 0;
-    if (!cells) return;
-    const local = this.why;
-    cells.done(this.status, (performance.now() - t0) / 1000, this.reqBytes, local >= 0 ? this.localBytes : this.respBytes, local);
-    if (this.plan?.entry?.grpc) cells.grpcDone(local >= 0 ? (local === REASON.no_route ? 12 : 14) : -1);
-  }
-
-  /** The access log line of this exchange (only when logged: `logging` was decided at its start). */
-  private log(status: number): void {
-    if (!this.logging) return;
-    this.logging = false;
-    const h = this.head;
-    const plan = this.plan;
-    const cl = plan?.cluster;
-    const ep = cl && this.epIdx >= 0 ? cl.endpoints[this.epIdx] : undefined;
-    const q = h.target.indexOf('?');
-    const local = this.why;
-    const span = this.span;
-    this.span = null;
-    const rec: AccessRecord = {
-      start: this.startedAt,
-      listener: plan?.listener,
-      source: plan?.entry?.source,
-      backend: plan?.backend ?? '',
-      endpoint: ep ? `${ep.address}:${ep.port}` : '',
-      method: h.method,
-      authority: h.host ?? '',
-      path: q < 0 ? h.target : h.target.slice(0, q),
-      protocol: h.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
-      status,
-      bytesReceived: this.reqBytes,
-      bytesSent: local >= 0 ? this.localBytes : this.respBytes,
-      durationMs: performance.now() - this.logT0,
-      upstreamMs: this.upMs,
-      upstreamStatus: this.upStatus,
-      retries: this.rs.count,
-      local,
-      requestId: this.reqId,
-      traceId: span ? span.traceId : traceIdOf(h.headers),
-      client: this.clientIp,
-    };
-    if (this.logged) this.ctx.shared.opts.logger!.write(rec);
-    if (span) this.ctx.shared.opts.tracer!.end(span, rec);
   }
 
   // ---------------------------------------------------------------- socket events
@@ -616,8 +567,8 @@ export class Http1Conn implements UpstreamOwner, DrainOwner, IdleSweepable, Retr
     this.closed = true;
     // A request the connection ended before it finished (client gone, response cut, WebSocket
     // tunnel closing) is counted with whatever status went out (0 = none: code "other").
-    if (this.t0 !== 0 && this.active) this.count();
-    if (this.logging && this.active) this.log(this.status);
+    if (this.t0 !== 0 && this.active) countExchange(this);
+    if (this.logging && this.active) logExchange(this, this.status);
     if (this.headTimer) clearTimeout(this.headTimer);
     if (this.timer) clearTimeout(this.timer);
     this.rs.cancel();

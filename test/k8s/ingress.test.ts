@@ -2,8 +2,9 @@
 // local API server: an Ingress of an IngressClass whose spec.controller is ours and a new
 // HTTPRoute run side by side on one Gateway (--ingress-gateway), both answer over real
 // sockets, the Ingress gets status.loadBalancer (the Gateway's address), an annotation that
-// does not convert is logged as a warning naming the Ingress and is a Warning Event on it; deleting the Ingress leaves the
-// HTTPRoute serving. Everything created is removed after.
+// does not convert is logged as a warning naming the Ingress and is a Warning Event on it; moving the Ingress to another
+// controller's IngressClass stops serving it and clears the status.loadBalancer Portico wrote; deleting the Ingress
+// leaves the HTTPRoute serving. Everything created is removed after.
 //
 //   flock /root/.cache/portico/cluster-use.lock bash -c 'hack/cluster.sh up && eval "$(hack/cluster.sh env)" && node --import tsx --test test/k8s/ingress.test.ts'
 
@@ -25,6 +26,7 @@ const NET = 'networking.k8s.io/v1';
 const RUN = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 const NS = `portico-ing-${RUN}`;
 const CLASS = `portico-ing-${RUN}`;
+const OTHER_CLASS = `other-ing-${RUN}`;
 // Names of our own: Portico installs or other tests sharing the cluster never serve these objects.
 const CONTROLLER = `portico.dev/k8s-ingress-test-${RUN}`;
 const INGRESS_CONTROLLER = `portico.dev/ingress-test-${RUN}`;
@@ -84,6 +86,8 @@ describe('portico controller serves an Ingress next to an HTTPRoute', { skip: (!
     for (const o of [...serviceWithEndpoints('legacy', legacy.port), ...serviceWithEndpoints('next', next.port)]) await apply(client, o);
     await apply(client, { ...meta(GW, 'GatewayClass', CLASS, undefined), spec: { controllerName: CONTROLLER } });
     await apply(client, { ...meta(NET, 'IngressClass', CLASS, undefined), spec: { controller: INGRESS_CONTROLLER } });
+    // Another controller's class (nothing runs it here): an Ingress moved to it is no longer Portico's.
+    await apply(client, { ...meta(NET, 'IngressClass', OTHER_CLASS, undefined), spec: { controller: `example.com/other-ingress-${RUN}` } });
     await apply(client, { ...meta(GW, 'Gateway', 'web'), spec: { gatewayClassName: CLASS, listeners: [{ name: 'http', port: PORT, protocol: 'HTTP' }] } });
     await apply(client, {
       ...meta(GW, 'HTTPRoute', 'next'),
@@ -98,12 +102,13 @@ describe('portico controller serves an Ingress next to an HTTPRoute', { skip: (!
     for (const b of backends) await b.close();
     if (client) {
       await remove(client, meta(NET, 'IngressClass', CLASS, undefined)).catch(() => {});
+      await remove(client, meta(NET, 'IngressClass', OTHER_CLASS, undefined)).catch(() => {});
       await remove(client, meta(GW, 'GatewayClass', CLASS, undefined)).catch(() => {});
       await remove(client, meta('v1', 'Namespace', NS, undefined)).catch(() => {});
     }
   });
 
-  test('both hosts answer on the Gateway, the Ingress gets status.loadBalancer, the snippet is a warning; deleting the Ingress leaves the HTTPRoute', { timeout: 120_000 }, async () => {
+  test('both hosts answer on the Gateway, the Ingress gets status.loadBalancer, the snippet is a warning; moved to another class it is cleared; deleting the Ingress leaves the HTTPRoute', { timeout: 120_000 }, async () => {
     engine = createEngine({});
     controller = await runController({
       kubeConfig: kubeConfigFrom(KUBECONFIG!),
@@ -147,9 +152,18 @@ describe('portico controller serves an Ingress next to an HTTPRoute', { skip: (!
     assert.equal(event.type, 'Warning');
     assert.equal(event.reason, 'NotConverted');
 
+    // The Ingress moves to another controller's IngressClass: Portico stops serving it and
+    // takes back the status.loadBalancer it wrote (ingress-nginx does the same).
+    await apply(client, { ...INGRESS, spec: { ...INGRESS.spec, ingressClassName: OTHER_CLASS } });
+    await waitFor('legacy.example.com no longer served', async () => ((await httpGet(gwAddress, PORT, '/app/x', { host: 'legacy.example.com' })).status === 404 ? true : undefined));
+    const cleared = await waitFor('Ingress legacy status.loadBalancer cleared', async () => {
+      const lb = (await getObj<IngressStatus>(client, INGRESS))?.status?.loadBalancer;
+      return (lb?.ingress ?? []).length === 0 ? (lb ?? {}) : undefined;
+    });
+    assert.deepEqual(cleared, {});
+
     // Phase 2: the team deletes its Ingress; the HTTPRoute keeps serving.
     await remove(client, INGRESS);
-    await waitFor('legacy.example.com no longer served', async () => ((await httpGet(gwAddress, PORT, '/app/x', { host: 'legacy.example.com' })).status === 404 ? true : undefined));
     const still = await httpGet(gwAddress, PORT, '/', { host: 'next.example.com' });
     assert.equal((JSON.parse(still.body) as { backend: string }).backend, 'next');
   });

@@ -5,6 +5,10 @@
 // unique when one Service port is used in two ways: `/${protocol}` when the route kind
 // forces a protocol other than the port's own (gRPC -> h2c, TCPRoute -> tcp), and `/tls`
 // when a BackendTLSPolicy applies.
+//
+// Uses: `tls` is a TLSRoute's backend behind a Terminate listener: a TCP stream like `tcp`,
+// but a BackendTLSPolicy on the Service applies (re-encryption, as it does for HTTP). Behind
+// a Passthrough listener the TLSRoute uses `tcp`: the client's own TLS goes through as-is.
 
 import type { BackendRef, EndpointSlice, Service, ServicePort } from '../api/types.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
@@ -16,7 +20,7 @@ import type { BackendTLSPolicies } from './backendtlspolicy.js';
 import { BackendTrafficPolicies } from './backendtrafficpolicy.js';
 import type { SessionSettings } from './session.js';
 
-export type BackendUse = 'http' | 'grpc' | 'tcp' | 'udp';
+export type BackendUse = 'http' | 'grpc' | 'tcp' | 'tls' | 'udp';
 
 export type Resolved =
   | { ok: true; cluster: string; service: string }
@@ -53,6 +57,7 @@ function protocolFor(use: BackendUse, appProtocol: string | undefined): ClusterP
     case 'grpc':
       return appProtocol === undefined || appProtocol === '' || GRPC_OK.has(appProtocol) ? 'h2c' : undefined;
     case 'tcp':
+    case 'tls':
       return 'tcp';
     case 'udp':
       return 'udp';
@@ -139,7 +144,7 @@ export class Clusters {
         message: `Service ${ns}/${ref.name} port ${ref.port} appProtocol ${appProtocol} is not supported for ${use === 'grpc' ? 'GRPCRoute' : 'HTTPRoute'} backends`,
       };
     }
-    const policy = use === 'http' || use === 'grpc' ? this.policies.forPort(ns, ref.name, sp?.name) : undefined;
+    const policy = use === 'http' || use === 'grpc' || use === 'tls' ? this.policies.forPort(ns, ref.name, sp?.name) : undefined;
     if (policy && !policy.usable) {
       return { ok: false, reason: Reason.ResolvedRefs, message: `BackendTLSPolicy ${policy.id} is not usable`, quiet: true, service: `${ns}/${ref.name}` };
     }

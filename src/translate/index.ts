@@ -22,9 +22,11 @@ import { listenerSetStatus } from './listenersets.js';
 import type { GatewayNode, ListenerNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
 import { HostnameClaims, routeHostnameBehind, validHostname } from './hostnames.js';
+import { tlsMode } from './listeners.js';
+import type { WeightedBackend } from '../ir/types.js';
 import { httpRouteEntries } from './httproute.js';
 import { ListenerContent, buildIR } from './ir.js';
-import { l4RuleBackends } from './l4routes.js';
+import { l4RuleBackends, terminateBackends } from './l4routes.js';
 import type { RankedEntry } from './precedence.js';
 import { newRouteNode, routeInvalid, routeStatus, type RouteNode } from './routes.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';
@@ -115,13 +117,14 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
         });
         const source = { kind, namespace: node.namespace, name: r.metadata.name, rule: 0 };
         const served = new Set<ListenerNode>();
+        let terminated: WeightedBackend[] | undefined;
         for (const p of node.parents)
           for (const a of p.attachments) {
             if (served.has(a.listener)) continue;
             served.add(a.listener);
             if (kind === 'TLSRoute')
               content.addTLS(a.listener, {
-                entry: { source, hostnames: a.hostnames, backends: rules[0]! },
+                entry: { source, hostnames: a.hostnames, backends: (tlsMode(a.listener.spec) === 'Terminate' ? (terminated ??= terminateBackends(node, r, clusters)) : undefined) ?? rules[0]! },
                 routeOrder: order,
                 routeHostname: routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, a.hostnames[0]!),
               });

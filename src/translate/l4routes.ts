@@ -22,3 +22,16 @@ export function l4RuleBackends(node: RouteNode, route: Resource, clusters: Clust
     });
   return rules.map((rule, i) => resolveBackends(node, clusters, rule?.backendRefs, use, `spec.rules[${i}]`));
 }
+
+/**
+ * A TLSRoute's first rule as served behind a TLS listener in Terminate mode: the same refs
+ * resolved for re-encryption, so a BackendTLSPolicy on a backend Service applies (an unusable
+ * one refuses the connection rather than send the cleartext out). The refs' problems were
+ * recorded by l4RuleBackends already and would only repeat, so they are not recorded again.
+ */
+export function terminateBackends(node: RouteNode, route: Resource, clusters: Clusters): WeightedBackend[] | undefined {
+  const rules = (route.spec as { rules?: unknown })?.rules;
+  if (!Array.isArray(rules) || rules.length === 0) return undefined;
+  const scratch: RouteNode = { ...node, refProblems: [], invalidRules: [] };
+  return resolveBackends(scratch, clusters, (rules as L4RouteRule[])[0]?.backendRefs, 'tls', 'spec.rules[0]');
+}

@@ -86,8 +86,16 @@ export class StatusWriter {
         }
       }
     }
+    // Only what changed since the last desired set is checked again: the translator shares the
+    // status objects of an unchanged result (translate/incremental.ts), and comparing 10,000
+    // stored statuses after every EndpointSlice change kept the controller busy for ~0.5 s.
+    // A stored status someone else changes comes back through poke(); a failed write retries.
+    const prev = this.desired;
     this.desired = next;
-    for (const key of next.keys()) this.queue.add(key);
+    for (const [key, d] of next) {
+      const p = prev.get(key);
+      if (!p || p.status !== d.status || p.generation !== d.generation || p.expect !== d.expect || p.remove || d.remove) this.queue.add(key);
+    }
     this.pump();
   }
 

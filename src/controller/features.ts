@@ -29,6 +29,8 @@ export const EXTENDED_FEATURES = [
   'HTTPRouteRequestTimeout',
   'HTTPRouteBackendTimeout',
   'HTTPRouteRetry',
+  'HTTPRouteRetryBackendTimeout',
+  'HTTPRouteRetryConnectionError',
   'HTTPRouteParentRefPort',
   'HTTPRouteDestinationPortMatching',
   'HTTPRouteBackendProtocolH2C',

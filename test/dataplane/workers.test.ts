@@ -40,11 +40,18 @@ test('a worker that dies is replaced and serves the last applied config', async 
     const originals = Object.values(cluster.workers ?? {});
     const victim = originals[0]!;
     const gone = new Promise((r) => victim.once('exit', r));
+    // The replacement listens only once it has applied the last config: wait for that, not a fixed time.
+    const replacementListening = new Promise<void>((resolve) => {
+      const onListening = (w: (typeof originals)[number]) => {
+        if (originals.includes(w)) return;
+        cluster.off('listening', onListening);
+        resolve();
+      };
+      cluster.on('listening', onListening);
+    });
     victim.process.kill('SIGKILL');
     await gone;
-    // Give the replacement time to start and apply.
-    for (let i = 0; i < 100 && Object.keys(cluster.workers ?? {}).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 1000));
+    await replacementListening;
     // Now kill the other original worker too: only the replacement can answer.
     const other = originals[1]!;
     const gone2 = new Promise((r) => other.once('exit', r));

@@ -21,6 +21,7 @@ import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 import { ingressReportLines, serveIngresses, type IngressServeOptions } from '../convert/serve.js';
 import { IngressEvents } from './ingress-events.js';
 import { ingressReleaser } from './ingress-status.js';
+import { IngressDataPlanes } from './ingress-dataplanes.js';
 import { randomBytes } from 'node:crypto';
 
 export interface LeaderElectionConfig {
@@ -113,11 +114,9 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     if (report) reportedAddress = (bound) => (WILDCARDS.has(bound) ? report : undefined);
   }
 
-  let servedIngress = o.ingress;
-  if (servedIngress && isProvisioned && !servedIngress.gateway) {
-    log('Ingresses are not served: provisioned data planes need --ingress-gateway NS/NAME (a generated Gateway has no object to own its data plane)');
-    servedIngress = undefined;
-  }
+  const servedIngress = o.ingress;
+  // Provisioned: each generated Ingress Gateway gets a data plane owned by its IngressClass.
+  const ingressPlanes = servedIngress && isProvisioned ? new IngressDataPlanes(servedIngress.ingressController) : undefined;
 
   // What did not convert also goes on the Ingress as a Warning Event (the leader writes them).
   const ingressEvents = servedIngress
@@ -125,7 +124,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     : undefined;
 
   let provisioned: ProvisionedMode | undefined;
-  if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log);
+  if (isProvisioned) provisioned = await startProvisioned(o.provisioned!, source, controllerName, () => writer.isEnabled, log, ingressPlanes);
 
   // Session persistence keys derive from the master key Secret (portico-sync-master in the
   // controller's namespace), so all replicas agree. Provisioned mode creates it; in-process mode
@@ -140,7 +139,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     source,
     engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
     // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
-    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incrementalTranslate(o.translate), provisioned), servedIngress, log, ingressEvents)),
+    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incrementalTranslate(o.translate), provisioned), servedIngress, log, ingressEvents, ingressPlanes)),
     writer,
     controllerName,
     addressFor,
@@ -227,9 +226,9 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
  * `translate` serving the Ingresses of Portico's IngressClasses, each report line (an
  * annotation that did not convert, a host nothing serves) logged once while it holds.
  */
-function withIngresses(translate: TranslateFn, options: IngressServeOptions | undefined, log: (m: string) => void, events?: IngressEvents): TranslateFn {
+function withIngresses(translate: TranslateFn, options: IngressServeOptions | undefined, log: (m: string) => void, events?: IngressEvents, planes?: IngressDataPlanes): TranslateFn {
   if (!options) return translate;
-  const serving = serveIngresses(translate, options);
+  const serving = planes ? planes.outer(serveIngresses(planes.inner(translate), options)) : serveIngresses(translate, options);
   let shown = new Set<string>();
   return (snapshot, translateOptions) => {
     const result = serving(snapshot, translateOptions);

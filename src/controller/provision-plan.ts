@@ -3,7 +3,8 @@
 // and applied by the leader only (./provisioner.ts).
 
 import type { Gateway, GatewayClass, Listener, ListenerSet } from '../api/types.js';
-import { Kind } from '../api/names.js';
+import { INGRESS_GENERATED_LABEL, Kind } from '../api/names.js';
+import type { IngressClass } from '../convert/types.js';
 import type { GatewayParameters } from '../api/gatewayparameters.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus } from '../translate/types.js';
@@ -31,6 +32,16 @@ export interface StreamPlan {
   gateway?: Gateway;
 }
 
+/**
+ * The Gateways generated from Portico's IngressClasses (convert/serve.ts): no API objects, so
+ * each one's data plane is owned by its IngressClass; ./ingress-dataplanes.ts finds them.
+ */
+export interface GeneratedGateways {
+  gateways: { gateway: Gateway; gatewayClass: GatewayClass; ingressClass: IngressClass; accepted: boolean }[];
+  /** Names of the GatewayClasses generated for every IngressClass of Portico's, served or not. */
+  classes: string[];
+}
+
 export interface ProvisionPlan {
   /** Every Gateway of a GatewayClass of this controller, by `namespace/name`. */
   gateways: Map<string, GatewayPlan>;
@@ -50,7 +61,8 @@ export function mergedClassesOf(controllerName: string, settings: ProvisionSetti
     const findParameters = (namespace: string, name: string) => snapshot.get<GatewayParameters>(Kind.GatewayParameters, namespace, name);
     const now = snapshot
       .list<GatewayClass>(Kind.GatewayClass)
-      .filter((gc) => gc.spec?.controllerName === controllerName && mergesGateways(gc, findParameters, settings.defaults))
+      // A Gateway generated from an IngressClass keeps a data plane of its own (owned by the IngressClass).
+      .filter((gc) => gc.spec?.controllerName === controllerName && !gc.metadata.labels?.[INGRESS_GENERATED_LABEL] && mergesGateways(gc, findParameters, settings.defaults))
       .map((gc) => gc.metadata.name)
       .sort();
     if (now.join('\n') !== [...last].join('\n')) last = new Set(now);
@@ -65,7 +77,13 @@ function acceptedIn(statuses: ReadonlyMap<string, ObjectStatus>, key: string): b
   return conds?.some((c) => c.type === 'Accepted' && c.status === 'True') ?? false;
 }
 
-export function planProvisioning(snapshot: Snapshot, statuses: readonly ObjectStatus[], controllerName: string, settings: ProvisionSettings): ProvisionPlan {
+export function planProvisioning(
+  snapshot: Snapshot,
+  statuses: readonly ObjectStatus[],
+  controllerName: string,
+  settings: ProvisionSettings,
+  generated: GeneratedGateways = { gateways: [], classes: [] },
+): ProvisionPlan {
   const classes = new Map<string, GatewayClass>();
   for (const gc of snapshot.list<GatewayClass>(Kind.GatewayClass)) if (gc.spec?.controllerName === controllerName) classes.set(gc.metadata.name, gc);
   const gatewayStatuses = new Map<string, ObjectStatus>();
@@ -104,7 +122,15 @@ export function planProvisioning(snapshot: Snapshot, statuses: readonly ObjectSt
     }
     if (m.shared.ok && m.members.length > 0) streams.set(stream, { key: stream, members: new Set(m.members), result: m.shared });
   }
-  return { gateways, streams, classLabels: new Set([...classes.keys()].map(gatewayNameLabelValue)) };
+  for (const g of generated.gateways) {
+    const key = gatewayKey(g.gateway);
+    if (gateways.has(key)) continue; // serve.ts already yields to a user object of that name
+    const owner = { object: { apiVersion: g.ingressClass.apiVersion || 'networking.k8s.io/v1', metadata: g.ingressClass.metadata }, kind: 'IngressClass' };
+    const result = provision({ gateway: g.gateway, gatewayClass: g.gatewayClass, findParameters, settings, owner });
+    gateways.set(key, { key, gateway: g.gateway, accepted: g.accepted, result, stream: key });
+    if (g.accepted && result.ok) streams.set(key, { key, members: new Set([key]), result, gateway: g.gateway });
+  }
+  return { gateways, streams, classLabels: new Set([...classes.keys(), ...generated.classes].map(gatewayNameLabelValue)) };
 }
 
 /** Listeners of the ListenerSets the translator accepted, by their parent Gateway's `namespace/name`. */

@@ -15,6 +15,7 @@ import type { TranslateFn } from './loop.js';
 import { parseHostPort } from '../observability/admin.js';
 import { mergedClassesOf, planProvisioning, type ProvisionPlan } from './provision-plan.js';
 import { decorateProvisioned } from './provisioned-status.js';
+import type { IngressDataPlanes } from './ingress-dataplanes.js';
 import { Provisioner } from './provisioner.js';
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 
@@ -51,6 +52,8 @@ export async function startProvisioned(
   controllerName: string,
   isLeader: () => boolean,
   log: (m: string) => void,
+  /** Served Ingresses: their generated Gateways get data planes too (./ingress-dataplanes.ts). */
+  ingress?: IngressDataPlanes,
 ): Promise<ProvisionedMode> {
   let rebuild: () => void = () => undefined;
   let plan: ProvisionPlan | undefined;
@@ -99,9 +102,10 @@ export async function startProvisioned(
     keys,
     syncAddress,
     extendStatuses(snapshot, statuses) {
-      plan = planProvisioning(snapshot, statuses, controllerName, settings);
+      plan = planProvisioning(snapshot, statuses, controllerName, settings, ingress?.generated());
       provisioner.update(plan);
-      return decorateProvisioned(statuses, { snapshot, plan, applyErrors: provisioner.errors, sync: (g) => server.status(g) });
+      const decorate = (list: readonly ObjectStatus[]) => decorateProvisioned(list, { snapshot, plan: plan!, applyErrors: provisioner.errors, sync: (g) => server.status(g) });
+      return ingress ? ingress.ingressStatuses(statuses, decorate) : decorate(statuses);
     },
     mergedClasses,
     rebuildOn(c) {

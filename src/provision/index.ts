@@ -28,7 +28,7 @@ export function provision(input: ProvisionInput): ProvisionResult {
   const own = ownLabels(gateway, name);
   const infra = infrastructureMetadata(gateway, own);
   const labels = { ...infra.labels, ...own };
-  const meta = (annotations: Record<string, string> = infra.annotations) => objectMeta(gateway, name, labels, annotations);
+  const meta = (annotations: Record<string, string> = infra.annotations) => objectMeta(gateway, name, labels, annotations, input.owner);
 
   const ports = listenerPorts(gateway);
   const serviceType = p.service.type ?? 'LoadBalancer';

@@ -3,9 +3,9 @@
 // and carry the gateway.networking.k8s.io/gateway-name label.
 
 import { createHash } from 'node:crypto';
-import type { Gateway, GatewayClass } from '../api/types.js';
+import type { Gateway } from '../api/types.js';
 import { isObject } from '../api/validate-schema.js';
-import type { OwnerReference, ProvisionedMeta } from './types.js';
+import type { OwnerReference, ProvisionOwner, ProvisionedMeta } from './types.js';
 
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 export const GATEWAY_CLASS_NAME_LABEL = 'gateway.networking.k8s.io/gateway-class-name';
@@ -73,9 +73,10 @@ export function ownLabels(gateway: Gateway, name: string): Record<string, string
 
 /**
  * The owner of the provisioned objects: the Gateway, or for a merged data plane its
- * GatewayClass (cluster-scoped, so it may own objects in any namespace).
+ * GatewayClass, or for the Gateway generated from an IngressClass (convert/serve.ts) that
+ * IngressClass (both cluster-scoped, so they may own objects in any namespace).
  */
-export function ownerReference(owner: Gateway | GatewayClass, kind: 'Gateway' | 'GatewayClass' = 'Gateway'): OwnerReference[] | undefined {
+export function ownerReference(owner: ProvisionOwner, kind: string = 'Gateway'): OwnerReference[] | undefined {
   const uid = owner.metadata.uid;
   if (!uid) return undefined; // outside a cluster (files): nothing to own the objects
   return [
@@ -134,10 +135,11 @@ export function objectMeta(
   name: string,
   labels: Record<string, string>,
   annotations: Record<string, string>,
+  owner?: { object: ProvisionOwner; kind: string },
 ): ProvisionedMeta {
   const meta: ProvisionedMeta = { name, namespace: gateway.metadata.namespace ?? 'default', labels: sortedMap(labels) };
   if (Object.keys(annotations).length > 0) meta.annotations = sortedMap(annotations);
-  const owners = ownerReference(gateway);
+  const owners = owner ? ownerReference(owner.object, owner.kind) : ownerReference(gateway);
   if (owners) meta.ownerReferences = owners;
   return meta;
 }

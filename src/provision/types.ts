@@ -25,6 +25,17 @@ export interface ProvisionInput {
   /** Looks up a GatewayParameters object by namespace and name (the controller's informer cache). */
   findParameters: (namespace: string, name: string) => GatewayParameters | undefined;
   settings: ProvisionSettings;
+  /**
+   * Owner of the objects when it is not the Gateway: a Gateway generated from an IngressClass
+   * (convert/serve.ts) is no API object, so its IngressClass owns its data plane.
+   */
+  owner?: { object: ProvisionOwner; kind: string };
+}
+
+/** What an owner reference is made from (a Gateway, GatewayClass or IngressClass). */
+export interface ProvisionOwner {
+  apiVersion?: string;
+  metadata: { name: string; uid?: string };
 }
 
 export interface OwnerReference {

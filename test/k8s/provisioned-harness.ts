@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ApiClient } from '../../src/sources/kubernetes.js';
-import { runController, type RunningController } from '../../src/controller/index.js';
+import { runController, type RunControllerOptions, type RunningController } from '../../src/controller/index.js';
 import { loadPipeline } from '../../src/cli/controller.js';
 import type { TranslateFn } from '../../src/controller/loop.js';
 import { resourceName } from '../../src/provision/index.js';
@@ -48,8 +48,8 @@ export interface Harness {
   className: string;
   /** The controller's namespace (master key Secret). */
   ctlNamespace: string;
-  /** (Re)starts the controller; a running one is stopped first. */
-  startController(): Promise<RunningController>;
+  /** (Re)starts the controller; a running one is stopped first. `extra`: more controller options (ingress). */
+  startController(extra?: Partial<RunControllerOptions>): Promise<RunningController>;
   stopController(): Promise<void>;
   /** The provisioned objects' name for a Gateway of this class. */
   nameOf(gateway: string): string;
@@ -60,7 +60,8 @@ export interface Harness {
   close(extraNamespaces: string[]): Promise<void>;
 }
 
-export async function startHarness(kubeconfig: string, prefix: string, log: (l: string) => void): Promise<Harness> {
+/** `runnerSelector`: the pods the local podrunner runs, from the class name (default: the Gateways of the class). */
+export async function startHarness(kubeconfig: string, prefix: string, log: (l: string) => void, o: { runnerSelector?: (className: string) => string } = {}): Promise<Harness> {
   const client = new ApiClient(kubeConfigFrom(kubeconfig));
   const run = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const className = `${prefix}-${run}`;
@@ -73,7 +74,7 @@ export async function startHarness(kubeconfig: string, prefix: string, log: (l: 
   await waitFor('GatewayParameters CRD Established', async () => isTrue((await getObj<{ status?: { conditions?: Cond[] } }>(client, crd))?.status?.conditions, 'Established') || undefined);
   await apply(client, ref('v1', 'Namespace', ctlNamespace));
   await apply(client, { ...ref(GW, 'GatewayClass', className), spec: { controllerName } });
-  const runner: LocalPodRunner | undefined = ensureDataPlaneRunner(kubeconfig, `gateway.networking.k8s.io/gateway-class-name=${className}`, log);
+  const runner: LocalPodRunner | undefined = ensureDataPlaneRunner(kubeconfig, o.runnerSelector?.(className) ?? `gateway.networking.k8s.io/gateway-class-name=${className}`, log);
   const syncPort = await freePort(HOST_SIDE);
   let controller: RunningController | undefined;
 
@@ -82,9 +83,10 @@ export async function startHarness(kubeconfig: string, prefix: string, log: (l: 
     run,
     className,
     ctlNamespace,
-    async startController() {
+    async startController(extra = {}) {
       await h.stopController();
       const c = await runController({
+        ...extra,
         kubeConfig: kubeConfigFrom(kubeconfig),
         dataplane: 'provisioned',
         provisioned: {

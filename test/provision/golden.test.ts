@@ -40,7 +40,7 @@ function load(file: string): { docs: Doc[]; settings: ProvisionSettings } {
       settings = { ...SETTINGS, ...rest };
       return;
     }
-    if (js.kind === 'GatewayParameters') {
+    if (js.kind === 'GatewayParameters' || js.kind === 'IngressClass') {
       // Checked by provision() itself (invalid parameters are a case); only the envelope here.
       for (const k of Object.keys(js)) if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) errors.push(`${file} doc ${i}: unknown field ${k}`);
     } else errors.push(...strictErrors(js, `${file} doc ${i}`));
@@ -63,7 +63,14 @@ export function render(docs: Doc[], settings: ProvisionSettings): string {
     const gatewayClass = classes.find((c) => c.metadata.name === gateway.spec?.gatewayClassName);
     assert.ok(gatewayClass, `GatewayClass ${gateway.spec?.gatewayClassName} missing from the case`);
     if (mergesGateways(gatewayClass, find, settings.defaults)) merged.set(gatewayClass.metadata.name, [...(merged.get(gatewayClass.metadata.name) ?? []), gateway]);
-    else out[`${gateway.metadata.namespace}/${gateway.metadata.name}`] = provision({ gateway, gatewayClass, findParameters: find, settings });
+    else {
+      // `golden.portico.dev/owner-ingressclass: <name>` stands for a Gateway generated from that IngressClass (convert/serve.ts).
+      const ownerName = gateway.metadata.annotations?.['golden.portico.dev/owner-ingressclass'];
+      const ingressClass = ownerName === undefined ? undefined : docs.find((d) => d.kind === 'IngressClass' && d.metadata.name === ownerName);
+      assert.ok(ownerName === undefined || ingressClass, `IngressClass ${ownerName} missing from the case`);
+      const owner = ingressClass ? { owner: { object: ingressClass, kind: 'IngressClass' } } : {};
+      out[`${gateway.metadata.namespace}/${gateway.metadata.name}`] = provision({ gateway, gatewayClass, findParameters: find, settings, ...owner });
+    }
   }
   // A merged class: its shared data plane under `GatewayClass/<name>`, then each Gateway's view.
   // Gateways annotated `golden.portico.dev/accepted: "false"` stand for ones the translator refused.

@@ -16,7 +16,7 @@
 # PORTICO_CLUSTER_REUSE=1 an already running cluster is used and left up.
 #
 # Data planes (--dataplane):
-#   loopback     `portico controller --gateway-address-mode loopback`: one in-process data plane,
+#   loopback     `portico controller --dataplane in-process --gateway-address-mode loopback`: one in-process data plane,
 #                each Gateway on its own 127.64.x.y address.
 #   provisioned  `portico controller --dataplane provisioned`: each Gateway gets its own Deployment
 #                and LoadBalancer Service; hack/podrunner.mjs runs the data-plane pods, kube-proxy
@@ -189,7 +189,7 @@ EOF
 log "compiling the conformance suite"
 (cd "$SUITE_DIR" && go test -c -o "$WORK/conformance.test" .)
 
-controller_args=(--gateway-address-mode loopback)
+controller_args=(--dataplane in-process --gateway-address-mode loopback)
 if [[ $DATAPLANE == provisioned ]]; then
   # Data-plane pods live in the pods' network namespace and reach the controller's config stream
   # on the host end of its veth (hack/cluster.sh); they run from this checkout (hack/podrunner.mjs).

@@ -121,7 +121,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       log(`controller mode ${n} routes: ${created.length} objects written in ${((Date.now() - t) / 1000).toFixed(0)} s`);
 
       const t0 = process.hrtime.bigint();
-      proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
+      proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', '--dataplane', 'in-process', '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
         cwd: ctx.repoDir,
         logFile: join(ctx.runDir, `portico-controller-${n}.log`),
       });

@@ -41,9 +41,10 @@ const USAGE = `usage: portico controller [flags]
   --admin-allow-remote              let --admin be a non-loopback address (logs a warning; not recommended)
   --health HOST:PORT                /healthz, /readyz, /metrics only, for probes and Prometheus
                                     (default off; deploy/ uses 0.0.0.0:9091; ":9091" means 0.0.0.0:9091)
-  --dataplane MODE                  in-process (default): every replica serves every Gateway itself;
-                                    provisioned: each accepted Gateway gets its own Deployment/Service of
-                                    \`portico dataplane\`, configured over the config stream (deploy/README.md)
+  --dataplane MODE                  provisioned (default): each accepted Gateway gets its own Deployment/Service
+                                    of \`portico dataplane\`, configured over the config stream (deploy/README.md);
+                                    in-process: this one process serves every Gateway itself (Gateways sharing a
+                                    port conflict)
   --dataplane-image IMAGE           image of provisioned data planes (default ${DEFAULT_IMAGE})
   --dataplane-defaults FILE         YAML GatewayParameters spec: defaults below GatewayClass/Gateway parameters
   --dataplane-health-port N         data planes' /healthz /readyz /metrics port, container port "health" (default 9091)
@@ -127,7 +128,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
 
   let options: Omit<RunControllerOptions, 'engine' | 'translate'>;
   try {
-    const dataplane = str('dataplane') ?? 'in-process';
+    const dataplane = str('dataplane') ?? 'provisioned';
     if (dataplane !== 'in-process' && dataplane !== 'provisioned') throw new Error(`--dataplane "${dataplane}": expected in-process or provisioned`);
     const namespace = str('namespace') ?? process.env.POD_NAMESPACE ?? 'default';
     if (str('sync-listen')) parseHostPort(str('sync-listen')!, '--sync-listen');

@@ -13,7 +13,7 @@ test('a bad --path-* value is a usage error naming the valid ones', async () => 
   const run = await portico(['run', 'examples/', '--path-escaped-slashes', 'decode']);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /--path-escaped-slashes "decode": expected one of keep, reject, unescape-and-forward, unescape-and-redirect/);
-  const ctl = await portico(['controller', '--path-merge-slashes', 'yes']);
+  const ctl = await portico(['controller', '--dataplane', 'in-process', '--path-merge-slashes', 'yes']);
   assert.equal(ctl.code, 2);
   assert.match(ctl.stderr, /--path-merge-slashes "yes": expected one of keep, reject, merge-and-forward, merge-and-redirect/);
   const help = await portico(['run', '--help']);

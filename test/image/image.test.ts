@@ -221,7 +221,7 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     assert.deepEqual(dir('EXPOSE').flatMap((e) => e.split(/\s+/)).map((p) => `${p}/tcp`).sort(), Object.keys(c.ExposedPorts!).sort());
 
     // deploy/manifests: the container ports are the image's, the pod runs as the image's user.
-    const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy/manifests/portico.yaml'), 'utf8')).map((d) => d.toJS());
+    const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy/manifests/portico-in-process.yaml'), 'utf8')).map((d) => d.toJS());
     const dep = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'portico');
     const podSpec = dep.spec.template.spec;
     const ctr = podSpec.containers[0];

@@ -27,11 +27,13 @@ type PodSpec = { containers: { args?: string[]; [k: string]: unknown }[]; [k: st
 type DeploymentSpec = { replicas: number; template: { spec: PodSpec } };
 
 const parseDocs = (text: string): Doc[] => parseAllDocuments(text).map((d) => d.toJS() as Doc | null).filter((d): d is Doc => !!d);
-const docs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico.yaml'), 'utf8'));
-/** The same install with provisioned data planes (`helm ... --set dataplane.mode=provisioned`). */
-const provisionedDocs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico-provisioned.yaml'), 'utf8'));
+/** The in-process install (`helm ... --set dataplane.mode=in-process`). */
+const docs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico-in-process.yaml'), 'utf8'));
+/** The default install: provisioned data planes (`helm ...`, dataplane.mode=provisioned). */
+const provisionedDocs = parseDocs(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico.yaml'), 'utf8'));
+const IN_PROCESS = ['--set', 'dataplane.mode=in-process'];
 /** What the controller creates, updates and deletes for provisioned data planes (any Gateway namespace). */
-const PROVISIONED_RESOURCES = ['serviceaccounts', 'services', 'secrets', 'deployments', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'gateways/finalizers', 'gatewayclasses/finalizers'];
+const PROVISIONED_RESOURCES = ['serviceaccounts', 'services', 'secrets', 'deployments', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'gateways/finalizers', 'gatewayclasses/finalizers', 'ingressclasses/finalizers'];
 const NS = docs.find((d) => d.kind === 'Namespace')!.metadata.name;
 const SA = `system:serviceaccount:${NS}:${docs.find((d) => d.kind === 'ServiceAccount')!.metadata.name}`;
 
@@ -95,8 +97,8 @@ function assertAdminPrivate(spec: DeploymentSpec, what: string): void {
 }
 
 test('the admin listener (/ir) stays on loopback; probes go to the health listener', () => {
-  assertAdminPrivate(deploymentOf(docs), 'deploy/manifests/portico.yaml');
-  assertAdminPrivate(deploymentOf(provisionedDocs), 'deploy/manifests/portico-provisioned.yaml');
+  assertAdminPrivate(deploymentOf(docs), 'deploy/manifests/portico-in-process.yaml');
+  assertAdminPrivate(deploymentOf(provisionedDocs), 'deploy/manifests/portico.yaml');
 });
 
 describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KUBECONFIG is unset' }, () => {
@@ -108,7 +110,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
   before(async () => {
     // no-op when helm is built and its module unchanged; a cold build takes about 3 minutes
     execFileSync(path.join(ROOT, 'hack/build-tools.sh'), ['helm'], { stdio: ['ignore', 2, 2] });
-    chart = renderChart('portico');
+    chart = renderChart('portico', IN_PROCESS);
     client = new ApiClient(kubeConfigFrom(KUBECONFIG!));
     await installGatewayApiCrds(client);
     // a previous run's namespace may still be terminating: nothing can be created in it until it is gone
@@ -173,6 +175,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
 
   test('and so does the chart with its optional values set', async () => {
     const edge = renderChart('edge', [
+      ...IN_PROCESS,
       '--set', 'leaderElection.enabled=false', '--set', 'gatewayClass.create=false', '--set', 'gatewayAddress=203.0.113.7',
       '--set', 'image.tag=0.2.0', '--set', 'replicaCount=1', '--set', 'service.type=ClusterIP', '--set', 'healthPort=9191', '--set', 'adminPort=9190',
       '--set-json', 'service.ports=[{"name":"http","port":8080}]',
@@ -230,7 +233,7 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
     assert.notDeepEqual(Object.fromEntries(Object.keys(dp.spec.selector.matchLabels).map((k) => [k, pod.labels[k]])), dp.spec.selector.matchLabels, 'and not the controller pods');
     assert.deepEqual([dp.spec.namespaceSelector, dp.spec.podMetricsEndpoints], [{ any: true }, [{ port: 'health', path: '/metrics', interval: '30s' }]]);
 
-    const pods = renderChart('portico', [...release, '--set', 'monitoring.podMonitor.enabled=true']);
+    const pods = renderChart('portico', [...release, ...IN_PROCESS, '--set', 'monitoring.podMonitor.enabled=true']);
     assert.deepEqual(monitors(pods), [`PodMonitor/${NS}/portico`]);
     const pm = pods.find((d) => d.kind === 'PodMonitor') as Doc & { spec: Monitor };
     subset(pm.spec.selector.matchLabels, controllerPod(pods).labels, 'the controller PodMonitor selects the controller pods');
@@ -285,10 +288,10 @@ describe('deploy/ against a real API server', { skip: !KUBECONFIG && 'PORTICO_KU
     for (const a of denied) assert.equal(await allowed(a), false, `must be denied: ${JSON.stringify(a)}`);
   });
 
-  // Provisioned data planes (deploy/manifests/portico-provisioned.yaml, chart dataplane.mode=provisioned).
+  // Provisioned data planes (deploy/manifests/portico.yaml, the chart's default dataplane.mode=provisioned).
   // These run last: they apply that variant's RBAC over the objects of the same names.
   test('provisioned: the manifests and the chart make the same objects, RBAC, Services and pod spec; every object passes a dry run', async () => {
-    const chartP = renderChart('portico', ['--set', 'dataplane.mode=provisioned']);
+    const chartP = renderChart('portico');
     assert.deepEqual(chartP.map(id).sort(), provisionedDocs.filter((d) => d.kind !== 'Namespace').map(id).sort());
     for (const m of provisionedDocs.filter((d) => d.kind !== 'Namespace')) {
       const c = chartP.find((d) => id(d) === id(m))!;

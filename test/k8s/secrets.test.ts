@@ -98,7 +98,7 @@ describe('portico controller: no private key in any admin reply or log line', { 
   test('TLS Gateway served; /ir shows fingerprints; no reply, no log line holds a key', { timeout: 120_000 }, async () => {
     const [adminPort, healthPort] = [await freePort(), await freePort()];
     run = start([
-      'controller', '--kubeconfig', KUBECONFIG!, '--controller-name', CONTROLLER, '--gateway-address-mode', 'loopback',
+      'controller', '--kubeconfig', KUBECONFIG!, '--controller-name', CONTROLLER, '--dataplane', 'in-process', '--gateway-address-mode', 'loopback',
       '--gateway-address-range', '127.91.0.0/16', '--admin', `127.0.0.1:${adminPort}`, '--health', `127.0.0.1:${healthPort}`,
       '--debounce', '50ms', '--access-log',
     ]);

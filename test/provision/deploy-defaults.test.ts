@@ -23,7 +23,7 @@ test("the chart's dataplane values hold the built-in defaults, valid as a Gatewa
 });
 
 test("the provisioned manifests' defaults ConfigMap and flags say the same", () => {
-  const docs = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico-provisioned.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: { template: { spec: { containers: { args: string[] }[] } } } });
+  const docs = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy/manifests/portico.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: { template: { spec: { containers: { args: string[] }[] } } } });
   const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'portico-dataplane-defaults');
   assert.ok(cm?.data);
   assert.deepEqual(parse(cm.data['dataplane-defaults.yaml']!), BUILT_IN_DEFAULTS);

@@ -1,4 +1,5 @@
-# Portico image: controller + data plane in one Node.js process.
+# Portico image: `portico controller` (the control plane; by default each Gateway gets its own data
+# plane) and `portico dataplane` (what the controller provisions) share it.
 #   docker build -t ghcr.io/portico-dev/portico:0.1.0 .
 # Without Docker, `npm run image` (hack/image.sh) builds the same image: Debian bookworm with only
 # libc6 and libstdc++6 (here distroless cc-debian12, also bookworm), the official Node.js binary at

@@ -2,7 +2,9 @@
 // the SNI chooses the listener (most specific hostname) and then the route. Passthrough
 // replays the peeked bytes to the backend and splices the encrypted stream; Terminate
 // hands the same bytes to a TLS server socket with the listener's certificate and
-// splices the cleartext to the backend over plain TCP. peekClientHello and TLSRoutes also
+// splices the cleartext to the backend: over plain TCP, or over TLS again when the
+// backend's cluster carries a BackendTLSPolicy (reencrypt.ts; Terminate only: the
+// translator gives Passthrough routes clusters without one). peekClientHello and TLSRoutes also
 // serve the TLS listeners of an HTTPS port they share (http-port.ts, mixed mode).
 
 import * as net from 'node:net';
@@ -16,6 +18,8 @@ import type { ResolvedL4Options } from './options.js';
 import { BackendPicker } from './pick.js';
 import { closeCleanly, ConnectionSet, dialBackend, listenTcp, splice } from './stream.js';
 import { countConnection, endpointOf, logOnClose, type L4LogEntry } from './access-log.js';
+import { secureBackend } from './reencrypt.js';
+import { loadUpstreamTls } from '../upstream/tls-loader.js';
 
 interface CompiledListener {
   listener: Listener;
@@ -134,6 +138,7 @@ export class TLSRoutes {
 }
 
 export async function createTLSServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
+  await loadUpstreamTls(); // BackendTLSPolicy checks for re-encrypted Terminate traffic (reencrypt.ts)
   const routes = new TLSRoutes(port, clusters, opts);
   const conns = new ConnectionSet();
 
@@ -258,7 +263,10 @@ function routeConnection(
     handshaken = true;
     clearTimeout(handshake);
     secure.pause();
-    dial().then(
+    const upstreamTls = pick.cluster.tls;
+    const dialTerminated = (): Promise<net.Socket> =>
+      upstreamTls ? dial().then((s) => secureBackend(s, upstreamTls, opts.connectTimeoutMs)) : dial();
+    dialTerminated().then(
       (backend) => {
         if (secure.destroyed) return void backend.destroy();
         log.endpoint = endpointOf(backend);

@@ -3,11 +3,11 @@
 // translate(): no I/O, no clock, no randomness; map keys are sorted, so the same input gives
 // the same bytes. The controller server-side applies the objects (src/provision/README.md).
 
-import { deploymentSpec, healthPort } from './deployment.js';
+import { healthPort } from './deployment.js';
 import { infrastructureMetadata, objectMeta, ownLabels, resourceName, selectorLabels } from './names.js';
 import { resolveParameters } from './parameters.js';
 import { listenerPorts, planAddresses, serviceSpec } from './service.js';
-import { hpaSpec, pdbSpec } from './scaling.js';
+import { workloadObjects } from './scaling.js';
 import type { ProvisionInput, ProvisionResult, ProvisionedObject } from './types.js';
 
 export type * from './types.js';
@@ -43,26 +43,24 @@ export function provision(input: ProvisionInput): ProvisionResult {
     metadata: meta({ ...infra.annotations, ...(p.service.annotations ?? {}) }),
     spec: serviceSpec(ports, selector, p, addresses.fields),
   });
-  objects.push({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: meta(),
-    spec: deploymentSpec({
-      identity: `${namespace}/${gateway.metadata.name}`,
-      name,
-      selector,
-      podLabels: labels,
-      podAnnotations: infra.annotations,
-      ports,
-      health: healthPort(settings.healthPort, ports),
-      image: settings.image,
-      imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
-      syncAddress: settings.syncAddress,
-      parameters: p,
-    }),
-  });
-  if (p.autoscaling.enabled) objects.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: meta(), spec: hpaSpec(name, p) });
-  if (p.podDisruptionBudget.enabled) objects.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(), spec: pdbSpec(selector, p) });
+  objects.push(
+    ...workloadObjects(
+      {
+        identity: `${namespace}/${gateway.metadata.name}`,
+        name,
+        selector,
+        podLabels: labels,
+        podAnnotations: infra.annotations,
+        ports,
+        health: healthPort(settings.healthPort, ports),
+        image: settings.image,
+        imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
+        syncAddress: settings.syncAddress,
+        parameters: p,
+      },
+      () => meta(),
+    ),
+  );
 
   return {
     ok: true,

@@ -6,10 +6,10 @@
 // (TranslateOptions.mergedGatewayClasses). Pure, like provision().
 
 import type { Gateway, GatewayClass } from '../api/types.js';
-import { deploymentSpec, healthPort } from './deployment.js';
+import { healthPort } from './deployment.js';
 import { GATEWAY_CLASS_NAME_LABEL, gatewayNameLabelValue, mergedResourceName, ownerReference, sortedMap } from './names.js';
 import { gatewayParametersRef, resolveParameters } from './parameters.js';
-import { hpaSpec, pdbSpec } from './scaling.js';
+import { workloadObjects } from './scaling.js';
 import { listenerPorts, serviceSpec } from './service.js';
 import type { ProvisionInput, ProvisionResult, ProvisionSettings, ProvisionedMeta, ProvisionedObject, UnusableAddress } from './types.js';
 
@@ -106,26 +106,24 @@ export function provisionMerged(input: MergedProvisionInput): MergedProvisionRes
   if (ports.length > 0) {
     objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(), automountServiceAccountToken: false });
     objects.push({ apiVersion: 'v1', kind: 'Service', metadata: meta(p.service.annotations ?? {}), spec: serviceSpec(ports, selector, p, {}) });
-    objects.push({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: meta(),
-      spec: deploymentSpec({
-        identity: mergedIdentity(className),
-        name,
-        selector,
-        podLabels: labels,
-        podAnnotations: {},
-        ports,
-        health: healthPort(settings.healthPort, ports),
-        image: settings.image,
-        imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
-        syncAddress: settings.syncAddress,
-        parameters: p,
-      }),
-    });
-    if (p.autoscaling.enabled) objects.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: meta(), spec: hpaSpec(name, p) });
-    if (p.podDisruptionBudget.enabled) objects.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: meta(), spec: pdbSpec(selector, p) });
+    objects.push(
+      ...workloadObjects(
+        {
+          identity: mergedIdentity(className),
+          name,
+          selector,
+          podLabels: labels,
+          podAnnotations: {},
+          ports,
+          health: healthPort(settings.healthPort, ports),
+          image: settings.image,
+          imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
+          syncAddress: settings.syncAddress,
+          parameters: p,
+        },
+        () => meta(),
+      ),
+    );
   }
   const shared: ProvisionResult = { ok: true, name, namespace, objects, addresses: { onService: [], unusable: [] }, ignored: [] };
   const gateways: Record<string, ProvisionResult> = {};

@@ -13,7 +13,7 @@ import { markPortsUnavailable } from './ports-unavailable.js';
 import { markOverlappingTLS } from './overlapping-tls.js';
 import { allListeners, type GatewayClassNode, type GatewayNode, type ListenerNode, type ListenerSetNode } from './graph.js';
 import { attachedListenerSets, buildListenerSets, decideListenerSets } from './listenersets.js';
-import { buildListener } from './listeners.js';
+import { brokenListener, buildListener } from './listeners.js';
 import { gatewayResolvedRefs, resolveBackendClientCertificate } from './backendtls-client.js';
 import { insecureFallbackRequested } from './frontendtls.js';
 
@@ -66,22 +66,6 @@ export function buildGateways(ctx: Context, classes: Map<string, GatewayClassNod
   for (const g of out) finishProgrammed(g);
   decideListenerSets(listenerSets, listenerValid);
   return { gateways: out, listenerSets };
-}
-
-/** A listener whose fields are too malformed to evaluate: reported, never served. */
-function brokenListener(gw: GatewayNode, spec: Listener, err: unknown): ListenerNode {
-  return {
-    gateway: gw,
-    spec,
-    id: `${gw.namespace}/${gw.name}/${spec.name}`,
-    supportedKinds: [],
-    accepted: false,
-    rejected: { reason: Reason.UnsupportedValue, message: `listener could not be evaluated: ${(err as Error).message}` },
-    certificates: [],
-    addresses: gw.addresses,
-    attached: new Set(),
-    programmed: false,
-  };
 }
 
 type AddressProblem = { accepted: boolean; reason: string; message: string } | undefined;

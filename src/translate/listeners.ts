@@ -39,6 +39,23 @@ export function listenerId(gw: GatewayNode, spec: Listener, ls?: ListenerSetNode
   return ls ? `${base}${ls.namespace}.${ls.name}.${spec.name}` : `${base}${spec.name}`;
 }
 
+/** A listener whose fields are too malformed to evaluate: reported, never served. */
+export function brokenListener(gw: GatewayNode, spec: Listener, err: unknown, ls?: ListenerSetNode): ListenerNode {
+  return {
+    gateway: gw,
+    ...(ls ? { listenerSet: ls } : {}),
+    spec,
+    id: listenerId(gw, spec, ls),
+    supportedKinds: [],
+    accepted: false,
+    rejected: { reason: Reason.UnsupportedValue, message: `listener could not be evaluated: ${(err as Error).message}` },
+    certificates: [],
+    addresses: gw.addresses,
+    attached: new Set(),
+    programmed: false,
+  };
+}
+
 export function buildListener(ctx: Context, gw: GatewayNode, spec: Listener, ls?: ListenerSetNode): ListenerNode {
   const node: ListenerNode = {
     gateway: gw,

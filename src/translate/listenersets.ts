@@ -16,7 +16,7 @@ import { Reason, Type, condition } from './conditions.js';
 import { compareAge, generationOf, matchesSelector, nsOf, type Context } from './context.js';
 import { conflictBetween } from './conflicts.js';
 import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
-import { buildListener, listenerId } from './listeners.js';
+import { brokenListener, buildListener, listenerId } from './listeners.js';
 import { arr, obj } from './util.js';
 
 /**
@@ -50,7 +50,7 @@ export function buildListenerSets(ctx: Context, gateways: ReadonlyMap<string, Ga
       try {
         node.listeners.push(buildListener(ctx, gw, l, node));
       } catch (err) {
-        node.listeners.push(brokenListener(gw, node, l, err));
+        node.listeners.push(brokenListener(gw, l, err, node));
       }
     }
     markConflicts(gw, node);
@@ -104,22 +104,6 @@ function describe(l: ListenerNode): string {
   return l.listenerSet
     ? `listener ${l.spec.name} of ListenerSet ${l.listenerSet.namespace}/${l.listenerSet.name}`
     : `listener ${l.spec.name} of Gateway ${l.gateway.namespace}/${l.gateway.name}`;
-}
-
-function brokenListener(gw: GatewayNode, ls: ListenerSetNode, spec: Listener, err: unknown): ListenerNode {
-  return {
-    gateway: gw,
-    listenerSet: ls,
-    spec,
-    id: listenerId(gw, spec, ls),
-    supportedKinds: [],
-    accepted: false,
-    rejected: { reason: Reason.UnsupportedValue, message: `listener could not be evaluated: ${(err as Error).message}` },
-    certificates: [],
-    addresses: gw.addresses,
-    attached: new Set(),
-    programmed: false,
-  };
 }
 
 /**

@@ -341,7 +341,12 @@ function reconcile(pod) {
   for (const c of pod.spec?.containers ?? []) {
     startContainer(pod, c).catch((err) => log(`${uid}/${c.name}: ${err?.message ?? err}`));
   }
-  readiness.track(pod);
+  // Like the kubelet, probe only once the containers can have started: while the IP's previous pod
+  // drains (startContainer waits for it), a probe at the IP reaches that pod's process, which can
+  // answer 200 during its preStop, and a Ready pod would get traffic its process cannot take yet.
+  const draining = ipDraining.get(pod.status.podIP);
+  if (draining?.size) void Promise.all(draining).then(() => { const p = wanted.get(uid); if (p) readiness.track(p); });
+  else readiness.track(pod);
 }
 
 function forget(pod) {

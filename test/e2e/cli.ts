@@ -66,3 +66,43 @@ export function start(args: string[]): Running {
     },
   };
 }
+
+/**
+ * The smallest serving manifest set: Gateway `web` (HTTP on `port`), HTTPRoute `app` to Service
+ * `app`, whose one ready endpoint is 127.0.0.1:`backendPort`; `extra` is appended (documents
+ * starting with `---`).
+ */
+export function webAppManifests(port: number, backendPort: number, extra = ''): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: portico }
+spec: { controllerName: portico.dev/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: web, namespace: default }
+spec:
+  gatewayClassName: portico
+  listeners: [{ name: http, protocol: HTTP, port: ${port} }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: app, namespace: default }
+spec:
+  parentRefs: [{ name: web }]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: app, namespace: default }
+spec: { ports: [{ name: http, protocol: TCP, port: 80, targetPort: ${backendPort} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: app-1, namespace: default, labels: { kubernetes.io/service-name: app } }
+addressType: IPv4
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+ports: [{ name: http, protocol: TCP, port: ${backendPort} }]
+${extra}`;
+}

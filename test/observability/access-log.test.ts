@@ -179,42 +179,11 @@ describe('access log: portico run', () => {
     const { mkdtemp, rm, writeFile, readFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { start, portico } = await import('../e2e/cli.js');
+    const { start, portico, webAppManifests } = await import('../e2e/cli.js');
     const echo = await echoBackend('app');
     const dir = await mkdtemp(join(tmpdir(), 'portico-alog-'));
     const [port, admin] = await Promise.all([freePort(), freePort()]);
-    await writeFile(join(dir, 'm.yaml'), `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: portico }
-spec: { controllerName: portico.dev/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: default }
-spec:
-  gatewayClassName: portico
-  listeners: [{ name: http, protocol: HTTP, port: ${port} }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: app, namespace: default }
-spec:
-  parentRefs: [{ name: web }]
-  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: app, namespace: default }
-spec: { ports: [{ name: http, protocol: TCP, port: 80, targetPort: ${echo.port} }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: app-1, namespace: default, labels: { kubernetes.io/service-name: app } }
-addressType: IPv4
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
-ports: [{ name: http, protocol: TCP, port: ${echo.port} }]
-`);
+    await writeFile(join(dir, 'm.yaml'), webAppManifests(port, echo.port));
     const file = join(dir, 'access.log');
     const run = start(['run', join(dir, 'm.yaml'), '--workers', '2', '--admin', `127.0.0.1:${admin}`, '--access-log-file', file, '--access-log-fields', 'gateway,listener,route,rule,backend,status,request_id']);
     try {

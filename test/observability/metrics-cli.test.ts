@@ -5,30 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, type Running } from '../e2e/cli.js';
+import { start, webAppManifests, type Running } from '../e2e/cli.js';
 import { echoBackend, freePort, type Backend } from '../dataplane/helpers.js';
 import { families, parse, promtool, sum } from './metrics-helpers.js';
 
-const manifests = (port: number, backendPort: number) => `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: portico }
-spec: { controllerName: portico.dev/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: default }
-spec:
-  gatewayClassName: portico
-  listeners: [{ name: http, protocol: HTTP, port: ${port} }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: app, namespace: default }
-spec:
-  parentRefs: [{ name: web }]
-  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
----
+const manifests = (port: number, backendPort: number) =>
+  webAppManifests(port, backendPort, `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: broken, namespace: default }
@@ -36,19 +18,7 @@ spec:
   parentRefs: [{ name: web }]
   hostnames: [broken.example]
   rules: [{ backendRefs: [{ name: missing, port: 80 }] }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: app, namespace: default }
-spec: { ports: [{ name: http, protocol: TCP, port: 80, targetPort: ${backendPort} }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: app-1, namespace: default, labels: { kubernetes.io/service-name: app } }
-addressType: IPv4
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
-ports: [{ name: http, protocol: TCP, port: ${backendPort} }]
-`;
+`);
 
 describe('metrics: portico run', () => {
   let dir: string, echo: Backend, run: Running, off: Running;

@@ -1,4 +1,5 @@
-// Shared pieces of the config stream tests: per-Gateway keys, a server, IRs for two Gateways.
+// Shared pieces of the config stream tests: per-Gateway keys, a server, IRs for two Gateways, a TCP front.
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -66,4 +67,37 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A TCP front standing in for a Service: each new connection goes to the next of `targets()` in
+ * turn (refused when there is none); established connections stay where they are, as kube-proxy's
+ * rules and conntrack do.
+ */
+export async function tcpFront(targets: () => readonly { host: string; port: number }[]): Promise<{ port: number; close(): Promise<void> }> {
+  let n = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    const all = targets();
+    if (all.length === 0) return void c.destroy();
+    const to = all[n++ % all.length]!;
+    const up = net.connect(to.port, to.host);
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('error', () => undefined).on('close', () => {
+        sockets.delete(s);
+        c.destroy();
+        up.destroy();
+      });
+    }
+    c.pipe(up).pipe(c);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

@@ -6,38 +6,11 @@
 // closes its streams and they land on the new one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import type { IR } from '../../src/ir/types.js';
 import { SyncClient } from '../../src/sync/client.js';
 import { deriveGatewayKey } from '../../src/sync/credentials.js';
 import type { SyncServer } from '../../src/sync/server.js';
-import { gatewayIR, master, startServer, until } from './helpers.js';
-
-/** A TCP front for the replicas: each connection goes to the next replica in turn (the follower first). */
-async function front(ports: number[]): Promise<{ port: number; close(): Promise<void> }> {
-  let n = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    const up = net.connect(ports[n++ % ports.length]!, '127.0.0.1');
-    for (const s of [c, up]) {
-      sockets.add(s);
-      s.on('error', () => undefined).on('close', () => {
-        sockets.delete(s);
-        c.destroy();
-        up.destroy();
-      });
-    }
-    c.pipe(up).pipe(c);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
+import { gatewayIR, master, startServer, tcpFront, until } from './helpers.js';
 
 test('a data plane reaching a follower is refused (SYNC_NOT_LEADER) and reconnects to the leader, which records its NACK; a leadership change moves it', async (t) => {
   let leader = 'a';
@@ -49,7 +22,8 @@ test('a data plane reaching a follower is refused (SYNC_NOT_LEADER) and reconnec
     ports.push(port);
     t.after(() => server.close());
   }
-  const lb = await front(ports);
+  // The replicas behind one address, each connection to the next in turn (the follower first).
+  const lb = await tcpFront(() => ports.map((port) => ({ host: '127.0.0.1', port })));
   t.after(() => lb.close());
   // Translation is the same on every replica: both publish it.
   const ir: IR = gatewayIR('team-a/gw', 18101, 19101, 'v1');

@@ -9,42 +9,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import type { IR } from '../../src/ir/types.js';
 import { deriveGatewayKey } from '../../src/sync/credentials.js';
 import { start, type Running } from '../e2e/cli.js';
 import { echoBackend, freePort } from '../dataplane/helpers.js';
-import { credentialsDir, gatewayIR, master, startServer, until } from './helpers.js';
+import { credentialsDir, gatewayIR, master, startServer, tcpFront, until } from './helpers.js';
 
 const A = 'team-a/gw';
 
 /** The Service: new connections go to the ready endpoints in turn; established ones stay put. */
 async function service(listenPort: number): Promise<{ port: number; endpoints: string[]; close(): Promise<void> }> {
   const endpoints: string[] = [];
-  const sockets = new Set<net.Socket>();
-  let n = 0;
-  const server = net.createServer((c) => {
-    if (endpoints.length === 0) return void c.destroy();
-    const up = net.connect(listenPort, endpoints[n++ % endpoints.length]);
-    for (const s of [c, up]) {
-      sockets.add(s);
-      s.on('error', () => undefined).on('close', () => {
-        sockets.delete(s);
-        c.destroy();
-        up.destroy();
-      });
-    }
-    c.pipe(up).pipe(c);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    endpoints,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+  const front = await tcpFront(() => endpoints.map((host) => ({ host, port: listenPort })));
+  return { ...front, endpoints };
 }
 
 async function ready(health: number, host: string): Promise<boolean> {

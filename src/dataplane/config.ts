@@ -23,7 +23,7 @@ export class RuntimeConfig {
     for (const port of ir.ports) {
       if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
       const old = same?.routers.get(port.name);
-      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics));
+      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old));
     }
     this.metrics = metrics;
   }

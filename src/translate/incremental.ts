@@ -7,7 +7,9 @@
 //   - only EndpointSlices changed: the previous result with the endpoints of the clusters
 //     those slices feed recomputed (endpointsFor, as translate does), every other cluster,
 //     listener and status shared, not copied. No route is translated again;
-//   - anything else: a full translate().
+//   - anything else: a full translate(), whose result then shares with the previous one every
+//     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
+//     summary downstream only redo the changed parts.
 // The full translate() stays the reference: test/translate/incremental.test.ts applies random
 // change sequences and checks both give deep-equal results.
 
@@ -18,6 +20,7 @@ import { changeMatters } from '../store/relevance.js';
 import { keyOf, type Entry, type Snapshot } from '../store/snapshot.js';
 import { endpointsFor } from './backends.js';
 import { SERVICE_NAME_LABEL } from './context.js';
+import { shareUnchanged } from './share.js';
 import type { TranslateOptions, TranslateResult } from './types.js';
 
 export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
@@ -115,8 +118,9 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   let last: Last | undefined;
   const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0 };
   const translateFull = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
+    const prev = last?.result;
     last = undefined; // a throwing translate must not leave a stale base behind
-    const result = full(snapshot, options);
+    const result = prev ? shareUnchanged(prev, full(snapshot, options)) : full(snapshot, options);
     stats.full++;
     last = { entries: snapshot.byKeys(), options, result };
     return result;

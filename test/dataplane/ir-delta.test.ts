@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { createEngine } from '../../src/dataplane/engine.js';
 import { DeltaDecoder, DeltaEncoder } from '../../src/dataplane/ir-delta.js';
+import { PortRouter } from '../../src/dataplane/router/tables.js';
 import { sealKey } from '../../src/ir/keys.js';
 import type { IR } from '../../src/ir/types.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, route, to } from './helpers.js';
@@ -83,6 +84,49 @@ test('delta: a worker on another version answers resync, and the whole state bri
   // Skipping a version is a resync too.
   enc.encode(sample(2000, 5, 6));
   assert.equal(old.apply(enc.encode(sample(2000, 7, 8)).text), 'resync');
+});
+
+test('delta: one route of many changes: only its entry travels, the others stay the same objects and keep their compiled router parts', () => {
+  const enc = new DeltaEncoder();
+  const dec = new DeltaDecoder();
+  const routes = (extra: number[]) =>
+    [...Array.from({ length: 200 }, (_, i) => i), ...extra].map((i) => route({ path: { type: 'PathPrefix', value: `/r${i}` } }, [to('a')]));
+  // The same entries on two listeners (a route attached to both): one text each, referred to twice.
+  const ir = (extra: number[]): IR => {
+    const rs = routes(extra);
+    return { ports: [httpPort(3000, [listener('l', rs)]), httpPort(3001, [listener('m', rs)])], clusters: { a: cluster('a', [1]) } };
+  };
+  const first = enc.encode(ir([]));
+  const got1 = dec.apply(first.text);
+  assert.ok(got1 !== 'resync');
+  assert.deepEqual(got1, ir([]));
+  assert.equal(got1.ports[0]!.listeners[0]!.virtualHosts![0]!.routes[5], got1.ports[1]!.listeners[0]!.virtualHosts![0]!.routes[5]);
+  const second = enc.encode(ir([999]));
+  assert.equal(second.changedPorts, 2);
+  // One new entry's text, and ids for the rest: a small fraction of the first message.
+  assert.equal(second.text.split('/r999').length - 1, 1);
+  assert.ok(second.text.length < first.text.length / 3, `${second.text.length} vs ${first.text.length}`);
+  const got2 = dec.apply(second.text);
+  assert.ok(got2 !== 'resync');
+  assert.deepEqual(got2, ir([999]));
+  const before = got1.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  const after = got2.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  for (let i = 0; i < 200; i++) assert.equal(after[i], before[i]);
+  // A router built from the new port keeps the previous one's compiled virtual host only when its entries are the very same.
+  const r1 = new PortRouter(got1.ports[0]!);
+  const r2 = new PortRouter(got2.ports[0]!, null, r1);
+  assert.notEqual(r2.listenerFor('x')!.vhosts.lookup('x'), r1.listenerFor('x')!.vhosts.lookup('x'));
+  const r3 = new PortRouter({ ...got2.ports[0]! }, null, r2);
+  assert.equal(r3.listenerFor('x')!.vhosts.lookup('x'), r2.listenerFor('x')!.vhosts.lookup('x'));
+  const req = (path: string) => ({ method: 'GET', path, query: '', headers: [] });
+  assert.equal(r3.route('x', req('/r999/a'))?.match.path?.value, '/r999');
+  assert.equal(r3.route('x', req('/r7'))?.match.path?.value, '/r7');
+  // Removing entries: the worker forgets them, and a resync still rebuilds everything.
+  const third = dec.apply(enc.encode(ir([])).text);
+  assert.ok(third !== 'resync');
+  assert.deepEqual(third, ir([]));
+  const fresh = new DeltaDecoder();
+  assert.deepEqual(fresh.apply(enc.full()!), ir([]));
 });
 
 test('two workers: cluster-only applies under load drop no request, and a slow request in flight finishes', async () => {

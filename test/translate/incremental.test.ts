@@ -194,3 +194,49 @@ test('an EndpointSlice change patches only the clusters it feeds; everything els
   assert.equal(second.ir.ports, first.ir.ports);
   assert.equal(second.statuses, first.statuses);
 });
+
+test('a change that needs a full translate() shares every unchanged part with the previous result', () => {
+  const route = (n: string, path: string) =>
+    ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: n, namespace: 'default' },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: 'svc', port: 80 }] }] },
+    }) as unknown as Resource;
+  const fixed = [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: 'portico.dev/gateway-controller' } },
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'default' },
+      spec: { gatewayClassName: 'portico', listeners: [{ name: 'a', port: 8080, protocol: 'HTTP' }, { name: 'b', port: 8081, protocol: 'HTTP', hostname: 'b.example.com' }] },
+    },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80 }] } },
+    ...['/x', '/y', '/z'].map((p, i) => route(`r${i}`, p)),
+  ].map((resource) => ({ resource: resource as Resource }));
+  const inc = incrementalTranslate(translate);
+  const first = inc(new Snapshot(fixed), {});
+  const snapshot = new Snapshot([...fixed, { resource: route('added', '/w') }]);
+  const second = inc(snapshot, {});
+  assert.deepStrictEqual(second, translate(snapshot, {}));
+  const routesOf = (r: typeof first, port: number) => r.ir.ports.find((p) => p.port === port)!.listeners[0]!.virtualHosts![0]!.routes;
+  for (const port of [8080, 8081]) {
+    const before = routesOf(first, port);
+    const after = routesOf(second, port);
+    assert.equal(after.length, before.length + 1);
+    for (const e of before) assert.ok(after.includes(e), `entry ${e.source.name} of port ${port} is the previous object`);
+  }
+  assert.equal(second.ir.clusters, first.ir.clusters);
+  for (const s of second.statuses) {
+    const old = first.statuses.find((o) => o.kind === s.kind && o.name === s.name);
+    // The Gateway's status changed (attachedRoutes), the new route's is new; every other is the same object.
+    if (s.kind === 'HTTPRoute' && s.name !== 'added') assert.equal(s, old);
+  }
+  assert.notDeepEqual(second.statuses.find((s) => s.kind === 'Gateway'), first.statuses.find((s) => s.kind === 'Gateway'));
+  // Nothing changed at all: the previous result as is, through the full path too.
+  inc.reset();
+  const a = inc(snapshot, {});
+  const b = inc(new Snapshot([...snapshot.byKeys().values()].map((e) => ({ resource: structuredClone(e.resource) }))), {});
+  assert.equal(b.ir, a.ir);
+  assert.equal(b.statuses, a.statuses);
+});

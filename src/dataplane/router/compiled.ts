@@ -7,9 +7,20 @@
 // candidates. Its cost depends on the request's path depth and on the routes that share
 // that path, not on how many routes the host has.
 
-import type { HTTPRouteEntry } from '../../ir/types.js';
+import type { HTTPMatch, HTTPRouteEntry } from '../../ir/types.js';
 import { compileFullCheck, compileRestCheck, normalizePrefix, type Check, type MatchRequest } from './match.js';
 import type { RouteMatcher } from './reference.js';
+
+// What an entry's conditions compile to depends on its match alone: kept while the match object
+// lives (ir-delta.ts keeps the objects of unchanged entries), so a virtual host rebuilt for one
+// changed route compiles one route's conditions, not all of them.
+const checksByMatch = new WeakMap<HTTPMatch, { rest: Check | null; full: Check }>();
+
+function checksOf(m: HTTPMatch): { rest: Check | null; full: Check } {
+  let c = checksByMatch.get(m);
+  if (!c) checksByMatch.set(m, (c = { rest: compileRestCheck(m), full: compileFullCheck(m) }));
+  return c;
+}
 
 class TrieNode {
   children: Map<string, TrieNode> | null = null;
@@ -27,8 +38,9 @@ export class CompiledMatcher implements RouteMatcher {
   private heads: number[] = [];
 
   constructor(routes: HTTPRouteEntry[]) {
-    this.rest = routes.map((r) => compileRestCheck(r.match));
-    this.full = routes.map((r) => compileFullCheck(r.match));
+    const checks = routes.map((r) => checksOf(r.match));
+    this.rest = checks.map((c) => c.rest);
+    this.full = checks.map((c) => c.full);
     routes.forEach((r, i) => {
       const p = r.match.path;
       if (p && p.type === 'Exact') {

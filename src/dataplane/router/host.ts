@@ -38,7 +38,7 @@ export function hostnameMatches(pattern: string | undefined, host: string): bool
  * over the (few) wildcards.
  */
 export class HostTable<T> {
-  private exact = new Map<string, T>();
+  private exactHosts = new Map<string, T>();
   private wildcards: { suffix: string; value: T }[] = [];
   private any: T | undefined;
 
@@ -50,13 +50,20 @@ export class HostTable<T> {
       if (!this.wildcards.some((w) => w.suffix === suffix)) this.wildcards.push({ suffix, value });
       // Longest suffix is the most specific wildcard.
       this.wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-    } else if (!this.exact.has(pattern.toLowerCase())) {
-      this.exact.set(pattern.toLowerCase(), value);
+    } else if (!this.exactHosts.has(pattern.toLowerCase())) {
+      this.exactHosts.set(pattern.toLowerCase(), value);
     }
   }
 
+  /** The value added for exactly this pattern (apply time: reusing what a previous table compiled). */
+  exact(pattern: string | undefined): T | undefined {
+    if (pattern === undefined || pattern === '*' || pattern === '') return this.any;
+    if (pattern.startsWith('*.')) return this.wildcards.find((w) => w.suffix === pattern.slice(1).toLowerCase())?.value;
+    return this.exactHosts.get(pattern.toLowerCase());
+  }
+
   lookup(host: string): T | undefined {
-    const e = this.exact.get(host);
+    const e = this.exactHosts.get(host);
     if (e !== undefined) return e;
     const w = this.wildcards;
     for (let i = 0; i < w.length; i++) {

@@ -30,24 +30,53 @@ export interface RouteResult {
   entry: HTTPRouteEntry;
 }
 
+/** A virtual host compiled before can be kept when it is made of the very same entries (ir-delta.ts keeps their objects). */
+function sameRoutes(a: readonly HTTPRouteEntry[], b: readonly HTTPRouteEntry[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Metrics cells per entry and listener, resolved once while the entry object lives: a router
+// rebuilt for one changed route of 10,000 would otherwise build every route's label strings again.
+const cellsByEntry = new WeakMap<HTTPRouteEntry, { metrics: DataplaneMetrics; byListener: Map<string, RouteCells[]> }>();
+
+function entryCells(metrics: DataplaneMetrics, l: Listener, r: HTTPRouteEntry): RouteCells[] {
+  let c = cellsByEntry.get(r);
+  if (!c || c.metrics !== metrics) cellsByEntry.set(r, (c = { metrics, byListener: new Map() }));
+  let cells = c.byListener.get(l.name);
+  if (!cells) {
+    cells = [metrics.route(l, r.source, undefined), ...r.backends.map((b) => metrics.route(l, r.source, b.cluster))];
+    metrics.mirrorCells(l, r);
+    c.byListener.set(l.name, cells);
+  }
+  return cells;
+}
+
 export class PortRouter {
   readonly listeners = new HostTable<CompiledListener>();
 
   /** Metrics: requests answered before any listener was chosen (bad path, unknown host); null when off. */
   readonly noListener: RouteCells | null;
 
-  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null) {
+  /** `previous`: the router this one replaces (same metrics); virtual hosts made of the same entries are kept from it. */
+  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null, previous?: PortRouter) {
     this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
       if (l.protocol === 'TLS') continue; // an HTTPS port's TLS listeners (mixed mode) take no HTTP requests
       const vhosts = new HostTable<CompiledVHost>();
+      const before = previous?.listeners.exact(l.hostname);
       let hasGrpc = false;
       for (const vh of l.virtualHosts ?? []) {
+        const kept = before && before.listener.name === l.name ? before.vhosts.exact(vh.hostname) : undefined;
+        if (kept && sameRoutes(kept.routes, vh.routes)) {
+          vhosts.add(vh.hostname, kept);
+          if (kept.routes.some((r) => r.grpc)) hasGrpc = true;
+          continue;
+        }
         // Resolved once per apply: a request bumps fields of these, never builds a label.
-        const cells = metrics
-          ? vh.routes.map((r) => [metrics.route(l, r.source, undefined), ...r.backends.map((b) => metrics.route(l, r.source, b.cluster))])
-          : null;
-        if (metrics) for (const r of vh.routes) metrics.mirrorCells(l, r);
+        const cells = metrics ? vh.routes.map((r) => entryCells(metrics, l, r)) : null;
         vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher: new CompiledMatcher(vh.routes), cells });
         if (vh.routes.some((r) => r.grpc)) hasGrpc = true;
       }

@@ -1,0 +1,142 @@
+// Structural sharing between two translations. After a change that needed a full translate(),
+// most of the new result equals the previous one (one route of 10,000 changed), but every object
+// in it is new, so everything downstream (the IR delta to the workers, their routers, the status
+// summary) would redo its work for all of it. shareUnchanged() hands back the new result with
+// every part that deep-equals its counterpart in the previous result replaced by that previous
+// object: route entries matched by their source, virtual hosts by hostname, listeners and ports
+// by name, clusters by name, statuses by object; a container whose parts are all shared is itself
+// the previous object. Only equal values are swapped, so the result stays deep-equal to the full
+// translate() (test/translate/incremental.test.ts checks it); sealed key material (ir/keys.ts)
+// is compared too, so a rotated key is never hidden behind an old object.
+
+import type { Cluster, HTTPRouteEntry, IR, Listener, Port, RouteSource, VirtualHost } from '../ir/types.js';
+import type { ObjectStatus, TranslateResult } from './types.js';
+
+/**
+ * Deep equality of plain data: arrays, and objects by their enumerable properties plus the two
+ * sealed ones (ir/keys.ts keyPem, sessionKey), which enumeration does not show.
+ */
+export function deepSame(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepSame(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(y, k) || !deepSame(x[k], y[k])) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0 && x.keyPem === y.keyPem && x.sessionKey === y.sessionKey;
+}
+
+const sameSource = (a: RouteSource, b: RouteSource): boolean =>
+  a.name === b.name && a.rule === b.rule && a.match === b.match && a.namespace === b.namespace && a.kind === b.kind;
+const sourceKey = (s: RouteSource): string => `${s.kind}/${s.namespace}/${s.name}/${s.rule}/${s.match ?? ''}`;
+
+/**
+ * `next` with its elements replaced by the previous ones they equal; the previous list itself
+ * when all are. Counterparts are found walking both lists in step (an insertion or removal only
+ * shifts them), by key when the walk loses its place.
+ */
+function shareList<T extends object>(
+  prev: readonly T[] | undefined,
+  next: T[],
+  sameKey: (a: T, b: T) => boolean,
+  key: (t: T) => string,
+  one: (p: T, n: T) => T,
+): T[] {
+  if (!prev) return next;
+  let byKey: Map<string, number> | undefined;
+  let j = 0;
+  let all = prev.length === next.length;
+  const out = new Array<T>(next.length);
+  for (let i = 0; i < next.length; i++) {
+    const n = next[i]!;
+    let p: T | undefined;
+    if (j < prev.length && sameKey(prev[j]!, n)) p = prev[j++];
+    else {
+      if (!byKey) {
+        byKey = new Map();
+        for (let k = 0; k < prev.length; k++) byKey.set(key(prev[k]!), k);
+      }
+      const at = byKey.get(key(n));
+      if (at !== undefined) {
+        p = prev[at];
+        j = at + 1;
+      }
+    }
+    const s = p === undefined ? n : one(p, n);
+    if (s !== prev[i]) all = false;
+    out[i] = s;
+  }
+  return all ? (prev as T[]) : out;
+}
+
+// One entry object serves every listener its route attaches to: compare it once per call.
+let entryMemo = new Map<HTTPRouteEntry, HTTPRouteEntry>();
+function entryOf(p: HTTPRouteEntry, n: HTTPRouteEntry): HTTPRouteEntry {
+  let s = entryMemo.get(n);
+  if (s === undefined || (s !== n && s !== p)) {
+    s = deepSame(p, n) ? p : n;
+    entryMemo.set(n, s);
+  }
+  return s;
+}
+
+/** `next` with the given fields taken from `shared`; `prev` when every field then is the same value. */
+function withFields<T extends object>(prev: T, next: T, shared: Partial<T>): T {
+  const merged = { ...next, ...shared } as T;
+  return deepSame(prev, merged) ? prev : merged;
+}
+
+function shareVHost(p: VirtualHost, n: VirtualHost): VirtualHost {
+  const routes = shareList(p.routes, n.routes, (a, b) => sameSource(a.source, b.source), (r) => sourceKey(r.source), entryOf);
+  return withFields(p, n, { routes });
+}
+
+function shareListener(p: Listener, n: Listener): Listener {
+  const shared: Partial<Listener> = {};
+  if (n.virtualHosts) shared.virtualHosts = shareList(p.virtualHosts, n.virtualHosts, (a, b) => a.hostname === b.hostname, (v) => v.hostname, shareVHost);
+  if (n.tls && p.tls && deepSame(p.tls, n.tls)) shared.tls = p.tls;
+  if (n.tlsRoutes && p.tlsRoutes && deepSame(p.tlsRoutes, n.tlsRoutes)) shared.tlsRoutes = p.tlsRoutes;
+  if (n.l4Route && p.l4Route && deepSame(p.l4Route, n.l4Route)) shared.l4Route = p.l4Route;
+  return withFields(p, n, shared);
+}
+
+function sharePort(p: Port, n: Port): Port {
+  return withFields(p, n, { listeners: shareList(p.listeners, n.listeners, (a, b) => a.name === b.name, (l) => l.name, shareListener) });
+}
+
+export function shareIR(prev: IR, next: IR): IR {
+  entryMemo = new Map();
+  const ports = shareList(prev.ports, next.ports, (a, b) => a.name === b.name, (p) => p.name, sharePort);
+  entryMemo = new Map();
+  let allClusters = Object.keys(prev.clusters).length === Object.keys(next.clusters).length;
+  const clusters: Record<string, Cluster> = {};
+  for (const [name, c] of Object.entries(next.clusters)) {
+    const p = prev.clusters[name];
+    const s = p !== undefined && deepSame(p, c) ? p : c;
+    if (s !== p) allClusters = false;
+    clusters[name] = s;
+  }
+  const sharedClusters = allClusters ? prev.clusters : clusters;
+  if (ports === prev.ports && sharedClusters === prev.clusters && Object.keys(next).length === 2) return prev;
+  return { ...next, ports, clusters: sharedClusters };
+}
+
+const statusKey = (s: ObjectStatus): string => `${s.kind}/${s.namespace ?? ''}/${s.name}`;
+
+/** The new result, sharing every part equal to the previous result's (see the file comment). */
+export function shareUnchanged(prev: TranslateResult, next: TranslateResult): TranslateResult {
+  const ir = shareIR(prev.ir, next.ir);
+  const statuses = shareList(prev.statuses, next.statuses, (a, b) => a.name === b.name && a.namespace === b.namespace && a.kind === b.kind, statusKey, (p, n) => (deepSame(p, n) ? p : n));
+  const references = prev.references && next.references && deepSame(prev.references, next.references) ? prev.references : next.references;
+  return { ...next, ir, statuses, ...(next.references !== undefined ? { references } : {}) };
+}

@@ -227,23 +227,38 @@ function checkInt(s: IntSchema, v: number, err: Report): void {
 }
 
 /**
- * A copy of `value` with the schema's defaults filled in where fields are absent.
+ * `value` with the schema's defaults filled in where fields are absent: a new object along the
+ * paths that changed, the very same objects everywhere else (the parsed manifest and the stored
+ * resource share what defaulting left alone, instead of the store holding a second copy).
  * Values of the wrong type are returned as they are (validation reports them).
  */
 export function applyDefaults(schema: Schema, value: unknown): unknown {
   if (schema.t === 'object' && isObject(value)) {
-    const out: Record<string, unknown> = { ...value };
+    let out: Record<string, unknown> | undefined;
     for (const [k, fs] of Object.entries(schema.fields)) {
-      if ((out[k] === undefined || out[k] === null) && fs.default !== undefined) out[k] = structuredClone(fs.default);
-      if (out[k] !== undefined && out[k] !== null) out[k] = applyDefaults(fs, out[k]);
+      const v = value[k];
+      let nv = v;
+      if ((nv === undefined || nv === null) && fs.default !== undefined) nv = structuredClone(fs.default);
+      if (nv !== undefined && nv !== null) nv = applyDefaults(fs, nv);
+      if (nv !== v) (out ??= { ...value })[k] = nv;
     }
-    return out;
+    return out ?? value;
   }
-  if (schema.t === 'array' && Array.isArray(value)) return value.map((x) => applyDefaults(schema.items, x));
+  if (schema.t === 'array' && Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const nv = applyDefaults(schema.items, value[i]);
+      if (nv !== value[i]) (out ??= value.slice())[i] = nv;
+    }
+    return out ?? value;
+  }
   if (schema.t === 'map' && isObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = applyDefaults(schema.value, v);
-    return out;
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const nv = applyDefaults(schema.value, v);
+      if (nv !== v) (out ??= { ...value })[k] = nv;
+    }
+    return out ?? value;
   }
   return value;
 }

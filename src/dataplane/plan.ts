@@ -136,7 +136,9 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   const entry = vh!.routes[idx]!;
   p.entry = entry;
   const cells = vh!.cells;
-  if (cells) p.cells = cells[idx]![0]!;
+  // Resolved before the filters run: a RequestMirror's cells are registered with the route's.
+  const routeCells = cells ? cells.at(idx) : null;
+  if (routeCells) p.cells = routeCells[0]!;
   p.method = inc.method;
   p.headers = inc.headers;
   p.authority = inc.authority;
@@ -147,7 +149,7 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
   let token: SessionToken | null = null;
   let b = sp && (token = readSession(sp, inc.headers, Math.floor(Date.now() / 1000))) ? stickyBackend(entry.backends, token) : undefined;
   b ??= pickBackend(entry.backends);
-  if (cells && b) p.cells = cells[idx]![1 + entry.backends.indexOf(b)]!;
+  if (routeCells && b) p.cells = routeCells[1 + entry.backends.indexOf(b)]!;
   if (b && b.cluster !== undefined) p.backend = b.cluster;
   if (!b || b.invalid || b.cluster === undefined) {
     if (entry.grpc) p.grpcStatus = 14;

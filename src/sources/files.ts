@@ -347,7 +347,8 @@ function check(o: Record<string, unknown>, kind: string, meta: Record<string, un
   } else if (typeof meta.namespace !== 'string' || meta.namespace === '') {
     withNs = { ...o, metadata: { ...meta, namespace: 'default' } };
   }
-  const defaulted = applyDefaults(withNs) as Record<string, unknown>;
+  // Its own top level: applyDefaults shares what it did not change, and generation is set below.
+  const defaulted = { ...(applyDefaults(withNs) as Record<string, unknown>) };
   const m = defaulted.metadata as Record<string, unknown>;
   if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };
   return { errors, resource: defaulted as unknown as Resource };

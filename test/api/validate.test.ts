@@ -293,6 +293,22 @@ test('applyDefaults fills the CRD defaults without touching the input', () => {
   assert.deepEqual(applyDefaults({ kind: 'HTTPRoute', metadata: { name: 'r' }, spec: {} } as Obj).spec.rules, [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }]);
 });
 
+test('applyDefaults shares what it leaves alone: the input objects where no default applied, new ones on the paths that changed', () => {
+  const eps = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'e', namespace: 'n', labels: { 'kubernetes.io/service-name': 's' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] };
+  const out = applyDefaults(eps) as Obj;
+  assert.deepEqual(out, applyDefaults(structuredClone(eps)));
+  assert.equal(out.endpoints, eps.endpoints);
+  assert.equal(out.metadata, eps.metadata);
+  const route = { apiVersion: `${GW}/v1`, kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { hostnames: ['a.example'], rules: [{ matches: [{ path: { type: 'Exact', value: '/x' } }], backendRefs: [{ name: 's', port: 80 }] }, { matches: [{ path: { type: 'Exact', value: '/y' } }] }] } };
+  const r = applyDefaults(route) as Obj;
+  assert.notEqual(r.spec, route.spec);
+  assert.equal(r.spec.hostnames, route.spec.hostnames);
+  assert.notEqual(r.spec.rules[0], route.spec.rules[0]); // its backendRef got group, kind and weight
+  assert.equal(r.spec.rules[0].matches, route.spec.rules[0]!.matches);
+  assert.equal(r.metadata, route.metadata);
+  assert.equal((route.spec.rules[0]!.backendRefs[0] as Obj).weight, undefined);
+});
+
 test('ListenerSet: the listener rules of a Gateway, parentRef defaults, named for the ListenerSet', () => {
   const ls = structuredClone(BASE.ListenerSet!);
   ls.spec.listeners.push({ name: 'http', port: 9090, protocol: 'HTTP' }, { name: 'tcp', port: 9000, protocol: 'TCP', hostname: 'x.example.com' });

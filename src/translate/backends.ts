@@ -95,7 +95,8 @@ export class Clusters {
     return undefined;
   }
 
-  private readonly memo = new Map<string, Resolved>();
+  /** Each answer with the keys looked up to reach it: a later route asking the same depends on them too. */
+  private readonly memo = new Map<string, { r: Resolved; refs: Set<string> }>();
 
   /** Many routes name the same Service port: resolve each (route kind, namespace, ref, use) once. */
   resolve(from: { kind: string; namespace: string }, ref: BackendRef, use: BackendUse): Resolved {
@@ -103,8 +104,22 @@ export class Clusters {
       ref.group === undefined && ref.kind === undefined
         ? `${from.kind}|${from.namespace}|${ref.namespace}|${ref.name}|${ref.port}|${use}`
         : `${from.kind}|${from.namespace}|${ref.namespace}|${ref.name}|${ref.port}|${use}|${ref.group}|${ref.kind}`;
-    let r = this.memo.get(key);
-    if (!r) this.memo.set(key, (r = this.resolveOnce(from, ref, use)));
+    const known = this.memo.get(key);
+    if (known) {
+      for (const k of known.refs) this.ctx.note(k);
+      return known.r;
+    }
+    const outer = this.ctx.recording;
+    const refs = new Set<string>();
+    this.ctx.recording = refs;
+    let r: Resolved;
+    try {
+      r = this.resolveOnce(from, ref, use);
+    } finally {
+      this.ctx.recording = outer;
+    }
+    for (const k of refs) outer.add(k);
+    this.memo.set(key, { r, refs });
     return r;
   }
 

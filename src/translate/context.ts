@@ -68,10 +68,20 @@ export class Context {
    * found or not: a change to anything else of those kinds cannot change the output.
    */
   readonly references = new Set<string>();
+  /** The same keys, as looked up outside any one HTTPRoute/GRPCRoute (translate/splice.ts keeps each route's apart). */
+  readonly base = new Set<string>();
+  /** Where lookups are noted besides `references`: `base`, or the set of the route being translated. */
+  recording: Set<string> = this.base;
+
+  /** Remember a lookup of `key` (store keyOf form). */
+  note(key: string): void {
+    this.references.add(key);
+    this.recording.add(key);
+  }
 
   /** snapshot.get for referenced kinds (Secret, Service, ConfigMap, Namespace), remembering the lookup. */
   lookup<R>(kind: string, namespace: string | undefined, name: string): R | undefined {
-    this.references.add(keyOf(kind, namespace, name));
+    this.note(keyOf(kind, namespace, name));
     return this.snapshot.get<R>(kind, namespace, name);
   }
 
@@ -91,7 +101,7 @@ export class Context {
 
   endpointSlices(namespace: string, service: string): readonly EndpointSlice[] {
     // Slices are found through their Service's name label, so the Service key stands for them.
-    this.references.add(keyOf(Kind.Service, namespace, service));
+    this.note(keyOf(Kind.Service, namespace, service));
     return this.slicesByService.get(`${namespace}/${service}`) ?? [];
   }
 

@@ -7,6 +7,9 @@
 //   - only EndpointSlices changed: the previous result with the endpoints of the clusters
 //     those slices feed recomputed (endpointsFor, as translate does), every other cluster,
 //     listener and status shared, not copied. No route is translated again;
+//   - only HTTPRoutes changed, and no kind whose result depends on other routes' exists
+//     (./splice.ts): the last translation updated in place, each changed route translated by
+//     the code translate() uses for it, its listeners' IR rebuilt, every other part shared;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -21,6 +24,9 @@ import { keyOf, type Entry, type Snapshot } from '../store/snapshot.js';
 import { endpointsFor } from './backends.js';
 import { SERVICE_NAME_LABEL } from './context.js';
 import { shareUnchanged } from './share.js';
+import { translate as referenceTranslate, translateKeepingState, type TranslateState } from './index.js';
+import { SPLICE_BLOCKERS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
+import type { HTTPRouteEntry } from '../ir/types.js';
 import type { TranslateOptions, TranslateResult } from './types.js';
 
 export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
@@ -30,6 +36,8 @@ export interface IncrementalStats {
   full: number;
   unchanged: number;
   endpointsOnly: number;
+  /** HTTPRoute changes applied to the last translation (./splice.ts). */
+  routesSpliced: number;
 }
 
 export interface IncrementalTranslate extends TranslateFn {
@@ -42,6 +50,8 @@ interface Last {
   entries: ReadonlyMap<string, Entry>;
   options: TranslateOptions;
   result: TranslateResult;
+  /** What the full translate() built (only when `full` is translate() itself): ./splice.ts updates it. */
+  state?: TranslateState;
 }
 
 const OPTION_FIELDS = ['controllerName', 'addressFor', 'addressUsable', 'portUnavailable', 'dataPlanes', 'mergedGatewayClasses', 'sessionSeed'] as const;
@@ -116,31 +126,71 @@ function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, services: Rea
 
 export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   let last: Last | undefined;
-  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0 };
+  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0 };
+  const keepsState = full === referenceTranslate;
   const translateFull = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     const prev = last?.result;
     last = undefined; // a throwing translate must not leave a stale base behind
-    const result = prev ? shareUnchanged(prev, full(snapshot, options)) : full(snapshot, options);
+    let result: TranslateResult;
+    let state: TranslateState | undefined;
+    if (keepsState) ({ result, state } = translateKeepingState(snapshot, options));
+    else result = full(snapshot, options);
+    if (prev) {
+      const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
+      result = shareUnchanged(prev, result, shared);
+      if (state) adoptShared(state, result.ir, shared);
+    }
     stats.full++;
-    last = { entries: snapshot.byKeys(), options, result };
+    last = { entries: snapshot.byKeys(), options, result, state };
     return result;
+  };
+  /** Only HTTPRoutes changed: the last translation updated in place (./splice.ts), else undefined. */
+  const splice = (snapshot: Snapshot, changes: RouteChange[]): TranslateResult | undefined => {
+    const state = last?.state;
+    if (!last || !state || changes.length === 0) return undefined;
+    for (const k of SPLICE_BLOCKERS) if (snapshot.entries(k).length > 0) return undefined;
+    last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
+    try {
+      const result = spliceHTTPRoutes(state, last.result, changes);
+      if (!result) return undefined;
+      last.state = state;
+      return result;
+    } catch {
+      return undefined;
+    }
   };
   const fn = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     if (!last || !last.result.references || !sameOptions(last.options, options)) return translateFull(snapshot, options);
     const entries = snapshot.byKeys();
     const references = new Set(last.result.references);
     const services = new Set<string>();
-    for (const k of changedKeys(last.entries, entries)) {
+    const routes: RouteChange[] = [];
+    let others = false;
+    const changed = changedKeys(last.entries, entries);
+    for (const k of changed) {
       const before = last.entries.get(k)?.resource;
       const after = entries.get(k)?.resource;
       const matters = (before !== undefined && changeMatters(references, before)) || (after !== undefined && changeMatters(references, after));
       if (!matters) continue;
-      if ((before ?? after)!.kind !== Kind.EndpointSlice) return translateFull(snapshot, options);
-      for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
+      const kind = (before ?? after)!.kind;
+      if (kind === Kind.HTTPRoute) routes.push({ key: k, before, after });
+      else if (kind === Kind.EndpointSlice) {
+        for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
+      } else others = true;
+    }
+    if (others || (routes.length > 0 && services.size > 0)) return translateFull(snapshot, options);
+    if (routes.length > 0) {
+      const result = splice(snapshot, routes);
+      if (!result) return translateFull(snapshot, options);
+      stats.routesSpliced++;
+      last = { entries, options, result, state: last.state };
+      return result;
     }
     if (services.size === 0) {
       stats.unchanged++;
-      last = { entries, options, result: last.result };
+      // The kept state reads the snapshot it was built from: after any change it is dropped, or a
+      // later splice could miss an object added now (a Service nothing referred to yet).
+      last = { entries, options, result: last.result, state: changed.length === 0 ? last.state : undefined };
       return last.result;
     }
     // A referenced Service whose key is not in the snapshot any more would have been a Service change.
@@ -151,6 +201,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const patched = patchEndpoints(last.result, snapshot, services);
     if (!patched) return translateFull(snapshot, options);
     stats.endpointsOnly++;
+    // The kept translation state holds the old endpoints: a later splice must not bring them back.
     last = { entries, options, result: patched };
     return patched;
   };

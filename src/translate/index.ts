@@ -10,7 +10,7 @@
 import type { GRPCRoute, HTTPRoute, ParentReference, Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { Snapshot } from '../store/snapshot.js';
-import { attachRoute, type AttachInput, type Parents } from './attachment.js';
+import { attachRoute, routeKey, type AttachInput, type Parents } from './attachment.js';
 import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { Reason, Type, condition } from './conditions.js';
@@ -19,11 +19,11 @@ import { Context, generationOf, nsOf, sortByAge } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js';
 import { listenerSetStatus } from './listenersets.js';
-import type { GatewayNode, ListenerNode } from './graph.js';
+import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
 import { HostnameClaims, routeHostnameBehind, validHostname } from './hostnames.js';
 import { tlsMode } from './listeners.js';
-import type { WeightedBackend } from '../ir/types.js';
+import type { Listener as IRListener, WeightedBackend } from '../ir/types.js';
 import { httpRouteEntries } from './httproute.js';
 import { ListenerContent, buildIR } from './ir.js';
 import { l4RuleBackends, terminateBackends } from './l4routes.js';
@@ -36,6 +36,15 @@ export type { TranslateOptions, TranslateResult, ObjectStatus } from './types.js
 const L4_USE: Record<string, BackendUse> = { TLSRoute: 'tcp', TCPRoute: 'tcp', UDPRoute: 'udp' };
 
 export function translate(snapshot: Snapshot, options?: TranslateOptions): TranslateResult {
+  return translateKeepingState(snapshot, options).result;
+}
+
+/**
+ * translate(), also handing back what it built on the way (its graph, the listeners' route
+ * lists, per route what it added where and what it looked up): translate/splice.ts updates
+ * that in place for a change of HTTPRoutes alone instead of translating everything again.
+ */
+export function translateKeepingState(snapshot: Snapshot, options?: TranslateOptions): { result: TranslateResult; state: TranslateState } {
   const ctx = new Context(snapshot, options);
   const classes = buildGatewayClasses(ctx);
   const { gateways, listenerSets } = buildGateways(ctx, classes);
@@ -56,45 +65,12 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
   const ordered = sortByAge(httpish, (x) => x.r);
   // Per listener, the effective hostnames claimed by each kind (GRPCRoute spec: exactly one
   // of two overlapping HTTPRoute/GRPCRoute is accepted, the older).
-  const claims = new Map<ListenerNode, { HTTPRoute: HostnameClaims; GRPCRoute: HostnameClaims }>();
+  const world: RouteWorld = { ctx, parents, clusters, content, claims: new Map() };
+  const http = new Map<string, HTTPRouteState>();
   for (const [order, { kind, r }] of ordered.entries()) {
-    const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
-    routes.push(node);
-    safely(node, parents, () => {
-      const entries: RankedEntry[] =
-        kind === 'HTTPRoute' ? httpRouteEntries(node, r as HTTPRoute, clusters) : grpcRouteEntries(node, r as GRPCRoute, clusters);
-      const hosts = routeHostnames(r);
-      const id = `${node.namespace}/${r.metadata.name}`;
-      const input: AttachInput = {
-        kind,
-        route: r,
-        generation: node.generation,
-        hostnames: hosts.hostnames,
-        invalid: hosts.invalid ?? routeInvalid(node),
-        admit: (l, hosts) => {
-          let c = claims.get(l);
-          if (!c) claims.set(l, (c = { HTTPRoute: new HostnameClaims(), GRPCRoute: new HostnameClaims() }));
-          const other = kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';
-          for (const h of hosts) {
-            const owner = c[other].overlap(h);
-            if (owner !== undefined) return `${other} ${owner} already serves overlapping hostnames on listener ${l.id} and is older`;
-          }
-          for (const h of hosts) c[kind].add(h, id);
-          return undefined;
-        },
-      };
-      node.parents = attachRoute(ctx, parents, input);
-      // Two parentRefs may select the same listener (whole Gateway and one sectionName): serve once.
-      const served = new Set<string>();
-      for (const p of node.parents)
-        for (const a of p.attachments)
-          for (const h of a.hostnames) {
-            const k = `${a.listener.id}\n${h}`;
-            if (served.has(k)) continue;
-            served.add(k);
-            content.addHTTP(a.listener, h, entries, routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, h));
-          }
-    });
+    const done = translateHTTPRoute(world, kind, r, order);
+    routes.push(done.node);
+    http.set(routeKey(kind, r), done);
   }
 
   // ---- TLSRoute, TCPRoute, UDPRoute
@@ -183,7 +159,90 @@ export function translate(snapshot: Snapshot, options?: TranslateOptions): Trans
     statuses.push({ kind: p.kind, namespace: nsOf(p.resource), name: p.resource.metadata.name, generation: p.generation, status: clusters.traffic.status(p, ctx.controllerName) });
   statuses.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name));
 
-  return { ir: buildIR(gateways, content, clusters), statuses, references: [...ctx.references].sort() };
+  const listenerIR = new Map<ListenerNode, IRListener>();
+  const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
+  return { result, state: { ctx, gateways, listenerSets, parents, clusters, content, routes, http, listenerIR } };
+}
+
+/** What one HTTPRoute or GRPCRoute needs from the rest of the translation. */
+export interface RouteWorld {
+  ctx: Context;
+  parents: Parents;
+  clusters: Clusters;
+  content: ListenerContent;
+  claims: Map<ListenerNode, { HTTPRoute: HostnameClaims; GRPCRoute: HostnameClaims }>;
+}
+
+/** One HTTPRoute's or GRPCRoute's part of a translation: its node, the entries it added to each listener's virtual host, the keys it looked up. */
+export interface HTTPRouteState {
+  node: RouteNode;
+  served: { listener: ListenerNode; hostname: string; added: RankedEntry[] }[];
+  references: Set<string>;
+}
+
+export interface TranslateState {
+  ctx: Context;
+  gateways: GatewayNode[];
+  listenerSets: ListenerSetNode[];
+  parents: Parents;
+  clusters: Clusters;
+  content: ListenerContent;
+  /** Every route node: HTTPRoutes and GRPCRoutes in age order, then the others. */
+  routes: RouteNode[];
+  /** HTTPRoutes and GRPCRoutes by routeKey(). */
+  http: Map<string, HTTPRouteState>;
+  /** The IR listener built for each programmed listener (before per-Gateway client certificates). */
+  listenerIR: Map<ListenerNode, IRListener>;
+}
+
+/** One HTTPRoute or GRPCRoute: entries, attachment, and its entries into each listener's virtual hosts. */
+export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute', r: Resource, order: number): HTTPRouteState {
+  const { ctx, parents, clusters, content, claims } = w;
+  const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
+  const done: HTTPRouteState = { node, served: [], references: new Set() };
+  const outer = ctx.recording;
+  ctx.recording = done.references;
+  try {
+    safely(node, parents, () => {
+      const entries: RankedEntry[] =
+        kind === 'HTTPRoute' ? httpRouteEntries(node, r as HTTPRoute, clusters) : grpcRouteEntries(node, r as GRPCRoute, clusters);
+      const hosts = routeHostnames(r);
+      const id = `${node.namespace}/${r.metadata.name}`;
+      const input: AttachInput = {
+        kind,
+        route: r,
+        generation: node.generation,
+        hostnames: hosts.hostnames,
+        invalid: hosts.invalid ?? routeInvalid(node),
+        admit: (l, hosts) => {
+          let c = claims.get(l);
+          if (!c) claims.set(l, (c = { HTTPRoute: new HostnameClaims(), GRPCRoute: new HostnameClaims() }));
+          const other = kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';
+          for (const h of hosts) {
+            const owner = c[other].overlap(h);
+            if (owner !== undefined) return `${other} ${owner} already serves overlapping hostnames on listener ${l.id} and is older`;
+          }
+          for (const h of hosts) c[kind].add(h, id);
+          return undefined;
+        },
+      };
+      node.parents = attachRoute(ctx, parents, input);
+      // Two parentRefs may select the same listener (whole Gateway and one sectionName): serve once.
+      const served = new Set<string>();
+      for (const p of node.parents)
+        for (const a of p.attachments)
+          for (const h of a.hostnames) {
+            const k = `${a.listener.id}\n${h}`;
+            if (served.has(k)) continue;
+            served.add(k);
+            const added = content.addHTTP(a.listener, h, entries, routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, h));
+            done.served.push({ listener: a.listener, hostname: h, added });
+          }
+    });
+  } finally {
+    ctx.recording = outer;
+  }
+  return done;
 }
 
 /** spec.hostnames, each checked against the Hostname pattern; one bad entry makes the route unacceptable (the CRD would refuse it). */

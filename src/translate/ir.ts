@@ -22,12 +22,40 @@ export class ListenerContent {
   readonly tls = new Map<ListenerNode, TLSRanked[]>();
   readonly l4 = new Map<ListenerNode, L4RouteEntry>();
 
-  addHTTP(l: ListenerNode, hostname: string, entries: readonly RankedEntry[], routeHostname: string | undefined): void {
+  /** Set once every list is in compareHTTP order (translate/splice.ts keeps them so): the IR then takes them as they are. */
+  sorted = false;
+
+  /** Returns what it added (translate/splice.ts takes it out again when the route changes). */
+  addHTTP(l: ListenerNode, hostname: string, entries: readonly RankedEntry[], routeHostname: string | undefined): RankedEntry[] {
     let hosts = this.http.get(l);
     if (!hosts) this.http.set(l, (hosts = new Map()));
     let list = hosts.get(hostname);
     if (!list) hosts.set(hostname, (list = []));
-    for (const e of entries) list.push(routeHostname === undefined ? e : { ...e, routeHostname });
+    const added = routeHostname === undefined ? [...entries] : entries.map((e) => ({ ...e, routeHostname }));
+    for (const e of added) list.push(e);
+    this.servers.set(list, (this.servers.get(list) ?? 0) + 1);
+    return added;
+  }
+
+  /** How many routes are served on each list: a virtual host exists while one is, even with no entries (a route without rules). */
+  private readonly servers = new Map<RankedEntry[], number>();
+
+  /** Undoes one addHTTP (translate/splice.ts): its entries out of the list, the virtual host gone with its last route. */
+  removeHTTP(l: ListenerNode, hostname: string, added: readonly RankedEntry[]): void {
+    const hosts = this.http.get(l);
+    const list = hosts?.get(hostname);
+    if (!hosts || !list) throw new Error(`no virtual host ${hostname} on listener ${l.id}`);
+    const gone = new Set(added);
+    let w = 0;
+    for (let i = 0; i < list.length; i++) if (!gone.has(list[i]!)) list[w++] = list[i]!;
+    if (list.length - w !== added.length) throw new Error(`virtual host ${hostname} on listener ${l.id} did not hold the route's entries`);
+    list.length = w;
+    const n = (this.servers.get(list) ?? 0) - 1;
+    if (n > 0) this.servers.set(list, n);
+    else {
+      this.servers.delete(list);
+      hosts.delete(hostname);
+    }
   }
 
   addTLS(l: ListenerNode, e: TLSRanked): void {
@@ -49,7 +77,7 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
     const hosts = content.http.get(l) ?? new Map<string, RankedEntry[]>();
     const vhosts: VirtualHost[] = [...hosts.keys()]
       .sort(compareHostnameSpecificity)
-      .map((hostname) => ({ hostname, routes: [...hosts.get(hostname)!].sort(compareHTTP).map((r) => r.entry) }));
+      .map((hostname) => ({ hostname, routes: (content.sorted ? hosts.get(hostname)! : [...hosts.get(hostname)!].sort(compareHTTP)).map((r) => r.entry) }));
     out.virtualHosts = vhosts;
   } else if (protocol === 'TLS') {
     const list = [...(content.tls.get(l) ?? [])];
@@ -69,14 +97,20 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
   return out;
 }
 
-export function buildIR(gateways: readonly GatewayNode[], content: ListenerContent, clusters: Clusters): IR {
+/** `listenerIR`: IR listeners built before, reused while their listener's content is unchanged; filled with what is built. */
+export function buildIR(gateways: readonly GatewayNode[], content: ListenerContent, clusters: Clusters, listenerIR?: Map<ListenerNode, IRListener>): IR {
   const ports = new Map<string, { port: Port; order: (string | undefined)[] }>();
   const all = clusters.toRecord();
   const withCert: IR['clusters'] = {};
   for (const gw of gateways) {
     for (const l of allListeners(gw)) {
       if (!l.programmed) continue;
-      const ir = withClientCertificate(irListener(l, content), gw, all, withCert);
+      let built = listenerIR?.get(l);
+      if (!built) {
+        built = irListener(l, content);
+        listenerIR?.set(l, built);
+      }
+      const ir = withClientCertificate(built, gw, all, withCert);
       for (const address of l.addresses) {
         const name = `${address}:${l.spec.port}/${l.spec.protocol}`;
         let p = ports.get(name);

@@ -114,8 +114,9 @@ function sharePort(p: Port, n: Port): Port {
   return withFields(p, n, { listeners: shareList(p.listeners, n.listeners, (a, b) => a.name === b.name, (l) => l.name, shareListener) });
 }
 
-export function shareIR(prev: IR, next: IR): IR {
-  entryMemo = new Map();
+/** `entries`, when given, receives each new route entry -> the object the result holds for it. */
+export function shareIR(prev: IR, next: IR, entries: Map<HTTPRouteEntry, HTTPRouteEntry> = new Map()): IR {
+  entryMemo = entries;
   const ports = shareList(prev.ports, next.ports, (a, b) => a.name === b.name, (p) => p.name, sharePort);
   entryMemo = new Map();
   let allClusters = Object.keys(prev.clusters).length === Object.keys(next.clusters).length;
@@ -134,8 +135,8 @@ export function shareIR(prev: IR, next: IR): IR {
 const statusKey = (s: ObjectStatus): string => `${s.kind}/${s.namespace ?? ''}/${s.name}`;
 
 /** The new result, sharing every part equal to the previous result's (see the file comment). */
-export function shareUnchanged(prev: TranslateResult, next: TranslateResult): TranslateResult {
-  const ir = shareIR(prev.ir, next.ir);
+export function shareUnchanged(prev: TranslateResult, next: TranslateResult, entries?: Map<HTTPRouteEntry, HTTPRouteEntry>): TranslateResult {
+  const ir = shareIR(prev.ir, next.ir, entries);
   const statuses = shareList(prev.statuses, next.statuses, (a, b) => a.name === b.name && a.namespace === b.namespace && a.kind === b.kind, statusKey, (p, n) => (deepSame(p, n) ? p : n));
   const references = prev.references && next.references && deepSame(prev.references, next.references) ? prev.references : next.references;
   return { ...next, ir, statuses, ...(next.references !== undefined ? { references } : {}) };

@@ -63,8 +63,9 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
   const slices = ofKind('EndpointSlice');
   const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
   const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
-  // EndpointSlice changes are most of the mix: they are what the fast path is for.
-  const choice = r.int(13);
+  // EndpointSlice changes and HTTPRoute changes are most of the mix: they are what the fast paths are for.
+  const choice = r.int(23);
+  if (choice >= 13) return mutateSpec(entries, all, r, step, choice);
   if (choice <= 3 && slices.length) {
     const s = clone(r.pick(slices)) as Resource & { endpoints: unknown[] };
     s.endpoints = randomEndpoints(r);
@@ -128,12 +129,126 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
   return 'no change';
 }
 
+type Spec = Record<string, unknown>;
+const specOf = (x: Resource) => ((x as unknown as { spec?: Spec }).spec ??= {});
+const TIMES = [undefined, '2020-01-01T00:00:00Z', '2023-06-01T00:00:00Z', '2030-01-01T00:00:00Z'];
+
+/** Content edits to Gateway API objects and what they refer to: routes, Gateways, ListenerSets, ReferenceGrants, Secrets, policies. */
+function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: number, choice: number): string {
+  const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
+  const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
+  const ofKind = (...k: string[]) => all.filter((x) => k.includes(x.kind));
+  const routes = ofKind('HTTPRoute');
+  const services = ofKind('Service');
+  const editRoute = (x: Resource): string => {
+    const spec = specOf(x);
+    const rules = (Array.isArray(spec.rules) ? spec.rules : (spec.rules = [])) as Spec[];
+    switch (r.int(6)) {
+      case 0:
+        rules.push({ matches: [{ path: { type: r.pick(['PathPrefix', 'Exact']), value: `/p${step}` } }], ...(services.length ? { backendRefs: [{ name: meta(r.pick(services)).name, port: r.pick([80, 8080, 9000]) }] } : {}) });
+        return 'rule added';
+      case 1:
+        if (rules.length) rules.splice(r.int(rules.length), 1);
+        return 'rule removed';
+      case 2:
+        spec.hostnames = r.int(3) === 0 ? [] : [r.pick(['foo.example.com', '*.example.com', 'bar.other.org', 'example.com'])];
+        return 'hostnames';
+      case 3: {
+        const refs = (Array.isArray(spec.parentRefs) ? spec.parentRefs : []) as Spec[];
+        if (refs[0]) {
+          if (r.int(2) === 0) refs[0].sectionName = r.pick(['http', 'https', 'no-such-listener']);
+          else delete refs[0].sectionName;
+        }
+        return 'parentRef sectionName';
+      }
+      case 4:
+        for (const rule of rules) for (const b of (Array.isArray(rule.backendRefs) ? rule.backendRefs : []) as Spec[]) b.port = r.pick([80, 8080, 443, 9000]);
+        return 'backend ports';
+      default:
+        meta(x).creationTimestamp = r.pick(TIMES);
+        return 'creationTimestamp';
+    }
+  };
+  if (choice <= 15 && routes.length) {
+    const x = clone(r.pick(routes));
+    const what = editRoute(x);
+    put(x);
+    return `edit HTTPRoute ${meta(x).namespace}/${meta(x).name}: ${what}`;
+  }
+  if (choice <= 17 && routes.length) {
+    const x = clone(r.pick(routes));
+    meta(x).name = `${meta(x).name}-copy${step}`;
+    meta(x).creationTimestamp = r.pick(TIMES);
+    if (r.int(2) === 0) editRoute(x);
+    put(x);
+    // Sometimes two routes at once: the added one and an edit of another.
+    if (r.int(3) === 0) {
+      const y = clone(r.pick(routes));
+      editRoute(y);
+      put(y);
+    }
+    return `add HTTPRoute ${meta(x).namespace}/${meta(x).name}`;
+  }
+  if (choice === 18 && routes.length) {
+    const x = r.pick(routes);
+    del(x);
+    return `delete HTTPRoute ${meta(x).namespace}/${meta(x).name}`;
+  }
+  if (choice === 19) {
+    const gws = ofKind('Gateway', 'ListenerSet');
+    if (gws.length) {
+      const x = clone(r.pick(gws));
+      const listeners = (specOf(x).listeners ?? []) as Spec[];
+      const l = listeners.length ? r.pick(listeners) : undefined;
+      if (l) {
+        const k = r.int(3);
+        if (k === 0) l.port = r.pick([80, 8080, 443, 8443]);
+        else if (k === 1) l.hostname = r.pick([undefined, 'foo.example.com', '*.example.com']);
+        else l.allowedRoutes = { namespaces: { from: r.pick(['All', 'Same']) } };
+      }
+      put(x);
+      return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
+    }
+  }
+  if (choice === 20) {
+    const grants = ofKind('ReferenceGrant');
+    if (grants.length) {
+      const x = clone(r.pick(grants));
+      const from = (specOf(x).from ?? []) as Spec[];
+      if (from.length > 1) from.splice(r.int(from.length), 1);
+      else specOf(x).from = [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: r.pick(['default', 'other', 'apps']) }];
+      put(x);
+      return `edit ReferenceGrant ${meta(x).namespace}/${meta(x).name}`;
+    }
+  }
+  if (choice === 21) {
+    // Secret rotation: a referenced Secret takes another one's data (another certificate, or none).
+    const secrets = ofKind('Secret');
+    if (secrets.length) {
+      const x = clone(r.pick(secrets)) as Resource & { data?: Record<string, string> };
+      x.data = clone((r.pick(secrets) as Resource & { data?: Record<string, string> }).data);
+      put(x);
+      return `rotate Secret ${meta(x).namespace}/${meta(x).name}`;
+    }
+  }
+  const policies = ofKind('BackendTLSPolicy', 'XBackendTrafficPolicy', 'BackendLBPolicy');
+  if (policies.length) {
+    const x = clone(r.pick(policies));
+    const targets = (specOf(x).targetRefs ?? []) as Spec[];
+    if (targets[0] && services.length && r.int(2) === 0) targets[0].name = meta(r.pick(services)).name;
+    else meta(x).creationTimestamp = r.pick(TIMES);
+    put(x);
+    return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
+  }
+  return 'no change';
+}
+
 const base = load(join(DIR, '_base.yaml'));
 const cases = goldenCases(DIR);
-const STEPS = 25;
+const STEPS = 40;
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -155,11 +270,14 @@ test('incremental translation equals a full translate() after every random chang
     totals.full += inc.stats.full;
     totals.unchanged += inc.stats.unchanged;
     totals.endpointsOnly += inc.stats.endpointsOnly;
+    totals.routesSpliced += inc.stats.routesSpliced;
   });
   // Every path was exercised, not just the full one.
   assert.ok(totals.endpointsOnly > 50, `endpoints-only path taken ${totals.endpointsOnly} times`);
   assert.ok(totals.unchanged > 50, `unchanged path taken ${totals.unchanged} times`);
   assert.ok(totals.full > cases.length, `full path taken ${totals.full} times`);
+  if (process.env.SHOW_TOTALS) console.log(totals);
+  assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
 });
 
 test('an EndpointSlice change patches only the clusters it feeds; everything else is shared, not copied', () => {
@@ -188,7 +306,7 @@ test('an EndpointSlice change patches only the clusters it feeds; everything els
   const inc = incrementalTranslate(translate);
   const first = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.1') }]), options);
   const second = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.9') }]), options);
-  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1 });
+  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0 });
   assert.deepEqual(second.ir.clusters['default/a:80']!.endpoints, [{ address: '10.0.0.9', port: 8080 }]);
   assert.equal(second.ir.clusters['default/b:80'], first.ir.clusters['default/b:80']);
   assert.equal(second.ir.ports, first.ir.ports);

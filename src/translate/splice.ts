@@ -1,0 +1,183 @@
+// A change of HTTPRoutes alone, applied to the last translation instead of a new one. What an
+// HTTPRoute reaches is small and known: its own status, the attachedRoutes of the listeners it
+// attaches to (so those Gateways' and ListenerSets' statuses), the virtual hosts it adds entries
+// to, and the clusters and keys its backendRefs name. Everything else of the last translation
+// (Gateways, listeners, certificates, every other route's entries and status) stays as it was,
+// the same objects. The route is translated by the same code translate() runs for it
+// (translateHTTPRoute); what it added before is taken out again (ListenerContent.removeHTTP).
+//
+// Only when nothing else can depend on an HTTPRoute's result (translate/incremental.ts checks
+// it before calling): no GRPCRoute (hostname claims between the two kinds depend on route age),
+// no BackendTLSPolicy, XBackendTrafficPolicy or BackendLBPolicy (their statuses list the Gateways
+// of the routes using their Services), and nothing but HTTPRoutes changed. Anything else is a
+// full translate(). The full translate() stays the reference: test/translate/incremental.test.ts
+// checks both give deep-equal results after random changes.
+
+import { Kind } from '../api/names.js';
+import type { Resource } from '../api/types.js';
+import { routeKey } from './attachment.js';
+import { compareAge, nsOf } from './context.js';
+import { gatewayStatus, listenerConditions } from './gateways.js';
+import type { ListenerNode } from './graph.js';
+import type { HTTPRouteEntry, IR, Listener } from '../ir/types.js';
+import { translateHTTPRoute, type RouteWorld, type TranslateState } from './index.js';
+import { buildIR } from './ir.js';
+import { listenerSetStatus } from './listenersets.js';
+import { compareHTTP, type RankedEntry } from './precedence.js';
+import { routeStatus } from './routes.js';
+import { deepSame, shareIR } from './share.js';
+import type { ObjectStatus, TranslateResult } from './types.js';
+
+/** Kinds whose presence rules the splice out (see the file comment). */
+export const SPLICE_BLOCKERS = [Kind.GRPCRoute, Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy] as const;
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const compareStatus = (a: ObjectStatus, b: ObjectStatus): number => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name);
+
+/** First index in `list` (sorted by `compare`) whose element sorts after `x`: equal ones keep the order they were added in. */
+function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(list[mid]!, x) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export interface RouteChange {
+  /** routeKey() of the HTTPRoute */
+  key: string;
+  before?: Resource;
+  after?: Resource;
+}
+
+/**
+ * `prev` (the result `state` produced) updated for `changes`, every one an HTTPRoute; `state`
+ * is updated in place. Undefined when the change cannot be placed (the caller then translates
+ * in full and must drop `state`, which may be half-updated).
+ */
+export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, changes: readonly RouteChange[]): TranslateResult | undefined {
+  const { ctx, content } = state;
+  if (!content.sorted) {
+    for (const hosts of content.http.values()) for (const list of hosts.values()) list.sort(compareHTTP);
+    content.sorted = true;
+  }
+  const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map() };
+  const touched = new Set<ListenerNode>();
+  const goneStatus = new Set<string>();
+  const newStatus: ObjectStatus[] = [];
+  // HTTPRoutes come first in state.routes, in age order (no GRPCRoute: see SPLICE_BLOCKERS).
+  let httpCount = state.http.size;
+
+  for (const c of changes) {
+    const old = state.http.get(c.key);
+    if (old) {
+      for (const s of old.served) {
+        content.removeHTTP(s.listener, s.hostname, s.added);
+        touched.add(s.listener);
+      }
+      for (const p of old.node.parents) for (const a of p.attachments) a.listener.attached.delete(c.key);
+      const at = state.routes.indexOf(old.node);
+      if (at < 0 || at >= httpCount) return undefined;
+      state.routes.splice(at, 1);
+      httpCount--;
+      state.http.delete(c.key);
+      goneStatus.add(`${old.node.namespace}/${old.node.resource.metadata.name}`);
+    }
+    const r = c.after;
+    if (!r) continue;
+    if (routeKey(Kind.HTTPRoute, r) !== c.key) return undefined;
+    // Its place in age order, and an order number between its neighbours' (only compared, never shown).
+    const nodes = state.routes;
+    let lo = 0;
+    let hi = httpCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareAge(nodes[mid]!.resource, r) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const below = lo > 0 ? nodes[lo - 1]!.order : -1;
+    const above = lo < httpCount ? nodes[lo]!.order : below + 2;
+    const order = (below + above) / 2;
+    if (!(order > below && order < above)) return undefined; // no room left between two neighbours
+    const done = translateHTTPRoute(world, Kind.HTTPRoute, r, order);
+    // translateHTTPRoute appended the entries; move each to its place in precedence order.
+    for (const s of done.served) {
+      touched.add(s.listener);
+      const list = content.http.get(s.listener)!.get(s.hostname)!;
+      list.length -= s.added.length;
+      for (const e of s.added) list.splice(upperBound<RankedEntry>(list, e, compareHTTP), 0, e);
+    }
+    nodes.splice(lo, 0, done.node);
+    httpCount++;
+    state.http.set(c.key, done);
+    goneStatus.add(`${nsOf(r)}/${r.metadata.name}`);
+    if (done.node.parents.length > 0)
+      newStatus.push({ kind: Kind.HTTPRoute, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
+  }
+
+  // ---- statuses: the changed routes', and every Gateway's and ListenerSet's again (attachedRoutes).
+  const gatewayStatuses = new Map<string, ObjectStatus>();
+  for (const g of state.gateways)
+    gatewayStatuses.set(`${Kind.Gateway}/${g.namespace}/${g.name}`, { kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
+  for (const ls of state.listenerSets)
+    gatewayStatuses.set(`${Kind.ListenerSet}/${ls.namespace}/${ls.name}`, {
+      kind: Kind.ListenerSet,
+      namespace: ls.namespace,
+      name: ls.name,
+      generation: ls.generation,
+      status: listenerSetStatus(ls, listenerConditions),
+    });
+  const statuses: ObjectStatus[] = [];
+  for (const s of prev.statuses) {
+    if (s.kind === Kind.HTTPRoute && goneStatus.has(`${s.namespace}/${s.name}`)) continue;
+    const again = gatewayStatuses.get(`${s.kind}/${s.namespace}/${s.name}`);
+    statuses.push(again === undefined || deepSame(s, again) ? s : again);
+  }
+  newStatus.sort(compareStatus);
+  for (const s of newStatus) statuses.splice(upperBound(statuses, s, compareStatus), 0, s);
+  const sameStatuses = statuses.length === prev.statuses.length && statuses.every((s, i) => s === prev.statuses[i]);
+
+  // ---- IR: listeners whose virtual hosts changed are built again, every other one reused.
+  for (const l of touched) state.listenerIR.delete(l);
+  const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
+  const ir = shareIR(prev.ir, buildIR(state.gateways, content, state.clusters, state.listenerIR), shared);
+  adoptShared(state, ir, shared, touched);
+
+  // ---- references: what the translation outside HTTPRoutes looked up, and each route's.
+  const refs = new Set(ctx.base);
+  for (const h of state.http.values()) for (const k of h.references) refs.add(k);
+  const sorted = [...refs].sort();
+  const references = prev.references && deepSame(prev.references, sorted) ? prev.references : sorted;
+
+  return { ...prev, ir, statuses: sameStatuses ? prev.statuses : statuses, references };
+}
+
+/**
+ * After `ir` was shared with the previous result (share.ts), make `state` point at the objects
+ * `ir` holds: the IR listener of each of `listeners` (all when omitted), and each route entry
+ * `entries` maps. The next splice then rebuilds from the same objects the result holds, and
+ * sharing it with that result is a matter of identity, not of comparing 10,000 entries.
+ */
+export function adoptShared(state: TranslateState, ir: IR, entries: ReadonlyMap<HTTPRouteEntry, HTTPRouteEntry>, listeners?: ReadonlySet<ListenerNode>): void {
+  if (entries.size > 0)
+    for (const [l, hosts] of state.content.http) {
+      if (listeners && !listeners.has(l)) continue;
+      for (const list of hosts.values())
+        for (const r of list) {
+          const s = entries.get(r.entry);
+          if (s !== undefined) r.entry = s;
+        }
+    }
+  const byName = new Map<string, Listener>();
+  for (const p of ir.ports) for (const l of p.listeners) byName.set(l.name, l);
+  for (const [l, built] of state.listenerIR) {
+    if (listeners && !listeners.has(l)) continue;
+    // With a backend client certificate the served listener is a rewrite of the built one (backendtls-client.ts).
+    if (l.gateway.backendClientCertificate) continue;
+    const served = byName.get(l.id);
+    if (served !== undefined && served !== built) state.listenerIR.set(l, served);
+  }
+}

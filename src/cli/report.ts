@@ -82,6 +82,12 @@ export function renderConditions(os: ObjectStatus, origin?: string): string {
 export function summaryBlocks(statuses: readonly ObjectStatus[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const os of statuses) {
+    // translate/incremental.ts hands back the same status object while it is unchanged: its block too.
+    const known = blocks.get(os);
+    if (known) {
+      out.set(known.label, known.block);
+      continue;
+    }
     const rows = rowsOf(os);
     const bad = rows.filter(isBad);
     const label = objectLabel(os.kind, os.namespace, os.name);
@@ -93,9 +99,12 @@ export function summaryBlocks(statuses: readonly ObjectStatus[]): Map<string, st
       for (const r of bad) lines.push(`          ${r.scope ? `${r.scope}: ` : ''}${r.type}=${r.status} ${r.reason}: ${r.message}`);
       out.set(label, lines.join('\n'));
     }
+    blocks.set(os, { label, block: out.get(label)! });
   }
   return out;
 }
+
+const blocks = new WeakMap<ObjectStatus, { label: string; block: string }>();
 
 export function renderSummary(statuses: readonly ObjectStatus[]): string {
   return [...summaryBlocks(statuses).values()].join('\n');

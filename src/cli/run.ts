@@ -169,6 +169,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let shownUnbound = '';
   /** The newest state the source gave: a retry rebuilds this one, never an older one. */
   let latest: FileState | undefined;
+  let lastSnapshot: Snapshot | undefined;
 
   const engine: Engine = createEngine({
     workers: flags.workers,
@@ -189,7 +190,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
     if (retry) clearTimeout(retry);
     retry = undefined;
-    const snapshot = new Snapshot(state.entries);
+    // From the previous snapshot: only the kinds that changed are sorted again (store/snapshot.ts).
+    const snapshot = new Snapshot(state.entries, lastSnapshot);
+    lastSnapshot = snapshot;
     // spec.addresses this machine does not have: Programmed False AddressNotUsable, as in the controller.
     // Session persistence keys derive from one seed per process: every worker gets the same keys.
     const options = { controllerName: flags.controllerName, addressFor, addressUsable: addressUsable(), sessionSeed };

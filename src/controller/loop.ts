@@ -163,10 +163,14 @@ export class ControllerLoop {
     return this.building;
   }
 
+  private lastSnapshot: Snapshot | undefined;
+
   private async rebuild(): Promise<void> {
     if (this.stopped) return;
     const started = Date.now();
-    const snapshot = new Snapshot(this.o.source.entries());
+    // From the previous snapshot: only the kinds that changed are sorted again (store/snapshot.ts).
+    const snapshot = new Snapshot(this.o.source.entries(), this.lastSnapshot);
+    this.lastSnapshot = snapshot;
     this.referenced = referencedNames(snapshot);
     const options: TranslateOptions = {
       controllerName: this.o.controllerName,

@@ -2,7 +2,7 @@
 // apply() builds a new one and swaps a single reference.
 
 import type { IR } from '../ir/types.js';
-import { PortRouter } from './router/tables.js';
+import { PortRouter, type MatcherCache } from './router/tables.js';
 import { RuntimeCluster } from './upstream/cluster.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 
@@ -20,10 +20,11 @@ export class RuntimeConfig {
       // Carry the round-robin position over so frequent applies do not pin traffic to endpoint 0.
       else this.clusters.set(name, new RuntimeCluster(c, old?.rrState ?? 0));
     }
+    const matchers: MatcherCache = new Map();
     for (const port of ir.ports) {
       if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
       const old = same?.routers.get(port.name);
-      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old));
+      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old, matchers));
     }
     this.metrics = metrics;
   }

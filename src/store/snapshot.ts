@@ -14,15 +14,31 @@ export function keyOf(kind: string, namespace: string | undefined, name: string)
   return CLUSTER_SCOPED.has(kind) ? `${kind}/${name}` : `${kind}/${namespace ?? 'default'}/${name}`;
 }
 
+function upperBound(sorted: readonly string[], k: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class Snapshot {
   private readonly byKey: ReadonlyMap<string, Entry>;
   private readonly byKind: ReadonlyMap<string, readonly Entry[]>;
 
+  /** Per kind, the store keys in sorted order (parallel to byKind). */
+  private readonly keysByKind: ReadonlyMap<string, readonly string[]>;
+
   /**
    * Entries with a missing namespace on a namespaced kind are placed in "default", as kubectl does.
    * A later entry with the same kind/namespace/name replaces an earlier one.
+   * `previous`: the snapshot before this batch of changes. Its sorted lists are reused for every
+   * kind nothing changed in, and patched for the others, instead of sorting 10,000 keys again.
    */
-  constructor(entries: Iterable<Entry>) {
+  constructor(entries: Iterable<Entry>, previous?: Snapshot) {
     const byKey = new Map<string, Entry>();
     for (let e of entries) {
       const r = e.resource;
@@ -33,16 +49,68 @@ export class Snapshot {
       }
       byKey.set(keyOf(e.resource.kind, e.resource.metadata.namespace, e.resource.metadata.name), e);
     }
+    this.byKey = byKey;
+    const sorted = previous ? Snapshot.patched(byKey, previous) : Snapshot.sorted(byKey);
+    this.byKind = sorted.byKind;
+    this.keysByKind = sorted.keysByKind;
+  }
+
+  private static sorted(byKey: ReadonlyMap<string, Entry>): { byKind: Map<string, readonly Entry[]>; keysByKind: Map<string, readonly string[]> } {
     const byKind = new Map<string, Entry[]>();
-    const sortedKeys = [...byKey.keys()].sort();
-    for (const k of sortedKeys) {
+    const keysByKind = new Map<string, string[]>();
+    for (const k of [...byKey.keys()].sort()) {
       const e = byKey.get(k)!;
       let list = byKind.get(e.resource.kind);
-      if (!list) byKind.set(e.resource.kind, (list = []));
+      if (!list) {
+        byKind.set(e.resource.kind, (list = []));
+        keysByKind.set(e.resource.kind, []);
+      }
       list.push(e);
+      keysByKind.get(e.resource.kind)!.push(k);
     }
-    this.byKey = byKey;
-    this.byKind = byKind;
+    return { byKind, keysByKind };
+  }
+
+  private static patched(byKey: ReadonlyMap<string, Entry>, previous: Snapshot): { byKind: Map<string, readonly Entry[]>; keysByKind: Map<string, readonly string[]> } {
+    const added = new Map<string, string[]>();
+    for (const [k, e] of byKey) {
+      if (previous.byKey.get(k) === e) continue;
+      const kind = e.resource.kind;
+      let list = added.get(kind);
+      if (!list) added.set(kind, (list = []));
+      list.push(k);
+    }
+    const byKind = new Map<string, readonly Entry[]>();
+    const keysByKind = new Map<string, readonly string[]>();
+    for (const [kind, oldKeys] of previous.keysByKind) {
+      const oldEntries = previous.byKind.get(kind)!;
+      const fresh = added.get(kind);
+      let keys: string[] | undefined;
+      // Keys still holding the same entry keep their place; a replaced one is added again below.
+      for (let i = 0; i < oldKeys.length; i++) {
+        const same = byKey.get(oldKeys[i]!) === oldEntries[i];
+        if (!same && !keys) keys = oldKeys.slice(0, i);
+        else if (same && keys) keys.push(oldKeys[i]!);
+      }
+      if (!keys && !fresh) {
+        byKind.set(kind, oldEntries);
+        keysByKind.set(kind, oldKeys);
+        continue;
+      }
+      keys ??= [...oldKeys];
+      for (const k of fresh ?? []) keys.splice(upperBound(keys, k), 0, k);
+      added.delete(kind);
+      if (keys.length === 0) continue;
+      byKind.set(kind, keys.map((k) => byKey.get(k)!));
+      keysByKind.set(kind, keys);
+    }
+    // Kinds the previous snapshot had none of.
+    for (const [kind, keys] of added) {
+      keys.sort();
+      byKind.set(kind, keys.map((k) => byKey.get(k)!));
+      keysByKind.set(kind, keys);
+    }
+    return { byKind, keysByKind };
   }
 
   /** Every resource of a kind, sorted by namespace then name. */

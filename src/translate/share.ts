@@ -61,7 +61,12 @@ function shareList<T extends object>(
     const n = next[i]!;
     let p: T | undefined;
     if (j < prev.length && sameKey(prev[j]!, n)) p = prev[j++];
-    else {
+    else if (j + 1 < prev.length && sameKey(prev[j + 1]!, n)) {
+      p = prev[j + 1]; // prev[j] was removed
+      j += 2;
+    } else if (j < prev.length && i + 1 < next.length && sameKey(prev[j]!, next[i + 1]!)) {
+      // n was inserted: no counterpart, and the walk stays where it is
+    } else {
       if (!byKey) {
         byKey = new Map();
         for (let k = 0; k < prev.length; k++) byKey.set(key(prev[k]!), k);

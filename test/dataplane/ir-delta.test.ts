@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import { createEngine } from '../../src/dataplane/engine.js';
 import { DeltaDecoder, DeltaEncoder } from '../../src/dataplane/ir-delta.js';
 import { PortRouter } from '../../src/dataplane/router/tables.js';
+import { RuntimeConfig } from '../../src/dataplane/config.js';
 import { sealKey } from '../../src/ir/keys.js';
 import type { IR } from '../../src/ir/types.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, route, to } from './helpers.js';
@@ -121,6 +122,10 @@ test('delta: one route of many changes: only its entry travels, the others stay 
   const req = (path: string) => ({ method: 'GET', path, query: '', headers: [] });
   assert.equal(r3.route('x', req('/r999/a'))?.match.path?.value, '/r999');
   assert.equal(r3.route('x', req('/r7'))?.match.path?.value, '/r7');
+  // Two listeners (here on two ports) serving the very same entries share one compiled matcher.
+  const cfg = new RuntimeConfig(got2);
+  const vh = (name: string) => cfg.routers.get(name)!.listenerFor('x')!.vhosts.lookup('x')!;
+  assert.equal(vh(got2.ports[0]!.name).matcher, vh(got2.ports[1]!.name).matcher);
   // Removing entries: the worker forgets them, and a resync still rebuilds everything.
   const third = dec.apply(enc.encode(ir([])).text);
   assert.ok(third !== 'resync');

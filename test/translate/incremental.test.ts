@@ -276,7 +276,6 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.endpointsOnly > 50, `endpoints-only path taken ${totals.endpointsOnly} times`);
   assert.ok(totals.unchanged > 50, `unchanged path taken ${totals.unchanged} times`);
   assert.ok(totals.full > cases.length, `full path taken ${totals.full} times`);
-  if (process.env.SHOW_TOTALS) console.log(totals);
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
 });
 

@@ -14,11 +14,25 @@ import type { RouteMatcher } from './reference.js';
 // What an entry's conditions compile to depends on its match alone: kept while the match object
 // lives (ir-delta.ts keeps the objects of unchanged entries), so a virtual host rebuilt for one
 // changed route compiles one route's conditions, not all of them.
-const checksByMatch = new WeakMap<HTTPMatch, { rest: Check | null; full: Check }>();
+interface Compiled {
+  rest: Check | null;
+  full: Check;
+  /** PathPrefix: the trie path (normalised prefix split into segments; [] for "/"). */
+  segments?: string[];
+}
+const checksByMatch = new WeakMap<HTTPMatch, Compiled>();
 
-function checksOf(m: HTTPMatch): { rest: Check | null; full: Check } {
+function checksOf(m: HTTPMatch): Compiled {
   let c = checksByMatch.get(m);
-  if (!c) checksByMatch.set(m, (c = { rest: compileRestCheck(m), full: compileFullCheck(m) }));
+  if (!c) {
+    c = { rest: compileRestCheck(m), full: compileFullCheck(m) };
+    const p = m.path;
+    if (p && p.type === 'PathPrefix' && p.value.startsWith('/')) {
+      const norm = normalizePrefix(p.value);
+      c.segments = norm === '/' ? [] : norm.slice(1).split('/');
+    }
+    checksByMatch.set(m, c);
+  }
   return c;
 }
 
@@ -43,20 +57,18 @@ export class CompiledMatcher implements RouteMatcher {
     this.full = checks.map((c) => c.full);
     routes.forEach((r, i) => {
       const p = r.match.path;
+      const segments = checks[i]!.segments;
       if (p && p.type === 'Exact') {
         let l = this.exact.get(p.value);
         if (!l) this.exact.set(p.value, (l = []));
         l.push(i);
-      } else if (p && p.type === 'PathPrefix' && p.value.startsWith('/')) {
-        const norm = normalizePrefix(p.value);
+      } else if (segments) {
         let node = this.root;
-        if (norm !== '/') {
-          for (const seg of norm.slice(1).split('/')) {
-            if (!node.children) node.children = new Map();
-            let next = node.children.get(seg);
-            if (!next) node.children.set(seg, (next = new TrieNode()));
-            node = next;
-          }
+        for (const seg of segments) {
+          if (!node.children) node.children = new Map();
+          let next = node.children.get(seg);
+          if (!next) node.children.set(seg, (next = new TrieNode()));
+          node = next;
         }
         (node.entries ??= []).push(i);
       } else {

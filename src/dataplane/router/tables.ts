@@ -75,6 +75,9 @@ function entryCells(metrics: DataplaneMetrics, l: Listener, r: HTTPRouteEntry): 
   return cells;
 }
 
+/** Matchers compiled during one apply, by their first entry (see PortRouter). */
+export type MatcherCache = Map<HTTPRouteEntry | undefined, { routes: HTTPRouteEntry[]; matcher: CompiledMatcher }[]>;
+
 export class PortRouter {
   readonly listeners = new HostTable<CompiledListener>();
 
@@ -82,7 +85,12 @@ export class PortRouter {
   readonly noListener: RouteCells | null;
 
   /** `previous`: the router this one replaces (same metrics); virtual hosts made of the same entries are kept from it. */
-  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null, previous?: PortRouter) {
+  /**
+   * `previous`: the router this one replaces (same metrics); virtual hosts made of the same
+   * entries are kept from it. `matchers`: matchers compiled during this apply, shared by every
+   * virtual host with the very same entries (a route attached to an HTTP and an HTTPS listener).
+   */
+  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null, previous?: PortRouter, matchers: MatcherCache = new Map()) {
     this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
       if (l.protocol === 'TLS') continue; // an HTTPS port's TLS listeners (mixed mode) take no HTTP requests
@@ -98,7 +106,14 @@ export class PortRouter {
         }
         // Resolved once per route (the first request): after that a request bumps fields, never builds a label.
         const cells = metrics ? new VHostCells(metrics, l, vh.routes) : null;
-        vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher: new CompiledMatcher(vh.routes), cells });
+        let same = matchers.get(vh.routes[0]);
+        if (!same) matchers.set(vh.routes[0], (same = []));
+        let matcher = same.find((m) => sameRoutes(m.routes, vh.routes))?.matcher;
+        if (!matcher) {
+          matcher = new CompiledMatcher(vh.routes);
+          same.push({ routes: vh.routes, matcher });
+        }
+        vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher, cells });
         if (vh.routes.some((r) => r.grpc)) hasGrpc = true;
       }
       this.listeners.add(l.hostname, { listener: l, vhosts, hasGrpc, noRoute: metrics ? metrics.route(l, undefined, undefined) : null });

@@ -1,0 +1,46 @@
+// A Snapshot built from the previous one (its sorted lists patched) must list exactly what one
+// built from scratch lists, after random additions, replacements and removals across kinds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Resource } from '../api/types.js';
+import { Snapshot, type Entry } from './snapshot.js';
+
+const KINDS = ['HTTPRoute', 'Service', 'Secret', 'GatewayClass', 'Gateway'];
+
+function entry(kind: string, ns: string, name: string, v: number): Entry {
+  return { resource: { apiVersion: 'v1', kind, metadata: { name, ...(kind === 'GatewayClass' ? {} : { namespace: ns }) }, spec: { v } } as unknown as Resource };
+}
+
+test('a snapshot patched from the previous one lists what a fresh one lists', () => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const live = new Map<string, Entry>();
+  let prev: Snapshot | undefined;
+  for (let step = 0; step < 300; step++) {
+    for (let c = 0, n = 1 + rand(4); c < n; c++) {
+      const kind = KINDS[rand(KINDS.length)]!;
+      const name = `o${rand(40)}`;
+      const ns = ['a', 'b', 'default'][rand(3)]!;
+      const key = `${kind}/${kind === 'GatewayClass' ? '' : ns}/${name}`;
+      if (rand(3) === 0) live.delete(key);
+      else live.set(key, entry(kind, ns, name, step));
+    }
+    const list = [...live.values()];
+    const fresh = new Snapshot(list);
+    const patched = new Snapshot(list, prev);
+    for (const kind of [...KINDS, 'Namespace']) {
+      assert.deepEqual(patched.entries(kind), fresh.entries(kind), `step ${step} kind ${kind}`);
+      for (const e of fresh.entries(kind)) assert.equal(patched.get(kind, e.resource.metadata.namespace, e.resource.metadata.name), e.resource);
+    }
+    assert.equal(patched.size, fresh.size);
+    // Unchanged kinds keep the previous list itself.
+    if (prev) {
+      const again = new Snapshot(list, patched);
+      for (const kind of KINDS) if (patched.entries(kind).length > 0) assert.equal(again.entries(kind), patched.entries(kind));
+    }
+    prev = patched;
+  }
+});

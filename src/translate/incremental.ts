@@ -10,6 +10,8 @@
 //   - only HTTPRoutes changed, and no kind whose result depends on other routes' exists
 //     (./splice.ts): the last translation updated in place, each changed route translated by
 //     the code translate() uses for it, its listeners' IR rebuilt, every other part shared;
+//   - only Gateways, ListenerSets, GatewayClasses or Secrets changed, and no route's attachment
+//     can have changed (./splice-world.ts): the Gateways built again, every route's result kept;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -26,6 +28,7 @@ import { SERVICE_NAME_LABEL } from './context.js';
 import { shareUnchanged } from './share.js';
 import { translate as referenceTranslate, translateKeepingState, type TranslateState } from './index.js';
 import { SPLICE_BLOCKERS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
+import { WORLD_KINDS, spliceWorld } from './splice-world.js';
 import type { HTTPRouteEntry } from '../ir/types.js';
 import type { TranslateOptions, TranslateResult } from './types.js';
 
@@ -38,6 +41,8 @@ export interface IncrementalStats {
   endpointsOnly: number;
   /** HTTPRoute changes applied to the last translation (./splice.ts). */
   routesSpliced: number;
+  /** Gateway/ListenerSet/GatewayClass/Secret changes applied to the last translation, routes kept (./splice-world.ts). */
+  worldSpliced: number;
 }
 
 export interface IncrementalTranslate extends TranslateFn {
@@ -126,7 +131,7 @@ function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, services: Rea
 
 export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   let last: Last | undefined;
-  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0 };
+  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0 };
   const keepsState = full === referenceTranslate;
   const translateFull = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     const prev = last?.result;
@@ -144,14 +149,14 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     last = { entries: snapshot.byKeys(), options, result, state };
     return result;
   };
-  /** Only HTTPRoutes changed: the last translation updated in place (./splice.ts), else undefined. */
-  const splice = (snapshot: Snapshot, changes: RouteChange[]): TranslateResult | undefined => {
+  /** Only HTTPRoutes (`changes`), or only WORLD_KINDS (`changes` undefined) changed: the last translation updated in place, else undefined. */
+  const splice = (snapshot: Snapshot, options: TranslateOptions, changes?: RouteChange[]): TranslateResult | undefined => {
     const state = last?.state;
-    if (!last || !state || changes.length === 0) return undefined;
+    if (!last || !state) return undefined;
     for (const k of SPLICE_BLOCKERS) if (snapshot.entries(k).length > 0) return undefined;
     last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
     try {
-      const result = spliceHTTPRoutes(state, last.result, changes);
+      const result = changes ? spliceHTTPRoutes(state, last.result, changes) : spliceWorld(state, last.result, snapshot, options);
       if (!result) return undefined;
       last.state = state;
       return result;
@@ -166,6 +171,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const services = new Set<string>();
     const routes: RouteChange[] = [];
     let others = false;
+    let world = false;
     const changed = changedKeys(last.entries, entries);
     for (const k of changed) {
       const before = last.entries.get(k)?.resource;
@@ -176,11 +182,19 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       if (kind === Kind.HTTPRoute) routes.push({ key: k, before, after });
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
-      } else others = true;
+      } else if (WORLD_KINDS.has(kind)) world = true;
+      else others = true;
     }
-    if (others || (routes.length > 0 && services.size > 0)) return translateFull(snapshot, options);
+    if (world && !others && routes.length === 0 && services.size === 0) {
+      const result = splice(snapshot, options);
+      if (!result) return translateFull(snapshot, options);
+      stats.worldSpliced++;
+      last = { entries, options, result, state: last.state };
+      return result;
+    }
+    if (others || world || (routes.length > 0 && services.size > 0)) return translateFull(snapshot, options);
     if (routes.length > 0) {
-      const result = splice(snapshot, routes);
+      const result = splice(snapshot, options, routes);
       if (!result) return translateFull(snapshot, options);
       stats.routesSpliced++;
       last = { entries, options, result, state: last.state };

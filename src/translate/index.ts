@@ -19,7 +19,7 @@ import { Context, generationOf, nsOf, sortByAge } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js';
 import { listenerSetStatus } from './listenersets.js';
-import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
+import type { GatewayClassNode, GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import { grpcRouteEntries } from './grpcroute.js';
 import { HostnameClaims, routeHostnameBehind, validHostname } from './hostnames.js';
 import { tlsMode } from './listeners.js';
@@ -161,7 +161,7 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
 
   const listenerIR = new Map<ListenerNode, IRListener>();
   const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
-  return { result, state: { ctx, gateways, listenerSets, parents, clusters, content, routes, http, listenerIR } };
+  return { result, state: { ctx, base: ctx.base, classes, gateways, listenerSets, parents, clusters, content, routes, http, listenerIR } };
 }
 
 /** What one HTTPRoute or GRPCRoute needs from the rest of the translation. */
@@ -181,7 +181,11 @@ export interface HTTPRouteState {
 }
 
 export interface TranslateState {
+  /** The Context routes are translated with (Services, grants, namespaces: unchanged while the state is kept). */
   ctx: Context;
+  /** Keys looked up outside HTTPRoutes and GRPCRoutes (Context.base of the translation that built the Gateways). */
+  base: Set<string>;
+  classes: Map<string, GatewayClassNode>;
   gateways: GatewayNode[];
   listenerSets: ListenerSetNode[];
   parents: Parents;

@@ -32,10 +32,10 @@ import type { ObjectStatus, TranslateResult } from './types.js';
 export const SPLICE_BLOCKERS = [Kind.GRPCRoute, Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy] as const;
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const compareStatus = (a: ObjectStatus, b: ObjectStatus): number => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name);
+export const compareStatus = (a: ObjectStatus, b: ObjectStatus): number => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name);
 
 /** First index in `list` (sorted by `compare`) whose element sorts after `x`: equal ones keep the order they were added in. */
-function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
+export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -147,7 +147,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   adoptShared(state, ir, shared, touched);
 
   // ---- references: what the translation outside HTTPRoutes looked up, and each route's.
-  const refs = new Set(ctx.base);
+  const refs = new Set(state.base);
   for (const h of state.http.values()) for (const k of h.references) refs.add(k);
   const sorted = [...refs].sort();
   const references = prev.references && deepSame(prev.references, sorted) ? prev.references : sorted;

@@ -158,8 +158,10 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
         if (refs[0]) {
           if (r.int(2) === 0) refs[0].sectionName = r.pick(['http', 'https', 'no-such-listener']);
           else delete refs[0].sectionName;
+          if (r.int(2) === 0) refs[0].port = r.pick([80, 8080, 443]);
+          else delete refs[0].port;
         }
-        return 'parentRef sectionName';
+        return 'parentRef sectionName/port';
       }
       case 4:
         for (const rule of rules) for (const b of (Array.isArray(rule.backendRefs) ? rule.backendRefs : []) as Spec[]) b.port = r.pick([80, 8080, 443, 9000]);
@@ -248,7 +250,7 @@ const cases = goldenCases(DIR);
 const STEPS = 40;
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -271,12 +273,15 @@ test('incremental translation equals a full translate() after every random chang
     totals.unchanged += inc.stats.unchanged;
     totals.endpointsOnly += inc.stats.endpointsOnly;
     totals.routesSpliced += inc.stats.routesSpliced;
+    totals.worldSpliced += inc.stats.worldSpliced;
   });
   // Every path was exercised, not just the full one.
   assert.ok(totals.endpointsOnly > 50, `endpoints-only path taken ${totals.endpointsOnly} times`);
   assert.ok(totals.unchanged > 50, `unchanged path taken ${totals.unchanged} times`);
   assert.ok(totals.full > cases.length, `full path taken ${totals.full} times`);
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
+  assert.ok(totals.worldSpliced > 20, `Gateway/Secret splice taken ${totals.worldSpliced} times`);
+  if (process.env.SHOW_TOTALS) console.log(totals);
 });
 
 test('an EndpointSlice change patches only the clusters it feeds; everything else is shared, not copied', () => {
@@ -305,7 +310,7 @@ test('an EndpointSlice change patches only the clusters it feeds; everything els
   const inc = incrementalTranslate(translate);
   const first = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.1') }]), options);
   const second = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.9') }]), options);
-  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0 });
+  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0, worldSpliced: 0 });
   assert.deepEqual(second.ir.clusters['default/a:80']!.endpoints, [{ address: '10.0.0.9', port: 8080 }]);
   assert.equal(second.ir.clusters['default/b:80'], first.ir.clusters['default/b:80']);
   assert.equal(second.ir.ports, first.ir.ports);
@@ -356,4 +361,58 @@ test('a change that needs a full translate() shares every unchanged part with th
   const b = inc(new Snapshot([...snapshot.byKeys().values()].map((e) => ({ resource: structuredClone(e.resource) }))), {});
   assert.equal(b.ir, a.ir);
   assert.equal(b.statuses, a.statuses);
+});
+
+test('a Gateway or Secret change keeps every route result; a port a parentRef names is a full translation', () => {
+  const gw = (port: number, secret = 'cert') =>
+    ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'portico',
+        listeners: [
+          { name: 'http', port, protocol: 'HTTP' },
+          { name: 'https', port: 8443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: secret }] } },
+        ],
+      },
+    }) as unknown as Resource;
+  const route = (n: string, parentPort?: number) =>
+    ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: n, namespace: 'default' },
+      spec: { parentRefs: [{ name: 'gw', ...(parentPort ? { port: parentPort } : {}) }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${n}` } }], backendRefs: [{ name: 'svc', port: 80 }] }] },
+    }) as unknown as Resource;
+  const secret = (name: string, data: string) =>
+    ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'tls.crt': data, 'tls.key': data } }) as unknown as Resource;
+  const fixed = [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: 'portico.dev/gateway-controller' } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80 }] } },
+  ] as unknown as Resource[];
+  const run = (routes: Resource[]) => {
+    const inc = incrementalTranslate(translate);
+    const steps = [
+      [gw(8080), secret('cert', 'YQ=='), secret('other', 'Yg==')],
+      [gw(8081), secret('cert', 'YQ=='), secret('other', 'Yg==')], // the listener moves
+      [gw(8081), secret('cert', 'Yg=='), secret('other', 'Yg==')], // the Secret rotates
+      [gw(8081, 'other'), secret('cert', 'Yg=='), secret('other', 'Yg==')], // another Secret
+    ];
+    let before;
+    for (const [i, world] of steps.entries()) {
+      const snapshot = new Snapshot([...fixed, ...world!, ...routes].map((resource) => ({ resource })));
+      const spliced = inc.stats.worldSpliced;
+      const got = inc(snapshot, {});
+      assert.deepStrictEqual(got, translate(snapshot, {}), `step ${i}`);
+      const routeStatus = (r: typeof got) => r.statuses.find((s) => s.kind === 'HTTPRoute' && s.name === 'a');
+      if (before && inc.stats.worldSpliced > spliced) assert.equal(routeStatus(got), routeStatus(before), `step ${i}: the route's status is the same object`);
+      before = got;
+    }
+    return inc.stats;
+  };
+  assert.deepEqual(run([route('a'), route('b')]), { full: 1, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 3 });
+  // A parentRef that names the listener's port: moving it changes the route's attachment.
+  const stats = run([route('a', 8080), route('b')]);
+  assert.equal(stats.full, 2);
+  assert.equal(stats.worldSpliced, 2);
 });

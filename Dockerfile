@@ -31,5 +31,5 @@ COPY --from=build /app/bin ./bin
 # the same non-root uid the manifests' securityContext asks for
 USER 65532:65532
 EXPOSE 80 443 9091
-ENTRYPOINT ["node", "/app/bin/portico.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/bin/portico.js"]
 CMD ["controller"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // Runs the compiled CLI (dist/, from `npm run build`). In a source checkout without a build,
 // or whose src/ changed since the build, runs src/ through tsx instead, so
 // `node bin/portico.js ...` never runs stale code.

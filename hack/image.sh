@@ -160,7 +160,7 @@ created="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 bh config \
   --user "$UID_GID:$UID_GID" --workingdir /app \
   --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_ENV=production \
-  --entrypoint '["node","/app/bin/portico.js"]' --cmd controller \
+  --entrypoint '["node","--max-semi-space-size=16","/app/bin/portico.js"]' --cmd controller \
   --port 80/tcp --port 443/tcp --port 9091/tcp \
   --label org.opencontainers.image.title=portico \
   --label "org.opencontainers.image.description=$(node -p 'require("./package.json").description')" \

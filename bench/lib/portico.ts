@@ -8,6 +8,7 @@ import type { BenchContext } from './context.js';
 import { scenarioManifests } from './manifests.js';
 import { run, startProcess, waitForPort, type Managed } from './proc.js';
 import type { Scenario } from './scenarios.js';
+import { SEMI_SPACE_FLAG } from '../../src/dataplane/heap-flags.js';
 
 export interface PorticoCommand {
   cmd: string;
@@ -40,7 +41,8 @@ export async function preparePortico(ctx: BenchContext, override?: string, cpuPr
   writeFileSync(launcher, "import { cli } from './cli/main.js';\nawait cli();\n");
   // Workers are forked with the primary's execArgv, so each process writes its own profile on exit.
   const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
-  return { cmd: process.execPath, args: [...prof, launcher] };
+  // The V8 flag bin/portico.js and the image start Portico with (src/dataplane/heap-flags.ts).
+  return { cmd: process.execPath, args: [SEMI_SPACE_FLAG, ...prof, launcher] };
 }
 
 /** Starts `portico run <dir> --workers N` and waits for its listener. */

@@ -1,0 +1,10 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SEMI_SPACE_FLAG, workerExecArgv } from './heap-flags.js';
+
+test('workers get the semi-space bound unless the command line or NODE_OPTIONS already sets one', () => {
+  assert.deepEqual(workerExecArgv(['--import', 'tsx'], ''), ['--import', 'tsx', SEMI_SPACE_FLAG]);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=64'], ''), ['--max-semi-space-size=64']);
+  assert.deepEqual(workerExecArgv(['--max_semi_space_size', '32'], ''), ['--max_semi_space_size', '32']);
+  assert.deepEqual(workerExecArgv([], '--max-old-space-size=512 --max-semi-space-size=8'), []);
+});

@@ -175,6 +175,7 @@ async function main(): Promise<number> {
             changes: a.cpChanges,
             workers: a.cpWorkers,
             churnCycles: a.cpChurn,
+            churnMaxSeconds: a.cpChurnMaxSeconds,
             churnRoutes: 1000,
             churnAt: 1000,
             churnLoadSeconds: a.cpChurnLoad,

@@ -21,6 +21,8 @@ export interface BenchArgs {
   cpWorkers: number;
   /** Add/delete churn cycles of 1,000 routes at 1,000 routes; 0 = none. */
   cpChurn: number;
+  /** The churn stops after this many seconds (the cycles done are reported); 0 = no bound. */
+  cpChurnMaxSeconds: number;
   /** Seconds of wrk quiet, then with routes changing 10/s, at 1,000 routes; 0 = none. */
   cpChurnLoad: number;
   /** Controller-mode route counts (needs PORTICO_KUBECONFIG; empty = file mode only). */
@@ -48,6 +50,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --cp-changes N      changes measured per kind (route, Gateway, Secret, EndpointSlice; default 20)
   --cp-workers N      portico run --workers for the control-plane runs (default 2)
   --cp-churn N        cycles of adding and deleting 1,000 routes at 1,000 routes (default 1000; 0 = none)
+  --cp-churn-max-s S  stop the churn after S s and report the cycles done (default 1200; 0 = no bound)
   --cp-churn-load S   at 1,000 routes, S s of wrk quiet then S s while routes change 10/s (default 60; 0 = none)
   --cp-only           only the control plane: no data-plane scenario
   --cp-controller a,b also controller mode at these route counts, on the cluster $PORTICO_KUBECONFIG
@@ -87,6 +90,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     cpChanges: 20,
     cpWorkers: 2,
     cpChurn: 1000,
+    cpChurnMaxSeconds: 1200,
     cpController: [],
     cpChurnLoad: 60,
     save: true,
@@ -129,6 +133,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--cp-changes': a.cpChanges = Math.round(positive(v(), f)); partial = true; break;
       case '--cp-workers': a.cpWorkers = Math.round(positive(v(), f)); partial = true; break;
       case '--cp-churn': a.cpChurn = Math.max(0, Math.round(Number(v()))); partial = true; break;
+      case '--cp-churn-max-s': a.cpChurnMaxSeconds = Math.max(0, Number(v())); partial = true; break;
       case '--cp-churn-load': a.cpChurnLoad = Math.max(0, Math.round(Number(v()))); partial = true; break;
       case '--cp-controller': a.cpController = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
       case '--cp-only': a.scenarios = []; cpSet = true; partial = true; break;

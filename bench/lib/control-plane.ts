@@ -38,6 +38,8 @@ export interface ControlPlaneOptions {
   workers: number;
   /** Churn cycles (add then delete `churnRoutes` routes) at the route count `churnAt`; 0 = none. */
   churnCycles: number;
+  /** The churn stops after this many seconds (0 = no bound); the cycles done are reported. */
+  churnMaxSeconds: number;
   churnRoutes: number;
   churnAt: number;
   /** Seconds of wrk, quiet then with routes changing 10 times a second, at `churnAt`; 0 = none. */
@@ -201,7 +203,13 @@ async function churn(
   const started = Date.now();
   let done = 0;
   let note: string | undefined;
+  /** RSS every 100 cycles: where it settles, not only where it ends. */
+  const samples: { cycles: number; rss_mb: number }[] = [];
   for (let c = 0; c < o.churnCycles; c++) {
+    if (o.churnMaxSeconds > 0 && Date.now() - started > o.churnMaxSeconds * 1000) {
+      note = `stopped after ${o.churnMaxSeconds} s (--cp-churn-max-s)`;
+      break;
+    }
     const last = `/churn-${c}-${o.churnRoutes - 1}`;
     const t = process.hrtime.bigint();
     put('churn.yaml', cpChurnRoutes(c, o.churnRoutes, p.backend));
@@ -215,10 +223,13 @@ async function churn(
       break;
     }
     done++;
-    if (done % 50 === 0) log(`churn: ${done}/${o.churnCycles} cycles, RSS ${(treeRssKiB(pid) / 1024).toFixed(1)} MiB`);
+    if (done % 100 === 0) {
+      samples.push({ cycles: done, rss_mb: treeRssKiB(pid) / 1024 });
+      log(`churn: ${done}/${o.churnCycles} cycles, RSS ${samples.at(-1)!.rss_mb.toFixed(1)} MiB`);
+    }
   }
   await sleep(2000);
   const after = treeRssKiB(pid) / 1024;
   log(`churn: ${done} cycles of ${o.churnRoutes} routes in ${((Date.now() - started) / 1000).toFixed(0)} s; RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MiB`);
-  return { cycles: done, routes: o.churnRoutes, rss_before_mb: before, rss_after_mb: after, ...(note ? { note } : {}) };
+  return { cycles: done, routes: o.churnRoutes, seconds: (Date.now() - started) / 1000, rss_before_mb: before, rss_after_mb: after, rss_samples: samples, ...(note ? { note } : {}) };
 }

@@ -96,7 +96,7 @@ export interface ControlPlaneRow {
   /** Sum over Portico's processes (primary + workers) after the changes; peak over the whole row. */
   rss_mb: number | null;
   peak_rss_mb: number | null;
-  churn?: { cycles: number; routes: number; rss_before_mb: number; rss_after_mb: number; note?: string };
+  churn?: { cycles: number; routes: number; seconds?: number; rss_before_mb: number; rss_after_mb: number; rss_samples?: { cycles: number; rss_mb: number }[]; note?: string };
   /** wrk on an unchanging route, quiet and while routes change 10 times a second (cp-churn-load.ts). */
   churn_load?: ChurnLoadResult;
   note?: string;
@@ -160,7 +160,9 @@ export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[]
   for (const c of rows) {
     if (!c.churn) continue;
     const pct = ((c.churn.rss_after_mb / c.churn.rss_before_mb - 1) * 100).toFixed(1);
-    out.push('', `Churn at ${c.routes} routes: ${c.churn.cycles} cycles of adding and deleting ${c.churn.routes} routes; RSS ${c.churn.rss_before_mb.toFixed(1)} MiB before, ${c.churn.rss_after_mb.toFixed(1)} MiB after (${pct}%).${c.churn.note ? ` ${c.churn.note}` : ''}`);
+    const took = c.churn.seconds !== undefined ? ` in ${c.churn.seconds.toFixed(0)} s` : '';
+    const along = c.churn.rss_samples?.length ? ` Along the way (cycles: MiB): ${c.churn.rss_samples.map((x) => `${x.cycles}: ${x.rss_mb.toFixed(0)}`).join(', ')}.` : '';
+    out.push('', `Churn at ${c.routes} routes: ${c.churn.cycles} cycles of adding and deleting ${c.churn.routes} routes${took}; RSS ${c.churn.rss_before_mb.toFixed(1)} MiB before, ${c.churn.rss_after_mb.toFixed(1)} MiB after (${pct}%).${along}${c.churn.note ? ` ${c.churn.note}` : ''}`);
   }
   for (const c of rows) {
     const l = c.churn_load;

@@ -64,8 +64,8 @@ function shareList<T extends object>(
     else if (j + 1 < prev.length && sameKey(prev[j + 1]!, n)) {
       p = prev[j + 1]; // prev[j] was removed
       j += 2;
-    } else if (j < prev.length && i + 1 < next.length && sameKey(prev[j]!, next[i + 1]!)) {
-      // n was inserted: no counterpart, and the walk stays where it is
+    } else if (j >= prev.length || (i + 1 < next.length && sameKey(prev[j]!, next[i + 1]!))) {
+      // n was inserted (or added at the end): no counterpart, and the walk stays where it is
     } else {
       if (!byKey) {
         byKey = new Map();
@@ -87,6 +87,7 @@ function shareList<T extends object>(
 // One entry object serves every listener its route attaches to: compare it once per call.
 let entryMemo = new Map<HTTPRouteEntry, HTTPRouteEntry>();
 function entryOf(p: HTTPRouteEntry, n: HTTPRouteEntry): HTTPRouteEntry {
+  if (p === n) return p;
   let s = entryMemo.get(n);
   if (s === undefined || (s !== n && s !== p)) {
     s = deepSame(p, n) ? p : n;

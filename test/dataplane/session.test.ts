@@ -72,22 +72,56 @@ describe('session persistence', () => {
   test('a tampered token is not honoured: the request is balanced anew and gets a fresh token', async () => {
     const first = await request(port, '/cookie');
     const [name, value] = cookieOf(first)!.split('=') as [string, string];
-    const [payload, mac] = value.split('.') as [string, string];
-    // Point the token at another endpoint and keep the old MAC.
-    const fields = Buffer.from(payload, 'base64url').toString().split('\n');
-    const other = backends.find((b) => b.name !== backendOf(first))!;
-    fields[2] = String(other.port);
-    const forged = Buffer.from(fields.join('\n')).toString('base64url') + '.' + mac;
+    const raw = Buffer.from(value, 'base64url');
+    // Flip bits in the nonce, the ciphertext (where the endpoint is) and the tag in turn.
     const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) {
-      const r = await request(port, '/cookie', { headers: { cookie: `${name}=${forged}` } });
-      assert.ok(cookieOf(r), 'a forged token is replaced');
-      seen.add(backendOf(r));
+    for (const at of [0, 11, 12, 20, raw.length - 17, raw.length - 1]) {
+      const forged = Buffer.from(raw);
+      forged[at]! ^= 0x04;
+      for (let i = 0; i < 3; i++) {
+        const r = await request(port, '/cookie', { headers: { cookie: `${name}=${forged.toString('base64url')}` } });
+        assert.equal(r.status, 200);
+        assert.ok(cookieOf(r), `a forged token (byte ${at}) is replaced`);
+        seen.add(backendOf(r));
+      }
     }
-    assert.ok(seen.size > 1, 'the forged endpoint is not pinned');
-    // A garbled MAC and a token of another session name are ignored the same way.
-    assert.ok(cookieOf(await request(port, '/cookie', { headers: { cookie: `${name}=${payload}.AAAA` } })));
+    assert.ok(seen.size > 1, 'the forged token pins nothing');
+    // A cut token and a token of another session name are ignored the same way.
+    assert.ok(cookieOf(await request(port, '/cookie', { headers: { cookie: `${name}=${value.slice(0, -4)}` } })));
     assert.ok(cookieOf(await request(port, '/idle', { headers: { cookie: `idle=${value}` } })), "another rule's token is not valid here");
+  });
+
+  test('the token does not reveal the endpoint: no address or port in it, plain, base64 or hex, and it still pins', async () => {
+    /** Every way `text` could sit inside a token: as is, hex, and base64/base64url at each byte alignment. */
+    const encodings = (text: string): string[] => {
+      const b = Buffer.from(text);
+      const out = [text, b.toString('hex')];
+      for (let a = 0; a < 3; a++) {
+        // Only the characters made of `text`'s bits alone: from ceil(8a/6) to floor(8(a+n)/6).
+        const from = Math.ceil((8 * a) / 6), to = Math.floor((8 * (a + b.length)) / 6);
+        for (const enc of ['base64', 'base64url'] as const) out.push(Buffer.concat([Buffer.alloc(a), b]).toString(enc).slice(from, to));
+      }
+      return out;
+    };
+    const reveals = (value: string, b: Backend): string[] => {
+      const bytes = Buffer.from(value, 'base64url');
+      // The token's text, what its bytes read as, and those bytes in hex; the binary IPv4+port as well.
+      const views = [value, value.toLowerCase(), bytes.toString('latin1'), bytes.toString('hex')];
+      const binary = Buffer.from([127, 0, 0, 1, b.port >> 8, b.port & 0xff]).toString('latin1');
+      const needles = [...encodings(`127.0.0.1:${b.port}`), ...encodings('127.0.0.1'), ...encodings(`127.0.0.1\n${b.port}`), binary];
+      return needles.filter((n) => views.some((v) => v.includes(n)));
+    };
+    // The check itself: it catches the endpoint in a token that merely encodes it (the old format).
+    const b0 = backends[0]!;
+    assert.notDeepEqual(reveals(Buffer.from(`svc\n127.0.0.1\n${b0.port}\n1\n1`).toString('base64url') + '.AAAA', b0), []);
+    for (let k = 0; k < 6; k++) {
+      const first = await request(port, k % 2 ? '/header' : '/cookie');
+      const value = k % 2 ? (first.headers['x-session'] as string) : cookieOf(first)!.split('=')[1]!;
+      const pinned = backends.find((b) => b.name === backendOf(first))!;
+      for (const b of backends) assert.deepEqual(reveals(value, b), [], `token ${value}, endpoint ${b.name}`);
+      const again = await request(port, k % 2 ? '/header' : '/cookie', { headers: k % 2 ? { 'x-session': value } : { cookie: `sid=${value}` } });
+      assert.equal(backendOf(again), pinned.name, 'still pins');
+    }
   });
 
   test('absoluteTimeout: a Permanent cookie carries Max-Age, and the session ends when it elapses', async () => {

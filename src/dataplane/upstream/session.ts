@@ -1,32 +1,45 @@
 // Session persistence at run time (IR SessionPersistence, translate/session.ts): which backend
 // and endpoint a request with a session token goes to, and the token the response carries.
 //
-// Token: base64url(payload) "." base64url(first 16 bytes of HMAC-SHA256(key, base64url(payload))),
-// payload = cluster "\n" address "\n" port "\n" issued "\n" lastUse (Unix seconds). Every data
-// plane of one controller holds the same key (derived by the translator), so a token minted by
-// one worker or replica routes the same way on all of them, with no shared state. A token whose
-// MAC does not verify (tampered, or from another rule's key), that expired (absoluteTimeout from
-// `issued`, idleTimeout from `lastUse`), or whose endpoint is gone or no longer among the rule's
-// backends is ignored: the request is balanced as a new session and the response carries the new
-// token (Set-Cookie, or the header for type Header). With an idleTimeout the token is re-issued
-// (same `issued`, new `lastUse`) at most once a second of use, so activity keeps it alive.
+// Token: base64url(nonce[12] ‖ AES-256-GCM(payload) ‖ tag[16]); payload = issued u32 ‖ lastUse
+// u32 (Unix seconds) ‖ port u16 ‖ address length u16 ‖ address ‖ cluster (UTF-8). Encrypted, not
+// only signed: a client can neither read which backend and endpoint (pod IP:port) it is pinned to
+// nor choose one. The AES key comes from the rule's key (sealed in the IR; the translator derives
+// it from a seed every data plane of one controller shares) through HKDF-SHA256, once per rule
+// per IR apply, so a token minted by one worker or replica opens on all of them with no shared
+// state. A token that does not open (tampered, truncated, garbage, another rule's key), that
+// expired (absoluteTimeout from `issued`, idleTimeout from `lastUse`), or whose endpoint is gone
+// or no longer among the rule's backends is ignored: the request is balanced as a new session and
+// the response carries the new token (Set-Cookie, or the header for type Header). With an
+// idleTimeout the token is re-issued (same `issued`, new `lastUse`) at most once a second of use,
+// so activity keeps it alive.
 //
-// The token names the endpoint in clear (as Envoy's stateful session cookie does); the MAC only
-// stops a client from choosing one. Tamper-proof, not secret.
+// A random nonce, not a deterministic (SIV-like) one: nothing needs a token to be stable (it
+// changes each second it is re-issued, and any engine opens any token), so GCM as specified is
+// enough. Its bound, 2^32 random nonces per key, counts every token minted under one rule's key by
+// all workers and replicas together; the minted-token cache below holds encryptions to one per
+// endpoint and `issued` second in each second (at 1,000 tokens a second the bound is 136 years).
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto';
 import type { SessionPersistence, WeightedBackend } from '../../ir/types.js';
 import type { RuntimeCluster } from './cluster.js';
 
-const MAC_BYTES = 16;
-/** Verified tokens remembered per rule: a client sends the same token again and again, and an HMAC costs ~10 µs. */
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+/** issued, lastUse, port, address length. */
+const FIXED_BYTES = 12;
+/** Longer values are not ours (ours are well under 200 characters): not worth a decode. */
+const MAX_TOKEN_CHARS = 1024;
+/** HKDF info: a new token format gets a new label, so old tokens simply fail to open. */
+const INFO = 'portico-session-token/v2 aes-256-gcm';
+/** Verified tokens remembered per rule: a client sends the same token again and again, and opening one costs microseconds. */
 const MAX_VERIFIED = 10_000;
 
 interface Keyed {
-  key: Buffer;
+  key: KeyObject;
   /** Lower-cased header name (type Header). */
   header: string;
-  /** Token string -> its verified contents (only tokens whose MAC checked out get here). */
+  /** Token string -> its verified contents (only tokens that opened get here). */
   verified: Map<string, SessionToken>;
   /** Tokens minted in second `mintedAt`, by "cluster\nendpoint\nissued": new sessions in one second share them. */
   minted: Map<string, string>;
@@ -37,7 +50,9 @@ const keyed = new WeakMap<SessionPersistence, Keyed>();
 function keyOf(sp: SessionPersistence): Keyed {
   let k = keyed.get(sp);
   if (!k) {
-    k = { key: Buffer.from(sp.sessionKey, 'hex'), header: sp.name.toLowerCase(), verified: new Map(), minted: new Map(), mintedAt: 0 };
+    const secret = Buffer.from(hkdfSync('sha256', Buffer.from(sp.sessionKey, 'hex'), Buffer.alloc(0), INFO, 32));
+    k = { key: createSecretKey(secret), header: sp.name.toLowerCase(), verified: new Map(), minted: new Map(), mintedAt: 0 };
+    secret.fill(0);
     keyed.set(sp, k);
   }
   return k;
@@ -51,7 +66,67 @@ export interface SessionToken {
   lastUse: number;
 }
 
-const mac = (key: Buffer, payload: string): Buffer => createHmac('sha256', key).update(payload).digest().subarray(0, MAC_BYTES);
+/** Nonces are cut from one random block, refilled when used up: one getrandom call per 256 tokens. */
+const noncePool = Buffer.alloc(NONCE_BYTES * 256);
+let nonceAt = noncePool.length;
+function nonce(): Buffer {
+  if (nonceAt === noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  nonceAt += NONCE_BYTES;
+  return noncePool.subarray(nonceAt - NONCE_BYTES, nonceAt);
+}
+
+/** The token carrying `t`, encrypted and authenticated under the rule's key. */
+export function sealSessionToken(sp: SessionPersistence, t: SessionToken): string {
+  return seal(keyOf(sp), t);
+}
+
+/** What `v` carries when it opens under the rule's key; null for anything else. Expiry is readSession's. */
+export function openSessionToken(sp: SessionPersistence, v: string): SessionToken | null {
+  return open(keyOf(sp), v);
+}
+
+function seal(k: Keyed, t: SessionToken): string {
+  const addressLength = Buffer.byteLength(t.address);
+  const plain = Buffer.allocUnsafe(FIXED_BYTES + addressLength + Buffer.byteLength(t.cluster));
+  plain.writeUInt32BE(t.issued, 0);
+  plain.writeUInt32BE(t.lastUse, 4);
+  plain.writeUInt16BE(t.port, 8);
+  plain.writeUInt16BE(addressLength, 10);
+  plain.write(t.address, FIXED_BYTES);
+  plain.write(t.cluster, FIXED_BYTES + addressLength);
+  const iv = nonce();
+  const c = createCipheriv('aes-256-gcm', k.key, iv, { authTagLength: TAG_BYTES });
+  const body = c.update(plain);
+  c.final();
+  return Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
+}
+
+function open(k: Keyed, v: string): SessionToken | null {
+  if (v.length > MAX_TOKEN_CHARS) return null;
+  const raw = Buffer.from(v, 'base64url');
+  if (raw.length < NONCE_BYTES + FIXED_BYTES + TAG_BYTES) return null;
+  const tagAt = raw.length - TAG_BYTES;
+  const d = createDecipheriv('aes-256-gcm', k.key, raw.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+  d.setAuthTag(raw.subarray(tagAt));
+  const plain = d.update(raw.subarray(NONCE_BYTES, tagAt));
+  try {
+    d.final();
+  } catch {
+    return null; // the tag does not verify: forged, altered, or another key's
+  }
+  const addressLength = plain.readUInt16BE(10);
+  if (FIXED_BYTES + addressLength > plain.length) return null;
+  return {
+    issued: plain.readUInt32BE(0),
+    lastUse: plain.readUInt32BE(4),
+    port: plain.readUInt16BE(8),
+    address: plain.toString('utf8', FIXED_BYTES, FIXED_BYTES + addressLength),
+    cluster: plain.toString('utf8', FIXED_BYTES + addressLength),
+  };
+}
 
 /** The session cookie's value among the request's Cookie headers, or the session header; undefined when absent. */
 function presented(sp: SessionPersistence, k: Keyed, headers: string[]): string | undefined {
@@ -88,17 +163,10 @@ export function readSession(sp: SessionPersistence, headers: string[], now: numb
   return t;
 }
 
-/** Checks the MAC and parses; a good token is remembered. */
+/** Opens the token; a good one is remembered. */
 function verify(k: Keyed, v: string): SessionToken | null {
-  const dot = v.indexOf('.');
-  if (dot <= 0) return null;
-  const payload64 = v.slice(0, dot);
-  const given = Buffer.from(v.slice(dot + 1), 'base64url');
-  if (given.length !== MAC_BYTES || !timingSafeEqual(given, mac(k.key, payload64))) return null;
-  const f = Buffer.from(payload64, 'base64url').toString('utf8').split('\n');
-  if (f.length !== 5) return null;
-  const t: SessionToken = { cluster: f[0]!, address: f[1]!, port: Number(f[2]), issued: Number(f[3]), lastUse: Number(f[4]) };
-  if (!Number.isInteger(t.port) || !Number.isInteger(t.issued) || !Number.isInteger(t.lastUse)) return null;
+  const t = open(k, v);
+  if (t === null) return null;
   if (k.verified.size >= MAX_VERIFIED) k.verified.clear();
   k.verified.set(v, t);
   return t;
@@ -115,8 +183,7 @@ export function mintSession(sp: SessionPersistence, cluster: RuntimeCluster, i: 
   const id = `${cluster.name}\n${e.address}\n${e.port}\n${issued}`;
   let token = k.minted.get(id);
   if (token === undefined) {
-    const payload64 = Buffer.from(`${id}\n${now}`, 'utf8').toString('base64url');
-    token = payload64 + '.' + mac(k.key, payload64).toString('base64url');
+    token = seal(k, { cluster: cluster.name, address: e.address, port: e.port, issued, lastUse: now });
     k.minted.set(id, token);
   }
   return token;

@@ -21,7 +21,7 @@ export function sealKey<T extends object>(holder: T, keyPem: string): T & { keyP
 }
 
 /**
- * Attaches a session persistence HMAC key (IR SessionPersistence.sessionKey) the same way:
+ * Attaches a session persistence key (IR SessionPersistence.sessionKey) the same way:
  * non-enumerable, carried only by encodeForEngine().
  */
 export function sealSessionKey<T extends object>(holder: T, key: string): T & { sessionKey: string } {

@@ -174,9 +174,10 @@ export interface HTTPRouteEntry {
 
 /**
  * A session sticks to one endpoint: the cookie or header carries the backend cluster and the
- * endpoint, with issue and last-use times, under an HMAC-SHA256 with `sessionKey` (dataplane/
- * upstream/session.ts). The key is derived by the translator from a seed every data plane of a
- * controller shares, so any worker or replica accepts a token another one minted.
+ * endpoint, with issue and last-use times, encrypted with AES-256-GCM under a key HKDF derives
+ * from `sessionKey` (dataplane/upstream/session.ts). `sessionKey` is derived by the translator
+ * from a seed every data plane of a controller shares, so any worker or replica opens a token
+ * another one minted.
  */
 export interface SessionPersistence {
   type: 'Cookie' | 'Header';
@@ -192,7 +193,7 @@ export interface SessionPersistence {
   cookiePath: string;
   /** What configured it, for people reading the IR: "HTTPRoute rule" or the policy's kind/namespace/name. */
   from: string;
-  /** HMAC key, hex. Sealed like Certificate.keyPem (ir/keys.ts): never printed or served. */
+  /** The rule's session key, hex; the token's AES key derives from it. Sealed like Certificate.keyPem (ir/keys.ts): never printed or served. */
   sessionKey: string;
 }
 

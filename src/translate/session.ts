@@ -3,7 +3,8 @@
 // BackendLBPolicy) on the rule's backend. The rule's own setting wins over a policy's (GEP-1619:
 // "route rule session persistence takes precedence").
 //
-// The HMAC key that protects the token is derived here, deterministically, from a seed every
+// The rule's key, from which the data plane derives the token's AES-256-GCM key (HKDF,
+// dataplane/upstream/session.ts), is derived here, deterministically, from a seed every
 // data plane of one controller (or one `portico run`) shares: HMAC-SHA256(seed,
 // "portico-session/v1 " + scope + " " + name). So each worker and replica computes the same key
 // and accepts the others' tokens; a rule or policy of its own gets its own key. The key is

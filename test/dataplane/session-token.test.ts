@@ -64,7 +64,7 @@ test('wrong key: a token of another rule (or another controller) does not open',
   assert.equal(openSessionToken(session({}, 'a1'.repeat(31) + 'a0'), v), null);
 });
 
-test('truncated: every shorter prefix, and the token with bytes cut from its end, is no token', () => {
+test('truncated: every shorter prefix, and the token with its first bytes cut off, is no token', () => {
   const sp = session();
   const v = sealSessionToken(sp, token);
   for (let n = 0; n < v.length; n++) assert.equal(openSessionToken(sp, v.slice(0, n)), null, `first ${n} characters`);

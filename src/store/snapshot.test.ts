@@ -36,6 +36,14 @@ test('a snapshot patched from the previous one lists what a fresh one lists', ()
       for (const e of fresh.entries(kind)) assert.equal(patched.get(kind, e.resource.metadata.namespace, e.resource.metadata.name), e.resource);
     }
     assert.equal(patched.size, fresh.size);
+    // What changed, as a full comparison finds it.
+    if (prev) {
+      const want = new Set<string>();
+      for (const [k, e] of patched.byKeys()) if (prev.byKeys().get(k) !== e) want.add(k);
+      for (const k of prev.byKeys().keys()) if (!patched.byKeys().has(k)) want.add(k);
+      assert.deepEqual(new Set(patched.delta!.keys), want, `step ${step}`);
+      assert.equal(patched.delta!.from, prev.byKeys());
+    }
     // Unchanged kinds keep the previous list itself.
     if (prev) {
       const again = new Snapshot(list, patched);

@@ -172,7 +172,8 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const routes: RouteChange[] = [];
     let others = false;
     let world = false;
-    const changed = changedKeys(last.entries, entries);
+    // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
+    const changed = snapshot.delta?.from === last.entries ? snapshot.delta.keys : changedKeys(last.entries, entries);
     for (const k of changed) {
       const before = last.entries.get(k)?.resource;
       const after = entries.get(k)?.resource;

@@ -66,6 +66,17 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   }
   const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map() };
   const touched = new Set<ListenerNode>();
+  // How many routes looked up each key: a route's change moves the references only when a count leaves or reaches 0.
+  const counts = (refCounts.get(state) ?? refCounts.set(state, countReferences(state)).get(state))!;
+  let keysMoved = false;
+  const count = (keys: Iterable<string>, by: 1 | -1): void => {
+    for (const k of keys) {
+      const n = (counts.get(k) ?? 0) + by;
+      if (n === 0 || (n === 1 && by === 1)) keysMoved = true;
+      if (n === 0) counts.delete(k);
+      else counts.set(k, n);
+    }
+  };
   const goneStatus = new Set<string>();
   const newStatus: ObjectStatus[] = [];
   // HTTPRoutes come first in state.routes, in age order (no GRPCRoute: see SPLICE_BLOCKERS).
@@ -84,7 +95,8 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       state.routes.splice(at, 1);
       httpCount--;
       state.http.delete(c.key);
-      goneStatus.add(`${old.node.namespace}/${old.node.resource.metadata.name}`);
+      count(old.references, -1);
+      goneStatus.add(`${old.node.namespace}\n${old.node.resource.metadata.name}`);
     }
     const r = c.after;
     if (!r) continue;
@@ -113,32 +125,35 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     nodes.splice(lo, 0, done.node);
     httpCount++;
     state.http.set(c.key, done);
-    goneStatus.add(`${nsOf(r)}/${r.metadata.name}`);
+    count(done.references, 1);
+    goneStatus.add(`${nsOf(r)}\n${r.metadata.name}`);
     if (done.node.parents.length > 0)
       newStatus.push({ kind: Kind.HTTPRoute, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
   }
 
   // ---- statuses: the changed routes', and every Gateway's and ListenerSet's again (attachedRoutes).
-  const gatewayStatuses = new Map<string, ObjectStatus>();
-  for (const g of state.gateways)
-    gatewayStatuses.set(`${Kind.Gateway}/${g.namespace}/${g.name}`, { kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
-  for (const ls of state.listenerSets)
-    gatewayStatuses.set(`${Kind.ListenerSet}/${ls.namespace}/${ls.name}`, {
-      kind: Kind.ListenerSet,
-      namespace: ls.namespace,
-      name: ls.name,
-      generation: ls.generation,
-      status: listenerSetStatus(ls, listenerConditions),
-    });
-  const statuses: ObjectStatus[] = [];
-  for (const s of prev.statuses) {
-    if (s.kind === Kind.HTTPRoute && goneStatus.has(`${s.namespace}/${s.name}`)) continue;
-    const again = gatewayStatuses.get(`${s.kind}/${s.namespace}/${s.name}`);
-    statuses.push(again === undefined || deepSame(s, again) ? s : again);
+  // The list is sorted (kind, namespace, name): each is found by binary search, not by a scan.
+  const statuses = [...prev.statuses];
+  let changedStatuses = false;
+  const find = (s: ObjectStatus): number => {
+    const at = upperBound(statuses, s, compareStatus) - 1;
+    return at >= 0 && compareStatus(statuses[at]!, s) === 0 ? at : -1;
+  };
+  for (const key of goneStatus) {
+    const [namespace, name] = key.split('\n') as [string, string];
+    const at = find({ kind: Kind.HTTPRoute, namespace, name, status: {} });
+    if (at >= 0) (statuses.splice(at, 1), (changedStatuses = true));
   }
-  newStatus.sort(compareStatus);
-  for (const s of newStatus) statuses.splice(upperBound(statuses, s, compareStatus), 0, s);
-  const sameStatuses = statuses.length === prev.statuses.length && statuses.every((s, i) => s === prev.statuses[i]);
+  const again: ObjectStatus[] = [];
+  for (const g of state.gateways) again.push({ kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
+  for (const ls of state.listenerSets)
+    again.push({ kind: Kind.ListenerSet, namespace: ls.namespace, name: ls.name, generation: ls.generation, status: listenerSetStatus(ls, listenerConditions) });
+  for (const s of again) {
+    const at = find(s);
+    if (at < 0) return undefined; // every Gateway and ListenerSet has a status: the state does not match `prev`
+    if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
+  }
+  for (const s of newStatus) (statuses.splice(upperBound(statuses, s, compareStatus), 0, s), (changedStatuses = true));
 
   // ---- IR: listeners whose virtual hosts changed are built again, every other one reused.
   for (const l of touched) state.listenerIR.delete(l);
@@ -146,13 +161,25 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const ir = shareIR(prev.ir, buildIR(state.gateways, content, state.clusters, state.listenerIR), shared);
   adoptShared(state, ir, shared, touched);
 
-  // ---- references: what the translation outside HTTPRoutes looked up, and each route's.
-  const refs = new Set(state.base);
-  for (const h of state.http.values()) for (const k of h.references) refs.add(k);
-  const sorted = [...refs].sort();
-  const references = prev.references && deepSame(prev.references, sorted) ? prev.references : sorted;
+  // ---- references: what the translation outside HTTPRoutes looked up, and each route's; the
+  // sorted list is only built again when a key came or went.
+  let references = prev.references;
+  if (keysMoved || !references) {
+    const refs = new Set(state.base);
+    for (const k of counts.keys()) refs.add(k);
+    const sorted = [...refs].sort();
+    references = references && deepSame(references, sorted) ? references : sorted;
+  }
 
-  return { ...prev, ir, statuses: sameStatuses ? prev.statuses : statuses, references };
+  return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
+}
+
+const refCounts = new WeakMap<TranslateState, Map<string, number>>();
+
+function countReferences(state: TranslateState): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const h of state.http.values()) for (const k of h.references) out.set(k, (out.get(k) ?? 0) + 1);
+  return out;
 }
 
 /**

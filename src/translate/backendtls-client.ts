@@ -5,7 +5,7 @@
 // certificate, as it would with none configured.
 
 import type { GatewaySpecTLS, Secret, SecretObjectReference } from '../api/types.js';
-import type { BackendTarget, Cluster, HTTPFilter, HTTPRouteEntry, Listener as IRListener, WeightedBackend } from '../ir/types.js';
+import type { BackendTarget, Cluster, HTTPFilter, HTTPRouteEntry, Listener as IRListener, TLSRouteEntry, WeightedBackend } from '../ir/types.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import { certificateFromSecret } from './certificates.js';
 import { sealKey } from '../ir/keys.js';
@@ -48,14 +48,15 @@ export function gatewayResolvedRefs(node: GatewayNode): { ok: boolean; reason: s
 
 /**
  * The listener as served by a Gateway with a backend client certificate: every backend whose
- * cluster speaks TLS (BackendTLSPolicy) points at a copy of that cluster carrying the
+ * cluster speaks TLS (BackendTLSPolicy; HTTP routes, and TLSRoutes re-encrypting behind a
+ * Terminate listener) points at a copy of that cluster carrying the
  * certificate, named `<cluster>@<gateway ns>/<gateway name>`, so Gateways with different
  * certificates (or none) never share a TLS session pool. Shared route objects are copied,
  * never edited. New clusters are added to `extra`.
  */
 export function withClientCertificate(l: IRListener, gw: GatewayNode, all: Readonly<Record<string, Cluster>>, extra: Record<string, Cluster>): IRListener {
   const cert = gw.backendClientCertificate;
-  if (!cert || !l.virtualHosts) return l;
+  if (!cert || (!l.virtualHosts && !l.tlsRoutes)) return l;
   const rename = (name: string | undefined): string | undefined => {
     const c = name === undefined ? undefined : all[name];
     if (!c?.tls) return name;
@@ -69,6 +70,10 @@ export function withClientCertificate(l: IRListener, gw: GatewayNode, all: Reado
     const out = target(b);
     return b.filters ? { ...out, filters: filters(b.filters) } : out;
   };
+  // A TLS listener in Terminate mode re-encrypts to BackendTLSPolicy clusters (dataplane/l4/reencrypt.ts):
+  // the Gateway presents the same certificate there. Passthrough clusters carry no tls, so rename leaves them.
+  if (l.tlsRoutes) return { ...l, tlsRoutes: l.tlsRoutes.map((r: TLSRouteEntry) => ({ ...r, backends: r.backends.map(target) })) };
+  if (!l.virtualHosts) return l;
   return {
     ...l,
     virtualHosts: l.virtualHosts.map((vh) => ({

@@ -36,7 +36,8 @@ test('the translator seals keys: the engine reads them, JSON, YAML, inspect, spr
   const certs = holders(ir);
   assert.deepEqual(
     certs.map((c) => c.keyPem).sort(),
-    [pki.gateway.keyPem, pki.gateway.keyPem, pki.client.keyPem].sort(),
+    // The backend client certificate twice: the HTTP route's cluster and the TLSRoute's re-encrypting one.
+    [pki.gateway.keyPem, pki.gateway.keyPem, pki.client.keyPem, pki.client.keyPem].sort(),
     'HTTPS and TLS listener certificates and the backend client certificate each carry their key',
   );
   assertNoKeyMaterial(JSON.stringify(ir), 'JSON.stringify(ir)');

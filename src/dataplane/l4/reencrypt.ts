@@ -1,7 +1,9 @@
 // TLS towards a backend for a TLSRoute behind a Terminate listener whose Service has a
 // BackendTLSPolicy: the cleartext the listener decrypted is encrypted again, the backend's
 // certificate checked exactly as for HTTP backends (upstream/tls.ts: the policy's CA or the
-// system store, its hostname as SNI and identity, or its subjectAltNames).
+// system store, its hostname as SNI and identity, or its subjectAltNames), and the Gateway's
+// spec.tls.backend.clientCertificateRef presented when the cluster carries it (the translator's
+// per-Gateway copy, backendtls-client.ts).
 
 import type * as net from 'node:net';
 import * as tls from 'node:tls';

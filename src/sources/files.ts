@@ -71,6 +71,13 @@ export interface ParsedDoc {
 /** Files modified within this long before the previous load are checked by content, not by stat alone. */
 const RECENT_MS = 2000;
 
+interface Contribution {
+  good: ParsedDoc[];
+  shown: string;
+  keys: string[];
+  entries: Entry[];
+}
+
 interface ParsedFile {
   mtimeMs: number;
   size: number;
@@ -185,6 +192,8 @@ export class FileLoader {
   /** When the last load() began (0 before the first): see RECENT_MS. */
   private loadedAt = 0;
   private lastGood = new Map<string, Entry>();
+  /** Per file, what its documents added on the last load when each gave one clean entry. */
+  private contributed = new Map<string, Contribution>();
   /**
    * Files that read empty on the last load although they held documents: most often a write
    * caught between its truncate and its data. Their documents stay for one more load; empty
@@ -265,16 +274,37 @@ export class FileLoader {
 
     const entries = new Map<string, Entry>();
     const nextGood = new Map<string, Entry>();
+    const contributed = new Map<string, Contribution>();
     for (const [f, pf] of [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const shown = f === '-' ? 'stdin' : display(f);
       problems.push(...pf.syntax);
-      for (const doc of pf.good) this.addDoc(shown, doc, entries, nextGood, problems);
+      // A file whose documents are the ones of the last load, which then gave one clean entry
+      // each: the same entries again, without checking 10,000 documents one by one.
+      const last = this.contributed.get(f);
+      if (last && last.good === pf.good && last.shown === shown && last.keys.every((k) => !entries.has(k))) {
+        for (let i = 0; i < last.keys.length; i++) {
+          entries.set(last.keys[i]!, last.entries[i]!);
+          nextGood.set(last.keys[i]!, last.entries[i]!);
+        }
+        contributed.set(f, last);
+        continue;
+      }
+      const problemsBefore = problems.length;
+      const keys: string[] = [];
+      for (const doc of pf.good) {
+        const k = this.addDoc(shown, doc, entries, nextGood, problems);
+        if (k !== undefined) keys.push(k);
+      }
+      // Every document added one entry and said nothing: remember them.
+      if (keys.length === pf.good.length && problems.length === problemsBefore) contributed.set(f, { good: pf.good, shown, keys, entries: keys.map((k) => entries.get(k)!) });
     }
+    this.contributed = contributed;
     this.lastGood = nextGood;
     return { entries: [...entries.values()], problems };
   }
 
-  private addDoc(file: string, doc: ParsedDoc, entries: Map<string, Entry>, nextGood: Map<string, Entry>, problems: FileProblem[]): void {
+  /** The key of the entry `doc` added, if it added one. */
+  private addDoc(file: string, doc: ParsedDoc, entries: Map<string, Entry>, nextGood: Map<string, Entry>, problems: FileProblem[]): string | undefined {
     const v = doc.value;
     const origin = `${file}:${doc.line}`;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
@@ -315,6 +345,7 @@ export class FileLoader {
     const entry: Entry = prev && prev.resource === doc.checked.resource && prev.origin === origin ? prev : { resource: doc.checked.resource!, origin };
     entries.set(k, entry);
     nextGood.set(k, entry);
+    return k;
   }
 }
 

@@ -271,3 +271,37 @@ test('a file read empty (a write caught between truncate and data) keeps its doc
   while (!updates.some((u) => u.entries.length === 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   assert.ok(updates.some((u) => u.entries.length === 0), 'the emptied file was dropped');
 });
+
+test('reloads reuse the entries of unchanged files, and a new file duplicating one of their objects is still reported', async (t) => {
+  const dir = await tmp();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'b.yaml'), `${svc('one')}---\n${svc('two')}`);
+  await writeFile(join(dir, 'c.yaml'), svc('three'));
+  const loader = new FileLoader([dir]);
+  const first = await loader.load();
+  const second = await loader.load();
+  assert.deepEqual(second.problems, []);
+  assert.deepEqual(names(second), names(first));
+  for (let i = 0; i < first.entries.length; i++) assert.equal(second.entries[i], first.entries[i]);
+  // a.yaml sorts first: its copy of Service one wins, b.yaml's is the duplicate (as on a first load).
+  await writeFile(join(dir, 'a.yaml'), svc('one', 81));
+  const third = await loader.load();
+  assert.deepEqual(names(third), ['Service/default/one', 'Service/default/two', 'Service/default/three']);
+  assert.equal((third.entries[0]!.resource as { spec: { ports: { port: number }[] } }).spec.ports[0]!.port, 81);
+  assert.equal(third.problems.length, 1);
+  assert.match(formatProblem(third.problems[0]!), /b\.yaml.*duplicate object/);
+  assert.equal(third.entries[2], first.entries[2]);
+  // a.yaml gone: b.yaml's Service one is back, the same object as before.
+  await unlink(join(dir, 'a.yaml'));
+  const fourth = await loader.load();
+  assert.deepEqual(fourth.problems, []);
+  assert.deepEqual(names(fourth), names(first));
+  assert.equal(fourth.entries[0]!.resource, first.entries[0]!.resource);
+  assert.deepEqual(fourth, await loadPaths([dir]));
+  // Editing one document of a file whose entries came from the last load keeps the other's entry.
+  assert.equal((await loader.load()).entries[0], fourth.entries[0]);
+  await writeFile(join(dir, 'b.yaml'), `${svc('one')}---\n${svc('two', 82)}`);
+  const fifth = await loader.load();
+  assert.equal(fifth.entries[0], fourth.entries[0]);
+  assert.notEqual(fifth.entries[1], fourth.entries[1]);
+});

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry, observe } from '../../src/observability/metrics/registry.js';
 import { expose, merge } from '../../src/observability/metrics/exposition.js';
-import { codeSlot, CODE_LABELS, backendLabel } from '../../src/observability/metrics/dataplane.js';
+import { codeClassSlot, codeSlot, CODE_CLASSES, CODE_LABELS, backendLabel } from '../../src/observability/metrics/dataplane.js';
 import { ControlPlaneMetrics } from '../../src/observability/metrics/controlplane.js';
 import { controllerMetrics } from '../../src/controller/metrics.js';
 import { parse, promtool, sum } from './metrics-helpers.js';
@@ -41,6 +41,8 @@ test('status codes are bounded: exact from a fixed set, else the class', () => {
   assert.equal(CODE_LABELS[codeSlot(0)], 'other');
   assert.equal(CODE_LABELS[codeSlot(999)], 'other');
   assert.ok(CODE_LABELS.length < 40);
+  // The duration histogram's code_class: the class only, never an exact code.
+  assert.deepEqual([200, 299, 101, 304, 418, 503, 0, 999].map((c) => CODE_CLASSES[codeClassSlot(c)]), ['2xx', '2xx', '1xx', '3xx', '4xx', '5xx', 'other', 'other']);
   assert.equal(backendLabel('ns/svc:8080/tls'), 'ns/svc:8080');
   assert.equal(backendLabel('ns/svc:8080'), 'ns/svc:8080');
 });

@@ -244,6 +244,21 @@ describe('metrics: data plane', () => {
     assert.equal(sum(S, 'portico_http_upstream_connect_failures_total', route_('dead', { backend: 'default/dead:80' })), 1);
   });
 
+  test('request duration by status class (code_class): exact codes stay on the counter', () => {
+    const dur = (name: string, code_class: string) => sum(S, 'portico_http_request_duration_seconds_count', route_(name, { code_class }));
+    assert.equal(dur('ok', '2xx'), 6);
+    assert.equal(sum(S, 'portico_http_request_duration_seconds_count', route_('ok')), 6, 'no other class for a route that only answered 200');
+    // The retried route answered a 200 and a 500 (after a 503 each): one observation per request, in its class.
+    assert.equal(dur('retry', '2xx'), 1);
+    assert.equal(dur('retry', '5xx'), 1);
+    // Local answers too: the route timeout (504, ~the timeout's length), and the request no route matched (404).
+    assert.equal(dur('slow', '5xx'), 1);
+    assert.equal(sum(S, 'portico_http_request_duration_seconds_count', { listener: 'http', route_name: '', code_class: '4xx' }), 1);
+    const classes = new Set(S.filter((x) => x.name.startsWith('portico_http_request_duration_seconds')).map((x) => x.labels.code_class));
+    for (const c of classes) assert.match(c!, /^([1-5]xx|other)$/);
+    assert.ok(!S.some((x) => x.name.startsWith('portico_http_request_duration_seconds') && 'code' in x.labels), 'the histogram has no exact code label');
+  });
+
   test('retries and mirror outcomes', () => {
     assert.equal(sum(S, 'portico_http_retries_total', route_('retry', { backend: 'default/flaky:80' })), 2);
     assert.equal(sum(S, 'portico_http_requests_total', route_('retry', { code: '200' })), 1);

@@ -5,7 +5,8 @@
 // the cells its plan points at. Label values come from names the IR already carries: the
 // listener name (gateway namespace/name/listener), the route's source (kind, namespace, name,
 // rule index) and the cluster name (service namespace/name:port). Status codes are bounded:
-// an exact code from CODES, else its class ("4xx"); gRPC status by its 17 names.
+// an exact code from CODES, else its class ("4xx"); gRPC status by its 17 names. The duration
+// histogram carries the class only (code_class, see CODE_CLASSES).
 
 import type { HTTPFilter, HTTPRouteEntry, Listener, Port, RouteSource } from '../../ir/types.js';
 import { type Cell, type Family, type HistCell, observe, Registry } from './registry.js';
@@ -29,6 +30,19 @@ export function codeSlot(status: number): number {
     return s >= 0 ? s : CODES.length + ((status / 100) | 0) - 1;
   }
   return CODE_LABELS.length - 1;
+}
+
+/**
+ * The duration histogram's status label (code_class). A histogram series is 18 series in the
+ * exposition (16 buckets, sum, count): with the counters' ~35 code values one route x backend
+ * could expose 630, with the class at most 108 (2-3 classes in practice), while fast errors are
+ * still told from slow successes. Exact codes stay on portico_http_requests_total.
+ */
+export const CODE_CLASSES: readonly string[] = ['1xx', '2xx', '3xx', '4xx', '5xx', 'other'];
+
+/** Index into CODE_CLASSES; no allocation. */
+export function codeClassSlot(status: number): number {
+  return status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : CODE_CLASSES.length - 1;
 }
 
 export const GRPC_CODES: readonly string[] = [
@@ -93,7 +107,7 @@ export class RouteCells {
   private requests: (Cell | undefined)[] | null = null;
   private local: (Cell | undefined)[] | null = null;
   private grpc: (Cell | undefined)[] | null = null;
-  private dur: HistCell | null = null;
+  private dur: (HistCell | undefined)[] | null = null;
   private reqB: Cell | null = null;
   private respB: Cell | null = null;
   private up5xx: Cell | null = null;
@@ -132,7 +146,9 @@ export class RouteCells {
     const slot = codeSlot(status);
     const requests = (this.requests ??= new Array<Cell | undefined>(CODE_LABELS.length));
     (requests[slot] ??= m.httpRequests.child([...this.labels, CODE_LABELS[slot]!])).v++;
-    observe((this.dur ??= m.httpDuration.child(this.labels)), seconds);
+    const c = codeClassSlot(status);
+    const dur = (this.dur ??= new Array<HistCell | undefined>(CODE_CLASSES.length));
+    observe((dur[c] ??= m.httpDuration.child([...this.labels, CODE_CLASSES[c]!])), seconds);
     (this.reqB ??= m.httpRequestBytes.child(this.labels)).v += reqBytes;
     (this.respB ??= m.httpResponseBytes.child(this.labels)).v += respBytes;
     if (local >= 0) {
@@ -247,7 +263,7 @@ export class DataplaneMetrics {
     const r = registry;
     const RL = ROUTE_LABELS;
     this.httpRequests = r.counter('portico_http_requests_total', 'HTTP and gRPC requests answered, by route rule, backend and status code (exact code from a fixed set, else its class).', [...RL, 'code']);
-    this.httpDuration = r.histogram('portico_http_request_duration_seconds', 'Time from a complete request head to the end of the response, by route rule and backend.', RL);
+    this.httpDuration = r.histogram('portico_http_request_duration_seconds', 'Time from a complete request head to the end of the response, by route rule, backend and status class (code_class: 1xx..5xx, other).', [...RL, 'code_class']);
     this.httpRequestBytes = r.counter('portico_http_request_bytes_total', 'Request bytes received from clients (HTTP/1.1: head and body; HTTP/2: the declared content-length).', RL);
     this.httpResponseBytes = r.counter('portico_http_response_bytes_total', 'Response bytes sent to clients (HTTP/1.1: head and body as received from the backend, or the local answer; HTTP/2: DATA payload).', RL);
     this.httpLocal = r.counter('portico_http_local_responses_total', 'Responses Portico produced itself instead of a backend, by reason.', [...RL, 'code', 'reason']);

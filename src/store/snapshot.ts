@@ -25,6 +25,12 @@ function upperBound(sorted: readonly string[], k: string): number {
   return lo;
 }
 
+/**
+ * Each Entry's key (and its entry with the default namespace filled in), computed once: sources
+ * hand the same Entry object for an unchanged object, and entries are never modified.
+ */
+const placement = new WeakMap<Entry, { key: string; entry: Entry } | null>();
+
 export class Snapshot {
   private readonly byKey: ReadonlyMap<string, Entry>;
   private readonly byKind: ReadonlyMap<string, readonly Entry[]>;
@@ -40,14 +46,22 @@ export class Snapshot {
    */
   constructor(entries: Iterable<Entry>, previous?: Snapshot) {
     const byKey = new Map<string, Entry>();
-    for (let e of entries) {
-      const r = e.resource;
-      // An object without kind or name cannot be addressed by anything; sources report it, the snapshot skips it.
-      if (!r || typeof r.kind !== 'string' || !r.metadata || typeof r.metadata.name !== 'string') continue;
-      if (!CLUSTER_SCOPED.has(r.kind) && !r.metadata.namespace) {
-        e = { ...e, resource: { ...r, metadata: { ...r.metadata, namespace: 'default' } } };
+    for (const given of entries) {
+      let placed = placement.get(given);
+      if (placed === undefined) {
+        let e = given;
+        const r = e.resource;
+        // An object without kind or name cannot be addressed by anything; sources report it, the snapshot skips it.
+        if (!r || typeof r.kind !== 'string' || !r.metadata || typeof r.metadata.name !== 'string') placed = null;
+        else {
+          if (!CLUSTER_SCOPED.has(r.kind) && !r.metadata.namespace) {
+            e = { ...e, resource: { ...r, metadata: { ...r.metadata, namespace: 'default' } } };
+          }
+          placed = { key: keyOf(e.resource.kind, e.resource.metadata.namespace, e.resource.metadata.name), entry: e };
+        }
+        placement.set(given, placed);
       }
-      byKey.set(keyOf(e.resource.kind, e.resource.metadata.namespace, e.resource.metadata.name), e);
+      if (placed) byKey.set(placed.key, placed.entry);
     }
     this.byKey = byKey;
     if (previous) {

@@ -13,6 +13,9 @@ import type { GatewaySyncStatus } from '../sync/server.js';
 import { planProvisioning } from './provision-plan.js';
 import { decorateProvisioned } from './provisioned-status.js';
 import { IngressDataPlanes } from './ingress-dataplanes.js';
+import { Provisioner } from './provisioner.js';
+import { MASTER_KEY, MASTER_SECRET, SyncKeys } from './sync-keys.js';
+import type { ApiClient } from '../sources/kubernetes.js';
 
 const CTL = 'portico.dev/gateway-controller';
 const ING_CTL = 'portico.dev/ingress-controller';
@@ -63,6 +66,47 @@ test('the generated Ingress Gateway gets its own data plane, owned by the Ingres
   // No Service yet: nothing to report on the Ingress; the generated Gateway's status is not written.
   assert.deepEqual(lbOf(out, 'shop'), { loadBalancer: {} });
   assert.ok(!out.some((s) => s.kind === 'Gateway' || s.kind === 'GatewayClass'));
+});
+
+test('the data plane is named after the generated Gateway once; objects under the old doubled name are swept', async () => {
+  const master: Resource = { apiVersion: 'v1', kind: 'Secret', metadata: { name: MASTER_SECRET, namespace: 'portico-system' }, data: { [MASTER_KEY]: Buffer.alloc(32, 7).toString('base64') } } as Resource;
+  const resources = [ingressClass('portico'), ingress('shop', 'portico', 'shop.example.com'), backend, master];
+  const { plan } = rebuild(resources);
+  const stream = [...plan.streams.values()][0]!;
+  assert.equal(stream.result.name, 'portico-ingress-portico', 'not portico-ingress-portico-portico-ingress-portico');
+  assert.deepEqual([...new Set(stream.result.objects.map((o) => o.metadata.name))], ['portico-ingress-portico']);
+
+  // What an earlier version provisioned for this IngressClass, still in the cluster: same class label, owned by the IngressClass.
+  const old = 'portico-ingress-portico-portico-ingress-portico';
+  const labels = { 'app.kubernetes.io/managed-by': 'portico', 'app.kubernetes.io/component': 'dataplane', 'gateway.networking.k8s.io/gateway-class-name': 'portico-ingress-portico' };
+  const listedAs = (name: string) => [{ metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels, ownerReferences: [{ kind: 'IngressClass', uid: 'uid-portico' }] } }];
+  const listed: Record<string, unknown[]> = {
+    serviceaccounts: listedAs(old),
+    secrets: listedAs(`${old}-sync`),
+    services: [...listedAs(old), ...listedAs('portico-ingress-portico')],
+    deployments: listedAs(old),
+  };
+  const calls: string[] = [];
+  const client = {
+    json: async (method: string, path: string) => {
+      calls.push(`${method} ${path}`);
+      return method === 'GET' ? { items: listed[path.split('/').pop()!] ?? [] } : {};
+    },
+    request: async () => ({ status: 404, body: undefined }),
+  } as unknown as ApiClient;
+  const snapshot = new Snapshot(resources.map((resource) => ({ resource })));
+  const keys = new SyncKeys({ get: (kind, ns, name) => snapshot.get(kind, ns, name) }, 'portico-system');
+  const p = new Provisioner({ client, keys, isLeader: () => true, log: () => undefined, resyncMs: 3_600_000 });
+  p.update(plan);
+  await p.idle();
+  await p.stop();
+  const tail = (c: string) => c.split('/').slice(-2).join('/');
+  assert.deepEqual(calls.filter((c) => c.startsWith('PATCH')).map(tail), [
+    'serviceaccounts/portico-ingress-portico', 'secrets/portico-ingress-portico-sync', 'services/portico-ingress-portico', 'deployments/portico-ingress-portico',
+  ]);
+  assert.deepEqual(calls.filter((c) => c.startsWith('DELETE')).map(tail).sort(), [
+    `deployments/${old}`, `secrets/${old}-sync`, `serviceaccounts/${old}`, `services/${old}`,
+  ]);
 });
 
 test("status.loadBalancer is the data plane Service's load-balancer address", () => {

@@ -4,7 +4,7 @@
 // the same bytes. The controller server-side applies the objects (src/provision/README.md).
 
 import { healthPort } from './deployment.js';
-import { infrastructureMetadata, objectMeta, ownLabels, resourceName, selectorLabels } from './names.js';
+import { infrastructureMetadata, ingressResourceName, objectMeta, ownLabels, resourceName, selectorLabels } from './names.js';
 import { resolveParameters } from './parameters.js';
 import { listenerPorts, planAddresses, serviceSpec } from './service.js';
 import { workloadObjects } from './scaling.js';
@@ -13,7 +13,7 @@ import type { ProvisionInput, ProvisionResult, ProvisionedObject } from './types
 export type * from './types.js';
 export { resolveParameters, finderOf, mergesGateways, BUILT_IN_DEFAULTS, type EffectiveParameters } from './parameters.js';
 export { provisionMerged, mergedIdentity, type MergedProvisionInput, type MergedProvisionResult } from './merged.js';
-export { gatewayNameLabelValue, resourceName, mergedResourceName, GATEWAY_NAME_LABEL } from './names.js';
+export { gatewayNameLabelValue, resourceName, ingressResourceName, mergedResourceName, GATEWAY_NAME_LABEL } from './names.js';
 export { statusAddresses } from './addresses.js';
 export { syncSecretName } from './deployment.js';
 
@@ -22,7 +22,11 @@ export function provision(input: ProvisionInput): ProvisionResult {
   const verdict = resolveParameters(gatewayClass, gateway, input.findParameters, settings.defaults);
   if (!verdict.ok) return { ok: false, conditions: verdict.conditions };
   const p = verdict.parameters;
-  const name = resourceName(gateway.metadata.name, gateway.spec?.gatewayClassName ?? gatewayClass.metadata.name);
+  // Owned by an IngressClass: the Gateway generated for it, named like its GatewayClass.
+  const name =
+    input.owner?.kind === 'IngressClass'
+      ? ingressResourceName(gateway.metadata.name)
+      : resourceName(gateway.metadata.name, gateway.spec?.gatewayClassName ?? gatewayClass.metadata.name);
   const namespace = gateway.metadata.namespace ?? 'default';
   const selector = selectorLabels(gateway, name);
   const own = ownLabels(gateway, name);

@@ -36,6 +36,17 @@ export function resourceName(gatewayName: string, gatewayClassName: string): str
 }
 
 /**
+ * Base name of the objects of a Gateway generated from an IngressClass (convert/serve.ts): that
+ * Gateway and its GatewayClass share one name, `portico-ingress-<IngressClass>`, so
+ * `<gateway>-<gatewayClass>` would say it twice. The name once, made valid as resourceName()
+ * does (an IngressClass may be named `a.b` or be long: '-' and a hash then, so two classes never
+ * share a name). Unique per IngressClass in a namespace, and the same for the same class.
+ */
+export function ingressResourceName(generatedGatewayName: string): string {
+  return validName(generatedGatewayName);
+}
+
+/**
  * Base name of a merged data plane's objects (every Gateway of the class, in the controller's
  * namespace): the GatewayClass name, made valid as resourceName() does. It never equals a
  * per-Gateway `<gateway>-<gatewayClass>` name of the same class.

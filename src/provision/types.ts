@@ -27,7 +27,8 @@ export interface ProvisionInput {
   settings: ProvisionSettings;
   /**
    * Owner of the objects when it is not the Gateway: a Gateway generated from an IngressClass
-   * (convert/serve.ts) is no API object, so its IngressClass owns its data plane.
+   * (convert/serve.ts) is no API object, so its IngressClass owns its data plane (named
+   * ingressResourceName(): that Gateway's name once, as its GatewayClass has the same name).
    */
   owner?: { object: ProvisionOwner; kind: string };
 }

@@ -10,8 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apply, echoPod, getObj, remove, waitFor } from './helpers.js';
-import { LONG, ref, served, startHarness, type Harness, type ServiceObj } from './provisioned-harness.js';
-import { resourceName } from '../../src/provision/index.js';
+import { LONG, ref, served, startHarness, type Harness, type Obj, type ServiceObj } from './provisioned-harness.js';
+import { ingressResourceName, resourceName } from '../../src/provision/index.js';
 import { GENERATED_PREFIX } from '../../src/convert/serve.js';
 
 const KUBECONFIG = process.env.PORTICO_KUBECONFIG;
@@ -20,16 +20,19 @@ const log = (l: string) => {
   if (process.env.PORTICO_TEST_VERBOSE) console.log(`# ${l}`);
 };
 const NET = 'networking.k8s.io/v1';
-type Owned = ServiceObj & { metadata: { ownerReferences?: { kind: string; name: string; uid: string }[] } };
+type Owned = ServiceObj & { metadata: { name: string; ownerReferences?: { kind: string; name: string; uid: string }[] } };
 type IngressObj = { status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } };
 
 describe('served Ingresses get a provisioned data plane owned by their IngressClass', { skip: !KUBECONFIG && 'PORTICO_KUBECONFIG is unset', timeout: 300_000 }, () => {
   let h: Harness;
   let ns = '';
   let ingressController = '';
-  // The IngressClass has the GatewayClass's (per-run) name; the generated Gateway and GatewayClass are portico-ingress-<it>.
+  // The IngressClass has the GatewayClass's (per-run) name; the generated Gateway and GatewayClass are portico-ingress-<it>,
+  // and so is its data plane (the name once, not <gateway>-<gatewayClass>).
   const generated = () => GENERATED_PREFIX + h.className;
-  const dataPlaneService = () => getObj<Owned>(h.client, ref('v1', 'Service', resourceName(generated(), generated()), ns));
+  const dataPlaneName = () => ingressResourceName(generated());
+  const dataPlaneService = () => getObj<Owned>(h.client, ref('v1', 'Service', dataPlaneName(), ns));
+  const oldName = () => resourceName(generated(), generated());
   const ingress = () => ({
     ...ref(NET, 'Ingress', 'shop', ns),
     spec: {
@@ -47,7 +50,17 @@ describe('served Ingresses get a provisioned data plane owned by their IngressCl
     await apply(c, ref('v1', 'Namespace', ns));
     await apply(c, echoPod('echo', ns, { app: 'echo' }));
     await apply(c, { ...ref('v1', 'Service', 'echo', ns), spec: { selector: { app: 'echo' }, ports: [{ name: 'http', port: 8080, targetPort: 3000 }] } });
-    await apply(c, { ...ref(NET, 'IngressClass', h.className), spec: { controller: ingressController } });
+    const cls = await apply(c, { ...ref(NET, 'IngressClass', h.className), spec: { controller: ingressController } });
+    // What an earlier version provisioned for this class (<gateway>-<gatewayClass>, the name said twice): left behind by an upgrade.
+    await apply(c, {
+      ...ref('v1', 'ServiceAccount', oldName(), ns),
+      metadata: {
+        name: oldName(),
+        namespace: ns,
+        labels: { 'app.kubernetes.io/managed-by': 'portico', 'app.kubernetes.io/component': 'dataplane', 'gateway.networking.k8s.io/gateway-class-name': generated() },
+        ownerReferences: [{ apiVersion: NET, kind: 'IngressClass', name: h.className, uid: cls.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+    } as Obj);
     await apply(c, ingress());
     await h.startController({ ingress: { ingressController } });
   });
@@ -64,6 +77,9 @@ describe('served Ingresses get a provisioned data plane owned by their IngressCl
       const s = await dataPlaneService();
       return s?.status?.loadBalancer?.ingress?.[0]?.ip ? s : undefined;
     }, LONG);
+    assert.equal(svc.metadata.name, generated(), 'named after the generated Gateway once');
+    assert.ok(svc.metadata.name.length <= 63);
+    await waitFor(`the ServiceAccount ${oldName()} of the old naming swept`, async () => ((await getObj(c, ref('v1', 'ServiceAccount', oldName(), ns))) ? undefined : true), LONG);
     const ingressClass = await getObj<{ metadata: { uid: string } }>(c, ref(NET, 'IngressClass', h.className));
     assert.deepEqual(
       svc.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid]),

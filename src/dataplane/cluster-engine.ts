@@ -15,7 +15,7 @@ import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-a
 import { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 import { merge } from '../observability/metrics/exposition.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
-import { workerExecArgv } from './heap-flags.js';
+import { releaseMemoryWhenQuiet, workerExecArgv } from './heap-flags.js';
 
 /** Families the primary owns (one count per config, not per worker). */
 const PRIMARY_FAMILIES = new Set(['portico_dataplane_applies_total', 'portico_dataplane_apply_duration_seconds', 'portico_dataplane_last_apply_timestamp_seconds']);
@@ -169,6 +169,8 @@ export class ClusterEngine implements Engine {
   async apply(ir: IR): Promise<ApplyResult> {
     await this.ready;
     const apply = () => this.broadcast({ type: 'apply', delta: this.deltas.encode(ir).text });
+    // The primary's garbage from reading, translating and encoding the config (heap-flags.ts).
+    releaseMemoryWhenQuiet();
     return this.m ? this.m.countApply(apply) : apply();
   }
 

@@ -14,6 +14,7 @@ import { backendLabel, DataplaneMetrics } from '../observability/metrics/datapla
 import type { Snapshot } from '../observability/metrics/registry.js';
 import { AccessLogger, requestIdMode } from '../observability/access-log.js';
 import { Tracer } from '../observability/tracing.js';
+import { releaseMemoryWhenQuiet } from './heap-flags.js';
 
 interface L4Handle {
   kind: 'l4';
@@ -102,7 +103,7 @@ export class LocalEngine implements Engine {
     // Applies run one at a time, in call order.
     const run = this.queue.then(() => this.timedApply(ir));
     this.queue = run.then(
-      () => undefined,
+      () => releaseMemoryWhenQuiet(),
       () => undefined,
     );
     return run;

@@ -168,6 +168,8 @@ export async function measureControlPlane(
           return up ? s === 200 : s >= 500;
         });
       });
+      // RSS once the changes are over (after the same 2 s pause as the churn figures), not mid-burst.
+      await sleep(2000);
       row.rss_mb = treeRssKiB(proc.pid) / 1024;
       if (o.churnCycles > 0 && n === o.churnAt) row.churn = await churn(proc.pid, put, dir, status, p, o, log);
       if (o.churnLoadSeconds > 0 && n === o.churnAt) row.churn_load = await churnUnderLoad(put, ctx.runDir, p.http, `${routePath(n - 1)}/x`, p.backend, o.churnLoadSeconds, 10, log);

@@ -61,7 +61,11 @@ export class Snapshot {
         }
         placement.set(given, placed);
       }
-      if (placed) byKey.set(placed.key, placed.entry);
+      if (!placed) continue;
+      // A source that wraps an unchanged resource in a new Entry (the Kubernetes source does) gets
+      // the previous Entry back: entry identity then means "unchanged" for every consumer (delta).
+      const old = previous?.byKey.get(placed.key);
+      byKey.set(placed.key, old !== undefined && old.resource === placed.entry.resource && old.origin === placed.entry.origin ? old : placed.entry);
     }
     this.byKey = byKey;
     if (previous) {

@@ -347,8 +347,16 @@ export class KubernetesSource {
   }
 
   entries(): Entry[] {
-    return [...this.objects.values()].map((resource) => ({ resource }));
+    // One Entry per object for as long as the object is unchanged: store/snapshot.ts and
+    // translate/incremental.ts tell what changed by identity.
+    return [...this.objects.values()].map((resource) => {
+      let e = this.wrapped.get(resource);
+      if (!e) this.wrapped.set(resource, (e = { resource }));
+      return e;
+    });
   }
+
+  private readonly wrapped = new WeakMap<Resource, Entry>();
 
   list(kind: KindName): Resource[] {
     return [...this.objects.values()].filter((r) => r.kind === kind);

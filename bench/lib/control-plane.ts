@@ -30,6 +30,12 @@ import { run, sampleRss, sleep, stopProcess, treeRssKiB } from './proc.js';
 import type { ControlPlaneRow, ChangeFigures } from './report.js';
 import { routePath } from './scenarios.js';
 
+/**
+ * Pause before an RSS figure: Portico gives freed heap back once configuration work has been
+ * quiet for 1 s, workers 0.5 s apart each (src/dataplane/heap-flags.ts).
+ */
+const SETTLE_MS = 5000;
+
 export interface ControlPlaneOptions {
   counts: number[];
   /** Changes measured per kind (route, Gateway, Secret, EndpointSlice). */
@@ -168,8 +174,8 @@ export async function measureControlPlane(
           return up ? s === 200 : s >= 500;
         });
       });
-      // RSS once the changes are over (after the same 2 s pause as the churn figures), not mid-burst.
-      await sleep(2000);
+      // RSS once the changes are over (after the same pause as the churn figures), not mid-burst.
+      await sleep(SETTLE_MS);
       row.rss_mb = treeRssKiB(proc.pid) / 1024;
       if (o.churnCycles > 0 && n === o.churnAt) row.churn = await churn(proc.pid, put, dir, status, p, o, log);
       if (o.churnLoadSeconds > 0 && n === o.churnAt) row.churn_load = await churnUnderLoad(put, ctx.runDir, p.http, `${routePath(n - 1)}/x`, p.backend, o.churnLoadSeconds, 10, log);
@@ -200,7 +206,7 @@ async function churn(
   o: ControlPlaneOptions,
   log: (line: string) => void,
 ): Promise<NonNullable<ControlPlaneRow['churn']>> {
-  await sleep(2000);
+  await sleep(SETTLE_MS);
   const before = treeRssKiB(pid) / 1024;
   const started = Date.now();
   let done = 0;
@@ -230,7 +236,7 @@ async function churn(
       log(`churn: ${done}/${o.churnCycles} cycles, RSS ${samples.at(-1)!.rss_mb.toFixed(1)} MiB`);
     }
   }
-  await sleep(2000);
+  await sleep(SETTLE_MS);
   const after = treeRssKiB(pid) / 1024;
   log(`churn: ${done} cycles of ${o.churnRoutes} routes in ${((Date.now() - started) / 1000).toFixed(0)} s; RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MiB`);
   return { cycles: done, routes: o.churnRoutes, seconds: (Date.now() - started) / 1000, rss_before_mb: before, rss_after_mb: after, rss_samples: samples, ...(note ? { note } : {}) };

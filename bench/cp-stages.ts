@@ -1,0 +1,107 @@
+// Where one control-plane change spends its time, stage by stage, in one process: the file-mode
+// path of `portico run --workers N` (file load -> Snapshot -> incremental translate -> status
+// summary -> IR delta encode -> IPC JSON framing -> worker decode -> worker routers) replayed
+// on the control-plane bench's manifest set (bench/lib/cp-manifests.ts). Prints the median of
+// each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
+// reports as the in-process profile.
+//
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret]
+//
+// Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
+// of this script with each other, not with the bench.
+
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { FileLoader } from '../src/sources/files.js';
+import { Snapshot } from '../src/store/snapshot.js';
+import { translate } from '../src/translate/index.js';
+import { incrementalTranslate } from '../src/translate/incremental.js';
+import { DeltaDecoder, DeltaEncoder } from '../src/dataplane/ir-delta.js';
+import { RuntimeConfig } from '../src/dataplane/config.js';
+import { DataplaneMetrics } from '../src/observability/metrics/dataplane.js';
+import { readerOrder, renderSummaryChange, summaryBlocks } from '../src/cli/report.js';
+import { ensureCert } from './lib/certs.js';
+import { secondCert } from './lib/control-plane.js';
+import { cpAddedRoute, cpBase, cpEndpoints, cpEpsProbe, cpGateway, cpRoutes, cpSecret, type CpPorts } from './lib/cp-manifests.js';
+import { toYaml } from './lib/manifests.js';
+
+const routes = Number(process.argv[2] ?? 10_000);
+const changes = Number(process.argv[3] ?? 10);
+const kind = process.argv[4] ?? 'route';
+const dir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-'));
+const put = (file: string, docs: Record<string, unknown>[]) => {
+  writeFileSync(join(dir, `${file}.tmp`), toYaml(docs));
+  renameSync(join(dir, `${file}.tmp`), join(dir, file));
+};
+const p: CpPorts = { http: 31020, https: 31021, moved: [31022, 31023], backend: 31100, closed: 31101 };
+const certDir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-certs-'));
+const certs = [await ensureCert(certDir), await secondCert(certDir)];
+put('base.yaml', cpBase(p));
+put('gateway.yaml', cpGateway(p, 0));
+put('secret.yaml', cpSecret(certs[0]!.certPem, certs[0]!.keyPem));
+put('endpoints.yaml', cpEndpoints(routes));
+put('routes.yaml', cpRoutes(routes, p.backend));
+put('eps-probe.yaml', cpEpsProbe(p, true));
+
+const loader = new FileLoader([dir]);
+const inc = incrementalTranslate(translate);
+const encoder = new DeltaEncoder();
+const decoder = new DeltaDecoder();
+const metrics = new DataplaneMetrics();
+const options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-stages' };
+
+let snapshot = new Snapshot((await loader.load()).entries);
+let result = inc(snapshot, options);
+let ir = decoder.apply(encoder.encode(result.ir).text);
+if (ir === 'resync') throw new Error('first delta must apply');
+let config = new RuntimeConfig(ir, undefined, metrics);
+let shown = summaryBlocks(readerOrder(result.statuses));
+
+const STAGES = ['file load', 'snapshot', 'translate', 'summary', 'encode', 'ipc framing', 'decode', 'routers'] as const;
+const samples: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
+let bytes = 0;
+for (let i = 0; i < changes; i++) {
+  if (kind === 'gateway') put('gateway.yaml', cpGateway(p, i % 2 === 0 ? 1 : 0));
+  else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
+  else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend)]);
+  await new Promise((r) => setTimeout(r, 20));
+  let t = performance.now();
+  const lap = (stage: (typeof STAGES)[number]) => {
+    const now = performance.now();
+    samples[stage]!.push(now - t);
+    t = now;
+  };
+  const state = await loader.load();
+  lap('file load');
+  snapshot = new Snapshot(state.entries, snapshot);
+  lap('snapshot');
+  result = inc(snapshot, options);
+  lap('translate');
+  const blocks = summaryBlocks(readerOrder(result.statuses));
+  renderSummaryChange(shown, blocks);
+  shown = blocks;
+  lap('summary');
+  const delta = encoder.encode(result.ir);
+  lap('encode');
+  const message = JSON.parse(JSON.stringify({ type: 'apply', id: i, delta: delta.text })) as { delta: string };
+  lap('ipc framing');
+  const next = decoder.apply(message.delta);
+  if (next === 'resync') throw new Error('delta must apply');
+  lap('decode');
+  config = new RuntimeConfig(next, config, metrics);
+  lap('routers');
+  bytes += delta.text.length;
+}
+rmSync(dir, { recursive: true, force: true });
+rmSync(certDir, { recursive: true, force: true });
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+let total = 0;
+for (const s of STAGES) {
+  total += median(samples[s]!);
+  console.log(`${s.padEnd(12)} ${median(samples[s]!).toFixed(1).padStart(8)} ms`);
+}
+console.log(`${'total'.padEnd(12)} ${total.toFixed(1).padStart(8)} ms   (${kind} change at ${routes} routes, median of ${changes}; delta ${(bytes / changes / 1e6).toFixed(2)} MB each)`);
+console.log(`incremental translation: ${JSON.stringify(inc.stats)}`);

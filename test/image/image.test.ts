@@ -198,7 +198,7 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     assert.equal(image.os, 'linux');
     assert.equal(image.architecture, 'amd64');
     assert.equal(c.User, '65532:65532');
-    assert.deepEqual(c.Entrypoint, ['node', '/app/bin/portico.js']);
+    assert.deepEqual(c.Entrypoint, ['node', '--max-semi-space-size=16', '/app/bin/portico.js']);
     assert.deepEqual(c.Cmd, ['controller']);
     assert.equal(c.WorkingDir, '/app');
     assert.ok(c.Env!.includes('NODE_ENV=production'));

@@ -29,7 +29,8 @@ export interface StatusWriterOptions {
   now?: () => Date;
 }
 
-type Desired = { kind: KindName; namespace?: string; name: string; generation?: number; expect?: Record<string, unknown> } & (
+/** uid: of the stored object when the status was computed, so a deleted and re-created object (same key, same status) is written again. */
+type Desired = { kind: KindName; namespace?: string; name: string; generation?: number; uid?: string; expect?: Record<string, unknown> } & (
   | { status: Record<string, unknown>; remove?: undefined }
   | { remove: true; status?: undefined }
 );
@@ -73,6 +74,7 @@ export class StatusWriter {
         namespace: s.namespace,
         name: s.name,
         generation: s.generation,
+        uid: this.store.get(s.kind, s.namespace, s.name)?.metadata.uid,
         status: s.status,
         ...(s.expect !== undefined ? { expect: s.expect } : {}),
       });
@@ -90,11 +92,15 @@ export class StatusWriter {
     // status objects of an unchanged result (translate/incremental.ts), and comparing 10,000
     // stored statuses after every EndpointSlice change kept the controller busy for ~0.5 s.
     // A stored status someone else changes comes back through poke(); a failed write retries.
+    // An object deleted and created again under the same name between two sets has no status
+    // yet while the desired one can be the very same object (a route of the same spec, and the
+    // translator shares equal statuses): its uid tells them apart (conformance runs re-create
+    // routes by name: HTTPRouteBackendRequestHeaderModifier's route was never given a status).
     const prev = this.desired;
     this.desired = next;
     for (const [key, d] of next) {
       const p = prev.get(key);
-      if (!p || p.status !== d.status || p.generation !== d.generation || p.expect !== d.expect || p.remove || d.remove) this.queue.add(key);
+      if (!p || p.status !== d.status || p.generation !== d.generation || p.uid !== d.uid || p.expect !== d.expect || p.remove || d.remove) this.queue.add(key);
     }
     this.pump();
   }

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackends, type Echo, type RunningBackends } from '../../examples/backends.js';
 import { portico, start } from './cli.js';
+import { freePort } from '../dataplane/helpers.js';
 import { pki } from '../fixtures/pki.js';
 import { assertNoKeyMaterial } from '../fixtures/secrets.js';
 
@@ -25,17 +25,6 @@ after(async () => {
   await backends?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function get(port: number, host: string, path = '/'): Promise<{ status: number; backend?: string }> {
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackends, type Echo, type RunningBackends } from '../../examples/backends.js';
 import { ROOT, start } from './cli.js';
+import { freePort } from '../dataplane/helpers.js';
 
 let backends: RunningBackends;
 before(async () => {
@@ -31,17 +32,6 @@ async function tally(url: string, n: number, headers: Record<string, string> = {
     counts[b] = (counts[b] ?? 0) + 1;
   }
   return counts;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 /** examples/ listens on fixed ports; other suites may hold one briefly, so wait for them rather than fail. */

@@ -13,7 +13,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/sources/kubernetes.js';
-import { apply, kubeConfigFrom, remove } from '../../test/k8s/helpers.js';
+import { apply, installGatewayApiCrds, kubeConfigFrom, remove } from '../../test/k8s/helpers.js';
 import type { BenchContext } from './context.js';
 import { httpRoute } from './manifests.js';
 import { cpAddedRoute, cpEndpoints, cpGateway, cpRoutes, cpSecret, ENDPOINTS_PER_SERVICE, EPS_PROBE_PATH, serviceCount, type CpPorts } from './cp-manifests.js';
@@ -81,6 +81,8 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
   const p: CpPorts = { http: base, https: base + 1, moved: [base + 2, base + 3], backend: ctx.ports.backendA, closed: base + 4 };
   const prints = o.certs.map((c) => certFingerprint(c.certPem));
   const rows: ControlPlaneRow[] = [];
+  // A cluster just brought up (hack/cluster.sh up after a down) has no Gateway API CRDs yet; applying them again changes nothing.
+  await installGatewayApiCrds(client);
   for (const n of o.counts) {
     const tag = `bench-cp-${randomBytes(3).toString('hex')}`;
     const ns = tag;

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '../api/types.js';
 import { Snapshot, type Entry } from './snapshot.js';
+import { VersionedMap } from './versioned-map.js';
 
 const KINDS = ['HTTPRoute', 'Service', 'Secret', 'GatewayClass', 'Gateway'];
 
@@ -51,5 +52,47 @@ test('a snapshot patched from the previous one lists what a fresh one lists', ()
       for (const kind of KINDS) if (patched.entries(kind).length > 0) assert.equal(again.entries(kind), patched.entries(kind));
     }
     prev = patched;
+  }
+});
+
+test('a snapshot from a later version of the previous snapshot VersionedMap lists what a fresh one lists, and the previous one still reads as it was', () => {
+  let seed = 3;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let map = VersionedMap.of(new Map<string, Entry>());
+  let prev: { snapshot: Snapshot; live: Map<string, Entry> } | undefined;
+  for (let step = 0; step < 300; step++) {
+    const changes: [string, Entry | undefined][] = [];
+    // Sometimes two versions between snapshots (the file source may give more than one state per build).
+    for (let v = 0, versions = 1 + rand(2); v < versions; v++) {
+      for (let c = 0, n = rand(4); c < n; c++) {
+        const kind = KINDS[rand(KINDS.length)]!;
+        const name = `o${rand(40)}`;
+        const ns = ['a', 'b', 'default'][rand(3)]!;
+        const key = kind === 'GatewayClass' ? `${kind}/${name}` : `${kind}/${ns}/${name}`;
+        changes.push([key, rand(3) === 0 ? undefined : entry(kind, ns, name, step)]);
+      }
+      map = map.with(changes.splice(0));
+    }
+    const live = new Map(map);
+    const fresh = new Snapshot(live.values());
+    const patched = new Snapshot(map, prev?.snapshot);
+    for (const kind of [...KINDS, 'Namespace']) {
+      assert.deepEqual(patched.entries(kind), fresh.entries(kind), `step ${step} kind ${kind}`);
+      assert.deepEqual(patched.list(kind), fresh.list(kind));
+    }
+    assert.equal(patched.size, fresh.size);
+    if (prev) {
+      const want = new Set<string>();
+      for (const k of new Set([...live.keys(), ...prev.live.keys()])) if (live.get(k) !== prev.live.get(k)) want.add(k);
+      assert.deepEqual(new Set(patched.delta!.keys), want, `step ${step}`);
+      assert.equal(patched.delta!.from, prev.snapshot.byKeys());
+      // The previous snapshot reads as it did (translate/incremental.ts looks up what a key was).
+      for (const [k, e] of prev.live) assert.equal(prev.snapshot.byKeys().get(k), e);
+      for (const k of want) assert.equal(prev.snapshot.byKeys().get(k), prev.live.get(k));
+    }
+    prev = { snapshot: patched, live };
   }
 });

@@ -3,6 +3,7 @@
 
 import type { Resource } from '../api/types.js';
 import { CLUSTER_SCOPED } from '../api/names.js';
+import { VersionedMap } from './versioned-map.js';
 
 /** A resource plus where it came from (a file path in file mode; absent from the API server). */
 export interface Entry<R = Resource> {
@@ -14,37 +15,63 @@ export function keyOf(kind: string, namespace: string | undefined, name: string)
   return CLUSTER_SCOPED.has(kind) ? `${kind}/${name}` : `${kind}/${namespace ?? 'default'}/${name}`;
 }
 
-function upperBound(sorted: readonly string[], k: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * Each Entry's key (and its entry with the default namespace filled in), computed once: sources
  * hand the same Entry object for an unchanged object, and entries are never modified.
  */
 const placement = new WeakMap<Entry, { key: string; entry: Entry } | null>();
 
-export class Snapshot {
-  private readonly byKey: ReadonlyMap<string, Entry>;
-  private readonly byKind: ReadonlyMap<string, readonly Entry[]>;
+/** One kind's entries sorted by store key, the keys alongside; shared by every snapshot the kind did not change in. */
+interface KindList {
+  readonly keys: readonly string[];
+  readonly entries: readonly Entry[];
+  /** list()'s answer, made on first use. */
+  resources?: readonly Resource[];
+}
 
-  /** Per kind, the store keys in sorted order (parallel to byKind). */
-  private readonly keysByKind: ReadonlyMap<string, readonly string[]>;
+/** The kind a store key (keyOf) belongs to. */
+const kindOfKey = (k: string) => k.slice(0, k.indexOf('/'));
+
+export class Snapshot {
+  private readonly byKey: VersionedMap<Entry>;
+  private readonly byKind: ReadonlyMap<string, KindList>;
 
   /**
    * Entries with a missing namespace on a namespaced kind are placed in "default", as kubectl does.
    * A later entry with the same kind/namespace/name replaces an earlier one.
-   * `previous`: the snapshot before this batch of changes. Its sorted lists are reused for every
-   * kind nothing changed in, and patched for the others, instead of sorting 10,000 keys again.
+   *
+   * `entries` may instead be a VersionedMap of entries by store key whose entries are already
+   * placed (the file source keeps one: sources/files.ts): taken as it is, without a pass over it.
+   *
+   * `previous`: the snapshot before this batch of changes. Only the kinds something changed in
+   * are sorted again, and only around what changed. From a VersionedMap that is a later version of
+   * `previous`'s, the whole snapshot costs what changed, not what it holds.
    */
-  constructor(entries: Iterable<Entry>, previous?: Snapshot) {
+  constructor(entries: Iterable<Entry> | VersionedMap<Entry>, previous?: Snapshot) {
+    let changed: string[] | undefined;
+    if (entries instanceof VersionedMap) {
+      this.byKey = entries;
+      if (previous) changed = entries.changedSince(previous.byKey) ?? Snapshot.compare(entries, previous.byKey);
+    } else {
+      const byKey = Snapshot.place(entries, previous);
+      this.byKey = VersionedMap.of(byKey);
+      if (previous) changed = Snapshot.compare(this.byKey, previous.byKey);
+    }
+    if (previous && changed) {
+      this.byKind = Snapshot.patched(this.byKey, previous, changed);
+      this.delta = { from: previous.byKey, keys: changed };
+    } else {
+      this.byKind = Snapshot.sorted(this.byKey);
+    }
+  }
+
+  /**
+   * Built from a previous snapshot: the keys whose entry differs from it (added, replaced or
+   * removed). translate/incremental.ts uses it instead of comparing all 12,000 entries again.
+   */
+  readonly delta?: { from: ReadonlyMap<string, Entry>; keys: readonly string[] };
+
+  private static place(entries: Iterable<Entry>, previous: Snapshot | undefined): Map<string, Entry> {
     const byKey = new Map<string, Entry>();
     for (const given of entries) {
       let placed = placement.get(given);
@@ -67,98 +94,78 @@ export class Snapshot {
       const old = previous?.byKey.get(placed.key);
       byKey.set(placed.key, old !== undefined && old.resource === placed.entry.resource && old.origin === placed.entry.origin ? old : placed.entry);
     }
-    this.byKey = byKey;
-    if (previous) {
-      const patched = Snapshot.patched(byKey, previous);
-      this.byKind = patched.byKind;
-      this.keysByKind = patched.keysByKind;
-      this.delta = { from: previous.byKey, keys: patched.changed };
-    } else {
-      const sorted = Snapshot.sorted(byKey);
-      this.byKind = sorted.byKind;
-      this.keysByKind = sorted.keysByKind;
-    }
+    return byKey;
   }
 
-  /**
-   * Built from a previous snapshot: the keys whose entry differs from it (added, replaced or
-   * removed), found while patching the sorted lists. translate/incremental.ts uses it instead of
-   * comparing all 12,000 entries again.
-   */
-  readonly delta?: { from: ReadonlyMap<string, Entry>; keys: readonly string[] };
+  /** The keys whose entry differs between two maps: a pass over both. */
+  private static compare(now: ReadonlyMap<string, Entry>, before: ReadonlyMap<string, Entry>): string[] {
+    const changed: string[] = [];
+    for (const [k, e] of now) if (before.get(k) !== e) changed.push(k);
+    for (const k of before.keys()) if (!now.has(k)) changed.push(k);
+    return changed;
+  }
 
-  private static sorted(byKey: ReadonlyMap<string, Entry>): { byKind: Map<string, readonly Entry[]>; keysByKind: Map<string, readonly string[]> } {
-    const byKind = new Map<string, Entry[]>();
+  private static sorted(byKey: ReadonlyMap<string, Entry>): Map<string, KindList> {
     const keysByKind = new Map<string, string[]>();
     for (const k of [...byKey.keys()].sort()) {
-      const e = byKey.get(k)!;
-      let list = byKind.get(e.resource.kind);
-      if (!list) {
-        byKind.set(e.resource.kind, (list = []));
-        keysByKind.set(e.resource.kind, []);
-      }
-      list.push(e);
-      keysByKind.get(e.resource.kind)!.push(k);
+      const kind = byKey.get(k)!.resource.kind;
+      let keys = keysByKind.get(kind);
+      if (!keys) keysByKind.set(kind, (keys = []));
+      keys.push(k);
     }
-    return { byKind, keysByKind };
+    const byKind = new Map<string, KindList>();
+    for (const [kind, keys] of keysByKind) byKind.set(kind, { keys, entries: keys.map((k) => byKey.get(k)!) });
+    return byKind;
   }
 
-  private static patched(
-    byKey: ReadonlyMap<string, Entry>,
-    previous: Snapshot,
-  ): { byKind: Map<string, readonly Entry[]>; keysByKind: Map<string, readonly string[]>; changed: string[] } {
-    const added = new Map<string, string[]>();
-    const changed: string[] = [];
-    for (const [k, e] of byKey) {
-      if (previous.byKey.get(k) === e) continue;
-      changed.push(k);
-      const kind = e.resource.kind;
-      let list = added.get(kind);
-      if (!list) added.set(kind, (list = []));
+  /** The previous snapshot's lists, each kind with changes merged with its (sorted) changed keys; the others shared. */
+  private static patched(byKey: ReadonlyMap<string, Entry>, previous: Snapshot, changed: readonly string[]): Map<string, KindList> {
+    const byKind = new Map(previous.byKind);
+    const touched = new Map<string, string[]>();
+    for (const k of changed) {
+      const kind = kindOfKey(k);
+      let list = touched.get(kind);
+      if (!list) touched.set(kind, (list = []));
       list.push(k);
     }
-    const byKind = new Map<string, readonly Entry[]>();
-    const keysByKind = new Map<string, readonly string[]>();
-    for (const [kind, oldKeys] of previous.keysByKind) {
-      const oldEntries = previous.byKind.get(kind)!;
-      const fresh = added.get(kind);
-      let keys: string[] | undefined;
-      // Keys still holding the same entry keep their place; a replaced one is added again below.
-      for (let i = 0; i < oldKeys.length; i++) {
-        const now = byKey.get(oldKeys[i]!);
-        const same = now === oldEntries[i];
-        if (now === undefined) changed.push(oldKeys[i]!);
-        if (!same && !keys) keys = oldKeys.slice(0, i);
-        else if (same && keys) keys.push(oldKeys[i]!);
+    for (const [kind, ch] of touched) {
+      ch.sort();
+      const old = previous.byKind.get(kind) ?? { keys: [], entries: [] };
+      const keys: string[] = [];
+      const entries: Entry[] = [];
+      let i = 0;
+      for (const k of ch) {
+        while (i < old.keys.length && old.keys[i]! < k) {
+          keys.push(old.keys[i]!);
+          entries.push(old.entries[i]!);
+          i++;
+        }
+        if (i < old.keys.length && old.keys[i] === k) i++;
+        const e = byKey.get(k);
+        if (e === undefined) continue;
+        keys.push(k);
+        entries.push(e);
       }
-      if (!keys && !fresh) {
-        byKind.set(kind, oldEntries);
-        keysByKind.set(kind, oldKeys);
-        continue;
+      for (; i < old.keys.length; i++) {
+        keys.push(old.keys[i]!);
+        entries.push(old.entries[i]!);
       }
-      keys ??= [...oldKeys];
-      for (const k of fresh ?? []) keys.splice(upperBound(keys, k), 0, k);
-      added.delete(kind);
-      if (keys.length === 0) continue;
-      byKind.set(kind, keys.map((k) => byKey.get(k)!));
-      keysByKind.set(kind, keys);
+      if (keys.length === 0) byKind.delete(kind);
+      else byKind.set(kind, { keys, entries });
     }
-    // Kinds the previous snapshot had none of.
-    for (const [kind, keys] of added) {
-      keys.sort();
-      byKind.set(kind, keys.map((k) => byKey.get(k)!));
-      keysByKind.set(kind, keys);
-    }
-    return { byKind, keysByKind, changed };
+    return byKind;
   }
 
   /** Every resource of a kind, sorted by namespace then name. */
   list<R = Resource>(kind: string): readonly R[] {
-    return (this.byKind.get(kind) ?? []).map((e) => e.resource as R);
+    const l = this.byKind.get(kind);
+    if (!l) return [];
+    l.resources ??= l.entries.map((e) => e.resource);
+    return l.resources as readonly R[];
   }
 
   entries(kind: string): readonly Entry[] {
-    return this.byKind.get(kind) ?? [];
+    return this.byKind.get(kind)?.entries ?? [];
   }
 
   get<R = Resource>(kind: string, namespace: string | undefined, name: string): R | undefined {

@@ -1,0 +1,127 @@
+// A map with versions, for the store's "every resource by key" at 12,000 objects: a new version
+// with a few keys changed costs what changed, not a copy of the map, and every older version
+// still reads as it was (translate/incremental.ts compares the snapshot it translated last with
+// the new one). The newest version holds the one real Map; making a newer one moves the Map to it
+// and leaves behind, in the older version, the values it had for the keys that changed (a
+// persistent map by "rerooting", as persistent arrays are done). Reads of the newest version cost
+// a Map lookup; reads of an older one walk the versions after it, each holding only its changes.
+
+export class VersionedMap<V> implements ReadonlyMap<string, V> {
+  /** Set on the newest version of its line only. */
+  private map: Map<string, V> | undefined;
+  /** Otherwise: the version made from this one, and this one's values for the keys that version changed (undefined: absent here). */
+  private next: VersionedMap<V> | undefined;
+  private undo: Map<string, V | undefined> | undefined;
+
+  private constructor(
+    map: Map<string, V>,
+    readonly size: number,
+  ) {
+    this.map = map;
+  }
+
+  /** A first version holding `map` (which it owns from now on: the caller must not change it). */
+  static of<V>(map: Map<string, V> = new Map()): VersionedMap<V> {
+    return new VersionedMap(map, map.size);
+  }
+
+  /**
+   * A new version: this one with `changes` applied (a value of undefined deletes the key). This
+   * version keeps reading as it did. O(changes) when this is the newest version of its line; an
+   * older one is copied first (O(size)), branching a line of its own.
+   */
+  with(changes: Iterable<readonly [string, V | undefined]>): VersionedMap<V> {
+    if (!this.map) this.own();
+    const map = this.map!;
+    const undo = new Map<string, V | undefined>();
+    for (const [k, v] of changes) {
+      const before = map.get(k);
+      if (before === v) continue;
+      if (!undo.has(k)) undo.set(k, before);
+      if (v === undefined) map.delete(k);
+      else map.set(k, v);
+    }
+    if (undo.size === 0) return this;
+    const next = new VersionedMap(map, map.size);
+    this.map = undefined;
+    this.next = next;
+    this.undo = undo;
+    return next;
+  }
+
+  /**
+   * The keys whose value differs between `older` and this version, when `older` is an earlier
+   * version of the same line (what this one was made from, directly or through others); else
+   * undefined. Costs what changed in between.
+   */
+  changedSince(older: VersionedMap<V>): string[] | undefined {
+    if (older === this) return [];
+    const seen = new Set<string>();
+    for (let v: VersionedMap<V> | undefined = older; v !== this; v = v.next) {
+      if (!v || !v.undo) return undefined; // reached the newest version without passing this one
+      for (const k of v.undo.keys()) seen.add(k);
+    }
+    // A key changed and changed back along the way is not a change.
+    return [...seen].filter((k) => older.get(k) !== this.get(k));
+  }
+
+  get(key: string): V | undefined {
+    let v: VersionedMap<V> = this;
+    while (!v.map) {
+      if (v.undo!.has(key)) return v.undo!.get(key);
+      v = v.next!;
+    }
+    return v.map.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /**
+   * Iterating an older version makes it a Map of its own first (O(size), once). Iterators of the
+   * newest version read the live Map: finish them before making a newer version.
+   */
+  entries(): MapIterator<[string, V]> {
+    return this.own().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.own().keys();
+  }
+
+  values(): MapIterator<V> {
+    return this.own().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.own()) fn.call(thisArg, v, k, this);
+  }
+
+  /** This version's Map: the live one when this is the newest, else a copy this version keeps from now on. */
+  private own(): Map<string, V> {
+    if (this.map) return this.map;
+    const path: VersionedMap<V>[] = [];
+    let v: VersionedMap<V> = this;
+    while (!v.map) {
+      path.push(v);
+      v = v.next!;
+    }
+    const map = new Map(v.map);
+    // Nearest the newest first, so this version's own values are applied last.
+    for (let i = path.length - 1; i >= 0; i--) {
+      for (const [k, value] of path[i]!.undo!) {
+        if (value === undefined) map.delete(k);
+        else map.set(k, value);
+      }
+    }
+    this.map = map;
+    this.next = undefined;
+    this.undo = undefined;
+    return map;
+  }
+}

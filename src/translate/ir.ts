@@ -2,7 +2,7 @@
 // (address, port, protocol) socket, listeners sharing it most specific hostname first,
 // virtual hosts most specific first, routes in precedence order.
 
-import type { HTTPFilter, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost, WeightedBackend } from '../ir/types.js';
+import type { HTTPFilter, HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost, WeightedBackend } from '../ir/types.js';
 import type { Clusters } from './backends.js';
 import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
@@ -30,11 +30,40 @@ export class ListenerContent {
     let hosts = this.http.get(l);
     if (!hosts) this.http.set(l, (hosts = new Map()));
     let list = hosts.get(hostname);
-    if (!list) hosts.set(hostname, (list = []));
+    if (!list) {
+      hosts.set(hostname, (list = []));
+      this.hostOrder.delete(hosts);
+    }
     const added = routeHostname === undefined ? [...entries] : entries.map((e) => ({ ...e, routeHostname }));
     for (const e of added) list.push(e);
     this.servers.set(list, (this.servers.get(list) ?? 0) + 1);
+    let uses = this.clusterUses.get(list);
+    if (!uses) this.clusterUses.set(list, (uses = new Map()));
+    for (const e of added) entryClusters(e.entry, (c) => uses.set(c, (uses.get(c) ?? 0) + 1));
     return added;
+  }
+
+  /**
+   * Per virtual host list, how many of its entries name each cluster (backends and mirrors):
+   * the IR's referenced clusters are then the union of these keys over served listeners, not a
+   * walk over every entry of every virtual host (translate/splice.ts rebuilds a listener of
+   * 10,000 entries for one changed route).
+   */
+  private readonly clusterUses = new Map<RankedEntry[], Map<string, number>>();
+
+  /** Each listener's hostnames most specific first, kept until a virtual host comes or goes. */
+  private readonly hostOrder = new WeakMap<Map<string, RankedEntry[]>, string[]>();
+
+  /** The hostnames of `hosts` (one listener's virtual hosts), most specific first. */
+  hostnamesInOrder(hosts: Map<string, RankedEntry[]>): string[] {
+    let order = this.hostOrder.get(hosts);
+    if (!order) this.hostOrder.set(hosts, (order = [...hosts.keys()].sort(compareHostnameSpecificity)));
+    return order;
+  }
+
+  /** The clusters the entries of `list` name. */
+  clustersOf(list: RankedEntry[]): Iterable<string> {
+    return this.clusterUses.get(list)?.keys() ?? [];
   }
 
   /** How many routes are served on each list: a virtual host exists while one is, even with no entries (a route without rules). */
@@ -50,11 +79,21 @@ export class ListenerContent {
     for (let i = 0; i < list.length; i++) if (!gone.has(list[i]!)) list[w++] = list[i]!;
     if (list.length - w !== added.length) throw new Error(`virtual host ${hostname} on listener ${l.id} did not hold the route's entries`);
     list.length = w;
+    const uses = this.clusterUses.get(list);
+    if (uses)
+      for (const e of added)
+        entryClusters(e.entry, (c) => {
+          const k = uses.get(c)! - 1;
+          if (k > 0) uses.set(c, k);
+          else uses.delete(c);
+        });
     const n = (this.servers.get(list) ?? 0) - 1;
     if (n > 0) this.servers.set(list, n);
     else {
       this.servers.delete(list);
+      this.clusterUses.delete(list);
       hosts.delete(hostname);
+      this.hostOrder.delete(hosts);
     }
   }
 
@@ -74,10 +113,15 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
     out.tls = { mode, certificates: mode === 'Terminate' ? l.certificates : [], ...(l.clientValidation ? { clientValidation: l.clientValidation } : {}) };
   }
   if (protocol === 'HTTP' || protocol === 'HTTPS') {
-    const hosts = content.http.get(l) ?? new Map<string, RankedEntry[]>();
-    const vhosts: VirtualHost[] = [...hosts.keys()]
-      .sort(compareHostnameSpecificity)
-      .map((hostname) => ({ hostname, routes: (content.sorted ? hosts.get(hostname)! : [...hosts.get(hostname)!].sort(compareHTTP)).map((r) => r.entry) }));
+    const hosts = content.http.get(l);
+    const vhosts: VirtualHost[] = [];
+    for (const hostname of hosts ? content.hostnamesInOrder(hosts) : []) {
+      const list = hosts!.get(hostname)!;
+      const routes = list.map((r) => r.entry);
+      const vh: VirtualHost = { hostname, routes };
+      vhostClusters.set(vh, [...content.clustersOf(list)]);
+      vhosts.push(vh);
+    }
     out.virtualHosts = vhosts;
   } else if (protocol === 'TLS') {
     const list = [...(content.tls.get(l) ?? [])];
@@ -100,7 +144,12 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
 /** `listenerIR`: IR listeners built before, reused while their listener's content is unchanged; filled with what is built. */
 export function buildIR(gateways: readonly GatewayNode[], content: ListenerContent, clusters: Clusters, listenerIR?: Map<ListenerNode, IRListener>): IR {
   const ports = new Map<string, { port: Port; order: (string | undefined)[] }>();
-  const all = clusters.toRecord();
+  if (!content.sorted) {
+    // Once, in place: translate/splice.ts keeps them in this order from then on.
+    for (const hosts of content.http.values()) for (const list of hosts.values()) list.sort(compareHTTP);
+    content.sorted = true;
+  }
+  const all = clusterRecord(clusters);
   const withCert: IR['clusters'] = {};
   for (const gw of gateways) {
     for (const l of allListeners(gw)) {
@@ -128,7 +177,7 @@ export function buildIR(gateways: readonly GatewayNode[], content: ListenerConte
   list.sort((a, b) =>
     a.address !== b.address ? (a.address < b.address ? -1 : 1) : a.port !== b.port ? a.port - b.port : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0,
   );
-  return { ports: list, clusters: referencedClusters(list, { ...all, ...withCert }) };
+  return { ports: list, clusters: referencedClusters(list, all, withCert) };
 }
 
 /**
@@ -153,33 +202,73 @@ function mergeSNIPorts(ports: Port[]): Port[] {
   return out;
 }
 
+/** Every cluster an IR route entry names: its backends and the mirrors of its and their filters. */
+export function entryClusters(r: HTTPRouteEntry, use: (cluster: string) => void): void {
+  backendClusters(r.backends, use);
+  filterClusters(r.filters, use);
+}
+
+function filterClusters(filters: readonly HTTPFilter[] | undefined, use: (cluster: string) => void): void {
+  for (const f of filters ?? []) if (f.type === 'RequestMirror' && f.backend.cluster) use(f.backend.cluster);
+}
+
+function backendClusters(backends: readonly WeightedBackend[], use: (cluster: string) => void): void {
+  for (const b of backends) {
+    if (b.cluster) use(b.cluster);
+    filterClusters(b.filters, use);
+  }
+}
+
+/** The clusters each virtual host irListener built names (ListenerContent counts them as entries come and go). */
+const vhostClusters = new WeakMap<VirtualHost, readonly string[]>();
+/** The clusters each IR listener names: a listener reused from the last build is not walked again. */
+const listenerClusters = new WeakMap<IRListener, readonly string[]>();
+
+/** `to` is a deep-equal copy of `from` (translate/share.ts): it names the same clusters. */
+export function sameClustersAs(from: VirtualHost | IRListener, to: VirtualHost | IRListener): void {
+  const known = 'routes' in from ? vhostClusters.get(from) : listenerClusters.get(from as IRListener);
+  if (!known) return;
+  if ('routes' in to) vhostClusters.set(to, known);
+  else listenerClusters.set(to as IRListener, known);
+}
+
+function clustersOfListener(l: IRListener): readonly string[] {
+  let out = listenerClusters.get(l);
+  if (out) return out;
+  const used = new Set<string>();
+  const use = (c: string): void => void used.add(c);
+  for (const v of l.virtualHosts ?? []) {
+    const known = vhostClusters.get(v);
+    if (known) for (const c of known) used.add(c);
+    else for (const r of v.routes) entryClusters(r, use);
+  }
+  for (const t of l.tlsRoutes ?? []) backendClusters(t.backends, use);
+  if (l.l4Route) backendClusters(l.l4Route.backends, use);
+  listenerClusters.set(l, (out = [...used]));
+  return out;
+}
+
+/** Clusters.toRecord() of the last build per Clusters, by its size (clusters are only ever added). */
+const records = new WeakMap<Clusters, { size: number; record: IR['clusters'] }>();
+
+function clusterRecord(clusters: Clusters): IR['clusters'] {
+  const known = records.get(clusters);
+  if (known && known.size === clusters.byName.size) return known.record;
+  const record = clusters.toRecord();
+  records.set(clusters, { size: clusters.byName.size, record });
+  return record;
+}
+
 /**
  * Only clusters some served entry points at: a backend of a route that did not attach (or
  * whose rule was dropped) must not appear, or the data plane would resolve and pool it.
+ * `all` has its keys sorted (the IR promises it); `extra` (per-Gateway copies) is merged in order.
  */
-function referencedClusters(ports: readonly Port[], all: IR['clusters']): IR['clusters'] {
+function referencedClusters(ports: readonly Port[], all: IR['clusters'], extra: IR['clusters']): IR['clusters'] {
   const used = new Set<string>();
-  const addFilters = (filters: readonly HTTPFilter[] | undefined): void => {
-    for (const f of filters ?? []) if (f.type === 'RequestMirror' && f.backend.cluster) used.add(f.backend.cluster);
-  };
-  const addBackends = (backends: readonly WeightedBackend[]): void => {
-    for (const b of backends) {
-      if (b.cluster) used.add(b.cluster);
-      addFilters(b.filters);
-    }
-  };
-  for (const p of ports)
-    for (const l of p.listeners) {
-      for (const v of l.virtualHosts ?? [])
-        for (const r of v.routes) {
-          addBackends(r.backends);
-          addFilters(r.filters);
-        }
-      for (const t of l.tlsRoutes ?? []) addBackends(t.backends);
-      if (l.l4Route) addBackends(l.l4Route.backends);
-    }
+  for (const p of ports) for (const l of p.listeners) for (const c of clustersOfListener(l)) used.add(c);
   const out: IR['clusters'] = {};
-  // Keys sorted: the IR promises it, and the per-Gateway copies were appended last.
-  for (const k of Object.keys(all).sort()) if (used.has(k)) out[k] = all[k]!;
+  const names = Object.keys(extra).length === 0 ? Object.keys(all) : Object.keys({ ...all, ...extra }).sort();
+  for (const k of names) if (used.has(k)) out[k] = extra[k] ?? all[k]!;
   return out;
 }

@@ -10,6 +10,7 @@
 // is compared too, so a rotated key is never hidden behind an old object.
 
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port, RouteSource, VirtualHost } from '../ir/types.js';
+import { sameClustersAs } from './ir.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
 
 /**
@@ -53,6 +54,24 @@ function shareList<T extends object>(
   one: (p: T, n: T) => T,
 ): T[] {
   if (!prev) return next;
+  // The same objects at both ends (a splice rebuilt a list of 10,000 around one change) need no
+  // comparing: walk only what lies between them.
+  const short = Math.min(prev.length, next.length);
+  let pre = 0;
+  while (pre < short && prev[pre] === next[pre]) pre++;
+  if (pre === short && prev.length === next.length) return prev as T[];
+  let suf = 0;
+  while (suf < short - pre && prev[prev.length - 1 - suf] === next[next.length - 1 - suf]) suf++;
+  if (pre > 0 || suf > 0) {
+    const head = prev.slice(pre, prev.length - suf);
+    const middle = walkList(head, next.slice(pre, next.length - suf), sameKey, key, one);
+    if (middle === head && prev.length === next.length) return prev as T[];
+    return [...next.slice(0, pre), ...middle, ...next.slice(next.length - suf)];
+  }
+  return walkList(prev, next, sameKey, key, one);
+}
+
+function walkList<T extends object>(prev: readonly T[], next: T[], sameKey: (a: T, b: T) => boolean, key: (t: T) => string, one: (p: T, n: T) => T): T[] {
   let byKey: Map<string, number> | undefined;
   let j = 0;
   let all = prev.length === next.length;
@@ -103,20 +122,27 @@ function withFields<T extends object>(prev: T, next: T, shared: Partial<T>): T {
 }
 
 function shareVHost(p: VirtualHost, n: VirtualHost): VirtualHost {
-  const routes = shareList(p.routes, n.routes, (a, b) => sameSource(a.source, b.source), (r) => sourceKey(r.source), entryOf);
-  return withFields(p, n, { routes });
+  if (p === n) return p;
+  const routes = shareList(p.routes, n.routes, (a, b) => a === b || sameSource(a.source, b.source), (r) => sourceKey(r.source), entryOf);
+  const out = withFields(p, n, { routes });
+  if (out !== p) sameClustersAs(n, out);
+  return out;
 }
 
 function shareListener(p: Listener, n: Listener): Listener {
+  if (p === n) return p;
   const shared: Partial<Listener> = {};
   if (n.virtualHosts) shared.virtualHosts = shareList(p.virtualHosts, n.virtualHosts, (a, b) => a.hostname === b.hostname, (v) => v.hostname, shareVHost);
   if (n.tls && p.tls && deepSame(p.tls, n.tls)) shared.tls = p.tls;
   if (n.tlsRoutes && p.tlsRoutes && deepSame(p.tlsRoutes, n.tlsRoutes)) shared.tlsRoutes = p.tlsRoutes;
   if (n.l4Route && p.l4Route && deepSame(p.l4Route, n.l4Route)) shared.l4Route = p.l4Route;
-  return withFields(p, n, shared);
+  const out = withFields(p, n, shared);
+  if (out !== p) sameClustersAs(n, out);
+  return out;
 }
 
 function sharePort(p: Port, n: Port): Port {
+  if (p === n) return p;
   return withFields(p, n, { listeners: shareList(p.listeners, n.listeners, (a, b) => a.name === b.name, (l) => l.name, shareListener) });
 }
 

@@ -18,13 +18,13 @@ import type { Resource } from '../api/types.js';
 import { routeKey } from './attachment.js';
 import { compareAge, nsOf } from './context.js';
 import { gatewayStatus, listenerConditions } from './gateways.js';
-import type { ListenerNode } from './graph.js';
+import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import type { HTTPRouteEntry, IR, Listener } from '../ir/types.js';
 import { translateHTTPRoute, type RouteWorld, type TranslateState } from './index.js';
 import { buildIR } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
-import { routeStatus } from './routes.js';
+import { routeStatus, type RouteNode } from './routes.js';
 import { deepSame, shareIR } from './share.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
 
@@ -60,10 +60,7 @@ export interface RouteChange {
  */
 export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, changes: readonly RouteChange[]): TranslateResult | undefined {
   const { ctx, content } = state;
-  if (!content.sorted) {
-    for (const hosts of content.http.values()) for (const list of hosts.values()) list.sort(compareHTTP);
-    content.sorted = true;
-  }
+  if (!content.sorted) return undefined; // buildIR() sorts them
   const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map() };
   const touched = new Set<ListenerNode>();
   // How many routes looked up each key: a route's change moves the references only when a count leaves or reaches 0.
@@ -75,6 +72,16 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       if (n === 0 || (n === 1 && by === 1)) keysMoved = true;
       if (n === 0) counts.delete(k);
       else counts.set(k, n);
+    }
+  };
+  const reached = { gateways: new Set<GatewayNode>(), listenerSets: new Set<ListenerSetNode>() };
+  const reach = (node: RouteNode): void => {
+    for (const p of node.parents) {
+      reached.gateways.add(p.gateway);
+      for (const a of p.attachments) {
+        reached.gateways.add(a.listener.gateway);
+        if (a.listener.listenerSet) reached.listenerSets.add(a.listener.listenerSet);
+      }
     }
   };
   const goneStatus = new Set<string>();
@@ -90,6 +97,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
         touched.add(s.listener);
       }
       for (const p of old.node.parents) for (const a of p.attachments) a.listener.attached.delete(c.key);
+      reach(old.node);
       const at = state.routes.indexOf(old.node);
       if (at < 0 || at >= httpCount) return undefined;
       state.routes.splice(at, 1);
@@ -122,6 +130,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       list.length -= s.added.length;
       for (const e of s.added) list.splice(upperBound<RankedEntry>(list, e, compareHTTP), 0, e);
     }
+    reach(done.node);
     nodes.splice(lo, 0, done.node);
     httpCount++;
     state.http.set(c.key, done);
@@ -144,10 +153,12 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     const at = find({ kind: Kind.HTTPRoute, namespace, name, status: {} });
     if (at >= 0) (statuses.splice(at, 1), (changedStatuses = true));
   }
+  // attachedRoutes moves only on the listeners a changed route attached to, before or after.
   const again: ObjectStatus[] = [];
-  for (const g of state.gateways) again.push({ kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
+  for (const g of state.gateways)
+    if (reached.gateways.has(g)) again.push({ kind: Kind.Gateway, namespace: g.namespace, name: g.name, generation: g.generation, status: gatewayStatus(g) });
   for (const ls of state.listenerSets)
-    again.push({ kind: Kind.ListenerSet, namespace: ls.namespace, name: ls.name, generation: ls.generation, status: listenerSetStatus(ls, listenerConditions) });
+    if (reached.listenerSets.has(ls)) again.push({ kind: Kind.ListenerSet, namespace: ls.namespace, name: ls.name, generation: ls.generation, status: listenerSetStatus(ls, listenerConditions) });
   for (const s of again) {
     const at = find(s);
     if (at < 0) return undefined; // every Gateway and ListenerSet has a status: the state does not match `prev`

@@ -2,7 +2,7 @@
 // apply() builds a new one and swaps a single reference.
 
 import type { IR } from '../ir/types.js';
-import { PortRouter, type MatcherCache } from './router/tables.js';
+import { Matchers, PortRouter } from './router/tables.js';
 import { RuntimeCluster } from './upstream/cluster.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 
@@ -20,7 +20,9 @@ export class RuntimeConfig {
       // Carry the round-robin position over so frequent applies do not pin traffic to endpoint 0.
       else this.clusters.set(name, new RuntimeCluster(c, old?.rrState ?? 0));
     }
-    const matchers: MatcherCache = new Map();
+    this.matchers = same?.matchers ?? new Matchers();
+    this.matchers.nextApply();
+    const matchers = this.matchers;
     for (const port of ir.ports) {
       if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
       const old = same?.routers.get(port.name);
@@ -30,6 +32,8 @@ export class RuntimeConfig {
   }
 
   private readonly metrics: DataplaneMetrics | null;
+  /** The engine's compiled matchers, handed from each config to the next (router/tables.ts). */
+  private readonly matchers: Matchers;
 }
 
 /**

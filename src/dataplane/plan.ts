@@ -128,16 +128,16 @@ export function makePlan(cfg: RuntimeConfig, router: PortRouter, inc: Incoming, 
     if (listener.noRoute) p.cells = listener.noRoute;
   }
   const vh = listener?.vhosts.lookup(host);
-  const idx = vh ? vh.matcher.match({ method: inc.method, path, query, headers: inc.headers }) : -1;
-  if (idx < 0) {
+  const slot = vh ? vh.matcher.find({ method: inc.method, path, query, headers: inc.headers }) : null;
+  if (slot === null) {
     if (listener?.hasGrpc && isGrpc(inc.headers)) p.grpcStatus = 12;
     return local(p, 404, 'route not found\n');
   }
-  const entry = vh!.routes[idx]!;
+  const entry = slot.entry;
   p.entry = entry;
   const cells = vh!.cells;
   // Resolved before the filters run: a RequestMirror's cells are registered with the route's.
-  const routeCells = cells ? cells.at(idx) : null;
+  const routeCells = cells ? cells.at(slot) : null;
   if (routeCells) p.cells = routeCells[0]!;
   p.method = inc.method;
   p.headers = inc.headers;

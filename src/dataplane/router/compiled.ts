@@ -1,19 +1,29 @@
-// The compiled matcher used on the hot path. Per virtual host, built once per apply:
-//   exact paths    -> Map<path, entry indexes>
-//   path prefixes  -> a trie keyed by path segment, entry indexes on each node
+// The compiled matcher used on the hot path. Per virtual host:
+//   exact paths    -> Map<path, slots>
+//   path prefixes  -> a trie keyed by path segment, slots on each node
 //   everything else (regex paths, no path) -> one residual list
 // A lookup probes the map, walks the trie along the request's segments and merges the
-// candidate lists in precedence order, checking only the non-path conditions of the
-// candidates. Its cost depends on the request's path depth and on the routes that share
-// that path, not on how many routes the host has.
+// candidate lists in precedence order (by each slot's rank), checking only the non-path
+// conditions of the candidates. Its cost depends on the request's path depth and on the routes
+// that share that path, not on how many routes the host has.
+//
+// Updates are proportional to the change (issue 15): a matcher for a new route list is derived
+// from the previous one by diffing the two lists by entry identity (unchanged entries are the same
+// objects: translate/share.ts, ir-delta.ts) and inserting or retiring only the slots that differ.
+// The tables are shared by every matcher of one lineage, so a derived matcher must not disturb
+// the one it came from, which keeps serving until the engine swaps configs (and may be kept for
+// good by a listener whose routes did not change). Hence versions: each matcher is a view of the
+// tables at its version `v`, and a slot is visible to the views in [from, to). Retired slots stay
+// in the tables until so many accumulate that the next derive compiles afresh (a new lineage);
+// inserted slots get a rank between their neighbours' (fractional), and when no number fits
+// between them the next derive compiles afresh too.
 
 import type { HTTPMatch, HTTPRouteEntry } from '../../ir/types.js';
 import { compileFullCheck, compileRestCheck, normalizePrefix, type Check, type MatchRequest } from './match.js';
 import type { RouteMatcher } from './reference.js';
+import type { RouteCells } from '../../observability/metrics/dataplane.js';
 
-// What an entry's conditions compile to depends on its match alone: kept while the match object
-// lives (ir-delta.ts keeps the objects of unchanged entries), so a virtual host rebuilt for one
-// changed route compiles one route's conditions, not all of them.
+// What an entry's conditions compile to depends on its match alone: kept while the match object lives.
 interface Compiled {
   rest: Check | null;
   full: Check;
@@ -36,54 +46,131 @@ function checksOf(m: HTTPMatch): Compiled {
   return c;
 }
 
-class TrieNode {
-  children: Map<string, TrieNode> | null = null;
-  entries: number[] | null = null;
+/** One route entry's place in a lineage of tables. */
+export class RouteSlot {
+  readonly rest: Check | null;
+  readonly full: Check;
+  /** First version this slot is not visible to (retired then). */
+  to = Infinity;
+  /** Metrics cells per listener number (tables.ts VHostCells), resolved on first use. */
+  cells: RouteCells[][] | null = null;
+  constructor(
+    readonly entry: HTTPRouteEntry,
+    /** Precedence: lower first. Distinct among the slots any one view sees. */
+    readonly rank: number,
+    /** First version this slot is visible to. */
+    readonly from: number,
+    c: Compiled,
+  ) {
+    this.rest = c.rest;
+    this.full = c.full;
+  }
 }
 
+class TrieNode {
+  children: Map<string, TrieNode> | null = null;
+  entries: RouteSlot[] | null = null;
+}
+
+class Tables {
+  readonly exact = new Map<string, RouteSlot[]>();
+  readonly root = new TrieNode();
+  readonly residual: RouteSlot[] = [];
+  /** Version of the newest view: only it may be derived from in place. */
+  head = 0;
+  /** Retired slots still in the lists. */
+  retired = 0;
+
+  /** Adds `s` to its list; `append`: ranks arrive in increasing order (a fresh build). */
+  add(s: RouteSlot, append: boolean): void {
+    const p = s.entry.match.path;
+    const segments = checksOf(s.entry.match).segments;
+    let list: RouteSlot[];
+    if (p && p.type === 'Exact') {
+      let l = this.exact.get(p.value);
+      if (!l) this.exact.set(p.value, (l = []));
+      list = l;
+    } else if (segments) {
+      let node = this.root;
+      for (const seg of segments) {
+        if (!node.children) node.children = new Map();
+        let next = node.children.get(seg);
+        if (!next) node.children.set(seg, (next = new TrieNode()));
+        node = next;
+      }
+      list = node.entries ??= [];
+    } else {
+      list = this.residual;
+    }
+    if (append) {
+      list.push(s);
+      return;
+    }
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]!.rank < s.rank) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, s);
+  }
+}
+
+/** Edits within the lists beyond which a derive compiles afresh instead (it would cost about as much). */
+const MAX_EDITS = 512;
+
 export class CompiledMatcher implements RouteMatcher {
-  private exact = new Map<string, number[]>();
-  private root = new TrieNode();
-  private residual: number[] = [];
-  private rest: (Check | null)[];
-  private full: Check[];
+  /** The entries this matcher serves, in precedence order (the array it was built for). */
+  readonly routes: readonly HTTPRouteEntry[];
+  /** Entries that are GRPCRoute entries (no-match answers then depend on the content-type). */
+  readonly grpc: number;
+  /** How this matcher came to be (for tests and logs): compiled from nothing, or derived from another. */
+  readonly derived: boolean;
+  private readonly t: Tables;
+  private readonly v: number;
+  /** One per route, in order: what a derive diffs against. */
+  private readonly slots: RouteSlot[];
   // Scratch space reused by every lookup (matching is synchronous, so never shared).
-  private lists: number[][] = [];
+  private lists: RouteSlot[][] = [];
   private heads: number[] = [];
 
-  constructor(routes: HTTPRouteEntry[]) {
-    const checks = routes.map((r) => checksOf(r.match));
-    this.rest = checks.map((c) => c.rest);
-    this.full = checks.map((c) => c.full);
-    routes.forEach((r, i) => {
-      const p = r.match.path;
-      const segments = checks[i]!.segments;
-      if (p && p.type === 'Exact') {
-        let l = this.exact.get(p.value);
-        if (!l) this.exact.set(p.value, (l = []));
-        l.push(i);
-      } else if (segments) {
-        let node = this.root;
-        for (const seg of segments) {
-          if (!node.children) node.children = new Map();
-          let next = node.children.get(seg);
-          if (!next) node.children.set(seg, (next = new TrieNode()));
-          node = next;
-        }
-        (node.entries ??= []).push(i);
-      } else {
-        this.residual.push(i);
-      }
-    });
+  /** `base`: the matcher this one replaces; the new one is derived from it when that is cheaper. */
+  constructor(routes: readonly HTTPRouteEntry[], base?: CompiledMatcher) {
+    this.routes = routes;
+    const d = base ? derive(base, routes) : undefined;
+    if (d) {
+      this.t = base!.t;
+      this.v = d.v;
+      this.slots = d.slots;
+      this.grpc = d.grpc;
+      this.derived = true;
+      return;
+    }
+    this.t = new Tables();
+    this.v = 0;
+    this.derived = false;
+    let grpc = 0;
+    this.slots = new Array<RouteSlot>(routes.length);
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      const s = new RouteSlot(r, i, 0, checksOf(r.match));
+      this.slots[i] = s;
+      this.t.add(s, true);
+      if (r.grpc) grpc++;
+    }
+    this.grpc = grpc;
   }
 
-  match(req: MatchRequest): number {
+  /** The first slot (precedence order) whose entry matches `req`, null when none. */
+  find(req: MatchRequest): RouteSlot | null {
+    const v = this.v;
     const lists = this.lists;
     lists.length = 0;
     const path = req.path;
-    const ex = this.exact.get(path);
+    const ex = this.t.exact.get(path);
     if (ex) lists.push(ex);
-    let node: TrieNode | undefined = this.root;
+    let node: TrieNode | undefined = this.t.root;
     if (node.entries) lists.push(node.entries);
     if (path.charCodeAt(0) === 47) {
       let start = 1;
@@ -98,39 +185,175 @@ export class CompiledMatcher implements RouteMatcher {
       }
     }
     const firstResidual = lists.length;
-    if (this.residual.length) lists.push(this.residual);
+    if (this.t.residual.length) lists.push(this.t.residual);
 
     if (lists.length === 1) {
       // Common case: one candidate list, no merge needed.
       const l = lists[0]!;
-      const check = firstResidual === 0 ? this.full : null;
+      const residual = firstResidual === 0;
       for (let k = 0; k < l.length; k++) {
-        const i = l[k]!;
-        const c = check ? check[i]! : this.rest[i];
-        if (!c || c(req)) return i;
+        const s = l[k]!;
+        if (s.from > v || s.to <= v) continue;
+        const c = residual ? s.full : s.rest;
+        if (!c || c(req)) return s;
       }
-      return -1;
+      return null;
     }
 
-    // k-way merge by entry index = precedence order.
+    // k-way merge by rank = precedence order.
     const heads = this.heads;
     heads.length = lists.length;
     heads.fill(0);
     for (;;) {
-      let best = -1;
+      let best: RouteSlot | null = null;
       let bestList = -1;
       for (let j = 0; j < lists.length; j++) {
         const l = lists[j]!;
         const h = heads[j]!;
-        if (h < l.length && (best < 0 || l[h]! < best)) {
+        if (h < l.length && (best === null || l[h]!.rank < best.rank)) {
           best = l[h]!;
           bestList = j;
         }
       }
-      if (best < 0) return -1;
+      if (best === null) return null;
       heads[bestList]!++;
-      const c = bestList >= firstResidual ? this.full[best]! : this.rest[best];
+      if (best.from > v || best.to <= v) continue;
+      const c = bestList >= firstResidual ? best.full : best.rest;
       if (!c || c(req)) return best;
     }
   }
+
+  /** RouteMatcher: the index in `routes` of the entry find() chooses (-1 when none); tests compare it with the reference. */
+  match(req: MatchRequest): number {
+    const s = this.find(req);
+    // The first occurrence: an entry listed twice always matches at its first place.
+    return s ? this.routes.indexOf(s.entry) : -1;
+  }
+}
+
+interface Derived {
+  v: number;
+  slots: RouteSlot[];
+  grpc: number;
+}
+
+/**
+ * The slots of `routes` as a new version of `base`'s tables, or undefined when compiling afresh is
+ * the better (or the only correct) choice: `base` is not the newest view of its tables, the lists
+ * differ too much, too many retired slots would stay behind, or no rank fits between two neighbours.
+ */
+function derive(base: CompiledMatcher, routes: readonly HTTPRouteEntry[]): Derived | undefined {
+  const b = base as unknown as { t: Tables; v: number; slots: RouteSlot[]; routes: readonly HTTPRouteEntry[]; grpc: number };
+  const t = b.t;
+  if (b.v !== t.head) return undefined;
+  const prev = b.routes;
+  const old = b.slots;
+  const short = Math.min(prev.length, routes.length);
+  let pre = 0;
+  while (pre < short && prev[pre] === routes[pre]) pre++;
+  let suf = 0;
+  while (suf < short - pre && prev[prev.length - 1 - suf] === routes[routes.length - 1 - suf]) suf++;
+  const oldEnd = prev.length - suf;
+  const newEnd = routes.length - suf;
+  // Which old positions of the middle are kept, and where (new position -> old position, -1: inserted).
+  const oldOf = keptInMiddle(prev, routes, pre, oldEnd, newEnd);
+  if (!oldOf) return undefined;
+  let keptMid = 0;
+  for (const o of oldOf) if (o >= 0) keptMid++;
+  const removed = oldEnd - pre - keptMid;
+  const inserted = newEnd - pre - keptMid;
+  if (removed + inserted > MAX_EDITS) return undefined;
+  const live = routes.length;
+  if (t.retired + removed > 32 && (t.retired + removed) * 4 > live) return undefined;
+
+  // New slots with their ranks, before anything is touched: a failure here leaves `base` as it was.
+  const v = t.head + 1;
+  const slots = new Array<RouteSlot>(routes.length);
+  for (let i = 0; i < pre; i++) slots[i] = old[i]!;
+  for (let i = newEnd; i < routes.length; i++) slots[i] = old[i - newEnd + oldEnd]!;
+  const fresh: RouteSlot[] = [];
+  let i = pre;
+  while (i < newEnd) {
+    const o = oldOf[i - pre]!;
+    if (o >= 0) {
+      slots[i] = old[o]!;
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < newEnd && oldOf[j - pre]! < 0) j++;
+    // Entries i..j-1 are new: ranks strictly between the slot before them and the one after.
+    const lo = i > 0 ? slots[i - 1]!.rank : -Infinity;
+    const hi = j < routes.length ? (j < newEnd ? old[oldOf[j - pre]!]!.rank : slots[j]!.rank) : Infinity;
+    const k = j - i;
+    let last = lo;
+    for (let n = 0; n < k; n++) {
+      const r = lo === -Infinity ? (hi === Infinity ? n : hi - (k - n)) : hi === Infinity ? lo + n + 1 : lo + ((hi - lo) * (n + 1)) / (k + 1);
+      if (!(r > last && r < hi)) return undefined;
+      last = r;
+      const e = routes[i + n]!;
+      const s = new RouteSlot(e, r, v, checksOf(e.match));
+      slots[i + n] = s;
+      fresh.push(s);
+    }
+    i = j;
+  }
+
+  let grpc = b.grpc;
+  t.head = v;
+  if (removed > 0) {
+    const kept = new Set<number>();
+    for (const o of oldOf) if (o >= 0) kept.add(o);
+    for (let o = pre; o < oldEnd; o++) {
+      if (kept.has(o)) continue;
+      old[o]!.to = v;
+      if (prev[o]!.grpc) grpc--;
+    }
+    t.retired += removed;
+  }
+  for (const s of fresh) {
+    t.add(s, false);
+    if (s.entry.grpc) grpc++;
+  }
+  return { v, slots, grpc };
+}
+
+/**
+ * For the middle of two lists (old [pre, oldEnd), new [pre, newEnd)): per new position, the old
+ * position of the same entry when it stays (a longest increasing run of old positions: the fewest
+ * edits), else -1. Undefined when an entry appears twice in the old middle.
+ */
+function keptInMiddle(prev: readonly HTTPRouteEntry[], routes: readonly HTTPRouteEntry[], pre: number, oldEnd: number, newEnd: number): number[] | undefined {
+  const out = new Array<number>(newEnd - pre).fill(-1);
+  if (oldEnd === pre || newEnd === pre) return out;
+  const at = new Map<HTTPRouteEntry, number>();
+  for (let o = pre; o < oldEnd; o++) {
+    if (at.has(prev[o]!)) return undefined;
+    at.set(prev[o]!, o);
+  }
+  // Longest strictly increasing subsequence of old positions (patience sorting).
+  const seq: number[] = [];
+  const pos: number[] = [];
+  for (let n = pre; n < newEnd; n++) {
+    const o = at.get(routes[n]!);
+    if (o === undefined) continue;
+    at.delete(routes[n]!); // a second occurrence in the new list is an insertion
+    seq.push(o);
+    pos.push(n);
+  }
+  const tails: number[] = [];
+  const link = new Array<number>(seq.length);
+  for (let k = 0; k < seq.length; k++) {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (seq[tails[mid]!]! < seq[k]!) lo = mid + 1;
+      else hi = mid;
+    }
+    link[k] = lo > 0 ? tails[lo - 1]! : -1;
+    tails[lo] = k;
+  }
+  for (let k = tails.length ? tails[tails.length - 1]! : -1; k >= 0; k = link[k]!) out[pos[k]! - pre] = seq[k]!;
+  return out;
 }

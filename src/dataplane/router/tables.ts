@@ -1,39 +1,45 @@
-// A Port's routing tables, compiled once per apply: listener by hostname, then virtual host
-// by hostname, then the compiled route matcher. Immutable once built, so a request that
-// captured a table keeps a consistent view while apply() swaps in the next one.
+// A Port's routing tables: listener by hostname, then virtual host by hostname, then the
+// compiled route matcher. Immutable once built, so a request that captured a table keeps a
+// consistent view while apply() swaps in the next one; a virtual host whose routes changed gets a
+// matcher derived from its predecessor (router/compiled.ts), which leaves the predecessor intact.
 
 import type { HTTPRouteEntry, Listener, Port } from '../../ir/types.js';
-import { CompiledMatcher } from './compiled.js';
+import { CompiledMatcher, type RouteSlot } from './compiled.js';
 import { HostTable } from './host.js';
 import type { MatchRequest } from './match.js';
 import type { DataplaneMetrics, RouteCells } from '../../observability/metrics/dataplane.js';
 
 export interface CompiledVHost {
   hostname: string;
-  routes: HTTPRouteEntry[];
+  routes: readonly HTTPRouteEntry[];
   matcher: CompiledMatcher;
   /** Metrics (null when off): per route, the rule's cells (backend "") then one per backendRef, in order. */
   cells: VHostCells | null;
 }
 
+// Listener names as small numbers: a route slot keeps its metrics cells per listener in an array.
+const listenerNumbers = new Map<string, number>();
+
 /**
  * A virtual host's metrics cells, resolved per route on its first request: building every
  * route's label strings at apply time cost ~200 ms and ~20 MB per process at 10,000 routes,
- * for series that only exist once a request counts in them anyway.
+ * for series that only exist once a request counts in them anyway. They are kept on the route's
+ * slot (router/compiled.ts), which lives as long as the entry stays in the list.
  */
 export class VHostCells {
-  private readonly byRoute: (RouteCells[] | undefined)[];
+  private readonly no: number;
   constructor(
     private readonly metrics: DataplaneMetrics,
     private readonly listener: Listener,
-    private readonly routes: readonly HTTPRouteEntry[],
   ) {
-    this.byRoute = new Array(routes.length);
+    let no = listenerNumbers.get(listener.name);
+    if (no === undefined) listenerNumbers.set(listener.name, (no = listenerNumbers.size));
+    this.no = no;
   }
 
-  /** Cells of route `i`: [0] the rule's, then one per backendRef in order. */
-  at(i: number): RouteCells[] {
-    return (this.byRoute[i] ??= entryCells(this.metrics, this.listener, this.routes[i]!));
+  /** Cells of the route in `s`: [0] the rule's, then one per backendRef in order. */
+  at(s: RouteSlot): RouteCells[] {
+    return ((s.cells ??= [])[this.no] ??= entryCells(this.metrics, this.listener, s.entry));
   }
 }
 
@@ -75,8 +81,36 @@ function entryCells(metrics: DataplaneMetrics, l: Listener, r: HTTPRouteEntry): 
   return cells;
 }
 
-/** Matchers compiled during one apply, by their first entry (see PortRouter). */
-export type MatcherCache = Map<HTTPRouteEntry | undefined, { routes: HTTPRouteEntry[]; matcher: CompiledMatcher }[]>;
+/**
+ * Compiled matchers an engine holds, across applies (one per engine: metrics cells hang off their
+ * slots). A virtual host whose route list is an array seen before (ir-delta.ts hands every
+ * listener sharing a list the same array, across ports too) takes that array's matcher; one whose
+ * list equals another's compiled in this apply (by entry identity) shares it; otherwise its
+ * matcher is derived from the one it replaces (router/compiled.ts), or compiled.
+ */
+export class Matchers {
+  private byArray = new WeakMap<readonly HTTPRouteEntry[], CompiledMatcher>();
+  private thisApply = new Map<HTTPRouteEntry | undefined, CompiledMatcher[]>();
+
+  /** A new apply: lists equal by content are looked up among this apply's matchers only. */
+  nextApply(): void {
+    this.thisApply = new Map();
+  }
+
+  get(routes: readonly HTTPRouteEntry[], base: CompiledMatcher | undefined): CompiledMatcher {
+    let m = this.byArray.get(routes);
+    if (m) return m;
+    let same = this.thisApply.get(routes[0]);
+    if (!same) this.thisApply.set(routes[0], (same = []));
+    m = same.find((x) => sameRoutes(x.routes, routes));
+    if (!m) {
+      m = new CompiledMatcher(routes, base);
+      same.push(m);
+    }
+    this.byArray.set(routes, m);
+    return m;
+  }
+}
 
 export class PortRouter {
   readonly listeners = new HostTable<CompiledListener>();
@@ -84,13 +118,12 @@ export class PortRouter {
   /** Metrics: requests answered before any listener was chosen (bad path, unknown host); null when off. */
   readonly noListener: RouteCells | null;
 
-  /** `previous`: the router this one replaces (same metrics); virtual hosts made of the same entries are kept from it. */
   /**
    * `previous`: the router this one replaces (same metrics); virtual hosts made of the same
-   * entries are kept from it. `matchers`: matchers compiled during this apply, shared by every
-   * virtual host with the very same entries (a route attached to an HTTP and an HTTPS listener).
+   * entries are kept from it, and a changed one's matcher is derived from its predecessor's.
+   * `matchers`: the engine's (see Matchers).
    */
-  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null, previous?: PortRouter, matchers: MatcherCache = new Map()) {
+  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null, previous?: PortRouter, matchers: Matchers = new Matchers()) {
     this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
       if (l.protocol === 'TLS') continue; // an HTTPS port's TLS listeners (mixed mode) take no HTTP requests
@@ -101,20 +134,14 @@ export class PortRouter {
         const kept = before && before.listener.name === l.name ? before.vhosts.exact(vh.hostname) : undefined;
         if (kept && sameRoutes(kept.routes, vh.routes)) {
           vhosts.add(vh.hostname, kept);
-          if (kept.routes.some((r) => r.grpc)) hasGrpc = true;
+          if (kept.matcher.grpc > 0) hasGrpc = true;
           continue;
         }
+        const matcher = matchers.get(vh.routes, kept?.matcher);
         // Resolved once per route (the first request): after that a request bumps fields, never builds a label.
-        const cells = metrics ? new VHostCells(metrics, l, vh.routes) : null;
-        let same = matchers.get(vh.routes[0]);
-        if (!same) matchers.set(vh.routes[0], (same = []));
-        let matcher = same.find((m) => sameRoutes(m.routes, vh.routes))?.matcher;
-        if (!matcher) {
-          matcher = new CompiledMatcher(vh.routes);
-          same.push({ routes: vh.routes, matcher });
-        }
+        const cells = metrics ? new VHostCells(metrics, l) : null;
         vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher, cells });
-        if (vh.routes.some((r) => r.grpc)) hasGrpc = true;
+        if (matcher.grpc > 0) hasGrpc = true;
       }
       this.listeners.add(l.hostname, { listener: l, vhosts, hasGrpc, noRoute: metrics ? metrics.route(l, undefined, undefined) : null });
     }
@@ -131,7 +158,6 @@ export class PortRouter {
     if (!l) return undefined;
     const vh = l.vhosts.lookup(host);
     if (!vh) return undefined;
-    const i = vh.matcher.match(req);
-    return i < 0 ? undefined : vh.routes[i];
+    return vh.matcher.find(req)?.entry;
   }
 }

@@ -82,6 +82,23 @@ class Reader {
 
   constructor(private readonly text: string) {}
 
+  /**
+   * V8 cuts a string of 13 characters or more out of `text` as a view that keeps all of `text`
+   * alive: one `apiVersion` kept the 7 MB file it came from for as long as the object lived.
+   * Each such string becomes its own copy, one per distinct value in this text.
+   */
+  private readonly copies = new Map<string, string>();
+  private own(s: string): string {
+    if (s.length < 13) return s;
+    let c = this.copies.get(s);
+    if (c === undefined) {
+      // A new string that owns its characters: the concatenation is flattened before slicing.
+      c = (' ' + s).slice(1);
+      this.copies.set(c, c);
+    }
+    return c;
+  }
+
   documents(): BlockDoc[] {
     const text = this.text;
     // A BOM, tabs (separators the checks below do not look for) and control characters: the full parser.
@@ -174,7 +191,9 @@ class Reader {
         this.noDeeper(indent);
       }
     }
-    return out;
+    // push() grows an array to 17 slots or by half: what the store keeps, it keeps for as long
+    // as the object lives (100,000 EndpointSlice endpoints each hold a one-address array).
+    return out.slice();
   }
 
   /**
@@ -189,7 +208,7 @@ class Reader {
       const l = this.lines[this.i]!;
       const colon = this.keyEnd(from, l.to);
       if (colon < 0) throw GIVE_UP;
-      const key = text.slice(from, colon);
+      const key = this.own(text.slice(from, colon));
       if (!KEY_RE.test(key) || key === '__proto__' || typeof resolvePlain(key) !== 'string' || Object.prototype.hasOwnProperty.call(out, key)) throw GIVE_UP;
       let v = colon + 1;
       while (v < l.to && text.charCodeAt(v) === 0x20) v++;
@@ -261,7 +280,8 @@ class Reader {
       if (ch === 0x3a && (k + 1 === to || text.charCodeAt(k + 1) === 0x20)) throw GIVE_UP;
     }
     while (end > from && text.charCodeAt(end - 1) === 0x20) end--;
-    return resolvePlain(text.slice(from, end));
+    const v = resolvePlain(text.slice(from, end));
+    return typeof v === 'string' ? this.own(v) : v;
   }
 
   /** A quoted scalar starting at `from` on one line (no escapes): its value and the offset after the closing quote. */
@@ -282,7 +302,7 @@ class Reader {
           chunk = k;
           continue;
         }
-        return [out + text.slice(chunk, k), k + 1];
+        return [this.own(out + text.slice(chunk, k)), k + 1];
       }
       k++;
     }
@@ -314,7 +334,8 @@ class Reader {
         let e = end;
         while (e > k && text.charCodeAt(e - 1) === 0x20) e--;
         if (e === k || '&*!|>%@`?-'.includes(text[k]!)) throw GIVE_UP; // empty entry, or an indicator
-        out.push(resolvePlain(text.slice(k, e)));
+        const v = resolvePlain(text.slice(k, e));
+        out.push(typeof v === 'string' ? this.own(v) : v);
       }
       if (end >= to) throw GIVE_UP; // not closed on this line
       if (text.charCodeAt(end) === 0x5d) {

@@ -21,7 +21,7 @@ import { incrementalTranslate } from '../src/translate/incremental.js';
 import { DeltaDecoder, DeltaEncoder } from '../src/dataplane/ir-delta.js';
 import { RuntimeConfig } from '../src/dataplane/config.js';
 import { DataplaneMetrics } from '../src/observability/metrics/dataplane.js';
-import { readerOrder, renderSummaryChange, summaryBlocks } from '../src/cli/report.js';
+import { RunSummary } from '../src/cli/report.js';
 import { ensureCert } from './lib/certs.js';
 import { secondCert } from './lib/control-plane.js';
 import { cpAddedRoute, cpBase, cpEndpoints, cpEpsProbe, cpGateway, cpRoutes, cpSecret, type CpPorts } from './lib/cp-manifests.js';
@@ -31,9 +31,12 @@ const routes = Number(process.argv[2] ?? 10_000);
 const changes = Number(process.argv[3] ?? 10);
 const kind = process.argv[4] ?? 'route';
 const dir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-'));
+/** The paths written since the last load: what the file source's watcher names (FileLoader.load). */
+let written: string[] = [];
 const put = (file: string, docs: Record<string, unknown>[]) => {
   writeFileSync(join(dir, `${file}.tmp`), toYaml(docs));
   renameSync(join(dir, `${file}.tmp`), join(dir, file));
+  written.push(join(dir, `${file}.tmp`), join(dir, file));
 };
 const p: CpPorts = { http: 31020, https: 31021, moved: [31022, 31023], backend: 31100, closed: 31101 };
 const certDir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-certs-'));
@@ -52,12 +55,14 @@ const decoder = new DeltaDecoder();
 const metrics = new DataplaneMetrics();
 const options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-stages' };
 
-let snapshot = new Snapshot((await loader.load()).entries);
+const firstState = await loader.load();
+let snapshot = new Snapshot(firstState.byKey ?? firstState.entries);
 let result = inc(snapshot, options);
 let ir = decoder.apply(encoder.encode(result.ir).text);
 if (ir === 'resync') throw new Error('first delta must apply');
 let config = new RuntimeConfig(ir, undefined, metrics);
-let shown = summaryBlocks(readerOrder(result.statuses));
+const summary = new RunSummary();
+summary.update(result.statuses);
 
 const STAGES = ['file load', 'snapshot', 'translate', 'summary', 'encode', 'ipc framing', 'decode', 'routers'] as const;
 const samples: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
@@ -73,15 +78,14 @@ for (let i = 0; i < changes; i++) {
     samples[stage]!.push(now - t);
     t = now;
   };
-  const state = await loader.load();
+  const state = await loader.load(written);
+  written = [];
   lap('file load');
-  snapshot = new Snapshot(state.entries, snapshot);
+  snapshot = new Snapshot(state.byKey ?? state.entries, snapshot);
   lap('snapshot');
   result = inc(snapshot, options);
   lap('translate');
-  const blocks = summaryBlocks(readerOrder(result.statuses));
-  renderSummaryChange(shown, blocks);
-  shown = blocks;
+  summary.update(result.statuses);
   lap('summary');
   const delta = encoder.encode(result.ir);
   lap('encode');

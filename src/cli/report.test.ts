@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBad, readerOrder, renderConditions, renderSummary, renderSummaryChange, rowsOf, stampConditions, summaryBlocks } from './report.js';
+import { isBad, readerOrder, renderConditions, renderSummary, renderSummaryChange, rowsOf, RunSummary, stampConditions, summaryBlocks } from './report.js';
 import type { ObjectStatus } from '../translate/types.js';
 
 const cond = (type: string, status: string, reason: string, message = '') => ({ type, status, reason, message, observedGeneration: 1 });
@@ -75,4 +75,39 @@ test('run summary: everything first (failures only past the limit), then only wh
   const fixed: ObjectStatus = { ...route, status: { parents: [{ parentRef: { name: 'shared' }, controllerName: 'x', conditions: [cond('Accepted', 'True', 'Accepted')] }] } };
   const next = summaryBlocks(readerOrder([gateway, fixed]));
   assert.deepEqual(renderSummaryChange(first, next).split('\n'), ['  ok    HTTPRoute team-b/app: Accepted', '  gone  GatewayClass portico', '  (1 object unchanged)']);
+});
+
+test('RunSummary prints what renderSummaryChange prints, looking only at the statuses that moved', () => {
+  let seed = 5;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const routeStatus = (name: string, ok: boolean): ObjectStatus => ({
+    kind: 'HTTPRoute',
+    namespace: ['a', 'b'][name.length % 2]!,
+    name,
+    status: { parents: [{ parentRef: { name: 'gw' }, controllerName: 'x', conditions: [ok ? cond('Accepted', 'True', 'Accepted') : cond('Accepted', 'False', 'NotAllowedByListeners')] }] },
+  });
+  const summary = new RunSummary();
+  let list: ObjectStatus[] = [gc, gateway];
+  let shown: Map<string, string> | undefined;
+  for (let step = 0; step < 200; step++) {
+    // As translate/incremental.ts does: unchanged statuses kept (same object, same place), a few replaced, added or removed.
+    const next = [...list];
+    for (let c = 0, n = rand(4); c < n; c++) {
+      const name = `r${rand(25)}`;
+      const i = next.findIndex((s) => s.name === name);
+      const op = rand(4);
+      if (op === 0 && i >= 0) next.splice(i, 1);
+      else if (i >= 0) next[i] = op === 1 ? { ...next[i]! } : routeStatus(name, rand(2) === 0);
+      else next.splice(rand(next.length + 1), 0, routeStatus(name, rand(2) === 0));
+    }
+    const blocks = summaryBlocks(readerOrder(next));
+    const want = step > 0 && next === list ? undefined : next.length === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shown, blocks);
+    assert.equal(summary.update(next), want, `step ${step}`);
+    shown = blocks;
+    list = next;
+  }
+  assert.equal(summary.update(list), undefined, 'the same list again');
 });

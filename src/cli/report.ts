@@ -135,6 +135,48 @@ export function renderSummaryChange(previous: Map<string, string> | undefined, n
   return out.join('\n');
 }
 
+/**
+ * `portico run`'s summary from one build to the next (renderSummaryChange's output), costing what
+ * changed: translate/incremental.ts hands back the same status object, in the same place, for an
+ * object whose status did not change, so only the run of statuses between the longest common
+ * start and end of the two lists (by identity) is looked at. A status that is a new object with the
+ * same block still counts as unchanged.
+ */
+export class RunSummary {
+  private last: readonly ObjectStatus[] | undefined;
+
+  constructor(private readonly limit = 40) {}
+
+  /** What to print for `statuses`; undefined when they are the very list of the last call. */
+  update(statuses: readonly ObjectStatus[]): string | undefined {
+    const last = this.last;
+    if (last === statuses) return undefined;
+    this.last = statuses;
+    if (statuses.length === 0) return '  (no Gateway API objects for this controller)';
+    if (!last) return renderSummaryChange(undefined, summaryBlocks(readerOrder(statuses)), this.limit);
+    let start = 0;
+    const common = Math.min(last.length, statuses.length);
+    while (start < common && last[start] === statuses[start]) start++;
+    let end = 0;
+    while (end < common - start && last[last.length - 1 - end] === statuses[statuses.length - 1 - end]) end++;
+    const before = summaryBlocks(last.slice(start, last.length - end));
+    const now = readerOrder(statuses.slice(start, statuses.length - end));
+    const after = summaryBlocks(now);
+    const out: string[] = [];
+    let moved = 0;
+    for (const [label, b] of after) {
+      if (before.get(label) === b) continue;
+      out.push(b);
+      moved++;
+    }
+    const gone = readerOrder(last.slice(start, last.length - end)).filter((os) => !after.has(objectLabel(os.kind, os.namespace, os.name)));
+    for (const os of gone) out.push(`  gone  ${objectLabel(os.kind, os.namespace, os.name)}`);
+    const same = statuses.length - moved;
+    out.push(`  (${same} object${same === 1 ? '' : 's'} unchanged)`);
+    return out.join('\n');
+  }
+}
+
 /** Gateways and routes in the snapshot the translator gave no status (not handled by this controller). */
 export function unmanaged(snapshot: Snapshot, statuses: readonly ObjectStatus[]): string[] {
   const have = new Set(statuses.map((s) => `${s.kind}/${s.namespace ?? ''}/${s.name}`));

@@ -14,7 +14,7 @@ import { FileSource, formatProblem, type FileState } from '../sources/files.js';
 import type { ObjectStatus, TranslateResult } from '../translate/types.js';
 import { checkAdminAddress, parseHostPort } from '../observability/admin.js';
 import { scrubSecrets } from '../ir/redact.js';
-import { readerOrder, renderSummaryChange, summaryBlocks } from './report.js';
+import { RunSummary } from './report.js';
 import { startRunAdmin, type RunAdmin } from './admin.js';
 import { loadEngine, loadIncrementalTranslate, loadTranslate } from './pipeline.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from '../controller/unbound.js';
@@ -163,7 +163,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let current: { ir: IR; statuses: ObjectStatus[]; problems: FileState['problems']; generation: number; ingresses?: TranslateResult['ingresses'] } | undefined;
   let shownProblems = new Set<string>();
   let shownIngress = new Set<string>();
-  let shownSummary: Map<string, string> | undefined;
+  const summary = new RunSummary();
   let generation = 0;
   let retry: NodeJS.Timeout | undefined;
   let shownUnbound = '';
@@ -190,8 +190,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
     if (retry) clearTimeout(retry);
     retry = undefined;
-    // From the previous snapshot: only the kinds that changed are sorted again (store/snapshot.ts).
-    const snapshot = new Snapshot(state.entries, lastSnapshot);
+    // From the previous snapshot and the file source's map of entries: it costs what changed (store/snapshot.ts).
+    const snapshot = new Snapshot(state.byKey ?? state.entries, lastSnapshot);
     lastSnapshot = snapshot;
     // spec.addresses this machine does not have: Programmed False AddressNotUsable, as in the controller.
     // Session persistence keys derive from one seed per process: every worker gets the same keys.
@@ -224,22 +224,15 @@ export async function runCommand(argv: string[]): Promise<number> {
       }, RETRY_UNBOUND_MS);
     } else if (shownUnbound) log('portico run: every port is bound again');
     shownUnbound = seen;
-    // translate/incremental.ts hands back the same statuses array when no status can have changed
-    // (an EndpointSlice edit): nothing new to summarise, and at 10,000 routes that is most of the cost.
-    const sameStatuses = current?.statuses === result.statuses && shownSummary !== undefined;
     current = { ir: result.ir, statuses: result.statuses, problems: state.problems, generation: ++generation, ingresses: result.ingresses };
     // What did not convert (or is not served) from the Ingresses, said once per change.
     const ingressNow = new Set(ingressReportLines(result));
     for (const l of ingressNow) if (!shownIngress.has(l)) log(`portico run: ${l}`);
     shownIngress = ingressNow;
     cp.good();
-    let summary = '  (statuses unchanged)';
-    if (!sameStatuses) {
-      const blocks = summaryBlocks(readerOrder(result.statuses));
-      summary = blocks.size === 0 ? '  (no Gateway API objects for this controller)' : renderSummaryChange(shownSummary, blocks);
-      shownSummary = blocks;
-    }
-    log(`${summary}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
+    // Only the statuses that changed are looked at (report.ts); the same list (an EndpointSlice edit) is not at all.
+    const changes = summary.update(result.statuses) ?? '  (statuses unchanged)';
+    log(`${changes}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
     return true;
   };
 
@@ -252,7 +245,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     while (pending) {
       const s = pending;
       pending = undefined;
-      log(`portico run: ${pendingWhy}, reloading (${s.entries.length} objects)`);
+      log(`portico run: ${pendingWhy}, reloading (${s.byKey?.size ?? s.entries.length} objects)`);
       await build(s);
     }
     running = false;

@@ -3,44 +3,35 @@
 // It watches for change and emits a new entry set, debounced. It never throws on bad
 // input and never lets one bad edit take config away: a file that stops parsing keeps
 // its last good documents, an object that becomes invalid keeps its last good version.
+//
+// A reload costs what changed, not what is loaded: the watcher names the files that changed and
+// only those are read again (a change it cannot name lists every path again); each document
+// claims its key, and only the keys the changed files claimed or claim now are decided again;
+// the entries are a version of one VersionedMap (store/versioned-map.ts), which the Snapshot
+// takes as it is.
 
-import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Composer, isMap, isSeq, LineCounter, Parser, type Document } from 'yaml';
-import type { Resource } from '../api/types.js';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
 import { CLUSTER_SCOPED } from '../api/names.js';
-import { applyDefaults, KNOWN_KINDS, validate, type FieldError } from '../api/validate.js';
+import type { FieldError } from '../api/validate.js';
 import { keyOf, type Entry } from '../store/snapshot.js';
+import { VersionedMap } from '../store/versioned-map.js';
 import { AdaptiveDebounce } from '../store/debounce.js';
-import { readBlockYaml } from './yaml-block.js';
+import { checkObject, display, KNOWN, listFiles, manifestName, parseText, reuseUnchanged, textDigest, type FileProblem, type ParsedDoc } from './file-parse.js';
 
-export interface FileProblem {
-  /** 'error' makes `portico check` fail; 'warning' is printed only (e.g. a kind Portico does not read). */
-  severity: 'error' | 'warning';
-  file: string;
-  line: number;
-  kind?: string;
-  namespace?: string;
-  name?: string;
-  /** Field path inside the object, when the problem is one field. */
-  path?: string;
-  message: string;
-}
-
-/** `file:line: Kind ns/name: field: message` — the one way a problem is shown. */
-export function formatProblem(p: FileProblem): string {
-  const parts = [`${p.file}:${p.line}`];
-  if (p.kind) parts.push(`${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name ?? '(unnamed)'}`);
-  if (p.path) parts.push(p.path);
-  parts.push(p.message);
-  return parts.join(': ');
-}
+export { formatProblem, listFiles, parseText, type FileProblem, type ParsedDoc } from './file-parse.js';
 
 export interface FileState {
-  entries: Entry[];
+  /** Every object, one entry per key (made on first read: the reload path reads `byKey`). */
+  readonly entries: Entry[];
   problems: FileProblem[];
+  /**
+   * The same entries by store key (keyOf), placed as the Snapshot places them: a version of the
+   * loader's map, so `new Snapshot(byKey, previous)` costs what changed since `previous`.
+   */
+  readonly byKey?: VersionedMap<Entry>;
 }
 
 export interface FileSourceOptions {
@@ -54,29 +45,8 @@ export interface FileSourceOptions {
   onUpdate?: (state: FileState) => void;
 }
 
-const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-const KNOWN = new Set(KNOWN_KINDS);
-
-export interface ParsedDoc {
-  line: number;
-  value: unknown;
-  /** Validation and defaulting, done once per parsed document (unchanged files are not re-checked). */
-  checked?: { errors: FieldError[]; resource?: Resource };
-  /**
-   * A digest of the document's own text (not for `kind: List` items): an unchanged document of a
-   * changed file is recognised by it. A digest, not the text: the text would keep every file read.
-   */
-  source?: string;
-}
 /** Files modified within this long before the previous load are checked by content, not by stat alone. */
 const RECENT_MS = 2000;
-
-interface Contribution {
-  good: ParsedDoc[];
-  shown: string;
-  keys: string[];
-  entries: Entry[];
-}
 
 interface ParsedFile {
   mtimeMs: number;
@@ -90,129 +60,141 @@ interface ParsedFile {
   syntax: FileProblem[];
 }
 
-function display(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+/** One document's claim on a store key. Which claim gives the key its entry is decided across files (FileLoader.decide). */
+interface Claim {
+  readonly key: string;
+  readonly file: string;
+  /** The document's place in its file: with `file`, the order claims are decided in. */
+  readonly index: number;
+  readonly where: Pick<FileProblem, 'file' | 'line' | 'kind' | 'namespace' | 'name'>;
+  /** A valid document: the entry it gives. */
+  readonly entry?: Entry;
+  /** An invalid one: its field errors (it keeps the key's last good entry, if there is one). */
+  readonly errors?: readonly FieldError[];
+  /** What the document says once decided: a duplicate, or its errors. */
+  problems: FileProblem[];
 }
 
-/** Every manifest file under `paths`, sorted, so the same tree always loads in the same order. */
-export async function listFiles(paths: readonly string[], problems: FileProblem[], dirs?: Set<string>): Promise<string[]> {
-  const out = new Set<string>();
-  async function visit(p: string, explicit: boolean): Promise<void> {
-    let st;
-    try {
-      st = await stat(p);
-    } catch (e) {
-      if (explicit) problems.push({ severity: 'error', file: display(p), line: 0, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
-      return;
-    }
-    if (st.isDirectory()) {
-      dirs?.add(p);
-      let names: string[];
-      try {
-        names = await readdir(p);
-      } catch (e) {
-        problems.push({ severity: 'error', file: display(p), line: 0, message: `cannot list folder: ${(e as Error).message}` });
-        return;
-      }
-      for (const n of names.sort()) {
-        if (n.startsWith('.') || n === 'node_modules') continue;
-        await visit(join(p, n), false);
-      }
-    } else if (st.isFile() && (explicit || EXTENSIONS.has(extname(p).toLowerCase()))) {
-      out.add(p);
-    }
-  }
-  for (const p of paths) await visit(resolve(p), true);
-  return [...out].sort();
+/** What one file gives, from its last good documents. */
+interface FileOut {
+  readonly good: readonly ParsedDoc[];
+  syntax: readonly FileProblem[];
+  readonly shown: string;
+  /** Per document: its claim on a key, or the problems of a document that claims none. */
+  readonly docs: readonly (Claim | FileProblem[])[];
+  problems: FileProblem[];
 }
 
-function textDigest(text: string): string {
-  return createHash('sha1').update(text).digest('base64');
+const before = (a: Claim, b: Claim) => (a.file === b.file ? a.index < b.index : a.file < b.file);
+
+function sortedIndex(list: readonly string[], s: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
-export function parseText(text: string, file: string): { docs: ParsedDoc[]; syntax: FileProblem[] } {
-  // Plain block YAML (nearly every manifest) is read by yaml-block.ts, ~20x faster; anything it
-  // does not handle, errors included, goes through the full parser below.
-  const block = readBlockYaml(text);
-  if (block) return { docs: block.map((d) => ({ line: d.line, value: d.value, source: textDigest(text.slice(d.start, d.end)) })), syntax: [] };
-  const lc = new LineCounter();
-  const docs: ParsedDoc[] = [];
-  const syntax: FileProblem[] = [];
-  const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lc.linePos(offset).line);
-  // Documents one at a time (parseAllDocuments holds every document's syntax tree at once:
-  // at 10,000 routes and 100,000 endpoints that peak, ~500 MB, stayed in the process's RSS).
-  const parsed = new Composer({ prettyErrors: false, uniqueKeys: true }).compose(new Parser(lc.addNewLine).parse(text)) as Iterable<Document.Parsed>;
-  try {
-    for (const doc of parsed) addParsed(doc);
-  } catch (e) {
-    return { docs: [], syntax: [{ severity: 'error', file, line: 1, message: `cannot parse: ${(e as Error).message}` }] };
-  }
-  return { docs, syntax };
-
-  function addParsed(doc: Document.Parsed): void {
-    if (doc.errors.length > 0) {
-      for (const err of doc.errors)
-        syntax.push({ severity: 'error', file, line: lineOf(err.pos?.[0]), message: `YAML syntax: ${err.message.split('\n')[0]}` });
-      return;
-    }
-    const contents = doc.contents;
-    if (contents === null) return;
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      syntax.push({ severity: 'error', file, line: lineOf(contents.range?.[0]), message: `cannot read document: ${(e as Error).message}` });
-      return;
-    }
-    if (value === null || value === undefined) return;
-    const docLine = lineOf(contents.range?.[0]);
-    // `kind: List` (kubectl's envelope) and a bare top-level array both hold objects as items.
-    const isList = typeof value === 'object' && !Array.isArray(value) && /List$/.test(String((value as Record<string, unknown>).kind ?? '')) && Array.isArray((value as Record<string, unknown>).items);
-    if (isList || Array.isArray(value)) {
-      const items = (isList ? (value as { items: unknown[] }).items : (value as unknown[])) ?? [];
-      const seq = isList && isMap(contents) ? contents.get('items', true) : contents;
-      items.forEach((item, i) => {
-        const node = isSeq(seq) ? seq.items[i] : undefined;
-        const range = node && typeof node === 'object' && 'range' in node ? (node as { range?: [number, number, number] }).range : undefined;
-        docs.push({ line: range ? lineOf(range[0]) : docLine, value: item });
-      });
-    } else {
-      docs.push({ line: docLine, value, source: textDigest(text.slice(doc.range[0], doc.range[2])) });
-    }
-  }
+/** A FileState over one version of the loader's map; `entries` is made when first read. */
+function fileState(byKey: VersionedMap<Entry>, problems: FileProblem[]): FileState {
+  let entries: Entry[] | undefined;
+  const state = {
+    get entries() {
+      return (entries ??= [...byKey.values()]);
+    },
+    problems,
+  };
+  // Not enumerable: states compare (assert.deepEqual) by what they hold, not by the map's versions.
+  Object.defineProperty(state, 'byKey', { value: byKey, enumerable: false });
+  return state as FileState;
 }
 
 /**
- * Loads paths once. Keeps per-file and per-object "last good" memory between calls, which
- * is what makes an edit that breaks a file or an object harmless to the running config.
+ * Loads paths, again and again. Keeps per-file and per-object "last good" memory between calls,
+ * which is what makes an edit that breaks a file or an object harmless to the running config,
+ * and per-file claims, which is what makes a reload cost what changed.
  */
 export class FileLoader {
   private readonly files = new Map<string, ParsedFile>();
+  private readonly outs = new Map<string, FileOut>();
+  /** The files in `outs`, sorted: the order problems are listed in and duplicates are decided by. */
+  private readonly order: string[] = [];
+  /** Per store key, the documents that name it, in file order. */
+  private readonly claims = new Map<string, Claim[]>();
+  /** The entries of the last load: also each key's last good version. */
+  private current = VersionedMap.of(new Map<string, Entry>());
+  /** Problems of listing the paths (a named path missing, a folder unreadable), from the last full listing. */
+  private listProblems: FileProblem[] = [];
+  private problems: FileProblem[] = [];
+  /** Paths given by name (resolved): one that comes or goes is a change of the listing. */
+  private readonly named: Set<string>;
   /** When the last load() began (0 before the first): see RECENT_MS. */
   private loadedAt = 0;
-  private lastGood = new Map<string, Entry>();
-  /** Per file, what its documents added on the last load when each gave one clean entry. */
-  private contributed = new Map<string, Contribution>();
   /**
    * Files that read empty on the last load although they held documents: most often a write
-   * caught between its truncate and its data. Their documents stay for one more load; empty
-   * again then, they are gone. FileSource reloads after its debounce period to settle it.
+   * caught between its truncate and its data. Their documents stay for one more load (which
+   * reads them again); empty again then, they are gone. FileSource reloads after its debounce
+   * period to settle it.
    */
   emptied = new Set<string>();
-  /** Folders seen on the last load (the watcher follows them). */
+  /** Folders seen on the last full listing (the watcher follows them). */
   dirs = new Set<string>();
 
   /** `stdin`: the text read from standard input, when `paths` includes '-'. */
   constructor(
     private readonly paths: readonly string[],
     private readonly stdin?: string,
-  ) {}
+  ) {
+    this.named = new Set(paths.filter((p) => p !== '-').map((p) => resolve(p)));
+  }
 
-  async load(): Promise<FileState> {
+  /**
+   * Loads. `changed`: absolute paths a watcher saw change since the last load (files, or entries
+   * of a watched folder): only those are read again. Without it, on the first load, and when one
+   * of them is a folder or a path given by name that came or went, every path is listed again.
+   */
+  async load(changed?: Iterable<string>): Promise<FileState> {
     const startedAt = Date.now();
     const emptiedBefore = this.emptied;
     this.emptied = new Set();
+    const touched = new Set<string>();
+    const targeted = changed !== undefined && this.loadedAt > 0 && (await this.readOnly(changed, emptiedBefore, touched));
+    if (!targeted) await this.readAll(emptiedBefore, touched);
+    this.loadedAt = startedAt;
+    return this.assemble(touched, !targeted);
+  }
+
+  /** Reads the named paths (and files read empty last time) again; false when the listing must be redone instead. */
+  private async readOnly(changed: Iterable<string>, emptiedBefore: ReadonlySet<string>, touched: Set<string>): Promise<boolean> {
+    for (const p of new Set([...changed, ...emptiedBefore])) {
+      const known = this.files.has(p);
+      if (this.dirs.has(p) || (this.named.has(p) && !known)) return false;
+      // Not ours: a sibling of a file given by name, a temp file, an editor's swap file.
+      if (!known && (!this.dirs.has(dirname(p)) || basename(p).startsWith('.') || basename(p) === 'node_modules')) continue;
+      let st: Stats;
+      try {
+        st = await stat(p);
+      } catch {
+        if (this.named.has(p)) return false; // the listing reports a named path that is gone
+        if (known) (this.files.delete(p), touched.add(p));
+        continue;
+      }
+      if (st.isDirectory()) return false; // a new folder: list it (and watch it)
+      if (!st.isFile() || (!known && !manifestName(p))) {
+        if (known) (this.files.delete(p), touched.add(p));
+        continue;
+      }
+      await this.read(p, st, emptiedBefore);
+      touched.add(p);
+    }
+    return true;
+  }
+
+  /** Lists every path again; reads each file whose stat changed or that changed recently. */
+  private async readAll(emptiedBefore: ReadonlySet<string>, touched: Set<string>): Promise<void> {
     const problems: FileProblem[] = [];
     const dirs = new Set<string>();
     const list = await listFiles(
@@ -221,95 +203,152 @@ export class FileLoader {
       dirs,
     );
     this.dirs = dirs;
-    for (const f of [...this.files.keys()]) if (!list.includes(f) && f !== '-') this.files.delete(f);
+    this.listProblems = problems;
+    const listed = new Set(list);
+    for (const f of [...this.files.keys()]) if (!listed.has(f) && f !== '-') (this.files.delete(f), touched.add(f));
     if (this.stdin !== undefined && this.paths.includes('-') && !this.files.has('-')) {
       const { docs, syntax } = parseText(this.stdin, 'stdin');
       this.files.set('-', { mtimeMs: 0, size: 0, ino: 0, digest: '', good: docs, syntax });
+      touched.add('-');
     }
-
     for (const f of list) {
-      const shown = display(f);
-      let st;
+      let st: Stats;
       try {
         st = await stat(f);
       } catch {
-        this.files.delete(f);
+        if (this.files.delete(f)) touched.add(f);
         continue;
       }
       const prev = this.files.get(f);
-      const stamp = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
       const sameStat = prev !== undefined && prev.mtimeMs === st.mtimeMs && prev.size === st.size && prev.ino === st.ino;
       // File times are coarse (a clock tick of a few ms): a same-size rewrite within the tick of
       // the version last read keeps its mtime. Only a file stamped well before the last load
       // cannot hide a change that way; recent ones are read again and compared by content.
-      if (sameStat && st.mtimeMs < this.loadedAt - RECENT_MS) continue;
-      let text: string;
-      try {
-        text = await readFile(f, 'utf8');
-      } catch (e) {
-        this.files.set(f, { ...stamp, digest: '', good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
-        continue;
-      }
-      if (text.length === 0 && prev !== undefined && prev.good.length > 0 && !emptiedBefore.has(f)) {
-        this.emptied.add(f); // keep `prev` as it is, stamp included: the next load reads it again
-        continue;
-      }
-      const digest = createHash('sha1').update(text).digest('base64');
-      if (prev !== undefined && prev.digest === digest) {
-        this.files.set(f, { ...prev, ...stamp });
-        continue;
-      }
-      const { docs: parsed, syntax } = parseText(text, shown);
-      const docs = reuseUnchanged(parsed, prev?.good);
-      if (syntax.length > 0) {
-        // Keep the last version that parsed; on a first load, keep the documents that did parse.
-        const good = prev && prev.good.length > 0 ? prev.good : docs;
-        const keep = prev?.good.length ? ` (keeping the last good version of ${shown})` : '';
-        this.files.set(f, { ...stamp, digest, good, syntax: syntax.map((s) => ({ ...s, message: s.message + keep })) });
-      } else {
-        this.files.set(f, { ...stamp, digest, good: docs, syntax: [] });
-      }
+      if (sameStat && st.mtimeMs < this.loadedAt - RECENT_MS && !emptiedBefore.has(f)) continue;
+      await this.read(f, st, emptiedBefore);
+      touched.add(f);
     }
-    this.loadedAt = startedAt;
-
-    const entries = new Map<string, Entry>();
-    const nextGood = new Map<string, Entry>();
-    const contributed = new Map<string, Contribution>();
-    for (const [f, pf] of [...this.files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const shown = f === '-' ? 'stdin' : display(f);
-      problems.push(...pf.syntax);
-      // A file whose documents are the ones of the last load, which then gave one clean entry
-      // each: the same entries again, without checking 10,000 documents one by one.
-      const last = this.contributed.get(f);
-      if (last && last.good === pf.good && last.shown === shown && last.keys.every((k) => !entries.has(k))) {
-        for (let i = 0; i < last.keys.length; i++) {
-          entries.set(last.keys[i]!, last.entries[i]!);
-          nextGood.set(last.keys[i]!, last.entries[i]!);
-        }
-        contributed.set(f, last);
-        continue;
-      }
-      const problemsBefore = problems.length;
-      const keys: string[] = [];
-      for (const doc of pf.good) {
-        const k = this.addDoc(shown, doc, entries, nextGood, problems);
-        if (k !== undefined) keys.push(k);
-      }
-      // Every document added one entry and said nothing: remember them.
-      if (keys.length === pf.good.length && problems.length === problemsBefore) contributed.set(f, { good: pf.good, shown, keys, entries: keys.map((k) => entries.get(k)!) });
-    }
-    this.contributed = contributed;
-    this.lastGood = nextGood;
-    return { entries: [...entries.values()], problems };
   }
 
-  /** The key of the entry `doc` added, if it added one. */
-  private addDoc(file: string, doc: ParsedDoc, entries: Map<string, Entry>, nextGood: Map<string, Entry>, problems: FileProblem[]): string | undefined {
-    const v = doc.value;
-    const origin = `${file}:${doc.line}`;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      problems.push({ severity: 'error', file, line: doc.line, message: 'a manifest must be an object with apiVersion, kind and metadata' });
+  /** Reads one file into `files`: parsed again only when its text changed. */
+  private async read(f: string, st: Stats, emptiedBefore: ReadonlySet<string>): Promise<void> {
+    const shown = display(f);
+    const prev = this.files.get(f);
+    const stamp = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
+    let text: string;
+    try {
+      text = await readFile(f, 'utf8');
+    } catch (e) {
+      this.files.set(f, { ...stamp, digest: '', good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
       return;
+    }
+    if (text.length === 0 && prev !== undefined && prev.good.length > 0 && !emptiedBefore.has(f)) {
+      this.emptied.add(f); // keep `prev` as it is, stamp included: the next load reads it again
+      return;
+    }
+    const digest = textDigest(text);
+    if (prev !== undefined && prev.digest === digest) {
+      this.files.set(f, { ...prev, ...stamp });
+      return;
+    }
+    const { docs: parsed, syntax } = parseText(text, shown);
+    const docs = reuseUnchanged(parsed, prev?.good);
+    if (syntax.length > 0) {
+      // Keep the last version that parsed; on a first load, keep the documents that did parse.
+      const good = prev && prev.good.length > 0 ? prev.good : docs;
+      const keep = prev?.good.length ? ` (keeping the last good version of ${shown})` : '';
+      this.files.set(f, { ...stamp, digest, good, syntax: syntax.map((s) => ({ ...s, message: s.message + keep })) });
+    } else {
+      this.files.set(f, { ...stamp, digest, good: docs, syntax: [] });
+    }
+  }
+
+  /** The new state from the files in `touched`: their claims made again, the keys they claim decided again. */
+  private assemble(touched: ReadonlySet<string>, relisted: boolean): FileState {
+    const keys = new Set<string>();
+    const again = new Set<string>(); // files whose problem list is made again
+    let problemsMoved = relisted && (this.listProblems.length > 0 || this.problems.length > 0);
+    for (const f of touched) {
+      const pf = this.files.get(f);
+      const out = this.outs.get(f);
+      const shown = f === '-' ? 'stdin' : display(f);
+      if (out && pf && out.good === pf.good && out.shown === shown) {
+        if (out.syntax !== pf.syntax) (out.syntax = pf.syntax), again.add(f);
+        continue;
+      }
+      if (out) {
+        for (const d of out.docs) if (!Array.isArray(d)) (this.unclaim(d as Claim), keys.add((d as Claim).key));
+        if (out.problems.length > 0) problemsMoved = true;
+      }
+      if (!pf) {
+        if (out) (this.outs.delete(f), this.order.splice(sortedIndex(this.order, f), 1));
+        continue;
+      }
+      const docs = pf.good.map((doc, i) => this.claimOf(f, shown, i, doc));
+      for (const d of docs) if (!Array.isArray(d)) (this.claim(d as Claim), keys.add((d as Claim).key));
+      if (!out) this.order.splice(sortedIndex(this.order, f), 0, f);
+      this.outs.set(f, { good: pf.good, syntax: pf.syntax, shown, docs, problems: [] });
+      again.add(f);
+    }
+    const changes: [string, Entry | undefined][] = [];
+    for (const k of keys) {
+      const entry = this.decide(k, again);
+      if (entry !== this.current.get(k)) changes.push([k, entry]);
+    }
+    for (const f of again) {
+      const out = this.outs.get(f)!;
+      const had = out.problems.length;
+      out.problems = [...out.syntax];
+      for (const d of out.docs) out.problems.push(...(Array.isArray(d) ? d : (d as Claim).problems));
+      if (had > 0 || out.problems.length > 0) problemsMoved = true;
+    }
+    if (problemsMoved) {
+      this.problems = [...this.listProblems];
+      for (const f of this.order) this.problems.push(...this.outs.get(f)!.problems);
+    }
+    this.current = this.current.with(changes);
+    return fileState(this.current, this.problems);
+  }
+
+  /** Which claim gives key `k` its entry (the first in file order; an invalid one keeps the last good entry); each claim's problems. */
+  private decide(k: string, again: Set<string>): Entry | undefined {
+    const kept = this.current.get(k);
+    let entry: Entry | undefined;
+    for (const c of this.claims.get(k) ?? []) {
+      again.add(c.file);
+      if (c.entry) {
+        if (entry) c.problems = [{ severity: 'error', ...c.where, message: `duplicate object: already defined at ${entry.origin}; this copy is ignored` }];
+        else ((entry = c.entry), (c.problems = []));
+      } else {
+        const suffix = kept ? ' (keeping the last good version)' : '';
+        c.problems = c.errors!.map((e) => ({ severity: 'error', ...c.where, path: e.path || undefined, message: e.message + suffix }));
+        if (kept && !entry) entry = kept;
+      }
+    }
+    return entry;
+  }
+
+  private claim(c: Claim): void {
+    const list = this.claims.get(c.key);
+    if (!list) return void this.claims.set(c.key, [c]);
+    let i = list.length;
+    while (i > 0 && before(c, list[i - 1]!)) i--;
+    list.splice(i, 0, c);
+  }
+
+  private unclaim(c: Claim): void {
+    const list = this.claims.get(c.key);
+    if (!list) return;
+    const i = list.indexOf(c);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.claims.delete(c.key);
+  }
+
+  /** Document `doc` of file `f`: its claim on a key, or the problems of a document that claims none. */
+  private claimOf(f: string, file: string, index: number, doc: ParsedDoc): Claim | FileProblem[] {
+    const v = doc.value;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      return [{ severity: 'error', file, line: doc.line, message: 'a manifest must be an object with apiVersion, kind and metadata' }];
     }
     const o = v as Record<string, unknown>;
     const kind = typeof o.kind === 'string' ? o.kind : undefined;
@@ -317,72 +356,18 @@ export class FileLoader {
     const name = typeof meta.name === 'string' ? meta.name : undefined;
     const ns = kind && CLUSTER_SCOPED.has(kind) ? undefined : typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
     const where = { file, line: doc.line, kind, namespace: ns, name };
-    if (kind && !KNOWN.has(kind)) {
-      problems.push({ severity: 'warning', ...where, message: `ignored: Portico does not read kind ${kind}` });
-      return;
-    }
-    doc.checked ??= check(o, kind!, meta);
-    const errors = doc.checked.errors;
+    if (kind && !KNOWN.has(kind)) return [{ severity: 'warning', ...where, message: `ignored: Portico does not read kind ${kind}` }];
+    doc.checked ??= checkObject(o, kind!, meta);
+    const { errors, resource } = doc.checked;
     const key = kind && name ? keyOf(kind, ns, name) : undefined;
-    if (errors.length > 0) {
-      const kept = key ? this.lastGood.get(key) : undefined;
-      const suffix = kept ? ' (keeping the last good version)' : '';
-      for (const e of errors) problems.push({ severity: 'error', ...where, path: e.path || undefined, message: e.message + suffix });
-      if (kept && key && !entries.has(key)) {
-        entries.set(key, kept);
-        nextGood.set(key, kept);
-      }
-      return;
-    }
-    const k = key!;
-    const first = entries.get(k);
-    if (first) {
-      problems.push({ severity: 'error', ...where, message: `duplicate object: already defined at ${first.origin}; this copy is ignored` });
-      return;
-    }
+    if (!key) return errors.map((e) => ({ severity: 'error', ...where, path: e.path || undefined, message: e.message }));
+    if (errors.length > 0) return { key, file: f, index, where, errors, problems: [] };
     // Reuse the previous Entry when nothing about it changed, so consumers can compare by identity.
-    const prev = this.lastGood.get(k);
-    const entry: Entry = prev && prev.resource === doc.checked.resource && prev.origin === origin ? prev : { resource: doc.checked.resource!, origin };
-    entries.set(k, entry);
-    nextGood.set(k, entry);
-    return k;
+    const origin = `${file}:${doc.line}`;
+    const prev = this.current.get(key);
+    const entry: Entry = prev && prev.resource === resource && prev.origin === origin ? prev : { resource: resource!, origin };
+    return { key, file: f, index, where, entry, problems: [] };
   }
-}
-
-/**
- * Documents of a re-read file whose text did not change keep the checked object of the last
- * read (at their new line): editing one document of a multi-document file then changes one
- * resource, not all of them, and translate/incremental.ts sees exactly that.
- */
-function reuseUnchanged(docs: ParsedDoc[], before: readonly ParsedDoc[] | undefined): ParsedDoc[] {
-  if (!before?.length) return docs;
-  const bySource = new Map<string, ParsedDoc>();
-  for (const d of before) if (d.source !== undefined && d.checked) bySource.set(d.source, d);
-  if (bySource.size === 0) return docs;
-  return docs.map((d) => {
-    const old = d.source === undefined ? undefined : bySource.get(d.source);
-    return old ? { ...d, value: old.value, checked: old.checked } : d;
-  });
-}
-
-/** Validates one object and, when valid, gives it the namespace, CRD defaults and generation the API server would. */
-function check(o: Record<string, unknown>, kind: string, meta: Record<string, unknown>): { errors: FieldError[]; resource?: Resource } {
-  const errors = validate(o);
-  if (errors.length > 0) return { errors };
-  let withNs = o;
-  if (CLUSTER_SCOPED.has(kind)) {
-    if (meta.namespace !== undefined) {
-      const { namespace: _dropped, ...rest } = meta;
-      withNs = { ...o, metadata: rest };
-    }
-  } else if (typeof meta.namespace !== 'string' || meta.namespace === '') {
-    withNs = { ...o, metadata: { ...meta, namespace: 'default' } };
-  }
-  // Its own top level: applyDefaults shares what it did not change, and generation is set below.
-  const defaulted = { ...(applyDefaults(withNs) as Record<string, unknown>) };
-  const m = defaulted.metadata as Record<string, unknown>;
-  if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };
-  return { errors, resource: defaulted as unknown as Resource };
 }
 
 /** One-shot load: what `portico check` uses. A path '-' reads `stdin` (the text of standard input). */
@@ -390,11 +375,14 @@ export async function loadPaths(paths: readonly string[], stdin?: string): Promi
   return new FileLoader(paths, stdin).load();
 }
 
-/** Entries are reused when unchanged (see FileLoader), so identity is enough to tell whether anything moved. */
+/** Entries are reused when unchanged and the loader's map gets a new version only when one moved. */
 function sameState(a: FileState | undefined, b: FileState): boolean {
-  if (!a || a.entries.length !== b.entries.length) return false;
-  for (let i = 0; i < a.entries.length; i++) if (a.entries[i] !== b.entries[i]) return false;
-  return JSON.stringify(a.problems) === JSON.stringify(b.problems);
+  if (!a) return false;
+  if (a.byKey === undefined || a.byKey !== b.byKey) {
+    if (a.entries.length !== b.entries.length) return false;
+    for (let i = 0; i < a.entries.length; i++) if (a.entries[i] !== b.entries[i]) return false;
+  }
+  return a.problems === b.problems || JSON.stringify(a.problems) === JSON.stringify(b.problems);
 }
 
 /** Loads, then watches: a change reloads (debounced: store/debounce.ts) and emits when anything changed. */
@@ -408,6 +396,9 @@ export class FileSource {
   private again = false;
   private closed = false;
   private last: FileState | undefined;
+  /** What the watchers named since the last load began; `relist`: a change they could not name (read everything). */
+  private changed = new Set<string>();
+  private relist = false;
 
   constructor(
     private readonly paths: readonly string[],
@@ -456,6 +447,7 @@ export class FileSource {
         w.on('error', () => {
           w.close();
           this.watchers.delete(d);
+          this.relist = true;
           this.schedule();
         });
         this.watchers.set(d, w);
@@ -466,11 +458,16 @@ export class FileSource {
   }
 
   private onEvent(dir: string, filename: string | undefined): void {
-    if (filename && !this.loader.dirs.has(dir)) {
+    if (!filename) {
+      this.relist = true; // the platform did not say what changed
+      return this.schedule();
+    }
+    if (!this.loader.dirs.has(dir)) {
       // A parent folder watched for an explicitly named file: ignore its siblings.
       const named = this.paths.some((p) => resolve(p) === join(dir, filename) || basename(resolve(p)) === filename);
       if (!named) return;
     }
+    this.changed.add(join(dir, filename));
     this.schedule();
   }
 
@@ -484,9 +481,13 @@ export class FileSource {
       this.again = true;
       return;
     }
+    const changed = this.relist ? undefined : this.changed;
+    this.changed = new Set();
+    this.relist = false;
     this.loading = (async () => {
       try {
-        const state = await this.loader.load();
+        // Only what the watchers named (FileLoader.load); files read empty last time are read again too.
+        const state = await this.loader.load(changed);
         if (this.closed) return;
         if (this.loader.emptied.size > 0) {
           // A file read empty mid-write: look again once the write had time to finish.
@@ -503,7 +504,8 @@ export class FileSource {
           }
         }
       } catch {
-        // load() reports problems instead of throwing; anything else is retried on the next change.
+        // load() reports problems instead of throwing; anything else is retried, every path read, on the next change.
+        this.relist = true;
       }
     })();
     await this.loading;

@@ -104,7 +104,8 @@ export class ListenerContent {
   }
 }
 
-function irListener(l: ListenerNode, content: ListenerContent): IRListener {
+/** The IR listener's own fields, before what routes it serves (translate/splice-world.ts compares them). */
+export function listenerHeader(l: ListenerNode): IRListener {
   const protocol = l.spec.protocol as PortProtocol;
   const out: IRListener = { name: l.id, protocol };
   if (l.spec.hostname) out.hostname = l.spec.hostname;
@@ -112,6 +113,12 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
     const mode = protocol === 'TLS' ? tlsMode(l.spec) : 'Terminate';
     out.tls = { mode, certificates: mode === 'Terminate' ? l.certificates : [], ...(l.clientValidation ? { clientValidation: l.clientValidation } : {}) };
   }
+  return out;
+}
+
+function irListener(l: ListenerNode, content: ListenerContent): IRListener {
+  const out = listenerHeader(l);
+  const protocol = out.protocol;
   if (protocol === 'HTTP' || protocol === 'HTTPS') {
     const hosts = content.http.get(l);
     const vhosts: VirtualHost[] = [];

@@ -14,20 +14,18 @@
 // equals a full translate().
 
 import { Kind } from '../api/names.js';
-import type { ParentReference } from '../api/types.js';
-import type { HTTPRouteEntry } from '../ir/types.js';
+import type { HTTPRouteEntry, Listener as IRListener } from '../ir/types.js';
 import type { Parents } from './attachment.js';
 import { Context, generationOf } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js';
 import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import type { TranslateState } from './index.js';
-import { buildIR } from './ir.js';
+import { buildIR, listenerHeader, sameClustersAs } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { deepSame, shareIR } from './share.js';
-import { adoptShared, compareStatus, upperBound } from './splice.js';
+import { adoptShared, compareStatus, routeReferenceCounts, routesNamingPort, upperBound } from './splice.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';
-import { arr } from './util.js';
 import type { Snapshot } from '../store/snapshot.js';
 
 /** Kinds a world splice takes; any other change is a route splice or a full translate(). */
@@ -97,11 +95,7 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
     gateways: new Map(gateways.map((g) => [`${g.namespace}/${g.name}`, g])),
     listenerSets: new Map(listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])),
   };
-  let withPort = false;
-  for (const h of state.http.values()) {
-    const refs = arr<ParentReference>((h.node.resource.spec as { parentRefs?: unknown } | undefined)?.parentRefs);
-    if (refs.some((p) => p.port !== undefined)) withPort = true;
-  }
+  const withPort = routesNamingPort(state) > 0;
   const before = signatures(state.parents, withPort);
   const after = signatures(parents, withPort);
   if (before.size !== after.size) return undefined;
@@ -109,58 +103,86 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
   const oldListeners = allListenerNodes(state.gateways, state.listenerSets);
   const newListeners = allListenerNodes(gateways, listenerSets);
   if (!oldListeners || !newListeners || oldListeners.size !== newListeners.size) return undefined;
-  const listenerOf = (l: ListenerNode): ListenerNode => {
-    const n = newListeners.get(l.id);
-    if (!n) throw new Error(`listener ${l.id} is gone`);
-    return n;
-  };
-  const gatewayOf = (g: GatewayNode): GatewayNode => {
-    const n = parents.gateways.get(`${g.namespace}/${g.name}`);
-    if (!n) throw new Error(`Gateway ${g.namespace}/${g.name} is gone`);
-    return n;
-  };
+  for (const id of newListeners.keys()) if (!oldListeners.has(id)) return undefined;
 
-  // ---- every route's result onto the new nodes
-  for (const [id, l] of oldListeners) newListeners.get(id)!.attached = l.attached;
-  const moved = [...state.content.http];
-  state.content.http.clear();
-  for (const [l, hosts] of moved) state.content.http.set(listenerOf(l), hosts);
-  for (const h of state.http.values()) {
-    for (const p of h.node.parents) {
-      p.gateway = gatewayOf(p.gateway);
-      for (const a of p.attachments) a.listener = listenerOf(a.listener);
-    }
-    for (const s of h.served) s.listener = listenerOf(s.listener);
+  // ---- the new nodes' verdicts into the old node objects, which every route's result (parents,
+  // attachments, served lists, the listeners' content) already points at: nothing of 10,000 routes
+  // is touched. Signatures equal means one old node per new one, found by key.
+  const gatewayOf = (g: GatewayNode): GatewayNode => state.parents.gateways.get(`${g.namespace}/${g.name}`)!;
+  const listenerSetOf = (ls: ListenerSetNode): ListenerSetNode => state.parents.listenerSets.get(`${ls.namespace}/${ls.name}`)!;
+  const listenerOf = (l: ListenerNode): ListenerNode => oldListeners.get(l.id)!;
+  const oldHeads = new Map<ListenerNode, IRListener>();
+  for (const l of newListeners.values()) {
+    const o = listenerOf(l);
+    oldHeads.set(o, listenerHeader(o));
+    adoptInto(o, { ...l, attached: o.attached, gateway: gatewayOf(l.gateway), ...(l.listenerSet ? { listenerSet: listenerSetOf(l.listenerSet) } : {}) });
   }
+  for (const g of gateways) adoptInto(gatewayOf(g), { ...g, listeners: g.listeners.map(listenerOf), listenerSets: g.listenerSets.map(listenerSetOf) });
+  for (const ls of listenerSets) adoptInto(listenerSetOf(ls), { ...ls, gateway: gatewayOf(ls.gateway), listeners: ls.listeners.map(listenerOf) });
   state.classes = classes;
-  state.gateways = gateways;
-  state.listenerSets = listenerSets;
-  state.parents = parents;
+  state.gateways = gateways.map(gatewayOf);
+  state.listenerSets = listenerSets.map(listenerSetOf);
+  state.parents = { gateways: new Map(state.gateways.map((g) => [`${g.namespace}/${g.name}`, g])), listenerSets: new Map(state.listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])) };
+  const baseBefore = state.base;
   state.base = ctx.base;
-  state.listenerIR = new Map();
 
-  // ---- statuses: the Gateway side again, every route's kept
+  // ---- IR listeners: the routes they serve are the same, so a listener whose own fields (name,
+  // protocol, hostname, TLS) did not change keeps its IR object, and one whose did keeps its
+  // virtual hosts; buildIR() then only places them on ports.
+  for (const [l, built] of state.listenerIR) {
+    const head = listenerHeader(l);
+    const was = oldHeads.get(l);
+    if (was === undefined || head.protocol !== was.protocol) state.listenerIR.delete(l);
+    else if (!deepSame(was, head)) {
+      if (built.virtualHosts) head.virtualHosts = built.virtualHosts;
+      if (built.tlsRoutes) head.tlsRoutes = built.tlsRoutes;
+      if (built.l4Route) head.l4Route = built.l4Route;
+      sameClustersAs(built, head);
+      state.listenerIR.set(l, head);
+    }
+  }
+
+  // ---- statuses: the Gateway side again (each found by binary search), every route's kept
   const world = worldStatuses(state);
-  const old = new Map<string, ObjectStatus>();
-  const statuses: ObjectStatus[] = [];
-  for (const s of prev.statuses) {
-    if (s.kind === Kind.GatewayClass || s.kind === Kind.Gateway || s.kind === Kind.ListenerSet) old.set(`${s.kind}/${s.namespace ?? ''}/${s.name}`, s);
-    else statuses.push(s);
+  const statuses = [...prev.statuses];
+  let changedStatuses = false;
+  const find = (s: ObjectStatus): number => {
+    const at = upperBound(statuses, s, compareStatus) - 1;
+    return at >= 0 && compareStatus(statuses[at]!, s) === 0 ? at : -1;
+  };
+  const now = new Set<string>();
+  for (const s of world) {
+    now.add(`${s.kind}/${s.namespace ?? ''}/${s.name}`);
+    const at = find(s);
+    if (at < 0) (statuses.splice(upperBound(statuses, s, compareStatus), 0, s), (changedStatuses = true));
+    else if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
   }
-  for (const s of world.sort(compareStatus)) {
-    const p = old.get(`${s.kind}/${s.namespace ?? ''}/${s.name}`);
-    statuses.splice(upperBound(statuses, s, compareStatus), 0, p !== undefined && deepSame(p, s) ? p : s);
-  }
-  const sameStatuses = statuses.length === prev.statuses.length && statuses.every((s, i) => s === prev.statuses[i]);
+  // GatewayClasses may come and go (Gateways and ListenerSets may not: their signatures matched).
+  for (const s of prev.statuses)
+    if (s.kind === Kind.GatewayClass && !now.has(`${s.kind}/${s.namespace ?? ''}/${s.name}`)) {
+      const at = find(s);
+      if (at >= 0) (statuses.splice(at, 1), (changedStatuses = true));
+    }
 
-  // ---- IR: every listener built again from the kept route lists; sharing keeps what is equal
+  // ---- IR: listeners placed on ports again; sharing keeps what is equal
   const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
-  const ir = shareIR(prev.ir, buildIR(gateways, state.content, state.clusters, state.listenerIR), shared);
+  const ir = shareIR(prev.ir, buildIR(state.gateways, state.content, state.clusters, state.listenerIR), shared);
   adoptShared(state, ir, shared);
 
-  const refs = new Set(state.base);
-  for (const h of state.http.values()) for (const k of h.references) refs.add(k);
-  const sorted = [...refs].sort();
-  const references = prev.references && deepSame(prev.references, sorted) ? prev.references : sorted;
-  return { ...prev, ir, statuses: sameStatuses ? prev.statuses : statuses, references };
+  // ---- references: the routes' are the same; the list is built again only when the Gateways looked up other keys
+  let references = prev.references;
+  if (!references || baseBefore.size !== state.base.size || [...state.base].some((k) => !baseBefore.has(k))) {
+    const refs = new Set(state.base);
+    for (const k of routeReferenceCounts(state).keys()) refs.add(k);
+    const sorted = [...refs].sort();
+    references = references && deepSame(references, sorted) ? references : sorted;
+  }
+  return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
+}
+
+/** `node` made equal to `next`, field by field: the same object, so whatever points at it sees the new verdicts. */
+function adoptInto<T extends object>(node: T, next: T): void {
+  const o = node as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!Object.hasOwn(next, k)) delete o[k];
+  Object.assign(o, next);
 }

@@ -14,7 +14,8 @@
 // checks both give deep-equal results after random changes.
 
 import { Kind } from '../api/names.js';
-import type { Resource } from '../api/types.js';
+import type { ParentReference, Resource } from '../api/types.js';
+import { arr } from './util.js';
 import { routeKey } from './attachment.js';
 import { compareAge, nsOf } from './context.js';
 import { gatewayStatus, listenerConditions } from './gateways.js';
@@ -64,7 +65,8 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map() };
   const touched = new Set<ListenerNode>();
   // How many routes looked up each key: a route's change moves the references only when a count leaves or reaches 0.
-  const counts = (refCounts.get(state) ?? refCounts.set(state, countReferences(state)).get(state))!;
+  const counts = routeReferenceCounts(state);
+  const ports = portCounts.get(state);
   let keysMoved = false;
   const count = (keys: Iterable<string>, by: 1 | -1): void => {
     for (const k of keys) {
@@ -104,6 +106,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       httpCount--;
       state.http.delete(c.key);
       count(old.references, -1);
+      if (ports && namesPort(old.node.resource)) ports.n--;
       goneStatus.add(`${old.node.namespace}\n${old.node.resource.metadata.name}`);
     }
     const r = c.after;
@@ -135,6 +138,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     httpCount++;
     state.http.set(c.key, done);
     count(done.references, 1);
+    if (ports && namesPort(r)) ports.n++;
     goneStatus.add(`${nsOf(r)}\n${r.metadata.name}`);
     if (done.node.parents.length > 0)
       newStatus.push({ kind: Kind.HTTPRoute, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
@@ -186,6 +190,25 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
 }
 
 const refCounts = new WeakMap<TranslateState, Map<string, number>>();
+
+/** How many HTTPRoutes looked up each key (kept up to date by spliceHTTPRoutes once asked for). */
+export function routeReferenceCounts(state: TranslateState): Map<string, number> {
+  return (refCounts.get(state) ?? refCounts.set(state, countReferences(state)).get(state))!;
+}
+
+const portCounts = new WeakMap<TranslateState, { n: number }>();
+const namesPort = (r: Resource): boolean => arr<ParentReference>((r.spec as { parentRefs?: unknown } | undefined)?.parentRefs).some((p) => p.port !== undefined);
+
+/** How many routes have a parentRef naming a port (then a listener's port is part of what attachment reads). */
+export function routesNamingPort(state: TranslateState): number {
+  let c = portCounts.get(state);
+  if (!c) {
+    c = { n: 0 };
+    for (const h of state.http.values()) if (namesPort(h.node.resource)) c.n++;
+    portCounts.set(state, c);
+  }
+  return c.n;
+}
 
 function countReferences(state: TranslateState): Map<string, number> {
   const out = new Map<string, number>();

@@ -27,7 +27,7 @@ import { endpointsFor } from './backends.js';
 import { SERVICE_NAME_LABEL } from './context.js';
 import { shareUnchanged } from './share.js';
 import { translate as referenceTranslate, translateKeepingState, type TranslateState } from './index.js';
-import { SPLICE_BLOCKERS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
+import { SPLICE_BLOCKERS, SPLICED_ROUTE_KINDS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
 import { WORLD_KINDS, spliceWorld } from './splice-world.js';
 import type { HTTPRouteEntry } from '../ir/types.js';
 import type { TranslateOptions, TranslateResult } from './types.js';
@@ -180,7 +180,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       const matters = (before !== undefined && changeMatters(references, before)) || (after !== undefined && changeMatters(references, after));
       if (!matters) continue;
       const kind = (before ?? after)!.kind;
-      if (kind === Kind.HTTPRoute) routes.push({ key: k, before, after });
+      if (SPLICED_ROUTE_KINDS.has(kind)) routes.push({ key: k, before, after });
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;

@@ -178,6 +178,8 @@ export interface HTTPRouteState {
   node: RouteNode;
   served: { listener: ListenerNode; hostname: string; added: RankedEntry[] }[];
   references: Set<string>;
+  /** Every listener the route asked to be admitted on, with its hostnames there (HTTPRoute/GRPCRoute claims: translate/splice.ts). */
+  asked: { listener: ListenerNode; hosts: string[] }[];
 }
 
 export interface TranslateState {
@@ -203,7 +205,7 @@ export interface TranslateState {
 export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute', r: Resource, order: number): HTTPRouteState {
   const { ctx, parents, clusters, content, claims } = w;
   const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
-  const done: HTTPRouteState = { node, served: [], references: new Set() };
+  const done: HTTPRouteState = { node, served: [], references: new Set(), asked: [] };
   const outer = ctx.recording;
   ctx.recording = done.references;
   try {
@@ -219,6 +221,7 @@ export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute
         hostnames: hosts.hostnames,
         invalid: hosts.invalid ?? routeInvalid(node),
         admit: (l, hosts) => {
+          done.asked.push({ listener: l, hosts });
           let c = claims.get(l);
           if (!c) claims.set(l, (c = { HTTPRoute: new HostnameClaims(), GRPCRoute: new HostnameClaims() }));
           const other = kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';

@@ -21,7 +21,8 @@ import { compareAge, nsOf } from './context.js';
 import { gatewayStatus, listenerConditions } from './gateways.js';
 import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import type { HTTPRouteEntry, IR, Listener } from '../ir/types.js';
-import { translateHTTPRoute, type RouteWorld, type TranslateState } from './index.js';
+import { HostnameClaims } from './hostnames.js';
+import { translateHTTPRoute, type HTTPRouteState, type RouteWorld, type TranslateState } from './index.js';
 import { buildIR } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
@@ -30,7 +31,56 @@ import { deepSame, shareIR } from './share.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
 
 /** Kinds whose presence rules the splice out (see the file comment). */
-export const SPLICE_BLOCKERS = [Kind.GRPCRoute, Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy] as const;
+export const SPLICE_BLOCKERS = [Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy] as const;
+
+/** The route kinds spliceHTTPRoutes takes. */
+export const SPLICED_ROUTE_KINDS: ReadonlySet<string> = new Set([Kind.HTTPRoute, Kind.GRPCRoute]);
+
+type HTTPishKind = 'HTTPRoute' | 'GRPCRoute';
+const OTHER: Record<HTTPishKind, HTTPishKind> = { HTTPRoute: 'GRPCRoute', GRPCRoute: 'HTTPRoute' };
+
+/** Per listener, the HTTPRoutes and GRPCRoutes that asked to be admitted on it (HTTPRouteState.asked). */
+type Askers = Map<ListenerNode, Record<HTTPishKind, Set<HTTPRouteState>>>;
+const askersOf = new WeakMap<TranslateState, Askers>();
+
+function askers(state: TranslateState): Askers {
+  let out = askersOf.get(state);
+  if (!out) {
+    askersOf.set(state, (out = new Map()));
+    for (const h of state.http.values()) addAsker(out, h);
+  }
+  return out;
+}
+
+function addAsker(index: Askers, h: HTTPRouteState): void {
+  for (const a of h.asked) {
+    let m = index.get(a.listener);
+    if (!m) index.set(a.listener, (m = { HTTPRoute: new Set(), GRPCRoute: new Set() }));
+    m[h.node.kind as HTTPishKind].add(h);
+  }
+}
+
+function removeAsker(index: Askers, h: HTTPRouteState): void {
+  for (const a of h.asked) index.get(a.listener)?.[h.node.kind as HTTPishKind].delete(h);
+}
+
+/**
+ * Whether a route of the other kind asked for a hostname overlapping `h`'s on one of `h`'s
+ * listeners. Of an HTTPRoute and a GRPCRoute claiming overlapping hostnames on a listener the
+ * older is admitted (translateHTTPRoute's admit): a change to either can change the other's
+ * result, which the splice does not redo, so it gives way to a full translate().
+ */
+function claimsCross(index: Askers, h: HTTPRouteState): boolean {
+  const other = OTHER[h.node.kind as HTTPishKind];
+  for (const a of h.asked) {
+    const them = index.get(a.listener)?.[other];
+    if (!them || them.size === 0) continue;
+    const mine = new HostnameClaims();
+    for (const host of a.hosts) mine.add(host, 'changed');
+    for (const d of them) for (const b of d.asked) if (b.listener === a.listener && b.hosts.some((host) => mine.overlap(host) !== undefined)) return true;
+  }
+  return false;
+}
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export const compareStatus = (a: ObjectStatus, b: ObjectStatus): number => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name);
@@ -88,12 +138,15 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   };
   const goneStatus = new Set<string>();
   const newStatus: ObjectStatus[] = [];
-  // HTTPRoutes come first in state.routes, in age order (no GRPCRoute: see SPLICE_BLOCKERS).
+  // HTTPRoutes and GRPCRoutes come first in state.routes, together in age order.
   let httpCount = state.http.size;
+  const asking = askers(state);
 
   for (const c of changes) {
     const old = state.http.get(c.key);
     if (old) {
+      if (claimsCross(asking, old)) return undefined;
+      removeAsker(asking, old);
       for (const s of old.served) {
         content.removeHTTP(s.listener, s.hostname, s.added);
         touched.add(s.listener);
@@ -107,25 +160,29 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       state.http.delete(c.key);
       count(old.references, -1);
       if (ports && namesPort(old.node.resource)) ports.n--;
-      goneStatus.add(`${old.node.namespace}\n${old.node.resource.metadata.name}`);
+      goneStatus.add(`${old.node.kind}\n${old.node.namespace}\n${old.node.resource.metadata.name}`);
     }
     const r = c.after;
     if (!r) continue;
-    if (routeKey(Kind.HTTPRoute, r) !== c.key) return undefined;
+    const kind = r.kind as HTTPishKind;
+    if (!SPLICED_ROUTE_KINDS.has(kind) || routeKey(kind, r) !== c.key) return undefined;
     // Its place in age order, and an order number between its neighbours' (only compared, never shown).
     const nodes = state.routes;
     let lo = 0;
     let hi = httpCount;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareAge(nodes[mid]!.resource, r) <= 0) lo = mid + 1;
+      // translate() orders HTTPRoute before GRPCRoute of the same age and name.
+      if ((compareAge(nodes[mid]!.resource, r) || (nodes[mid]!.kind < kind ? -1 : nodes[mid]!.kind > kind ? 1 : 0)) <= 0) lo = mid + 1;
       else hi = mid;
     }
     const below = lo > 0 ? nodes[lo - 1]!.order : -1;
     const above = lo < httpCount ? nodes[lo]!.order : below + 2;
     const order = (below + above) / 2;
     if (!(order > below && order < above)) return undefined; // no room left between two neighbours
-    const done = translateHTTPRoute(world, Kind.HTTPRoute, r, order);
+    const done = translateHTTPRoute(world, kind, r, order);
+    if (claimsCross(asking, done)) return undefined;
+    addAsker(asking, done);
     // translateHTTPRoute appended the entries; move each to its place in precedence order.
     for (const s of done.served) {
       touched.add(s.listener);
@@ -139,9 +196,9 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     state.http.set(c.key, done);
     count(done.references, 1);
     if (ports && namesPort(r)) ports.n++;
-    goneStatus.add(`${nsOf(r)}\n${r.metadata.name}`);
+    goneStatus.add(`${kind}\n${nsOf(r)}\n${r.metadata.name}`);
     if (done.node.parents.length > 0)
-      newStatus.push({ kind: Kind.HTTPRoute, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
+      newStatus.push({ kind, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
   }
 
   // ---- statuses: the changed routes', and every Gateway's and ListenerSet's again (attachedRoutes).
@@ -153,8 +210,8 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     return at >= 0 && compareStatus(statuses[at]!, s) === 0 ? at : -1;
   };
   for (const key of goneStatus) {
-    const [namespace, name] = key.split('\n') as [string, string];
-    const at = find({ kind: Kind.HTTPRoute, namespace, name, status: {} });
+    const [kind, namespace, name] = key.split('\n') as [string, string, string];
+    const at = find({ kind, namespace, name, status: {} });
     if (at >= 0) (statuses.splice(at, 1), (changedStatuses = true));
   }
   // attachedRoutes moves only on the listeners a changed route attached to, before or after.

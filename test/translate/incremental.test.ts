@@ -64,7 +64,7 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
   const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
   const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
   // EndpointSlice changes and HTTPRoute changes are most of the mix: they are what the fast paths are for.
-  const choice = r.int(23);
+  const choice = r.int(25);
   if (choice >= 13) return mutateSpec(entries, all, r, step, choice);
   if (choice <= 3 && slices.length) {
     const s = clone(r.pick(slices)) as Resource & { endpoints: unknown[] };
@@ -138,15 +138,17 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
   const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
   const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
   const ofKind = (...k: string[]) => all.filter((x) => k.includes(x.kind));
-  const routes = ofKind('HTTPRoute');
+  const routes = ofKind('HTTPRoute', 'GRPCRoute');
   const services = ofKind('Service');
   const editRoute = (x: Resource): string => {
     const spec = specOf(x);
     const rules = (Array.isArray(spec.rules) ? spec.rules : (spec.rules = [])) as Spec[];
     switch (r.int(6)) {
-      case 0:
-        rules.push({ matches: [{ path: { type: r.pick(['PathPrefix', 'Exact']), value: `/p${step}` } }], ...(services.length ? { backendRefs: [{ name: meta(r.pick(services)).name, port: r.pick([80, 8080, 9000]) }] } : {}) });
+      case 0: {
+        const match = x.kind === 'GRPCRoute' ? { method: { service: `pkg.S${r.int(3)}`, ...(r.int(2) ? { method: `M${step}` } : {}) } } : { path: { type: r.pick(['PathPrefix', 'Exact']), value: `/p${step}` } };
+        rules.push({ matches: [match], ...(services.length ? { backendRefs: [{ name: meta(r.pick(services)).name, port: r.pick([80, 8080, 9000]) }] } : {}) });
         return 'rule added';
+      }
       case 1:
         if (rules.length) rules.splice(r.int(rules.length), 1);
         return 'rule removed';
@@ -175,10 +177,17 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
     const x = clone(r.pick(routes));
     const what = editRoute(x);
     put(x);
-    return `edit HTTPRoute ${meta(x).namespace}/${meta(x).name}: ${what}`;
+    return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}: ${what}`;
   }
   if (choice <= 17 && routes.length) {
     const x = clone(r.pick(routes));
+    // Sometimes of the other kind, on the same parents and hostnames: HTTPRoute and GRPCRoute
+    // claims on one listener (the older of two overlapping is admitted).
+    if (r.int(3) === 0) {
+      x.kind = x.kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';
+      const spec = specOf(x);
+      spec.rules = x.kind === 'GRPCRoute' ? [{ matches: [{ method: { service: 'pkg.S0' } }], ...(services.length ? { backendRefs: [{ name: meta(r.pick(services)).name, port: r.pick([80, 8080, 9000]) }] } : {}) }] : [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }];
+    }
     meta(x).name = `${meta(x).name}-copy${step}`;
     meta(x).creationTimestamp = r.pick(TIMES);
     if (r.int(2) === 0) editRoute(x);
@@ -189,12 +198,12 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
       editRoute(y);
       put(y);
     }
-    return `add HTTPRoute ${meta(x).namespace}/${meta(x).name}`;
+    return `add ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
   }
   if (choice === 18 && routes.length) {
     const x = r.pick(routes);
     del(x);
-    return `delete HTTPRoute ${meta(x).namespace}/${meta(x).name}`;
+    return `delete ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
   }
   if (choice === 19) {
     const gws = ofKind('Gateway', 'ListenerSet');
@@ -223,7 +232,22 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
       return `edit ReferenceGrant ${meta(x).namespace}/${meta(x).name}`;
     }
   }
-  if (choice === 21) {
+  if (choice === 24) {
+    // A Gateway or ListenerSet edit that leaves attachment alone: a label, or an HTTPS/TLS listener's certificate.
+    const gws = ofKind('Gateway', 'ListenerSet');
+    if (gws.length) {
+      const x = clone(r.pick(gws));
+      const secrets = ofKind('Secret');
+      const tls = ((specOf(x).listeners ?? []) as Spec[]).filter((l) => l.tls);
+      if (tls.length && secrets.length && r.int(2) === 0) {
+        const l = r.pick(tls);
+        l.tls = { ...(l.tls as Spec), certificateRefs: [{ name: meta(r.pick(secrets)).name }] };
+      } else meta(x).labels = { ...(meta(x).labels ?? {}), edited: String(step) };
+      put(x);
+      return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name} (attachment unchanged)`;
+    }
+  }
+  if (choice === 21 || choice === 23) {
     // Secret rotation: a referenced Secret takes another one's data (another certificate, or none).
     const secrets = ofKind('Secret');
     if (secrets.length) {
@@ -247,10 +271,12 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
 
 const base = load(join(DIR, '_base.yaml'));
 const cases = goldenCases(DIR);
-const STEPS = 40;
+// Deeper runs: PORTICO_INCREMENTAL_STEPS=400 PORTICO_INCREMENTAL_SEED=5000 (the path-count checks below assume the defaults or more).
+const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
+const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -258,11 +284,12 @@ test('incremental translation equals a full translate() after every random chang
       const m = meta(e.resource);
       entries.set(`${e.resource.kind}/${m.namespace ?? ''}/${m.name}`, e);
     }
-    const seed = 1000 + ci;
+    const seed = SEED + ci;
     const r = rng(seed);
     const inc = incrementalTranslate(translate);
     const done: string[] = [];
     let previous: Snapshot | undefined;
+    let spliced = 0;
     for (let step = 0; step <= STEPS; step++) {
       if (step > 0) done.push(mutate(entries, r, step));
       // Half the time patched from the previous snapshot, as portico run and the controller build them (its delta is then what changed).
@@ -273,6 +300,8 @@ test('incremental translation equals a full translate() after every random chang
       const got = inc(snapshot, input.options);
       const want = translate(snapshot, input.options);
       assert.deepStrictEqual(got, want, `case ${name} (seed ${seed}) after: ${done.join('; ')}`);
+      if (inc.stats.routesSpliced > spliced && / GRPCRoute /.test(done.at(-1) ?? '')) totals.grpcSpliced++;
+      spliced = inc.stats.routesSpliced;
     }
     totals.full += inc.stats.full;
     totals.unchanged += inc.stats.unchanged;
@@ -286,6 +315,7 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.full > cases.length, `full path taken ${totals.full} times`);
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
   assert.ok(totals.worldSpliced > 20, `Gateway/Secret splice taken ${totals.worldSpliced} times`);
+  assert.ok(totals.grpcSpliced > 10, `GRPCRoute splice taken ${totals.grpcSpliced} times`);
   if (process.env.SHOW_TOTALS) console.log(totals);
 });
 

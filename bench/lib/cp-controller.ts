@@ -23,7 +23,7 @@ import { sampleRss, sleep, startProcess, stopProcess, treeRssKiB } from './proc.
 import type { ChangeFigures, ControlPlaneRow } from './report.js';
 import { routePath } from './scenarios.js';
 
-type Doc = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
+export type Doc = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
 
 export interface ControllerModeOptions {
   counts: number[];
@@ -40,7 +40,7 @@ function figures(samples: number[]): ChangeFigures {
 }
 
 /** Puts file-mode documents into namespace `ns` and GatewayClass `cls`. */
-function into(docs: Record<string, unknown>[], ns: string, cls: string): Doc[] {
+export function into(docs: Record<string, unknown>[], ns: string, cls: string): Doc[] {
   return docs.map((d) => {
     const o = structuredClone(d) as Doc;
     if (o.kind !== 'GatewayClass' && o.kind !== 'Namespace') o.metadata.namespace = ns;
@@ -52,7 +52,7 @@ function into(docs: Record<string, unknown>[], ns: string, cls: string): Doc[] {
 /** hack/cluster.sh: the host end of the pods' veth, an address of this machine the API server accepts in an EndpointSlice. */
 const HOST_SIDE = '10.244.255.1';
 
-function epsProbe(ns: string, up: boolean, closedPort: number): Doc[] {
+export function epsProbe(ns: string, up: boolean, closedPort: number): Doc[] {
   return [
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-eps', namespace: ns }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } },
     {

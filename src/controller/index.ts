@@ -4,7 +4,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Engine } from '../dataplane/engine-api.js';
-import { ALL_KINDS, DEFAULT_CONTROLLER_NAME, Kind } from '../api/names.js';
+import { ALL_KINDS, DEFAULT_CONTROLLER_NAME, GATEWAY_GROUP, GATEWAY_X_GROUP, GROUP_OF, Kind, type KindName } from '../api/names.js';
 import { KubernetesSource } from '../sources/kubernetes.js';
 import { LoopbackAllocator, stableMachineAddressUsable } from './addresses.js';
 import { incrementalTranslate } from '../translate/incremental.js';
@@ -85,6 +85,14 @@ export interface RunningController {
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
+/**
+ * Gateway API kinds: the translator reads their specs only, and nothing downstream reads their
+ * stored status from a snapshot (the status writer asks the source), so the echo of a status
+ * write is no change to translate (sources/kubernetes.ts statusUnread). Services (LoadBalancer
+ * addresses) and Ingresses (whose status is released by value) are not among them.
+ */
+const STATUS_UNREAD: ReadonlySet<KindName> = new Set((Object.keys(GROUP_OF) as KindName[]).filter((k) => GROUP_OF[k] === GATEWAY_GROUP || GROUP_OF[k] === GATEWAY_X_GROUP));
+
 export async function runController(o: RunControllerOptions): Promise<RunningController> {
   // Nothing the controller logs may carry key material (ir/redact.ts), whoever supplies the sink.
   const sink = o.log ?? ((m: string) => console.error(`[controller] ${m}`));
@@ -100,6 +108,7 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     ...(isProvisioned ? { kinds: [...ALL_KINDS, Kind.GatewayParameters] } : {}),
     rediscoverMs: o.rediscoverMs,
     backoffMaxMs: o.backoffMaxMs,
+    statusUnread: STATUS_UNREAD,
     log,
   });
   const writer = new StatusWriter({ store: source, controllerName, log });

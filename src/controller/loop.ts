@@ -10,7 +10,7 @@ import { Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from '../translate/types.js';
 import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { StatusWriter } from './status-writer.js';
-import { classify, referencedNames } from './relevance.js';
+import { classify, ReferencedNames } from './relevance.js';
 import { PROVISIONED_SUPPORTED_FEATURES, SUPPORTED_FEATURES } from './features.js';
 import { applyTranslation, describeUnbound, RETRY_UNBOUND_MS } from './unbound.js';
 import { AdaptiveDebounce } from '../store/debounce.js';
@@ -53,7 +53,7 @@ export interface ControllerLoopOptions {
 export class ControllerLoop {
   private readonly o: ControllerLoopOptions;
   private readonly log: (msg: string) => void;
-  private referenced: ReadonlySet<string> = new Set();
+  private readonly referenced = new ReferencedNames();
   private readonly debounce: AdaptiveDebounce;
   /** Armed while some port could not be bound: a rebuild then tries it again. */
   private retryTimer?: NodeJS.Timeout;
@@ -168,10 +168,10 @@ export class ControllerLoop {
   private async rebuild(): Promise<void> {
     if (this.stopped) return;
     const started = Date.now();
-    // From the previous snapshot: only the kinds that changed are sorted again (store/snapshot.ts).
-    const snapshot = new Snapshot(this.o.source.entries(), this.lastSnapshot);
+    // A later version of the previous snapshot's map: the new one costs what changed (store/snapshot.ts).
+    const snapshot = new Snapshot(this.o.source.versionedEntries(), this.lastSnapshot);
     this.lastSnapshot = snapshot;
-    this.referenced = referencedNames(snapshot);
+    this.referenced.update(snapshot);
     const options: TranslateOptions = {
       controllerName: this.o.controllerName,
       addressFor: this.o.addressFor,
@@ -216,29 +216,38 @@ export class ControllerLoop {
     );
   }
 
+  /** decorateOne's answer per status object: the same status object gives the same answer, so the writer sees it unchanged. */
+  private readonly decorated = new WeakMap<ObjectStatus, ObjectStatus>();
+
   /** What the controller adds to the translator's statuses: reachable addresses, supportedFeatures. */
   private decorate(statuses: readonly ObjectStatus[]): ObjectStatus[] {
-    const report = this.o.reportedAddress;
     return statuses.map((s) => {
-      if (s.kind === Kind.GatewayClass) {
-        const conds = (s.status as { conditions?: { type: string; status: string }[] }).conditions;
-        const accepted = conds?.some((c) => c.type === 'Accepted' && c.status === 'True');
-        if (!accepted || 'supportedFeatures' in s.status) return s;
-        const supportedFeatures = this.o.dataPlanes === 'per-gateway' ? PROVISIONED_SUPPORTED_FEATURES : SUPPORTED_FEATURES;
-        return { ...s, status: { ...s.status, supportedFeatures } };
-      }
-      if (report && s.kind === Kind.Ingress) return reportedIngress(s, report);
-      const addrs = (s.status as { addresses?: { type?: string; value: string }[] }).addresses;
-      if (!report || s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;
-      const seen = new Set<string>();
-      const mapped = addrs
-        .map((a) => {
-          const r = report(a.value);
-          return r === undefined ? a : { type: 'IPAddress', value: r };
-        })
-        .filter((a) => !seen.has(a.value) && seen.add(a.value));
-      return { ...s, status: { ...s.status, addresses: mapped } };
+      let d = this.decorated.get(s);
+      if (!d) this.decorated.set(s, (d = this.decorateOne(s)));
+      return d;
     });
+  }
+
+  private decorateOne(s: ObjectStatus): ObjectStatus {
+    const report = this.o.reportedAddress;
+    if (s.kind === Kind.GatewayClass) {
+      const conds = (s.status as { conditions?: { type: string; status: string }[] }).conditions;
+      const accepted = conds?.some((c) => c.type === 'Accepted' && c.status === 'True');
+      if (!accepted || 'supportedFeatures' in s.status) return s;
+      const supportedFeatures = this.o.dataPlanes === 'per-gateway' ? PROVISIONED_SUPPORTED_FEATURES : SUPPORTED_FEATURES;
+      return { ...s, status: { ...s.status, supportedFeatures } };
+    }
+    if (report && s.kind === Kind.Ingress) return reportedIngress(s, report);
+    const addrs = (s.status as { addresses?: { type?: string; value: string }[] }).addresses;
+    if (!report || s.kind !== Kind.Gateway || !Array.isArray(addrs)) return s;
+    const seen = new Set<string>();
+    const mapped = addrs
+      .map((a) => {
+        const r = report(a.value);
+        return r === undefined ? a : { type: 'IPAddress', value: r };
+      })
+      .filter((a) => !seen.has(a.value) && seen.add(a.value));
+    return { ...s, status: { ...s.status, addresses: mapped } };
   }
 }
 

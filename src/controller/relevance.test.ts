@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Snapshot } from '../store/snapshot.js';
 import type { Resource } from '../api/types.js';
 import type { SourceChange } from '../sources/kubernetes.js';
-import { classify, referencedNames } from './relevance.js';
+import { classify, ReferencedNames, referencedNames } from './relevance.js';
 
 const route: Resource = {
   apiVersion: 'gateway.networking.k8s.io/v1',
@@ -67,4 +67,36 @@ test('Ingress backends, spec.tls Secrets and the custom-headers ConfigMap count 
   for (const n of ['shop/web', 'shop/fallback', 'shop/a-cert', 'shop/extra']) assert.ok(r.has(n), n);
   const slice = obj('EndpointSlice', 'shop', 'web-1', { metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } } });
   assert.equal(classify(change({ resource: slice }), r), 'rebuild');
+});
+
+test('ReferencedNames kept from snapshot deltas equals referencedNames of each snapshot', () => {
+  const routeTo = (name: string, ns: string, backends: string[]): Resource => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: ns },
+    spec: { parentRefs: [{ name: 'gw', namespace: 'infra' }], rules: [{ backendRefs: backends.map((b) => ({ name: b, port: 80 })) }] },
+  });
+  const kept = new ReferencedNames();
+  let objects = new Map<string, Resource>([['gw', gateway]]);
+  let snap: Snapshot | undefined;
+  const step = (edit: (m: Map<string, Resource>) => void) => {
+    objects = new Map(objects);
+    edit(objects);
+    snap = new Snapshot([...objects.values()].map((resource) => ({ resource })), snap);
+    kept.update(snap);
+    const full = referencedNames(snap);
+    for (const n of full) assert.ok(kept.has(n), `${n} is referenced`);
+    for (const n of ['app/web', 'app/db', 'x/other', 'shop/web', 'infra/cert', 'infra/gw', 'app/gone']) assert.equal(kept.has(n), full.has(n), n);
+  };
+  step(() => {});
+  step((m) => m.set('a', routeTo('a', 'app', ['web', 'db'])));
+  step((m) => m.set('b', routeTo('b', 'app', ['web'])));
+  // one of two routes naming app/web goes: still referenced
+  step((m) => m.delete('a'));
+  step((m) => m.set('b', routeTo('b', 'app', ['gone'])));
+  step((m) => m.set('c', routeTo('c', 'shop', ['web'])));
+  step((m) => m.delete('gw'));
+  // a snapshot not built from the last one: counted again from scratch
+  snap = undefined;
+  step((m) => m.set('gw', gateway));
 });

@@ -60,3 +60,25 @@ test('a route re-created under the same name gets its status again, though the d
   assert.equal(objects.get('r')!.metadata.uid, 'uid-2');
   assert.deepEqual((objects.get('r')!.status as { parents: unknown[] }).parents.length, 1);
 });
+
+test('our entry on a route the translator no longer speaks for is taken out, and written again once it does', async () => {
+  const ours = { parents: [{ parentRef: { name: 'gw' }, controllerName: CTL, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: 1 }] }] };
+  const objects = new Map<string, Resource>([['r', { ...route('uid-1'), status: ours }]]);
+  const puts: string[] = [];
+  const store: StatusStore = { ...fakeStore(objects, puts), byKind: (kind) => new Map(kind === 'HTTPRoute' ? [['HTTPRoute/infra/r', objects.get('r')!]] : []) };
+  const writer = new StatusWriter({ store, controllerName: CTL });
+  writer.setEnabled(true);
+  writer.setDesired([]);
+  await writer.idle();
+  assert.equal(puts.length, 1);
+  assert.deepEqual((objects.get('r')!.status as { parents: unknown[] }).parents, [], 'our parent entry is gone');
+  // nothing of ours left: nothing more to write
+  writer.setDesired([]);
+  await writer.idle();
+  assert.equal(puts.length, 1);
+  const desired: ObjectStatus[] = [{ kind: 'HTTPRoute', namespace: 'infra', name: 'r', generation: 1, status: ours }];
+  writer.setDesired(desired);
+  await writer.idle();
+  assert.equal(puts.length, 2);
+  assert.equal((objects.get('r')!.status as { parents: unknown[] }).parents.length, 1, 'written again');
+});

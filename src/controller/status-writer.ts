@@ -15,7 +15,11 @@ import { mergeStatus, rfc3339, statusEqual, withoutOurEntries } from './status-m
 export interface StatusStore {
   readonly client: ApiClient;
   get(kind: string, namespace: string | undefined, name: string): Resource | undefined;
+  /** get() by store key (keyOf), if the store offers it. */
+  getKey?(key: string): Resource | undefined;
   list(kind: KindName): Resource[];
+  /** The objects of a kind by store key (keyOf), if the store keeps them so: spares a pass over every object per kind. */
+  byKind?(kind: KindName): ReadonlyMap<string, Resource>;
   served(kind: KindName): ServedKind | undefined;
   remember(resource: Resource): void;
 }
@@ -30,10 +34,13 @@ export interface StatusWriterOptions {
 }
 
 /** uid: of the stored object when the status was computed, so a deleted and re-created object (same key, same status) is written again. */
-type Desired = { kind: KindName; namespace?: string; name: string; generation?: number; uid?: string; expect?: Record<string, unknown> } & (
+type Desired = { kind: KindName; namespace?: string; name: string; generation?: number; uid?: string; expect?: Record<string, unknown>; seen: number } & (
   | { status: Record<string, unknown>; remove?: undefined }
   | { remove: true; status?: undefined }
 );
+
+/** Each status's store key, worked out once per status object (the translator shares unchanged ones). */
+const statusKeys = new WeakMap<ObjectStatus, string>();
 
 /** Kinds whose status lists are shared with other controllers (entries keyed by controllerName). */
 const SHARED_STATUS_KINDS: readonly KindName[] = [...ROUTE_KINDS, Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy];
@@ -45,7 +52,9 @@ export class StatusWriter {
   private readonly now: () => Date;
   private readonly concurrency: number;
   private readonly maxRetries: number;
-  private desired = new Map<string, Desired>();
+  private readonly desired = new Map<string, Desired>();
+  /** Number of the last setDesired call (Desired.seen). */
+  private epoch = 0;
   private readonly queue = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -67,27 +76,6 @@ export class StatusWriter {
 
   /** Replace the whole desired set (one call per translation). */
   setDesired(statuses: readonly ObjectStatus[]): void {
-    const next = new Map<string, Desired>();
-    for (const s of statuses) {
-      next.set(keyOf(s.kind, s.namespace, s.name), {
-        kind: s.kind as KindName,
-        namespace: s.namespace,
-        name: s.name,
-        generation: s.generation,
-        uid: this.store.get(s.kind, s.namespace, s.name)?.metadata.uid,
-        status: s.status,
-        ...(s.expect !== undefined ? { expect: s.expect } : {}),
-      });
-    }
-    // Objects carrying our entries that the translator no longer speaks for: take ours out.
-    for (const kind of SHARED_STATUS_KINDS) {
-      for (const r of this.store.list(kind)) {
-        const key = keyOf(kind, r.metadata.namespace, r.metadata.name);
-        if (!next.has(key) && withoutOurEntries(r.status, this.ctl) !== undefined) {
-          next.set(key, { kind, namespace: r.metadata.namespace, name: r.metadata.name, remove: true });
-        }
-      }
-    }
     // Only what changed since the last desired set is checked again: the translator shares the
     // status objects of an unchanged result (translate/incremental.ts), and comparing 10,000
     // stored statuses after every EndpointSlice change kept the controller busy for ~0.5 s.
@@ -96,12 +84,42 @@ export class StatusWriter {
     // yet while the desired one can be the very same object (a route of the same spec, and the
     // translator shares equal statuses): its uid tells them apart (conformance runs re-create
     // routes by name: HTTPRouteBackendRequestHeaderModifier's route was never given a status).
-    const prev = this.desired;
-    this.desired = next;
-    for (const [key, d] of next) {
-      const p = prev.get(key);
-      if (!p || p.status !== d.status || p.generation !== d.generation || p.uid !== d.uid || p.expect !== d.expect || p.remove || d.remove) this.queue.add(key);
+    // The set is updated in place (entries still wanted are stamped with this call's number, the
+    // rest dropped after): at 10,000 statuses a new map per call cost ~20 ms.
+    const epoch = ++this.epoch;
+    const desired = this.desired;
+    for (const s of statuses) {
+      let key = statusKeys.get(s);
+      if (key === undefined) statusKeys.set(s, (key = keyOf(s.kind, s.namespace, s.name)));
+      const uid = (this.store.getKey ? this.store.getKey(key) : this.store.get(s.kind, s.namespace, s.name))?.metadata.uid;
+      const p = desired.get(key);
+      if (p && p.seen !== epoch && !p.remove && p.status === s.status && p.generation === s.generation && p.uid === uid && p.expect === s.expect) {
+        p.seen = epoch;
+        continue;
+      }
+      desired.set(key, {
+        kind: s.kind as KindName,
+        namespace: s.namespace,
+        name: s.name,
+        generation: s.generation,
+        uid,
+        status: s.status,
+        ...(s.expect !== undefined ? { expect: s.expect } : {}),
+        seen: epoch,
+      });
+      this.queue.add(key);
     }
+    // Objects carrying our entries that the translator no longer speaks for: take ours out
+    // (re-checked on every set until done).
+    for (const kind of SHARED_STATUS_KINDS) {
+      const objects = this.store.byKind ? this.store.byKind(kind) : new Map(this.store.list(kind).map((r) => [keyOf(kind, r.metadata.namespace, r.metadata.name), r]));
+      for (const [key, r] of objects) {
+        if (desired.get(key)?.seen === epoch || withoutOurEntries(r.status, this.ctl) === undefined) continue;
+        desired.set(key, { kind, namespace: r.metadata.namespace, name: r.metadata.name, remove: true, seen: epoch });
+        this.queue.add(key);
+      }
+    }
+    for (const [key, d] of desired) if (d.seen !== epoch) desired.delete(key);
     this.pump();
   }
 

@@ -1,0 +1,76 @@
+// What KubernetesSource hands the Snapshot: one Entry per object while it is unchanged, where a
+// status-only update of a statusUnread kind (the echo of our own status write) is unchanged, and
+// versionedEntries() versions in which a Snapshot finds exactly the keys that changed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Kind, type KindName } from '../../src/api/names.js';
+import type { Resource } from '../../src/api/types.js';
+import { KubernetesSource, type ServedKind } from '../../src/sources/kubernetes.js';
+import { Snapshot } from '../../src/store/snapshot.js';
+
+const kc = new KubeConfig();
+kc.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:9', skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+const served = (kind: KindName): ServedKind => ({ kind, group: kind === Kind.Service ? '' : 'gateway.networking.k8s.io', version: 'v1', plural: `${kind.toLowerCase()}s` });
+/** No API server here: the kinds are "served" as an informer would have found them. */
+class Source extends KubernetesSource {
+  override served(kind: KindName): ServedKind | undefined {
+    return served(kind);
+  }
+}
+const obj = (kind: KindName, name: string, rv: number, extra: Partial<Resource> = {}): Resource => ({
+  apiVersion: 'v1',
+  kind,
+  metadata: { name, namespace: 'app', uid: `uid-${name}`, resourceVersion: String(rv), generation: 1 },
+  spec: { hostnames: ['a.example'] },
+  ...extra,
+});
+
+test('a status-only update keeps the Entry for statusUnread kinds only; get() has the latest copy', () => {
+  const source = new Source({ kubeConfig: kc, statusUnread: new Set([Kind.HTTPRoute]) });
+  const changes: string[] = [];
+  source.onChange((c) => changes.push(`${c.type} ${c.kind}`));
+  source.observe('add', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r', 1) as never);
+  source.observe('add', served(Kind.Service), obj(Kind.Service, 's', 2) as never);
+  const before = new Map(source.entries().map((e) => [e.resource.kind, e]));
+
+  source.observe('update', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r', 3, { status: { parents: [] } }) as never);
+  source.observe('update', served(Kind.Service), obj(Kind.Service, 's', 4, { status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } } }) as never);
+  const after = new Map(source.entries().map((e) => [e.resource.kind, e]));
+  assert.equal(after.get(Kind.HTTPRoute), before.get(Kind.HTTPRoute), 'the route keeps its Entry');
+  assert.notEqual(after.get(Kind.Service), before.get(Kind.Service), 'a Service status is read (LoadBalancer addresses): new Entry');
+  assert.deepEqual(source.get(Kind.HTTPRoute, 'app', 'r')?.status, { parents: [] }, 'get() is the latest copy');
+  assert.deepEqual(changes, ['add HTTPRoute', 'add Service', 'update HTTPRoute', 'update Service'], 'every change is still announced');
+
+  // remember() (after our own status write) is no change either
+  source.remember(obj(Kind.HTTPRoute, 'r', 5, { status: { parents: [{ controllerName: 'x' }] } }));
+  assert.equal(source.entries().find((e) => e.resource.kind === Kind.HTTPRoute), before.get(Kind.HTTPRoute));
+  assert.equal(source.get(Kind.HTTPRoute, 'app', 'r')?.metadata.resourceVersion, '5');
+
+  // a spec or metadata change is
+  source.observe('update', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r', 6, { spec: { hostnames: ['b.example'] } }) as never);
+  const spec = source.entries().find((e) => e.resource.kind === Kind.HTTPRoute)!;
+  assert.notEqual(spec, before.get(Kind.HTTPRoute));
+  assert.deepEqual(spec.resource.spec, { hostnames: ['b.example'] });
+  source.observe('update', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r', 7, { spec: { hostnames: ['b.example'] }, metadata: { name: 'r', namespace: 'app', uid: 'uid-r', resourceVersion: '7', generation: 1, labels: { a: 'b' } } }) as never);
+  assert.notEqual(source.entries().find((e) => e.resource.kind === Kind.HTTPRoute), spec, 'a label change is a change');
+});
+
+test('versionedEntries: a Snapshot from the next version sees exactly the keys that changed', () => {
+  const source = new Source({ kubeConfig: kc, statusUnread: new Set([Kind.HTTPRoute]) });
+  for (let i = 0; i < 5; i++) source.observe('add', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, `r${i}`, i + 1) as never);
+  const s1 = new Snapshot(source.versionedEntries());
+  assert.equal(s1.size, 5);
+  assert.equal(source.versionedEntries(), source.versionedEntries(), 'nothing changed: the same version');
+
+  source.observe('update', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r0', 10, { status: { parents: [] } }) as never); // status only
+  source.observe('update', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r1', 11, { spec: { hostnames: ['x.example'] } }) as never);
+  source.observe('delete', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r2', 12) as never);
+  source.observe('add', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'r9', 13) as never);
+  const s2 = new Snapshot(source.versionedEntries(), s1);
+  assert.deepEqual([...(s2.delta?.keys ?? [])].sort(), ['HTTPRoute/app/r1', 'HTTPRoute/app/r2', 'HTTPRoute/app/r9']);
+  assert.deepEqual(s2.list<Resource>(Kind.HTTPRoute).map((r) => r.metadata.name), ['r0', 'r1', 'r3', 'r4', 'r9']);
+  assert.deepEqual(s1.list<Resource>(Kind.HTTPRoute).map((r) => r.metadata.name), ['r0', 'r1', 'r2', 'r3', 'r4'], 'the older snapshot reads as it was');
+  assert.deepEqual(source.list(Kind.HTTPRoute).map((r) => r.metadata.name).sort(), ['r0', 'r1', 'r3', 'r4', 'r9']);
+  assert.deepEqual([...source.byKind(Kind.HTTPRoute).keys()].sort(), ['HTTPRoute/app/r0', 'HTTPRoute/app/r1', 'HTTPRoute/app/r3', 'HTTPRoute/app/r4', 'HTTPRoute/app/r9']);
+});

@@ -7,33 +7,38 @@ import { RuntimeCluster } from './upstream/cluster.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 
 export class RuntimeConfig {
-  readonly clusters = new Map<string, RuntimeCluster>();
+  readonly clusters: ReadonlyMap<string, RuntimeCluster>;
   readonly routers = new Map<string, PortRouter>();
-
-  constructor(readonly ir: IR, previous?: RuntimeConfig, metrics: DataplaneMetrics | null = null) {
-    // A cluster or port that is the same object as in the previous IR (shared, not copied, by
-    // translate/incremental.ts and ./ir-delta.ts) keeps what was compiled from it.
-    const same = previous?.metrics === metrics ? previous : undefined;
-    for (const [name, c] of Object.entries(ir.clusters)) {
-      const old = previous?.clusters.get(name);
-      if (old && same?.ir.clusters[name] === c) this.clusters.set(name, old);
-      // Carry the round-robin position over so frequent applies do not pin traffic to endpoint 0.
-      else this.clusters.set(name, new RuntimeCluster(c, old?.rrState ?? 0));
-    }
-    this.matchers = same?.matchers ?? new Matchers();
-    this.matchers.nextApply();
-    const matchers = this.matchers;
-    for (const port of ir.ports) {
-      if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
-      const old = same?.routers.get(port.name);
-      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old, matchers));
-    }
-    this.metrics = metrics;
-  }
-
   private readonly metrics: DataplaneMetrics | null;
   /** The engine's compiled matchers, handed from each config to the next (router/tables.ts). */
   private readonly matchers: Matchers;
+
+  constructor(readonly ir: IR, previous?: RuntimeConfig, metrics: DataplaneMetrics | null = null) {
+    // A cluster or port that is the same object as in the previous IR (shared, not copied, by
+    // translate/incremental.ts and ./ir-delta.ts) keeps what was compiled from it; the very same
+    // clusters record keeps the whole map (configs are immutable once built, so they share it).
+    const same = previous?.metrics === metrics ? previous : undefined;
+    this.metrics = metrics;
+    this.clusters = same && same.ir.clusters === ir.clusters ? same.clusters : compileClusters(ir, previous, same);
+    this.matchers = same?.matchers ?? new Matchers();
+    this.matchers.nextApply();
+    for (const port of ir.ports) {
+      if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
+      const old = same?.routers.get(port.name);
+      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old, this.matchers));
+    }
+  }
+}
+
+function compileClusters(ir: IR, previous: RuntimeConfig | undefined, same: RuntimeConfig | undefined): Map<string, RuntimeCluster> {
+  const clusters = new Map<string, RuntimeCluster>();
+  for (const [name, c] of Object.entries(ir.clusters)) {
+    const old = previous?.clusters.get(name);
+    if (old && same?.ir.clusters[name] === c) clusters.set(name, old);
+    // Carry the round-robin position over so frequent applies do not pin traffic to endpoint 0.
+    else clusters.set(name, new RuntimeCluster(c, old?.rrState ?? 0));
+  }
+  return clusters;
 }
 
 /**

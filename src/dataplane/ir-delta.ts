@@ -7,25 +7,31 @@
 //
 // Parts are compared by their encoded text (ir/keys.ts encodeForEngine, key material
 // included), and an object the primary already encoded (same identity: translate/incremental.ts
-// shares unchanged clusters; or every property the same value) is not encoded again. Each message names the version it applies
-// to; a worker that holds another version (just forked, or replaced) answers "resync" and gets
-// the whole state, which the primary assembles from its cached texts without encoding again.
+// shares unchanged clusters; or every property the same value) is not encoded again. Each message
+// names the version it applies to; a worker that holds another version (just forked, or replaced)
+// answers "resync" and gets the whole state, which the primary assembles from what it holds
+// without encoding again.
 //
-// Route entries travel on their own: a port with 10,000 routes in one virtual host would otherwise
-// cross whole (megabytes, encoded and decoded again) when one route changes. In a port's text each
-// virtual host's `routes` holds entry ids; an entry's text goes only to a worker that does not
-// hold that id yet. Ids are by content (equal entry text, same id), so the worker keeps one
-// object per unchanged entry across applies and the router reuses what it compiled from it
-// (router/tables.ts). Each side forgets the entries no port refers to any more.
+// Route lists and route entries travel on their own, so what crosses is proportional to the
+// change (issue 15): a port with 10,000 routes in one virtual host would otherwise cross whole when
+// one route changes. In a port's text each virtual host's `routes` is a list id. A list is sent
+// once, then each new version of it as edits against the list it replaces (./route-lists.ts);
+// listeners (and ports) serving the very same entries refer to one list, and the worker hands
+// them one array, so it compiles one matcher (router/tables.ts Matchers). A list's elements are
+// entry ids, by content (equal entry text, same id); an entry's text goes only to a worker that
+// does not hold that id yet, so the worker keeps one object per unchanged entry across applies and
+// its matcher is derived by identity (router/compiled.ts). Lists no port refers to are dropped on
+// both sides in the same message; entries no list refers to, every so often (route-lists.ts).
 
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port } from '../ir/types.js';
 import { decodeForEngine, encodeForEngine } from '../ir/keys.js';
+import { RouteLists, type ListWire } from './route-lists.js';
 
 interface Part<T> {
   obj: T;
   text: string;
-  /** Ports: the entry ids its text refers to. */
-  ids?: number[];
+  /** Ports: per virtual host ("listener\nhostname"), the list id its routes are. */
+  lists?: Map<string, number>;
 }
 
 /** What a delta message carries (after decodeForEngine). */
@@ -35,12 +41,18 @@ interface Delta {
   base: number;
   /** IR fields other than ports and clusters (none today), always sent whole. */
   rest: Record<string, unknown>;
-  ports: string[];
-  clusters: string[];
-  /** Ports as encoded: each virtual host's `routes` holds entry ids. */
+  /** Names in order; null: the same as in the version this applies to (1,000 cluster names are 20 kB). */
+  ports: string[] | null;
+  clusters: string[] | null;
+  /** Ports as encoded: each virtual host's `routes` is a list id. */
   set: { ports: Record<string, Port>; clusters: Record<string, Cluster> };
   /** Entries the receiver does not hold yet, by id. */
   entries: Record<string, HTTPRouteEntry>;
+  /** New lists, by id: all their entry ids, or edits against a list the receiver holds. */
+  lists: Record<string, ListWire>;
+  /** Lists and entries to forget once this message is applied. */
+  dropLists: number[];
+  dropEntries: number[];
 }
 
 export interface EncodedDelta {
@@ -49,6 +61,9 @@ export interface EncodedDelta {
   /** Parts sent (for logs and tests). */
   changedPorts: number;
   changedClusters: number;
+  /** Route lists sent, and how many of them as edits. */
+  sentLists: number;
+  editedLists: number;
 }
 
 /** Same own properties (sealed ones included), each the same value: the encoding is the same too. */
@@ -86,62 +101,34 @@ function partsOf<T extends { name: string }>(items: Iterable<T>, prev: Map<strin
   return out;
 }
 
-/** Route entries by content id (see the file comment): the primary's table. */
-class EntryIds {
-  private byObj = new WeakMap<HTTPRouteEntry, number>();
-  private byText = new Map<string, number>();
-  readonly text = new Map<number, string>();
-  private next = 1;
-
-  idOf(e: HTTPRouteEntry): number {
-    let id = this.byObj.get(e);
-    if (id !== undefined && this.text.has(id)) return id;
-    const text = encodeForEngine(e);
-    id = this.byText.get(text);
-    if (id === undefined) {
-      id = this.next++;
-      this.byText.set(text, id);
-      this.text.set(id, text);
-    }
-    this.byObj.set(e, id);
-    return id;
-  }
-
-  /** Forget every id not in `held`. */
-  keep(held: ReadonlySet<number>): void {
-    if (held.size === this.text.size) return;
-    for (const [id, text] of this.text)
-      if (!held.has(id)) {
-        this.text.delete(id);
-        this.byText.delete(text);
-      }
-  }
+/** The names of `parts` in order; `prev` itself when they are the same. */
+function names(parts: Map<string, unknown>, prev: string[]): string[] {
+  if (parts.size !== prev.length) return [...parts.keys()];
+  let i = 0;
+  for (const k of parts.keys()) if (k !== prev[i++]) return [...parts.keys()];
+  return prev;
 }
 
-// Marks where a virtual host's id list goes in a port's text: encoding 10,000 ids through
-// encodeForEngine's replacer costs more than the rest of the port (see encodePort).
-const ROUTES_MARK = `\u0000routes-${Math.random().toString(36).slice(2)}:`;
-const MARKED = new RegExp(`"${JSON.stringify(ROUTES_MARK).slice(1, -1).replace(/\\/g, '\\\\')}(\\d+)"`, 'g');
+const vhostKey = (l: Listener, hostname: string): string => `${l.name}\n${hostname}`;
 
-/** A port's text as it travels: every virtual host's routes replaced by entry ids (appended to `ids`). */
-function encodePort(port: Port, entries: EntryIds, ids: number[]): string {
-  const lists: string[] = [];
+/** A port's text as it travels: every virtual host's routes replaced by a list id (recorded in `lists`). */
+function encodePort(port: Port, routeLists: RouteLists, before: Map<string, number> | undefined, lists: Map<string, number>): string {
   const listeners = port.listeners.map((l): Listener => {
     if (!l.virtualHosts) return l;
     return {
       ...l,
       virtualHosts: l.virtualHosts.map((v) => {
-        const own = v.routes.map((r) => entries.idOf(r));
-        for (const id of own) ids.push(id);
-        lists.push(JSON.stringify(own));
-        return { ...v, routes: `${ROUTES_MARK}${lists.length - 1}` as unknown as HTTPRouteEntry[] };
+        const key = vhostKey(l, v.hostname);
+        const id = routeLists.listFor(v.routes, before?.get(key));
+        lists.set(key, id);
+        return { ...v, routes: id as unknown as HTTPRouteEntry[] };
       }),
     };
   });
-  return encodeForEngine({ ...port, listeners }).replace(MARKED, (_m, k: string) => lists[Number(k)]!);
+  return encodeForEngine({ ...port, listeners });
 }
 
-function portParts(items: readonly Port[], prev: Map<string, Part<Port>>, entries: EntryIds, changed: string[]): Map<string, Part<Port>> {
+function portParts(items: readonly Port[], prev: Map<string, Part<Port>>, routeLists: RouteLists, changed: string[]): Map<string, Part<Port>> {
   const out = new Map<string, Part<Port>>();
   for (const obj of items) {
     const old = prev.get(obj.name);
@@ -149,15 +136,18 @@ function portParts(items: readonly Port[], prev: Map<string, Part<Port>>, entrie
       out.set(obj.name, { ...old, obj });
       continue;
     }
-    const ids: number[] = [];
-    const text = encodePort(obj, entries, ids);
+    const lists = new Map<string, number>();
+    const text = encodePort(obj, routeLists, old?.lists, lists);
+    for (const id of lists.values()) routeLists.ref(id);
+    if (old?.lists) for (const id of old.lists.values()) routeLists.unref(id);
     if (old && old.text === text) {
-      out.set(obj.name, { obj, text: old.text, ids: old.ids });
+      out.set(obj.name, { obj, text: old.text, lists });
       continue;
     }
-    out.set(obj.name, { obj, text, ids });
+    out.set(obj.name, { obj, text, lists });
     changed.push(obj.name);
   }
+  for (const [name, old] of prev) if (!out.has(name) && old.lists) for (const id of old.lists.values()) routeLists.unref(id);
   return out;
 }
 
@@ -165,11 +155,11 @@ function portParts(items: readonly Port[], prev: Map<string, Part<Port>>, entrie
 export class DeltaEncoder {
   private ports = new Map<string, Part<Port>>();
   private clusters = new Map<string, Part<Cluster>>();
-  private readonly entries = new EntryIds();
-  /** Entry ids the receiver holds after the last message. */
-  private held = new Set<number>();
+  private readonly lists = new RouteLists();
   private rest = '{}';
   private version = 0;
+  private portNames: string[] = [];
+  private clusterNames: string[] = [];
 
   /** The delta from the last encoded IR to `ir`. */
   encode(ir: IR): EncodedDelta {
@@ -178,30 +168,44 @@ export class DeltaEncoder {
     const base = this.version;
     const { ports: _p, clusters: _c, ...rest } = ir;
     this.rest = encodeForEngine(rest);
-    this.ports = portParts(ir.ports, this.ports, this.entries, changedPorts);
+    this.lists.begin();
+    this.ports = portParts(ir.ports, this.ports, this.lists, changedPorts);
     this.clusters = partsOf(Object.values(ir.clusters), this.clusters, changedClusters);
-    const before = this.held;
-    this.held = new Set<number>();
-    for (const p of this.ports.values()) for (const id of p.ids ?? []) this.held.add(id);
-    const sent: number[] = [];
-    for (const id of this.held) if (!before.has(id)) sent.push(id);
-    this.entries.keep(this.held);
+    const sent = this.lists.end();
     this.version++;
-    return { text: this.message(base, changedPorts, changedClusters, sent), version: this.version, changedPorts: changedPorts.length, changedClusters: changedClusters.length };
+    const portNames = names(this.ports, this.portNames);
+    const clusterNames = names(this.clusters, this.clusterNames);
+    const samePorts = portNames === this.portNames;
+    const sameClusters = clusterNames === this.clusterNames;
+    this.portNames = portNames;
+    this.clusterNames = clusterNames;
+    const text = this.message(base, changedPorts, changedClusters, sent.lists, sent.entries, sent.dropLists, sent.dropEntries, samePorts, sameClusters);
+    return { text, version: this.version, changedPorts: changedPorts.length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited };
   }
 
   /** The whole last encoded state, for a worker that holds nothing (or something else); undefined before the first encode. */
   full(): string | undefined {
     if (this.version === 0) return undefined;
-    return this.message(0, [...this.ports.keys()], [...this.clusters.keys()], [...this.held]);
+    const all = this.lists.all();
+    return this.message(0, [...this.ports.keys()], [...this.clusters.keys()], all.lists, all.entries, [], [], false, false);
   }
 
-  private message(base: number, ports: string[], clusters: string[], entries: number[]): string {
+  private message(
+    base: number,
+    ports: string[],
+    clusters: string[],
+    lists: string[],
+    entries: string[],
+    dropLists: number[],
+    dropEntries: number[],
+    samePorts: boolean,
+    sameClusters: boolean,
+  ): string {
     const set = (names: string[], parts: Map<string, Part<{ name: string }>>) => names.map((n) => `${JSON.stringify(n)}:${parts.get(n)!.text}`).join(',');
     return (
-      `{"version":${this.version},"base":${base},"rest":${this.rest},"ports":${JSON.stringify([...this.ports.keys()])},"clusters":${JSON.stringify([...this.clusters.keys()])},` +
+      `{"version":${this.version},"base":${base},"rest":${this.rest},"ports":${samePorts ? 'null' : JSON.stringify(this.portNames)},"clusters":${sameClusters ? 'null' : JSON.stringify(this.clusterNames)},` +
       `"set":{"ports":{${set(ports, this.ports)}},"clusters":{${set(clusters, this.clusters)}}},` +
-      `"entries":{${entries.map((id) => `"${id}":${this.entries.text.get(id)!}`).join(',')}}}`
+      `"entries":{${entries.join(',')}},"lists":{${lists.join(',')}},"dropLists":${JSON.stringify(dropLists)},"dropEntries":${JSON.stringify(dropEntries)}}`
     );
   }
 }
@@ -210,57 +214,75 @@ export class DeltaEncoder {
 export class DeltaDecoder {
   private ir: IR | undefined;
   private version = 0;
-  /** Route entries by id, one object each for as long as some port refers to it. */
+  /** Route entries by id, one object each for as long as the primary says the worker holds it. */
   private entries = new Map<number, HTTPRouteEntry>();
-  /** Per port, the entry ids its routes came from. */
-  private portIds = new Map<string, number[]>();
+  /** Route lists by id: one array each, handed to every virtual host whose routes it is. */
+  private lists = new Map<number, HTTPRouteEntry[]>();
 
   /** The IR after `text`, or 'resync' when it applies to a version this side does not hold. */
   apply(text: string): IR | 'resync' {
     const d = decodeForEngine<Delta>(text);
     const prev = d.base === 0 ? undefined : this.ir;
     if (d.base !== 0 && (d.base !== this.version || !prev)) return 'resync';
-    const known = (id: number): HTTPRouteEntry | undefined => d.entries?.[id] ?? this.entries.get(id);
-    const prevPorts = new Map(prev?.ports.map((p) => [p.name, p]));
+    // From here on a failure leaves this side holding something the primary does not know:
+    // it forgets everything, so the next delta asks for the whole state.
+    const ir = this.patch(d, prev);
+    if (ir === 'resync') {
+      this.ir = undefined;
+      this.version = 0;
+      this.entries = new Map();
+      this.lists = new Map();
+      return ir;
+    }
+    this.ir = ir;
+    this.version = d.version;
+    return ir;
+  }
+
+  private patch(d: Delta, prev: IR | undefined): IR | 'resync' {
+    if (!prev) {
+      this.entries = new Map();
+      this.lists = new Map();
+    }
+    for (const id in d.entries) this.entries.set(Number(id), d.entries[id]!);
+    // Integer keys iterate in ascending order: a list made from another list of the same message comes after it.
+    for (const id in d.lists) {
+      const routes = RouteLists.build(d.lists[id]!, this.entries, this.lists);
+      if (!routes) return 'resync';
+      this.lists.set(Number(id), routes);
+    }
     const ports: Port[] = [];
-    const portIds = new Map<string, number[]>();
-    for (const n of d.ports) {
+    if (d.ports === null && !prev) return 'resync';
+    const prevPorts = new Map(prev?.ports.map((p) => [p.name, p]));
+    for (const n of d.ports ?? prev!.ports.map((p) => p.name)) {
       const sent = d.set.ports[n];
       if (sent) {
-        const ids: number[] = [];
         for (const l of sent.listeners)
           for (const v of l.virtualHosts ?? []) {
-            const routes: HTTPRouteEntry[] = [];
-            for (const id of v.routes as unknown as number[]) {
-              const e = known(id);
-              if (!e) return 'resync';
-              ids.push(id);
-              routes.push(e);
-            }
+            const routes = this.lists.get(v.routes as unknown as number);
+            if (!routes) return 'resync';
             v.routes = routes;
           }
         ports.push(sent);
-        portIds.set(n, ids);
         continue;
       }
       const p = prevPorts.get(n);
-      const ids = this.portIds.get(n);
-      if (!p || !ids) return 'resync';
+      if (!p) return 'resync';
       ports.push(p);
-      portIds.set(n, ids);
     }
-    const clusters: Record<string, Cluster> = {};
-    for (const n of d.clusters) {
-      const c = d.set.clusters[n] ?? prev?.clusters[n];
-      if (!c) return 'resync';
-      clusters[n] = c;
+    let clusters: Record<string, Cluster>;
+    if (d.clusters === null && prev && Object.keys(d.set.clusters).length === 0) clusters = prev.clusters;
+    else {
+      if (d.clusters === null && !prev) return 'resync';
+      clusters = {};
+      for (const n of d.clusters ?? Object.keys(prev!.clusters)) {
+        const c = d.set.clusters[n] ?? prev?.clusters[n];
+        if (!c) return 'resync';
+        clusters[n] = c;
+      }
     }
-    const entries = new Map<number, HTTPRouteEntry>();
-    for (const ids of portIds.values()) for (const id of ids) if (!entries.has(id)) entries.set(id, known(id)!);
-    this.entries = entries;
-    this.portIds = portIds;
-    this.ir = { ...d.rest, ports, clusters } as IR;
-    this.version = d.version;
-    return this.ir;
+    for (const id of d.dropLists) this.lists.delete(id);
+    for (const id of d.dropEntries) this.entries.delete(id);
+    return { ...d.rest, ports, clusters } as IR;
   }
 }

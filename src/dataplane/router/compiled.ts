@@ -21,6 +21,7 @@
 import type { HTTPMatch, HTTPRouteEntry } from '../../ir/types.js';
 import { compileFullCheck, compileRestCheck, normalizePrefix, type Check, type MatchRequest } from './match.js';
 import type { RouteMatcher } from './reference.js';
+import { diffLists } from './list-diff.js';
 import type { RouteCells } from '../../observability/metrics/dataplane.js';
 
 // What an entry's conditions compile to depends on its match alone: kept while the match object lives.
@@ -248,16 +249,9 @@ function derive(base: CompiledMatcher, routes: readonly HTTPRouteEntry[]): Deriv
   if (b.v !== t.head) return undefined;
   const prev = b.routes;
   const old = b.slots;
-  const short = Math.min(prev.length, routes.length);
-  let pre = 0;
-  while (pre < short && prev[pre] === routes[pre]) pre++;
-  let suf = 0;
-  while (suf < short - pre && prev[prev.length - 1 - suf] === routes[routes.length - 1 - suf]) suf++;
-  const oldEnd = prev.length - suf;
-  const newEnd = routes.length - suf;
-  // Which old positions of the middle are kept, and where (new position -> old position, -1: inserted).
-  const oldOf = keptInMiddle(prev, routes, pre, oldEnd, newEnd);
-  if (!oldOf) return undefined;
+  const diff = diffLists(prev, routes);
+  if (!diff) return undefined;
+  const { pre, oldEnd, newEnd, oldOf } = diff;
   let keptMid = 0;
   for (const o of oldOf) if (o >= 0) keptMid++;
   const removed = oldEnd - pre - keptMid;
@@ -316,44 +310,4 @@ function derive(base: CompiledMatcher, routes: readonly HTTPRouteEntry[]): Deriv
     if (s.entry.grpc) grpc++;
   }
   return { v, slots, grpc };
-}
-
-/**
- * For the middle of two lists (old [pre, oldEnd), new [pre, newEnd)): per new position, the old
- * position of the same entry when it stays (a longest increasing run of old positions: the fewest
- * edits), else -1. Undefined when an entry appears twice in the old middle.
- */
-function keptInMiddle(prev: readonly HTTPRouteEntry[], routes: readonly HTTPRouteEntry[], pre: number, oldEnd: number, newEnd: number): number[] | undefined {
-  const out = new Array<number>(newEnd - pre).fill(-1);
-  if (oldEnd === pre || newEnd === pre) return out;
-  const at = new Map<HTTPRouteEntry, number>();
-  for (let o = pre; o < oldEnd; o++) {
-    if (at.has(prev[o]!)) return undefined;
-    at.set(prev[o]!, o);
-  }
-  // Longest strictly increasing subsequence of old positions (patience sorting).
-  const seq: number[] = [];
-  const pos: number[] = [];
-  for (let n = pre; n < newEnd; n++) {
-    const o = at.get(routes[n]!);
-    if (o === undefined) continue;
-    at.delete(routes[n]!); // a second occurrence in the new list is an insertion
-    seq.push(o);
-    pos.push(n);
-  }
-  const tails: number[] = [];
-  const link = new Array<number>(seq.length);
-  for (let k = 0; k < seq.length; k++) {
-    let lo = 0;
-    let hi = tails.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (seq[tails[mid]!]! < seq[k]!) lo = mid + 1;
-      else hi = mid;
-    }
-    link[k] = lo > 0 ? tails[lo - 1]! : -1;
-    tails[lo] = k;
-  }
-  for (let k = tails.length ? tails[tails.length - 1]! : -1; k >= 0; k = link[k]!) out[pos[k]! - pre] = seq[k]!;
-  return out;
 }

@@ -1,0 +1,87 @@
+// Two versions of a list compared by element identity: what stays, what was inserted or removed.
+// Route lists change by a few entries at a time (one route added, removed or moved by precedence)
+// and keep their other entries as the same objects (translate/share.ts, ir-delta.ts), so the
+// common ends are skipped by pointer comparison and only the middle is aligned. Used by the IR
+// delta (a list's edits) and the compiled matcher (which slots to insert and retire).
+
+export interface ListDiff {
+  /** Length of the common head. */
+  pre: number;
+  /** The middle is old [pre, oldEnd) and new [pre, newEnd); the tails after them are the same. */
+  oldEnd: number;
+  newEnd: number;
+  /** Per new middle position (index - pre): the old position of the same element when it stays, else -1. */
+  oldOf: number[];
+}
+
+/** Undefined when an element appears twice in the old middle (callers then start afresh). */
+export function diffLists<T>(prev: readonly T[], next: readonly T[]): ListDiff | undefined {
+  const short = Math.min(prev.length, next.length);
+  let pre = 0;
+  while (pre < short && prev[pre] === next[pre]) pre++;
+  let suf = 0;
+  while (suf < short - pre && prev[prev.length - 1 - suf] === next[next.length - 1 - suf]) suf++;
+  const oldEnd = prev.length - suf;
+  const newEnd = next.length - suf;
+  const oldOf = keptInMiddle(prev, next, pre, oldEnd, newEnd);
+  return oldOf && { pre, oldEnd, newEnd, oldOf };
+}
+
+/** Edits of a diff: per hunk, [old position, how many old elements go, the new positions that come in]. */
+export function hunks(d: ListDiff): { at: number; remove: number; from: number; to: number }[] {
+  const out: { at: number; remove: number; from: number; to: number }[] = [];
+  let o = d.pre;
+  let n = d.pre;
+  const close = (oldTo: number, newTo: number) => {
+    if (oldTo > o || newTo > n) out.push({ at: o, remove: oldTo - o, from: n, to: newTo });
+  };
+  for (let k = 0; k < d.oldOf.length; k++) {
+    const kept = d.oldOf[k]!;
+    if (kept < 0) continue;
+    close(kept, d.pre + k);
+    o = kept + 1;
+    n = d.pre + k + 1;
+  }
+  close(d.oldEnd, d.newEnd);
+  return out;
+}
+
+/**
+ * For the middle of two lists (old [pre, oldEnd), new [pre, newEnd)): per new position, the old
+ * position of the same entry when it stays (a longest increasing run of old positions: the fewest
+ * edits), else -1. Undefined when an entry appears twice in the old middle.
+ */
+function keptInMiddle<T>(prev: readonly T[], routes: readonly T[], pre: number, oldEnd: number, newEnd: number): number[] | undefined {
+  const out = new Array<number>(newEnd - pre).fill(-1);
+  if (oldEnd === pre || newEnd === pre) return out;
+  const at = new Map<T, number>();
+  for (let o = pre; o < oldEnd; o++) {
+    if (at.has(prev[o]!)) return undefined;
+    at.set(prev[o]!, o);
+  }
+  // Longest strictly increasing subsequence of old positions (patience sorting).
+  const seq: number[] = [];
+  const pos: number[] = [];
+  for (let n = pre; n < newEnd; n++) {
+    const o = at.get(routes[n]!);
+    if (o === undefined) continue;
+    at.delete(routes[n]!); // a second occurrence in the new list is an insertion
+    seq.push(o);
+    pos.push(n);
+  }
+  const tails: number[] = [];
+  const link = new Array<number>(seq.length);
+  for (let k = 0; k < seq.length; k++) {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (seq[tails[mid]!]! < seq[k]!) lo = mid + 1;
+      else hi = mid;
+    }
+    link[k] = lo > 0 ? tails[lo - 1]! : -1;
+    tails[lo] = k;
+  }
+  for (let k = tails.length ? tails[tails.length - 1]! : -1; k >= 0; k = link[k]!) out[pos[k]! - pre] = seq[k]!;
+  return out;
+}

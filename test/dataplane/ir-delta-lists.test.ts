@@ -1,0 +1,241 @@
+// Route lists as edits (src/dataplane/route-lists.ts) and matchers derived by identity
+// (router/compiled.ts), end to end: a random sequence of IR changes sent as deltas and applied on
+// top of each other gives routers that choose exactly the route that routers compiled from scratch
+// from the same IR choose, for many random requests; what crosses for one route of thousands is
+// one hunk and one entry; and with real workers, a route added, removed or moved by a delta serves.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeltaDecoder, DeltaEncoder } from '../../src/dataplane/ir-delta.js';
+import { RuntimeConfig } from '../../src/dataplane/config.js';
+import { createEngine } from '../../src/dataplane/engine.js';
+import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port } from '../../src/ir/types.js';
+import type { MatchRequest } from '../../src/dataplane/router/match.js';
+import { cluster, echoBackend, freePort, httpPort, json, listener, request, route, to } from './helpers.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface VHostSpec {
+  hostname: string;
+  routes: HTTPRouteEntry[];
+}
+interface ListenerSpec {
+  name: string;
+  hostname?: string;
+  port: number;
+  vhosts: VHostSpec[];
+}
+
+/** A translator's output over time: entry objects shared across listeners and versions, as translate/share.ts keeps them. */
+function world(seed: number) {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const segs = ['a', 'b', 'c', 'ab'];
+  const randPath = () => Array.from({ length: 1 + Math.floor(r() * 3) }, () => '/' + pick(segs)).join('');
+  let serial = 0;
+  const entry = (): HTTPRouteEntry => {
+    const m: HTTPMatch = {};
+    const k = r();
+    if (k < 0.5) m.path = { type: 'PathPrefix', value: randPath() };
+    else if (k < 0.8) m.path = { type: 'Exact', value: randPath() };
+    else if (k < 0.9) m.path = { type: 'RegularExpression', value: '/' + pick(segs) + '.*' };
+    if (r() < 0.25) m.method = pick(['GET', 'POST']);
+    if (r() < 0.2) m.headers = [{ name: 'x-h', type: 'Exact', value: pick(['1', '2']) }];
+    return route(m, [to(pick(['c1', 'c2', 'c3']))], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: `r${serial++}`, rule: 0 } });
+  };
+  const hostnames = [undefined, 'a.example', '*.example'];
+  const listeners: ListenerSpec[] = [];
+  const shared = Array.from({ length: 5 + Math.floor(r() * 30) }, entry);
+  for (let i = 0; i < 2 + Math.floor(r() * 4); i++) {
+    const hostname = pick(hostnames);
+    // Most listeners carry the same routes (one route attached to several listeners), some their own.
+    const vhosts: VHostSpec[] = [{ hostname: hostname ?? '*', routes: r() < 0.6 ? [...shared] : Array.from({ length: Math.floor(r() * 20) }, entry) }];
+    if (r() < 0.3) vhosts.unshift({ hostname: 'x.a.example', routes: Array.from({ length: 1 + Math.floor(r() * 5) }, entry) });
+    listeners.push({ name: `default/gw/l${i}`, ...(hostname ? { hostname } : {}), port: 10 + Math.floor(r() * 3), vhosts });
+  }
+  let endpoint = 1;
+  const edit = (list: HTTPRouteEntry[]): HTTPRouteEntry[] => {
+    const out = [...list];
+    const k = r();
+    if (k < 0.4 || out.length === 0) out.splice(Math.floor(r() * (out.length + 1)), 0, entry());
+    else if (k < 0.65) out.splice(Math.floor(r() * out.length), 1);
+    else if (k < 0.85) {
+      const [moved] = out.splice(Math.floor(r() * out.length), 1);
+      out.splice(Math.floor(r() * (out.length + 1)), 0, moved!);
+    } else out[Math.floor(r() * out.length)] = entry();
+    return out;
+  };
+  const step = (): string => {
+    const k = r();
+    if (k < 0.45) {
+      // One route changes on every listener whose list it is in (edit the lists equal to the chosen one alike).
+      const target = pick(listeners).vhosts.at(-1)!;
+      const before = target.routes;
+      const after = edit(before);
+      for (const l of listeners) for (const v of l.vhosts) if (v.routes.length === before.length && v.routes.every((e, i) => e === before[i])) v.routes = [...after];
+      return 'route on all its listeners';
+    }
+    if (k < 0.65) {
+      const v = pick(pick(listeners).vhosts);
+      v.routes = edit(v.routes);
+      return 'route on one listener';
+    }
+    if (k < 0.75) {
+      pick(listeners).port = 10 + Math.floor(r() * 3);
+      return 'listener moved to another port';
+    }
+    if (k < 0.82) {
+      const l = pick(listeners);
+      if (l.vhosts.length > 1) l.vhosts.shift();
+      else l.vhosts.unshift({ hostname: 'x.a.example', routes: Array.from({ length: 1 + Math.floor(r() * 5) }, entry) });
+      return 'virtual host added or removed';
+    }
+    if (k < 0.9) {
+      // A translation that shared nothing: every entry a new object with the same content.
+      const copies = new Map<HTTPRouteEntry, HTTPRouteEntry>();
+      const copy = (e: HTTPRouteEntry) => copies.get(e) ?? copies.set(e, structuredClone(e)).get(e)!;
+      for (const l of listeners) for (const v of l.vhosts) v.routes = v.routes.map(copy);
+      return 'all entries re-created';
+    }
+    endpoint++;
+    return 'cluster endpoints';
+  };
+  const ir = (): IR => {
+    const ports = new Map<number, Listener[]>();
+    for (const l of listeners) {
+      const out: Listener = { name: l.name, ...(l.hostname ? { hostname: l.hostname } : {}), protocol: 'HTTP', virtualHosts: l.vhosts.map((v) => ({ hostname: v.hostname, routes: v.routes })) };
+      ports.set(l.port, [...(ports.get(l.port) ?? []), out]);
+    }
+    const portList: Port[] = [...ports].sort((a, b) => a[0] - b[0]).map(([p, ls]) => httpPort(p, ls));
+    return { ports: portList, clusters: { c1: cluster('c1', [endpoint]), c2: cluster('c2', [2]), c3: cluster('c3', [3]) } };
+  };
+  const requests = (): [string, MatchRequest][] =>
+    Array.from({ length: 60 }, () => [
+      pick(['a.example', 'x.a.example', 'y.example', 'other.test']),
+      { method: pick(['GET', 'POST']), path: randPath() + (r() < 0.2 ? '/' : ''), query: '', headers: r() < 0.5 ? ['x-h', pick(['1', '2'])] : [] },
+    ]);
+  return { step, ir, requests };
+}
+
+/** Which route (by content) each router picks for each request, per port. */
+function choices(cfg: RuntimeConfig, reqs: [string, MatchRequest][]): string[] {
+  const out: string[] = [];
+  for (const [name, router] of [...cfg.routers].sort((a, b) => a[0].localeCompare(b[0])))
+    for (const [host, q] of reqs) {
+      const e = router.route(host, q);
+      out.push(`${name} ${host} ${q.method} ${q.path}: ${e ? JSON.stringify(e) : '-'}`);
+    }
+  return out;
+}
+
+test('random IR changes as deltas: the workers\' routers choose what routers compiled from scratch choose', () => {
+  let edited = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const w = world(seed);
+    const enc = new DeltaEncoder();
+    const dec = new DeltaDecoder();
+    let cfg: RuntimeConfig | undefined;
+    for (let i = 0; i < 40; i++) {
+      const what = i === 0 ? 'first' : w.step();
+      const ir = w.ir();
+      const delta = enc.encode(ir);
+      edited += delta.editedLists;
+      const got = dec.apply(JSON.parse(JSON.stringify({ d: delta.text })).d as string);
+      assert.ok(got !== 'resync', `seed ${seed} step ${i} (${what})`);
+      assert.deepEqual(got, ir, `seed ${seed} step ${i} (${what}): decoded IR`);
+      cfg = new RuntimeConfig(got, cfg);
+      const reqs = w.requests();
+      assert.deepEqual(choices(cfg, reqs), choices(new RuntimeConfig(ir), reqs), `seed ${seed} step ${i} (${what})`);
+      if (i % 13 === 12) {
+        // A replaced worker: the whole state, from nothing, serves the same.
+        const fresh = new DeltaDecoder().apply(enc.full()!);
+        assert.ok(fresh !== 'resync');
+        assert.deepEqual(fresh, ir, `seed ${seed} step ${i}: whole state`);
+      }
+    }
+  }
+  assert.ok(edited > 200, `lists sent as edits: ${edited}`);
+});
+
+test('one route added to 3,000 on three listeners: one short list edit and one entry cross, and the three listeners share one matcher', () => {
+  const entries = Array.from({ length: 3000 }, (_, i) => route({ path: { type: 'PathPrefix', value: `/svc-${i}` } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: `r${i}`, rule: 0 } }));
+  const ir = (rs: HTTPRouteEntry[]): IR => ({ ports: [httpPort(1, [listener('h', [...rs])]), httpPort(2, [listener('s', [...rs])]), httpPort(3, [listener('m', [...rs])])], clusters: { a: cluster('a', [1]) } });
+  const enc = new DeltaEncoder();
+  const dec = new DeltaDecoder();
+  const first = enc.encode(ir(entries));
+  let cfg = new RuntimeConfig(dec.apply(first.text) as IR);
+  const added = route({ path: { type: 'PathPrefix', value: '/svc-added' } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: 'added', rule: 0 } });
+  const next = [...entries.slice(0, 1500), added, ...entries.slice(1500)];
+  const second = enc.encode(ir(next));
+  assert.equal(second.sentLists, 1);
+  assert.equal(second.editedLists, 1);
+  assert.ok(second.text.length < 1500, `${second.text.length} bytes: ${second.text}`);
+  const got = dec.apply(second.text) as IR;
+  cfg = new RuntimeConfig(got, cfg);
+  const vh = (p: number) => cfg.routers.get(`127.0.0.1:${p}/HTTP`)!.listenerFor('x')!.vhosts.lookup('x')!;
+  assert.equal(vh(1).routes, vh(2).routes, 'one array for the one list');
+  assert.equal(vh(1).matcher, vh(3).matcher);
+  assert.ok(vh(1).matcher.derived, 'derived from the previous matcher, not compiled afresh');
+  assert.equal(cfg.routers.get('127.0.0.1:2/HTTP')!.route('x', { method: 'GET', path: '/svc-added/x', query: '', headers: [] })?.source.name, 'added');
+  // The listener moves to port 4: its port's text names the list the others hold, nothing else.
+  const moved = enc.encode({ ...ir(next), ports: [...ir(next).ports.slice(0, 2), httpPort(4, [listener('m', [...next])])] });
+  assert.equal(moved.sentLists, 0);
+  assert.ok(moved.text.length < 1000, `${moved.text.length} bytes`);
+  const cfg2 = new RuntimeConfig(dec.apply(moved.text) as IR, cfg);
+  assert.equal(cfg2.routers.get('127.0.0.1:4/HTTP')!.listenerFor('x')!.vhosts.lookup('x')!.matcher, vh(1).matcher);
+});
+
+test('two workers: routes added, removed and reordered by deltas serve at once, on every worker', async () => {
+  const a = await echoBackend('a');
+  const b = await echoBackend('b');
+  const port = await freePort();
+  const engine = createEngine({ workers: 2 });
+  const many = Array.from({ length: 300 }, (_, i) => route({ path: { type: 'PathPrefix', value: `/svc-${i}` } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: `r${i}`, rule: 0 } }));
+  const ir = (rs: HTTPRouteEntry[]): IR => ({ ports: [httpPort(port, [listener('l', rs)])], clusters: { a: cluster('a', [a.port]), b: cluster('b', [b.port]) } });
+  // Each worker answers on its own connections: asking enough times with fresh connections reaches both.
+  const all = async (path: string) => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const res = await request(port, path, { agent: false });
+      seen.add(res.status === 200 ? json(res).backend : String(res.status));
+    }
+    return [...seen].sort();
+  };
+  try {
+    await engine.apply(ir(many));
+    assert.deepEqual(await all('/svc-7/x'), ['a']);
+    assert.deepEqual(await all('/new'), ['404']);
+    // Added in the middle of the list.
+    const specific = route({ path: { type: 'PathPrefix', value: '/new' } }, [to('b')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: 'new', rule: 0 } });
+    let list = [...many.slice(0, 150), specific, ...many.slice(150)];
+    await engine.apply(ir(list));
+    assert.deepEqual(await all('/new/x'), ['b']);
+    assert.deepEqual(await all('/svc-200'), ['a']);
+    // Reordered: a route to b for /svc-7 placed after /svc-7's own route loses; moved before it, it wins.
+    const shadow = route({ path: { type: 'PathPrefix', value: '/svc-7' } }, [to('b')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: 'shadow', rule: 0 } });
+    list = [...list, shadow];
+    await engine.apply(ir(list));
+    assert.deepEqual(await all('/svc-7'), ['a']);
+    list = [shadow, ...list.slice(0, -1)];
+    await engine.apply(ir(list));
+    assert.deepEqual(await all('/svc-7'), ['b']);
+    // Removed.
+    list = list.filter((e) => e !== specific && e !== shadow);
+    await engine.apply(ir(list));
+    assert.deepEqual(await all('/new/x'), ['404']);
+    assert.deepEqual(await all('/svc-7'), ['a']);
+    assert.deepEqual(await all('/svc-299/y'), ['a']);
+  } finally {
+    await engine.close(500);
+    await a.close();
+    await b.close();
+  }
+});

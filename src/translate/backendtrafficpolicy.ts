@@ -80,13 +80,10 @@ export class BackendTrafficPolicies {
     if (this.all.length === 0) return;
     const byService = new Map<string, TrafficPolicyNode[]>();
     for (const p of this.all) for (const s of p.services) byService.set(s, [...(byService.get(s) ?? []), p]);
-    for (const node of routes) {
-      if (node.kind !== 'HTTPRoute' && node.kind !== 'GRPCRoute') continue;
-      const accepted = node.parents.filter((p) => p.accepted.status === 'True');
-      if (accepted.length === 0) continue;
-      for (const svc of namedServices(node))
-        for (const policy of byService.get(svc) ?? []) for (const p of accepted) policy.ancestors.set(`${p.gateway.namespace}/${p.gateway.name}`, p.gateway);
-    }
+    for (const node of routes)
+      trafficPolicyAncestors(node, (svc, gw) => {
+        for (const policy of byService.get(svc) ?? []) policy.ancestors.set(`${gw.namespace}/${gw.name}`, gw);
+      });
   }
 
   status(node: TrafficPolicyNode, controllerName: string): Record<string, unknown> {
@@ -96,6 +93,14 @@ export class BackendTrafficPolicies {
       .map((gw) => ({ ancestorRef: { group: GATEWAY_GROUP, kind: Kind.Gateway, namespace: gw.namespace, name: gw.name }, controllerName, conditions }));
     return { ancestors };
   }
+}
+
+/** What one route adds to the ancestors of policies on a Service: each Gateway that accepted it, for each Service its backendRefs name (translate/splice-policies.ts counts these). */
+export function trafficPolicyAncestors(node: RouteNode, add: (service: string, gateway: GatewayNode) => void): void {
+  if (node.kind !== 'HTTPRoute' && node.kind !== 'GRPCRoute') return;
+  const accepted = node.parents.filter((p) => p.accepted.status === 'True');
+  if (accepted.length === 0) return;
+  for (const svc of namedServices(node)) for (const p of accepted) add(svc, p.gateway);
 }
 
 /** `${ns}/${name}` of the Services a route's rules name in backendRefs (resolved or not). */

@@ -27,7 +27,7 @@ import { endpointsFor } from './backends.js';
 import { SERVICE_NAME_LABEL } from './context.js';
 import { shareUnchanged } from './share.js';
 import { translate as referenceTranslate, translateKeepingState, type TranslateState } from './index.js';
-import { SPLICE_BLOCKERS, SPLICED_ROUTE_KINDS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
+import { SPLICED_ROUTE_KINDS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
 import { WORLD_KINDS, spliceWorld } from './splice-world.js';
 import type { HTTPRouteEntry } from '../ir/types.js';
 import type { TranslateOptions, TranslateResult } from './types.js';
@@ -153,7 +153,6 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   const splice = (snapshot: Snapshot, options: TranslateOptions, changes?: RouteChange[]): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
-    for (const k of SPLICE_BLOCKERS) if (snapshot.entries(k).length > 0) return undefined;
     last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
     try {
       const result = changes ? spliceHTTPRoutes(state, last.result, changes) : spliceWorld(state, last.result, snapshot, options);

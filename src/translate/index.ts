@@ -50,8 +50,13 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   const { gateways, listenerSets } = buildGateways(ctx, classes);
   const gatewaysByKey = new Map<string, GatewayNode>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
   const parents: Parents = { gateways: gatewaysByKey, listenerSets: new Map(listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])) };
+  // What the policies look up, apart: a splice that builds the Gateways again keeps the policies (translate/splice-world.ts).
+  const policyBase = new Set<string>();
+  ctx.recording = policyBase;
   const policies = new BackendTLSPolicies(ctx);
   const clusters = new Clusters(ctx, policies);
+  ctx.recording = ctx.base;
+  for (const k of policyBase) ctx.base.add(k);
   const content = new ListenerContent();
   const routes: RouteNode[] = [];
 
@@ -118,13 +123,11 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   // per ancestor like the others').
   const gatewaysByService = new Map<string, Map<string, GatewayNode>>();
   for (const node of routes)
-    for (const svc of node.services)
-      for (const p of node.parents) {
-        if (p.accepted.status !== 'True') continue;
-        let m = gatewaysByService.get(svc);
-        if (!m) gatewaysByService.set(svc, (m = new Map()));
-        m.set(`${p.gateway.namespace}/${p.gateway.name}`, p.gateway);
-      }
+    backendTLSPolicyAncestors(node, (svc, gw) => {
+      let m = gatewaysByService.get(svc);
+      if (!m) gatewaysByService.set(svc, (m = new Map()));
+      m.set(`${gw.namespace}/${gw.name}`, gw);
+    });
   for (const policy of policies.all)
     for (const svc of policy.services) for (const [k, gw] of gatewaysByService.get(svc) ?? []) policy.ancestors.set(k, gw);
   clusters.traffic.collectAncestors(routes);
@@ -161,7 +164,12 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
 
   const listenerIR = new Map<ListenerNode, IRListener>();
   const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
-  return { result, state: { ctx, base: ctx.base, classes, gateways, listenerSets, parents, clusters, content, routes, http, listenerIR } };
+  return { result, state: { ctx, base: ctx.base, policyBase, classes, gateways, listenerSets, parents, policies, clusters, content, routes, http, listenerIR } };
+}
+
+/** What one route adds to BackendTLSPolicy ancestors: each Gateway that accepted it, for each Service it resolved to (translate/splice-policies.ts counts these). */
+export function backendTLSPolicyAncestors(node: RouteNode, add: (service: string, gateway: GatewayNode) => void): void {
+  for (const svc of node.services) for (const p of node.parents) if (p.accepted.status === 'True') add(svc, p.gateway);
 }
 
 /** What one HTTPRoute or GRPCRoute needs from the rest of the translation. */
@@ -187,10 +195,13 @@ export interface TranslateState {
   ctx: Context;
   /** Keys looked up outside HTTPRoutes and GRPCRoutes (Context.base of the translation that built the Gateways). */
   base: Set<string>;
+  /** The part of `base` the policies (BackendTLSPolicy, XBackendTrafficPolicy, BackendLBPolicy) looked up. */
+  policyBase: ReadonlySet<string>;
   classes: Map<string, GatewayClassNode>;
   gateways: GatewayNode[];
   listenerSets: ListenerSetNode[];
   parents: Parents;
+  policies: BackendTLSPolicies;
   clusters: Clusters;
   content: ListenerContent;
   /** Every route node: HTTPRoutes and GRPCRoutes in age order, then the others. */

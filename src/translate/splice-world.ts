@@ -125,6 +125,7 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
   state.parents = { gateways: new Map(state.gateways.map((g) => [`${g.namespace}/${g.name}`, g])), listenerSets: new Map(state.listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])) };
   const baseBefore = state.base;
   state.base = ctx.base;
+  for (const k of state.policyBase) state.base.add(k);
 
   // ---- IR listeners: the routes they serve are the same, so a listener whose own fields (name,
   // protocol, hostname, TLS) did not change keeps its IR object, and one whose did keeps its

@@ -27,11 +27,9 @@ import { buildIR } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
 import { routeStatus, type RouteNode } from './routes.js';
+import { policyAncestors } from './splice-policies.js';
 import { deepSame, shareIR } from './share.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
-
-/** Kinds whose presence rules the splice out (see the file comment). */
-export const SPLICE_BLOCKERS = [Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy] as const;
 
 /** The route kinds spliceHTTPRoutes takes. */
 export const SPLICED_ROUTE_KINDS: ReadonlySet<string> = new Set([Kind.HTTPRoute, Kind.GRPCRoute]);
@@ -141,12 +139,14 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   // HTTPRoutes and GRPCRoutes come first in state.routes, together in age order.
   let httpCount = state.http.size;
   const asking = askers(state);
+  const policies = policyAncestors(state);
 
   for (const c of changes) {
     const old = state.http.get(c.key);
     if (old) {
       if (claimsCross(asking, old)) return undefined;
       removeAsker(asking, old);
+      policies?.count(old.node, -1);
       for (const s of old.served) {
         content.removeHTTP(s.listener, s.hostname, s.added);
         touched.add(s.listener);
@@ -183,6 +183,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     const done = translateHTTPRoute(world, kind, r, order);
     if (claimsCross(asking, done)) return undefined;
     addAsker(asking, done);
+    policies?.count(done.node, 1);
     // translateHTTPRoute appended the entries; move each to its place in precedence order.
     for (const s of done.served) {
       touched.add(s.listener);
@@ -223,6 +224,11 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   for (const s of again) {
     const at = find(s);
     if (at < 0) return undefined; // every Gateway and ListenerSet has a status: the state does not match `prev`
+    if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
+  }
+  for (const s of policies?.statuses() ?? []) {
+    const at = find(s);
+    if (at < 0) return undefined; // every policy has a status: the state does not match `prev`
     if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
   }
   for (const s of newStatus) (statuses.splice(upperBound(statuses, s, compareStatus), 0, s), (changedStatuses = true));

@@ -272,11 +272,12 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
 const base = load(join(DIR, '_base.yaml'));
 const cases = goldenCases(DIR);
 // Deeper runs: PORTICO_INCREMENTAL_STEPS=400 PORTICO_INCREMENTAL_SEED=5000 (the path-count checks below assume the defaults or more).
+const POLICY_KINDS = ['BackendTLSPolicy', 'XBackendTrafficPolicy', 'BackendLBPolicy'];
 const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0, policySpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -301,6 +302,7 @@ test('incremental translation equals a full translate() after every random chang
       const want = translate(snapshot, input.options);
       assert.deepStrictEqual(got, want, `case ${name} (seed ${seed}) after: ${done.join('; ')}`);
       if (inc.stats.routesSpliced > spliced && / GRPCRoute /.test(done.at(-1) ?? '')) totals.grpcSpliced++;
+      if (inc.stats.routesSpliced > spliced && POLICY_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.policySpliced++;
       spliced = inc.stats.routesSpliced;
     }
     totals.full += inc.stats.full;
@@ -316,6 +318,7 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
   assert.ok(totals.worldSpliced > 20, `Gateway/Secret splice taken ${totals.worldSpliced} times`);
   assert.ok(totals.grpcSpliced > 10, `GRPCRoute splice taken ${totals.grpcSpliced} times`);
+  assert.ok(totals.policySpliced > 10, `route splice beside policies taken ${totals.policySpliced} times`);
   if (process.env.SHOW_TOTALS) console.log(totals);
 });
 

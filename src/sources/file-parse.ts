@@ -10,6 +10,7 @@ import type { Resource } from '../api/types.js';
 import { CLUSTER_SCOPED } from '../api/names.js';
 import { applyDefaults, KNOWN_KINDS, validate, type FieldError } from '../api/validate.js';
 import { readBlockYaml } from './yaml-block.js';
+import { compactEndpointSlice } from './compact-endpoints.js';
 
 export interface FileProblem {
   /** 'error' makes `portico check` fail; 'warning' is printed only (e.g. a kind Portico does not read). */
@@ -180,6 +181,8 @@ export function checkObject(o: Record<string, unknown>, kind: string, meta: Reco
   const defaulted = { ...(applyDefaults(withNs) as Record<string, unknown>) };
   const m = defaulted.metadata as Record<string, unknown>;
   if (m.generation === undefined) defaulted.metadata = { ...m, generation: 1 };
+  // EndpointSlices are most of what the store holds at scale: see compact-endpoints.ts.
+  if (kind === 'EndpointSlice') return { errors, resource: compactEndpointSlice(defaulted) as unknown as Resource };
   return { errors, resource: defaulted as unknown as Resource };
 }
 

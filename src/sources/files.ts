@@ -379,10 +379,16 @@ export async function loadPaths(paths: readonly string[], stdin?: string): Promi
   return new FileLoader(paths, stdin).load();
 }
 
-/** Entries are reused when unchanged and the loader's map gets a new version only when one moved. */
+/**
+ * The loader's map gets a new version only when an entry moved, so the versions tell. (Not
+ * `entries`: reading them from an older version gives it a Map of its own, O(size), and the next
+ * Snapshot would no longer find its changes by walking the versions.)
+ */
 function sameState(a: FileState | undefined, b: FileState): boolean {
   if (!a) return false;
-  if (a.byKey === undefined || a.byKey !== b.byKey) {
+  if (a.byKey !== undefined && b.byKey !== undefined) {
+    if (a.byKey !== b.byKey) return false;
+  } else {
     if (a.entries.length !== b.entries.length) return false;
     for (let i = 0; i < a.entries.length; i++) if (a.entries[i] !== b.entries[i]) return false;
   }

@@ -53,6 +53,7 @@ test('changedSince spans several versions, and is undefined between unrelated ma
   assert.equal(a.changedSince(d), undefined, 'not a later version');
   assert.equal(d.changedSince(VersionedMap.of(new Map([['x', 1]]))), undefined);
   assert.deepEqual([...a.entries()], [['x', 1], ['y', 2]]);
+  assert.deepEqual(new Set(d.changedSince(a)), new Set(['z', 'y']), 'iterating an older version leaves it in its line');
   assert.equal(d.get('y'), undefined);
   assert.equal(d.has('z'), true);
   assert.equal(a.has('z'), false);

@@ -79,19 +79,20 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
   }
 
   /**
-   * Iterating an older version makes it a Map of its own first (O(size), once). Iterators of the
-   * newest version read the live Map: finish them before making a newer version.
+   * Iterating an older version iterates a copy (O(size) each time; it stays in its line, so
+   * changedSince still walks through it). Iterators of the newest version read the live Map:
+   * finish them before making a newer version.
    */
   entries(): MapIterator<[string, V]> {
-    return this.own().entries();
+    return (this.map ?? this.copy()).entries();
   }
 
   keys(): MapIterator<string> {
-    return this.own().keys();
+    return (this.map ?? this.copy()).keys();
   }
 
   values(): MapIterator<V> {
-    return this.own().values();
+    return (this.map ?? this.copy()).values();
   }
 
   [Symbol.iterator](): MapIterator<[string, V]> {
@@ -99,12 +100,21 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
   }
 
   forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown): void {
-    for (const [k, v] of this.own()) fn.call(thisArg, v, k, this);
+    for (const [k, v] of this.map ?? this.copy()) fn.call(thisArg, v, k, this);
   }
 
-  /** This version's Map: the live one when this is the newest, else a copy this version keeps from now on. */
+  /** This version's Map from now on: the live one when this is the newest, else a copy (a line of its own). */
   private own(): Map<string, V> {
     if (this.map) return this.map;
+    const map = this.copy();
+    this.map = map;
+    this.next = undefined;
+    this.undo = undefined;
+    return map;
+  }
+
+  /** A copy of what this (older) version holds: the newest Map with the values of the versions in between put back. */
+  private copy(): Map<string, V> {
     const path: VersionedMap<V>[] = [];
     let v: VersionedMap<V> = this;
     while (!v.map) {
@@ -119,9 +129,6 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
         else map.set(k, value);
       }
     }
-    this.map = map;
-    this.next = undefined;
-    this.undo = undefined;
     return map;
   }
 }

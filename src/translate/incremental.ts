@@ -59,6 +59,8 @@ interface Last {
   state?: TranslateState;
 }
 
+const L4_ROUTE_KINDS: ReadonlySet<string> = new Set([Kind.TLSRoute, Kind.TCPRoute, Kind.UDPRoute]);
+
 const OPTION_FIELDS = ['controllerName', 'addressFor', 'addressUsable', 'portUnavailable', 'dataPlanes', 'mergedGatewayClasses', 'sessionSeed'] as const;
 
 /** Options are equal when every field is the same value (functions and maps: the same object). */
@@ -150,12 +152,12 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     return result;
   };
   /** Only HTTPRoutes (`changes`), or only WORLD_KINDS (`changes` undefined) changed: the last translation updated in place, else undefined. */
-  const splice = (snapshot: Snapshot, options: TranslateOptions, changes?: RouteChange[]): TranslateResult | undefined => {
+  const splice = (snapshot: Snapshot, options: TranslateOptions, changes?: RouteChange[], l4 = false): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
     last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
     try {
-      const result = changes ? spliceHTTPRoutes(state, last.result, changes) : spliceWorld(state, last.result, snapshot, options);
+      const result = changes ? spliceHTTPRoutes(state, last.result, changes, l4 ? snapshot : undefined) : spliceWorld(state, last.result, snapshot, options);
       if (!result) return undefined;
       last.state = state;
       return result;
@@ -171,6 +173,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const routes: RouteChange[] = [];
     let others = false;
     let world = false;
+    let l4 = false;
     // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
     const changed = snapshot.delta?.from === last.entries ? snapshot.delta.keys : changedKeys(last.entries, entries);
     for (const k of changed) {
@@ -180,21 +183,22 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       if (!matters) continue;
       const kind = (before ?? after)!.kind;
       if (SPLICED_ROUTE_KINDS.has(kind)) routes.push({ key: k, before, after });
+      else if (L4_ROUTE_KINDS.has(kind)) l4 = true;
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;
       else others = true;
     }
-    if (world && !others && routes.length === 0 && services.size === 0) {
+    if (world && !others && routes.length === 0 && !l4 && services.size === 0) {
       const result = splice(snapshot, options);
       if (!result) return translateFull(snapshot, options);
       stats.worldSpliced++;
       last = { entries, options, result, state: last.state };
       return result;
     }
-    if (others || world || (routes.length > 0 && services.size > 0)) return translateFull(snapshot, options);
-    if (routes.length > 0) {
-      const result = splice(snapshot, options, routes);
+    if (others || world || ((routes.length > 0 || l4) && services.size > 0)) return translateFull(snapshot, options);
+    if (routes.length > 0 || l4) {
+      const result = splice(snapshot, options, routes, l4);
       if (!result) return translateFull(snapshot, options);
       stats.routesSpliced++;
       last = { entries, options, result, state: last.state };

@@ -48,6 +48,7 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   const ctx = new Context(snapshot, options);
   const classes = buildGatewayClasses(ctx);
   const { gateways, listenerSets } = buildGateways(ctx, classes);
+  const gatewayBase = new Set(ctx.base);
   const gatewaysByKey = new Map<string, GatewayNode>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
   const parents: Parents = { gateways: gatewaysByKey, listenerSets: new Map(listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])) };
   // What the policies look up, apart: a splice that builds the Gateways again keeps the policies (translate/splice-world.ts).
@@ -79,44 +80,11 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   }
 
   // ---- TLSRoute, TCPRoute, UDPRoute
-  for (const kind of ['TLSRoute', 'TCPRoute', 'UDPRoute'] as const) {
-    const list = sortByAge(snapshot.list<Resource>(kind), (r) => r);
-    for (const [order, r] of list.entries()) {
-      const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
-      routes.push(node);
-      safely(node, parents, () => {
-        const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
-        const hosts = routeHostnames(r);
-        node.parents = attachRoute(ctx, parents, {
-          kind,
-          route: r,
-          generation: node.generation,
-          hostnames: kind === 'TLSRoute' ? hosts.hostnames : undefined,
-          invalid:
-            (kind === 'TLSRoute' ? hosts.invalid : undefined) ??
-            (rules.length === 0 ? { reason: Reason.UnsupportedValue, message: 'spec.rules must hold at least one rule' } : undefined),
-        });
-        const source = { kind, namespace: node.namespace, name: r.metadata.name, rule: 0 };
-        const served = new Set<ListenerNode>();
-        let terminated: WeightedBackend[] | undefined;
-        for (const p of node.parents)
-          for (const a of p.attachments) {
-            if (served.has(a.listener)) continue;
-            served.add(a.listener);
-            if (kind === 'TLSRoute')
-              content.addTLS(a.listener, {
-                entry: { source, hostnames: a.hostnames, backends: (tlsMode(a.listener.spec) === 'Terminate' ? (terminated ??= terminateBackends(node, r, clusters)) : undefined) ?? rules[0]! },
-                routeOrder: order,
-                routeHostname: routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, a.hostnames[0]!),
-              });
-            // A TCP or UDP listener carries one route's traffic: routes come oldest first, so the
-            // oldest serves. The others stay Accepted and counted in attachedRoutes, as the spec's
-            // conflict rule and the suite's TCPRoute/UDPRouteMultipleRoutesAttachment have it.
-            else if (!content.l4.has(a.listener)) content.l4.set(a.listener, { source, backends: rules[0]! });
-          }
-      });
-    }
-  }
+  const l4Base = new Set<string>();
+  ctx.recording = l4Base;
+  routes.push(...translateL4Routes(snapshot, ctx, parents, clusters, content));
+  ctx.recording = ctx.base;
+  for (const k of l4Base) ctx.base.add(k);
 
   // ---- BackendTLSPolicy ancestors: the Gateways that accepted a route using a targeted
   // Service, for every policy on it (a Conflicted or invalid one too: its status is reported
@@ -164,7 +132,56 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
 
   const listenerIR = new Map<ListenerNode, IRListener>();
   const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
-  return { result, state: { ctx, base: ctx.base, policyBase, classes, gateways, listenerSets, parents, policies, clusters, content, routes, http, listenerIR } };
+  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, clusters, content, routes, http, listenerIR } };
+}
+
+/**
+ * Every TLSRoute, TCPRoute and UDPRoute, oldest first per kind, into `content`: their nodes.
+ * translate/splice-l4.ts runs it again, for all of them, when one changes (a TCP or UDP listener
+ * serves its oldest route, so one route's result depends on the others').
+ */
+export function translateL4Routes(snapshot: Snapshot, ctx: Context, parents: Parents, clusters: Clusters, content: ListenerContent): RouteNode[] {
+  const routes: RouteNode[] = [];
+  for (const kind of ['TLSRoute', 'TCPRoute', 'UDPRoute'] as const) {
+    const list = sortByAge(snapshot.list<Resource>(kind), (r) => r);
+    for (const [order, r] of list.entries()) {
+      const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
+      routes.push(node);
+      safely(node, parents, () => {
+        const rules = l4RuleBackends(node, r, clusters, L4_USE[kind]!);
+        const hosts = routeHostnames(r);
+        node.parents = attachRoute(ctx, parents, {
+          kind,
+          route: r,
+          generation: node.generation,
+          hostnames: kind === 'TLSRoute' ? hosts.hostnames : undefined,
+          invalid:
+            (kind === 'TLSRoute' ? hosts.invalid : undefined) ??
+            (rules.length === 0 ? { reason: Reason.UnsupportedValue, message: 'spec.rules must hold at least one rule' } : undefined),
+        });
+        const source = { kind, namespace: node.namespace, name: r.metadata.name, rule: 0 };
+        const served = new Set<ListenerNode>();
+        let terminated: WeightedBackend[] | undefined;
+        for (const p of node.parents)
+          for (const a of p.attachments) {
+            if (served.has(a.listener)) continue;
+            served.add(a.listener);
+            if (kind === 'TLSRoute')
+              content.addTLS(a.listener, {
+                entry: { source, hostnames: a.hostnames, backends: (tlsMode(a.listener.spec) === 'Terminate' ? (terminated ??= terminateBackends(node, r, clusters)) : undefined) ?? rules[0]! },
+                routeOrder: order,
+                routeHostname: routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, a.hostnames[0]!),
+              });
+            // A TCP or UDP listener carries one route's traffic: routes come oldest first, so the
+            // oldest serves. The others stay Accepted and counted in attachedRoutes, as the spec's
+            // conflict rule and the suite's TCPRoute/UDPRouteMultipleRoutesAttachment have it.
+            else if (!content.l4.has(a.listener)) content.l4.set(a.listener, { source, backends: rules[0]! });
+          }
+      });
+    }
+  }
+
+  return routes;
 }
 
 /** What one route adds to BackendTLSPolicy ancestors: each Gateway that accepted it, for each Service it resolved to (translate/splice-policies.ts counts these). */
@@ -195,8 +212,10 @@ export interface TranslateState {
   ctx: Context;
   /** Keys looked up outside HTTPRoutes and GRPCRoutes (Context.base of the translation that built the Gateways). */
   base: Set<string>;
-  /** The part of `base` the policies (BackendTLSPolicy, XBackendTrafficPolicy, BackendLBPolicy) looked up. */
+  /** The parts of `base`: what building the GatewayClasses and Gateways looked up, what the policies (BackendTLSPolicy, XBackendTrafficPolicy, BackendLBPolicy) did, what TLSRoutes, TCPRoutes and UDPRoutes did. */
+  gatewayBase: ReadonlySet<string>;
   policyBase: ReadonlySet<string>;
+  l4Base: ReadonlySet<string>;
   classes: Map<string, GatewayClassNode>;
   gateways: GatewayNode[];
   listenerSets: ListenerSetNode[];

@@ -24,7 +24,9 @@ import type { TranslateState } from './index.js';
 import { buildIR, listenerHeader, sameClustersAs } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { deepSame, shareIR } from './share.js';
-import { adoptShared, compareStatus, routeReferenceCounts, routesNamingPort, upperBound } from './splice.js';
+import { adoptShared, compareStatus, routeReferenceCounts, routeStatusOf, routesNamingPort, upperBound } from './splice.js';
+import { retranslateL4 } from './splice-l4.js';
+import { policyAncestors } from './splice-policies.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';
 import type { Snapshot } from '../store/snapshot.js';
 
@@ -86,8 +88,8 @@ function worldStatuses(state: TranslateState): ObjectStatus[] {
  * translates in full and drops `state`).
  */
 export function spliceWorld(state: TranslateState, prev: TranslateResult, snapshot: Snapshot, options: TranslateOptions): TranslateResult | undefined {
-  for (const k of L4_KINDS) if (snapshot.entries(k).length > 0) return undefined;
-  if (state.routes.length !== state.http.size) return undefined;
+  // Before any node changes: the counts are of the routes as they were.
+  const policies = policyAncestors(state);
   const ctx = new Context(snapshot, options);
   const classes = buildGatewayClasses(ctx);
   const { gateways, listenerSets } = buildGateways(ctx, classes);
@@ -124,8 +126,12 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
   state.listenerSets = listenerSets.map(listenerSetOf);
   state.parents = { gateways: new Map(state.gateways.map((g) => [`${g.namespace}/${g.name}`, g])), listenerSets: new Map(state.listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])) };
   const baseBefore = state.base;
+  state.gatewayBase = new Set(ctx.base);
   state.base = ctx.base;
   for (const k of state.policyBase) state.base.add(k);
+  for (const k of state.l4Base) state.base.add(k);
+  // TLSRoutes, TCPRoutes and UDPRoutes read more of a listener than attachment does (TLS mode): all of them again (./splice-l4.ts).
+  const l4 = state.routes.length > state.http.size || L4_KINDS.some((k) => snapshot.entries(k).length > 0) ? retranslateL4(state, snapshot) : undefined;
 
   // ---- IR listeners: the routes they serve are the same, so a listener whose own fields (name,
   // protocol, hostname, TLS) did not change keeps its IR object, and one whose did keeps its
@@ -164,6 +170,29 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
       const at = find(s);
       if (at >= 0) (statuses.splice(at, 1), (changedStatuses = true));
     }
+
+  if (l4) {
+    for (const l of l4.touched) state.listenerIR.delete(l);
+    const was = new Map<string, ObjectStatus>();
+    for (const node of l4.gone) {
+      policies?.count(node, -1);
+      const at = find({ kind: node.kind, namespace: node.namespace, name: node.resource.metadata.name, status: {} });
+      if (at >= 0) (was.set(`${node.kind}/${node.namespace}/${node.resource.metadata.name}`, statuses[at]!), statuses.splice(at, 1));
+    }
+    for (const node of l4.added) {
+      policies?.count(node, 1);
+      if (node.parents.length === 0) continue;
+      const s = routeStatusOf(node, state.ctx.controllerName);
+      const p = was.get(`${node.kind}/${node.namespace}/${node.resource.metadata.name}`);
+      statuses.splice(upperBound(statuses, s, compareStatus), 0, p !== undefined && deepSame(p, s) ? p : s);
+    }
+  }
+  for (const s of policies?.statuses() ?? []) {
+    const at = find(s);
+    if (at < 0) return undefined;
+    if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
+  }
+  if (l4 && !changedStatuses) changedStatuses = statuses.length !== prev.statuses.length || statuses.some((s, i) => s !== prev.statuses[i]);
 
   // ---- IR: listeners placed on ports again; sharing keeps what is equal
   const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();

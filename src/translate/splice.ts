@@ -27,7 +27,9 @@ import { buildIR } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
 import { routeStatus, type RouteNode } from './routes.js';
+import { retranslateL4 } from './splice-l4.js';
 import { policyAncestors } from './splice-policies.js';
+import type { Snapshot } from '../store/snapshot.js';
 import { deepSame, shareIR } from './share.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
 
@@ -107,7 +109,7 @@ export interface RouteChange {
  * is updated in place. Undefined when the change cannot be placed (the caller then translates
  * in full and must drop `state`, which may be half-updated).
  */
-export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, changes: readonly RouteChange[]): TranslateResult | undefined {
+export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, changes: readonly RouteChange[], l4?: Snapshot): TranslateResult | undefined {
   const { ctx, content } = state;
   if (!content.sorted) return undefined; // buildIR() sorts them
   const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map() };
@@ -202,6 +204,23 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       newStatus.push({ kind, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
   }
 
+  // ---- TLSRoutes, TCPRoutes, UDPRoutes: all again when one changed (`l4`, the new snapshot: ./splice-l4.ts)
+  if (l4) {
+    const redo = retranslateL4(state, l4);
+    for (const l of redo.touched) touched.add(l);
+    for (const node of redo.gone) {
+      reach(node);
+      policies?.count(node, -1);
+      goneStatus.add(`${node.kind}\n${node.namespace}\n${node.resource.metadata.name}`);
+    }
+    for (const node of redo.added) {
+      reach(node);
+      policies?.count(node, 1);
+      if (node.parents.length > 0) newStatus.push(routeStatusOf(node, ctx.controllerName));
+    }
+    if (redo.keysMoved) keysMoved = true;
+  }
+
   // ---- statuses: the changed routes', and every Gateway's and ListenerSet's again (attachedRoutes).
   // The list is sorted (kind, namespace, name): each is found by binary search, not by a scan.
   const statuses = [...prev.statuses];
@@ -210,10 +229,12 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     const at = upperBound(statuses, s, compareStatus) - 1;
     return at >= 0 && compareStatus(statuses[at]!, s) === 0 ? at : -1;
   };
+  // A route translated again to the same status keeps the previous object (the status writer compares by identity first).
+  const removed = new Map<string, ObjectStatus>();
   for (const key of goneStatus) {
     const [kind, namespace, name] = key.split('\n') as [string, string, string];
     const at = find({ kind, namespace, name, status: {} });
-    if (at >= 0) (statuses.splice(at, 1), (changedStatuses = true));
+    if (at >= 0) (removed.set(key, statuses[at]!), statuses.splice(at, 1));
   }
   // attachedRoutes moves only on the listeners a changed route attached to, before or after.
   const again: ObjectStatus[] = [];
@@ -231,7 +252,14 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     if (at < 0) return undefined; // every policy has a status: the state does not match `prev`
     if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
   }
-  for (const s of newStatus) (statuses.splice(upperBound(statuses, s, compareStatus), 0, s), (changedStatuses = true));
+  for (const s of newStatus) {
+    const p = removed.get(`${s.kind}\n${s.namespace}\n${s.name}`);
+    const keep = p !== undefined && deepSame(p, s);
+    if (keep) removed.delete(`${s.kind}\n${s.namespace}\n${s.name}`);
+    statuses.splice(upperBound(statuses, s, compareStatus), 0, keep ? p : s);
+    if (!keep) changedStatuses = true;
+  }
+  if (removed.size > 0) changedStatuses = true;
 
   // ---- IR: listeners whose virtual hosts changed are built again, every other one reused.
   for (const l of touched) state.listenerIR.delete(l);
@@ -253,6 +281,11 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
 }
 
 const refCounts = new WeakMap<TranslateState, Map<string, number>>();
+
+/** A route's entry in the status list, as translate() writes it. */
+export function routeStatusOf(node: RouteNode, controllerName: string): ObjectStatus {
+  return { kind: node.kind, namespace: node.namespace, name: node.resource.metadata.name, generation: node.generation, status: routeStatus(node, controllerName) };
+}
 
 /** How many HTTPRoutes looked up each key (kept up to date by spliceHTTPRoutes once asked for). */
 export function routeReferenceCounts(state: TranslateState): Map<string, number> {

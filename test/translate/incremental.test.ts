@@ -64,7 +64,7 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
   const put = (res: Resource) => entries.set(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`, { resource: res });
   const del = (res: Resource) => entries.delete(`${res.kind}/${meta(res).namespace ?? ''}/${meta(res).name}`);
   // EndpointSlice changes and HTTPRoute changes are most of the mix: they are what the fast paths are for.
-  const choice = r.int(25);
+  const choice = r.int(27);
   if (choice >= 13) return mutateSpec(entries, all, r, step, choice);
   if (choice <= 3 && slices.length) {
     const s = clone(r.pick(slices)) as Resource & { endpoints: unknown[] };
@@ -232,14 +232,39 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
       return `edit ReferenceGrant ${meta(x).namespace}/${meta(x).name}`;
     }
   }
+  if (choice >= 25) {
+    // TLSRoute/TCPRoute/UDPRoute: edited (age decides which serves a TCP/UDP listener), copied, or deleted.
+    const l4 = ofKind('TLSRoute', 'TCPRoute', 'UDPRoute');
+    if (l4.length) {
+      const x = clone(r.pick(l4));
+      const spec = specOf(x);
+      const k = r.int(5);
+      if (k === 0) meta(x).creationTimestamp = r.pick(TIMES);
+      else if (k === 1) for (const rule of (Array.isArray(spec.rules) ? spec.rules : []) as Spec[]) for (const b of (Array.isArray(rule.backendRefs) ? rule.backendRefs : []) as Spec[]) b.port = r.pick([80, 443, 8080, 9000, 53]);
+      else if (k === 2 && x.kind === 'TLSRoute') spec.hostnames = [r.pick(['foo.example.com', '*.example.com', 'tls.example.com', 'bar.other.org'])];
+      else if (k === 3) {
+        meta(x).name = `${meta(x).name}-copy${step}`;
+        meta(x).creationTimestamp = r.pick(TIMES);
+      } else {
+        del(x);
+        return `delete ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
+      }
+      put(x);
+      return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
+    }
+  }
   if (choice === 24) {
-    // A Gateway or ListenerSet edit that leaves attachment alone: a label, or an HTTPS/TLS listener's certificate.
+    // A Gateway or ListenerSet edit that leaves attachment alone: a label, an HTTPS/TLS listener's certificate, a TLS listener's mode.
     const gws = ofKind('Gateway', 'ListenerSet');
     if (gws.length) {
       const x = clone(r.pick(gws));
       const secrets = ofKind('Secret');
       const tls = ((specOf(x).listeners ?? []) as Spec[]).filter((l) => l.tls);
-      if (tls.length && secrets.length && r.int(2) === 0) {
+      const tlsMode = ((specOf(x).listeners ?? []) as Spec[]).filter((l) => l.protocol === 'TLS');
+      if (tlsMode.length && r.int(3) === 0) {
+        const l = r.pick(tlsMode);
+        l.tls = { ...(l.tls as Spec), mode: (l.tls as Spec | undefined)?.mode === 'Passthrough' ? 'Terminate' : 'Passthrough' };
+      } else if (tls.length && secrets.length && r.int(2) === 0) {
         const l = r.pick(tls);
         l.tls = { ...(l.tls as Spec), certificateRefs: [{ name: meta(r.pick(secrets)).name }] };
       } else meta(x).labels = { ...(meta(x).labels ?? {}), edited: String(step) };
@@ -272,12 +297,13 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
 const base = load(join(DIR, '_base.yaml'));
 const cases = goldenCases(DIR);
 // Deeper runs: PORTICO_INCREMENTAL_STEPS=400 PORTICO_INCREMENTAL_SEED=5000 (the path-count checks below assume the defaults or more).
+const L4_KINDS = ['TLSRoute', 'TCPRoute', 'UDPRoute'];
 const POLICY_KINDS = ['BackendTLSPolicy', 'XBackendTrafficPolicy', 'BackendLBPolicy'];
 const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0, policySpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -291,6 +317,7 @@ test('incremental translation equals a full translate() after every random chang
     const done: string[] = [];
     let previous: Snapshot | undefined;
     let spliced = 0;
+    let world = 0;
     for (let step = 0; step <= STEPS; step++) {
       if (step > 0) done.push(mutate(entries, r, step));
       // Half the time patched from the previous snapshot, as portico run and the controller build them (its delta is then what changed).
@@ -302,6 +329,9 @@ test('incremental translation equals a full translate() after every random chang
       const want = translate(snapshot, input.options);
       assert.deepStrictEqual(got, want, `case ${name} (seed ${seed}) after: ${done.join('; ')}`);
       if (inc.stats.routesSpliced > spliced && / GRPCRoute /.test(done.at(-1) ?? '')) totals.grpcSpliced++;
+      if (inc.stats.routesSpliced > spliced && / (TLSRoute|TCPRoute|UDPRoute) /.test(done.at(-1) ?? '')) totals.l4Spliced++;
+      if (inc.stats.worldSpliced > world && L4_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.worldL4Spliced++;
+      world = inc.stats.worldSpliced;
       if (inc.stats.routesSpliced > spliced && POLICY_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.policySpliced++;
       spliced = inc.stats.routesSpliced;
     }
@@ -318,6 +348,8 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
   assert.ok(totals.worldSpliced > 20, `Gateway/Secret splice taken ${totals.worldSpliced} times`);
   assert.ok(totals.grpcSpliced > 10, `GRPCRoute splice taken ${totals.grpcSpliced} times`);
+  assert.ok(totals.l4Spliced > 10, `TLSRoute/TCPRoute/UDPRoute splice taken ${totals.l4Spliced} times`);
+  assert.ok(totals.worldL4Spliced > 10, `Gateway/Secret splice beside L4 routes taken ${totals.worldL4Spliced} times`);
   assert.ok(totals.policySpliced > 10, `route splice beside policies taken ${totals.policySpliced} times`);
   if (process.env.SHOW_TOTALS) console.log(totals);
 });

@@ -97,11 +97,16 @@ export class Snapshot {
     return byKey;
   }
 
-  /** The keys whose entry differs between two maps: a pass over both. */
+  /** The keys whose entry differs between two maps: a pass over `now`, and over `before` only when a key went away. */
   private static compare(now: ReadonlyMap<string, Entry>, before: ReadonlyMap<string, Entry>): string[] {
     const changed: string[] = [];
-    for (const [k, e] of now) if (before.get(k) !== e) changed.push(k);
-    for (const k of before.keys()) if (!now.has(k)) changed.push(k);
+    let kept = 0;
+    for (const [k, e] of now) {
+      const old = before.get(k);
+      if (old !== undefined) kept++;
+      if (old !== e) changed.push(k);
+    }
+    if (kept < before.size) for (const k of before.keys()) if (!now.has(k)) changed.push(k);
     return changed;
   }
 

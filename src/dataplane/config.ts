@@ -2,7 +2,7 @@
 // apply() builds a new one and swaps a single reference.
 
 import type { IR } from '../ir/types.js';
-import { Matchers, PortRouter } from './router/tables.js';
+import { Matchers, PortRouter, type CompiledListener } from './router/tables.js';
 import { RuntimeCluster } from './upstream/cluster.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 
@@ -22,10 +22,23 @@ export class RuntimeConfig {
     this.clusters = same && same.ir.clusters === ir.clusters ? same.clusters : compileClusters(ir, previous, same);
     this.matchers = same?.matchers ?? new Matchers();
     this.matchers.nextApply();
+    let byListener: Map<string, CompiledListener> | undefined;
+    const elsewhere = (name: string): CompiledListener | undefined => {
+      if (!byListener) {
+        byListener = new Map();
+        for (const r of same?.routers.values() ?? [])
+          for (const l of r.port.listeners) {
+            const c = r.listeners.exact(l.hostname);
+            if (c) byListener.set(l.name, c);
+          }
+      }
+      const l = byListener.get(name);
+      return l?.listener.name === name ? l : undefined;
+    };
     for (const port of ir.ports) {
       if (port.protocol !== 'HTTP' && port.protocol !== 'HTTPS') continue;
       const old = same?.routers.get(port.name);
-      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old, this.matchers));
+      this.routers.set(port.name, old && old.port === port ? old : new PortRouter(port, metrics, old, this.matchers, elsewhere));
     }
   }
 }

@@ -97,12 +97,17 @@ export class RouteLists {
     const known = this.byArray.get(routes);
     if (known && this.lists.get(known.id) === known) return known.id;
     const same = this.byFirst.get(routes[0]);
-    if (same)
-      for (const c of same)
+    if (same) {
+      // Bounded: a route every virtual host starts with (a catch-all) would make this quadratic.
+      let tries = 32;
+      for (const c of same) {
         if (sameList(c.entries, routes)) {
           this.byArray.set(routes, c);
           return c.id;
         }
+        if (--tries === 0) break;
+      }
+    }
     let base = before === undefined ? undefined : this.lists.get(before);
     if (!base && same) for (const c of same) base ??= c;
     return this.make(routes, base).id;

@@ -143,6 +143,7 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
     const enc = new DeltaEncoder();
     const dec = new DeltaDecoder();
     let cfg: RuntimeConfig | undefined;
+    let local: RuntimeConfig | undefined;
     for (let i = 0; i < 40; i++) {
       const what = i === 0 ? 'first' : w.step();
       const ir = w.ir();
@@ -152,8 +153,12 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
       assert.ok(got !== 'resync', `seed ${seed} step ${i} (${what})`);
       assert.deepEqual(got, ir, `seed ${seed} step ${i} (${what}): decoded IR`);
       cfg = new RuntimeConfig(got, cfg);
+      // One process (LocalEngine) applies the translator's IR itself: its chain of configs must agree too.
+      local = new RuntimeConfig(ir, local);
       const reqs = w.requests();
-      assert.deepEqual(choices(cfg, reqs), choices(new RuntimeConfig(ir), reqs), `seed ${seed} step ${i} (${what})`);
+      const want = choices(new RuntimeConfig(ir), reqs);
+      assert.deepEqual(choices(cfg, reqs), want, `seed ${seed} step ${i} (${what})`);
+      assert.deepEqual(choices(local, reqs), want, `seed ${seed} step ${i} (${what}), one process`);
       if (i % 13 === 12) {
         // A replaced worker: the whole state, from nothing, serves the same.
         const fresh = new DeltaDecoder().apply(enc.full()!);
@@ -191,6 +196,21 @@ test('one route added to 3,000 on three listeners: one short list edit and one e
   assert.ok(moved.text.length < 1000, `${moved.text.length} bytes`);
   const cfg2 = new RuntimeConfig(dec.apply(moved.text) as IR, cfg);
   assert.equal(cfg2.routers.get('127.0.0.1:4/HTTP')!.listenerFor('x')!.vhosts.lookup('x')!.matcher, vh(1).matcher);
+});
+
+test('in one process (no deltas): a listener moved to another port keeps its compiled virtual host, and one route added there derives its matcher', () => {
+  const entries = Array.from({ length: 2000 }, (_, i) => route({ path: { type: 'PathPrefix', value: `/svc-${i}` } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: `r${i}`, rule: 0 } }));
+  // As the translator makes them: one array per listener, the same entry objects.
+  const ir = (movedTo: number, rs: HTTPRouteEntry[]): IR => ({ ports: [httpPort(1, [listener('h', [...entries])]), httpPort(movedTo, [listener('m', [...rs])])], clusters: { a: cluster('a', [1]) } });
+  const cfg1 = new RuntimeConfig(ir(2, entries));
+  const vh = (cfg: RuntimeConfig, p: number) => cfg.routers.get(`127.0.0.1:${p}/HTTP`)!.listenerFor('x')!.vhosts.lookup('x')!;
+  const cfg2 = new RuntimeConfig(ir(3, entries), cfg1);
+  assert.equal(vh(cfg2, 3), vh(cfg1, 2));
+  const added = route({ path: { type: 'PathPrefix', value: '/svc-added' } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: 'added', rule: 0 } });
+  const cfg3 = new RuntimeConfig(ir(2, [added, ...entries]), cfg2);
+  assert.ok(vh(cfg3, 2).matcher.derived);
+  assert.equal(cfg3.routers.get('127.0.0.1:2/HTTP')!.route('x', { method: 'GET', path: '/svc-added', query: '', headers: [] })?.source.name, 'added');
+  assert.equal(cfg3.routers.get('127.0.0.1:1/HTTP')!.route('x', { method: 'GET', path: '/svc-added', query: '', headers: [] }), undefined);
 });
 
 test('two workers: routes added, removed and reordered by deltas serve at once, on every worker', async () => {

@@ -123,15 +123,23 @@ export class PortRouter {
    * entries are kept from it, and a changed one's matcher is derived from its predecessor's.
    * `matchers`: the engine's (see Matchers).
    */
-  constructor(readonly port: Port, metrics: DataplaneMetrics | null = null, previous?: PortRouter, matchers: Matchers = new Matchers()) {
+  constructor(
+    readonly port: Port,
+    metrics: DataplaneMetrics | null = null,
+    previous?: PortRouter,
+    matchers: Matchers = new Matchers(),
+    /** The listener of this name in the config being replaced, on whatever port (a listener moved by a Gateway change). */
+    elsewhere?: (listener: string) => CompiledListener | undefined,
+  ) {
     this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
       if (l.protocol === 'TLS') continue; // an HTTPS port's TLS listeners (mixed mode) take no HTTP requests
       const vhosts = new HostTable<CompiledVHost>();
-      const before = previous?.listeners.exact(l.hostname);
+      let before = previous?.listeners.exact(l.hostname);
+      if (before?.listener.name !== l.name) before = elsewhere?.(l.name);
       let hasGrpc = false;
       for (const vh of l.virtualHosts ?? []) {
-        const kept = before && before.listener.name === l.name ? before.vhosts.exact(vh.hostname) : undefined;
+        const kept = before?.vhosts.exact(vh.hostname);
         if (kept && sameRoutes(kept.routes, vh.routes)) {
           vhosts.add(vh.hostname, kept);
           if (kept.matcher.grpc > 0) hasGrpc = true;

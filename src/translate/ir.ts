@@ -51,6 +51,43 @@ export class ListenerContent {
    */
   private readonly clusterUses = new Map<RankedEntry[], Map<string, number>>();
 
+  /**
+   * Per list, the IR routes (its entries' `entry`, in order) last handed out, while that still
+   * holds: a splice edits a copy at the positions it edits the list (placeAdded, removeHTTP)
+   * instead of mapping 10,000 entries again. An array once handed out is never changed.
+   */
+  private readonly irRoutes = new Map<RankedEntry[], HTTPRouteEntry[]>();
+
+  /** The IR routes of `list`. */
+  routesOf(list: RankedEntry[]): HTTPRouteEntry[] {
+    let routes = this.irRoutes.get(list);
+    if (!routes || routes.length !== list.length) this.irRoutes.set(list, (routes = list.map((r) => r.entry)));
+    return routes;
+  }
+
+  /** Some entries of `list` were given other (equal) objects: its IR routes are built again when asked. */
+  entriesReplaced(list: RankedEntry[]): void {
+    this.irRoutes.delete(list);
+  }
+
+  /**
+   * After addHTTP appended `added` to the virtual host (translate/splice.ts): each moved to its
+   * place in compareHTTP order, equal ones after those already there.
+   */
+  placeAdded(l: ListenerNode, hostname: string, added: readonly RankedEntry[]): void {
+    const list = this.http.get(l)!.get(hostname)!;
+    const before = this.irRoutes.get(list);
+    list.length -= added.length;
+    const routes = before && before.length === list.length ? before.slice() : undefined;
+    for (const e of added) {
+      const at = upperBound(list, e);
+      list.splice(at, 0, e);
+      routes?.splice(at, 0, e.entry);
+    }
+    if (routes) this.irRoutes.set(list, routes);
+    else this.irRoutes.delete(list);
+  }
+
   /** Each listener's hostnames most specific first, kept until a virtual host comes or goes. */
   private readonly hostOrder = new WeakMap<Map<string, RankedEntry[]>, string[]>();
 
@@ -75,10 +112,18 @@ export class ListenerContent {
     const list = hosts?.get(hostname);
     if (!hosts || !list) throw new Error(`no virtual host ${hostname} on listener ${l.id}`);
     const gone = new Set(added);
+    const before = this.irRoutes.get(list);
+    const routes: HTTPRouteEntry[] | undefined = before && before.length === list.length ? [] : undefined;
     let w = 0;
-    for (let i = 0; i < list.length; i++) if (!gone.has(list[i]!)) list[w++] = list[i]!;
+    for (let i = 0; i < list.length; i++)
+      if (!gone.has(list[i]!)) {
+        list[w++] = list[i]!;
+        routes?.push(before![i]!);
+      }
     if (list.length - w !== added.length) throw new Error(`virtual host ${hostname} on listener ${l.id} did not hold the route's entries`);
     list.length = w;
+    if (routes) this.irRoutes.set(list, routes);
+    else this.irRoutes.delete(list);
     const uses = this.clusterUses.get(list);
     if (uses)
       for (const e of added)
@@ -92,6 +137,7 @@ export class ListenerContent {
     else {
       this.servers.delete(list);
       this.clusterUses.delete(list);
+      this.irRoutes.delete(list);
       hosts.delete(hostname);
       this.hostOrder.delete(hosts);
     }
@@ -124,7 +170,7 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
     const vhosts: VirtualHost[] = [];
     for (const hostname of hosts ? content.hostnamesInOrder(hosts) : []) {
       const list = hosts!.get(hostname)!;
-      const routes = list.map((r) => r.entry);
+      const routes = content.routesOf(list);
       const vh: VirtualHost = { hostname, routes };
       vhostClusters.set(vh, [...content.clustersOf(list)]);
       vhosts.push(vh);
@@ -153,7 +199,7 @@ export function buildIR(gateways: readonly GatewayNode[], content: ListenerConte
   const ports = new Map<string, { port: Port; order: (string | undefined)[] }>();
   if (!content.sorted) {
     // Once, in place: translate/splice.ts keeps them in this order from then on.
-    for (const hosts of content.http.values()) for (const list of hosts.values()) list.sort(compareHTTP);
+    for (const hosts of content.http.values()) for (const list of hosts.values()) (list.sort(compareHTTP), content.entriesReplaced(list));
     content.sorted = true;
   }
   const all = clusterRecord(clusters);
@@ -207,6 +253,18 @@ function mergeSNIPorts(ports: Port[]): Port[] {
     into.name = `${p.address}:${p.port}/HTTPS+TLS`;
   }
   return out;
+}
+
+/** First index in `list` (compareHTTP order) whose entry sorts after `e`. */
+function upperBound(list: readonly RankedEntry[], e: RankedEntry): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareHTTP(list[mid]!, e) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Every cluster an IR route entry names: its backends and the mirrors of its and their filters. */
@@ -274,6 +332,17 @@ function clusterRecord(clusters: Clusters): IR['clusters'] {
 function referencedClusters(ports: readonly Port[], all: IR['clusters'], extra: IR['clusters']): IR['clusters'] {
   const used = new Set<string>();
   for (const p of ports) for (const l of p.listeners) for (const c of clustersOfListener(l)) used.add(c);
+  // The same clusters as last time (a splice that moved no backend): the same record, so sharing it is one comparison.
+  const last = lastReferenced.get(all);
+  if (last && Object.keys(extra).length === 0 && last.used.size === used.size && [...used].every((c) => last.used.has(c))) return last.out;
+  const out = referencedRecord(all, extra, used);
+  if (Object.keys(extra).length === 0) lastReferenced.set(all, { used, out });
+  return out;
+}
+
+const lastReferenced = new WeakMap<IR['clusters'], { used: ReadonlySet<string>; out: IR['clusters'] }>();
+
+function referencedRecord(all: IR['clusters'], extra: IR['clusters'], used: ReadonlySet<string>): IR['clusters'] {
   const out: IR['clusters'] = {};
   const names = Object.keys(extra).length === 0 ? Object.keys(all) : Object.keys({ ...all, ...extra }).sort();
   for (const k of names) if (used.has(k)) out[k] = extra[k] ?? all[k]!;

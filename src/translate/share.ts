@@ -151,6 +151,7 @@ export function shareIR(prev: IR, next: IR, entries: Map<HTTPRouteEntry, HTTPRou
   entryMemo = entries;
   const ports = shareList(prev.ports, next.ports, (a, b) => a.name === b.name, (p) => p.name, sharePort);
   entryMemo = new Map();
+  if (next.clusters === prev.clusters) return ports === prev.ports && Object.keys(next).length === 2 ? prev : { ...next, ports };
   let allClusters = Object.keys(prev.clusters).length === Object.keys(next.clusters).length;
   const clusters: Record<string, Cluster> = {};
   for (const [name, c] of Object.entries(next.clusters)) {

@@ -189,9 +189,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     // translateHTTPRoute appended the entries; move each to its place in precedence order.
     for (const s of done.served) {
       touched.add(s.listener);
-      const list = content.http.get(s.listener)!.get(s.hostname)!;
-      list.length -= s.added.length;
-      for (const e of s.added) list.splice(upperBound<RankedEntry>(list, e, compareHTTP), 0, e);
+      content.placeAdded(s.listener, s.hostname, s.added);
     }
     reach(done.node);
     nodes.splice(lo, 0, done.node);
@@ -322,11 +320,14 @@ export function adoptShared(state: TranslateState, ir: IR, entries: ReadonlyMap<
   if (entries.size > 0)
     for (const [l, hosts] of state.content.http) {
       if (listeners && !listeners.has(l)) continue;
-      for (const list of hosts.values())
+      for (const list of hosts.values()) {
+        let replaced = false;
         for (const r of list) {
           const s = entries.get(r.entry);
-          if (s !== undefined) r.entry = s;
+          if (s !== undefined) (r.entry = s), (replaced = true);
         }
+        if (replaced) state.content.entriesReplaced(list);
+      }
     }
   const byName = new Map<string, Listener>();
   for (const p of ir.ports) for (const l of p.listeners) byName.set(l.name, l);

@@ -9,6 +9,7 @@
 // 10.244.255.1 (connection refused at once: 502).
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,11 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         logFile: join(ctx.runDir, `portico-controller-${n}.log`),
       });
       const rss = sampleRss(proc.pid, 100);
+      // The controller logs, per rebuild, how long after the first change event it took in its config
+      // was applied (src/controller/loop.ts): the informer-event-to-serving part of each change.
+      const logFile = join(ctx.runDir, `portico-controller-${n}.log`);
+      const eventToServing = (): number[] => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event/g)].map((m) => Number(m[1]));
+      const fromEvent: Record<string, number[]> = {};
       const status = (port: number, path: string) => httpStatus(agent, port, path);
       try {
         row.startup_ms = await pollUntil(async () => (await status(p.http, `${routePath(n - 1)}/x`)) === 200, t0, o.startupTimeoutMs);
@@ -138,8 +144,10 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         await sleep(1000);
         const series = async (what: string, one: (k: number) => Promise<{ write: () => Promise<void>; served: () => Promise<boolean> }>) => {
           const out: number[] = [];
+          const events: number[] = (fromEvent[what] = []);
           for (let k = 1; k <= o.changes; k++) {
             const c = await one(k);
+            const seen = eventToServing().length;
             const t1 = process.hrtime.bigint();
             await c.write();
             const ms = await pollUntil(c.served, t1, o.changeTimeoutMs);
@@ -149,8 +157,11 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
             }
             out.push(ms);
             await sleep(200);
+            // the first rebuild after the write served it (one rebuild per change unless a status echo or retry adds one)
+            const e = eventToServing()[seen];
+            if (e !== undefined) events.push(e);
           }
-          log(`controller mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms`);
+          log(`controller mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms; informer event to serving ${events.map((x) => x.toFixed(0)).join('/')} ms`);
           return out.length ? figures(out) : null;
         };
         row.route = await series('route', async (k) => {
@@ -170,6 +181,8 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           return { write: () => put(epsProbe(ns, up, p.closed).slice(1)), served: async () => (await status(p.http, EPS_PROBE_PATH)) === (up ? 502 : 503) };
         });
         row.rss_mb = treeRssKiB(proc.pid) / 1024;
+        const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');
+        row.note = [row.note, `informer event to serving p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}`].filter(Boolean).join('; ');
       } finally {
         row.peak_rss_mb = rss.stop();
       }

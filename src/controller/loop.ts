@@ -3,6 +3,7 @@
 // If the API server goes away nothing here stops: the engine keeps the last IR it was
 // given, and the informers re-list when the server is back, which brings a fresh rebuild.
 
+import { performance } from 'node:perf_hooks';
 import type { Engine } from '../dataplane/engine-api.js';
 import type { IR } from '../ir/types.js';
 import { Kind } from '../api/names.js';
@@ -67,7 +68,15 @@ export class ControllerLoop {
   lastError?: string;
   /** True once an IR built from a fully synced source is being served. */
   ready = false;
-  readonly stats = { rebuilds: 0, skippedStatusOnly: 0, skippedUnreferenced: 0, applyFailures: 0, translateFailures: 0 };
+  readonly stats = {
+    rebuilds: 0,
+    skippedStatusOnly: 0,
+    skippedUnreferenced: 0,
+    applyFailures: 0,
+    translateFailures: 0,
+    /** From the first change event a rebuild took in until its config was applied (the last such rebuild). */
+    lastEventToServingMs: undefined as number | undefined,
+  };
 
   constructor(options: ControllerLoopOptions) {
     this.o = options;
@@ -132,6 +141,7 @@ export class ControllerLoop {
       this.dirty = true;
       return;
     }
+    this.eventAt ??= performance.now();
     this.debounce.trigger();
   }
 
@@ -164,10 +174,17 @@ export class ControllerLoop {
   }
 
   private lastSnapshot: Snapshot | undefined;
+  /** The snapshot (by key) whose statuses the writer was given last. */
+  private desiredFrom: ReadonlyMap<string, unknown> | undefined;
+  /** When the first change event the next rebuild serves arrived (performance.now()). */
+  private eventAt: number | undefined;
 
   private async rebuild(): Promise<void> {
     if (this.stopped) return;
     const started = Date.now();
+    const eventAt = this.eventAt;
+    this.eventAt = undefined;
+    let served = '';
     // A later version of the previous snapshot's map: the new one costs what changed (store/snapshot.ts).
     const snapshot = new Snapshot(this.o.source.versionedEntries(), this.lastSnapshot);
     this.lastSnapshot = snapshot;
@@ -196,6 +213,10 @@ export class ControllerLoop {
       this.lastIR = result.ir;
       this.lastError = undefined;
       this.ready = true;
+      if (eventAt !== undefined) {
+        this.stats.lastEventToServingMs = performance.now() - eventAt;
+        served = `, serving ${this.stats.lastEventToServingMs.toFixed(1)} ms after the change event`;
+      }
       this.retryUnbound(applied.unbound);
     } catch (err) {
       this.stats.applyFailures++;
@@ -209,9 +230,13 @@ export class ControllerLoop {
       this.log(`status extension failed, writing the translator's statuses: ${(err as Error).message}`);
     }
     this.lastStatuses = this.decorate(statuses);
-    this.o.writer.setDesired(this.lastStatuses);
+    // The keys changed since the snapshot of the previous call: only those objects can have been
+    // deleted and created again (a new uid) in between.
+    const delta = snapshot.delta;
+    this.o.writer.setDesired(this.lastStatuses, delta && delta.from === this.desiredFrom ? new Set(delta.keys) : undefined);
+    this.desiredFrom = snapshot.byKeys();
     this.log(
-      `rebuilt from ${snapshot.size} objects in ${Date.now() - started} ms: ${result.ir.ports.length} ports, ` +
+      `rebuilt from ${snapshot.size} objects in ${Date.now() - started} ms${served}: ${result.ir.ports.length} ports, ` +
         `${Object.keys(result.ir.clusters).length} clusters, ${result.statuses.length} statuses`,
     );
   }

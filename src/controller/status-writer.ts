@@ -74,8 +74,12 @@ export class StatusWriter {
     this.maxRetries = o.maxConflictRetries ?? 5;
   }
 
-  /** Replace the whole desired set (one call per translation). */
-  setDesired(statuses: readonly ObjectStatus[]): void {
+  /**
+   * Replace the whole desired set (one call per translation). `changedKeys`: when known, the store
+   * keys whose stored object may have changed since the previous call (Snapshot.delta); the uid of
+   * every other object is taken as unchanged instead of being looked up again.
+   */
+  setDesired(statuses: readonly ObjectStatus[], changedKeys?: ReadonlySet<string>): void {
     // Only what changed since the last desired set is checked again: the translator shares the
     // status objects of an unchanged result (translate/incremental.ts), and comparing 10,000
     // stored statuses after every EndpointSlice change kept the controller busy for ~0.5 s.
@@ -91,8 +95,8 @@ export class StatusWriter {
     for (const s of statuses) {
       let key = statusKeys.get(s);
       if (key === undefined) statusKeys.set(s, (key = keyOf(s.kind, s.namespace, s.name)));
-      const uid = (this.store.getKey ? this.store.getKey(key) : this.store.get(s.kind, s.namespace, s.name))?.metadata.uid;
       const p = desired.get(key);
+      const uid = p && !p.remove && changedKeys && !changedKeys.has(key) ? p.uid : (this.store.getKey ? this.store.getKey(key) : this.store.get(s.kind, s.namespace, s.name))?.metadata.uid;
       if (p && p.seen !== epoch && !p.remove && p.status === s.status && p.generation === s.generation && p.uid === uid && p.expect === s.expect) {
         p.seen = epoch;
         continue;

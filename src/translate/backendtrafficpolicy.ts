@@ -75,17 +75,6 @@ export class BackendTrafficPolicies {
     return this.byService.get(`${namespace}/${name}`);
   }
 
-  /** Ancestors: Gateways that accepted a route whose backendRefs name a targeted Service. */
-  collectAncestors(routes: readonly RouteNode[]): void {
-    if (this.all.length === 0) return;
-    const byService = new Map<string, TrafficPolicyNode[]>();
-    for (const p of this.all) for (const s of p.services) byService.set(s, [...(byService.get(s) ?? []), p]);
-    for (const node of routes)
-      trafficPolicyAncestors(node, (svc, gw) => {
-        for (const policy of byService.get(svc) ?? []) policy.ancestors.set(`${gw.namespace}/${gw.name}`, gw);
-      });
-  }
-
   status(node: TrafficPolicyNode, controllerName: string): Record<string, unknown> {
     const conditions: Condition[] = [condition(Type.Accepted, node.accepted.ok, node.accepted.reason, node.accepted.message, node.generation)];
     const ancestors = [...node.ancestors.values()]
@@ -95,7 +84,7 @@ export class BackendTrafficPolicies {
   }
 }
 
-/** What one route adds to the ancestors of policies on a Service: each Gateway that accepted it, for each Service its backendRefs name (translate/splice-policies.ts counts these). */
+/** What one route adds to the ancestors of policies on a Service: each Gateway that accepted it, for each Service its backendRefs name (translate/policy-ancestors.ts counts these). */
 export function trafficPolicyAncestors(node: RouteNode, add: (service: string, gateway: GatewayNode) => void): void {
   if (node.kind !== 'HTTPRoute' && node.kind !== 'GRPCRoute') return;
   const accepted = node.parents.filter((p) => p.accepted.status === 'True');

@@ -13,6 +13,7 @@ import type { Snapshot } from '../store/snapshot.js';
 import { attachRoute, routeKey, type AttachInput, type Parents } from './attachment.js';
 import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
+import { PolicyAncestors } from './policy-ancestors.js';
 import { Reason, Type, condition } from './conditions.js';
 import { arr } from './util.js';
 import { Context, generationOf, nsOf, sortByAge } from './context.js';
@@ -86,19 +87,14 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   ctx.recording = ctx.base;
   for (const k of l4Base) ctx.base.add(k);
 
-  // ---- BackendTLSPolicy ancestors: the Gateways that accepted a route using a targeted
-  // Service, for every policy on it (a Conflicted or invalid one too: its status is reported
-  // per ancestor like the others').
-  const gatewaysByService = new Map<string, Map<string, GatewayNode>>();
-  for (const node of routes)
-    backendTLSPolicyAncestors(node, (svc, gw) => {
-      let m = gatewaysByService.get(svc);
-      if (!m) gatewaysByService.set(svc, (m = new Map()));
-      m.set(`${gw.namespace}/${gw.name}`, gw);
-    });
-  for (const policy of policies.all)
-    for (const svc of policy.services) for (const [k, gw] of gatewaysByService.get(svc) ?? []) policy.ancestors.set(k, gw);
-  clusters.traffic.collectAncestors(routes);
+  // ---- policy ancestors: the Gateways that accepted a route using a targeted Service, for
+  // every policy on it (a Conflicted or invalid one too: its status is reported per ancestor like
+  // the others'). Counted per (Service, Gateway), so a splice can move one route's pairs.
+  const ancestors = policies.all.length > 0 || clusters.traffic.all.length > 0 ? new PolicyAncestors(policies, clusters.traffic, ctx.controllerName) : undefined;
+  if (ancestors) {
+    for (const node of routes) ancestors.count(node, 1);
+    ancestors.assign();
+  }
 
   // ---- statuses
   const statuses: ObjectStatus[] = [];
@@ -132,7 +128,7 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
 
   const listenerIR = new Map<ListenerNode, IRListener>();
   const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
-  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, clusters, content, routes, http, listenerIR } };
+  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, ancestors, clusters, content, routes, http, listenerIR } };
 }
 
 /**
@@ -184,11 +180,6 @@ export function translateL4Routes(snapshot: Snapshot, ctx: Context, parents: Par
   return routes;
 }
 
-/** What one route adds to BackendTLSPolicy ancestors: each Gateway that accepted it, for each Service it resolved to (translate/splice-policies.ts counts these). */
-export function backendTLSPolicyAncestors(node: RouteNode, add: (service: string, gateway: GatewayNode) => void): void {
-  for (const svc of node.services) for (const p of node.parents) if (p.accepted.status === 'True') add(svc, p.gateway);
-}
-
 /** What one HTTPRoute or GRPCRoute needs from the rest of the translation. */
 export interface RouteWorld {
   ctx: Context;
@@ -221,6 +212,8 @@ export interface TranslateState {
   listenerSets: ListenerSetNode[];
   parents: Parents;
   policies: BackendTLSPolicies;
+  /** Policy ancestors counted per (Service, Gateway); undefined when there is no policy. */
+  ancestors?: PolicyAncestors;
   clusters: Clusters;
   content: ListenerContent;
   /** Every route node: HTTPRoutes and GRPCRoutes in age order, then the others. */

@@ -26,7 +26,7 @@ import { listenerSetStatus } from './listenersets.js';
 import { deepSame, shareIR } from './share.js';
 import { adoptShared, compareStatus, routeReferenceCounts, routeStatusOf, routesNamingPort, upperBound } from './splice.js';
 import { retranslateL4 } from './splice-l4.js';
-import { policyAncestors } from './splice-policies.js';
+
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';
 import type { Snapshot } from '../store/snapshot.js';
 
@@ -88,8 +88,7 @@ function worldStatuses(state: TranslateState): ObjectStatus[] {
  * translates in full and drops `state`).
  */
 export function spliceWorld(state: TranslateState, prev: TranslateResult, snapshot: Snapshot, options: TranslateOptions): TranslateResult | undefined {
-  // Before any node changes: the counts are of the routes as they were.
-  const policies = policyAncestors(state);
+  const policies = state.ancestors;
   const ctx = new Context(snapshot, options);
   const classes = buildGatewayClasses(ctx);
   const { gateways, listenerSets } = buildGateways(ctx, classes);

@@ -28,7 +28,6 @@ import { listenerSetStatus } from './listenersets.js';
 import { compareHTTP, type RankedEntry } from './precedence.js';
 import { routeStatus, type RouteNode } from './routes.js';
 import { retranslateL4 } from './splice-l4.js';
-import { policyAncestors } from './splice-policies.js';
 import type { Snapshot } from '../store/snapshot.js';
 import { deepSame, shareIR } from './share.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
@@ -141,7 +140,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   // HTTPRoutes and GRPCRoutes come first in state.routes, together in age order.
   let httpCount = state.http.size;
   const asking = askers(state);
-  const policies = policyAncestors(state);
+  const policies = state.ancestors;
 
   for (const c of changes) {
     const old = state.http.get(c.key);

@@ -9,8 +9,10 @@
 // listeners are rebuilt. A Secret rotation or a listener moved to another port costs the
 // Gateways, not the 10,000 routes.
 //
-// Same limits as ./splice.ts (no GRPCRoute or policies), and no TLSRoute, TCPRoute or UDPRoute
-// (their results are not kept per route). test/translate/incremental.test.ts checks the result
+// The new nodes' verdicts are copied into the old node objects, which every route's result
+// already points at, so no route is touched. TLSRoutes, TCPRoutes and UDPRoutes read more of a
+// listener (its TLS mode) and are few: they are translated again (./splice-l4.ts). Policies read
+// no Gateway or Secret and stay as built. test/translate/incremental.test.ts checks the result
 // equals a full translate().
 
 import { Kind } from '../api/names.js';

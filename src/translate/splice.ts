@@ -6,12 +6,14 @@
 // the same objects. The route is translated by the same code translate() runs for it
 // (translateHTTPRoute); what it added before is taken out again (ListenerContent.removeHTTP).
 //
-// Only when nothing else can depend on an HTTPRoute's result (translate/incremental.ts checks
-// it before calling): no GRPCRoute (hostname claims between the two kinds depend on route age),
-// no BackendTLSPolicy, XBackendTrafficPolicy or BackendLBPolicy (their statuses list the Gateways
-// of the routes using their Services), and nothing but HTTPRoutes changed. Anything else is a
-// full translate(). The full translate() stays the reference: test/translate/incremental.test.ts
-// checks both give deep-equal results after random changes.
+// GRPCRoutes the same way: the two kinds share virtual hosts, and of an HTTPRoute and a GRPCRoute
+// claiming overlapping hostnames on one listener the older is admitted, so a change whose
+// hostnames overlap a route of the other kind on one of its listeners gives way to a full
+// translate() (claimsCross). Policy ancestors move by the changed routes' pairs
+// (./policy-ancestors.ts); TLSRoutes, TCPRoutes and UDPRoutes are all translated again when one
+// changed (./splice-l4.ts). Anything but routes changed: ./splice-world.ts or a full translate()
+// (translate/incremental.ts decides). The full translate() stays the reference:
+// test/translate/incremental.test.ts checks both give deep-equal results after random changes.
 
 import { Kind } from '../api/names.js';
 import type { ParentReference, Resource } from '../api/types.js';

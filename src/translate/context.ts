@@ -37,7 +37,8 @@ export class Context {
   private readonly slicesByService = new Map<string, EndpointSlice[]>();
 
   constructor(
-    readonly snapshot: Snapshot,
+    /** Not readonly: a kept translation state's Context moves to each snapshot it is spliced to (incremental.ts). */
+    public snapshot: Snapshot,
     options: TranslateOptions = {},
   ) {
     this.controllerName = options.controllerName ?? DEFAULT_CONTROLLER_NAME;

@@ -64,6 +64,8 @@ export interface EncodedDelta {
   /** Route lists sent, and how many of them as edits. */
   sentLists: number;
   editedLists: number;
+  /** Entries both sides forget with this message (a sweep). */
+  droppedEntries: number;
 }
 
 /** Same own properties (sealed ones included), each the same value: the encoding is the same too. */
@@ -180,7 +182,7 @@ export class DeltaEncoder {
     this.portNames = portNames;
     this.clusterNames = clusterNames;
     const text = this.message(base, changedPorts, changedClusters, sent.lists, sent.entries, sent.dropLists, sent.dropEntries, samePorts, sameClusters);
-    return { text, version: this.version, changedPorts: changedPorts.length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited };
+    return { text, version: this.version, changedPorts: changedPorts.length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited, droppedEntries: sent.dropEntries.length };
   }
 
   /** The whole last encoded state, for a worker that holds nothing (or something else); undefined before the first encode. */

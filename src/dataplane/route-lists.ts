@@ -79,6 +79,7 @@ export class RouteLists {
   /** Entry ids the receiver holds. */
   private held = new Set<number>();
   private sinceSweep = 0;
+  private droppedSinceSweep = 0;
   // This encode's output.
   private sentLists: string[] = [];
   private sentEntries: string[] = [];
@@ -133,8 +134,10 @@ export class RouteLists {
       same?.delete(rec);
       if (same?.size === 0) this.byFirst.delete(rec.entries[0]);
     }
+    this.droppedSinceSweep += dropLists.length;
     let dropEntries: number[] = [];
-    if (this.sinceSweep > 1024 && this.sinceSweep * 4 > this.held.size) dropEntries = this.sweep();
+    // Entries die only with lists: no sweep before some list went (the first, whole-state encode).
+    if (this.droppedSinceSweep > 0 && this.sinceSweep > 1024 && this.sinceSweep * 4 > this.held.size) dropEntries = this.sweep();
     return { lists: this.sentLists, entries: this.sentEntries, dropLists, dropEntries, edited: this.edited };
   }
 
@@ -211,6 +214,7 @@ export class RouteLists {
     this.held = live;
     this.entryIds.keep(live);
     this.sinceSweep = 0;
+    this.droppedSinceSweep = 0;
     return dropped;
   }
 

@@ -198,6 +198,35 @@ test('one route added to 3,000 on three listeners: one short list edit and one e
   assert.equal(cfg2.routers.get('127.0.0.1:4/HTTP')!.listenerFor('x')!.vhosts.lookup('x')!.matcher, vh(1).matcher);
 });
 
+test('route churn: entries no list refers to are swept on both sides, and the whole state then holds only live ones', () => {
+  const mk = (name: string) => route({ path: { type: 'PathPrefix', value: `/${name}` } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name, rule: 0 } });
+  const base = Array.from({ length: 200 }, (_, i) => mk(`keep-${i}`));
+  const ir = (rs: HTTPRouteEntry[]): IR => ({ ports: [httpPort(1, [listener('h', [...rs])]), httpPort(2, [listener('s', [...rs])])], clusters: { a: cluster('a', [1]) } });
+  const enc = new DeltaEncoder();
+  const dec = new DeltaDecoder();
+  let cfg = new RuntimeConfig(dec.apply(enc.encode(ir(base)).text) as IR);
+  let dropped = 0;
+  for (let cycle = 0; cycle < 8; cycle++) {
+    const churn = Array.from({ length: 400 }, (_, i) => mk(`churn-${cycle}-${i}`));
+    for (const rs of [[...base.slice(0, 100), ...churn, ...base.slice(100)], base]) {
+      const d = enc.encode(ir(rs));
+      dropped += d.droppedEntries;
+      const got = dec.apply(d.text);
+      assert.ok(got !== 'resync');
+      assert.deepEqual(got, ir(rs));
+      cfg = new RuntimeConfig(got, cfg);
+      const q = (path: string) => cfg.routers.get('127.0.0.1:2/HTTP')!.route('x', { method: 'GET', path, query: '', headers: [] })?.source.name;
+      assert.equal(q(`/churn-${cycle}-7`), rs === base ? undefined : `churn-${cycle}-7`);
+      assert.equal(q('/keep-150/x'), 'keep-150');
+    }
+  }
+  assert.ok(dropped >= 1600, `swept ${dropped} of 3,200 churned entries`);
+  const full = enc.full()!;
+  assert.ok(!full.includes('churn-0-'), 'a swept entry is not in the whole state');
+  const fresh = new DeltaDecoder().apply(full);
+  assert.deepEqual(fresh, ir(base));
+});
+
 test('in one process (no deltas): a listener moved to another port keeps its compiled virtual host, and one route added there derives its matcher', () => {
   const entries = Array.from({ length: 2000 }, (_, i) => route({ path: { type: 'PathPrefix', value: `/svc-${i}` } }, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: `r${i}`, rule: 0 } }));
   // As the translator makes them: one array per listener, the same entry objects.

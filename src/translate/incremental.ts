@@ -151,13 +151,19 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     last = { entries: snapshot.byKeys(), options, result, state };
     return result;
   };
-  /** Only HTTPRoutes (`changes`), or only WORLD_KINDS (`changes` undefined) changed: the last translation updated in place, else undefined. */
-  const splice = (snapshot: Snapshot, options: TranslateOptions, changes?: RouteChange[], l4 = false): TranslateResult | undefined => {
+  /**
+   * WORLD_KINDS changed (`world`), and/or routes (`changes`, `l4`): the last translation updated
+   * in place, else undefined. With both, the Gateways first (every route kept as it was: the
+   * translation of the new world and the old routes), then the routes on top of that.
+   */
+  const splice = (snapshot: Snapshot, options: TranslateOptions, world: boolean, changes: RouteChange[], l4: boolean): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
     last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
     try {
-      const result = changes ? spliceHTTPRoutes(state, last.result, changes, l4 ? snapshot : undefined) : spliceWorld(state, last.result, snapshot, options);
+      let result: TranslateResult | undefined = last.result;
+      if (world) result = spliceWorld(state, result, snapshot, options);
+      if (result && (changes.length > 0 || l4)) result = spliceHTTPRoutes(state, result, changes, l4 ? snapshot : undefined);
       if (!result) return undefined;
       // The state's Context reads the new snapshot from now on (a route splice changed nothing it
       // reads: Services, grants, slices, policies; a world splice read the new one itself).
@@ -196,18 +202,13 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       } else if (WORLD_KINDS.has(kind)) world = true;
       else others = true;
     }
-    if (world && !others && routes.length === 0 && !l4 && services.size === 0) {
-      const result = splice(snapshot, options);
+    const routed = routes.length > 0 || l4;
+    if (others || ((world || routed) && services.size > 0)) return translateFull(snapshot, options);
+    if (world || routed) {
+      const result = splice(snapshot, options, world, routes, l4);
       if (!result) return translateFull(snapshot, options);
-      stats.worldSpliced++;
-      last = { entries, options, result, state: last.state };
-      return result;
-    }
-    if (others || world || ((routes.length > 0 || l4) && services.size > 0)) return translateFull(snapshot, options);
-    if (routes.length > 0 || l4) {
-      const result = splice(snapshot, options, routes, l4);
-      if (!result) return translateFull(snapshot, options);
-      stats.routesSpliced++;
+      if (world) stats.worldSpliced++;
+      if (routed) stats.routesSpliced++;
       last = { entries, options, result, state: last.state };
       return result;
     }

@@ -269,6 +269,13 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
         l.tls = { ...(l.tls as Spec), certificateRefs: [{ name: meta(r.pick(secrets)).name }] };
       } else meta(x).labels = { ...(meta(x).labels ?? {}), edited: String(step) };
       put(x);
+      // Sometimes a route in the same change: the Gateways spliced first, then the route.
+      if (routes.length && r.int(2) === 0) {
+        const y = clone(r.pick(routes));
+        const what = editRoute(y);
+        put(y);
+        return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name} (attachment unchanged) and ${y.kind} ${meta(y).namespace}/${meta(y).name}: ${what}`;
+      }
       return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name} (attachment unchanged)`;
     }
   }
@@ -303,7 +310,7 @@ const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -331,6 +338,7 @@ test('incremental translation equals a full translate() after every random chang
       if (inc.stats.routesSpliced > spliced && / GRPCRoute /.test(done.at(-1) ?? '')) totals.grpcSpliced++;
       if (inc.stats.routesSpliced > spliced && / (TLSRoute|TCPRoute|UDPRoute) /.test(done.at(-1) ?? '')) totals.l4Spliced++;
       if (inc.stats.worldSpliced > world && L4_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.worldL4Spliced++;
+      if (inc.stats.worldSpliced > world && inc.stats.routesSpliced > spliced) totals.bothSpliced++;
       world = inc.stats.worldSpliced;
       if (inc.stats.routesSpliced > spliced && POLICY_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.policySpliced++;
       spliced = inc.stats.routesSpliced;
@@ -350,6 +358,7 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.grpcSpliced > 10, `GRPCRoute splice taken ${totals.grpcSpliced} times`);
   assert.ok(totals.l4Spliced > 10, `TLSRoute/TCPRoute/UDPRoute splice taken ${totals.l4Spliced} times`);
   assert.ok(totals.worldL4Spliced > 10, `Gateway/Secret splice beside L4 routes taken ${totals.worldL4Spliced} times`);
+  assert.ok(totals.bothSpliced > 10, `Gateway and route splice in one change taken ${totals.bothSpliced} times`);
   assert.ok(totals.policySpliced > 10, `route splice beside policies taken ${totals.policySpliced} times`);
   if (process.env.SHOW_TOTALS) console.log(totals);
 });

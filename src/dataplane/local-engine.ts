@@ -76,7 +76,7 @@ export class LocalEngine implements Engine {
           if (c.protocol === 'tcp' || c.protocol === 'udp') continue;
           let idle = 0;
           let open = 0;
-          for (const k of c.keys) {
+          for (const k of c.usedKeys()) {
             if (seen.has(k)) continue;
             seen.add(k);
             idle += this.shared.pool.idleCount(k);

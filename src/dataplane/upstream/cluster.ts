@@ -8,8 +8,12 @@ export class RuntimeCluster {
   readonly protocol: Cluster['protocol'];
   readonly endpoints: Endpoint[];
   readonly tls: UpstreamTLS | undefined;
-  /** Pool keys, one per endpoint, so sockets survive applies when endpoint and TLS settings are unchanged. */
-  readonly keys: string[];
+  /**
+   * Pool keys by endpoint index (see key()), made on first use: a cluster of 100 endpoints
+   * seldom dials them all, and 100,000 eager keys held ~11 MB in every worker.
+   */
+  private readonly keys: (string | undefined)[] = [];
+  private tlsKey: string | undefined;
   /** XBackendTrafficPolicy retryConstraint; null when none applies. */
   readonly budget: RetryBudgetTracker | null;
   private rr = 0;
@@ -21,10 +25,22 @@ export class RuntimeCluster {
     this.protocol = c.protocol;
     this.endpoints = c.endpoints;
     this.tls = c.tls;
-    const tlsKey = c.tls ? '|tls|' + JSON.stringify(c.tls) : '';
-    this.keys = c.endpoints.map((e) => c.protocol + '|' + e.address + ':' + e.port + tlsKey);
     this.rr = rrStart;
     this.budget = c.retryBudget ? new RetryBudgetTracker(c.retryBudget) : null;
+  }
+
+  /** The pool key of endpoint `i`: sockets survive applies when the endpoint and the TLS settings are unchanged. */
+  key(i: number): string {
+    const k = this.keys[i];
+    if (k !== undefined) return k;
+    this.tlsKey ??= this.tls ? '|tls|' + JSON.stringify(this.tls) : '';
+    const e = this.endpoints[i]!;
+    return (this.keys[i] = this.protocol + '|' + e.address + ':' + e.port + this.tlsKey);
+  }
+
+  /** The keys made so far: an endpoint without one never had a pooled socket. */
+  usedKeys(): Iterable<string> {
+    return this.keys.filter((k) => k !== undefined);
   }
 
   /** Next endpoint index (round robin), -1 when the cluster has none. */

@@ -9,7 +9,7 @@ export class H2Pool {
   private sessions = new Map<string, http2.ClientHttp2Session>();
 
   session(cluster: RuntimeCluster, i: number): http2.ClientHttp2Session {
-    const key = cluster.keys[i]!;
+    const key = cluster.key(i);
     const existing = this.sessions.get(key);
     if (existing && !existing.closed && !existing.destroyed) return existing;
     const ep = cluster.endpoints[i]!;

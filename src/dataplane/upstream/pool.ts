@@ -99,7 +99,7 @@ export class Pool {
 
   /** A socket for endpoint `i` of `cluster`, idle one first. The owner is attached before returning. */
   acquire(cluster: RuntimeCluster, i: number, owner: UpstreamOwner): UpstreamConn {
-    const key = cluster.keys[i]!;
+    const key = cluster.key(i);
     const list = this.idle.get(key);
     while (list && list.length) {
       const up = list.pop()!;
@@ -139,7 +139,7 @@ export class Pool {
     const socket = cluster.tls
       ? tls.connect({ host: ep.address, port: ep.port, ...upstreamTlsOptions(cluster.tls), ALPNProtocols: ['http/1.1'] })
       : net.connect({ host: ep.address, port: ep.port });
-    const up = new UpstreamConn(socket, cluster.keys[i]!, this);
+    const up = new UpstreamConn(socket, cluster.key(i), this);
     up.owner = owner;
     return up;
   }

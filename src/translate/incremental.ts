@@ -187,13 +187,17 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     let others = false;
     let world = false;
     let l4 = false;
+    let unreferenced = false;
     // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
     const changed = snapshot.delta?.from === last.entries ? snapshot.delta.keys : changedKeys(last.entries, entries);
     for (const k of changed) {
       const before = last.entries.get(k)?.resource;
       const after = entries.get(k)?.resource;
       const matters = (before !== undefined && changeMatters(references, before)) || (after !== undefined && changeMatters(references, after));
-      if (!matters) continue;
+      if (!matters) {
+        unreferenced = true;
+        continue;
+      }
       const kind = (before ?? after)!.kind;
       if (SPLICED_ROUTE_KINDS.has(kind)) routes.push({ key: k, before, after });
       else if (L4_ROUTE_KINDS.has(kind)) l4 = true;
@@ -203,7 +207,11 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else others = true;
     }
     const routed = routes.length > 0 || l4;
-    if (others || ((world || routed) && services.size > 0)) return translateFull(snapshot, options);
+    // A route splice reads through the kept state's Context, made from an older snapshot (it
+    // indexes slices and grants once): an object nothing referred to yet that came in the same
+    // batch (a new route's new Service and its slices) would be missed, and the route reported
+    // BackendNotFound. Test: incremental-unreferenced.test.ts.
+    if (others || ((world || routed) && services.size > 0) || (routes.length > 0 && unreferenced)) return translateFull(snapshot, options);
     if (world || routed) {
       const result = splice(snapshot, options, world, routes, l4);
       if (!result) return translateFull(snapshot, options);

@@ -1,0 +1,67 @@
+// A route added in the same batch as the Service and EndpointSlice it names. The Service is no
+// change that "matters" to the last translation (nothing looked it up yet), but the new route
+// reads it: the incremental result must still equal a full translate(). Seen in controller mode
+// (conformance HTTPRouteServiceTypes, 22:27 UTC): once status echoes stopped forcing a full
+// translation per rebuild, the route was spliced against the kept state's old snapshot and
+// reported BackendNotFound for a Service that existed, and kept reporting it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Resource } from '../../src/api/types.js';
+import { Snapshot } from '../../src/store/snapshot.js';
+import { translate } from '../../src/translate/index.js';
+import { incrementalTranslate } from '../../src/translate/incremental.js';
+
+const GW = 'gateway.networking.k8s.io/v1';
+const base: Resource[] = [
+  { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: 'portico.dev/gateway-controller' } },
+  { apiVersion: GW, kind: 'Gateway', metadata: { name: 'gw', namespace: 'app' }, spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] } },
+  ...backend('old'),
+  route('old'),
+];
+
+function backend(name: string): Resource[] {
+  return [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'app' }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-1`, namespace: 'app', labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    } as unknown as Resource,
+  ];
+}
+
+function route(name: string): Resource {
+  return {
+    apiVersion: GW,
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: 'app' },
+    spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${name}` } }], backendRefs: [{ name, port: 80 }] }] },
+  };
+}
+
+const options = { addressFor: () => '127.0.0.1', sessionSeed: 'test' };
+const summary = (statuses: readonly { kind: string; name: string; status: unknown }[]) => JSON.stringify(statuses.filter((s) => s.kind === 'HTTPRoute'));
+
+for (const [what, added] of [
+  ['a route with its new Service and EndpointSlice', [...backend('new'), route('new')]],
+  ['a route with its new Service, the EndpointSlice a batch later', [backend('new')[0]!, route('new')]],
+] as const) {
+  test(`${what}, in one batch: incremental == full translate()`, () => {
+    const inc = incrementalTranslate(translate);
+    let snapshot = new Snapshot(base.map((resource) => ({ resource })));
+    inc(snapshot, options);
+    const batches = what.includes('a batch later') ? [added, [backend('new')[1]!]] : [added];
+    let all = [...base];
+    for (const batch of batches) {
+      all = [...all, ...batch];
+      snapshot = new Snapshot(all.map((resource) => ({ resource })), snapshot);
+      const got = inc(snapshot, options);
+      const want = translate(snapshot, options);
+      assert.equal(summary(got.statuses), summary(want.statuses));
+      assert.deepEqual(got.ir, want.ir);
+    }
+  });
+}

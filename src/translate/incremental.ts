@@ -207,11 +207,11 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else others = true;
     }
     const routed = routes.length > 0 || l4;
-    // A route splice reads through the kept state's Context, made from an older snapshot (it
-    // indexes slices and grants once): an object nothing referred to yet that came in the same
-    // batch (a new route's new Service and its slices) would be missed, and the route reported
-    // BackendNotFound. Test: incremental-unreferenced.test.ts.
-    if (others || ((world || routed) && services.size > 0) || (routes.length > 0 && unreferenced)) return translateFull(snapshot, options);
+    // A route splice (HTTP/GRPC, and L4's) reads through the kept state's Context, made from an
+    // older snapshot (it indexes slices and grants once): an object nothing referred to yet that
+    // came in the same batch (a new route's new Service and its slices) would be missed, and the
+    // route reported BackendNotFound. Test: incremental-unreferenced.test.ts.
+    if (others || ((world || routed) && services.size > 0) || (routed && unreferenced)) return translateFull(snapshot, options);
     if (world || routed) {
       const result = splice(snapshot, options, world, routes, l4);
       if (!result) return translateFull(snapshot, options);

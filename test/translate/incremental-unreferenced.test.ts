@@ -14,9 +14,11 @@ import { incrementalTranslate } from '../../src/translate/incremental.js';
 const GW = 'gateway.networking.k8s.io/v1';
 const base: Resource[] = [
   { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'portico' }, spec: { controllerName: 'portico.dev/gateway-controller' } },
-  { apiVersion: GW, kind: 'Gateway', metadata: { name: 'gw', namespace: 'app' }, spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] } },
+  { apiVersion: GW, kind: 'Gateway', metadata: { name: 'gw', namespace: 'app' }, spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }, { name: 'tcp', port: 9000, protocol: 'TCP' }] } },
   ...backend('old'),
   route('old'),
+  ...backend('old-tcp'),
+  tcpRoute('old-tcp'),
 ];
 
 function backend(name: string): Resource[] {
@@ -42,12 +44,17 @@ function route(name: string): Resource {
   };
 }
 
+function tcpRoute(name: string): Resource {
+  return { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', metadata: { name, namespace: 'app' }, spec: { parentRefs: [{ name: 'gw', sectionName: 'tcp' }], rules: [{ backendRefs: [{ name, port: 80 }] }] } };
+}
+
 const options = { addressFor: () => '127.0.0.1', sessionSeed: 'test' };
-const summary = (statuses: readonly { kind: string; name: string; status: unknown }[]) => JSON.stringify(statuses.filter((s) => s.kind === 'HTTPRoute'));
+const summary = (statuses: readonly { kind: string; name: string; status: unknown }[]) => JSON.stringify(statuses.filter((s) => s.kind.endsWith('Route')));
 
 for (const [what, added] of [
   ['a route with its new Service and EndpointSlice', [...backend('new'), route('new')]],
   ['a route with its new Service, the EndpointSlice a batch later', [backend('new')[0]!, route('new')]],
+  ['a TCPRoute with its new Service and EndpointSlice', [...backend('new-tcp'), tcpRoute('new-tcp')]],
 ] as const) {
   test(`${what}, in one batch: incremental == full translate()`, () => {
     const inc = incrementalTranslate(translate);

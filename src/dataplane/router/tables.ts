@@ -102,7 +102,8 @@ export class Matchers {
     if (m) return m;
     let same = this.thisApply.get(routes[0]);
     if (!same) this.thisApply.set(routes[0], (same = []));
-    m = same.find((x) => sameRoutes(x.routes, routes));
+    // The last 32 only: a route every virtual host starts with (a catch-all) would make this quadratic.
+    for (let k = same.length - 1; k >= 0 && k >= same.length - 32 && !m; k--) if (sameRoutes(same[k]!.routes, routes)) m = same[k];
     if (!m) {
       m = new CompiledMatcher(routes, base);
       same.push(m);

@@ -10,7 +10,7 @@
 // the entries are a version of one VersionedMap (store/versioned-map.ts), which the Snapshot
 // takes as it is.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -167,7 +167,11 @@ export class FileLoader {
     return this.assemble(touched, !targeted);
   }
 
-  /** Reads the named paths (and files read empty last time) again; false when the listing must be redone instead. */
+  /**
+   * Reads the named paths (and files read empty last time) again; false when the listing must be
+   * redone instead. Synchronously: a few files, and each thread-pool round trip of an async read
+   * costs more than the read itself when the machine is busy.
+   */
   private async readOnly(changed: Iterable<string>, emptiedBefore: ReadonlySet<string>, touched: Set<string>): Promise<boolean> {
     for (const p of new Set([...changed, ...emptiedBefore])) {
       const known = this.files.has(p);
@@ -176,7 +180,7 @@ export class FileLoader {
       if (!known && (!this.dirs.has(dirname(p)) || basename(p).startsWith('.') || basename(p) === 'node_modules')) continue;
       let st: Stats;
       try {
-        st = await stat(p);
+        st = statSync(p);
       } catch {
         if (this.named.has(p)) return false; // the listing reports a named path that is gone
         if (known) (this.files.delete(p), touched.add(p));
@@ -187,7 +191,7 @@ export class FileLoader {
         if (known) (this.files.delete(p), touched.add(p));
         continue;
       }
-      await this.read(p, st, emptiedBefore);
+      await this.read(p, st, emptiedBefore, true);
       touched.add(p);
     }
     return true;
@@ -231,13 +235,13 @@ export class FileLoader {
   }
 
   /** Reads one file into `files`: parsed again only when its text changed. */
-  private async read(f: string, st: Stats, emptiedBefore: ReadonlySet<string>): Promise<void> {
+  private async read(f: string, st: Stats, emptiedBefore: ReadonlySet<string>, sync = false): Promise<void> {
     const shown = display(f);
     const prev = this.files.get(f);
     const stamp = { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
     let text: string;
     try {
-      text = await readFile(f, 'utf8');
+      text = sync ? readFileSync(f, 'utf8') : await readFile(f, 'utf8');
     } catch (e) {
       this.files.set(f, { ...stamp, digest: '', good: prev?.good ?? [], syntax: [{ severity: 'error', file: shown, line: 0, message: `cannot read: ${(e as Error).message}` }] });
       return;

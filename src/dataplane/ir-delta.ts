@@ -30,8 +30,10 @@ import { RouteLists, type ListWire } from './route-lists.js';
 interface Part<T> {
   obj: T;
   text: string;
-  /** Ports: per virtual host ("listener\nhostname"), the list id its routes are. */
+  /** Ports: per virtual host ("listener\nhostname"), the list id its routes are (the base of its next version). */
   lists?: Map<string, number>;
+  /** Ports: every list id its text names, once per virtual host (what the lists' reference counts count). */
+  listIds?: number[];
 }
 
 /** What a delta message carries (after decodeForEngine). */
@@ -114,7 +116,7 @@ function names(parts: Map<string, unknown>, prev: string[]): string[] {
 const vhostKey = (l: Listener, hostname: string): string => `${l.name}\n${hostname}`;
 
 /** A port's text as it travels: every virtual host's routes replaced by a list id (recorded in `lists`). */
-function encodePort(port: Port, routeLists: RouteLists, before: Map<string, number> | undefined, lists: Map<string, number>): string {
+function encodePort(port: Port, routeLists: RouteLists, before: Map<string, number> | undefined, lists: Map<string, number>, listIds: number[]): string {
   const listeners = port.listeners.map((l): Listener => {
     if (!l.virtualHosts) return l;
     return {
@@ -123,6 +125,7 @@ function encodePort(port: Port, routeLists: RouteLists, before: Map<string, numb
         const key = vhostKey(l, v.hostname);
         const id = routeLists.listFor(v.routes, before?.get(key));
         lists.set(key, id);
+        listIds.push(id);
         return { ...v, routes: id as unknown as HTTPRouteEntry[] };
       }),
     };
@@ -139,17 +142,18 @@ function portParts(items: readonly Port[], prev: Map<string, Part<Port>>, routeL
       continue;
     }
     const lists = new Map<string, number>();
-    const text = encodePort(obj, routeLists, old?.lists, lists);
-    for (const id of lists.values()) routeLists.ref(id);
-    if (old?.lists) for (const id of old.lists.values()) routeLists.unref(id);
+    const listIds: number[] = [];
+    const text = encodePort(obj, routeLists, old?.lists, lists, listIds);
+    for (const id of listIds) routeLists.ref(id);
+    for (const id of old?.listIds ?? []) routeLists.unref(id);
     if (old && old.text === text) {
-      out.set(obj.name, { obj, text: old.text, lists });
+      out.set(obj.name, { obj, text: old.text, lists, listIds });
       continue;
     }
-    out.set(obj.name, { obj, text, lists });
+    out.set(obj.name, { obj, text, lists, listIds });
     changed.push(obj.name);
   }
-  for (const [name, old] of prev) if (!out.has(name) && old.lists) for (const id of old.lists.values()) routeLists.unref(id);
+  for (const [name, old] of prev) if (!out.has(name)) for (const id of old.listIds ?? []) routeLists.unref(id);
   return out;
 }
 

@@ -72,7 +72,8 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   const ordered = sortByAge(httpish, (x) => x.r);
   // Per listener, the effective hostnames claimed by each kind (GRPCRoute spec: exactly one
   // of two overlapping HTTPRoute/GRPCRoute is accepted, the older).
-  const world: RouteWorld = { ctx, parents, clusters, content, claims: new Map() };
+  const recordAsked = snapshot.list(Kind.GRPCRoute).length > 0;
+  const world: RouteWorld = { ctx, parents, clusters, content, claims: new Map(), recordAsked };
   const http = new Map<string, HTTPRouteState>();
   for (const [order, { kind, r }] of ordered.entries()) {
     const done = translateHTTPRoute(world, kind, r, order);
@@ -128,7 +129,7 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
 
   const listenerIR = new Map<ListenerNode, IRListener>();
   const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
-  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, ancestors, clusters, content, routes, http, listenerIR } };
+  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, ancestors, clusters, content, routes, http, recordAsked, listenerIR } };
 }
 
 /**
@@ -187,6 +188,8 @@ export interface RouteWorld {
   clusters: Clusters;
   content: ListenerContent;
   claims: Map<ListenerNode, { HTTPRoute: HostnameClaims; GRPCRoute: HostnameClaims }>;
+  /** Record HTTPRouteState.asked (see there). */
+  recordAsked?: boolean;
 }
 
 /** One HTTPRoute's or GRPCRoute's part of a translation: its node, the entries it added to each listener's virtual host, the keys it looked up. */
@@ -194,8 +197,12 @@ export interface HTTPRouteState {
   node: RouteNode;
   served: { listener: ListenerNode; hostname: string; added: RankedEntry[] }[];
   references: Set<string>;
-  /** Every listener the route asked to be admitted on, with its hostnames there (HTTPRoute/GRPCRoute claims: translate/splice.ts). */
-  asked: { listener: ListenerNode; hosts: string[] }[];
+  /**
+   * Every listener the route asked to be admitted on, with its hostnames there (HTTPRoute/GRPCRoute
+   * claims: translate/splice.ts). Kept only while GRPCRoutes exist (RouteWorld.recordAsked): with one
+   * kind alone no claim can cross.
+   */
+  asked?: { listener: ListenerNode; hosts: string[] }[];
 }
 
 export interface TranslateState {
@@ -218,6 +225,8 @@ export interface TranslateState {
   content: ListenerContent;
   /** Every route node: HTTPRoutes and GRPCRoutes in age order, then the others. */
   routes: RouteNode[];
+  /** Whether HTTPRouteState.asked is kept (GRPCRoutes existed when translate() built this state). */
+  recordAsked: boolean;
   /** HTTPRoutes and GRPCRoutes by routeKey(). */
   http: Map<string, HTTPRouteState>;
   /** The IR listener built for each programmed listener (before per-Gateway client certificates). */
@@ -228,7 +237,7 @@ export interface TranslateState {
 export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute', r: Resource, order: number): HTTPRouteState {
   const { ctx, parents, clusters, content, claims } = w;
   const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
-  const done: HTTPRouteState = { node, served: [], references: new Set(), asked: [] };
+  const done: HTTPRouteState = { node, served: [], references: new Set() };
   const outer = ctx.recording;
   ctx.recording = done.references;
   try {
@@ -244,7 +253,7 @@ export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute
         hostnames: hosts.hostnames,
         invalid: hosts.invalid ?? routeInvalid(node),
         admit: (l, hosts) => {
-          done.asked.push({ listener: l, hosts });
+          if (w.recordAsked) (done.asked ??= []).push({ listener: l, hosts });
           let c = claims.get(l);
           if (!c) claims.set(l, (c = { HTTPRoute: new HostnameClaims(), GRPCRoute: new HostnameClaims() }));
           const other = kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';

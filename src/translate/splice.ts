@@ -54,7 +54,7 @@ function askers(state: TranslateState): Askers {
 }
 
 function addAsker(index: Askers, h: HTTPRouteState): void {
-  for (const a of h.asked) {
+  for (const a of h.asked ?? []) {
     let m = index.get(a.listener);
     if (!m) index.set(a.listener, (m = { HTTPRoute: new Set(), GRPCRoute: new Set() }));
     m[h.node.kind as HTTPishKind].add(h);
@@ -62,7 +62,7 @@ function addAsker(index: Askers, h: HTTPRouteState): void {
 }
 
 function removeAsker(index: Askers, h: HTTPRouteState): void {
-  for (const a of h.asked) index.get(a.listener)?.[h.node.kind as HTTPishKind].delete(h);
+  for (const a of h.asked ?? []) index.get(a.listener)?.[h.node.kind as HTTPishKind].delete(h);
 }
 
 /**
@@ -73,12 +73,12 @@ function removeAsker(index: Askers, h: HTTPRouteState): void {
  */
 function claimsCross(index: Askers, h: HTTPRouteState): boolean {
   const other = OTHER[h.node.kind as HTTPishKind];
-  for (const a of h.asked) {
+  for (const a of h.asked ?? []) {
     const them = index.get(a.listener)?.[other];
     if (!them || them.size === 0) continue;
     const mine = new HostnameClaims();
     for (const host of a.hosts) mine.add(host, 'changed');
-    for (const d of them) for (const b of d.asked) if (b.listener === a.listener && b.hosts.some((host) => mine.overlap(host) !== undefined)) return true;
+    for (const d of them) for (const b of d.asked ?? []) if (b.listener === a.listener && b.hosts.some((host) => mine.overlap(host) !== undefined)) return true;
   }
   return false;
 }
@@ -113,7 +113,7 @@ export interface RouteChange {
 export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, changes: readonly RouteChange[], l4?: Snapshot): TranslateResult | undefined {
   const { ctx, content } = state;
   if (!content.sorted) return undefined; // buildIR() sorts them
-  const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map() };
+  const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map(), recordAsked: state.recordAsked };
   const touched = new Set<ListenerNode>();
   // How many routes looked up each key: a route's change moves the references only when a count leaves or reaches 0.
   const counts = routeReferenceCounts(state);
@@ -141,14 +141,17 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const newStatus: ObjectStatus[] = [];
   // HTTPRoutes and GRPCRoutes come first in state.routes, together in age order.
   let httpCount = state.http.size;
-  const asking = askers(state);
+  // Without GRPCRoutes no claim crosses kinds, and none was recorded: the first GRPCRoute is a full translate().
+  const asking = state.recordAsked ? askers(state) : undefined;
   const policies = state.ancestors;
 
   for (const c of changes) {
     const old = state.http.get(c.key);
     if (old) {
-      if (claimsCross(asking, old)) return undefined;
-      removeAsker(asking, old);
+      if (asking) {
+        if (claimsCross(asking, old)) return undefined;
+        removeAsker(asking, old);
+      }
       policies?.count(old.node, -1);
       for (const s of old.served) {
         content.removeHTTP(s.listener, s.hostname, s.added);
@@ -169,6 +172,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     if (!r) continue;
     const kind = r.kind as HTTPishKind;
     if (!SPLICED_ROUTE_KINDS.has(kind) || routeKey(kind, r) !== c.key) return undefined;
+    if (!asking && kind === Kind.GRPCRoute) return undefined;
     // Its place in age order, and an order number between its neighbours' (only compared, never shown).
     const nodes = state.routes;
     let lo = 0;
@@ -184,8 +188,10 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     const order = (below + above) / 2;
     if (!(order > below && order < above)) return undefined; // no room left between two neighbours
     const done = translateHTTPRoute(world, kind, r, order);
-    if (claimsCross(asking, done)) return undefined;
-    addAsker(asking, done);
+    if (asking) {
+      if (claimsCross(asking, done)) return undefined;
+      addAsker(asking, done);
+    }
     policies?.count(done.node, 1);
     // translateHTTPRoute appended the entries; move each to its place in precedence order.
     for (const s of done.served) {

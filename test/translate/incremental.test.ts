@@ -198,6 +198,17 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
       editRoute(y);
       put(y);
     }
+    // Sometimes with a Service (and its EndpointSlice) nothing referred to before, in the same change.
+    if (r.int(4) === 0) {
+      const ns = meta(x).namespace ?? 'default';
+      const name = `fresh-${step}`;
+      put({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } } as unknown as Resource);
+      put(slice(ns, `${name}-1`, name, r));
+      const rules = (Array.isArray(specOf(x).rules) ? specOf(x).rules : []) as Spec[];
+      if (rules[0]) rules[0].backendRefs = [{ name, port: 80 }];
+      put(x);
+      return `add ${x.kind} ${ns}/${meta(x).name} with its new Service ${name}`;
+    }
     return `add ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
   }
   if (choice === 18 && routes.length) {

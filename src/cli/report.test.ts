@@ -81,7 +81,7 @@ test('RunSummary prints what renderSummaryChange prints, looking only at the sta
   let seed = 5;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
+    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
   };
   const routeStatus = (name: string, ok: boolean): ObjectStatus => ({
     kind: 'HTTPRoute',

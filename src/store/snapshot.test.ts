@@ -16,7 +16,7 @@ test('a snapshot patched from the previous one lists what a fresh one lists', ()
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
+    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
   };
   const live = new Map<string, Entry>();
   let prev: Snapshot | undefined;
@@ -55,13 +55,14 @@ test('a snapshot patched from the previous one lists what a fresh one lists', ()
   }
 });
 
-test('a snapshot from a later version of the previous snapshot VersionedMap lists what a fresh one lists, and the previous one still reads as it was', () => {
+for (const retireAt of [undefined, 5])
+test(`a snapshot from a later version of the previous snapshot VersionedMap lists what a fresh one lists, and the previous one still reads as it was${retireAt ? ' (lines retired often)' : ''}`, () => {
   let seed = 3;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
+    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
   };
-  let map = VersionedMap.of(new Map<string, Entry>());
+  let map = VersionedMap.of(new Map<string, Entry>(), retireAt);
   let prev: { snapshot: Snapshot; live: Map<string, Entry> } | undefined;
   for (let step = 0; step < 300; step++) {
     const changes: [string, Entry | undefined][] = [];

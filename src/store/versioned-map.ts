@@ -5,6 +5,18 @@
 // and leaves behind, in the older version, the values it had for the keys that changed (a
 // persistent map by "rerooting", as persistent arrays are done). Reads of the newest version cost
 // a Map lookup; reads of an older one walk the versions after it, each holding only its changes.
+//
+// An older version still held keeps alive every value replaced since it was made (its way to the
+// newest version passes them all). So that this stays bounded under endless churn, a line is
+// retired once the values it has replaced reach half its size (at least 1,024): the next version
+// starts a line of its own from a copy (O(size), once per size/2 changes), and the versions of the
+// retired line keep reading it as it was, which no longer grows.
+
+/** What the versions of one line share: how many values they have replaced, and when to retire the line. */
+interface Line {
+  replaced: number;
+  readonly retireAt?: number;
+}
 
 export class VersionedMap<V> implements ReadonlyMap<string, V> {
   /** Set on the newest version of its line only. */
@@ -16,13 +28,17 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
   private constructor(
     map: Map<string, V>,
     readonly size: number,
+    private line: Line,
   ) {
     this.map = map;
   }
 
-  /** A first version holding `map` (which it owns from now on: the caller must not change it). */
-  static of<V>(map: Map<string, V> = new Map()): VersionedMap<V> {
-    return new VersionedMap(map, map.size);
+  /**
+   * A first version holding `map` (which it owns from now on: the caller must not change it).
+   * `retireAt`: replaced values after which a line is retired (default: half its size, at least 1,024).
+   */
+  static of<V>(map: Map<string, V> = new Map(), retireAt?: number): VersionedMap<V> {
+    return new VersionedMap(map, map.size, { replaced: 0, retireAt });
   }
 
   /**
@@ -42,10 +58,14 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
       else map.set(k, v);
     }
     if (undo.size === 0) return this;
-    const next = new VersionedMap(map, map.size);
+    const line = this.line;
+    const next = new VersionedMap(map, map.size, line);
     this.map = undefined;
     this.next = next;
     this.undo = undo;
+    line.replaced += undo.size;
+    // Retired: `next` stays the newest version of this line for good; the caller gets a copy on a new line.
+    if (line.replaced > (line.retireAt ?? Math.max(1024, map.size / 2))) return new VersionedMap(new Map(map), map.size, { replaced: 0, retireAt: line.retireAt });
     return next;
   }
 
@@ -110,6 +130,7 @@ export class VersionedMap<V> implements ReadonlyMap<string, V> {
     this.map = map;
     this.next = undefined;
     this.undo = undefined;
+    this.line = { replaced: 0, retireAt: this.line.retireAt };
     return map;
   }
 

@@ -14,7 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/sources/kubernetes.js';
-import { apply, installGatewayApiCrds, kubeConfigFrom, remove } from '../../test/k8s/helpers.js';
+import { apply, getObj, installGatewayApiCrds, kubeConfigFrom, remove } from '../../test/k8s/helpers.js';
 import type { BenchContext } from './context.js';
 import { httpRoute } from './manifests.js';
 import { cpAddedRoute, cpEndpoints, cpGateway, cpRoutes, cpSecret, ENDPOINTS_PER_SERVICE, EPS_PROBE_PATH, serviceCount, type CpPorts } from './cp-manifests.js';
@@ -195,6 +195,10 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       // The namespace takes its objects with it; the GatewayClass is cluster-scoped.
       await remove(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined);
       await remove(client, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: tag } }).catch(() => undefined);
+      // Wait until it is gone: the next row's controller watches every namespace, and 12,000 objects
+      // being deleted under it (a minute or more here) made its changes wait behind those deletions.
+      const gone = Date.now() + 600_000;
+      while (Date.now() < gone && (await getObj(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined))) await sleep(1000);
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(

@@ -4,6 +4,9 @@ import type { EngineOptions } from './engine-api.js';
 import type { FromWorker, ToWorker } from './cluster-engine.js';
 import { LocalEngine } from './local-engine.js';
 import { DeltaDecoder } from './ir-delta.js';
+import { releaseRejectedHandles } from './cluster-bind.js';
+
+releaseRejectedHandles();
 
 const raw = JSON.parse(process.env.PORTICO_ENGINE_OPTIONS ?? '{}') as EngineOptions & { hasAccessLog?: boolean };
 const send = (m: FromWorker): void => {

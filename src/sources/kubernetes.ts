@@ -13,7 +13,6 @@ import { VersionedMap } from '../store/versioned-map.js';
 
 export { ApiClient, ApiError, type ApiResponse } from './api-client.js';
 import { ApiClient, ApiError } from './api-client.js';
-import { compactEndpointSlice } from './compact-endpoints.js';
 
 // ---------------------------------------------------------------- kinds and paths
 
@@ -203,10 +202,7 @@ function normalise(obj: KubernetesObject, served: ServedKind): Resource {
   const o = obj as Resource & { metadata: { managedFields?: unknown } };
   // managedFields is large and meaningless here; kind/apiVersion are missing on list items.
   const { managedFields: _drop, ...metadata } = o.metadata as Resource['metadata'] & { managedFields?: unknown };
-  const r = { ...o, apiVersion: apiVersionOf(served), kind: served.kind, metadata };
-  // The same compact endpoints as the file source keeps (./compact-endpoints.ts): most of what a
-  // cluster's store holds at scale.
-  return served.kind === 'EndpointSlice' ? (compactEndpointSlice(r as Resource & { endpoints?: unknown }) as Resource) : r;
+  return { ...o, apiVersion: apiVersionOf(served), kind: served.kind, metadata };
 }
 
 /** Equal but for .status and metadata.resourceVersion (which every status write changes). */

@@ -74,25 +74,3 @@ test('versionedEntries: a Snapshot from the next version sees exactly the keys t
   assert.deepEqual(source.list(Kind.HTTPRoute).map((r) => r.metadata.name).sort(), ['r0', 'r1', 'r3', 'r4', 'r9']);
   assert.deepEqual([...source.byKind(Kind.HTTPRoute).keys()].sort(), ['HTTPRoute/app/r0', 'HTTPRoute/app/r1', 'HTTPRoute/app/r3', 'HTTPRoute/app/r4', 'HTTPRoute/app/r9']);
 });
-
-test('an EndpointSlice from the API server is kept compact: the same content, conditions shared between endpoints and slices', () => {
-  const source = new Source({ kubeConfig: kc });
-  const eps = (name: string, ips: string[]) =>
-    ({
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name, namespace: 'app', uid: `uid-${name}`, resourceVersion: '1', labels: { 'kubernetes.io/service-name': 'svc' } },
-      addressType: 'IPv4',
-      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n1' })),
-      ports: [{ port: 8080, protocol: 'TCP' }],
-    }) as unknown as Resource;
-  const a = eps('a', ['10.0.0.1', '10.0.0.2']);
-  source.observe('add', served(Kind.EndpointSlice), structuredClone(a) as never);
-  source.observe('add', served(Kind.EndpointSlice), structuredClone(eps('b', ['10.0.0.3'])) as never);
-  const got = (n: string) => source.get(Kind.EndpointSlice, 'app', n) as unknown as { endpoints: { conditions: object }[] };
-  const { managedFields: _m, ...want } = { ...a, kind: Kind.EndpointSlice, apiVersion: 'gateway.networking.k8s.io/v1' } as Resource & { managedFields?: unknown };
-  assert.deepEqual(got('a'), want, 'what readers see is unchanged');
-  assert.equal(got('a').endpoints[0]!.conditions, got('a').endpoints[1]!.conditions, 'one conditions object within a slice');
-  assert.equal(got('a').endpoints[0]!.conditions, got('b').endpoints[0]!.conditions, 'and across slices');
-  assert.ok(Object.isFrozen(got('a').endpoints[0]!.conditions));
-});

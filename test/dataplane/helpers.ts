@@ -130,3 +130,15 @@ export function raw(port: number, data: string | Buffer | (string | Buffer)[], w
 }
 
 export const json = (r: Res): { backend: string; method: string; url: string; headers: Record<string, string>; body: string } => JSON.parse(r.body);
+
+/** Deterministic PRNG (mulberry32) in [0, 1), so a failing random test is reproducible from its seed. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -10,18 +10,8 @@ import { RuntimeConfig } from '../../src/dataplane/config.js';
 import { createEngine } from '../../src/dataplane/engine.js';
 import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port } from '../../src/ir/types.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
-import { cluster, echoBackend, freePort, httpPort, json, listener, request, route, to } from './helpers.js';
+import { cluster, echoBackend, freePort, httpPort, json, listener, request, rng, route, to } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface VHostSpec {
   hostname: string;

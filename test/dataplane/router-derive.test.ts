@@ -9,17 +9,7 @@ import type { HTTPMatch, HTTPRouteEntry } from '../../src/ir/types.js';
 import { CompiledMatcher } from '../../src/dataplane/router/compiled.js';
 import { ReferenceMatcher } from '../../src/dataplane/router/reference.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers.js';
 
 let serial = 0;
 function randomWorld(r: () => number) {

@@ -9,6 +9,7 @@ import { PortRouter } from '../../src/dataplane/router/tables.js';
 import { normalizeHost } from '../../src/dataplane/router/host.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
 import { DEFAULT_PATH_OPTIONS, ESCAPED_SLASHES_ACTIONS, MERGE_SLASHES_ACTIONS, normalizePath, resolvePathOptions } from '../../src/dataplane/path.js';
+import { rng } from './helpers.js';
 
 const entry = (match: HTTPMatch): HTTPRouteEntry => ({
   source: { kind: 'HTTPRoute', namespace: 'default', name: 'r', rule: 0 },
@@ -105,18 +106,6 @@ for (const [name, make] of matchers) {
       assert.equal(make([]).match(req('/')), -1);
     });
   });
-}
-
-// Deterministic PRNG so a failure is reproducible from the seed in the message.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('compiled and reference agree on random routes and requests', () => {

@@ -8,7 +8,7 @@ import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
 import { tlsMode } from './listeners.js';
 import { withClientCertificate } from './backendtls-client.js';
-import { compareHTTP, type RankedEntry } from './precedence.js';
+import { compareHTTP, upperBound, type RankedEntry } from './precedence.js';
 
 export interface TLSRanked {
   entry: TLSRouteEntry;
@@ -80,7 +80,7 @@ export class ListenerContent {
     list.length -= added.length;
     const routes = before && before.length === list.length ? before.slice() : undefined;
     for (const e of added) {
-      const at = upperBound(list, e);
+      const at = upperBound(list, e, compareHTTP);
       list.splice(at, 0, e);
       routes?.splice(at, 0, e.entry);
     }
@@ -253,18 +253,6 @@ function mergeSNIPorts(ports: Port[]): Port[] {
     into.name = `${p.address}:${p.port}/HTTPS+TLS`;
   }
   return out;
-}
-
-/** First index in `list` (compareHTTP order) whose entry sorts after `e`. */
-function upperBound(list: readonly RankedEntry[], e: RankedEntry): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareHTTP(list[mid]!, e) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Every cluster an IR route entry names: its backends and the mirrors of its and their filters. */

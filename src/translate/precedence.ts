@@ -61,3 +61,15 @@ export function compareHTTP(a: RankedEntry, b: RankedEntry): number {
   if (a.entry.source.rule !== b.entry.source.rule) return a.entry.source.rule - b.entry.source.rule;
   return (a.entry.source.match ?? 0) - (b.entry.source.match ?? 0);
 }
+
+/** First index in `list` (sorted by `compare`) whose element sorts after `x`: equal ones keep the order they were added in. */
+export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(list[mid]!, x) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -26,7 +26,8 @@ import type { TranslateState } from './index.js';
 import { buildIR, listenerHeader, sameClustersAs } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { deepSame, shareIR } from './share.js';
-import { adoptShared, compareStatus, routeReferenceCounts, routeStatusOf, routesNamingPort, upperBound } from './splice.js';
+import { adoptShared, compareStatus, routeReferenceCounts, routeStatusOf, routesNamingPort } from './splice.js';
+import { upperBound } from './precedence.js';
 import { retranslateL4 } from './splice-l4.js';
 
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';

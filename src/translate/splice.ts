@@ -27,7 +27,7 @@ import { HostnameClaims } from './hostnames.js';
 import { translateHTTPRoute, type HTTPRouteState, type RouteWorld, type TranslateState } from './index.js';
 import { buildIR } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
-import { compareHTTP, type RankedEntry } from './precedence.js';
+import { compareHTTP, upperBound, type RankedEntry } from './precedence.js';
 import { routeStatus, type RouteNode } from './routes.js';
 import { retranslateL4 } from './splice-l4.js';
 import type { Snapshot } from '../store/snapshot.js';
@@ -85,18 +85,6 @@ function claimsCross(index: Askers, h: HTTPRouteState): boolean {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export const compareStatus = (a: ObjectStatus, b: ObjectStatus): number => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name);
-
-/** First index in `list` (sorted by `compare`) whose element sorts after `x`: equal ones keep the order they were added in. */
-export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(list[mid]!, x) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export interface RouteChange {
   /** routeKey() of the HTTPRoute */

@@ -197,8 +197,11 @@ export class SyncServer {
 
   private sendSnapshot(c: Conn, st: GatewayState): void {
     if (!st.entries) return;
-    // Still writing an older snapshot: send the newest once that one is out, skip those between.
-    if (c.socket.writableLength > 0) {
+    // A slow reader (its socket past the high-water mark): send the newest once it drains, skip
+    // those between. Only a write that returned false is followed by 'drain': a small frame still
+    // in the buffer (a ping, the previous snapshot, flushed at the next turn of the loop) is not,
+    // and a snapshot left waiting for it was never sent (test/sync/pending-write.test.ts).
+    if (c.socket.writableNeedDrain) {
       if (!c.behind) c.socket.once('drain', () => {
         c.behind = false;
         this.sendSnapshot(c, st);

@@ -12,8 +12,8 @@
 // Every reply body goes through scrubSecrets() and every JSON reply through redact()
 // (ir/redact.ts): certificates appear as fingerprints, key material never.
 
-import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { http } from '../dataplane/node-http.js';
 import { redact, scrubSecrets } from '../ir/redact.js';
 
 export interface AdminReply {

@@ -2,10 +2,10 @@
 // keep-alive agent per client. Used by the source's discovery and by every writer (status,
 // events, provisioning).
 
-import http from 'node:http';
 import https from 'node:https';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { http } from '../dataplane/node-http.js';
 
 export class ApiError extends Error {
   constructor(

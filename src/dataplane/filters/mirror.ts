@@ -4,12 +4,13 @@
 // The copy speaks what the mirror's cluster speaks: HTTP/1.1, HTTPS with the cluster's
 // BackendTLSPolicy settings, or HTTP/2 (h2c / h2, gRPC mirrors) over the shared sessions.
 
-import * as http from 'node:http';
+import type { ClientRequest } from 'node:http';
 import * as https from 'node:https';
 import type * as http2 from 'node:http2';
 import type { HTTPFilter } from '../../ir/types.js';
 import type { RuntimeConfig } from '../config.js';
 import type { Plan } from '../plan.js';
+import { http } from '../node-http.js';
 import type { RuntimeCluster } from '../upstream/cluster.js';
 import type { H2Pool } from '../upstream/h2.js';
 import { upstreamTlsOptions } from '../upstream/tls-loader.js';
@@ -56,7 +57,7 @@ function mirrorH1(c: RuntimeCluster, i: number, plan: Plan, hasBody: boolean, ce
   }
   // The mirror sees the Host the primary backend sees (after URLRewrite).
   headers['host'] = plan.authority;
-  let req: http.ClientRequest;
+  let req: ClientRequest;
   try {
     const base = { host: ep.address, port: ep.port, method: plan.method, path: plan.target, headers, timeout: TIMEOUT_MS };
     req = c.tls ? https.request({ ...base, ...upstreamTlsOptions(c.tls), agent: tlsAgent }) : http.request({ ...base, agent });

@@ -2,12 +2,21 @@
 // summed), and by `portico dataplane` on --health; --metrics off leaves the engine's families out.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, webAppManifests, type Running } from '../e2e/cli.js';
 import { echoBackend, freePort, type Backend } from '../dataplane/helpers.js';
 import { families, parse, promtool, sum } from './metrics-helpers.js';
+
+/** VmRSS of a process and its descendants, in bytes. */
+function treeRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const own = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  return own + children.reduce((a, c) => a + treeRssBytes(c), 0);
+}
 
 const manifests = (port: number, backendPort: number) =>
   webAppManifests(port, backendPort, `---
@@ -68,6 +77,13 @@ describe('metrics: portico run', () => {
     assert.equal(sum(S, 'portico_objects', { kind: 'Gateway' }), 1);
     assert.equal(sum(S, 'portico_object_conditions', { kind: 'Gateway', condition: 'Programmed', status: 'True' }), 1);
     assert.equal(sum(S, 'portico_object_conditions', { kind: 'HTTPRoute', condition: 'Accepted', status: 'True' }), 2);
+    // Process metrics: every process once (the primary and both workers), as /proc sees them.
+    const rss = sum(S, 'process_resident_memory_bytes');
+    const procRss = treeRssBytes(run.child.pid!);
+    assert.ok(rss > 0.7 * procRss && rss < 1.3 * procRss, `process_resident_memory_bytes ${rss}, /proc says ${procRss}`);
+    assert.ok(sum(S, 'process_resident_memory_bytes') > sum(S, 'nodejs_heap_size_used_bytes'));
+    assert.ok(sum(S, 'nodejs_heap_size_total_bytes') >= sum(S, 'nodejs_heap_size_used_bytes'));
+    assert.ok(sum(S, 'process_cpu_seconds_total') > 0);
     const r = promtool(text);
     if (r) assert.equal(r.output.trim() + `rc=${r.code}`, 'rc=0');
   });

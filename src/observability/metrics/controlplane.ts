@@ -6,6 +6,7 @@
 import type { Snapshot as StoreSnapshot } from '../../store/snapshot.js';
 import type { ObjectStatus, TranslateOptions } from '../../translate/types.js';
 import { type Cell, type Family, type HistCell, observe, Registry, WORK_BUCKETS } from './registry.js';
+import { registerProcessMetrics } from './process.js';
 
 /** Kinds counted in portico_objects (what the sources read). */
 export const OBJECT_KINDS = [
@@ -34,6 +35,7 @@ export class ControlPlaneMetrics {
 
   constructor(registry = new Registry()) {
     this.registry = registry;
+    registerProcessMetrics(registry);
     const r = registry;
     this.translations = r.counter('portico_translations_total', 'Translations of the resource snapshot into the IR, by result (ok, error).', ['result']);
     this.translationDuration = r.histogram('portico_translation_duration_seconds', 'Time one translation took.', [], WORK_BUCKETS);

@@ -10,6 +10,7 @@
 
 import type { HTTPFilter, HTTPRouteEntry, Listener, Port, RouteSource } from '../../ir/types.js';
 import { type Cell, type Family, type HistCell, observe, Registry } from './registry.js';
+import { registerProcessMetrics } from './process.js';
 
 export const ROUTE_LABELS = ['gateway_namespace', 'gateway_name', 'listener', 'route_kind', 'route_namespace', 'route_name', 'rule', 'backend'] as const;
 const ENDPOINT_LABELS = ['backend'] as const;
@@ -260,6 +261,7 @@ export class DataplaneMetrics {
 
   constructor(registry = new Registry()) {
     this.registry = registry;
+    registerProcessMetrics(registry);
     const r = registry;
     const RL = ROUTE_LABELS;
     this.httpRequests = r.counter('portico_http_requests_total', 'HTTP and gRPC requests answered, by route rule, backend and status code (exact code from a fixed set, else its class).', [...RL, 'code']);

@@ -127,6 +127,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', '--dataplane', 'in-process', '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
         cwd: ctx.repoDir,
         logFile: join(ctx.runDir, `portico-controller-${n}.log`),
+        env: pc.env,
       });
       const rss = sampleRss(proc.pid, 100);
       // The controller logs, per rebuild, how long after the first change event it took in its config

@@ -8,12 +8,16 @@ import type { BenchContext } from './context.js';
 import { scenarioManifests } from './manifests.js';
 import { run, startProcess, waitForPort, type Managed } from './proc.js';
 import type { Scenario } from './scenarios.js';
-import { SEMI_SPACE_FLAG } from '../../src/dataplane/heap-flags.js';
+import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../../src/dataplane/heap-flags.js';
 
 export interface PorticoCommand {
   cmd: string;
   args: string[];
+  /** The environment the image gives Portico (src/dataplane/heap-flags.ts: one malloc arena). */
+  env: NodeJS.ProcessEnv;
 }
+
+const env: NodeJS.ProcessEnv = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? MALLOC_ARENA_MAX };
 
 /**
  * Resolves how to start Portico. `override` ("node bin/portico.js") skips the build.
@@ -22,7 +26,7 @@ export interface PorticoCommand {
 export async function preparePortico(ctx: BenchContext, override?: string, cpuProfDir?: string): Promise<PorticoCommand | string> {
   if (override) {
     const [cmd, ...args] = override.split(/\s+/).filter(Boolean);
-    return { cmd: cmd!, args };
+    return { cmd: cmd!, args, env };
   }
   if (!existsSync(join(ctx.repoDir, 'src/cli/main.ts'))) return 'src/cli/main.ts does not exist yet';
   const outDir = join(ctx.runDir, 'dist');
@@ -42,7 +46,7 @@ export async function preparePortico(ctx: BenchContext, override?: string, cpuPr
   // Workers are forked with the primary's execArgv, so each process writes its own profile on exit.
   const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
   // The V8 flag bin/portico.js and the image start Portico with (src/dataplane/heap-flags.ts).
-  return { cmd: process.execPath, args: [SEMI_SPACE_FLAG, ...prof, launcher] };
+  return { cmd: process.execPath, args: [SEMI_SPACE_FLAG, ...prof, launcher], env };
 }
 
 /** Starts `portico run <dir> --workers N` and waits for its listener. */
@@ -58,6 +62,7 @@ export async function startPorticoOn(
   const m = startProcess(name, pc.cmd, [...pc.args, 'run', manifestDir, '--workers', String(ctx.workers), ...extraArgs], {
     cwd: ctx.repoDir,
     logFile: join(manifestDir, '..', `${name.replace(/\W+/g, '-')}.log`),
+    env: pc.env,
   });
   await waitForPort(m, port, timeoutMs);
   return m;

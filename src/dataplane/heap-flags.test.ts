@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastResortGc, SEMI_SPACE_FLAG, workerExecArgv } from './heap-flags.js';
+import { lastResortGc, MALLOC_ARENA_MAX, SEMI_SPACE_FLAG, workerEnv, workerExecArgv } from './heap-flags.js';
 
 test('workers get the semi-space bound unless the command line or NODE_OPTIONS already sets one', () => {
   assert.deepEqual(workerExecArgv(['--import', 'tsx'], ''), ['--import', 'tsx', SEMI_SPACE_FLAG]);
@@ -15,4 +15,9 @@ test('the last-resort GC is reachable without --expose-gc, and gc stays hidden f
   gc!({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   assert.equal(lastResortGc(), gc);
   if (!process.execArgv.includes('--expose-gc')) assert.equal((globalThis as { gc?: unknown }).gc, undefined);
+});
+
+test('workers get one malloc arena unless the user chose a number', () => {
+  assert.deepEqual(workerEnv({}), { MALLOC_ARENA_MAX });
+  assert.deepEqual(workerEnv({ MALLOC_ARENA_MAX: '4' }), {});
 });

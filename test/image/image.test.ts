@@ -202,6 +202,7 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     assert.deepEqual(c.Cmd, ['controller']);
     assert.equal(c.WorkingDir, '/app');
     assert.ok(c.Env!.includes('NODE_ENV=production'));
+    assert.ok(c.Env!.includes('MALLOC_ARENA_MAX=1'), 'one malloc arena per process (src/dataplane/heap-flags.ts)');
     assert.deepEqual(Object.keys(c.ExposedPorts ?? {}).sort(), ['443/tcp', '80/tcp', '9091/tcp']);
     assert.equal(c.Labels!['org.opencontainers.image.version'], pkg.version);
     assert.equal(c.Labels!['org.opencontainers.image.title'], 'portico');

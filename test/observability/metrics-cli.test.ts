@@ -84,6 +84,10 @@ describe('metrics: portico run', () => {
     assert.ok(sum(S, 'process_resident_memory_bytes') > sum(S, 'nodejs_heap_size_used_bytes'));
     assert.ok(sum(S, 'nodejs_heap_size_total_bytes') >= sum(S, 'nodejs_heap_size_used_bytes'));
     assert.ok(sum(S, 'process_cpu_seconds_total') > 0);
+    // Each worker is exec'd with one malloc arena (src/dataplane/heap-flags.ts workerEnv).
+    const workers = readFileSync(`/proc/${run.child.pid}/task/${run.child.pid}/children`, 'utf8').split(' ').filter(Boolean);
+    assert.equal(workers.length, 2);
+    for (const w of workers) assert.ok(readFileSync(`/proc/${w}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'), `worker ${w}`);
     const r = promtool(text);
     if (r) assert.equal(r.output.trim() + `rc=${r.code}`, 'rc=0');
   });

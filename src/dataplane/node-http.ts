@@ -1,7 +1,8 @@
 // node:http loaded through require(). Node's ESM facade for a builtin reads every export once,
-// and node:http's WebSocket, CloseEvent and MessageEvent exports are getters that load undici:
-// ~13 MiB RSS and ~100 ms of start-up in every process (primary and each worker), for classes
-// Portico never uses. require() returns the module object without touching those getters.
+// and node:http's WebSocket, CloseEvent and MessageEvent exports are getters that load undici,
+// for classes Portico never uses: 13 MiB of RSS in a bare process, ~4 MiB in each of Portico's
+// (primary + 2 workers at 10,000 routes: 393 -> 380 MiB), and ~100 ms of start-up CPU in each.
+// require() returns the module object without touching those getters.
 
 import { createRequire } from 'node:module';
 

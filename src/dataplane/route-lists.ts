@@ -10,7 +10,7 @@
 
 import type { HTTPRouteEntry } from '../ir/types.js';
 import { encodeForEngine } from '../ir/keys.js';
-import { diffLists, hunks } from './router/list-diff.js';
+import { diffLists, hunks, sameItems } from './router/list-diff.js';
 
 /** A list on the wire: all its entry ids, or a base list's id and edits: [at, remove, count, ...ids] per hunk, in base positions, ascending. */
 export type ListWire = number[] | { b: number; e: number[] };
@@ -55,18 +55,6 @@ interface ListRec {
   refs: number;
 }
 
-function sameList(a: readonly HTTPRouteEntry[], b: readonly HTTPRouteEntry[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Edits are worth sending while they stay under this share of the list (else all ids travel). */
 const EDIT_SHARE = 0.5;
 
@@ -102,7 +90,7 @@ export class RouteLists {
       // Bounded: a route every virtual host starts with (a catch-all) would make this quadratic.
       let tries = 32;
       for (const c of same) {
-        if (sameList(c.entries, routes)) {
+        if (sameItems(c.entries, routes)) {
           this.byArray.set(routes, c);
           return c.id;
         }
@@ -178,7 +166,7 @@ export class RouteLists {
       wire = JSON.stringify(ids);
     }
     // New entry objects with the same content as the base's (a translation that shared nothing): the same list.
-    if (base && sameIds(ids, base.ids)) {
+    if (base && sameItems(ids, base.ids)) {
       this.byArray.set(routes, base);
       if (wire.startsWith('{')) this.edited--;
       return base;

@@ -14,6 +14,14 @@ export interface ListDiff {
   oldOf: number[];
 }
 
+/** The same elements (by identity) in the same order. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Undefined when an element appears twice in the old middle (callers then start afresh). */
 export function diffLists<T>(prev: readonly T[], next: readonly T[]): ListDiff | undefined {
   const short = Math.min(prev.length, next.length);

@@ -6,6 +6,7 @@
 import type { HTTPRouteEntry, Listener, Port } from '../../ir/types.js';
 import { CompiledMatcher, type RouteSlot } from './compiled.js';
 import { HostTable } from './host.js';
+import { sameItems } from './list-diff.js';
 import type { MatchRequest } from './match.js';
 import type { DataplaneMetrics, RouteCells } from '../../observability/metrics/dataplane.js';
 
@@ -57,14 +58,6 @@ export interface RouteResult {
   entry: HTTPRouteEntry;
 }
 
-/** A virtual host compiled before can be kept when it is made of the very same entries (ir-delta.ts keeps their objects). */
-function sameRoutes(a: readonly HTTPRouteEntry[], b: readonly HTTPRouteEntry[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 // Metrics cells per entry and listener, resolved once while the entry object lives: a router
 // rebuilt for one changed route of 10,000 would otherwise build every route's label strings again.
 const cellsByEntry = new WeakMap<HTTPRouteEntry, { metrics: DataplaneMetrics; byListener: Map<string, RouteCells[]> }>();
@@ -103,7 +96,7 @@ export class Matchers {
     let same = this.thisApply.get(routes[0]);
     if (!same) this.thisApply.set(routes[0], (same = []));
     // The last 32 only: a route every virtual host starts with (a catch-all) would make this quadratic.
-    for (let k = same.length - 1; k >= 0 && k >= same.length - 32 && !m; k--) if (sameRoutes(same[k]!.routes, routes)) m = same[k];
+    for (let k = same.length - 1; k >= 0 && k >= same.length - 32 && !m; k--) if (sameItems(same[k]!.routes, routes)) m = same[k];
     if (!m) {
       m = new CompiledMatcher(routes, base);
       same.push(m);
@@ -141,7 +134,8 @@ export class PortRouter {
       let hasGrpc = false;
       for (const vh of l.virtualHosts ?? []) {
         const kept = before?.vhosts.exact(vh.hostname);
-        if (kept && sameRoutes(kept.routes, vh.routes)) {
+        // Kept when made of the very same entries (ir-delta.ts keeps their objects).
+        if (kept && sameItems(kept.routes, vh.routes)) {
           vhosts.add(vh.hostname, kept);
           if (kept.matcher.grpc > 0) hasGrpc = true;
           continue;

@@ -73,7 +73,7 @@ export class HttpPort implements PortContext {
         SNICallback: (name, cb) => cb(null, this.certs.context(name)),
         handshakeTimeout: shared.opts.requestHeadTimeoutMs,
       });
-      if (def) this.defaultKey = `${def.certPem}\0${def.keyPem}\0${ca ?? ''}`;
+      this.defaultKey = this.defaultContextKey();
       srv.on('secureConnection', (s: tls.TLSSocket) => this.onSecure(s));
       srv.on('tlsClientError', () => {
         const m = this.shared.opts.metrics;
@@ -123,7 +123,7 @@ export class HttpPort implements PortContext {
       const def = this.certs.defaultCert;
       const ca = this.certs.defaultCaPem;
       // Parsing the PEMs again costs ~0.5 ms per apply: only when the default certificate changed (a route change keeps it).
-      const key = def ? `${def.certPem}\0${def.keyPem}\0${ca ?? ''}` : '';
+      const key = this.defaultContextKey();
       if (def && key !== this.defaultKey) {
         try {
           this.tlsServer!.setSecureContext({ cert: def.certPem, key: def.keyPem, ...(ca ? { ca } : {}), ALPNProtocols: ['h2', 'http/1.1'] } as tls.SecureContextOptions);
@@ -133,6 +133,12 @@ export class HttpPort implements PortContext {
         }
       }
     }
+  }
+
+  /** What the TLS server's default context is made from ('' when there is no default certificate). */
+  private defaultContextKey(): string {
+    const def = this.certs.defaultCert;
+    return def ? `${def.certPem}\0${def.keyPem}\0${this.certs.defaultCaPem ?? ''}` : '';
   }
 
   private track(s: net.Socket): void {

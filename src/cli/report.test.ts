@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBad, readerOrder, renderConditions, renderSummary, renderSummaryChange, rowsOf, RunSummary, stampConditions, summaryBlocks } from './report.js';
 import type { ObjectStatus } from '../translate/types.js';
+import { lcg } from '../../test/lcg.js';
 
 const cond = (type: string, status: string, reason: string, message = '') => ({ type, status, reason, message, observedGeneration: 1 });
 
@@ -78,11 +79,7 @@ test('run summary: everything first (failures only past the limit), then only wh
 });
 
 test('RunSummary prints what renderSummaryChange prints, looking only at the statuses that moved', () => {
-  let seed = 5;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
-  };
+  const rand = lcg(5);
   const routeStatus = (name: string, ok: boolean): ObjectStatus => ({
     kind: 'HTTPRoute',
     namespace: ['a', 'b'][name.length % 2]!,

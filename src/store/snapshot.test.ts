@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Resource } from '../api/types.js';
 import { Snapshot, type Entry } from './snapshot.js';
 import { VersionedMap } from './versioned-map.js';
+import { lcg } from '../../test/lcg.js';
 
 const KINDS = ['HTTPRoute', 'Service', 'Secret', 'GatewayClass', 'Gateway'];
 
@@ -13,11 +14,7 @@ function entry(kind: string, ns: string, name: string, v: number): Entry {
 }
 
 test('a snapshot patched from the previous one lists what a fresh one lists', () => {
-  let seed = 7;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
-  };
+  const rand = lcg(7);
   const live = new Map<string, Entry>();
   let prev: Snapshot | undefined;
   for (let step = 0; step < 300; step++) {
@@ -57,11 +54,7 @@ test('a snapshot patched from the previous one lists what a fresh one lists', ()
 
 for (const retireAt of [undefined, 5])
 test(`a snapshot from a later version of the previous snapshot VersionedMap lists what a fresh one lists, and the previous one still reads as it was${retireAt ? ' (lines retired often)' : ''}`, () => {
-  let seed = 3;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
-  };
+  const rand = lcg(3);
   let map = VersionedMap.of(new Map<string, Entry>(), retireAt);
   let prev: { snapshot: Snapshot; live: Map<string, Entry> } | undefined;
   for (let step = 0; step < 300; step++) {

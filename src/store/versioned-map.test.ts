@@ -3,14 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VersionedMap } from './versioned-map.js';
+import { lcg } from '../../test/lcg.js';
 
 for (const retireAt of [undefined, 7])
 test(`every version keeps reading as it was, along a line and on branches${retireAt ? ', lines retired after 7 replaced values' : ''}`, () => {
-  let seed = 11;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
-  };
+  const rand = lcg(11);
   const versions: { v: VersionedMap<number>; want: Map<string, number> }[] = [{ v: VersionedMap.of(new Map(), retireAt), want: new Map() }];
   let retired = 0;
   for (let step = 0; step < 400; step++) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileLoader, FileSource, formatProblem, loadPaths, type FileState } from '../../src/sources/files.js';
 import { Snapshot } from '../../src/store/snapshot.js';
+import { lcg } from '../lcg.js';
 
 const svc = (name: string, port = 80) => `apiVersion: v1
 kind: Service
@@ -32,11 +33,7 @@ const view = (s: FileState) => ({
 test('reading only the named paths ends where a fresh full load does, through edits, additions, deletions, renames and folders', async (t) => {
   const dir = await tmp();
   t.after(() => rm(dir, { recursive: true, force: true }));
-  let seed = 17;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor((seed / 2147483648) * n); // the high bits: the low ones of this generator repeat with a short period
-  };
+  const rand = lcg(17);
   // Several documents per file over few names: the same object in two files (a duplicate) is common.
   const content = () =>
     Array.from({ length: 1 + rand(3) }, () => svc(`s${rand(8)}`, 80 + rand(5))).join('---\n');

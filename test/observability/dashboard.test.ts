@@ -139,12 +139,16 @@ describe('dashboard: portico run --admin', () => {
     }
     const browser = await Browser.launch(bin);
     let sending = true;
+    // A failed request stops the load; its error is the test's (below), not a 30 s wait for a rate.
+    let loadError: unknown;
     const load = (async () => {
       for (let i = 0; sending; i++) {
         await traffic(1, i % 10 === 0 ? '/down' : '/');
         await new Promise((r) => setTimeout(r, 15));
       }
-    })();
+    })().catch((e: unknown) => {
+      loadError = e;
+    });
     try {
       await browser.goto(`${admin}/`);
       const rate = await browser.waitFor<number>(
@@ -178,7 +182,9 @@ describe('dashboard: portico run --admin', () => {
     } finally {
       sending = false;
       await load;
+      // Always: a browser left running keeps this test file's process, and so the whole run, alive.
       await browser.close();
+      if (loadError) throw new Error(`the load stopped: ${(loadError as Error).message}`, { cause: loadError });
     }
   });
 });

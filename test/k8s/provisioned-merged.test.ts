@@ -80,9 +80,11 @@ describe('merged mode: the Gateways of a class share one provisioned data plane'
       return ip ? { lb: ip } : undefined;
     }, LONG);
     for (const n of [ns.a, ns.b]) {
-      const g = await waitFor(`Gateway ${n}/web Programmed`, async () => {
+      // Programmed can be written before the Service's load-balancer status reaches the controller
+      // (its own watch event, a rebuild later): until then the Gateway reports the ClusterIP.
+      const g = await waitFor(`Gateway ${n}/web Programmed with the shared address ${lb}`, async () => {
         const x = await getObj<GatewayObj>(h.client, ref(GW, 'Gateway', 'web', n));
-        return isTrue(x?.status?.conditions, 'Programmed') ? x : undefined;
+        return isTrue(x?.status?.conditions, 'Programmed') && x?.status?.addresses?.some((a) => a.value === lb) ? x : undefined;
       }, LONG);
       assert.deepEqual(g!.status!.addresses!.map((a) => a.value), [lb]);
       const echo = await served(lb, 80, `${n}.example`);

@@ -5,7 +5,10 @@
 // each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
 // reports as the in-process profile.
 //
-//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret]
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|eps-route]
+//
+// service: an annotation on a referenced Service (what translate() does not read); eps-route: an
+// EndpointSlice change, then a route change, alternately (the route change after the slice change).
 //
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
 // of this script with each other, not with the bench.
@@ -69,6 +72,8 @@ const samples: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [
 let bytes = 0;
 for (let i = 0; i < changes; i++) {
   if (kind === 'gateway') put('gateway.yaml', cpGateway(p, i % 2 === 0 ? 1 : 0));
+  else if (kind === 'service') put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, metadata: { ...(d.metadata as object), annotations: { revision: String(i) } } } : d)));
+  else if (kind === 'eps-route' && i % 2 === 0) put('eps-probe.yaml', cpEpsProbe(p, i % 4 !== 0));
   else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
   else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend)]);
   await new Promise((r) => setTimeout(r, 20));
@@ -105,7 +110,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 let total = 0;
 for (const s of STAGES) {
   total += median(samples[s]!);
-  console.log(`${s.padEnd(12)} ${median(samples[s]!).toFixed(1).padStart(8)} ms`);
+  console.log(`${s.padEnd(12)} ${median(samples[s]!).toFixed(1).padStart(8)} ms   each: ${samples[s]!.map((x) => x.toFixed(0)).join(' ')}`);
 }
 console.log(`${'total'.padEnd(12)} ${total.toFixed(1).padStart(8)} ms   (${kind} change at ${routes} routes, median of ${changes}; delta ${(bytes / changes / 1e6).toFixed(2)} MB each)`);
 console.log(`incremental translation: ${JSON.stringify(inc.stats)}`);

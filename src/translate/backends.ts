@@ -72,6 +72,8 @@ export function weightOf(ref: { weight?: unknown }): number {
 
 export class Clusters {
   readonly byName = new Map<string, Cluster>();
+  /** Bumped when a cluster in `byName` is replaced, not added (replace()): ir.ts rebuilds its record then. */
+  version = 0;
   /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets. */
   readonly traffic: BackendTrafficPolicies;
   /** Cluster name -> `${ns}/${service}` of the Service it came from. */
@@ -185,6 +187,12 @@ export class Clusters {
       this.byName.set(name, cluster);
     }
     return { ok: true, cluster: name, service: `${ns}/${ref.name}` };
+  }
+
+  /** A known cluster with new content (its endpoints: incremental.ts); the name and what it resolved from are unchanged. */
+  replace(name: string, cluster: Cluster): void {
+    this.byName.set(name, cluster);
+    this.version++;
   }
 
   /** IR.clusters with keys sorted, so the IR serialises identically every time. */

@@ -100,6 +100,15 @@ export class Context {
     return { ...obj<Record<string, string>>(ns?.metadata?.labels), [NAMESPACE_NAME_LABEL]: namespace };
   }
 
+  /**
+   * A kept translation state's Context moved to a newer snapshot (incremental.ts): the slices of
+   * `service` (`namespace/name`) as that snapshot has them.
+   */
+  replaceSlices(service: string, slices: EndpointSlice[]): void {
+    if (slices.length > 0) this.slicesByService.set(service, slices);
+    else this.slicesByService.delete(service);
+  }
+
   endpointSlices(namespace: string, service: string): readonly EndpointSlice[] {
     // Slices are found through their Service's name label, so the Service key stands for them.
     this.note(keyOf(Kind.Service, namespace, service));

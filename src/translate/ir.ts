@@ -301,14 +301,14 @@ function clustersOfListener(l: IRListener): readonly string[] {
   return out;
 }
 
-/** Clusters.toRecord() of the last build per Clusters, by its size (clusters are only ever added). */
-const records = new WeakMap<Clusters, { size: number; record: IR['clusters'] }>();
+/** Clusters.toRecord() of the last build per Clusters, by its size and version (clusters are only added, or replaced by Clusters.replace()). */
+const records = new WeakMap<Clusters, { size: number; version: number; record: IR['clusters'] }>();
 
 function clusterRecord(clusters: Clusters): IR['clusters'] {
   const known = records.get(clusters);
-  if (known && known.size === clusters.byName.size) return known.record;
+  if (known && known.size === clusters.byName.size && known.version === clusters.version) return known.record;
   const record = clusters.toRecord();
-  records.set(clusters, { size: clusters.byName.size, record });
+  records.set(clusters, { size: clusters.byName.size, version: clusters.version, record });
   return record;
 }
 

@@ -114,6 +114,19 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
       return `change ${x.kind} ${meta(x).namespace ?? ''}/${meta(x).name}`;
     }
   }
+  if (choice === 12) {
+    // A field translate() does not read (incremental.ts READ): an annotation, a Service's clusterIP, a ConfigMap key besides ca.crt.
+    const held = all.filter((x) => x.kind === 'Service' || x.kind === 'ConfigMap' || x.kind === 'Namespace');
+    if (held.length) {
+      const x = clone(r.pick(held)) as Resource & { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } };
+      if (r.int(2) === 0) x.metadata.annotations = { ...(x.metadata.annotations ?? {}), edited: String(step) };
+      else if (x.kind === 'Service') specOf(x).clusterIP = `10.96.0.${step % 250}`;
+      else if (x.kind === 'ConfigMap') x.data = { ...(x.data ?? {}), [`other-${step}`]: 'x' };
+      else x.metadata.annotations = { note: String(step) };
+      put(x);
+      return `edit ${x.kind} ${meta(x).namespace ?? ''}/${meta(x).name} where translate() does not read`;
+    }
+  }
   if (choice === 10 && all.length) {
     const x = r.pick(all);
     put(clone(x));

@@ -167,12 +167,27 @@ export async function measureControlPlane(
         const c = certs[k % 2]!;
         return change('Secret change', () => put('secret.yaml', cpSecret(c.certPem, c.keyPem)), async () => (await presentedCert(p.https)) === prints[k % 2]);
       });
+      /** Where backend-eps's endpoint is: on the backend (the manifest set starts so) or on a closed port. */
+      let epsUp = true;
       row.endpoint_slice = await series('endpointslice', (k) => {
-        const up = k % 2 === 0;
+        const up = (epsUp = k % 2 === 0);
         return change('EndpointSlice change', () => put('eps-probe.yaml', cpEpsProbe(p, up)), async () => {
           const s = await status(p.http, EPS_PROBE_PATH);
           return up ? s === 200 : s >= 500;
         });
+      });
+      // The route change after an EndpointSlice change: the slice change first (served, not
+      // measured), then a new route, measured. Each of the series above runs on its own, so none
+      // of them would show a route change that costs more after a slice change than before it.
+      row.route_after_endpoints = await series('route after endpointslice', async (k) => {
+        const up = (epsUp = !epsUp);
+        const moved = await change('EndpointSlice change', () => put('eps-probe.yaml', cpEpsProbe(p, up)), async () => {
+          const s = await status(p.http, EPS_PROBE_PATH);
+          return up ? s === 200 : s >= 500;
+        });
+        if (moved === null) return null;
+        const path = `/after-eps-${n}-${k}`;
+        return change('route change after an EndpointSlice change', () => put(`after-eps-${k}.yaml`, [cpAddedRoute(`after-eps-${k}`, path, p.backend)]), async () => (await status(p.http, path)) === 200);
       });
       // RSS once the changes are over (after the same pause as the churn figures), not mid-burst.
       await sleep(SETTLE_MS);
@@ -186,7 +201,7 @@ export async function measureControlPlane(
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB (peak ${row.peak_rss_mb?.toFixed(1)})`,
+      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}, route after endpointslice ${f(row.route_after_endpoints ?? null)}; RSS ${row.rss_mb?.toFixed(1)} MiB (peak ${row.peak_rss_mb?.toFixed(1)})`,
     );
   }
   return rows;

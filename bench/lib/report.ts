@@ -93,6 +93,8 @@ export interface ControlPlaneRow {
   gateway: ChangeFigures | null;
   secret: ChangeFigures | null;
   endpoint_slice: ChangeFigures | null;
+  /** A route change right after an EndpointSlice change (file mode): under pod churn most route changes are. */
+  route_after_endpoints?: ChangeFigures | null;
   /** Sum over Portico's processes (primary + workers) after the changes; peak over the whole row. */
   rss_mb: number | null;
   peak_rss_mb: number | null;
@@ -150,11 +152,11 @@ export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[]
     '',
   );
   const f = (c: ChangeFigures | null) => (c ? `${fmt(c.p50_ms, 0)} / ${fmt(c.p99_ms, 0)}` : 'n/a');
-  out.push('| mode | routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | RSS MiB | peak RSS MiB | note |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  out.push('| mode | routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | route after EndpointSlice p50/p99 ms | RSS MiB | peak RSS MiB | note |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of rows) {
     out.push(
-      `| ${c.mode ?? 'file'} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
+      `| ${c.mode ?? 'file'} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${f(c.route_after_endpoints ?? null)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
     );
   }
   for (const c of rows) {

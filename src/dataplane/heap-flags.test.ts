@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastResortGc, MALLOC_ARENA_MAX, SEMI_SPACE_FLAG, workerEnv, workerExecArgv } from './heap-flags.js';
+import { lastResortGc, MALLOC_ARENA_MAX, releaseMemoryWhenQuiet, SEMI_SPACE_FLAG, workerEnv, workerExecArgv } from './heap-flags.js';
 
 test('workers get the semi-space bound unless the command line or NODE_OPTIONS already sets one', () => {
   assert.deepEqual(workerExecArgv(['--import', 'tsx'], ''), ['--import', 'tsx', SEMI_SPACE_FLAG]);
@@ -20,4 +20,32 @@ test('the last-resort GC is reachable without --expose-gc, and gc stays hidden f
 test('workers get one malloc arena unless the user chose a number', () => {
   assert.deepEqual(workerEnv({}), { MALLOC_ARENA_MAX });
   assert.deepEqual(workerEnv({ MALLOC_ARENA_MAX: '4' }), {});
+});
+
+test('the last-resort GC runs once changes are quiet, and again only after the process grew by the threshold', async () => {
+  let rss = 100;
+  let runs = 0;
+  const gc = () => () => void runs++;
+  const quiet = () => new Promise((r) => setTimeout(r, 40));
+  const change = (grownBy: number) => {
+    rss += grownBy;
+    releaseMemoryWhenQuiet({ quietMs: 10, minGrowth: 8, rss: () => rss, gc });
+  };
+  // Several changes in a row: one GC after the last.
+  change(1);
+  change(1);
+  change(1);
+  await quiet();
+  assert.equal(runs, 1, 'the first release always runs');
+  change(3);
+  await quiet();
+  change(3);
+  await quiet();
+  assert.equal(runs, 1, 'grown by 6 since the last release: skipped, twice');
+  change(3);
+  await quiet();
+  assert.equal(runs, 2, 'grown by 9 since the last release: runs');
+  change(0);
+  await quiet();
+  assert.equal(runs, 2);
 });

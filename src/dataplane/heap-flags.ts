@@ -63,20 +63,43 @@ export function lastResortGc(): LastResortGc | null {
 
 /** Quiet time after the last configuration applied before the GC runs. */
 export const RELEASE_QUIET_MS = 1000;
+/**
+ * RSS a process may have gained since its last release before another is worth the pause. One
+ * route change at 10,000 routes grows a process by far less; a burst (start-up, a churn of
+ * 1,000 routes, a Gateway rebuilt) by far more. A process keeps at most this much it could give back.
+ */
+export const RELEASE_MIN_GROWTH = 8 * 1024 * 1024;
 let timer: NodeJS.Timeout | undefined;
+/** RSS right after the last release (undefined: none yet, so the first always runs). */
+let releasedAt: number | undefined;
 
 /**
  * Called after each configuration applied: once none followed for `quietMs`, one last-resort
- * GC returns the freed pages. Under a steady stream of changes it waits for the stream to stop.
- * The GC stops the process for a moment (at 10,000 routes on a loaded 2-vCPU machine: a worker
- * ~250 ms, the primary ~430 ms): workers wait 500 ms more per worker id, so they do not all
- * stop at once while they serve traffic.
+ * GC returns the freed pages, if the process grew by `minGrowth` since the last one. Under a
+ * steady stream of changes it waits for the stream to stop. The GC stops the process for a moment
+ * (at 10,000 routes: a worker ~50 ms on a quiet 2-vCPU machine, ~250 ms on a loaded one; the
+ * primary up to ~430 ms), which every request in flight on that worker waits out: after a single
+ * small change it is skipped. Workers wait 500 ms more per worker id, so they do not all stop at
+ * once while they serve traffic.
  */
-export function releaseMemoryWhenQuiet(quietMs = RELEASE_QUIET_MS + (cluster.worker?.id ?? 0) * 500): void {
+export function releaseMemoryWhenQuiet(o: ReleaseOptions = {}): void {
+  const { quietMs = RELEASE_QUIET_MS + (cluster.worker?.id ?? 0) * 500, minGrowth = RELEASE_MIN_GROWTH, rss = process.memoryUsage.rss, gc = lastResortGc } = o;
   clearTimeout(timer);
   timer = setTimeout(() => {
     timer = undefined;
-    lastResortGc()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    if (releasedAt !== undefined && rss() - releasedAt < minGrowth) return;
+    const collect = gc();
+    if (!collect) return;
+    collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    releasedAt = rss();
   }, quietMs);
   timer.unref();
+}
+
+/** Defaults for the process; the tests set their own. */
+export interface ReleaseOptions {
+  quietMs?: number;
+  minGrowth?: number;
+  rss?: () => number;
+  gc?: () => LastResortGc | null;
 }

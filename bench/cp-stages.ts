@@ -5,9 +5,10 @@
 // each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
 // reports as the in-process profile.
 //
-//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|eps-route]
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route]
 //
-// service: an annotation on a referenced Service (what translate() does not read); eps-route: an
+// service: an annotation on a referenced Service (what translate() does not read); service-port: a
+// port added to and taken from a referenced Service (what it reads); eps-route: an
 // EndpointSlice change, then a route change, alternately (the route change after the slice change).
 //
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
@@ -73,6 +74,8 @@ let bytes = 0;
 for (let i = 0; i < changes; i++) {
   if (kind === 'gateway') put('gateway.yaml', cpGateway(p, i % 2 === 0 ? 1 : 0));
   else if (kind === 'service') put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, metadata: { ...(d.metadata as object), annotations: { revision: String(i) } } } : d)));
+  else if (kind === 'service-port')
+    put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, ...(i % 2 === 0 ? [{ name: 'admin', port: 9000, protocol: 'TCP' }] : [])] } } : d)));
   else if (kind === 'eps-route' && i % 2 === 0) put('eps-probe.yaml', cpEpsProbe(p, i % 4 !== 0));
   else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
   else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend)]);

@@ -15,6 +15,7 @@ import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import type { Cluster, ClusterProtocol, Endpoint } from '../ir/types.js';
 import { Reason } from './conditions.js';
 import type { Context } from './context.js';
+import { keyOf } from '../store/snapshot.js';
 import { arr, obj, strs } from './util.js';
 import type { BackendTLSPolicies } from './backendtlspolicy.js';
 import { BackendTrafficPolicies } from './backendtrafficpolicy.js';
@@ -72,7 +73,7 @@ export function weightOf(ref: { weight?: unknown }): number {
 
 export class Clusters {
   readonly byName = new Map<string, Cluster>();
-  /** Bumped when a cluster in `byName` is replaced, not added (replace()): ir.ts rebuilds its record then. */
+  /** Bumped when a cluster in `byName` is replaced or removed, not added (replace(), forget()): ir.ts rebuilds its record then. */
   version = 0;
   /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets. */
   readonly traffic: BackendTrafficPolicies;
@@ -192,6 +193,21 @@ export class Clusters {
   /** A known cluster with new content (its endpoints: incremental.ts); the name and what it resolved from are unchanged. */
   replace(name: string, cluster: Cluster): void {
     this.byName.set(name, cluster);
+    this.version++;
+  }
+
+  /**
+   * Forget what was resolved through the Service `key` (store key), which changed: the clusters
+   * made from it, and every answer that looked it up. The routes that named it are translated
+   * again (incremental.ts), and resolve it anew.
+   */
+  forget(key: string): void {
+    for (const [k, known] of this.memo) if (known.refs.has(key)) this.memo.delete(k);
+    for (const [name, svc] of this.serviceOf)
+      if (keyOf(Kind.Service, svc.slice(0, svc.indexOf('/')), svc.slice(svc.indexOf('/') + 1)) === key) {
+        this.byName.delete(name);
+        this.serviceOf.delete(name);
+      }
     this.version++;
   }
 

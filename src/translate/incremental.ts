@@ -12,6 +12,9 @@
 //     of them changed), its listeners' IR rebuilt, every other part shared;
 //   - only Gateways, ListenerSets, GatewayClasses or Secrets changed, and no route's attachment
 //     can have changed (./splice-world.ts): the Gateways built again, every route's result kept;
+//   - referenced Services changed what translate() reads of them (ports, type, existence), and no
+//     Gateway or policy looked them up: the routes that did, spliced as if they had changed
+//     (routesReading), their clusters resolved anew;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -45,6 +48,8 @@ export interface IncrementalStats {
   routesSpliced: number;
   /** Gateway/ListenerSet/GatewayClass/Secret changes applied to the last translation, routes kept (./splice-world.ts). */
   worldSpliced: number;
+  /** Service changes applied by translating again the routes that looked the Service up (routesReading). */
+  servicesSpliced: number;
 }
 
 export interface IncrementalTranslate extends TranslateFn {
@@ -195,9 +200,31 @@ function advance(state: TranslateState, snapshot: Snapshot, sliceServices: Reado
   return true;
 }
 
+/**
+ * A change of the Services `keys` (store keys), as route changes: every HTTPRoute and GRPCRoute
+ * that looked one of them up, translated again as it is, added to `routes`. What a Service is to
+ * translate() (its ports, type, externalName, existence) reaches only the clusters its routes
+ * resolve and those routes' statuses. `l4` when TLS/TCP/UDP routes looked one up (all are
+ * translated again then); undefined when a Gateway or a policy did (a full translate()).
+ */
+function routesReading(state: TranslateState, keys: readonly string[], routes: RouteChange[]): { l4: boolean } | undefined {
+  let l4 = false;
+  for (const k of keys) {
+    if (state.gatewayBase.has(k) || state.policyBase.has(k)) return undefined;
+    if (state.l4Base.has(k)) l4 = true;
+    else if (state.base.has(k)) return undefined;
+  }
+  const listed = new Set(routes.map((c) => c.key));
+  for (const [key, h] of state.http) {
+    if (listed.has(key) || !keys.some((k) => h.references.has(k))) continue;
+    routes.push({ key, before: h.node.resource, after: h.node.resource });
+  }
+  return { l4 };
+}
+
 export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   let last: Last | undefined;
-  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0 };
+  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, servicesSpliced: 0 };
   const keepsState = full === referenceTranslate;
   const translateFull = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     const prev = last?.result;
@@ -220,13 +247,22 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
    * in place, else undefined. With both, the Gateways first (every route kept as it was: the
    * translation of the new world and the old routes), then the routes on top of that.
    */
-  const splice = (snapshot: Snapshot, options: TranslateOptions, world: boolean, changes: RouteChange[], l4: boolean, sliceServices: ReadonlySet<string>): TranslateResult | undefined => {
+  const splice = (
+    snapshot: Snapshot,
+    options: TranslateOptions,
+    world: boolean,
+    changes: RouteChange[],
+    l4: boolean,
+    sliceServices: ReadonlySet<string>,
+    changedServices: readonly string[],
+  ): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
     last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
     try {
       // What else changed nobody looked up yet; a changed route may be the first to (its new Service and slices).
       advance(state, snapshot, sliceServices, NONE, slicesOf(snapshot, sliceServices));
+      for (const k of changedServices) state.clusters.forget(k);
       let result: TranslateResult | undefined = last.result;
       if (world) result = spliceWorld(state, result, snapshot, options);
       if (result && (changes.length > 0 || l4)) result = spliceHTTPRoutes(state, result, changes, l4 ? snapshot : undefined);
@@ -252,6 +288,8 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     let l4 = false;
     /** Services whose slices changed, looked up by the last translation or not. */
     const sliceServices = new Set<string>();
+    /** Store keys of referenced Services that changed what translate() reads of them. */
+    const changedServices: string[] = [];
     // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
     const changed = snapshot.delta?.from === last.entries ? snapshot.delta.keys : changedKeys(last.entries, entries);
     for (const k of changed) {
@@ -268,15 +306,22 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;
+      else if (kind === Kind.Service) changedServices.push(k);
       else others = true;
     }
+    if (changedServices.length > 0) {
+      const reading = !others && last.state ? routesReading(last.state, changedServices, routes) : undefined;
+      if (!reading) return translateFull(snapshot, options);
+      if (reading.l4) l4 = true;
+    }
     const routed = routes.length > 0 || l4;
-    if (others || ((world || routed) && services.size > 0)) return translateFull(snapshot, options);
-    if (world || routed) {
-      const result = splice(snapshot, options, world, routes, l4, sliceServices);
+    if (others || ((world || routed || changedServices.length > 0) && services.size > 0)) return translateFull(snapshot, options);
+    if (world || routed || changedServices.length > 0) {
+      const result = splice(snapshot, options, world, routes, l4, sliceServices, changedServices);
       if (!result) return translateFull(snapshot, options);
       if (world) stats.worldSpliced++;
-      if (routed) stats.routesSpliced++;
+      if (changedServices.length > 0) stats.servicesSpliced++;
+      else if (routed) stats.routesSpliced++;
       last = { entries, options, result, state: last.state };
       return result;
     }

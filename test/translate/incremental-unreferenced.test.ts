@@ -102,3 +102,32 @@ for (const [what, between] of [
     assert.equal(inc.stats.routesSpliced, 2, JSON.stringify(inc.stats));
   });
 }
+
+// A Service's ports, type or existence change: only the routes that looked it up are translated
+// again (incremental.ts routesReading, Clusters.forget), the TCPRoutes too when one of them did.
+test('a Service change translates again only the routes that named it, and equals a full translate()', () => {
+  const inc = incrementalTranslate(translate);
+  const withPort = (name: string, port: number, type = 'ClusterIP'): Resource =>
+    ({ ...backend(name)[0]!, spec: { type, ...(type === 'ExternalName' ? { externalName: 'db.example.com' } : {}), ports: [{ name: 'http', port, protocol: 'TCP' }] } }) as Resource;
+  let all: Resource[] = [...base, ...backend('other'), route('other')];
+  let snapshot = new Snapshot(all.map((resource) => ({ resource })));
+  inc(snapshot, options);
+  const steps: [string, (xs: Resource[]) => Resource[]][] = [
+    ['old loses port 80', (xs) => xs.map((r) => (r.kind === 'Service' && r.metadata.name === 'old' ? withPort('old', 81) : r))],
+    ['old has port 80 again', (xs) => xs.map((r) => (r.kind === 'Service' && r.metadata.name === 'old' ? withPort('old', 80) : r))],
+    ['old becomes ExternalName', (xs) => xs.map((r) => (r.kind === 'Service' && r.metadata.name === 'old' ? withPort('old', 80, 'ExternalName') : r))],
+    ['old is deleted', (xs) => xs.filter((r) => !(r.kind === 'Service' && r.metadata.name === 'old'))],
+    ['old comes back', (xs) => [...xs, withPort('old', 80)]],
+    ['the TCPRoute\'s Service loses its port', (xs) => xs.map((r) => (r.kind === 'Service' && r.metadata.name === 'old-tcp' ? withPort('old-tcp', 81) : r))],
+  ];
+  for (const [what, step] of steps) {
+    all = step(all);
+    snapshot = new Snapshot(all.map((resource) => ({ resource })), snapshot);
+    const got = inc(snapshot, options);
+    const want = translate(snapshot, options);
+    assert.equal(summary(got.statuses), summary(want.statuses), what);
+    assert.deepEqual(got.ir, want.ir, what);
+  }
+  assert.equal(inc.stats.full, 1, JSON.stringify(inc.stats));
+  assert.equal(inc.stats.servicesSpliced, steps.length, JSON.stringify(inc.stats));
+});

@@ -19,7 +19,8 @@
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
 // Every path but the full one keeps the translation state the splices work on, moved to the new
-// snapshot (advance()): a route change after an EndpointSlice change is still a splice.
+// snapshot (advance()): a route change after an EndpointSlice change is still a splice, and so is
+// one in the same batch as a slice change.
 // The full translate() stays the reference: test/translate/incremental.test.ts applies random
 // change sequences and checks both give deep-equal results.
 
@@ -254,14 +255,16 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     changes: RouteChange[],
     l4: boolean,
     sliceServices: ReadonlySet<string>,
+    services: ReadonlySet<string>,
     changedServices: readonly string[],
   ): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
     last.state = undefined; // updated in place: a failure half-way leaves nothing to reuse
     try {
-      // What else changed nobody looked up yet; a changed route may be the first to (its new Service and slices).
-      advance(state, snapshot, sliceServices, NONE, slicesOf(snapshot, sliceServices));
+      // The slices that changed in the same batch, looked up or not (a changed route may be the first
+      // to: its new Service and slices): the IR built below takes its clusters from the state's.
+      if (!advance(state, snapshot, sliceServices, services, slicesOf(snapshot, sliceServices))) return undefined;
       for (const k of changedServices) state.clusters.forget(k);
       let result: TranslateResult | undefined = last.result;
       if (world) result = spliceWorld(state, result, snapshot, options);
@@ -315,9 +318,9 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       if (reading.l4) l4 = true;
     }
     const routed = routes.length > 0 || l4;
-    if (others || ((world || routed || changedServices.length > 0) && services.size > 0)) return translateFull(snapshot, options);
+    if (others) return translateFull(snapshot, options);
     if (world || routed || changedServices.length > 0) {
-      const result = splice(snapshot, options, world, routes, l4, sliceServices, changedServices);
+      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedServices);
       if (!result) return translateFull(snapshot, options);
       if (world) stats.worldSpliced++;
       if (changedServices.length > 0) stats.servicesSpliced++;

@@ -99,6 +99,14 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
     const svc = clone(r.pick(services)) as Resource & { spec: { ports?: { port: number }[] } };
     if (svc.spec?.ports?.[0] && r.int(2) === 0) svc.spec.ports[0].port += 1;
     put(svc); // a new object even when equal: identity changed, so the full path must agree too
+    // Sometimes one of its slices in the same change.
+    const own = slices.filter((s) => meta(s).namespace === meta(svc).namespace && meta(s).labels?.[LABEL] === meta(svc).name);
+    if (own.length && r.int(3) === 0) {
+      const s = clone(r.pick(own)) as Resource & { endpoints: unknown[] };
+      s.endpoints = randomEndpoints(r);
+      put(s);
+      return `rewrite Service ${meta(svc).namespace}/${meta(svc).name} and the endpoints of its EndpointSlice ${meta(s).name}`;
+    }
     return `rewrite Service ${meta(svc).namespace}/${meta(svc).name}`;
   }
   if (choice === 11) {
@@ -190,6 +198,14 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
     const x = clone(r.pick(routes));
     const what = editRoute(x);
     put(x);
+    // Sometimes an EndpointSlice in the same change (pod churn beside a route edit).
+    const slices = ofKind('EndpointSlice');
+    if (slices.length && r.int(3) === 0) {
+      const s = clone(r.pick(slices)) as Resource & { endpoints: unknown[] };
+      s.endpoints = randomEndpoints(r);
+      put(s);
+      return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}: ${what}, and the endpoints of EndpointSlice ${meta(s).namespace}/${meta(s).name}`;
+    }
     return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}: ${what}`;
   }
   if (choice <= 17 && routes.length) {

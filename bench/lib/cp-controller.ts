@@ -177,13 +177,26 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           const c = o.certs[k % 2]!;
           return { write: () => put(into(cpSecret(c.certPem, c.keyPem), ns, tag)), served: async () => (await presentedCert(p.https)) === prints[k % 2] };
         });
+        /** Where backend-eps's endpoint is: a closed loopback port (502) or none ready (503, as written at start). */
+        let epsUp = false;
+        const epsServed = (up: boolean) => async () => (await status(p.http, EPS_PROBE_PATH)) === (up ? 502 : 503);
         row.endpoint_slice = await series('endpointslice', async (k) => {
-          const up = k % 2 === 1;
-          return { write: () => put(epsProbe(ns, up, p.closed).slice(1)), served: async () => (await status(p.http, EPS_PROBE_PATH)) === (up ? 502 : 503) };
+          const up = (epsUp = k % 2 === 1);
+          return { write: () => put(epsProbe(ns, up, p.closed).slice(1)), served: epsServed(up) };
+        });
+        // A slice change (written and served, not measured), then a new route (measured): see control-plane.ts.
+        row.route_after_endpoints = await series('route after endpointslice', async (k) => {
+          const up = (epsUp = !epsUp);
+          const t = process.hrtime.bigint();
+          await put(epsProbe(ns, up, p.closed).slice(1));
+          if ((await pollUntil(epsServed(up), t, o.changeTimeoutMs)) === null) throw new Error('EndpointSlice change not served');
+          await sleep(200);
+          const path = `/after-eps-${n}-${k}`;
+          return { write: () => put(into([cpAddedRoute(`after-eps-${k}`, path, p.backend)], ns, tag)), served: async () => (await status(p.http, path)) === 200 };
         });
         row.rss_mb = treeRssKiB(proc.pid) / 1024;
         const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');
-        row.note = [row.note, `informer event to serving p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}`].filter(Boolean).join('; ');
+        row.note = [row.note, `informer event to serving p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}, route after EndpointSlice ${pp(fromEvent['route after endpointslice'])}`].filter(Boolean).join('; ');
       } finally {
         row.peak_rss_mb = rss.stop();
       }

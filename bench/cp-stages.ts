@@ -5,11 +5,12 @@
 // each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
 // reports as the in-process profile.
 //
-//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route]
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route] [hosts]
 //
 // service: an annotation on a referenced Service (what translate() does not read); service-port: a
 // port added to and taken from a referenced Service (what it reads); eps-route: an
 // EndpointSlice change, then a route change, alternately (the route change after the slice change).
+// hosts: each route on a hostname of its own (10,000 virtual hosts on one listener).
 //
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
 // of this script with each other, not with the bench.
@@ -34,6 +35,9 @@ import { toYaml } from './lib/manifests.js';
 const routes = Number(process.argv[2] ?? 10_000);
 const changes = Number(process.argv[3] ?? 10);
 const kind = process.argv[4] ?? 'route';
+/** `hosts`: every route on a hostname of its own (one virtual host per route), not all on one. */
+const ownHosts = process.argv[5] === 'hosts';
+const withHost = (d: Record<string, unknown>, host: string) => (ownHosts ? { ...d, spec: { ...(d.spec as object), hostnames: [`${host}.example.com`] } } : d);
 const dir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-'));
 /** The paths written since the last load: what the file source's watcher names (FileLoader.load). */
 let written: string[] = [];
@@ -49,7 +53,7 @@ put('base.yaml', cpBase(p));
 put('gateway.yaml', cpGateway(p, 0));
 put('secret.yaml', cpSecret(certs[0]!.certPem, certs[0]!.keyPem));
 put('endpoints.yaml', cpEndpoints(routes));
-put('routes.yaml', cpRoutes(routes, p.backend));
+put('routes.yaml', cpRoutes(routes, p.backend).map((d, i) => withHost(d, `h${i}`)));
 put('eps-probe.yaml', cpEpsProbe(p, true));
 
 const loader = new FileLoader([dir]);
@@ -78,7 +82,7 @@ for (let i = 0; i < changes; i++) {
     put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, ...(i % 2 === 0 ? [{ name: 'admin', port: 9000, protocol: 'TCP' }] : [])] } } : d)));
   else if (kind === 'eps-route' && i % 2 === 0) put('eps-probe.yaml', cpEpsProbe(p, i % 4 !== 0));
   else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
-  else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend)]);
+  else put(`added-${i}.yaml`, [withHost(cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend), `added-${i}`)]);
   await new Promise((r) => setTimeout(r, 20));
   let t = performance.now();
   const lap = (stage: (typeof STAGES)[number]) => {

@@ -301,7 +301,7 @@ function clustersOfListener(l: IRListener): readonly string[] {
   return out;
 }
 
-/** Clusters.toRecord() of the last build per Clusters, by its size and version (clusters are only added, or replaced by Clusters.replace()). */
+/** Clusters.toRecord() of the last build per Clusters, by its size and version (bumped when a cluster is replaced or forgotten, not added). */
 const records = new WeakMap<Clusters, { size: number; version: number; record: IR['clusters'] }>();
 
 function clusterRecord(clusters: Clusters): IR['clusters'] {

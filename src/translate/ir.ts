@@ -162,6 +162,14 @@ export function listenerHeader(l: ListenerNode): IRListener {
   return out;
 }
 
+/**
+ * The virtual host last built from each route list, while its routes are the same array (the
+ * list did not change since): a listener rebuilt for one changed route, with a virtual host per
+ * route, builds one object, not 10,000, and the IR delta (dataplane/ir-delta.ts) finds the rest
+ * by identity.
+ */
+const builtVHosts = new WeakMap<RankedEntry[], VirtualHost>();
+
 function irListener(l: ListenerNode, content: ListenerContent): IRListener {
   const out = listenerHeader(l);
   const protocol = out.protocol;
@@ -171,8 +179,11 @@ function irListener(l: ListenerNode, content: ListenerContent): IRListener {
     for (const hostname of hosts ? content.hostnamesInOrder(hosts) : []) {
       const list = hosts!.get(hostname)!;
       const routes = content.routesOf(list);
-      const vh: VirtualHost = { hostname, routes };
-      vhostClusters.set(vh, [...content.clustersOf(list)]);
+      let vh = builtVHosts.get(list);
+      if (vh === undefined || vh.routes !== routes || vh.hostname !== hostname) {
+        builtVHosts.set(list, (vh = { hostname, routes }));
+        vhostClusters.set(vh, [...content.clustersOf(list)]);
+      }
       vhosts.push(vh);
     }
     out.virtualHosts = vhosts;

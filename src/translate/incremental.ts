@@ -12,9 +12,9 @@
 //     of them changed), its listeners' IR rebuilt, every other part shared;
 //   - only Gateways, ListenerSets, GatewayClasses or Secrets changed, and no route's attachment
 //     can have changed (./splice-world.ts): the Gateways built again, every route's result kept;
-//   - referenced Services changed what translate() reads of them (ports, type, existence), and no
-//     Gateway or policy looked them up: the routes that did, spliced as if they had changed
-//     (routesReading), their clusters resolved anew;
+//   - referenced Services or Namespaces changed what translate() reads of them (ports, type,
+//     existence; labels), and no Gateway, ListenerSet or policy looked them up: the routes that did,
+//     spliced as if they had changed (routesReading), a Service's clusters resolved anew;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -49,8 +49,8 @@ export interface IncrementalStats {
   routesSpliced: number;
   /** Gateway/ListenerSet/GatewayClass/Secret changes applied to the last translation, routes kept (./splice-world.ts). */
   worldSpliced: number;
-  /** Service changes applied by translating again the routes that looked the Service up (routesReading). */
-  servicesSpliced: number;
+  /** Service and Namespace changes applied by translating again the routes that looked them up (routesReading). */
+  lookupsSpliced: number;
 }
 
 export interface IncrementalTranslate extends TranslateFn {
@@ -202,11 +202,13 @@ function advance(state: TranslateState, snapshot: Snapshot, sliceServices: Reado
 }
 
 /**
- * A change of the Services `keys` (store keys), as route changes: every HTTPRoute and GRPCRoute
- * that looked one of them up, translated again as it is, added to `routes`. What a Service is to
- * translate() (its ports, type, externalName, existence) reaches only the clusters its routes
- * resolve and those routes' statuses. `l4` when TLS/TCP/UDP routes looked one up (all are
- * translated again then); undefined when a Gateway or a policy did (a full translate()).
+ * A change of the Services and Namespaces `keys` (store keys), as route changes: every HTTPRoute
+ * and GRPCRoute that looked one of them up, translated again as it is, added to `routes`. What a
+ * Service is to translate() (its ports, type, externalName, existence) reaches only the clusters
+ * its routes resolve and those routes' statuses; a Namespace's labels, only whether its routes may
+ * attach where allowedRoutes selects namespaces (attachment.ts). `l4` when TLS/TCP/UDP routes
+ * looked one up (all are translated again then); undefined when a Gateway, a ListenerSet's
+ * allowedListeners or a policy did (a full translate()).
  */
 function routesReading(state: TranslateState, keys: readonly string[], routes: RouteChange[]): { l4: boolean } | undefined {
   let l4 = false;
@@ -225,7 +227,7 @@ function routesReading(state: TranslateState, keys: readonly string[], routes: R
 
 export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   let last: Last | undefined;
-  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, servicesSpliced: 0 };
+  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0 };
   const keepsState = full === referenceTranslate;
   const translateFull = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     const prev = last?.result;
@@ -256,7 +258,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     l4: boolean,
     sliceServices: ReadonlySet<string>,
     services: ReadonlySet<string>,
-    changedServices: readonly string[],
+    changedLookups: readonly string[],
   ): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
@@ -265,7 +267,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       // The slices that changed in the same batch, looked up or not (a changed route may be the first
       // to: its new Service and slices): the IR built below takes its clusters from the state's.
       if (!advance(state, snapshot, sliceServices, services, slicesOf(snapshot, sliceServices))) return undefined;
-      for (const k of changedServices) state.clusters.forget(k);
+      for (const k of changedLookups) if (k.startsWith(`${Kind.Service}/`)) state.clusters.forget(k); // store keys: keyOf()
       let result: TranslateResult | undefined = last.result;
       if (world) result = spliceWorld(state, result, snapshot, options);
       if (result && (changes.length > 0 || l4)) result = spliceHTTPRoutes(state, result, changes, l4 ? snapshot : undefined);
@@ -291,8 +293,8 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     let l4 = false;
     /** Services whose slices changed, looked up by the last translation or not. */
     const sliceServices = new Set<string>();
-    /** Store keys of referenced Services that changed what translate() reads of them. */
-    const changedServices: string[] = [];
+    /** Store keys of referenced Services and Namespaces that changed what translate() reads of them. */
+    const changedLookups: string[] = [];
     // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
     const changed = snapshot.delta?.from === last.entries ? snapshot.delta.keys : changedKeys(last.entries, entries);
     for (const k of changed) {
@@ -309,21 +311,21 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;
-      else if (kind === Kind.Service) changedServices.push(k);
+      else if (kind === Kind.Service || kind === Kind.Namespace) changedLookups.push(k);
       else others = true;
     }
-    if (changedServices.length > 0) {
-      const reading = !others && last.state ? routesReading(last.state, changedServices, routes) : undefined;
+    if (changedLookups.length > 0) {
+      const reading = !others && last.state ? routesReading(last.state, changedLookups, routes) : undefined;
       if (!reading) return translateFull(snapshot, options);
       if (reading.l4) l4 = true;
     }
     const routed = routes.length > 0 || l4;
     if (others) return translateFull(snapshot, options);
-    if (world || routed || changedServices.length > 0) {
-      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedServices);
+    if (world || routed || changedLookups.length > 0) {
+      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups);
       if (!result) return translateFull(snapshot, options);
       if (world) stats.worldSpliced++;
-      if (changedServices.length > 0) stats.servicesSpliced++;
+      if (changedLookups.length > 0) stats.lookupsSpliced++;
       else if (routed) stats.routesSpliced++;
       last = { entries, options, result, state: last.state };
       return result;

@@ -129,5 +129,5 @@ test('a Service change translates again only the routes that named it, and equal
     assert.deepEqual(got.ir, want.ir, what);
   }
   assert.equal(inc.stats.full, 1, JSON.stringify(inc.stats));
-  assert.equal(inc.stats.servicesSpliced, steps.length, JSON.stringify(inc.stats));
+  assert.equal(inc.stats.lookupsSpliced, steps.length, JSON.stringify(inc.stats));
 });

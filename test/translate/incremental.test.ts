@@ -350,7 +350,7 @@ const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, servicesSpliced: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -388,7 +388,7 @@ test('incremental translation equals a full translate() after every random chang
     totals.endpointsOnly += inc.stats.endpointsOnly;
     totals.routesSpliced += inc.stats.routesSpliced;
     totals.worldSpliced += inc.stats.worldSpliced;
-    totals.servicesSpliced += inc.stats.servicesSpliced;
+    totals.lookupsSpliced += inc.stats.lookupsSpliced;
   });
   // Every path was exercised, not just the full one.
   assert.ok(totals.endpointsOnly > 50, `endpoints-only path taken ${totals.endpointsOnly} times`);
@@ -396,7 +396,7 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.full > cases.length, `full path taken ${totals.full} times`);
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
   assert.ok(totals.worldSpliced > 20, `Gateway/Secret splice taken ${totals.worldSpliced} times`);
-  assert.ok(totals.servicesSpliced > 5, `Service splice taken ${totals.servicesSpliced} times`);
+  assert.ok(totals.lookupsSpliced > 5, `Service/Namespace splice taken ${totals.lookupsSpliced} times`);
   assert.ok(totals.grpcSpliced > 10, `GRPCRoute splice taken ${totals.grpcSpliced} times`);
   assert.ok(totals.l4Spliced > 10, `TLSRoute/TCPRoute/UDPRoute splice taken ${totals.l4Spliced} times`);
   assert.ok(totals.worldL4Spliced > 10, `Gateway/Secret splice beside L4 routes taken ${totals.worldL4Spliced} times`);
@@ -431,7 +431,7 @@ test('an EndpointSlice change patches only the clusters it feeds; everything els
   const inc = incrementalTranslate(translate);
   const first = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.1') }]), options);
   const second = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.9') }]), options);
-  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0, worldSpliced: 0, servicesSpliced: 0 });
+  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0 });
   assert.deepEqual(second.ir.clusters['default/a:80']!.endpoints, [{ address: '10.0.0.9', port: 8080 }]);
   assert.equal(second.ir.clusters['default/b:80'], first.ir.clusters['default/b:80']);
   assert.equal(second.ir.ports, first.ir.ports);
@@ -531,7 +531,7 @@ test('a Gateway or Secret change keeps every route result; a port a parentRef na
     }
     return inc.stats;
   };
-  assert.deepEqual(run([route('a'), route('b')]), { full: 1, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 3, servicesSpliced: 0 });
+  assert.deepEqual(run([route('a'), route('b')]), { full: 1, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 3, lookupsSpliced: 0 });
   // A parentRef that names the listener's port: moving it changes the route's attachment.
   const stats = run([route('a', 8080), route('b')]);
   assert.equal(stats.full, 2);

@@ -314,13 +314,13 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else if (kind === Kind.Service || kind === Kind.Namespace) changedLookups.push(k);
       else others = true;
     }
+    if (others) return translateFull(snapshot, options);
     if (changedLookups.length > 0) {
-      const reading = !others && last.state ? routesReading(last.state, changedLookups, routes) : undefined;
+      const reading = last.state ? routesReading(last.state, changedLookups, routes) : undefined;
       if (!reading) return translateFull(snapshot, options);
       if (reading.l4) l4 = true;
     }
     const routed = routes.length > 0 || l4;
-    if (others) return translateFull(snapshot, options);
     if (world || routed || changedLookups.length > 0) {
       const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups);
       if (!result) return translateFull(snapshot, options);

@@ -3,7 +3,7 @@
 // the data plane serves it, next to N existing routes and N*10 endpoints; start to serving;
 // memory over every Portico process; and memory before and after add/delete churn cycles.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import os from 'node:os';
@@ -26,7 +26,7 @@ import {
 import { churnUnderLoad } from './cp-churn-load.js';
 import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
 import { startPorticoOn, type PorticoCommand } from './portico.js';
-import { run, sampleRss, sleep, stopProcess, treeRssKiB } from './proc.js';
+import { run, sampleRss, sleep, stopProcess, treePssKiB, treeRssKiB } from './proc.js';
 import type { ControlPlaneRow, ChangeFigures } from './report.js';
 import { routePath } from './scenarios.js';
 
@@ -67,6 +67,27 @@ export async function secondCert(dir: string): Promise<{ certPem: string; keyPem
   return { certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
 }
 
+/**
+ * When a rename into `dir` took effect, on the hrtime clock: the folder's mtime, which the kernel
+ * sets as it swaps the entry in, clamped to the syscall's span. A change is timed from there, not
+ * from the call. Replacing a file on ext4 first flushes the new file's data (auto_da_alloc), and on
+ * this shared disk that sometimes holds the rename for 50-850 ms before anything can see it: the
+ * change series' single outliers were exactly those. The mtime comes from the kernel's coarse
+ * clock (at most a tick early) and is mapped through Date.now() (at most 1 ms late).
+ */
+function renamedAt(dir: string, before: bigint, after: bigint): bigint {
+  const mtimeNs = statSync(dir, { bigint: true }).mtimeNs;
+  const offset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  const t = mtimeNs - offset;
+  return t < before ? before : t > after ? after : t;
+}
+
+/** The renames of a series the kernel held 5 ms or more before they took effect (not counted in the figures). */
+function renames(ms: readonly number[]): string {
+  const slow = ms.filter((x) => x >= 5);
+  return slow.length ? ` (${slow.length} of ${ms.length} renames held 5 ms or more before they took effect, not counted: ${slow.map((x) => x.toFixed(0)).join('/')} ms)` : '';
+}
+
 function figures(samples: number[]): ChangeFigures {
   return { samples_ms: samples.map((x) => Math.round(x * 10) / 10), p50_ms: percentile(samples, 50), p99_ms: percentile(samples, 99) };
 }
@@ -103,11 +124,13 @@ export async function measureControlPlane(
     mkdirSync(dir, { recursive: true });
     // Written beside the watched directory and renamed in, so the watcher never sees half a file.
     let seq = 0;
-    const put = (file: string, docs: Record<string, unknown>[]) => {
+    /** Writes the new file beside the folder; the change is the rename this returns. */
+    const stage = (file: string, docs: Record<string, unknown>[]) => {
       const tmp = join(dir, '..', `.cp-${n}-${seq++}.yaml`);
       writeFileSync(tmp, toYaml(docs));
-      renameSync(tmp, join(dir, file));
+      return () => renameSync(tmp, join(dir, file));
     };
+    const put = (file: string, docs: Record<string, unknown>[]) => stage(file, docs)();
     put('base.yaml', cpBase(p));
     put('gateway.yaml', cpGateway(p, 0));
     put('secret.yaml', cpSecret(certs[0]!.certPem, certs[0]!.keyPem));
@@ -127,9 +150,14 @@ export async function measureControlPlane(
     const rss = sampleRss(proc.pid, 100);
     const status = (port: number, path: string) => httpStatus(agent, port, path);
     /** Makes one change and polls until `served`; null (and a note) past the deadline. */
-    const change = async (what: string, make: () => void, served: () => Promise<boolean>): Promise<number | null> => {
-      const t = process.hrtime.bigint();
-      make();
+    /** Per series: how long the kernel held each change's rename before it took effect (renamedAt). */
+    let renameMs: number[] = [];
+    const change = async (what: string, file: string, docs: Record<string, unknown>[], served: () => Promise<boolean>): Promise<number | null> => {
+      const rename = stage(file, docs);
+      const before = process.hrtime.bigint();
+      rename();
+      const t = renamedAt(dir, before, process.hrtime.bigint());
+      renameMs.push(Number(t - before) / 1e6);
       const ms = await pollUntil(served, t, o.changeTimeoutMs);
       if (ms === null) row.note = `${what} not served within ${o.changeTimeoutMs} ms`;
       // Changes are spaced out: each one is measured on its own, not as part of a burst.
@@ -138,12 +166,13 @@ export async function measureControlPlane(
     };
     const series = async (what: string, one: (k: number) => Promise<number | null>): Promise<ChangeFigures | null> => {
       const out: number[] = [];
+      renameMs = [];
       for (let k = 1; k <= o.changes; k++) {
         const ms = await one(k);
         if (ms === null) break;
         out.push(ms);
       }
-      log(`control plane ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms`);
+      log(`control plane ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms${renames(renameMs)}`);
       return out.length ? figures(out) : null;
     };
     try {
@@ -153,25 +182,28 @@ export async function measureControlPlane(
         row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;
         continue;
       }
-      // Let the start-up garbage settle before the first change, as a long-running process would.
-      await sleep(1000);
+      // Let the start-up garbage settle before the first change, as a long-running process would:
+      // each process returns its freed pages in one last-resort GC once configuration work has
+      // been quiet for 1 s, workers 0.5 s apart (src/dataplane/heap-flags.ts). With only 1 s here
+      // the first changes met those pauses (the first route change was the slowest in every run).
+      await sleep(1000 + 500 * o.workers + 1000);
       row.route = await series('route', (k) => {
         const path = `/added-${n}-${k}`;
-        return change('route change', () => put(`added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend)]), async () => (await status(p.http, path)) === 200);
+        return change('route change', `added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend)], async () => (await status(p.http, path)) === 200);
       });
       row.gateway = await series('gateway', (k) => {
         const to = (k % 2) as 0 | 1;
-        return change('Gateway change', () => put('gateway.yaml', cpGateway(p, to)), async () => (await status(p.moved[to], `${routePath(n - 1)}/x`)) === 200);
+        return change('Gateway change', 'gateway.yaml', cpGateway(p, to), async () => (await status(p.moved[to], `${routePath(n - 1)}/x`)) === 200);
       });
       row.secret = await series('secret', (k) => {
         const c = certs[k % 2]!;
-        return change('Secret change', () => put('secret.yaml', cpSecret(c.certPem, c.keyPem)), async () => (await presentedCert(p.https)) === prints[k % 2]);
+        return change('Secret change', 'secret.yaml', cpSecret(c.certPem, c.keyPem), async () => (await presentedCert(p.https)) === prints[k % 2]);
       });
       /** Where backend-eps's endpoint is: on the backend (the manifest set starts so) or on a closed port. */
       let epsUp = true;
       row.endpoint_slice = await series('endpointslice', (k) => {
         const up = (epsUp = k % 2 === 0);
-        return change('EndpointSlice change', () => put('eps-probe.yaml', cpEpsProbe(p, up)), async () => {
+        return change('EndpointSlice change', 'eps-probe.yaml', cpEpsProbe(p, up), async () => {
           const s = await status(p.http, EPS_PROBE_PATH);
           return up ? s === 200 : s >= 500;
         });
@@ -181,17 +213,18 @@ export async function measureControlPlane(
       // of them would show a route change that costs more after a slice change than before it.
       row.route_after_endpoints = await series('route after endpointslice', async (k) => {
         const up = (epsUp = !epsUp);
-        const moved = await change('EndpointSlice change', () => put('eps-probe.yaml', cpEpsProbe(p, up)), async () => {
+        const moved = await change('EndpointSlice change', 'eps-probe.yaml', cpEpsProbe(p, up), async () => {
           const s = await status(p.http, EPS_PROBE_PATH);
           return up ? s === 200 : s >= 500;
         });
         if (moved === null) return null;
         const path = `/after-eps-${n}-${k}`;
-        return change('route change after an EndpointSlice change', () => put(`after-eps-${k}.yaml`, [cpAddedRoute(`after-eps-${k}`, path, p.backend)]), async () => (await status(p.http, path)) === 200);
+        return change('route change after an EndpointSlice change', `after-eps-${k}.yaml`, [cpAddedRoute(`after-eps-${k}`, path, p.backend)], async () => (await status(p.http, path)) === 200);
       });
       // RSS once the changes are over (after the same pause as the churn figures), not mid-burst.
       await sleep(SETTLE_MS);
       row.rss_mb = treeRssKiB(proc.pid) / 1024;
+      row.pss_mb = treePssKiB(proc.pid) / 1024;
       if (o.churnCycles > 0 && n === o.churnAt) row.churn = await churn(proc.pid, put, dir, status, p, o, log);
       if (o.churnLoadSeconds > 0 && n === o.churnAt) row.churn_load = await churnUnderLoad(put, ctx.runDir, p.http, `${routePath(n - 1)}/x`, p.backend, o.churnLoadSeconds, 10, log);
     } finally {
@@ -201,7 +234,7 @@ export async function measureControlPlane(
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}, route after endpointslice ${f(row.route_after_endpoints ?? null)}; RSS ${row.rss_mb?.toFixed(1)} MiB (peak ${row.peak_rss_mb?.toFixed(1)})`,
+      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}, route after endpointslice ${f(row.route_after_endpoints ?? null)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)} (peak ${row.peak_rss_mb?.toFixed(1)})`,
     );
   }
   return rows;

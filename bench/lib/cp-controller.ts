@@ -20,7 +20,7 @@ import { httpRoute } from './manifests.js';
 import { cpAddedRoute, cpEndpoints, cpGateway, cpRoutes, cpSecret, ENDPOINTS_PER_SERVICE, EPS_PROBE_PATH, serviceCount, type CpPorts } from './cp-manifests.js';
 import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
 import type { PorticoCommand } from './portico.js';
-import { sampleRss, sleep, startProcess, stopProcess, treeRssKiB } from './proc.js';
+import { sampleRss, sleep, startProcess, stopProcess, treePssKiB, treeRssKiB } from './proc.js';
 import type { ChangeFigures, ControlPlaneRow } from './report.js';
 import { routePath } from './scenarios.js';
 
@@ -142,7 +142,8 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;
           continue;
         }
-        await sleep(1000);
+        // Past the controller's last-resort GC after start-up (1 s after the last apply: src/dataplane/heap-flags.ts).
+        await sleep(2500);
         const series = async (what: string, one: (k: number) => Promise<{ write: () => Promise<void>; served: () => Promise<boolean> }>) => {
           const out: number[] = [];
           const events: number[] = (fromEvent[what] = []);
@@ -195,6 +196,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           return { write: () => put(into([cpAddedRoute(`after-eps-${k}`, path, p.backend)], ns, tag)), served: async () => (await status(p.http, path)) === 200 };
         });
         row.rss_mb = treeRssKiB(proc.pid) / 1024;
+        row.pss_mb = treePssKiB(proc.pid) / 1024;
         const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');
         row.note = [row.note, `informer event to serving p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}, route after EndpointSlice ${pp(fromEvent['route after endpointslice'])}`].filter(Boolean).join('; ');
       } finally {
@@ -216,7 +218,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `controller mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB`,
+      `controller mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}`,
     );
   }
   return rows;

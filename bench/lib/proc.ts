@@ -105,6 +105,24 @@ export function treeRssKiB(pid: number): number {
 }
 
 /**
+ * Proportional set size of the tree in KiB (smaps_rollup): each page shared by k processes counts
+ * 1/k. The workers are forks of one Node binary and share its ~50 MiB of resident code, which the
+ * RSS sum counts once per process; this counts it once. 0 for a process that is gone.
+ */
+export function treePssKiB(pid: number): number {
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+      if (m) sum += Number(m[1]);
+    } catch {
+      // exited
+    }
+  }
+  return sum;
+}
+
+/**
  * CPU time (user + system) of the tree in seconds, from /proc/<pid>/stat. Under outside
  * load the req/s of every target drops, but the CPU a proxy spends per request barely moves.
  */

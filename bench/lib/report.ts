@@ -97,6 +97,8 @@ export interface ControlPlaneRow {
   route_after_endpoints?: ChangeFigures | null;
   /** Sum over Portico's processes (primary + workers) after the changes; peak over the whole row. */
   rss_mb: number | null;
+  /** The same processes' proportional set size: pages they share (the Node binary's) counted once. */
+  pss_mb?: number | null;
   peak_rss_mb: number | null;
   churn?: { cycles: number; routes: number; seconds?: number; rss_before_mb: number; rss_after_mb: number; rss_samples?: { cycles: number; rss_mb: number }[]; note?: string };
   /** wrk on an unchanging route, quiet and while routes change 10 times a second (cp-churn-load.ts). */
@@ -148,15 +150,15 @@ import type { ChurnLoadResult } from './cp-churn-load.js';
 export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[] {
   const out = ['', '## Control plane (Portico, file mode and controller mode)', ''];
   out.push(
-    'Time from a manifest change (file renamed into the watched folder) until the data plane serves it, polled every ~2 ms: a new HTTPRoute answers, the Gateway listener moved to another port answers, the HTTPS listener presents the rotated Secret, an EndpointSlice\'s endpoint moved between a live and a closed port shows in the status. Next to N routes and N*10 endpoints. RSS sums every Portico process (primary + workers). Controller mode: the same objects written to the local API server, timed from the write until served (bench/README.md).',
+    'Time from a manifest change (file renamed into the watched folder) until the data plane serves it, polled every ~2 ms: a new HTTPRoute answers, the Gateway listener moved to another port answers, the HTTPS listener presents the rotated Secret, an EndpointSlice\'s endpoint moved between a live and a closed port shows in the status. Next to N routes and N*10 endpoints. RSS sums every Portico process (primary + workers); PSS counts the pages they share (the Node binary) once. Controller mode: the same objects written to the local API server, timed from the write until served (bench/README.md).',
     '',
   );
   const f = (c: ChangeFigures | null) => (c ? `${fmt(c.p50_ms, 0)} / ${fmt(c.p99_ms, 0)}` : 'n/a');
-  out.push('| mode | routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | route after EndpointSlice p50/p99 ms | RSS MiB | peak RSS MiB | note |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  out.push('| mode | routes | endpoints | workers | load avg | start to serving ms | route p50/p99 ms | Gateway p50/p99 ms | Secret p50/p99 ms | EndpointSlice p50/p99 ms | route after EndpointSlice p50/p99 ms | RSS MiB | PSS MiB | peak RSS MiB | note |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of rows) {
     out.push(
-      `| ${c.mode ?? 'file'} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${f(c.route_after_endpoints ?? null)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
+      `| ${c.mode ?? 'file'} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${f(c.route_after_endpoints ?? null)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.pss_mb ?? null, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
     );
   }
   for (const c of rows) {

@@ -203,12 +203,14 @@ export class Clusters {
    */
   forget(key: string): void {
     for (const [k, known] of this.memo) if (known.refs.has(key)) this.memo.delete(k);
+    let removed = false;
     for (const [name, svc] of this.serviceOf)
       if (keyOf(Kind.Service, svc.slice(0, svc.indexOf('/')), svc.slice(svc.indexOf('/') + 1)) === key) {
         this.byName.delete(name);
         this.serviceOf.delete(name);
+        removed = true;
       }
-    this.version++;
+    if (removed) this.version++;
   }
 
   /** IR.clusters with keys sorted, so the IR serialises identically every time. */

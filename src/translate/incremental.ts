@@ -305,6 +305,9 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       const kind = (before ?? after)!.kind;
       if (kind === Kind.EndpointSlice) for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) sliceServices.add(svc);
       const matters = (before !== undefined && changeMatters(references, before)) || (after !== undefined && changeMatters(references, after));
+      // The kept state still holds how it resolved a Service no route names any more (Clusters' memo):
+      // a route that names it again must not get that answer.
+      if (!matters && kind === Kind.Service) last.state?.clusters.forget(k);
       if (!matters || (before !== undefined && after !== undefined && readsSame(before, after))) continue;
       if (SPLICED_ROUTE_KINDS.has(kind)) routes.push({ key: k, before, after });
       else if (L4_ROUTE_KINDS.has(kind)) l4 = true;

@@ -131,3 +131,30 @@ test('a Service change translates again only the routes that named it, and equal
   assert.equal(inc.stats.full, 1, JSON.stringify(inc.stats));
   assert.equal(inc.stats.lookupsSpliced, steps.length, JSON.stringify(inc.stats));
 });
+
+// The kept state's Clusters remember how each backendRef resolved, beyond the translation that
+// asked (translate/backends.ts memo). A Service no route named any more changed unseen (nothing
+// looked it up), and a route that named it again got the old answer: ResolvedRefs True for a port
+// the Service no longer had. Found by the random-change property test (incremental.test.ts, 300
+// steps, seed 11).
+test('a Service that lost its port while no route named it: a route naming it again reads it as it is now', () => {
+  const inc = incrementalTranslate(translate);
+  const [svc, eps] = backend('shared');
+  const named = (to: string): Resource => ({ ...route('web'), spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: to, port: 80 }] }] } });
+  const steps: Resource[][] = [
+    [...base, svc!, eps!, named('shared')],
+    [...base, svc!, eps!, named('old')],
+    [...base, { ...svc!, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 81, protocol: 'TCP' }] } } as Resource, eps!, named('old')],
+  ];
+  steps.push([...steps[2]!.slice(0, -1), named('shared')]);
+  let snapshot: Snapshot | undefined;
+  for (const [i, all] of steps.entries()) {
+    snapshot = new Snapshot(all.map((resource) => ({ resource })), snapshot);
+    const got = inc(snapshot, options);
+    const want = translate(snapshot, options);
+    assert.equal(summary(got.statuses), summary(want.statuses), `step ${i}`);
+    assert.deepEqual(got.ir, want.ir, `step ${i}`);
+  }
+  assert.match(summary(inc(snapshot!, options).statuses), /has no port 80/);
+  assert.ok(inc.stats.routesSpliced >= 2, `route changes spliced: ${JSON.stringify(inc.stats)}`);
+});

@@ -26,14 +26,11 @@
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port } from '../ir/types.js';
 import { decodeForEngine, encodeForEngine } from '../ir/keys.js';
 import { RouteLists, type ListWire } from './route-lists.js';
+import { applyPortPatch, encodePort, portText, type PortPart, type PortPatch } from './port-wire.js';
 
 interface Part<T> {
   obj: T;
   text: string;
-  /** Ports: per virtual host ("listener\nhostname"), the list id its routes are (the base of its next version). */
-  lists?: Map<string, number>;
-  /** Ports: every list id its text names, once per virtual host (what the lists' reference counts count). */
-  listIds?: number[];
 }
 
 /** What a delta message carries (after decodeForEngine). */
@@ -48,6 +45,8 @@ interface Delta {
   clusters: string[] | null;
   /** Ports as encoded: each virtual host's `routes` is a list id. */
   set: { ports: Record<string, Port>; clusters: Record<string, Cluster> };
+  /** Ports as patches of the version the receiver holds (./port-wire.ts). */
+  patch: Record<string, PortPatch>;
   /** Entries the receiver does not hold yet, by id. */
   entries: Record<string, HTTPRouteEntry>;
   /** New lists, by id: all their entry ids, or edits against a list the receiver holds. */
@@ -62,6 +61,8 @@ export interface EncodedDelta {
   version: number;
   /** Parts sent (for logs and tests). */
   changedPorts: number;
+  /** Of those, the ports sent as patches of what the receiver holds (./port-wire.ts). */
+  patchedPorts: number;
   changedClusters: number;
   /** Route lists sent, and how many of them as edits. */
   sentLists: number;
@@ -113,53 +114,25 @@ function names(parts: Map<string, unknown>, prev: string[]): string[] {
   return prev;
 }
 
-const vhostKey = (l: Listener, hostname: string): string => `${l.name}\n${hostname}`;
-
-/** A port's text as it travels: every virtual host's routes replaced by a list id (recorded in `lists`). */
-function encodePort(port: Port, routeLists: RouteLists, before: Map<string, number> | undefined, lists: Map<string, number>, listIds: number[]): string {
-  const listeners = port.listeners.map((l): Listener => {
-    if (!l.virtualHosts) return l;
-    return {
-      ...l,
-      virtualHosts: l.virtualHosts.map((v) => {
-        const key = vhostKey(l, v.hostname);
-        const id = routeLists.listFor(v.routes, before?.get(key));
-        lists.set(key, id);
-        listIds.push(id);
-        return { ...v, routes: id as unknown as HTTPRouteEntry[] };
-      }),
-    };
-  });
-  return encodeForEngine({ ...port, listeners });
-}
-
-function portParts(items: readonly Port[], prev: Map<string, Part<Port>>, routeLists: RouteLists, changed: string[]): Map<string, Part<Port>> {
-  const out = new Map<string, Part<Port>>();
+function portParts(items: readonly Port[], prev: Map<string, PortPart>, routeLists: RouteLists, changed: Map<string, { text: string; patch: boolean }>): Map<string, PortPart> {
+  const out = new Map<string, PortPart>();
   for (const obj of items) {
     const old = prev.get(obj.name);
     if (old && (old.obj === obj || shallowSame(old.obj, obj))) {
       out.set(obj.name, { ...old, obj });
       continue;
     }
-    const lists = new Map<string, number>();
-    const listIds: number[] = [];
-    const text = encodePort(obj, routeLists, old?.lists, lists, listIds);
-    for (const id of listIds) routeLists.ref(id);
-    for (const id of old?.listIds ?? []) routeLists.unref(id);
-    if (old && old.text === text) {
-      out.set(obj.name, { obj, text: old.text, lists, listIds });
-      continue;
-    }
-    out.set(obj.name, { obj, text, lists, listIds });
-    changed.push(obj.name);
+    const { part, wire, patch } = encodePort(obj, old, routeLists);
+    out.set(obj.name, part);
+    if (wire !== undefined) changed.set(obj.name, { text: wire, patch });
   }
-  for (const [name, old] of prev) if (!out.has(name)) for (const id of old.listIds ?? []) routeLists.unref(id);
+  for (const [name, old] of prev) if (!out.has(name)) for (const l of old.listeners) for (const id of l.ids) routeLists.unref(id);
   return out;
 }
 
 /** The primary's side: remembers what it last sent. */
 export class DeltaEncoder {
-  private ports = new Map<string, Part<Port>>();
+  private ports = new Map<string, PortPart>();
   private clusters = new Map<string, Part<Cluster>>();
   private readonly lists = new RouteLists();
   private rest = '{}';
@@ -169,7 +142,7 @@ export class DeltaEncoder {
 
   /** The delta from the last encoded IR to `ir`. */
   encode(ir: IR): EncodedDelta {
-    const changedPorts: string[] = [];
+    const changedPorts = new Map<string, { text: string; patch: boolean }>();
     const changedClusters: string[] = [];
     const base = this.version;
     const { ports: _p, clusters: _c, ...rest } = ir;
@@ -186,19 +159,20 @@ export class DeltaEncoder {
     this.portNames = portNames;
     this.clusterNames = clusterNames;
     const text = this.message(base, changedPorts, changedClusters, sent.lists, sent.entries, sent.dropLists, sent.dropEntries, samePorts, sameClusters);
-    return { text, version: this.version, changedPorts: changedPorts.length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited, droppedEntries: sent.dropEntries.length };
+    return { text, version: this.version, changedPorts: changedPorts.size, patchedPorts: [...changedPorts.values()].filter((w) => w.patch).length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited, droppedEntries: sent.dropEntries.length };
   }
 
   /** The whole last encoded state, for a worker that holds nothing (or something else); undefined before the first encode. */
   full(): string | undefined {
     if (this.version === 0) return undefined;
     const all = this.lists.all();
-    return this.message(0, [...this.ports.keys()], [...this.clusters.keys()], all.lists, all.entries, [], [], false, false);
+    const ports = new Map([...this.ports].map(([n, p]) => [n, { text: portText(p), patch: false }]));
+    return this.message(0, ports, [...this.clusters.keys()], all.lists, all.entries, [], [], false, false);
   }
 
   private message(
     base: number,
-    ports: string[],
+    ports: Map<string, { text: string; patch: boolean }>,
     clusters: string[],
     lists: string[],
     entries: string[],
@@ -208,9 +182,10 @@ export class DeltaEncoder {
     sameClusters: boolean,
   ): string {
     const set = (names: string[], parts: Map<string, Part<{ name: string }>>) => names.map((n) => `${JSON.stringify(n)}:${parts.get(n)!.text}`).join(',');
+    const portsOf = (patch: boolean) => [...ports].flatMap(([n, w]) => (w.patch === patch ? [`${JSON.stringify(n)}:${w.text}`] : [])).join(',');
     return (
       `{"version":${this.version},"base":${base},"rest":${this.rest},"ports":${samePorts ? 'null' : JSON.stringify(this.portNames)},"clusters":${sameClusters ? 'null' : JSON.stringify(this.clusterNames)},` +
-      `"set":{"ports":{${set(ports, this.ports)}},"clusters":{${set(clusters, this.clusters)}}},` +
+      `"set":{"ports":{${portsOf(false)}},"clusters":{${set(clusters, this.clusters)}}},"patch":{${portsOf(true)}},` +
       `"entries":{${entries.join(',')}},"lists":{${lists.join(',')}},"dropLists":${JSON.stringify(dropLists)},"dropEntries":${JSON.stringify(dropEntries)}}`
     );
   }
@@ -261,6 +236,13 @@ export class DeltaDecoder {
     if (d.ports === null && !prev) return 'resync';
     const prevPorts = new Map(prev?.ports.map((p) => [p.name, p]));
     for (const n of d.ports ?? prev!.ports.map((p) => p.name)) {
+      const patched = d.patch[n];
+      if (patched) {
+        const port = applyPortPatch(patched, prevPorts.get(n), (id) => this.lists.get(id));
+        if (!port) return 'resync';
+        ports.push(port);
+        continue;
+      }
       const sent = d.set.ports[n];
       if (sent) {
         for (const l of sent.listeners)

@@ -32,7 +32,13 @@ export class ListenerContent {
     let list = hosts.get(hostname);
     if (!list) {
       hosts.set(hostname, (list = []));
-      this.hostOrder.delete(hosts);
+      // In its place, after the equally specific ones: where a stable sort of the Map's keys (insertion order) puts it.
+      const order = this.hostOrder.get(hosts);
+      if (order) {
+        const next = order.slice();
+        next.splice(upperBound(next, hostname, compareHostnameSpecificity), 0, hostname);
+        this.hostOrder.set(hosts, next);
+      }
     }
     const added = routeHostname === undefined ? [...entries] : entries.map((e) => ({ ...e, routeHostname }));
     for (const e of added) list.push(e);
@@ -88,7 +94,7 @@ export class ListenerContent {
     else this.irRoutes.delete(list);
   }
 
-  /** Each listener's hostnames most specific first, kept until a virtual host comes or goes. */
+  /** Each listener's hostnames most specific first, edited as virtual hosts come and go (a new array each time: a built IR may hold the last). */
   private readonly hostOrder = new WeakMap<Map<string, RankedEntry[]>, string[]>();
 
   /** The hostnames of `hosts` (one listener's virtual hosts), most specific first. */
@@ -139,7 +145,8 @@ export class ListenerContent {
       this.clusterUses.delete(list);
       this.irRoutes.delete(list);
       hosts.delete(hostname);
-      this.hostOrder.delete(hosts);
+      const order = this.hostOrder.get(hosts);
+      if (order) this.hostOrder.set(hosts, order.filter((h) => h !== hostname));
     }
   }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DeltaDecoder, DeltaEncoder } from '../../src/dataplane/ir-delta.js';
 import { RuntimeConfig } from '../../src/dataplane/config.js';
 import { createEngine } from '../../src/dataplane/engine.js';
-import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port } from '../../src/ir/types.js';
+import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port, VirtualHost } from '../../src/ir/types.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, rng, route, to } from './helpers.js';
 
@@ -16,6 +16,8 @@ import { cluster, echoBackend, freePort, httpPort, json, listener, request, rng,
 interface VHostSpec {
   hostname: string;
   routes: HTTPRouteEntry[];
+  /** The IR's object for it while neither changes, as translate/ir.ts keeps it. */
+  obj?: VirtualHost;
 }
 interface ListenerSpec {
   name: string;
@@ -49,6 +51,8 @@ function world(seed: number) {
     // Most listeners carry the same routes (one route attached to several listeners), some their own.
     const vhosts: VHostSpec[] = [{ hostname: hostname ?? '*', routes: r() < 0.6 ? [...shared] : Array.from({ length: Math.floor(r() * 20) }, entry) }];
     if (r() < 0.3) vhosts.unshift({ hostname: 'x.a.example', routes: Array.from({ length: 1 + Math.floor(r() * 5) }, entry) });
+    // A hostname per route (many virtual hosts on one listener): their edits travel as hunks (port-wire.ts).
+    if (r() < 0.4) vhosts.unshift(...Array.from({ length: 3 + Math.floor(r() * 30) }, (_, k) => ({ hostname: `h${k}.example`, routes: [entry()] })));
     listeners.push({ name: `default/gw/l${i}`, ...(hostname ? { hostname } : {}), port: 10 + Math.floor(r() * 3), vhosts });
   }
   let endpoint = 1;
@@ -88,6 +92,18 @@ function world(seed: number) {
       else l.vhosts.unshift({ hostname: 'x.a.example', routes: Array.from({ length: 1 + Math.floor(r() * 5) }, entry) });
       return 'virtual host added or removed';
     }
+    if (k < 0.86) {
+      const many = listeners.filter((l) => l.vhosts.length > 3);
+      if (many.length === 0) return 'no listener with many virtual hosts';
+      const l = pick(many);
+      const at = Math.floor(r() * l.vhosts.length);
+      const taken = new Set(l.vhosts.map((v) => v.hostname));
+      const free = Array.from({ length: 40 }, (_, n) => `h${n}.example`).filter((h) => !taken.has(h));
+      if (r() < 0.5 && free.length > 0) l.vhosts.splice(at, 0, { hostname: pick(free), routes: [entry()] });
+      else if (r() < 0.5) l.vhosts.splice(at, 1);
+      else l.vhosts[at] = { ...l.vhosts[at]!, routes: edit(l.vhosts[at]!.routes), obj: undefined };
+      return 'one of many virtual hosts added, removed or changed';
+    }
     if (k < 0.9) {
       // A translation that shared nothing: every entry a new object with the same content.
       const copies = new Map<HTTPRouteEntry, HTTPRouteEntry>();
@@ -101,7 +117,7 @@ function world(seed: number) {
   const ir = (): IR => {
     const ports = new Map<number, Listener[]>();
     for (const l of listeners) {
-      const out: Listener = { name: l.name, ...(l.hostname ? { hostname: l.hostname } : {}), protocol: 'HTTP', virtualHosts: l.vhosts.map((v) => ({ hostname: v.hostname, routes: v.routes })) };
+      const out: Listener = { name: l.name, ...(l.hostname ? { hostname: l.hostname } : {}), protocol: 'HTTP', virtualHosts: l.vhosts.map((v) => (v.obj?.routes === v.routes ? v.obj : (v.obj = { hostname: v.hostname, routes: v.routes }))) };
       ports.set(l.port, [...(ports.get(l.port) ?? []), out]);
     }
     const portList: Port[] = [...ports].sort((a, b) => a[0] - b[0]).map(([p, ls]) => httpPort(p, ls));
@@ -109,7 +125,7 @@ function world(seed: number) {
   };
   const requests = (): [string, MatchRequest][] =>
     Array.from({ length: 60 }, () => [
-      pick(['a.example', 'x.a.example', 'y.example', 'other.test']),
+      pick(['a.example', 'x.a.example', 'y.example', 'other.test', 'h0.example', 'h7.example', 'h21.example']),
       { method: pick(['GET', 'POST']), path: randPath() + (r() < 0.2 ? '/' : ''), query: '', headers: r() < 0.5 ? ['x-h', pick(['1', '2'])] : [] },
     ]);
   return { step, ir, requests };
@@ -128,6 +144,8 @@ function choices(cfg: RuntimeConfig, reqs: [string, MatchRequest][]): string[] {
 
 test('random IR changes as deltas: the workers\' routers choose what routers compiled from scratch choose', () => {
   let edited = 0;
+  let patched = 0;
+  let vhEdits = 0;
   for (let seed = 1; seed <= 60; seed++) {
     const w = world(seed);
     const enc = new DeltaEncoder();
@@ -139,6 +157,8 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
       const ir = w.ir();
       const delta = enc.encode(ir);
       edited += delta.editedLists;
+      patched += delta.patchedPorts;
+      vhEdits += (delta.text.match(/"vh":\[/g) ?? []).length;
       const got = dec.apply(JSON.parse(JSON.stringify({ d: delta.text })).d as string);
       assert.ok(got !== 'resync', `seed ${seed} step ${i} (${what})`);
       assert.deepEqual(got, ir, `seed ${seed} step ${i} (${what}): decoded IR`);
@@ -158,6 +178,8 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
     }
   }
   assert.ok(edited > 200, `lists sent as edits: ${edited}`);
+  assert.ok(patched > 1000, `ports sent as patches: ${patched}`);
+  assert.ok(vhEdits > 500, `listeners sent as edits of their virtual hosts: ${vhEdits}`);
 });
 
 test('one route added to 3,000 on three listeners: one short list edit and one entry cross, and the three listeners share one matcher', () => {
@@ -186,6 +208,39 @@ test('one route added to 3,000 on three listeners: one short list edit and one e
   assert.ok(moved.text.length < 1000, `${moved.text.length} bytes`);
   const cfg2 = new RuntimeConfig(dec.apply(moved.text) as IR, cfg);
   assert.equal(cfg2.routers.get('127.0.0.1:4/HTTP')!.listenerFor('x')!.vhosts.lookup('x')!.matcher, vh(1).matcher);
+});
+
+test('one route added among 3,000 hostnames on three listeners: its virtual host crosses as one edit per listener, the others stay the same objects and keep what was compiled', () => {
+  const mk = (i: number | string): VirtualHost => ({ hostname: `h${i}.example`, routes: [route({}, [to('a')], [], { source: { kind: 'HTTPRoute', namespace: 'default', name: `r${i}`, rule: 0 } })] });
+  const vhosts = Array.from({ length: 3000 }, (_, i) => mk(i));
+  const ir = (vs: VirtualHost[]): IR => ({
+    ports: [1, 2, 3].map((p) => httpPort(p, [{ name: `default/gw/l${p}`, protocol: 'HTTP', virtualHosts: [...vs] }])),
+    clusters: { a: cluster('a', [1]) },
+  });
+  const enc = new DeltaEncoder();
+  const dec = new DeltaDecoder();
+  const first = enc.encode(ir(vhosts));
+  const got1 = dec.apply(first.text) as IR;
+  const cfg1 = new RuntimeConfig(got1);
+  const next = [...vhosts.slice(0, 1200), mk('added'), ...vhosts.slice(1200)];
+  const second = enc.encode(ir(next));
+  assert.equal(second.changedPorts, 3);
+  assert.equal(second.patchedPorts, 3);
+  assert.ok(second.text.length < 2000, `${second.text.length} bytes (the whole state was ${first.text.length})`);
+  const got2 = dec.apply(second.text) as IR;
+  assert.deepEqual(got2, ir(next));
+  assert.equal(got2.ports[0]!.listeners[0]!.virtualHosts![1201], got1.ports[0]!.listeners[0]!.virtualHosts![1200], 'an unchanged virtual host is the object the worker held');
+  const cfg2 = new RuntimeConfig(got2, cfg1);
+  const vh = (cfg: RuntimeConfig, p: number, host: string) => cfg.routers.get(`127.0.0.1:${p}/HTTP`)!.listenerFor(host)!.vhosts.lookup(host)!;
+  assert.equal(vh(cfg2, 2, 'h2999.example'), vh(cfg1, 2, 'h2999.example'));
+  assert.equal(cfg2.routers.get('127.0.0.1:3/HTTP')!.route('hadded.example', { method: 'GET', path: '/', query: '', headers: [] })?.source.name, 'radded');
+  // And removed again: the edit names no virtual host at all; a worker that starts now gets the same.
+  const third = enc.encode(ir(vhosts));
+  assert.ok(third.text.length < 1000, `${third.text.length} bytes`);
+  const got3 = dec.apply(third.text) as IR;
+  assert.deepEqual(got3, ir(vhosts));
+  assert.equal(new RuntimeConfig(got3, cfg2).routers.get('127.0.0.1:1/HTTP')!.route('hadded.example', { method: 'GET', path: '/', query: '', headers: [] }), undefined);
+  assert.deepEqual(new DeltaDecoder().apply(enc.full()!), ir(vhosts));
 });
 
 test('route churn: entries no list refers to are swept on both sides, and the whole state then holds only live ones', () => {

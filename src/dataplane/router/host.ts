@@ -55,6 +55,24 @@ export class HostTable<T> {
     }
   }
 
+  /** A table with the same entries, to edit (this one stays as it is: requests may hold it). */
+  clone(): HostTable<T> {
+    const t = new HostTable<T>();
+    t.exactHosts = new Map(this.exactHosts);
+    t.wildcards = [...this.wildcards];
+    t.any = this.any;
+    return t;
+  }
+
+  /** Takes out what was added for exactly this pattern. */
+  remove(pattern: string | undefined): void {
+    if (pattern === undefined || pattern === '*' || pattern === '') this.any = undefined;
+    else if (pattern.startsWith('*.')) {
+      const suffix = pattern.slice(1).toLowerCase();
+      this.wildcards = this.wildcards.filter((w) => w.suffix !== suffix);
+    } else this.exactHosts.delete(pattern.toLowerCase());
+  }
+
   /** The value added for exactly this pattern (apply time: reusing what a previous table compiled). */
   exact(pattern: string | undefined): T | undefined {
     if (pattern === undefined || pattern === '*' || pattern === '') return this.any;

@@ -3,10 +3,10 @@
 // consistent view while apply() swaps in the next one; a virtual host whose routes changed gets a
 // matcher derived from its predecessor (router/compiled.ts), which leaves the predecessor intact.
 
-import type { HTTPRouteEntry, Listener, Port } from '../../ir/types.js';
+import type { HTTPRouteEntry, Listener, Port, VirtualHost } from '../../ir/types.js';
 import { CompiledMatcher, type RouteSlot } from './compiled.js';
 import { HostTable } from './host.js';
-import { sameItems } from './list-diff.js';
+import { diffLists, hunks, sameItems } from './list-diff.js';
 import type { MatchRequest } from './match.js';
 import type { DataplaneMetrics, RouteCells } from '../../observability/metrics/dataplane.js';
 
@@ -49,6 +49,8 @@ export interface CompiledListener {
   vhosts: HostTable<CompiledVHost>;
   /** True when any route is a GRPCRoute entry: no-match answers then depend on the request's content-type. */
   hasGrpc: boolean;
+  /** Virtual hosts with a GRPCRoute entry (what `hasGrpc` is derived from, kept across edits). */
+  grpcVHosts: number;
   /** Metrics: requests on this listener that no route matched (null when off). */
   noRoute: RouteCells | null;
 }
@@ -106,6 +108,65 @@ export class Matchers {
   }
 }
 
+function compileVHost(vh: VirtualHost, kept: CompiledVHost | undefined, l: Listener, metrics: DataplaneMetrics | null, matchers: Matchers): CompiledVHost {
+  // Kept when made of the very same entries (ir-delta.ts keeps their objects).
+  if (kept && sameItems(kept.routes, vh.routes)) return kept;
+  const matcher = matchers.get(vh.routes, kept?.matcher);
+  // Resolved once per route (the first request): after that a request bumps fields, never builds a label.
+  const cells = metrics ? new VHostCells(metrics, l) : null;
+  return { hostname: vh.hostname, routes: vh.routes, matcher, cells };
+}
+
+/** A listener's virtual hosts compiled one by one, each kept from `before` when made of the same entries. */
+function compileVHosts(l: Listener, before: CompiledListener | undefined, metrics: DataplaneMetrics | null, matchers: Matchers): { vhosts: HostTable<CompiledVHost>; grpcVHosts: number } {
+  const vhosts = new HostTable<CompiledVHost>();
+  let grpcVHosts = 0;
+  for (const vh of l.virtualHosts ?? []) {
+    const c = compileVHost(vh, before?.vhosts.exact(vh.hostname), l, metrics, matchers);
+    vhosts.add(vh.hostname, c);
+    if (c.matcher.grpc > 0) grpcVHosts++;
+  }
+  return { vhosts, grpcVHosts };
+}
+
+/**
+ * `before`'s table edited where `l`'s virtual hosts differ from its listener's (by identity: the
+ * translator and ir-delta.ts keep unchanged ones): with a hostname per route, one route changed
+ * costs one virtual host, not 10,000. Undefined when the two differ in more than a few places.
+ */
+function editedVHosts(before: CompiledListener, l: Listener, metrics: DataplaneMetrics | null, matchers: Matchers): { vhosts: HostTable<CompiledVHost>; grpcVHosts: number } | undefined {
+  const old = before.listener.virtualHosts;
+  const next = l.virtualHosts;
+  if (!old || !next || next.length < 16) return undefined;
+  const d = diffLists(old, next);
+  if (!d) return undefined;
+  const hs = hunks(d);
+  let size = 0;
+  for (const h of hs) size += h.remove + h.to - h.from;
+  if (size > 32) return undefined;
+  const vhosts = before.vhosts.clone();
+  let grpcVHosts = before.grpcVHosts;
+  const gone = new Map<string, CompiledVHost>();
+  for (const h of hs)
+    for (let o = h.at; o < h.at + h.remove; o++) {
+      const c = before.vhosts.exact(old[o]!.hostname);
+      if (!c) return undefined;
+      gone.set(c.hostname, c);
+      vhosts.remove(c.hostname);
+      if (c.matcher.grpc > 0) grpcVHosts--;
+    }
+  for (const h of hs)
+    for (let n = h.from; n < h.to; n++) {
+      const vh = next[n]!;
+      // A hostname the listener still had (the same object elsewhere in the list) is not taken twice.
+      if (vhosts.exact(vh.hostname)) return undefined;
+      const c = compileVHost(vh, gone.get(vh.hostname), l, metrics, matchers);
+      vhosts.add(vh.hostname, c);
+      if (c.matcher.grpc > 0) grpcVHosts++;
+    }
+  return { vhosts, grpcVHosts };
+}
+
 export class PortRouter {
   readonly listeners = new HostTable<CompiledListener>();
 
@@ -128,25 +189,10 @@ export class PortRouter {
     this.noListener = metrics ? metrics.route(undefined, undefined, undefined) : null;
     for (const l of port.listeners) {
       if (l.protocol === 'TLS') continue; // an HTTPS port's TLS listeners (mixed mode) take no HTTP requests
-      const vhosts = new HostTable<CompiledVHost>();
       let before = previous?.listeners.exact(l.hostname);
       if (before?.listener.name !== l.name) before = elsewhere?.(l.name);
-      let hasGrpc = false;
-      for (const vh of l.virtualHosts ?? []) {
-        const kept = before?.vhosts.exact(vh.hostname);
-        // Kept when made of the very same entries (ir-delta.ts keeps their objects).
-        if (kept && sameItems(kept.routes, vh.routes)) {
-          vhosts.add(vh.hostname, kept);
-          if (kept.matcher.grpc > 0) hasGrpc = true;
-          continue;
-        }
-        const matcher = matchers.get(vh.routes, kept?.matcher);
-        // Resolved once per route (the first request): after that a request bumps fields, never builds a label.
-        const cells = metrics ? new VHostCells(metrics, l) : null;
-        vhosts.add(vh.hostname, { hostname: vh.hostname, routes: vh.routes, matcher, cells });
-        if (matcher.grpc > 0) hasGrpc = true;
-      }
-      this.listeners.add(l.hostname, { listener: l, vhosts, hasGrpc, noRoute: metrics ? metrics.route(l, undefined, undefined) : null });
+      const compiled = (before && editedVHosts(before, l, metrics, matchers)) ?? compileVHosts(l, before, metrics, matchers);
+      this.listeners.add(l.hostname, { listener: l, ...compiled, hasGrpc: compiled.grpcVHosts > 0, noRoute: metrics ? metrics.route(l, undefined, undefined) : null });
     }
   }
 

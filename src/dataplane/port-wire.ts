@@ -1,0 +1,226 @@
+// Ports as the IR delta (./ir-delta.ts) carries them. A port whose listener has 10,000 virtual
+// hosts (a hostname per route) crossed whole when one route changed: at 10,000 routes on three
+// such listeners that was a 1.4 MB message, ~45 ms to encode in the primary and ~15 ms to frame
+// and decode in each worker. So a changed port travels as a patch against the version the worker
+// holds: its own fields, and per listener either the index of the previous listener kept as it
+// was, or the listener with edits to its virtual hosts (the hunks of an identity diff: the
+// translator keeps the VirtualHost object of every unchanged route list, translate/ir.ts), or
+// the listener whole. A port the worker has never held travels whole. Either way each virtual
+// host's `routes` is a route list id (./route-lists.ts), and this side keeps the lists' reference
+// counts: one per virtual host that names a list.
+
+import type { HTTPRouteEntry, Listener, Port, VirtualHost } from '../ir/types.js';
+import { encodeForEngine } from '../ir/keys.js';
+import { diffLists, hunks } from './router/list-diff.js';
+import type { RouteLists } from './route-lists.js';
+
+interface ListenerRec {
+  l: Listener;
+  /** The listener's text without its virtual hosts (TLS material included). */
+  shell: string;
+  /** Per virtual host of `l`, in order: the id of the route list its routes are. */
+  ids: number[];
+}
+
+/** What the primary holds of a port it sent. */
+export interface PortPart {
+  obj: Port;
+  /** The port's text without its listeners. */
+  shell: string;
+  listeners: ListenerRec[];
+}
+
+/** A listener in a patch: the index of the previous version's listener, kept; or the listener, whole, or (`k`, `vh`) its virtual hosts as edits of listener `k`'s. */
+type ListenerWire = number | (Listener & { k?: number; vh?: (number | VirtualHost)[] });
+
+/** A port in a patch: its fields without listeners, and its listeners. */
+export interface PortPatch {
+  p: Omit<Port, 'listeners'>;
+  l: ListenerWire[];
+}
+
+/** Edits are sent while they stay under this share of a listener's virtual hosts (else the listener travels whole). */
+const EDIT_SHARE = 0.5;
+
+/** `{...}` text with one more field. */
+function withField(obj: string, field: string, value: string): string {
+  return `${obj.slice(0, -1)}${obj.length > 2 ? ',' : ''}"${field}":${value}}`;
+}
+
+const vhostText = (v: VirtualHost, id: number): string => encodeForEngine({ ...v, routes: id as unknown as HTTPRouteEntry[] });
+
+function listenerText(rec: ListenerRec): string {
+  const vhs = rec.l.virtualHosts;
+  if (!vhs) return rec.shell;
+  let out = '';
+  for (let i = 0; i < vhs.length; i++) out += (i ? ',' : '') + vhostText(vhs[i]!, rec.ids[i]!);
+  return withField(rec.shell, 'virtualHosts', `[${out}]`);
+}
+
+/** A port whole, as a worker that does not hold it gets it. */
+export function portText(part: PortPart): string {
+  return withField(part.shell, 'listeners', `[${part.listeners.map(listenerText).join(',')}]`);
+}
+
+/**
+ * `port` against `old` (what was sent of it before): the new part, and what to send: undefined
+ * when the content is the same, a patch of `old` when there is one, else the port whole.
+ * References to route lists are counted as they change.
+ */
+export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLists): { part: PortPart; wire: string | undefined; patch: boolean } {
+  const { listeners: _l, ...fields } = port;
+  const shell = encodeForEngine(fields);
+  let same = old !== undefined && shell === old.shell && port.listeners.length === old.listeners.length;
+  const oldAt = new Map<string, number>();
+  old?.listeners.forEach((r, i) => oldAt.set(r.l.name, i));
+  /** Old listeners whose references moved to the new part (kept, or edited); the others' go. */
+  const carried = new Set<number>();
+  const recs: ListenerRec[] = [];
+  const wires: string[] = [];
+  port.listeners.forEach((l, i) => {
+    const k = oldAt.get(l.name);
+    const prev = k === undefined ? undefined : old!.listeners[k];
+    if (prev && prev.l === l) {
+      carried.add(k!);
+      recs.push(prev);
+      wires.push(String(k));
+      if (k !== i) same = false;
+      return;
+    }
+    const { virtualHosts: vhs, ...rest } = l;
+    const lshell = encodeForEngine(rest);
+    if (!vhs) {
+      const rec = { l, shell: lshell, ids: [] };
+      recs.push(rec);
+      if (prev && !prev.l.virtualHosts && prev.shell === lshell) {
+        carried.add(k!);
+        wires.push(String(k));
+        if (k !== i) same = false;
+      } else {
+        wires.push(lshell);
+        same = false;
+      }
+      return;
+    }
+    const edited = prev?.l.virtualHosts ? editVHosts(prev, vhs, lists) : undefined;
+    if (edited) {
+      carried.add(k!);
+      recs.push({ l, shell: lshell, ids: edited.ids });
+      if (edited.edits.length === 0 && lshell === prev!.shell) {
+        wires.push(String(k));
+        if (k !== i) same = false;
+      } else {
+        wires.push(withField(withField(lshell, 'k', String(k)), 'vh', `[${edited.edits.join(',')}]`));
+        same = false;
+      }
+      return;
+    }
+    // Whole: each virtual host's list made against the one its hostname had (edits, not all ids).
+    const before = new Map<string, number>();
+    prev?.l.virtualHosts?.forEach((v, j) => before.set(v.hostname, prev.ids[j]!));
+    const ids = vhs.map((v) => lists.listFor(v.routes, before.get(v.hostname)));
+    for (const id of ids) lists.ref(id);
+    const rec = { l, shell: lshell, ids };
+    recs.push(rec);
+    const text = listenerText(rec);
+    // A translation that shared nothing with the last (new objects, equal content): nothing to send.
+    if (prev && text === listenerText(prev)) {
+      wires.push(String(k));
+      if (k !== i) same = false;
+    } else {
+      wires.push(text);
+      same = false;
+    }
+  });
+  old?.listeners.forEach((r, k) => {
+    if (!carried.has(k)) for (const id of r.ids) lists.unref(id);
+  });
+  const part: PortPart = { obj: port, shell, listeners: recs };
+  if (same) return { part, wire: undefined, patch: false };
+  if (!old) return { part, wire: portText(part), patch: false };
+  return { part, wire: `{"p":${shell},"l":[${wires.join(',')}]}`, patch: true };
+}
+
+/**
+ * `vhs` as edits of `prev`'s virtual hosts, by identity: the new ids (references counted for
+ * what came and went) and the edits as texts, [at, remove, count, ...virtual hosts] per hunk;
+ * undefined when they would not be much smaller than the whole.
+ */
+function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: RouteLists): { ids: number[]; edits: string[] } | undefined {
+  const old = prev.l.virtualHosts!;
+  const d = diffLists(old, vhs);
+  if (!d) return undefined;
+  const hs = hunks(d);
+  let size = 0;
+  for (const h of hs) size += h.remove + h.to - h.from;
+  if (size > vhs.length * EDIT_SHARE) return undefined;
+  // The list a removed virtual host's hostname had is the base of the list that replaces it.
+  const removed = new Map<string, number>();
+  for (const h of hs) for (let o = h.at; o < h.at + h.remove; o++) removed.set(old[o]!.hostname, prev.ids[o]!);
+  const ids = new Array<number>(vhs.length);
+  for (let i = 0; i < d.pre; i++) ids[i] = prev.ids[i]!;
+  for (let n = d.pre; n < d.newEnd; n++) {
+    const o = d.oldOf[n - d.pre]!;
+    if (o >= 0) ids[n] = prev.ids[o]!;
+    else {
+      ids[n] = lists.listFor(vhs[n]!.routes, removed.get(vhs[n]!.hostname));
+      lists.ref(ids[n]!);
+    }
+  }
+  for (let n = d.newEnd; n < vhs.length; n++) ids[n] = prev.ids[n - d.newEnd + d.oldEnd]!;
+  for (const id of removed.values()) lists.unref(id);
+  const edits: string[] = [];
+  for (const h of hs) {
+    edits.push(String(h.at), String(h.remove), String(h.to - h.from));
+    for (let n = h.from; n < h.to; n++) edits.push(vhostText(vhs[n]!, ids[n]!));
+  }
+  return { ids, edits };
+}
+
+/**
+ * The worker's side of a patch: the port, from the version it holds (`prev`) and `routes` (a list
+ * id to the array it holds); undefined when something the patch names is not there.
+ */
+export function applyPortPatch(patch: PortPatch, prev: Port | undefined, routes: (id: number) => HTTPRouteEntry[] | undefined): Port | undefined {
+  if (!prev) return undefined;
+  const listeners: Listener[] = [];
+  const resolve = (v: VirtualHost): boolean => {
+    const r = routes(v.routes as unknown as number);
+    if (r) v.routes = r;
+    return r !== undefined;
+  };
+  for (const w of patch.l) {
+    if (typeof w === 'number') {
+      const l = prev.listeners[w];
+      if (!l) return undefined;
+      listeners.push(l);
+      continue;
+    }
+    const { k, vh, ...l } = w;
+    if (vh) {
+      const base = k === undefined ? undefined : prev.listeners[k]?.virtualHosts;
+      if (!base) return undefined;
+      const out: VirtualHost[] = [];
+      let cur = 0;
+      for (let j = 0; j < vh.length; ) {
+        const at = vh[j] as number;
+        const remove = vh[j + 1] as number;
+        const count = vh[j + 2] as number;
+        j += 3;
+        if (at < cur || at + remove > base.length) return undefined;
+        for (let i = cur; i < at; i++) out.push(base[i]!);
+        for (let c = 0; c < count; c++) {
+          const v = vh[j + c] as VirtualHost;
+          if (!resolve(v)) return undefined;
+          out.push(v);
+        }
+        j += count;
+        cur = at + remove;
+      }
+      for (let i = cur; i < base.length; i++) out.push(base[i]!);
+      l.virtualHosts = out;
+    } else for (const v of l.virtualHosts ?? []) if (!resolve(v)) return undefined;
+    listeners.push(l);
+  }
+  return { ...patch.p, listeners };
+}

@@ -30,8 +30,10 @@ export class ListenerContent {
     let hosts = this.http.get(l);
     if (!hosts) this.http.set(l, (hosts = new Map()));
     let list = hosts.get(hostname);
+    this.touch(hosts, hostname);
     if (!list) {
       hosts.set(hostname, (list = []));
+      this.homeOf.set(list, { hosts, hostname });
       // In its place, after the equally specific ones: where a stable sort of the Map's keys (insertion order) puts it.
       const order = this.hostOrder.get(hosts);
       if (order) {
@@ -45,8 +47,22 @@ export class ListenerContent {
     this.servers.set(list, (this.servers.get(list) ?? 0) + 1);
     let uses = this.clusterUses.get(list);
     if (!uses) this.clusterUses.set(list, (uses = new Map()));
-    for (const e of added) entryClusters(e.entry, (c) => uses.set(c, (uses.get(c) ?? 0) + 1));
+    let all = this.listenerUses.get(l);
+    if (!all) this.listenerUses.set(l, (all = new Map()));
+    for (const e of added)
+      entryClusters(e.entry, (c) => {
+        uses.set(c, (uses.get(c) ?? 0) + 1);
+        all.set(c, (all.get(c) ?? 0) + 1);
+      });
     return added;
+  }
+
+  /** The same counts summed per listener: a listener of 10,000 virtual hosts names its clusters without a walk over them. */
+  private readonly listenerUses = new Map<ListenerNode, Map<string, number>>();
+
+  /** The clusters the entries of `l`'s virtual hosts name. */
+  clustersOfListener(l: ListenerNode): string[] {
+    return [...(this.listenerUses.get(l)?.keys() ?? [])];
   }
 
   /**
@@ -74,6 +90,38 @@ export class ListenerContent {
   /** Some entries of `list` were given other (equal) objects: its IR routes are built again when asked. */
   entriesReplaced(list: RankedEntry[]): void {
     this.irRoutes.delete(list);
+    const home = this.homeOf.get(list);
+    if (home) this.touch(home.hosts, home.hostname);
+  }
+
+  /** Where each list is: which listener's virtual hosts, under which hostname. */
+  private readonly homeOf = new WeakMap<RankedEntry[], { hosts: Map<string, RankedEntry[]>; hostname: string }>();
+  /** Per listener (its hostname map), the hostnames whose virtual host may differ from the last one virtualHosts() built. */
+  private readonly changedHosts = new WeakMap<Map<string, RankedEntry[]>, Set<string>>();
+  /** Per listener, what virtualHosts() built last, and in which order of hostnames. */
+  private readonly lastVHosts = new WeakMap<Map<string, RankedEntry[]>, { order: readonly string[]; vhosts: readonly VirtualHost[] }>();
+
+  private touch(hosts: Map<string, RankedEntry[]>, hostname: string): void {
+    let s = this.changedHosts.get(hosts);
+    if (!s) this.changedHosts.set(hosts, (s = new Set()));
+    s.add(hostname);
+  }
+
+  /**
+   * A listener's virtual hosts, most specific hostname first, each made by \`make\`. With a
+   * hostname per route a listener has 10,000 of them, and one route change touches one: the
+   * last array is copied and edited where hostnames changed (at their places in the order,
+   * found by binary search: compareHostnameSpecificity is a total order), not built again.
+   */
+  virtualHosts(hosts: Map<string, RankedEntry[]>, make: (hostname: string, list: RankedEntry[]) => VirtualHost): VirtualHost[] {
+    const order = this.hostnamesInOrder(hosts);
+    const changed = this.changedHosts.get(hosts);
+    this.changedHosts.delete(hosts);
+    const last = this.lastVHosts.get(hosts);
+    let out = last && (changed?.size ?? 0) <= 64 ? editedVHosts(last, order, changed, hosts, make) : undefined;
+    out ??= order.map((h) => make(h, hosts.get(h)!));
+    this.lastVHosts.set(hosts, { order, vhosts: out });
+    return out;
   }
 
   /**
@@ -117,6 +165,7 @@ export class ListenerContent {
     const hosts = this.http.get(l);
     const list = hosts?.get(hostname);
     if (!hosts || !list) throw new Error(`no virtual host ${hostname} on listener ${l.id}`);
+    this.touch(hosts, hostname);
     const gone = new Set(added);
     const before = this.irRoutes.get(list);
     const routes: HTTPRouteEntry[] | undefined = before && before.length === list.length ? [] : undefined;
@@ -131,13 +180,18 @@ export class ListenerContent {
     if (routes) this.irRoutes.set(list, routes);
     else this.irRoutes.delete(list);
     const uses = this.clusterUses.get(list);
-    if (uses)
-      for (const e of added)
-        entryClusters(e.entry, (c) => {
-          const k = uses.get(c)! - 1;
-          if (k > 0) uses.set(c, k);
-          else uses.delete(c);
-        });
+    const all = this.listenerUses.get(l);
+    const less = (m: Map<string, number> | undefined, c: string) => {
+      if (!m) return;
+      const k = m.get(c)! - 1;
+      if (k > 0) m.set(c, k);
+      else m.delete(c);
+    };
+    for (const e of added)
+      entryClusters(e.entry, (c) => {
+        less(uses, c);
+        less(all, c);
+      });
     const n = (this.servers.get(list) ?? 0) - 1;
     if (n > 0) this.servers.set(list, n);
     else {
@@ -177,23 +231,57 @@ export function listenerHeader(l: ListenerNode): IRListener {
  */
 const builtVHosts = new WeakMap<RankedEntry[], VirtualHost>();
 
+/** Where `h` is in `order` (sorted by compareHostnameSpecificity), or -1. */
+function indexOfHost(order: readonly string[], h: string): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareHostnameSpecificity(order[mid], h);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+/** `last.vhosts` (in `last.order`) with the virtual hosts of `changed` hostnames taken out and made again where `order` has them. */
+function editedVHosts(
+  last: { order: readonly string[]; vhosts: readonly VirtualHost[] },
+  order: readonly string[],
+  changed: ReadonlySet<string> | undefined,
+  hosts: Map<string, RankedEntry[]>,
+  make: (hostname: string, list: RankedEntry[]) => VirtualHost,
+): VirtualHost[] | undefined {
+  if (last.vhosts.length !== last.order.length) return undefined;
+  const out = last.vhosts.slice();
+  if (!changed) return last.order === order ? out : undefined;
+  const from = [...changed].map((h) => indexOfHost(last.order, h)).filter((i) => i >= 0);
+  from.sort((a, b) => b - a);
+  for (const i of from) out.splice(i, 1);
+  const to = [...changed].map((h) => ({ h, at: indexOfHost(order, h) })).filter((x) => x.at >= 0);
+  to.sort((a, b) => a.at - b.at);
+  for (const { h, at } of to) out.splice(at, 0, make(h, hosts.get(h)!));
+  return out.length === order.length ? out : undefined;
+}
+
 function irListener(l: ListenerNode, content: ListenerContent): IRListener {
   const out = listenerHeader(l);
   const protocol = out.protocol;
   if (protocol === 'HTTP' || protocol === 'HTTPS') {
     const hosts = content.http.get(l);
-    const vhosts: VirtualHost[] = [];
-    for (const hostname of hosts ? content.hostnamesInOrder(hosts) : []) {
-      const list = hosts!.get(hostname)!;
-      const routes = content.routesOf(list);
-      let vh = builtVHosts.get(list);
-      if (vh === undefined || vh.routes !== routes || vh.hostname !== hostname) {
-        builtVHosts.set(list, (vh = { hostname, routes }));
-        vhostClusters.set(vh, [...content.clustersOf(list)]);
-      }
-      vhosts.push(vh);
-    }
-    out.virtualHosts = vhosts;
+    out.virtualHosts = hosts
+      ? content.virtualHosts(hosts, (hostname, list) => {
+          const routes = content.routesOf(list);
+          let vh = builtVHosts.get(list);
+          if (vh === undefined || vh.routes !== routes || vh.hostname !== hostname) {
+            builtVHosts.set(list, (vh = { hostname, routes }));
+            vhostClusters.set(vh, [...content.clustersOf(list)]);
+          }
+          return vh;
+        })
+      : [];
+    listenerClusters.set(out, content.clustersOfListener(l));
   } else if (protocol === 'TLS') {
     const list = [...(content.tls.get(l) ?? [])];
     // Most specific SNI first; then the route's own hostname behind it, route age, rule order.

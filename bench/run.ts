@@ -184,6 +184,11 @@ async function main(): Promise<number> {
           },
           log,
         );
+      if (typeof pc !== 'string' && a.cpHosts.length > 0) {
+        const base = { changes: a.cpChanges, workers: a.cpWorkers, churnCycles: 0, churnMaxSeconds: 0, churnRoutes: 1000, churnAt: 1000, churnLoadSeconds: 0, startupTimeoutMs: 240_000, changeTimeoutMs: 60_000 };
+        const rows = await measureControlPlane(ctx, pc, { ...base, counts: a.cpHosts, ownHosts: true }, log);
+        controlPlane = [...(controlPlane ?? []), ...rows];
+      }
       if (typeof pc !== 'string' && a.cpController.length > 0) {
         const kubeconfig = process.env.PORTICO_KUBECONFIG;
         if (!kubeconfig) log('controller mode skipped: PORTICO_KUBECONFIG is unset (eval "$(hack/cluster.sh env)")');

@@ -27,6 +27,8 @@ export interface BenchArgs {
   cpChurnLoad: number;
   /** Controller-mode route counts (needs PORTICO_KUBECONFIG; empty = file mode only). */
   cpController: number[];
+  /** File-mode route counts run again with every route on a hostname of its own (empty = none). */
+  cpHosts: number[];
   porticoCmd?: string;
   /** Run Portico with --cpu-prof; profiles land in bench/.run/prof/. */
   cpuProf: boolean;
@@ -53,6 +55,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --cp-churn-max-s S  stop the churn after S s and report the cycles done (default 1200; 0 = no bound)
   --cp-churn-load S   at 1,000 routes, S s of wrk quiet then S s while routes change 10/s (default 60; 0 = none)
   --cp-only           only the control plane: no data-plane scenario
+  --cp-hosts a,b      also file mode at these route counts with a hostname per route (a virtual host each; no churn)
   --cp-controller a,b also controller mode at these route counts, on the cluster $PORTICO_KUBECONFIG
                       names (run inside the cluster lock: bench/README.md)
   --portico-cmd CMD   start Portico with CMD instead of building src/ (e.g. "node bin/portico.js")
@@ -92,6 +95,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     cpChurn: 1000,
     cpChurnMaxSeconds: 1200,
     cpController: [],
+    cpHosts: [],
     cpChurnLoad: 60,
     save: true,
     install: true,
@@ -136,6 +140,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--cp-churn-max-s': a.cpChurnMaxSeconds = Math.max(0, Number(v())); partial = true; break;
       case '--cp-churn-load': a.cpChurnLoad = Math.max(0, Math.round(Number(v()))); partial = true; break;
       case '--cp-controller': a.cpController = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
+      case '--cp-hosts': a.cpHosts = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
       case '--cp-only': a.scenarios = []; cpSet = true; partial = true; break;
       case '--portico-cmd': a.porticoCmd = v(); break;
       case '--cpu-prof': a.cpuProf = true; break;

@@ -17,6 +17,7 @@ import {
   cpEpsProbe,
   cpGateway,
   cpRoutes,
+  hostFor,
   cpSecret,
   ENDPOINTS_PER_SERVICE,
   EPS_PROBE_PATH,
@@ -52,6 +53,8 @@ export interface ControlPlaneOptions {
   churnLoadSeconds: number;
   startupTimeoutMs: number;
   changeTimeoutMs: number;
+  /** Every route (the added ones too) on a hostname of its own: a virtual host per route (--cp-hosts). */
+  ownHosts?: boolean;
 }
 
 /** A second certificate the Secret change rotates to (the first is the bench's usual one). */
@@ -105,10 +108,12 @@ export async function measureControlPlane(
   const certs = [ctx.cert, certB];
   const prints = certs.map((c) => certFingerprint(c.certPem));
   for (const n of o.counts) {
+    const label = o.ownHosts ? `${n} routes, a hostname each` : `${n} routes`;
     const row: ControlPlaneRow = {
       routes: n,
       endpoints: serviceCount(n) * ENDPOINTS_PER_SERVICE,
       workers: o.workers,
+      ...(o.ownHosts ? { own_hosts: true } : {}),
       load_average: os.loadavg()[0]!,
       startup_ms: null,
       route: null,
@@ -135,7 +140,7 @@ export async function measureControlPlane(
     put('gateway.yaml', cpGateway(p, 0));
     put('secret.yaml', cpSecret(certs[0]!.certPem, certs[0]!.keyPem));
     put('endpoints.yaml', cpEndpoints(n));
-    put('routes.yaml', cpRoutes(n, p.backend));
+    put('routes.yaml', cpRoutes(n, p.backend, o.ownHosts));
     put('eps-probe.yaml', cpEpsProbe(p, true));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const t0 = process.hrtime.bigint();
@@ -144,11 +149,11 @@ export async function measureControlPlane(
       proc = await startPorticoOn({ ...ctx, workers: o.workers }, pc, dir, p.http, `portico-cp-${n}`, o.startupTimeoutMs);
     } catch (e) {
       row.note = (e as Error).message;
-      log(`control plane ${n} routes: ${row.note}`);
+      log(`control plane ${label}: ${row.note}`);
       continue;
     }
     const rss = sampleRss(proc.pid, 100);
-    const status = (port: number, path: string) => httpStatus(agent, port, path);
+    const status = (port: number, path: string) => httpStatus(agent, port, path, o.ownHosts ? hostFor(path) : undefined);
     /** Makes one change and polls until `served`; null (and a note) past the deadline. */
     /** Per series: how long the kernel held each change's rename before it took effect (renamedAt). */
     let renameMs: number[] = [];
@@ -172,7 +177,7 @@ export async function measureControlPlane(
         if (ms === null) break;
         out.push(ms);
       }
-      log(`control plane ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms${renames(renameMs)}`);
+      log(`control plane ${label}: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms${renames(renameMs)}`);
       return out.length ? figures(out) : null;
     };
     try {
@@ -189,7 +194,7 @@ export async function measureControlPlane(
       await sleep(1000 + 500 * o.workers + 1000);
       row.route = await series('route', (k) => {
         const path = `/added-${n}-${k}`;
-        return change('route change', `added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend)], async () => (await status(p.http, path)) === 200);
+        return change('route change', `added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend, o.ownHosts)], async () => (await status(p.http, path)) === 200);
       });
       row.gateway = await series('gateway', (k) => {
         const to = (k % 2) as 0 | 1;
@@ -219,7 +224,7 @@ export async function measureControlPlane(
         });
         if (moved === null) return null;
         const path = `/after-eps-${n}-${k}`;
-        return change('route change after an EndpointSlice change', `after-eps-${k}.yaml`, [cpAddedRoute(`after-eps-${k}`, path, p.backend)], async () => (await status(p.http, path)) === 200);
+        return change('route change after an EndpointSlice change', `after-eps-${k}.yaml`, [cpAddedRoute(`after-eps-${k}`, path, p.backend, o.ownHosts)], async () => (await status(p.http, path)) === 200);
       });
       // RSS once the changes are over (after the same pause as the churn figures), not mid-burst.
       await sleep(SETTLE_MS);
@@ -234,7 +239,7 @@ export async function measureControlPlane(
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `control plane ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}, route after endpointslice ${f(row.route_after_endpoints ?? null)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)} (peak ${row.peak_rss_mb?.toFixed(1)})`,
+      `control plane ${label}: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}, route after endpointslice ${f(row.route_after_endpoints ?? null)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)} (peak ${row.peak_rss_mb?.toFixed(1)})`,
     );
   }
   return rows;

@@ -99,14 +99,24 @@ export function cpEndpoints(routes: number): Doc[] {
   return docs;
 }
 
-/** N HTTPRoutes /svc-00000.. : the last one to backend-a, the rest round-robin over the eps Services. */
-export function cpRoutes(routes: number, backendPort: number): Doc[] {
+/**
+ * The hostname of a route in the "hostname per route" runs (--cp-hosts): its path's first
+ * segment under bench.local. Probes send it as Host; a path no route claims a hostname for
+ * (the EndpointSlice probe) is served by the catch-all virtual host all the same.
+ */
+export function hostFor(path: string): string {
+  const end = path.indexOf('/', 1);
+  return `${path.slice(1, end < 0 ? undefined : end)}.bench.local`;
+}
+
+/** N HTTPRoutes /svc-00000.. : the last one to backend-a, the rest round-robin over the eps Services; `ownHosts`: each on a hostname of its own. */
+export function cpRoutes(routes: number, backendPort: number, ownHosts = false): Doc[] {
   const docs: Doc[] = [];
   const services = serviceCount(routes);
   for (let i = 0; i < routes; i++) {
     const last = i === routes - 1;
     const backendRefs = [last ? { name: 'backend-a', port: backendPort } : { name: `eps-${String(i % services).padStart(5, '0')}`, port: 80 }];
-    docs.push(httpRoute(`route-${String(i).padStart(5, '0')}`, { rules: [{ matches: [{ path: { type: 'PathPrefix', value: routePath(i) } }], backendRefs }] }));
+    docs.push(httpRoute(`route-${String(i).padStart(5, '0')}`, { ...(ownHosts ? { hostnames: [hostFor(routePath(i))] } : {}), rules: [{ matches: [{ path: { type: 'PathPrefix', value: routePath(i) } }], backendRefs }] }));
   }
   return docs;
 }
@@ -128,8 +138,8 @@ export function cpEpsProbe(p: CpPorts, up: boolean): Doc[] {
 }
 
 /** One route the route-change step adds (file added-K.yaml). */
-export function cpAddedRoute(name: string, path: string, backendPort: number): Doc {
-  return httpRoute(name, { rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: 'backend-a', port: backendPort }] }] });
+export function cpAddedRoute(name: string, path: string, backendPort: number, ownHosts = false): Doc {
+  return httpRoute(name, { ...(ownHosts ? { hostnames: [hostFor(path)] } : {}), rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: 'backend-a', port: backendPort }] }] });
 }
 
 /** `count` routes /churn-K-00000.. to backend-a: what one churn cycle adds and then deletes. */

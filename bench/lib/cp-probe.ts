@@ -6,9 +6,10 @@ import http from 'node:http';
 import tls from 'node:tls';
 import { sleep } from './proc.js';
 
-export function httpStatus(agent: http.Agent, port: number, path: string): Promise<number> {
+/** `host`: the Host header (default: the address). */
+export function httpStatus(agent: http.Agent, port: number, path: string, host?: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent, timeout: 2000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent, timeout: 2000, ...(host ? { headers: { host } } : {}) }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', () => resolve(0));

@@ -82,6 +82,8 @@ export interface ChangeFigures {
 export interface ControlPlaneRow {
   /** file (default): portico run on a folder; controller: portico controller on the local cluster. */
   mode?: 'file' | 'controller';
+  /** Every route on a hostname of its own (--cp-hosts): a virtual host per route. */
+  own_hosts?: boolean;
   routes: number;
   /** Endpoints in the EndpointSlices the routes reach. */
   endpoints: number;
@@ -158,7 +160,7 @@ export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[]
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of rows) {
     out.push(
-      `| ${c.mode ?? 'file'} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${f(c.route_after_endpoints ?? null)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.pss_mb ?? null, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
+      `| ${c.mode ?? 'file'}${c.own_hosts ? ', a hostname per route' : ''} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${f(c.route_after_endpoints ?? null)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.pss_mb ?? null, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
     );
   }
   for (const c of rows) {

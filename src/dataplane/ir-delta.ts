@@ -26,7 +26,7 @@
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port } from '../ir/types.js';
 import { decodeForEngine, encodeForEngine } from '../ir/keys.js';
 import { RouteLists, type ListWire } from './route-lists.js';
-import { applyPortPatch, encodePort, portText, type PortPart, type PortPatch } from './port-wire.js';
+import { applyPortPatch, encodePort, listenersSent, portText, type PortPart, type PortPatch } from './port-wire.js';
 
 interface Part<T> {
   obj: T;
@@ -116,13 +116,14 @@ function names(parts: Map<string, unknown>, prev: string[]): string[] {
 
 function portParts(items: readonly Port[], prev: Map<string, PortPart>, routeLists: RouteLists, changed: Map<string, { text: string; patch: boolean }>): Map<string, PortPart> {
   const out = new Map<string, PortPart>();
+  const sent = listenersSent(prev);
   for (const obj of items) {
     const old = prev.get(obj.name);
     if (old && (old.obj === obj || shallowSame(old.obj, obj))) {
       out.set(obj.name, { ...old, obj });
       continue;
     }
-    const { part, wire, patch } = encodePort(obj, old, routeLists);
+    const { part, wire, patch } = encodePort(obj, old, routeLists, sent);
     out.set(obj.name, part);
     if (wire !== undefined) changed.set(obj.name, { text: wire, patch });
   }
@@ -238,7 +239,7 @@ export class DeltaDecoder {
     for (const n of d.ports ?? prev!.ports.map((p) => p.name)) {
       const patched = d.patch[n];
       if (patched) {
-        const port = applyPortPatch(patched, prevPorts.get(n), (id) => this.lists.get(id));
+        const port = applyPortPatch(patched, prevPorts.get(n), prevPorts, (id) => this.lists.get(id));
         if (!port) return 'resync';
         ports.push(port);
         continue;

@@ -30,8 +30,22 @@ export interface PortPart {
   listeners: ListenerRec[];
 }
 
-/** A listener in a patch: the index of the previous version's listener, kept; or the listener, whole, or (`k`, `vh`) its virtual hosts as edits of listener `k`'s. */
-type ListenerWire = number | (Listener & { k?: number; vh?: (number | VirtualHost)[] });
+/**
+ * A listener in a patch: the index of the previous version's listener, kept; or the listener,
+ * whole, or (`k`, `vh`) its virtual hosts as edits of listener `k`'s. With `m`, listener `k` is
+ * the one of port `m` in the version the receiver holds (a listener moved by a Gateway change);
+ * `{m, k}` alone keeps it as it was.
+ */
+type ListenerWire = number | (Partial<Listener> & { m?: string; k?: number; vh?: (number | VirtualHost)[] });
+
+/** Where each listener was in the ports last sent, by name: a listener that moved to another port is patched from there. */
+export type ListenersSent = ReadonlyMap<string, { port: string; index: number; rec: ListenerRec }>;
+
+export function listenersSent(parts: ReadonlyMap<string, PortPart>): ListenersSent {
+  const out = new Map<string, { port: string; index: number; rec: ListenerRec }>();
+  for (const [port, part] of parts) part.listeners.forEach((rec, index) => out.set(rec.l.name, { port, index, rec }));
+  return out;
+}
 
 /** A port in a patch: its fields without listeners, and its listeners. */
 export interface PortPatch {
@@ -67,7 +81,7 @@ export function portText(part: PortPart): string {
  * when the content is the same, a patch of `old` when there is one, else the port whole.
  * References to route lists are counted as they change.
  */
-export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLists): { part: PortPart; wire: string | undefined; patch: boolean } {
+export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLists, sent: ListenersSent): { part: PortPart; wire: string | undefined; patch: boolean } {
   const { listeners: _l, ...fields } = port;
   const shell = encodeForEngine(fields);
   let same = old !== undefined && shell === old.shell && port.listeners.length === old.listeners.length;
@@ -77,8 +91,23 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
   const carried = new Set<number>();
   const recs: ListenerRec[] = [];
   const wires: string[] = [];
+  /** Listeners patched from another port's: whole else. */
+  let moved = false;
   port.listeners.forEach((l, i) => {
     const k = oldAt.get(l.name);
+    if (k === undefined) {
+      const from = sent.get(l.name);
+      if (from && from.port !== port.name) {
+        const r = movedListener(l, from, lists);
+        if (r) {
+          recs.push(r.rec);
+          wires.push(r.wire);
+          moved = true;
+          same = false;
+          return;
+        }
+      }
+    }
     const prev = k === undefined ? undefined : old!.listeners[k];
     if (prev && prev.l === l) {
       carried.add(k!);
@@ -102,7 +131,7 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
       }
       return;
     }
-    const edited = prev?.l.virtualHosts ? editVHosts(prev, vhs, lists) : undefined;
+    const edited = prev?.l.virtualHosts ? editVHosts(prev, vhs, lists, true) : undefined;
     if (edited) {
       carried.add(k!);
       recs.push({ l, shell: lshell, ids: edited.ids });
@@ -137,16 +166,36 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
   });
   const part: PortPart = { obj: port, shell, listeners: recs };
   if (same) return { part, wire: undefined, patch: false };
-  if (!old) return { part, wire: portText(part), patch: false };
+  if (!old && !moved) return { part, wire: portText(part), patch: false };
   return { part, wire: `{"p":${shell},"l":[${wires.join(',')}]}`, patch: true };
 }
 
 /**
- * `vhs` as edits of `prev`'s virtual hosts, by identity: the new ids (references counted for
- * what came and went) and the edits as texts, [at, remove, count, ...virtual hosts] per hunk;
+ * A listener that was on another port in the version the receiver holds: kept or edited from
+ * there (its references counted afresh: that port's part lets go of its own); undefined when it
+ * changed too much to be worth it.
+ */
+function movedListener(l: Listener, from: { port: string; index: number; rec: ListenerRec }, lists: RouteLists): { rec: ListenerRec; wire: string } | undefined {
+  const ref = `"m":${JSON.stringify(from.port)},"k":${from.index}`;
+  if (from.rec.l === l) {
+    for (const id of from.rec.ids) lists.ref(id);
+    return { rec: from.rec, wire: `{${ref}}` };
+  }
+  const { virtualHosts: vhs, ...rest } = l;
+  if (!vhs || !from.rec.l.virtualHosts) return undefined;
+  const edited = editVHosts(from.rec, vhs, lists, false);
+  if (!edited) return undefined;
+  for (const id of edited.ids) lists.ref(id);
+  const lshell = encodeForEngine(rest);
+  return { rec: { l, shell: lshell, ids: edited.ids }, wire: `${lshell.slice(0, -1)}${lshell.length > 2 ? ',' : ''}${ref},"vh":[${edited.edits.join(',')}]}` };
+}
+
+/**
+ * `vhs` as edits of `prev`'s virtual hosts, by identity: the new ids (with `count`, references
+ * counted for what came and went) and the edits as texts, [at, remove, count, ...virtual hosts] per hunk;
  * undefined when they would not be much smaller than the whole.
  */
-function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: RouteLists): { ids: number[]; edits: string[] } | undefined {
+function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: RouteLists, count: boolean): { ids: number[]; edits: string[] } | undefined {
   const old = prev.l.virtualHosts!;
   const d = diffLists(old, vhs);
   if (!d) return undefined;
@@ -164,11 +213,11 @@ function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: Route
     if (o >= 0) ids[n] = prev.ids[o]!;
     else {
       ids[n] = lists.listFor(vhs[n]!.routes, removed.get(vhs[n]!.hostname));
-      lists.ref(ids[n]!);
+      if (count) lists.ref(ids[n]!);
     }
   }
   for (let n = d.newEnd; n < vhs.length; n++) ids[n] = prev.ids[n - d.newEnd + d.oldEnd]!;
-  for (const id of removed.values()) lists.unref(id);
+  if (count) for (const id of removed.values()) lists.unref(id);
   const edits: string[] = [];
   for (const h of hs) {
     edits.push(String(h.at), String(h.remove), String(h.to - h.from));
@@ -181,8 +230,12 @@ function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: Route
  * The worker's side of a patch: the port, from the version it holds (`prev`) and `routes` (a list
  * id to the array it holds); undefined when something the patch names is not there.
  */
-export function applyPortPatch(patch: PortPatch, prev: Port | undefined, routes: (id: number) => HTTPRouteEntry[] | undefined): Port | undefined {
-  if (!prev) return undefined;
+export function applyPortPatch(
+  patch: PortPatch,
+  prev: Port | undefined,
+  prevPorts: ReadonlyMap<string, Port>,
+  routes: (id: number) => HTTPRouteEntry[] | undefined,
+): Port | undefined {
   const listeners: Listener[] = [];
   const resolve = (v: VirtualHost): boolean => {
     const r = routes(v.routes as unknown as number);
@@ -191,14 +244,20 @@ export function applyPortPatch(patch: PortPatch, prev: Port | undefined, routes:
   };
   for (const w of patch.l) {
     if (typeof w === 'number') {
-      const l = prev.listeners[w];
+      const l = prev?.listeners[w];
       if (!l) return undefined;
       listeners.push(l);
       continue;
     }
-    const { k, vh, ...l } = w;
+    const { m, k, vh, ...l } = w;
+    const from = k === undefined ? undefined : (m === undefined ? prev : prevPorts.get(m))?.listeners[k];
+    if (m !== undefined && vh === undefined) {
+      if (!from) return undefined;
+      listeners.push(from);
+      continue;
+    }
     if (vh) {
-      const base = k === undefined ? undefined : prev.listeners[k]?.virtualHosts;
+      const base = from?.virtualHosts;
       if (!base) return undefined;
       const out: VirtualHost[] = [];
       let cur = 0;
@@ -220,7 +279,7 @@ export function applyPortPatch(patch: PortPatch, prev: Port | undefined, routes:
       for (let i = cur; i < base.length; i++) out.push(base[i]!);
       l.virtualHosts = out;
     } else for (const v of l.virtualHosts ?? []) if (!resolve(v)) return undefined;
-    listeners.push(l);
+    listeners.push(l as Listener);
   }
   return { ...patch.p, listeners };
 }

@@ -24,6 +24,8 @@ interface ListenerSpec {
   hostname?: string;
   port: number;
   vhosts: VHostSpec[];
+  /** The IR's object for it while none of its virtual hosts changes, as translate/splice.ts keeps it. */
+  obj?: Listener;
 }
 
 /** A translator's output over time: entry objects shared across listeners and versions, as translate/share.ts keeps them. */
@@ -117,7 +119,9 @@ function world(seed: number) {
   const ir = (): IR => {
     const ports = new Map<number, Listener[]>();
     for (const l of listeners) {
-      const out: Listener = { name: l.name, ...(l.hostname ? { hostname: l.hostname } : {}), protocol: 'HTTP', virtualHosts: l.vhosts.map((v) => (v.obj?.routes === v.routes ? v.obj : (v.obj = { hostname: v.hostname, routes: v.routes }))) };
+      const vhs = l.vhosts.map((v) => (v.obj?.routes === v.routes ? v.obj : (v.obj = { hostname: v.hostname, routes: v.routes })));
+      const kept = l.obj && l.obj.virtualHosts!.length === vhs.length && vhs.every((v, i) => v === l.obj!.virtualHosts![i]);
+      const out: Listener = kept ? l.obj! : (l.obj = { name: l.name, ...(l.hostname ? { hostname: l.hostname } : {}), protocol: 'HTTP', virtualHosts: vhs });
       ports.set(l.port, [...(ports.get(l.port) ?? []), out]);
     }
     const portList: Port[] = [...ports].sort((a, b) => a[0] - b[0]).map(([p, ls]) => httpPort(p, ls));
@@ -146,6 +150,8 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
   let edited = 0;
   let patched = 0;
   let vhEdits = 0;
+  let movedListeners = 0;
+  let keptMoved = 0;
   for (let seed = 1; seed <= 60; seed++) {
     const w = world(seed);
     const enc = new DeltaEncoder();
@@ -159,6 +165,8 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
       edited += delta.editedLists;
       patched += delta.patchedPorts;
       vhEdits += (delta.text.match(/"vh":\[/g) ?? []).length;
+      movedListeners += (delta.text.match(/"m":"/g) ?? []).length;
+      keptMoved += (delta.text.match(/\{"m":"[^"]*","k":\d+\}/g) ?? []).length;
       const got = dec.apply(JSON.parse(JSON.stringify({ d: delta.text })).d as string);
       assert.ok(got !== 'resync', `seed ${seed} step ${i} (${what})`);
       assert.deepEqual(got, ir, `seed ${seed} step ${i} (${what}): decoded IR`);
@@ -180,6 +188,8 @@ test('random IR changes as deltas: the workers\' routers choose what routers com
   assert.ok(edited > 200, `lists sent as edits: ${edited}`);
   assert.ok(patched > 1000, `ports sent as patches: ${patched}`);
   assert.ok(vhEdits > 500, `listeners sent as edits of their virtual hosts: ${vhEdits}`);
+  assert.ok(movedListeners > 100, `listeners sent as references to another port's: ${movedListeners}`);
+  assert.ok(keptMoved > 50, `of those, kept as they were: ${keptMoved}`);
 });
 
 test('one route added to 3,000 on three listeners: one short list edit and one entry cross, and the three listeners share one matcher', () => {
@@ -241,6 +251,17 @@ test('one route added among 3,000 hostnames on three listeners: its virtual host
   assert.deepEqual(got3, ir(vhosts));
   assert.equal(new RuntimeConfig(got3, cfg2).routers.get('127.0.0.1:1/HTTP')!.route('hadded.example', { method: 'GET', path: '/', query: '', headers: [] }), undefined);
   assert.deepEqual(new DeltaDecoder().apply(enc.full()!), ir(vhosts));
+  // A Gateway change moves the third listener to port 4 (and a route is added there): it crosses as edits of the listener the worker holds on port 3.
+  const movedIR: IR = { ...ir(vhosts), ports: [...ir(vhosts).ports.slice(0, 2), httpPort(4, [{ name: 'default/gw/l3', protocol: 'HTTP', virtualHosts: [...vhosts, mk('moved')] }])] };
+  const moved = enc.encode(movedIR);
+  assert.equal(moved.patchedPorts, 1);
+  assert.ok(moved.text.length < 1000, `${moved.text.length} bytes: ${moved.text}`);
+  const got4 = dec.apply(moved.text) as IR;
+  assert.deepEqual(got4, movedIR);
+  assert.equal(got4.ports[2]!.listeners[0]!.virtualHosts![7], got3.ports[2]!.listeners[0]!.virtualHosts![7], 'the virtual hosts the worker held');
+  const cfg4 = new RuntimeConfig(got4, new RuntimeConfig(got3, cfg2));
+  for (const [host, name] of [['h7.example', 'r7'], ['hmoved.example', 'rmoved']]) assert.equal(cfg4.routers.get('127.0.0.1:4/HTTP')!.route(host!, { method: 'GET', path: '/', query: '', headers: [] })?.source.name, name);
+  assert.deepEqual(new DeltaDecoder().apply(enc.full()!), movedIR);
 });
 
 test('route churn: entries no list refers to are swept on both sides, and the whole state then holds only live ones', () => {

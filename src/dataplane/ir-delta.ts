@@ -69,6 +69,8 @@ export interface EncodedDelta {
   editedLists: number;
   /** Entries both sides forget with this message (a sweep). */
   droppedEntries: number;
+  /** Nothing differs from the last encode: the message changes nothing, and its version is the last one (no new version). */
+  empty: boolean;
 }
 
 /** Same own properties (sealed ones included), each the same value: the encoding is the same too. */
@@ -147,6 +149,7 @@ export class DeltaEncoder {
     const changedClusters: string[] = [];
     const base = this.version;
     const { ports: _p, clusters: _c, ...rest } = ir;
+    const restBefore = this.rest;
     this.rest = encodeForEngine(rest);
     this.lists.begin();
     this.ports = portParts(ir.ports, this.ports, this.lists, changedPorts);
@@ -159,8 +162,13 @@ export class DeltaEncoder {
     const sameClusters = clusterNames === this.clusterNames;
     this.portNames = portNames;
     this.clusterNames = clusterNames;
+    const empty =
+      base > 0 && changedPorts.size === 0 && changedClusters.length === 0 && samePorts && sameClusters && this.rest === restBefore &&
+      sent.lists.length === 0 && sent.entries.length === 0 && sent.dropLists.length === 0 && sent.dropEntries.length === 0;
+    // The receivers hold all of it already: no new version (the config stream sends nothing then, src/sync/server.ts).
+    if (empty) this.version = base;
     const text = this.message(base, changedPorts, changedClusters, sent.lists, sent.entries, sent.dropLists, sent.dropEntries, samePorts, sameClusters);
-    return { text, version: this.version, changedPorts: changedPorts.size, patchedPorts: [...changedPorts.values()].filter((w) => w.patch).length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited, droppedEntries: sent.dropEntries.length };
+    return { empty, text, version: this.version, changedPorts: changedPorts.size, patchedPorts: [...changedPorts.values()].filter((w) => w.patch).length, changedClusters: changedClusters.length, sentLists: sent.lists.length, editedLists: sent.edited, droppedEntries: sent.dropEntries.length };
   }
 
   /** The whole last encoded state, for a worker that holds nothing (or something else); undefined before the first encode. */
@@ -203,7 +211,13 @@ export class DeltaDecoder {
 
   /** The IR after `text`, or 'resync' when it applies to a version this side does not hold. */
   apply(text: string): IR | 'resync' {
-    const d = decodeForEngine<Delta>(text);
+    return this.applyDecoded(decodeForEngine<Delta>(text));
+  }
+
+  /** apply() of a message already decoded (by decodeForEngine: keys sealed), as the config stream's frames are (src/sync/). */
+  applyDecoded(message: object): IR | 'resync' {
+    const d = message as Delta;
+    if (typeof d.version !== 'number' || typeof d.base !== 'number' || typeof d.set !== 'object' || d.set === null) return 'resync';
     const prev = d.base === 0 ? undefined : this.ir;
     if (d.base !== 0 && (d.base !== this.version || !prev)) return 'resync';
     // From here on a failure leaves this side holding something the primary does not know:
@@ -237,7 +251,7 @@ export class DeltaDecoder {
     if (d.ports === null && !prev) return 'resync';
     const prevPorts = new Map(prev?.ports.map((p) => [p.name, p]));
     for (const n of d.ports ?? prev!.ports.map((p) => p.name)) {
-      const patched = d.patch[n];
+      const patched = d.patch?.[n];
       if (patched) {
         const port = applyPortPatch(patched, prevPorts.get(n), prevPorts, (id) => this.lists.get(id));
         if (!port) return 'resync';

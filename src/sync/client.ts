@@ -1,6 +1,6 @@
 // The config stream's client, run by `portico dataplane`: connects to the controller over
-// TLS-PSK as its Gateway, applies each snapshot through `apply` (one at a time, collapsing a
-// burst to the newest), ACKs or NACKs it, and reconnects with exponential backoff and jitter
+// TLS-PSK as its Gateway, applies each snapshot (or the IR each delta makes) through `apply`
+// (one at a time, collapsing a burst to the newest), ACKs or NACKs it, and reconnects with exponential backoff and jitter
 // whenever the stream breaks. What was applied keeps serving while the controller is away.
 
 import tls from 'node:tls';
@@ -9,8 +9,9 @@ import type { UnboundPort } from '../dataplane/engine-api.js';
 import { scrubSecrets } from '../ir/redact.js';
 import { codeOf, SyncError } from './errors.js';
 import { encodeFrame, FrameReader, MAX_SERVER_FRAME } from './frames.js';
-import { parseServerMessage, SYNC_ALPN, type ClientMessage, type SnapshotMessage } from './protocol.js';
-import { assemble, irOf, type ConfigEntries } from './snapshot.js';
+import { parseServerMessage, SYNC_ALPN, type ClientMessage, type DeltaMessage, type SnapshotMessage } from './protocol.js';
+import { DeltaDecoder } from '../dataplane/ir-delta.js';
+import { assemble, entriesOf, irOf, type ConfigEntries } from './snapshot.js';
 import { checkIR } from './validate.js';
 
 export interface SyncClientOptions {
@@ -29,6 +30,8 @@ export interface SyncClientOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** No frame (pings come every 10 s) for this long: the stream is dead, reconnect. Default 35 s. */
   idleTimeoutMs?: number;
+  /** Ask for `delta` messages (protocol.ts DeltaMessage); default true. False: whole snapshots, as data planes before deltas did. */
+  deltas?: boolean;
 }
 
 export interface AppliedVersion {
@@ -44,7 +47,12 @@ export class SyncClient {
   private attempt = 0;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
-  private pending: SnapshotMessage | undefined;
+  /** A snapshot, or an IR a delta made (the decoder applied it on arrival; only the engine's apply waits its turn). */
+  private pending: SnapshotMessage | { ir: IR; version: AppliedVersion } | undefined;
+  /** What the deltas of this stream apply to: the controller's config, message by message, whether the engine took it or not. */
+  private decoder = new DeltaDecoder();
+  /** The IR last applied. */
+  private lastIR: IR | undefined;
   private working: Promise<void> | undefined;
   private readonly log: (level: 'error' | 'warn' | 'info', line: string) => void;
 
@@ -106,7 +114,8 @@ export class SyncClient {
         failure = 'server did not authenticate with the Gateway key';
         return void socket.destroy();
       }
-      this.send({ type: 'hello', gateway, ...(this.options.pod ? { pod: this.options.pod } : {}), ...(this.current ? { have: this.current } : {}) });
+      const deltas = this.options.deltas ?? true;
+      this.send({ type: 'hello', gateway, ...(this.options.pod ? { pod: this.options.pod } : {}), ...(this.current ? { have: this.current } : {}), ...(deltas ? { deltas } : {}) });
     });
     const reader = new FrameReader(MAX_SERVER_FRAME, (raw) => {
       const m = parseServerMessage(raw);
@@ -118,6 +127,7 @@ export class SyncClient {
       }
       this.attempt = 0; // the controller answers: the next break starts the backoff afresh
       if (m.type === 'snapshot') this.enqueue(m);
+      else if (m.type === 'delta') this.onDelta(m);
     });
     socket.on('data', (d: Buffer) => {
       try {
@@ -151,8 +161,36 @@ export class SyncClient {
     if (s && !s.destroyed && s.writable) s.write(encodeFrame(m));
   }
 
+  /**
+   * A delta is applied to the decoder at once, in order (each applies to the one before), so a
+   * burst still collapses to the newest IR for the engine. One that applies to another version
+   * than the decoder holds (a delta lost, a new controller) asks for the whole state.
+   */
+  private onDelta(m: DeltaMessage): void {
+    if (m.gateway !== this.options.gateway) {
+      this.log('error', `sync: refused version ${m.version}: SYNC_GATEWAY_MISMATCH: delta for ${m.gateway}`);
+      return this.send({ type: 'nack', epoch: m.epoch, version: m.version, code: 'SYNC_GATEWAY_MISMATCH', message: `delta for ${m.gateway}` });
+    }
+    let ir: IR | 'resync';
+    try {
+      ir = this.decoder.applyDecoded(m.d);
+    } catch {
+      ir = 'resync';
+    }
+    if (ir === 'resync') {
+      this.decoder = new DeltaDecoder();
+      this.log('warn', `sync: version ${m.version} applies to a config this data plane does not hold; asking for the whole config`);
+      return this.send({ type: 'resync', epoch: m.epoch, version: m.version });
+    }
+    this.held = undefined; // the entries of an older whole snapshot: what the decoder holds is newer
+    // The whole state (a reconnect, a new controller) is hashed as a snapshot is, so the same config
+    // is acknowledged without applying it again; a delta's IR is not (that would cost what deltas save).
+    const whole = (m.d as { base?: unknown }).base === 0;
+    this.enqueue({ ir, version: { epoch: m.epoch, version: m.version, hash: whole ? entriesOf(ir).hash : '' } });
+  }
+
   /** Snapshots are applied one at a time; while one applies, only the newest waiting one is kept. */
-  private enqueue(m: SnapshotMessage): void {
+  private enqueue(m: SnapshotMessage | { ir: IR; version: AppliedVersion }): void {
     this.pending = m;
     this.working ??= (async () => {
       while (this.pending && !this.closed) {
@@ -164,7 +202,25 @@ export class SyncClient {
     })();
   }
 
-  private async handle(m: SnapshotMessage): Promise<void> {
+  private async handle(job: SnapshotMessage | { ir: IR; version: AppliedVersion }): Promise<void> {
+    if ('ir' in job) {
+      const { ir, version: v } = job;
+      try {
+        if (v.hash && this.current && this.lastIR && v.hash === (this.current.hash || entriesOf(this.lastIR).hash)) {
+          this.current = v;
+          return this.send({ type: 'ack', epoch: v.epoch, version: v.version, unbound: [] });
+        }
+        checkIR(ir, this.options.gateway);
+        const { unbound } = await this.options.apply(ir, v);
+        this.current = v;
+        this.lastIR = ir;
+        this.send({ type: 'ack', epoch: v.epoch, version: v.version, unbound: unbound.map((u) => ({ port: u.port, error: u.error })) });
+      } catch (e) {
+        this.refuse(v, e);
+      }
+      return;
+    }
+    const m = job;
     const version: AppliedVersion = { epoch: m.epoch, version: m.version, hash: m.hash };
     try {
       if (m.gateway !== this.options.gateway) throw new SyncError('SYNC_GATEWAY_MISMATCH', `snapshot for ${m.gateway}`);
@@ -179,12 +235,17 @@ export class SyncClient {
       const { unbound } = await this.options.apply(ir, version);
       this.held = entries;
       this.current = version;
+      this.lastIR = ir;
       this.send({ type: 'ack', epoch: m.epoch, version: m.version, unbound: unbound.map((u) => ({ port: u.port, error: u.error })) });
     } catch (e) {
-      const code = codeOf(e);
-      const message = scrubSecrets((e as Error).message ?? String(e));
-      this.log('error', `sync: refused version ${m.version}: ${code}: ${message}${this.current ? ` (still serving version ${this.current.version})` : ''}`);
-      this.send({ type: 'nack', epoch: m.epoch, version: m.version, code, message });
+      this.refuse(version, e);
     }
+  }
+
+  private refuse(v: AppliedVersion, e: unknown): void {
+    const code = codeOf(e);
+    const message = scrubSecrets((e as Error).message ?? String(e));
+    this.log('error', `sync: refused version ${v.version}: ${code}: ${message}${this.current ? ` (still serving version ${this.current.version})` : ''}`);
+    this.send({ type: 'nack', epoch: v.epoch, version: v.version, code, message });
   }
 }

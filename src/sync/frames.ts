@@ -18,6 +18,15 @@ export function encodeFrame(message: object): Buffer {
   return out;
 }
 
+/** A frame whose JSON is already written (a message around an IR delta's text: src/sync/server.ts). */
+export function rawFrame(json: string): Buffer {
+  const len = Buffer.byteLength(json, 'utf8');
+  const out = Buffer.allocUnsafe(4 + len);
+  out.writeUInt32BE(len, 0);
+  out.write(json, 4, 'utf8');
+  return out;
+}
+
 /** Splits a byte stream into decoded messages; calls `onMessage` per frame, throws SyncError on a bad one. */
 export class FrameReader {
   private chunks: Buffer[] = [];

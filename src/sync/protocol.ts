@@ -24,6 +24,33 @@ export interface HelloMessage {
   pod?: string;
   /** What the data plane serves now (after a reconnect): the server may skip an identical snapshot. */
   have?: { epoch: string; version: number; hash: string };
+  /** The data plane takes `delta` messages: after the whole state, only what changed. */
+  deltas?: boolean;
+}
+
+/**
+ * Controller -> data plane that said `deltas` in its hello: the Gateway's config at `version`, as
+ * an IR delta (dataplane/ir-delta.ts, the form the primary sends its workers): the whole state
+ * first (its `base` is 0), then only the ports, virtual hosts, route entries and clusters that
+ * changed, each applying to the delta before it. A data plane that cannot apply one (it missed
+ * one) answers `resync` and gets the whole state again. At 10,000 routes a route change is a few
+ * hundred bytes instead of the Gateway's whole config (~10 MB with its endpoints), and the data
+ * plane keeps its objects, and so its compiled routes, for everything else.
+ */
+export interface DeltaMessage {
+  type: 'delta';
+  gateway: string;
+  epoch: string;
+  version: number;
+  /** The IR delta, decoded (keys sealed again by the frame reader). */
+  d: Record<string, unknown>;
+}
+
+/** Data plane -> controller: the last delta applied to something it does not hold; send the whole state. */
+export interface ResyncMessage {
+  type: 'resync';
+  epoch: string;
+  version: number;
 }
 
 /**
@@ -77,8 +104,8 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ClientMessage = HelloMessage | AckMessage | NackMessage;
-export type ServerMessage = SnapshotMessage | PingMessage | ErrorMessage;
+export type ClientMessage = HelloMessage | AckMessage | NackMessage | ResyncMessage;
+export type ServerMessage = SnapshotMessage | DeltaMessage | PingMessage | ErrorMessage;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): v is string => typeof v === 'string';
@@ -96,7 +123,11 @@ export function parseClientMessage(m: unknown): ClientMessage {
       if (!str(m.gateway)) bad('hello without gateway');
       if (m.pod !== undefined && !str(m.pod)) bad('hello: pod is not a string');
       if (m.have !== undefined && !(isObj(m.have) && str(m.have.epoch) && num(m.have.version) && str(m.have.hash))) bad('hello: bad have');
+      if (m.deltas !== undefined && typeof m.deltas !== 'boolean') bad('hello: deltas is not a boolean');
       return m as unknown as HelloMessage;
+    case 'resync':
+      if (!str(m.epoch) || !num(m.version)) bad('bad resync');
+      return m as unknown as ResyncMessage;
     case 'ack':
       if (!str(m.epoch) || !num(m.version) || !Array.isArray(m.unbound)) bad('bad ack');
       return m as unknown as AckMessage;
@@ -117,6 +148,9 @@ export function parseServerMessage(m: unknown): ServerMessage {
       if (m.base !== undefined && !num(m.base)) bad('snapshot: bad base');
       if (!Array.isArray(m.portOrder) || !m.portOrder.every(str) || !isObj(m.ports) || !isObj(m.clusters)) bad('snapshot: bad entries');
       return m as unknown as SnapshotMessage;
+    case 'delta':
+      if (!str(m.gateway) || !str(m.epoch) || !num(m.version) || !isObj(m.d)) bad('delta: bad header');
+      return m as unknown as DeltaMessage;
     case 'ping':
       return { type: 'ping' };
     case 'error':

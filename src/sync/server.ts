@@ -10,7 +10,8 @@ import type { IR } from '../ir/types.js';
 import { sliceForGateway, sliceForGateways } from '../ir/slice.js';
 import { scrubSecrets } from '../ir/redact.js';
 import { SyncError } from './errors.js';
-import { encodeFrame, FrameReader, MAX_CLIENT_FRAME } from './frames.js';
+import { encodeFrame, FrameReader, MAX_CLIENT_FRAME, rawFrame } from './frames.js';
+import { DeltaEncoder } from '../dataplane/ir-delta.js';
 import { parseClientMessage, SYNC_ALPN, type ClientMessage, type ServerMessage } from './protocol.js';
 import { entriesOf, fullSnapshot, type ConfigEntries } from './snapshot.js';
 
@@ -77,11 +78,19 @@ interface Conn {
   status: ClientStatus;
   /** A newer snapshot is waiting for the socket to drain (a slow reader gets only the newest). */
   behind: boolean;
+  /** It takes `delta` messages (its hello said so). */
+  deltas: boolean;
+  /** Its next delta message must be the whole state (just connected, asked to resync, or skipped one while behind). */
+  needsWhole: boolean;
 }
 
 interface GatewayState {
   version: number;
+  /** The config as entries, while a data plane without deltas is connected. */
   entries?: ConfigEntries;
+  /** The config as IR deltas, while a data plane that takes them is connected; `delta`: the last message, the newest version's. */
+  encoder?: DeltaEncoder;
+  delta?: string;
   conns: Set<Conn>;
   lastNack?: NackRecord;
 }
@@ -143,8 +152,11 @@ export class SyncServer {
     for (const [gateway, st] of this.gateways) {
       // No data plane connected: forget the config (memory), keep the version number, so a
       // version never names two different configs within this epoch (deltas will rely on it).
-      if (st.conns.size === 0) delete st.entries;
-      else this.refresh(gateway, st);
+      if (st.conns.size === 0) {
+        delete st.entries;
+        delete st.encoder;
+        delete st.delta;
+      } else this.refresh(gateway, st);
     }
   }
 
@@ -188,15 +200,32 @@ export class SyncServer {
   private refresh(gateway: string, st: GatewayState): void {
     if (!this.ir) return;
     const members = this.options.membersOf?.(gateway);
-    const entries = entriesOf(members ? sliceForGateways(this.ir, members) : sliceForGateway(this.ir, gateway));
-    if (st.entries?.hash === entries.hash) return;
-    st.entries = entries;
+    const slice = members ? sliceForGateways(this.ir, members) : sliceForGateway(this.ir, gateway);
+    let changed = false;
+    // Each form is kept only while a data plane takes it: the entries hash every port and cluster
+    // (a 10,000-route port is megabytes of JSON), the encoder costs what changed.
+    if ([...st.conns].some((c) => c.deltas)) {
+      const fresh = !st.encoder;
+      st.encoder ??= new DeltaEncoder();
+      const d = st.encoder.encode(slice);
+      if (!d.empty) (st.delta = d.text), (changed = true);
+      // A new encoder's first message is the whole state: what every data plane that takes deltas needs now.
+      if (fresh) for (const c of st.conns) c.needsWhole = false;
+    } else {
+      delete st.encoder;
+      delete st.delta;
+    }
+    if ([...st.conns].some((c) => !c.deltas)) {
+      const entries = entriesOf(slice);
+      if (st.entries?.hash !== entries.hash) (st.entries = entries), (changed = true);
+    } else delete st.entries;
+    if (!changed) return;
     st.version++;
     for (const c of st.conns) this.sendSnapshot(c, st);
   }
 
   private sendSnapshot(c: Conn, st: GatewayState): void {
-    if (!st.entries) return;
+    if (c.deltas ? !st.encoder : !st.entries) return;
     // A slow reader (its socket past the high-water mark): send the newest once it drains, skip
     // those between. Only a write that returned false is followed by 'drain': a small frame still
     // in the buffer (a ping, the previous snapshot, flushed at the next turn of the loop) is not,
@@ -207,9 +236,18 @@ export class SyncServer {
         this.sendSnapshot(c, st);
       });
       c.behind = true;
+      c.needsWhole = true;
       return;
     }
-    this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries));
+    if (c.deltas) {
+      // Between this and the last delta it got, the connection may have missed some: then the whole state.
+      const text = c.needsWhole ? st.encoder!.full()! : st.delta!;
+      c.needsWhole = false;
+      const head = `{"type":"delta","gateway":${JSON.stringify(c.gateway)},"epoch":${JSON.stringify(this.epoch)},"version":${st.version},"d":`;
+      if (!c.socket.destroyed && c.socket.writable) c.socket.write(rawFrame(`${head}${text}}`));
+      return;
+    }
+    this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries!));
   }
 
   private write(s: tls.TLSSocket, m: ServerMessage): void {
@@ -242,11 +280,11 @@ export class SyncServer {
         if (m.gateway !== identity)
           throw new SyncError('SYNC_GATEWAY_MISMATCH', `this key belongs to Gateway ${identity}, not ${m.gateway}`);
         if (!(this.options.serving?.() ?? true)) throw new SyncError('SYNC_NOT_LEADER', NOT_LEADER);
-        conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() }, behind: false };
+        conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() }, behind: false, deltas: m.deltas === true, needsWhole: true };
         const st = this.state(identity);
         st.conns.add(conn);
         this.log(`sync: ${conn.status.pod} connected for Gateway ${identity}${m.have ? ` (serving ${m.have.epoch === this.epoch ? '' : 'epoch ' + m.have.epoch + ' '}version ${m.have.version})` : ''}`);
-        if (st.entries) this.sendSnapshot(conn, st);
+        if (conn.deltas ? st.encoder : st.entries) this.sendSnapshot(conn, st);
         else this.refresh(identity, st);
         return;
       }
@@ -275,6 +313,11 @@ export class SyncServer {
     if (m.type === 'hello') throw new SyncError('SYNC_BAD_MESSAGE', 'second hello');
     if (m.epoch !== this.epoch) return; // about a previous controller's version: nothing to record
     const st = this.state(c.gateway);
+    if (m.type === 'resync') {
+      this.log(`sync: ${c.status.pod} asked for the whole config of Gateway ${c.gateway} (version ${m.version})`);
+      c.needsWhole = true;
+      return this.sendSnapshot(c, st);
+    }
     if (m.type === 'ack') {
       c.status.acked = { version: m.version, unbound: m.unbound.map((u) => ({ port: String(u.port), error: String(u.error) })) };
       if (c.status.nack && c.status.nack.version <= m.version) delete c.status.nack;

@@ -1,0 +1,134 @@
+// The config stream's deltas (protocol.ts DeltaMessage): over real TLS-PSK sockets, a data plane
+// gets its Gateway's whole config once and then only what changed (counted in bytes on the
+// wire), keeps its objects for the rest (so its engine keeps what it compiled), asks for the
+// whole config again when a delta does not apply to what it holds, and a data plane that does
+// not take deltas, on the same Gateway, gets the same configs as whole snapshots.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import type { HTTPRouteEntry, IR } from '../../src/ir/types.js';
+import { SyncClient, type SyncClientOptions } from '../../src/sync/client.js';
+import { deriveGatewayKey } from '../../src/sync/credentials.js';
+import { DeltaDecoder } from '../../src/dataplane/ir-delta.js';
+import { master, startServer, until } from './helpers.js';
+
+const GW = 'team-a/gw';
+
+function entry(i: number | string): HTTPRouteEntry {
+  return { source: { kind: 'HTTPRoute', namespace: 'team-a', name: `r${i}`, rule: 0 }, match: { path: { type: 'PathPrefix', value: `/svc-${i}` } }, filters: [], backends: [{ cluster: 'team-a/backend:80', weight: 1 }] };
+}
+
+/** Gateway team-a/gw with `routes` on one listener, as the translator shares them (the same entry objects across versions). */
+function ir(routes: HTTPRouteEntry[]): IR {
+  return {
+    ports: [{ name: '127.0.0.1:18001/HTTP', address: '127.0.0.1', port: 18001, protocol: 'HTTP', listeners: [{ name: `${GW}/http`, protocol: 'HTTP', virtualHosts: [{ hostname: '*', routes }] }] }],
+    clusters: { 'team-a/backend:80': { name: 'team-a/backend:80', protocol: 'http1', endpoints: [{ address: '127.0.0.1', port: 19001 }] } },
+  };
+}
+
+/** A TCP relay in front of the server that counts the bytes the server sends. */
+async function counted(to: number): Promise<{ port: number; down: () => number; close(): Promise<void> }> {
+  let bytes = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    const up = net.connect(to, '127.0.0.1');
+    up.on('data', (d: Buffer) => (bytes += d.length));
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('error', () => undefined).on('close', () => (c.destroy(), up.destroy()));
+    }
+    c.pipe(up).pipe(c);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    down: () => bytes,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function client(port: number, extra: Partial<SyncClientOptions> = {}) {
+  const applied: IR[] = [];
+  const logs: string[] = [];
+  const c = new SyncClient({
+    host: '127.0.0.1',
+    port,
+    gateway: GW,
+    key: async () => deriveGatewayKey(master, GW),
+    apply: async (x) => {
+      applied.push(x);
+      return { unbound: [] };
+    },
+    log: (_l, line) => logs.push(line),
+    backoff: { initialMs: 20, maxMs: 200 },
+    ...extra,
+  });
+  c.start();
+  return { c, applied, logs };
+}
+
+const routes = Array.from({ length: 2000 }, (_, i) => entry(i));
+
+test('deltas: the whole config once, then a route change crosses as a few hundred bytes, and every other route stays the object the data plane held', async (t) => {
+  const { server, port } = await startServer();
+  t.after(() => server.close());
+  const relay = await counted(port);
+  t.after(() => relay.close());
+  const a = client(relay.port);
+  t.after(() => a.c.close());
+  await until(() => server.status(GW).clients.length === 1, 'connected');
+  server.publish(ir(routes));
+  await until(() => a.applied.length === 1, 'whole config');
+  assert.deepEqual(a.applied[0], ir(routes));
+  const whole = relay.down();
+  assert.ok(whole > 2000 * 100, `the whole config: ${whole} bytes`);
+
+  const next = [...routes.slice(0, 1000), entry('added'), ...routes.slice(1000)];
+  server.publish(ir(next));
+  await until(() => a.applied.length === 2, 'delta');
+  const delta = relay.down() - whole;
+  assert.ok(delta < 1500, `one route added: ${delta} bytes on the wire`);
+  assert.deepEqual(a.applied[1], ir(next));
+  const before = a.applied[0]!.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  const after = a.applied[1]!.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  assert.equal(after[0], before[0]);
+  assert.equal(after[1500], before[1499]);
+  assert.equal(a.applied[1]!.clusters['team-a/backend:80'], a.applied[0]!.clusters['team-a/backend:80'], 'an unchanged cluster is the same object');
+  await until(() => server.status(GW).clients[0]?.acked?.version === 2, 'ack of version 2');
+
+  // The same config published again: nothing crosses but pings, and nothing is applied.
+  server.publish(ir(next));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(a.applied.length, 2);
+  assert.equal(server.status(GW).version, 2);
+});
+
+test('deltas: a data plane that missed one asks for the whole config and serves the newest; one without deltas gets whole snapshots of the same configs', async (t) => {
+  const { server, port } = await startServer();
+  t.after(() => server.close());
+  const a = client(port);
+  const legacy = client(port, { deltas: false });
+  t.after(() => Promise.all([a.c.close(), legacy.c.close()]));
+  await until(() => server.status(GW).clients.length === 2, 'both connected');
+  server.publish(ir(routes));
+  await until(() => a.applied.length === 1 && legacy.applied.length === 1, 'first configs');
+  assert.deepEqual(legacy.applied[0], a.applied[0]);
+
+  // As if a message had been lost: the data plane's decoder holds nothing the next delta applies to.
+  (a.c as unknown as { decoder: DeltaDecoder }).decoder = new DeltaDecoder();
+  const next = routes.slice(1);
+  server.publish(ir(next));
+  await until(() => a.applied.length === 2 && legacy.applied.length === 2, 'the change, on both');
+  assert.match(a.logs.join('\n'), /asking for the whole config/);
+  assert.deepEqual(a.applied[1], ir(next));
+  assert.deepEqual(legacy.applied[1], ir(next));
+  await until(() => server.status(GW).clients.every((c) => c.acked?.version === 2), 'both acked version 2');
+
+  // And the stream goes on in deltas from there.
+  server.publish(ir(routes.slice(2)));
+  await until(() => a.applied.length === 3, 'next delta');
+  assert.equal(a.applied[2]!.ports[0]!.listeners[0]!.virtualHosts![0]!.routes[5], a.applied[1]!.ports[0]!.listeners[0]!.virtualHosts![0]!.routes[6]);
+});

@@ -27,19 +27,11 @@ function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
   if (!PROTOCOLS.has(p.protocol)) problems.push(`port ${p.name}: unknown protocol ${String(p.protocol)}`);
   if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) problems.push(`port ${p.name}: port number ${String(p.port)} out of range`);
   if (!Array.isArray(p.listeners) || p.listeners.length === 0) return void problems.push(`port ${p.name} has no listeners`);
-  // Where a problem is, written only when there is one: a delta's IR is checked on every apply, 10,000 routes each time.
-  type Where = () => string;
-  const target = (where: Where, t: BackendTarget): void => {
-    if (t.cluster !== undefined && !(t.cluster in ir.clusters)) problems.push(`${where()} names cluster ${t.cluster}, which the config does not carry`);
-  };
-  const filters = (where: Where, fs: readonly HTTPFilter[] | undefined): void => {
-    for (const f of fs ?? []) if (f.type === 'RequestMirror') target(where, f.backend);
-  };
-  const backends = (where: Where, bs: readonly WeightedBackend[]): void => {
-    for (const b of bs) {
-      target(where, b);
-      filters(where, b.filters);
-    }
+  // A route's description is written only for a problem: a delta's IR is checked on every apply, 10,000 routes each time.
+  const missing: string[] = [];
+  const report = (where: () => string): void => {
+    for (const c of missing) problems.push(`${where()} names cluster ${c}, which the config does not carry`);
+    missing.length = 0;
   };
   for (const l of p.listeners) {
     // A merged data plane (GatewayClass/<name>) serves Gateways only the controller knows: any name.
@@ -47,12 +39,33 @@ function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
     for (const c of l.tls?.certificates ?? []) if (typeof c.certPem !== 'string' || typeof c.keyPem !== 'string') problems.push(`listener ${l.name}: certificate ${c.secret} without its key`);
     for (const vh of l.virtualHosts ?? [])
       for (const r of vh.routes) {
-        const where = () => `listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}`;
-        filters(where, r.filters);
-        backends(where, r.backends);
-        if (r.session && typeof r.session.sessionKey !== 'string') problems.push(`${where()}: session persistence without its key`);
+        mirrorsMissing(r.filters, ir.clusters, missing);
+        backendsMissing(r.backends, ir.clusters, missing);
+        if (missing.length > 0) report(() => `listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}`);
+        if (r.session && typeof r.session.sessionKey !== 'string') problems.push(`listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}: session persistence without its key`);
       }
-    for (const r of l.tlsRoutes ?? []) backends(() => `listener ${l.name} ${r.source.kind} ${r.source.namespace}/${r.source.name}`, r.backends);
-    if (l.l4Route) backends(() => `listener ${l.name} ${l.l4Route!.source.kind}`, l.l4Route.backends);
+    for (const r of l.tlsRoutes ?? []) {
+      backendsMissing(r.backends, ir.clusters, missing);
+      if (missing.length > 0) report(() => `listener ${l.name} ${r.source.kind} ${r.source.namespace}/${r.source.name}`);
+    }
+    if (l.l4Route) {
+      backendsMissing(l.l4Route.backends, ir.clusters, missing);
+      if (missing.length > 0) report(() => `listener ${l.name} ${l.l4Route!.source.kind}`);
+    }
+  }
+}
+
+function targetMissing(t: BackendTarget, clusters: IR['clusters'], out: string[]): void {
+  if (t.cluster !== undefined && !(t.cluster in clusters)) out.push(t.cluster);
+}
+
+function mirrorsMissing(fs: readonly HTTPFilter[] | undefined, clusters: IR['clusters'], out: string[]): void {
+  if (fs) for (const f of fs) if (f.type === 'RequestMirror') targetMissing(f.backend, clusters, out);
+}
+
+function backendsMissing(bs: readonly WeightedBackend[], clusters: IR['clusters'], out: string[]): void {
+  for (const b of bs) {
+    targetMissing(b, clusters, out);
+    mirrorsMissing(b.filters, clusters, out);
   }
 }

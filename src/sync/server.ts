@@ -201,14 +201,15 @@ export class SyncServer {
     if (!this.ir) return;
     const members = this.options.membersOf?.(gateway);
     const slice = members ? sliceForGateways(this.ir, members) : sliceForGateway(this.ir, gateway);
-    let changed = false;
+    let deltaChanged = false;
+    let entriesChanged = false;
     // Each form is kept only while a data plane takes it: the entries hash every port and cluster
     // (a 10,000-route port is megabytes of JSON), the encoder costs what changed.
     if ([...st.conns].some((c) => c.deltas)) {
       const fresh = !st.encoder;
       st.encoder ??= new DeltaEncoder();
       const d = st.encoder.encode(slice);
-      if (!d.empty) (st.delta = d.text), (changed = true);
+      if (!d.empty) (st.delta = d.text), (deltaChanged = true);
       // A new encoder's first message is the whole state: what every data plane that takes deltas needs now.
       if (fresh) for (const c of st.conns) c.needsWhole = false;
     } else {
@@ -217,11 +218,13 @@ export class SyncServer {
     }
     if ([...st.conns].some((c) => !c.deltas)) {
       const entries = entriesOf(slice);
-      if (st.entries?.hash !== entries.hash) (st.entries = entries), (changed = true);
+      if (st.entries?.hash !== entries.hash) (st.entries = entries), (entriesChanged = true);
     } else delete st.entries;
-    if (!changed) return;
+    if (!deltaChanged && !entriesChanged) return;
     st.version++;
-    for (const c of st.conns) this.sendSnapshot(c, st);
+    // Only the form that changed goes out: a form just made for a newcomer (the other form's data
+    // planes hold this config already) is no change to the others.
+    for (const c of st.conns) if (c.deltas ? deltaChanged : entriesChanged) this.sendSnapshot(c, st);
   }
 
   private sendSnapshot(c: Conn, st: GatewayState): void {

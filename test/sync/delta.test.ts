@@ -132,3 +132,27 @@ test('deltas: a data plane that missed one asks for the whole config and serves 
   await until(() => a.applied.length === 3, 'next delta');
   assert.equal(a.applied[2]!.ports[0]!.listeners[0]!.virtualHosts![0]!.routes[5], a.applied[1]!.ports[0]!.listeners[0]!.virtualHosts![0]!.routes[6]);
 });
+
+test('deltas: a data plane of the other kind connecting later costs the connected one nothing', async (t) => {
+  const { server, port } = await startServer();
+  t.after(() => server.close());
+  const a = client(port);
+  t.after(() => a.c.close());
+  server.publish(ir(routes));
+  await until(() => a.applied.length === 1, 'first config');
+  server.publish(ir(routes.slice(1)));
+  await until(() => a.applied.length === 2, 'a delta');
+  const legacy = client(port, { deltas: false });
+  t.after(() => legacy.c.close());
+  await until(() => legacy.applied.length === 1, 'the newcomer\'s whole snapshot');
+  assert.deepEqual(legacy.applied[0], a.applied[1]);
+  const late = client(port);
+  t.after(() => late.c.close());
+  await until(() => late.applied.length === 1, 'a second data plane with deltas: the whole state');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(a.applied.length, 2);
+  assert.doesNotMatch(a.logs.join('\n'), /asking for the whole config/);
+  server.publish(ir(routes.slice(3)));
+  await until(() => a.applied.length === 3 && late.applied.length === 2 && legacy.applied.length === 2, 'the next change, on all three');
+  for (const x of [a.applied[2], late.applied[1], legacy.applied[1]]) assert.deepEqual(x, ir(routes.slice(3)));
+});

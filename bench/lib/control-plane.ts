@@ -154,10 +154,18 @@ export async function measureControlPlane(
     }
     const rss = sampleRss(proc.pid, 100);
     const status = (port: number, path: string) => httpStatus(agent, port, path, o.ownHosts ? hostFor(path) : undefined);
-    /** Makes one change and polls until `served`; null (and a note) past the deadline. */
     /** Per series: how long the kernel held each change's rename before it took effect (renamedAt). */
     let renameMs: number[] = [];
-    const change = async (what: string, file: string, docs: Record<string, unknown>[], served: () => Promise<boolean>): Promise<number | null> => {
+    // Portico logs, per build, how long after the first file event of the change its config was
+    // applied on every worker (src/cli/run.ts): the part of each change inside Portico, as
+    // controller mode reads the controller's log. Per series, for the changes it measures.
+    const logFile = join(dir, '..', `portico-cp-${n}.log`);
+    const eventToServing = (): number[] => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event/g)].map((m) => Number(m[1]));
+    let events: number[] = [];
+    const fromEvent: Record<string, number[]> = {};
+    /** Makes one change and polls until `served`; null (and a note) past the deadline. `measured`: its Portico-side time counts in the series. */
+    const change = async (what: string, file: string, docs: Record<string, unknown>[], served: () => Promise<boolean>, measured = true): Promise<number | null> => {
+      const seen = eventToServing().length;
       const rename = stage(file, docs);
       const before = process.hrtime.bigint();
       rename();
@@ -167,17 +175,20 @@ export async function measureControlPlane(
       if (ms === null) row.note = `${what} not served within ${o.changeTimeoutMs} ms`;
       // Changes are spaced out: each one is measured on its own, not as part of a burst.
       await sleep(200);
+      const e = eventToServing()[seen];
+      if (measured && ms !== null && e !== undefined) events.push(e);
       return ms;
     };
     const series = async (what: string, one: (k: number) => Promise<number | null>): Promise<ChangeFigures | null> => {
       const out: number[] = [];
       renameMs = [];
+      events = fromEvent[what] = [];
       for (let k = 1; k <= o.changes; k++) {
         const ms = await one(k);
         if (ms === null) break;
         out.push(ms);
       }
-      log(`control plane ${label}: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms${renames(renameMs)}`);
+      log(`control plane ${label}: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms; file event to serving ${events.map((x) => x.toFixed(0)).join('/')} ms${renames(renameMs)}`);
       return out.length ? figures(out) : null;
     };
     try {
@@ -218,14 +229,22 @@ export async function measureControlPlane(
       // of them would show a route change that costs more after a slice change than before it.
       row.route_after_endpoints = await series('route after endpointslice', async (k) => {
         const up = (epsUp = !epsUp);
-        const moved = await change('EndpointSlice change', 'eps-probe.yaml', cpEpsProbe(p, up), async () => {
-          const s = await status(p.http, EPS_PROBE_PATH);
-          return up ? s === 200 : s >= 500;
-        });
+        const moved = await change(
+          'EndpointSlice change',
+          'eps-probe.yaml',
+          cpEpsProbe(p, up),
+          async () => {
+            const s = await status(p.http, EPS_PROBE_PATH);
+            return up ? s === 200 : s >= 500;
+          },
+          false,
+        );
         if (moved === null) return null;
         const path = `/after-eps-${n}-${k}`;
         return change('route change after an EndpointSlice change', `after-eps-${k}.yaml`, [cpAddedRoute(`after-eps-${k}`, path, p.backend, o.ownHosts)], async () => (await status(p.http, path)) === 200);
       });
+      const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');
+      row.note = [row.note, `file event to serving p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}, route after EndpointSlice ${pp(fromEvent['route after endpointslice'])}`].filter(Boolean).join('; ');
       // RSS once the changes are over (after the same pause as the churn figures), not mid-burst.
       await sleep(SETTLE_MS);
       row.rss_mb = treeRssKiB(proc.pid) / 1024;

@@ -42,7 +42,8 @@ export interface FileSourceOptions {
   debounceMs?: number;
   settleMs?: number;
   /** Called with every new entry set (only when it differs from the previous one, or problems changed). */
-  onUpdate?: (state: FileState) => void;
+  /** `eventAt`: performance.now() of the first watcher event this state answers (undefined when a retry, not an event, reloaded). */
+  onUpdate?: (state: FileState, eventAt?: number) => void;
 }
 
 /** Files modified within this long before the previous load are checked by content, not by stat alone. */
@@ -413,6 +414,8 @@ export class FileSource {
   /** What the watchers named since the last load began; `relist`: a change they could not name (read everything). */
   private changed = new Set<string>();
   private relist = false;
+  /** When the first of those events came (performance.now()). */
+  private eventAt: number | undefined;
 
   constructor(
     private readonly paths: readonly string[],
@@ -487,6 +490,7 @@ export class FileSource {
 
   private schedule(): void {
     if (this.closed) return;
+    this.eventAt ??= performance.now();
     this.debounce.trigger();
   }
 
@@ -496,8 +500,10 @@ export class FileSource {
       return;
     }
     const changed = this.relist ? undefined : this.changed;
+    const eventAt = this.eventAt;
     this.changed = new Set();
     this.relist = false;
+    this.eventAt = undefined;
     this.loading = (async () => {
       try {
         // Only what the watchers named (FileLoader.load); files read empty last time are read again too.
@@ -512,7 +518,7 @@ export class FileSource {
         if (!sameState(this.last, state)) {
           this.last = state;
           try {
-            this.options.onUpdate?.(state);
+            this.options.onUpdate?.(state, eventAt);
           } catch {
             // A consumer's failure is its own; the source keeps watching.
           }

@@ -127,6 +127,8 @@ test('portico run reloads on change, keeps the last good version of a broken obj
     await writeFile(join(dir, 'http-canary.yaml'), canary.replace('weight: 90', 'weight: 0').replace('weight: 10', 'weight: 100'));
     await run.waitFor(/change detected, reloading/, 10_000, mark);
     await run.waitFor(/listening:/, 10_000, mark);
+    // How long after the file event the new config served (what the bench reads): said once the build is applied.
+    await run.waitFor(/serving \d+\.\d ms after the change event/, 10_000, mark);
     assert.deepEqual(await tally(`${base}/`, 30), { 'echo-v2': 30 });
 
     // Break the route: it keeps its last good version (all v2) and the problem names file:line and field.

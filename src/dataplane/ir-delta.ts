@@ -158,8 +158,9 @@ export class DeltaEncoder {
     this.version++;
     const portNames = names(this.ports, this.portNames);
     const clusterNames = names(this.clusters, this.clusterNames);
-    const samePorts = portNames === this.portNames;
-    const sameClusters = clusterNames === this.clusterNames;
+    // The first message names them even when there are none: "the same as before" means nothing to a receiver that holds nothing.
+    const samePorts = base > 0 && portNames === this.portNames;
+    const sameClusters = base > 0 && clusterNames === this.clusterNames;
     this.portNames = portNames;
     this.clusterNames = clusterNames;
     const empty =

@@ -189,3 +189,12 @@ test('two workers: cluster-only applies under load drop no request, and a slow r
     await b.close();
   }
 });
+
+test('delta: the first message of an empty IR applies on a receiver that holds nothing (no resync)', () => {
+  const enc = new DeltaEncoder();
+  const dec = new DeltaDecoder();
+  const empty: IR = { ports: [], clusters: {} };
+  assert.deepEqual(dec.apply(enc.encode(empty).text), empty);
+  const ir = sample(1000, 1, 2);
+  assert.deepEqual(dec.apply(enc.encode(ir).text), ir);
+});

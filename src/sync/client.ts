@@ -1,7 +1,8 @@
 // The config stream's client, run by `portico dataplane`: connects to the controller over
 // TLS-PSK as its Gateway, applies each snapshot (or the IR each delta makes) through `apply`
-// (one at a time, collapsing a burst to the newest), ACKs or NACKs it, and reconnects with exponential backoff and jitter
-// whenever the stream breaks. What was applied keeps serving while the controller is away.
+// (one at a time, collapsing a burst to the newest), ACKs or NACKs it, and reconnects with
+// exponential backoff and jitter whenever the stream breaks. What was applied keeps serving
+// while the controller is away.
 
 import tls from 'node:tls';
 import type { IR } from '../ir/types.js';

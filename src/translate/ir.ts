@@ -108,7 +108,7 @@ export class ListenerContent {
   }
 
   /**
-   * A listener's virtual hosts, most specific hostname first, each made by \`make\`. With a
+   * A listener's virtual hosts, most specific hostname first, each made by `make`. With a
    * hostname per route a listener has 10,000 of them, and one route change touches one: the
    * last array is copied and edited where hostnames changed (at their places in the order,
    * found by binary search: compareHostnameSpecificity is a total order), not built again.

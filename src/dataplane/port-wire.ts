@@ -11,7 +11,7 @@
 
 import type { HTTPRouteEntry, Listener, Port, VirtualHost } from '../ir/types.js';
 import { encodeForEngine } from '../ir/keys.js';
-import { diffLists, hunks } from './router/list-diff.js';
+import { alignDiff, applyEdits, diffLists, editsOf, editSize, hunks } from './router/list-diff.js';
 import type { RouteLists } from './route-lists.js';
 
 interface ListenerRec {
@@ -95,6 +95,11 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
   let moved = false;
   port.listeners.forEach((l, i) => {
     const k = oldAt.get(l.name);
+    /** The receiver's listener `k` of this port, as it is (at another place: the patch says so). */
+    const keep = (): void => {
+      wires.push(String(k));
+      if (k !== i) same = false;
+    };
     if (k === undefined) {
       const from = sent.get(l.name);
       if (from && from.port !== port.name) {
@@ -112,8 +117,7 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
     if (prev && prev.l === l) {
       carried.add(k!);
       recs.push(prev);
-      wires.push(String(k));
-      if (k !== i) same = false;
+      keep();
       return;
     }
     const { virtualHosts: vhs, ...rest } = l;
@@ -123,8 +127,7 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
       recs.push(rec);
       if (prev && !prev.l.virtualHosts && prev.shell === lshell) {
         carried.add(k!);
-        wires.push(String(k));
-        if (k !== i) same = false;
+        keep();
       } else {
         wires.push(lshell);
         same = false;
@@ -135,10 +138,8 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
     if (edited) {
       carried.add(k!);
       recs.push({ l, shell: lshell, ids: edited.ids });
-      if (edited.edits.length === 0 && lshell === prev!.shell) {
-        wires.push(String(k));
-        if (k !== i) same = false;
-      } else {
+      if (edited.edits.length === 0 && lshell === prev!.shell) keep();
+      else {
         wires.push(withField(withField(lshell, 'k', String(k)), 'vh', `[${edited.edits.join(',')}]`));
         same = false;
       }
@@ -153,10 +154,8 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
     recs.push(rec);
     const text = listenerText(rec);
     // A translation that shared nothing with the last (new objects, equal content): nothing to send.
-    if (prev && text === listenerText(prev)) {
-      wires.push(String(k));
-      if (k !== i) same = false;
-    } else {
+    if (prev && text === listenerText(prev)) keep();
+    else {
       wires.push(text);
       same = false;
     }
@@ -176,10 +175,10 @@ export function encodePort(port: Port, old: PortPart | undefined, lists: RouteLi
  * changed too much to be worth it.
  */
 function movedListener(l: Listener, from: { port: string; index: number; rec: ListenerRec }, lists: RouteLists): { rec: ListenerRec; wire: string } | undefined {
-  const ref = `"m":${JSON.stringify(from.port)},"k":${from.index}`;
+  const at = (obj: string) => withField(withField(obj, 'm', JSON.stringify(from.port)), 'k', String(from.index));
   if (from.rec.l === l) {
     for (const id of from.rec.ids) lists.ref(id);
-    return { rec: from.rec, wire: `{${ref}}` };
+    return { rec: from.rec, wire: at('{}') };
   }
   const { virtualHosts: vhs, ...rest } = l;
   if (!vhs || !from.rec.l.virtualHosts) return undefined;
@@ -187,7 +186,7 @@ function movedListener(l: Listener, from: { port: string; index: number; rec: Li
   if (!edited) return undefined;
   for (const id of edited.ids) lists.ref(id);
   const lshell = encodeForEngine(rest);
-  return { rec: { l, shell: lshell, ids: edited.ids }, wire: `${lshell.slice(0, -1)}${lshell.length > 2 ? ',' : ''}${ref},"vh":[${edited.edits.join(',')}]}` };
+  return { rec: { l, shell: lshell, ids: edited.ids }, wire: withField(at(lshell), 'vh', `[${edited.edits.join(',')}]`) };
 }
 
 /**
@@ -200,30 +199,22 @@ function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: Route
   const d = diffLists(old, vhs);
   if (!d) return undefined;
   const hs = hunks(d);
-  let size = 0;
-  for (const h of hs) size += h.remove + h.to - h.from;
-  if (size > vhs.length * EDIT_SHARE) return undefined;
+  if (editSize(hs) > vhs.length * EDIT_SHARE) return undefined;
   // The list a removed virtual host's hostname had is the base of the list that replaces it.
   const removed = new Map<string, number>();
   for (const h of hs) for (let o = h.at; o < h.at + h.remove; o++) removed.set(old[o]!.hostname, prev.ids[o]!);
-  const ids = new Array<number>(vhs.length);
-  for (let i = 0; i < d.pre; i++) ids[i] = prev.ids[i]!;
-  for (let n = d.pre; n < d.newEnd; n++) {
-    const o = d.oldOf[n - d.pre]!;
-    if (o >= 0) ids[n] = prev.ids[o]!;
-    else {
-      ids[n] = lists.listFor(vhs[n]!.routes, removed.get(vhs[n]!.hostname));
-      if (count) lists.ref(ids[n]!);
-    }
-  }
-  for (let n = d.newEnd; n < vhs.length; n++) ids[n] = prev.ids[n - d.newEnd + d.oldEnd]!;
+  const ids = alignDiff(
+    d,
+    vhs.length,
+    (o) => prev.ids[o]!,
+    (n) => {
+      const id = lists.listFor(vhs[n]!.routes, removed.get(vhs[n]!.hostname));
+      if (count) lists.ref(id);
+      return id;
+    },
+  );
   if (count) for (const id of removed.values()) lists.unref(id);
-  const edits: string[] = [];
-  for (const h of hs) {
-    edits.push(String(h.at), String(h.remove), String(h.to - h.from));
-    for (let n = h.from; n < h.to; n++) edits.push(vhostText(vhs[n]!, ids[n]!));
-  }
-  return { ids, edits };
+  return { ids, edits: editsOf(hs, (n) => vhostText(vhs[n]!, ids[n]!)).map(String) };
 }
 
 /**
@@ -258,25 +249,8 @@ export function applyPortPatch(
     }
     if (vh) {
       const base = from?.virtualHosts;
-      if (!base) return undefined;
-      const out: VirtualHost[] = [];
-      let cur = 0;
-      for (let j = 0; j < vh.length; ) {
-        const at = vh[j] as number;
-        const remove = vh[j + 1] as number;
-        const count = vh[j + 2] as number;
-        j += 3;
-        if (at < cur || at + remove > base.length) return undefined;
-        for (let i = cur; i < at; i++) out.push(base[i]!);
-        for (let c = 0; c < count; c++) {
-          const v = vh[j + c] as VirtualHost;
-          if (!resolve(v)) return undefined;
-          out.push(v);
-        }
-        j += count;
-        cur = at + remove;
-      }
-      for (let i = cur; i < base.length; i++) out.push(base[i]!);
+      const out = base && applyEdits(base, vh, (v: VirtualHost) => (resolve(v) ? v : undefined));
+      if (!out) return undefined;
       l.virtualHosts = out;
     } else for (const v of l.virtualHosts ?? []) if (!resolve(v)) return undefined;
     listeners.push(l as Listener);

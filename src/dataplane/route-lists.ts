@@ -10,7 +10,7 @@
 
 import type { HTTPRouteEntry } from '../ir/types.js';
 import { encodeForEngine } from '../ir/keys.js';
-import { diffLists, hunks, sameItems } from './router/list-diff.js';
+import { alignDiff, applyEdits, diffLists, editsOf, editSize, hunks, sameItems } from './router/list-diff.js';
 
 /** A list on the wire: all its entry ids, or a base list's id and edits: [at, remove, count, ...ids] per hunk, in base positions, ascending. */
 export type ListWire = number[] | { b: number; e: number[] };
@@ -142,22 +142,10 @@ export class RouteLists {
     const d = base && diffLists(base.entries, routes);
     if (d) {
       const hs = hunks(d);
-      let size = 0;
-      for (const h of hs) size += h.remove + h.to - h.from;
-      if (size <= routes.length * EDIT_SHARE) {
-        ids = new Array<number>(routes.length);
-        for (let i = 0; i < d.pre; i++) ids[i] = base!.ids[i]!;
-        for (let n = d.pre; n < d.newEnd; n++) {
-          const o = d.oldOf[n - d.pre]!;
-          ids[n] = o >= 0 ? base!.ids[o]! : this.send(routes[n]!);
-        }
-        for (let n = d.newEnd; n < routes.length; n++) ids[n] = base!.ids[n - d.newEnd + d.oldEnd]!;
-        const edits: number[] = [];
-        for (const h of hs) {
-          edits.push(h.at, h.remove, h.to - h.from);
-          for (let n = h.from; n < h.to; n++) edits.push(ids[n]!);
-        }
-        wire = `{"b":${base!.id},"e":${JSON.stringify(edits)}}`;
+      if (editSize(hs) <= routes.length * EDIT_SHARE) {
+        const made = alignDiff(d, routes.length, (o) => base!.ids[o]!, (n) => this.send(routes[n]!));
+        ids = made;
+        wire = `{"b":${base!.id},"e":${JSON.stringify(editsOf(hs, (n) => made[n]!))}}`;
         this.edited++;
       }
     }
@@ -208,8 +196,8 @@ export class RouteLists {
 
   /** The worker's side: the array a list's wire form describes, from the entries and lists it holds; undefined when one is missing. */
   static build(wire: ListWire, entries: ReadonlyMap<number, HTTPRouteEntry>, lists: ReadonlyMap<number, HTTPRouteEntry[]>): HTTPRouteEntry[] | undefined {
-    const out: HTTPRouteEntry[] = [];
     if (Array.isArray(wire)) {
+      const out: HTTPRouteEntry[] = [];
       for (const id of wire) {
         const e = entries.get(id);
         if (!e) return undefined;
@@ -218,25 +206,6 @@ export class RouteLists {
       return out;
     }
     const base = lists.get(wire.b);
-    if (!base) return undefined;
-    const edits = wire.e;
-    let cur = 0;
-    for (let k = 0; k < edits.length; ) {
-      const at = edits[k]!;
-      const remove = edits[k + 1]!;
-      const count = edits[k + 2]!;
-      k += 3;
-      if (at < cur || at + remove > base.length) return undefined;
-      for (let i = cur; i < at; i++) out.push(base[i]!);
-      for (let j = 0; j < count; j++) {
-        const e = entries.get(edits[k + j]!);
-        if (!e) return undefined;
-        out.push(e);
-      }
-      k += count;
-      cur = at + remove;
-    }
-    for (let i = cur; i < base.length; i++) out.push(base[i]!);
-    return out;
+    return base && applyEdits(base, wire.e, (id: number) => entries.get(id));
   }
 }

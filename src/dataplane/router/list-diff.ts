@@ -54,6 +54,61 @@ export function hunks(d: ListDiff): { at: number; remove: number; from: number; 
   return out;
 }
 
+/** How many elements a list's hunks remove and insert together (what sending them as edits costs). */
+export function editSize(hs: readonly { remove: number; from: number; to: number }[]): number {
+  let size = 0;
+  for (const h of hs) size += h.remove + h.to - h.from;
+  return size;
+}
+
+/** Per new position `n` of a diff's new list (of `length`): `kept(n, old position)` for an element that stays, `fresh(n)` for one that came. */
+export function alignDiff<T>(d: ListDiff, length: number, kept: (o: number) => T, fresh: (n: number) => T): T[] {
+  const out = new Array<T>(length);
+  for (let n = 0; n < d.pre; n++) out[n] = kept(n);
+  for (let n = d.pre; n < d.newEnd; n++) {
+    const o = d.oldOf[n - d.pre]!;
+    out[n] = o >= 0 ? kept(o) : fresh(n);
+  }
+  for (let n = d.newEnd; n < length; n++) out[n] = kept(n - d.newEnd + d.oldEnd);
+  return out;
+}
+
+/**
+ * A list's edits as they travel (ir-delta.ts route lists, port-wire.ts virtual hosts): per hunk,
+ * [old position, how many go, how many come, ...what comes], in old positions, ascending.
+ */
+export function editsOf<W>(hs: readonly { at: number; remove: number; from: number; to: number }[], item: (n: number) => W): (number | W)[] {
+  const edits: (number | W)[] = [];
+  for (const h of hs) {
+    edits.push(h.at, h.remove, h.to - h.from);
+    for (let n = h.from; n < h.to; n++) edits.push(item(n));
+  }
+  return edits;
+}
+
+/** The receiver's side of editsOf(): `base` with the edits applied, each coming element made by `take`; undefined when they do not fit `base` or `take` fails. */
+export function applyEdits<T, W>(base: readonly T[], edits: readonly (number | W)[], take: (w: W) => T | undefined): T[] | undefined {
+  const out: T[] = [];
+  let cur = 0;
+  for (let k = 0; k < edits.length; ) {
+    const at = edits[k] as number;
+    const remove = edits[k + 1] as number;
+    const count = edits[k + 2] as number;
+    k += 3;
+    if (at < cur || at + remove > base.length) return undefined;
+    for (let i = cur; i < at; i++) out.push(base[i]!);
+    for (let j = 0; j < count; j++) {
+      const x = take(edits[k + j] as W);
+      if (x === undefined) return undefined;
+      out.push(x);
+    }
+    k += count;
+    cur = at + remove;
+  }
+  for (let i = cur; i < base.length; i++) out.push(base[i]!);
+  return out;
+}
+
 /**
  * For the middle of two lists (old [pre, oldEnd), new [pre, newEnd)): per new position, the old
  * position of the same entry when it stays (a longest increasing run of old positions: the fewest

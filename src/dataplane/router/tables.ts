@@ -6,7 +6,7 @@
 import type { HTTPRouteEntry, Listener, Port, VirtualHost } from '../../ir/types.js';
 import { CompiledMatcher, type RouteSlot } from './compiled.js';
 import { HostTable } from './host.js';
-import { diffLists, hunks, sameItems } from './list-diff.js';
+import { diffLists, editSize, hunks, sameItems } from './list-diff.js';
 import type { MatchRequest } from './match.js';
 import type { DataplaneMetrics, RouteCells } from '../../observability/metrics/dataplane.js';
 
@@ -141,9 +141,7 @@ function editedVHosts(before: CompiledListener, l: Listener, metrics: DataplaneM
   const d = diffLists(old, next);
   if (!d) return undefined;
   const hs = hunks(d);
-  let size = 0;
-  for (const h of hs) size += h.remove + h.to - h.from;
-  if (size > 32) return undefined;
+  if (editSize(hs) > 32) return undefined;
   const vhosts = before.vhosts.clone();
   let grpcVHosts = before.grpcVHosts;
   const gone = new Map<string, CompiledVHost>();

@@ -2,7 +2,7 @@
 // the engine relies on and the translator guarantees. A config that breaks one is NACKed
 // (SYNC_SNAPSHOT_INVALID) and the previous config keeps serving.
 
-import type { BackendTarget, HTTPFilter, IR, Port, WeightedBackend } from '../ir/types.js';
+import type { BackendTarget, HTTPFilter, HTTPRouteEntry, IR, Listener, Port, WeightedBackend } from '../ir/types.js';
 import { SyncError } from './errors.js';
 
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
@@ -41,8 +41,8 @@ function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
       for (const r of vh.routes) {
         mirrorsMissing(r.filters, ir.clusters, missing);
         backendsMissing(r.backends, ir.clusters, missing);
-        if (missing.length > 0) report(() => `listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}`);
-        if (r.session && typeof r.session.sessionKey !== 'string') problems.push(`listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}: session persistence without its key`);
+        if (missing.length > 0) report(() => routeWhere(l, r));
+        if (r.session && typeof r.session.sessionKey !== 'string') problems.push(`${routeWhere(l, r)}: session persistence without its key`);
       }
     for (const r of l.tlsRoutes ?? []) {
       backendsMissing(r.backends, ir.clusters, missing);
@@ -68,4 +68,8 @@ function backendsMissing(bs: readonly WeightedBackend[], clusters: IR['clusters'
     targetMissing(b, clusters, out);
     mirrorsMissing(b.filters, clusters, out);
   }
+}
+
+function routeWhere(l: Listener, r: HTTPRouteEntry): string {
+  return `listener ${l.name} route ${r.source.kind} ${r.source.namespace}/${r.source.name}`;
 }

@@ -15,9 +15,6 @@
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
 // of this script with each other, not with the bench.
 
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FileLoader } from '../src/sources/files.js';
 import { Snapshot } from '../src/store/snapshot.js';
@@ -27,34 +24,16 @@ import { DeltaDecoder, DeltaEncoder } from '../src/dataplane/ir-delta.js';
 import { RuntimeConfig } from '../src/dataplane/config.js';
 import { DataplaneMetrics } from '../src/observability/metrics/dataplane.js';
 import { RunSummary } from '../src/cli/report.js';
-import { ensureCert } from './lib/certs.js';
-import { secondCert } from './lib/control-plane.js';
-import { cpAddedRoute, cpBase, cpEndpoints, cpEpsProbe, cpGateway, cpRoutes, cpSecret, type CpPorts } from './lib/cp-manifests.js';
-import { toYaml } from './lib/manifests.js';
+import { cpAddedRoute, cpEpsProbe, cpGateway, cpSecret } from './lib/cp-manifests.js';
+import { stageFolder } from './lib/cp-stage-folder.js';
 
 const routes = Number(process.argv[2] ?? 10_000);
 const changes = Number(process.argv[3] ?? 10);
 const kind = process.argv[4] ?? 'route';
 /** `hosts`: every route on a hostname of its own (one virtual host per route), not all on one. */
 const ownHosts = process.argv[5] === 'hosts';
-const withHost = (d: Record<string, unknown>, host: string) => (ownHosts ? { ...d, spec: { ...(d.spec as object), hostnames: [`${host}.example.com`] } } : d);
-const dir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-'));
-/** The paths written since the last load: what the file source's watcher names (FileLoader.load). */
-let written: string[] = [];
-const put = (file: string, docs: Record<string, unknown>[]) => {
-  writeFileSync(join(dir, `${file}.tmp`), toYaml(docs));
-  renameSync(join(dir, `${file}.tmp`), join(dir, file));
-  written.push(join(dir, `${file}.tmp`), join(dir, file));
-};
-const p: CpPorts = { http: 31020, https: 31021, moved: [31022, 31023], backend: 31100, closed: 31101 };
-const certDir = mkdtempSync(join(tmpdir(), 'portico-cp-stages-certs-'));
-const certs = [await ensureCert(certDir), await secondCert(certDir)];
-put('base.yaml', cpBase(p));
-put('gateway.yaml', cpGateway(p, 0));
-put('secret.yaml', cpSecret(certs[0]!.certPem, certs[0]!.keyPem));
-put('endpoints.yaml', cpEndpoints(routes));
-put('routes.yaml', cpRoutes(routes, p.backend).map((d, i) => withHost(d, `h${i}`)));
-put('eps-probe.yaml', cpEpsProbe(p, true));
+const folder = await stageFolder('cp-stages', routes, ownHosts);
+const { dir, p, certs, put } = folder;
 
 const loader = new FileLoader([dir]);
 const inc = incrementalTranslate(translate);
@@ -64,8 +43,6 @@ const metrics = new DataplaneMetrics();
 const options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-stages' };
 
 const firstState = await loader.load();
-// The first load read everything: the first change must not re-read the set-up files (it did, and its file load looked 20 ms slow).
-written = [];
 let snapshot = new Snapshot(firstState.byKey ?? firstState.entries);
 let result = inc(snapshot, options);
 let ir = decoder.apply(encoder.encode(result.ir).text);
@@ -84,7 +61,7 @@ for (let i = 0; i < changes; i++) {
     put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, ...(i % 2 === 0 ? [{ name: 'admin', port: 9000, protocol: 'TCP' }] : [])] } } : d)));
   else if (kind === 'eps-route' && i % 2 === 0) put('eps-probe.yaml', cpEpsProbe(p, i % 4 !== 0));
   else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
-  else put(`added-${i}.yaml`, [withHost(cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend), `added-${i}`)]);
+  else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend, ownHosts)]);
   await new Promise((r) => setTimeout(r, 20));
   let t = performance.now();
   const lap = (stage: (typeof STAGES)[number]) => {
@@ -92,8 +69,7 @@ for (let i = 0; i < changes; i++) {
     samples[stage]!.push(now - t);
     t = now;
   };
-  const state = await loader.load(written);
-  written = [];
+  const state = await loader.load(folder.takeWritten());
   lap('file load');
   snapshot = new Snapshot(state.byKey ?? state.entries, snapshot);
   lap('snapshot');
@@ -112,8 +88,7 @@ for (let i = 0; i < changes; i++) {
   lap('routers');
   bytes += delta.text.length;
 }
-rmSync(dir, { recursive: true, force: true });
-rmSync(certDir, { recursive: true, force: true });
+folder.remove();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 let total = 0;

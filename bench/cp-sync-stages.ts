@@ -9,10 +9,7 @@
 //
 //   node --import tsx bench/cp-sync-stages.ts [routes=10000] [changes=10] [hosts]
 
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FileLoader } from '../src/sources/files.js';
 import { Snapshot } from '../src/store/snapshot.js';
@@ -24,9 +21,8 @@ import { SyncServer } from '../src/sync/server.js';
 import { SyncClient } from '../src/sync/client.js';
 import { deriveGatewayKey } from '../src/sync/credentials.js';
 import type { IR } from '../src/ir/types.js';
-import { ensureCert } from './lib/certs.js';
-import { cpAddedRoute, cpBase, cpEndpoints, cpEpsProbe, cpGateway, cpRoutes, cpSecret, type CpPorts } from './lib/cp-manifests.js';
-import { toYaml } from './lib/manifests.js';
+import { cpAddedRoute } from './lib/cp-manifests.js';
+import { stageFolder } from './lib/cp-stage-folder.js';
 import { percentile } from './lib/cp-probe.js';
 
 const routes = Number(process.argv[2] ?? 10_000);
@@ -35,21 +31,8 @@ const ownHosts = process.argv[4] === 'hosts';
 const GATEWAY = 'bench/bench';
 const master = Buffer.alloc(32, 7);
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-cp-sync-'));
-let written: string[] = [];
-const put = (file: string, docs: Record<string, unknown>[]) => {
-  writeFileSync(join(dir, `${file}.tmp`), toYaml(docs));
-  renameSync(join(dir, `${file}.tmp`), join(dir, file));
-  written.push(join(dir, `${file}.tmp`), join(dir, file));
-};
-const p: CpPorts = { http: 31020, https: 31021, moved: [31022, 31023], backend: 31100, closed: 31101 };
-const cert = await ensureCert(mkdtempSync(join(tmpdir(), 'portico-cp-sync-certs-')));
-put('base.yaml', cpBase(p));
-put('gateway.yaml', cpGateway(p, 0));
-put('secret.yaml', cpSecret(cert.certPem, cert.keyPem));
-put('endpoints.yaml', cpEndpoints(routes));
-put('routes.yaml', cpRoutes(routes, p.backend, ownHosts));
-put('eps-probe.yaml', cpEpsProbe(p, true));
+const folder = await stageFolder('cp-sync', routes, ownHosts);
+const { dir, p, put } = folder;
 const loader = new FileLoader([dir]);
 const inc = incrementalTranslate(translate);
 const options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-sync' };
@@ -105,9 +88,8 @@ async function series(deltas: boolean, from: number): Promise<{ ms: number[]; by
   const out = { ms: [] as number[], bytes: [] as number[] };
   for (let k = from; k < from + changes; k++) {
     const path = `/added-${k}`;
-    written = [];
     put(`added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend, ownHosts)]);
-    snapshot = new Snapshot((await loader.load(new Set(written))).byKey!, snapshot);
+    snapshot = new Snapshot((await loader.load(folder.takeWritten())).byKey!, snapshot);
     ir = inc(snapshot, options).ir;
     const applied = s.applied;
     const bytes = r.bytes();
@@ -128,4 +110,5 @@ for (const [name, deltas, from] of [['deltas', true, 0], ['whole snapshots', fal
   const r = await series(deltas, from);
   console.log(`${name.padEnd(16)} median ${med(r.ms).toFixed(1)} ms (each: ${r.ms.map((x) => x.toFixed(0)).join(' ')}), ${(med(r.bytes) / 1024).toFixed(1)} KiB sent per change`);
 }
+folder.remove();
 process.exit(0);

@@ -5,12 +5,10 @@
 // not take deltas, on the same Gateway, gets the same configs as whole snapshots.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import type { HTTPRouteEntry, IR } from '../../src/ir/types.js';
-import { SyncClient, type SyncClientOptions } from '../../src/sync/client.js';
-import { deriveGatewayKey } from '../../src/sync/credentials.js';
+import type { SyncClientOptions } from '../../src/sync/client.js';
 import { DeltaDecoder } from '../../src/dataplane/ir-delta.js';
-import { master, startServer, until } from './helpers.js';
+import { startClient, startServer, tcpFront, until } from './helpers.js';
 
 const GW = 'team-a/gw';
 
@@ -26,56 +24,15 @@ function ir(routes: HTTPRouteEntry[]): IR {
   };
 }
 
-/** A TCP relay in front of the server that counts the bytes the server sends. */
-async function counted(to: number): Promise<{ port: number; down: () => number; close(): Promise<void> }> {
-  let bytes = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    const up = net.connect(to, '127.0.0.1');
-    up.on('data', (d: Buffer) => (bytes += d.length));
-    for (const s of [c, up]) {
-      sockets.add(s);
-      s.on('error', () => undefined).on('close', () => (c.destroy(), up.destroy()));
-    }
-    c.pipe(up).pipe(c);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    down: () => bytes,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-function client(port: number, extra: Partial<SyncClientOptions> = {}) {
-  const applied: IR[] = [];
-  const logs: string[] = [];
-  const c = new SyncClient({
-    host: '127.0.0.1',
-    port,
-    gateway: GW,
-    key: async () => deriveGatewayKey(master, GW),
-    apply: async (x) => {
-      applied.push(x);
-      return { unbound: [] };
-    },
-    log: (_l, line) => logs.push(line),
-    backoff: { initialMs: 20, maxMs: 200 },
-    ...extra,
-  });
-  c.start();
-  return { c, applied, logs };
-}
+const client = (port: number, extra: Partial<SyncClientOptions> = {}) => startClient(port, GW, extra);
 
 const routes = Array.from({ length: 2000 }, (_, i) => entry(i));
 
 test('deltas: the whole config once, then a route change crosses as a few hundred bytes, and every other route stays the object the data plane held', async (t) => {
   const { server, port } = await startServer();
   t.after(() => server.close());
-  const relay = await counted(port);
+  // In front of the server, counting what it sends.
+  const relay = await tcpFront(() => [{ host: '127.0.0.1', port }]);
   t.after(() => relay.close());
   const a = client(relay.port);
   t.after(() => a.c.close());

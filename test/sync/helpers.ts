@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Cluster, IR, Listener, Port } from '../../src/ir/types.js';
 import { deriveGatewayKey, encodeKey, PSK_FILE } from '../../src/sync/credentials.js';
 import { SyncServer, type SyncServerOptions } from '../../src/sync/server.js';
+import { SyncClient, type SyncClientOptions } from '../../src/sync/client.js';
 
 export const master = randomBytes(32);
 export const GATEWAYS = ['team-a/gw', 'team-b/gw'];
@@ -25,6 +26,28 @@ export async function startServer(extra: Partial<SyncServerOptions> = {}): Promi
   const server = new SyncServer({ keyFor, host: '127.0.0.1', ...extra });
   const { port } = await server.listen();
   return { server, port };
+}
+
+/** A data plane's client for `gateway` with its key, started: what it applied and what it logged, in order. */
+export function startClient(port: number, gateway: string, extra: Partial<SyncClientOptions> = {}): { c: SyncClient; applied: IR[]; logs: string[] } {
+  const applied: IR[] = [];
+  const logs: string[] = [];
+  const c = new SyncClient({
+    host: '127.0.0.1',
+    port,
+    gateway,
+    pod: `${gateway.split('/')[0]}-pod`,
+    key: async () => deriveGatewayKey(master, gateway),
+    apply: async (ir) => {
+      applied.push(ir);
+      return { unbound: [] };
+    },
+    log: (_level, l) => logs.push(l),
+    backoff: { initialMs: 20, maxMs: 200 },
+    ...extra,
+  });
+  c.start();
+  return { c, applied, logs };
 }
 
 const cl = (name: string, port: number): Cluster => ({ name, protocol: 'http1', endpoints: [{ address: '127.0.0.1', port }] });
@@ -74,14 +97,17 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
  * turn (refused when there is none); established connections stay where they are, as kube-proxy's
  * rules and conntrack do.
  */
-export async function tcpFront(targets: () => readonly { host: string; port: number }[]): Promise<{ port: number; close(): Promise<void> }> {
+export async function tcpFront(targets: () => readonly { host: string; port: number }[]): Promise<{ port: number; down(): number; close(): Promise<void> }> {
   let n = 0;
+  /** Bytes the targets sent back through the front. */
+  let down = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((c) => {
     const all = targets();
     if (all.length === 0) return void c.destroy();
     const to = all[n++ % all.length]!;
     const up = net.connect(to.port, to.host);
+    up.on('data', (d: Buffer) => (down += d.length));
     for (const s of [c, up]) {
       sockets.add(s);
       s.on('error', () => undefined).on('close', () => {
@@ -95,6 +121,7 @@ export async function tcpFront(targets: () => readonly { host: string; port: num
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,
+    down: () => down,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((r) => server.close(() => r()));

@@ -11,11 +11,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import type { IR } from '../../src/ir/types.js';
-import { SyncClient } from '../../src/sync/client.js';
 import { deriveGatewayKey } from '../../src/sync/credentials.js';
 import { encodeFrame, FrameReader, MAX_SERVER_FRAME } from '../../src/sync/frames.js';
 import { parseServerMessage, SYNC_ALPN, type SnapshotMessage } from '../../src/sync/protocol.js';
-import { gatewayIR, master, startServer, until } from './helpers.js';
+import { gatewayIR, master, startClient, startServer, until } from './helpers.js';
 
 const A = 'team-a/gw';
 const version = (tag: string): IR => gatewayIR(A, 18001, 19001, tag);
@@ -23,19 +22,7 @@ const version = (tag: string): IR => gatewayIR(A, 18001, 19001, tag);
 test('a snapshot published while the previous frame is still being written is sent, not left waiting for a drain', async (t) => {
   const { server, port } = await startServer();
   t.after(() => server.close());
-  const applied: IR[] = [];
-  const c = new SyncClient({
-    host: '127.0.0.1',
-    port,
-    gateway: A,
-    key: async () => deriveGatewayKey(master, A),
-    apply: async (ir) => {
-      applied.push(ir);
-      return { unbound: [] };
-    },
-    backoff: { initialMs: 20, maxMs: 200 },
-  });
-  c.start();
+  const { c, applied } = startClient(port, A);
   t.after(() => c.close());
   await until(() => server.status(A).clients.length === 1, 'connected');
   server.publish(version('1'));

@@ -4,32 +4,12 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { IR } from '../../src/ir/types.js';
-import { SyncClient, type SyncClientOptions } from '../../src/sync/client.js';
 import { deriveGatewayKey } from '../../src/sync/credentials.js';
 import { encodeFrame } from '../../src/sync/frames.js';
 import { SYNC_ALPN } from '../../src/sync/protocol.js';
-import { gatewayIR, keyFor, master, merge, startServer, until } from './helpers.js';
+import { gatewayIR, keyFor, master, merge, startClient, startServer, until } from './helpers.js';
 
-function client(port: number, gateway: string, extra: Partial<SyncClientOptions> = {}) {
-  const applied: IR[] = [];
-  const logs: string[] = [];
-  const c = new SyncClient({
-    host: '127.0.0.1',
-    port,
-    gateway,
-    pod: `${gateway.split('/')[0]}-pod`,
-    key: async () => deriveGatewayKey(master, gateway),
-    apply: async (ir) => {
-      applied.push(ir);
-      return { unbound: [] };
-    },
-    log: (_level, l) => logs.push(l),
-    backoff: { initialMs: 20, maxMs: 200 },
-    ...extra,
-  });
-  c.start();
-  return { c, applied, logs };
-}
+const client = startClient;
 
 const full = (tag: string): IR => merge(gatewayIR('team-a/gw', 18001, 19001, `a-${tag}`), gatewayIR('team-b/gw', 18002, 19002, `b-${tag}`));
 

@@ -238,7 +238,9 @@ export function applyDefaults(schema: Schema, value: unknown): unknown {
     for (const [k, fs] of Object.entries(schema.fields)) {
       const v = value[k];
       let nv = v;
-      if ((nv === undefined || nv === null) && fs.default !== undefined) nv = structuredClone(fs.default);
+      // A string default is used as it is: a clone is a new copy per object (10,000 routes held
+      // 10,000 "gateway.networking.k8s.io"s).
+      if ((nv === undefined || nv === null) && fs.default !== undefined) nv = typeof fs.default === 'object' ? structuredClone(fs.default) : fs.default;
       if (nv !== undefined && nv !== null) nv = applyDefaults(fs, nv);
       if (nv !== v) (out ??= { ...value })[k] = nv;
     }

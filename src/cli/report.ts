@@ -82,12 +82,6 @@ export function renderConditions(os: ObjectStatus, origin?: string): string {
 export function summaryBlocks(statuses: readonly ObjectStatus[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const os of statuses) {
-    // translate/incremental.ts hands back the same status object while it is unchanged: its block too.
-    const known = blocks.get(os);
-    if (known) {
-      out.set(known.label, known.block);
-      continue;
-    }
     const rows = rowsOf(os);
     const bad = rows.filter(isBad);
     const label = objectLabel(os.kind, os.namespace, os.name);
@@ -99,12 +93,9 @@ export function summaryBlocks(statuses: readonly ObjectStatus[]): Map<string, st
       for (const r of bad) lines.push(`          ${r.scope ? `${r.scope}: ` : ''}${r.type}=${r.status} ${r.reason}: ${r.message}`);
       out.set(label, lines.join('\n'));
     }
-    blocks.set(os, { label, block: out.get(label)! });
   }
   return out;
 }
-
-const blocks = new WeakMap<ObjectStatus, { label: string; block: string }>();
 
 export function renderSummary(statuses: readonly ObjectStatus[]): string {
   return [...summaryBlocks(statuses).values()].join('\n');
@@ -159,9 +150,15 @@ export class RunSummary {
     while (start < common && last[start] === statuses[start]) start++;
     let end = 0;
     while (end < common - start && last[last.length - 1 - end] === statuses[statuses.length - 1 - end]) end++;
-    const before = summaryBlocks(last.slice(start, last.length - end));
-    const now = readerOrder(statuses.slice(start, statuses.length - end));
-    const after = summaryBlocks(now);
+    // Between the ends, a status object in both lists is unchanged (translate/incremental.ts hands
+    // back the same object while it is): only the others are rendered and compared.
+    const was = last.slice(start, last.length - end);
+    const is = statuses.slice(start, statuses.length - end);
+    const inIs = new Set(is);
+    const inWas = new Set(was);
+    const changedWas = was.filter((os) => !inIs.has(os));
+    const before = summaryBlocks(changedWas);
+    const after = summaryBlocks(readerOrder(is.filter((os) => !inWas.has(os))));
     const out: string[] = [];
     let moved = 0;
     for (const [label, b] of after) {
@@ -169,7 +166,7 @@ export class RunSummary {
       out.push(b);
       moved++;
     }
-    const gone = readerOrder(last.slice(start, last.length - end)).filter((os) => !after.has(objectLabel(os.kind, os.namespace, os.name)));
+    const gone = readerOrder(changedWas).filter((os) => !after.has(objectLabel(os.kind, os.namespace, os.name)));
     for (const os of gone) out.push(`  gone  ${objectLabel(os.kind, os.namespace, os.name)}`);
     const same = statuses.length - moved;
     out.push(`  (${same} object${same === 1 ? '' : 's'} unchanged)`);

@@ -3,7 +3,7 @@
 // route's Accepted condition per parentRef.
 
 import type { AllowedRoutes, Condition, ParentReference, Resource } from '../api/types.js';
-import { arr, obj } from './util.js';
+import { arr, exact, obj } from './util.js';
 import { GATEWAY_GROUP, Kind } from '../api/names.js';
 import { Reason, Type, condition } from './conditions.js';
 import { matchesSelector, nsOf, type Context } from './context.js';
@@ -161,8 +161,8 @@ export function attachRoute(ctx: Context, parents: Parents, input: AttachInput):
       parentRef: p,
       gateway: gw,
       accepted: condition(Type.Accepted, true, Reason.Accepted, 'Route is accepted', gen),
-      attachments: admitted,
+      attachments: exact(admitted),
     });
   }
-  return out;
+  return exact(out);
 }

@@ -15,7 +15,7 @@ import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { PolicyAncestors } from './policy-ancestors.js';
 import { Reason, Type, condition } from './conditions.js';
-import { arr } from './util.js';
+import { arr, exact } from './util.js';
 import { Context, generationOf, nsOf, sortByAge } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js';
@@ -277,6 +277,7 @@ export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute
             const added = content.addHTTP(a.listener, h, entries, routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, h));
             done.served.push({ listener: a.listener, hostname: h, added });
           }
+      done.served = exact(done.served);
     });
   } finally {
     ctx.recording = outer;

@@ -7,7 +7,7 @@ import type { WeightedBackend } from '../ir/types.js';
 import type { ParentResult } from './attachment.js';
 import type { BackendUse, Clusters, Resolved } from './backends.js';
 import { weightOf } from './backends.js';
-import { arr } from './util.js';
+import { arr, exact } from './util.js';
 import { Reason, Type, condition } from './conditions.js';
 import type { FilterProblem } from './filters.js';
 
@@ -63,7 +63,7 @@ export function resolveBackends(
       out.push({ weight, invalid: INVALID_BACKEND(res.quiet ? 'BackendTLSPolicyInvalid' : res.reason) });
     }
   }
-  return out;
+  return exact(out);
 }
 
 /** When every rule is invalid the route cannot be Accepted anywhere. */

@@ -88,8 +88,10 @@ class Tables {
     const segments = checksOf(s.entry.match).segments;
     let list: RouteSlot[];
     if (p && p.type === 'Exact') {
-      let l = this.exact.get(p.value);
-      if (!l) this.exact.set(p.value, (l = []));
+      const l = this.exact.get(p.value);
+      // A new list as a literal of one: most paths and prefixes have one route, and a list pushed
+      // to from [] keeps room for 16 more (~130 bytes each, 1.3 MB at 10,000 routes).
+      if (!l) return void this.exact.set(p.value, [s]);
       list = l;
     } else if (segments) {
       let node = this.root;
@@ -99,7 +101,8 @@ class Tables {
         if (!next) node.children.set(seg, (next = new TrieNode()));
         node = next;
       }
-      list = node.entries ??= [];
+      if (!node.entries) return void (node.entries = [s]);
+      list = node.entries;
     } else {
       list = this.residual;
     }

@@ -41,7 +41,7 @@ export interface ParsedDoc {
   line: number;
   value: unknown;
   /** Validation and defaulting, done once per parsed document (unchanged files are not re-checked). */
-  checked?: { errors: FieldError[]; resource?: Resource };
+  checked?: { errors: readonly FieldError[]; resource?: Resource };
   /**
    * A digest of the document's own text (not for `kind: List` items): an unchanged document of a
    * changed file is recognised by it. A digest, not the text: the text would keep every file read.
@@ -164,10 +164,14 @@ export function reuseUnchanged(docs: ParsedDoc[], before: readonly ParsedDoc[] |
   });
 }
 
+/** No errors: one array for every valid document (an empty one each is 12,000 arrays at 10,000 routes). */
+const NO_ERRORS: readonly FieldError[] = Object.freeze([]);
+
 /** Validates one object and, when valid, gives it the namespace, CRD defaults and generation the API server would. */
-export function checkObject(o: Record<string, unknown>, kind: string, meta: Record<string, unknown>): { errors: FieldError[]; resource?: Resource } {
-  const errors = validate(o);
-  if (errors.length > 0) return { errors };
+export function checkObject(o: Record<string, unknown>, kind: string, meta: Record<string, unknown>): { errors: readonly FieldError[]; resource?: Resource } {
+  const found = validate(o);
+  if (found.length > 0) return { errors: found };
+  const errors = NO_ERRORS;
   let withNs = o;
   if (CLUSTER_SCOPED.has(kind)) {
     if (meta.namespace !== undefined) {

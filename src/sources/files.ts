@@ -61,6 +61,9 @@ interface ParsedFile {
   syntax: FileProblem[];
 }
 
+/** A claim without problems: the one array all of them share. */
+const NO_PROBLEMS: readonly FileProblem[] = Object.freeze([]);
+
 /** One document's claim on a store key. Which claim gives the key its entry is decided across files (FileLoader.decide). */
 interface Claim {
   readonly key: string;
@@ -73,7 +76,7 @@ interface Claim {
   /** An invalid one: its field errors (it keeps the key's last good entry, if there is one). */
   readonly errors?: readonly FieldError[];
   /** What the document says once decided: a duplicate, or its errors. */
-  problems: FileProblem[];
+  problems: readonly FileProblem[];
 }
 
 /** What one file gives, from its last good documents. */
@@ -323,7 +326,7 @@ export class FileLoader {
       again.add(c.file);
       if (c.entry) {
         if (entry) c.problems = [{ severity: 'error', ...c.where, message: `duplicate object: already defined at ${entry.origin}; this copy is ignored` }];
-        else ((entry = c.entry), (c.problems = []));
+        else ((entry = c.entry), (c.problems = NO_PROBLEMS));
       } else {
         const suffix = kept ? ' (keeping the last good version)' : '';
         c.problems = c.errors!.map((e) => ({ severity: 'error', ...c.where, path: e.path || undefined, message: e.message + suffix }));
@@ -370,12 +373,12 @@ export class FileLoader {
     if (resource) doc.value = resource;
     const key = kind && name ? keyOf(kind, ns, name) : undefined;
     if (!key) return errors.map((e) => ({ severity: 'error', ...where, path: e.path || undefined, message: e.message }));
-    if (errors.length > 0) return { key, file: f, index, where, errors, problems: [] };
+    if (errors.length > 0) return { key, file: f, index, where, errors, problems: NO_PROBLEMS };
     // Reuse the previous Entry when nothing about it changed, so consumers can compare by identity.
-    const origin = `${file}:${doc.line}`;
+    const origin = [file, doc.line].join(':'); // one flat string, kept per object (store/snapshot.ts keyOf)
     const prev = this.current.get(key);
     const entry: Entry = prev && prev.resource === resource && prev.origin === origin ? prev : { resource: resource!, origin };
-    return { key, file: f, index, where, entry, problems: [] };
+    return { key, file: f, index, where, entry, problems: NO_PROBLEMS };
   }
 }
 

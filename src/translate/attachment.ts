@@ -27,6 +27,8 @@ export interface ParentResult {
 export interface AttachInput {
   kind: string;
   route: Resource;
+  /** routeKey(kind, route), when the caller has it. */
+  key?: string;
   generation: number;
   /** undefined for kinds without hostnames (TCPRoute, UDPRoute). */
   hostnames?: readonly string[];
@@ -45,8 +47,9 @@ export interface Parents {
   listenerSets: ReadonlyMap<string, ListenerSetNode>;
 }
 
+/** Joined, as store keys are (store/snapshot.ts keyOf): the translation state keeps one per route. */
 export function routeKey(kind: string, r: Resource): string {
-  return `${kind}/${nsOf(r)}/${r.metadata.name}`;
+  return [kind, nsOf(r), r.metadata.name].join('/');
 }
 
 export function namespaceAllowed(ctx: Context, l: ListenerNode, routeNamespace: string): boolean {
@@ -84,7 +87,7 @@ function describeRef(p: ParentReference): string {
 export function attachRoute(ctx: Context, parents: Parents, input: AttachInput): ParentResult[] {
   const { route, kind, generation: gen } = input;
   const routeNs = nsOf(route);
-  const key = routeKey(kind, route);
+  const key = input.key ?? routeKey(kind, route);
   const out: ParentResult[] = [];
   const refs = arr<ParentReference>((route.spec as { parentRefs?: unknown } | undefined)?.parentRefs);
   for (const p of refs) {

@@ -219,7 +219,7 @@ function routesReading(state: TranslateState, keys: readonly string[], routes: R
   }
   const listed = new Set(routes.map((c) => c.key));
   for (const [key, h] of state.http) {
-    if (listed.has(key) || !keys.some((k) => h.references.has(k))) continue;
+    if (listed.has(key) || !keys.some((k) => h.references.includes(k))) continue;
     routes.push({ key, before: h.node.resource, after: h.node.resource });
   }
   return { l4 };

@@ -76,9 +76,10 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   const world: RouteWorld = { ctx, parents, clusters, content, claims: new Map(), recordAsked };
   const http = new Map<string, HTTPRouteState>();
   for (const [order, { kind, r }] of ordered.entries()) {
-    const done = translateHTTPRoute(world, kind, r, order);
+    const key = routeKey(kind, r);
+    const done = translateHTTPRoute(world, kind, r, order, key);
     routes.push(done.node);
-    http.set(routeKey(kind, r), done);
+    http.set(key, done);
   }
 
   // ---- TLSRoute, TCPRoute, UDPRoute
@@ -196,7 +197,8 @@ export interface RouteWorld {
 export interface HTTPRouteState {
   node: RouteNode;
   served: { listener: ListenerNode; hostname: string; added: RankedEntry[] }[];
-  references: Set<string>;
+  /** Keys the route looked up (an array: a Set kept per route cost ~150 bytes more). */
+  references: readonly string[];
   /**
    * Every listener the route asked to be admitted on, with its hostnames there (HTTPRoute/GRPCRoute
    * claims: translate/splice.ts). Kept only while GRPCRoutes exist (RouteWorld.recordAsked): with one
@@ -234,12 +236,14 @@ export interface TranslateState {
 }
 
 /** One HTTPRoute or GRPCRoute: entries, attachment, and its entries into each listener's virtual hosts. */
-export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute', r: Resource, order: number): HTTPRouteState {
+/** `key`: routeKey(kind, r), the one string the state keeps for the route (attachment's too). */
+export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute', r: Resource, order: number, key: string): HTTPRouteState {
   const { ctx, parents, clusters, content, claims } = w;
   const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);
-  const done: HTTPRouteState = { node, served: [], references: new Set() };
+  const done: HTTPRouteState = { node, served: [], references: [] };
   const outer = ctx.recording;
-  ctx.recording = done.references;
+  const references = new Set<string>();
+  ctx.recording = references;
   try {
     safely(node, parents, () => {
       const entries: RankedEntry[] =
@@ -249,6 +253,7 @@ export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute
       const input: AttachInput = {
         kind,
         route: r,
+        key,
         generation: node.generation,
         hostnames: hosts.hostnames,
         invalid: hosts.invalid ?? routeInvalid(node),
@@ -268,13 +273,14 @@ export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute
       node.parents = attachRoute(ctx, parents, input);
       // Two parentRefs may select the same listener (whole Gateway and one sectionName): serve once.
       const served = new Set<string>();
+      const copies = new Map<string | undefined, RankedEntry[]>();
       for (const p of node.parents)
         for (const a of p.attachments)
           for (const h of a.hostnames) {
             const k = `${a.listener.id}\n${h}`;
             if (served.has(k)) continue;
             served.add(k);
-            const added = content.addHTTP(a.listener, h, entries, routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, h));
+            const added = content.addHTTP(a.listener, h, entries, routeHostnameBehind(a.listener.spec.hostname, hosts.hostnames, h), copies);
             done.served.push({ listener: a.listener, hostname: h, added });
           }
       done.served = exact(done.served);
@@ -282,6 +288,7 @@ export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute
   } finally {
     ctx.recording = outer;
   }
+  done.references = [...references];
   return done;
 }
 

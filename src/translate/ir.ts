@@ -26,7 +26,18 @@ export class ListenerContent {
   sorted = false;
 
   /** Returns what it added (translate/splice.ts takes it out again when the route changes). */
-  addHTTP(l: ListenerNode, hostname: string, entries: readonly RankedEntry[], routeHostname: string | undefined): RankedEntry[] {
+  /**
+   * `copies`: what earlier calls for the same route made of `entries` per routeHostname. A route
+   * on several listeners (a parentRef to a whole Gateway) puts the same objects in each: they are
+   * never changed once made, and a copy per listener was 80 bytes per rule and listener.
+   */
+  addHTTP(
+    l: ListenerNode,
+    hostname: string,
+    entries: readonly RankedEntry[],
+    routeHostname: string | undefined,
+    copies?: Map<string | undefined, RankedEntry[]>,
+  ): RankedEntry[] {
     let hosts = this.http.get(l);
     if (!hosts) this.http.set(l, (hosts = new Map()));
     let list = hosts.get(hostname);
@@ -42,7 +53,11 @@ export class ListenerContent {
         this.hostOrder.set(hosts, next);
       }
     }
-    const added = routeHostname === undefined ? [...entries] : entries.map((e) => ({ ...e, routeHostname }));
+    let added = copies?.get(routeHostname);
+    if (!added) {
+      added = routeHostname === undefined ? [...entries] : entries.map((e) => ({ ...e, routeHostname }));
+      copies?.set(routeHostname, added);
+    }
     for (const e of added) list.push(e);
     this.servers.set(list, (this.servers.get(list) ?? 0) + 1);
     let uses = this.clusterUses.get(list);

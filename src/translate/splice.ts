@@ -175,7 +175,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     const above = lo < httpCount ? nodes[lo]!.order : below + 2;
     const order = (below + above) / 2;
     if (!(order > below && order < above)) return undefined; // no room left between two neighbours
-    const done = translateHTTPRoute(world, kind, r, order);
+    const done = translateHTTPRoute(world, kind, r, order, c.key);
     if (asking) {
       if (claimsCross(asking, done)) return undefined;
       addAsker(asking, done);

@@ -235,8 +235,10 @@ export interface TranslateState {
   listenerIR: Map<ListenerNode, IRListener>;
 }
 
-/** One HTTPRoute or GRPCRoute: entries, attachment, and its entries into each listener's virtual hosts. */
-/** `key`: routeKey(kind, r), the one string the state keeps for the route (attachment's too). */
+/**
+ * One HTTPRoute or GRPCRoute: entries, attachment, and its entries into each listener's virtual
+ * hosts. `key`: routeKey(kind, r), the one string the state keeps for the route (attachment's too).
+ */
 export function translateHTTPRoute(w: RouteWorld, kind: 'HTTPRoute' | 'GRPCRoute', r: Resource, order: number, key: string): HTTPRouteState {
   const { ctx, parents, clusters, content, claims } = w;
   const node = newRouteNode(kind, r, nsOf(r), generationOf(r), order);

@@ -25,8 +25,8 @@ export class ListenerContent {
   /** Set once every list is in compareHTTP order (translate/splice.ts keeps them so): the IR then takes them as they are. */
   sorted = false;
 
-  /** Returns what it added (translate/splice.ts takes it out again when the route changes). */
   /**
+   * Returns what it added (translate/splice.ts takes it out again when the route changes).
    * `copies`: what earlier calls for the same route made of `entries` per routeHostname. A route
    * on several listeners (a parentRef to a whole Gateway) puts the same objects in each: they are
    * never changed once made, and a copy per listener was 80 bytes per rule and listener.

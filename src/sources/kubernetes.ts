@@ -13,6 +13,7 @@ import { VersionedMap } from '../store/versioned-map.js';
 
 export { ApiClient, ApiError, type ApiResponse } from './api-client.js';
 import { ApiClient, ApiError } from './api-client.js';
+import { compactEndpointSlice } from './compact-endpoints.js';
 
 // ---------------------------------------------------------------- kinds and paths
 
@@ -50,8 +51,12 @@ export interface ServedKind {
 }
 
 export function apiVersionOf(s: ServedKind): string {
-  return s.group ? `${s.group}/${s.version}` : s.version;
+  let v = apiVersions.get(s);
+  // One string per served kind: every object of the kind keeps it (10,000 routes held 10,000 copies).
+  if (v === undefined) apiVersions.set(s, (v = s.group ? `${s.group}/${s.version}` : s.version));
+  return v;
 }
+const apiVersions = new WeakMap<ServedKind, string>();
 
 /** Collection path (all namespaces), or an object path when name is given. */
 export function pathOf(s: ServedKind, namespace?: string, name?: string): string {
@@ -153,6 +158,8 @@ class RenewingWatch extends Watch {
     config: KubeConfig,
     private readonly timeoutSeconds: number,
     private readonly onOpen: () => void,
+    /** What an ADDED, MODIFIED or DELETED object becomes before ListWatch caches it. */
+    private readonly transform: (o: KubernetesObject) => KubernetesObject,
   ) {
     super(config);
   }
@@ -182,7 +189,8 @@ class RenewingWatch extends Watch {
           controller?.abort();
           return;
         }
-        callback(phase, obj, raw);
+        const object = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.transform(obj as KubernetesObject) : obj;
+        callback(phase, object, raw);
       },
       (err) => {
         finished = true;
@@ -198,12 +206,26 @@ class RenewingWatch extends Watch {
   }
 }
 
+/**
+ * The object as the store keeps it. Done where objects arrive (list, watch, status write), so
+ * ListWatch's cache and the store hold the same objects, not a raw copy and a normalised one.
+ * An object that is already normalised comes back as it is.
+ */
 function normalise(obj: KubernetesObject, served: ServedKind): Resource {
   const o = obj as Resource & { metadata: { managedFields?: unknown } };
+  const apiVersion = apiVersionOf(served);
+  if (o.kind === served.kind && o.apiVersion === apiVersion && o.metadata.managedFields === undefined && normalised.has(o)) return o;
   // managedFields is large and meaningless here; kind/apiVersion are missing on list items.
   const { managedFields: _drop, ...metadata } = o.metadata as Resource['metadata'] & { managedFields?: unknown };
-  return { ...o, apiVersion: apiVersionOf(served), kind: served.kind, metadata };
+  const r: Resource = { ...o, apiVersion, kind: served.kind, metadata };
+  // EndpointSlices are most of what the store holds at scale (sources/compact-endpoints.ts).
+  const out = served.kind === 'EndpointSlice' ? compactEndpointSlice(r as Resource & { endpoints?: unknown }) : r;
+  normalised.add(out);
+  return out;
 }
+
+/** Objects normalise() made (their endpoints already compact). */
+const normalised = new WeakSet<object>();
 
 /** Equal but for .status and metadata.resourceVersion (which every status write changes). */
 function sameButStatus(a: Resource, b: Resource): boolean {
@@ -422,6 +444,8 @@ export class KubernetesSource {
       const list = await this.client.json<KubernetesListObject<KubernetesObject>>('GET', pathOf(served), {
         timeoutMs: 60000,
       });
+      // ListWatch keeps what it is given: the normalised objects, which the store keeps too.
+      list.items = list.items.map((o) => normalise(o, served) as KubernetesObject);
       // the list is applied by ListWatch right after this resolves; mark once it has been
       setImmediate(() => {
         if (!state.listed) {
@@ -433,9 +457,14 @@ export class KubernetesSource {
       state.failures = 0;
       return list;
     };
-    const watch = new RenewingWatch(this.kc, this.opts.watchTimeoutSeconds, () => {
-      state.failures = 0;
-    });
+    const watch = new RenewingWatch(
+      this.kc,
+      this.opts.watchTimeoutSeconds,
+      () => {
+        state.failures = 0;
+      },
+      (o) => normalise(o, served) as KubernetesObject,
+    );
     const informer = new ListWatch<KubernetesObject>(pathOf(served), watch, listFn, false);
     const state: KindState = { served, informer, listed: false, failures: 0, stopped: false };
     this.states.set(served.kind, state);

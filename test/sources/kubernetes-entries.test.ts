@@ -74,3 +74,26 @@ test('versionedEntries: a Snapshot from the next version sees exactly the keys t
   assert.deepEqual(source.list(Kind.HTTPRoute).map((r) => r.metadata.name).sort(), ['r0', 'r1', 'r3', 'r4', 'r9']);
   assert.deepEqual([...source.byKind(Kind.HTTPRoute).keys()].sort(), ['HTTPRoute/app/r0', 'HTTPRoute/app/r1', 'HTTPRoute/app/r3', 'HTTPRoute/app/r4', 'HTTPRoute/app/r9']);
 });
+
+test('objects are normalised once: what the store keeps is the object observe() got back from normalising, EndpointSlices compact', () => {
+  const source = new Source({ kubeConfig: kc });
+  const slice = (rv: number) =>
+    ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: Kind.EndpointSlice,
+      metadata: { name: 'eps', namespace: 'app', resourceVersion: String(rv), managedFields: [{ manager: 'kubectl' }] },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['10.0.0.1'], conditions: { ready: true } },
+        { addresses: ['10.0.0.2'], conditions: { ready: true } },
+      ],
+    }) as unknown as Resource;
+  const sliceKind: ServedKind = { kind: Kind.EndpointSlice, group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' };
+  source.observe('add', sliceKind, slice(1) as never);
+  const kept = source.get(Kind.EndpointSlice, 'app', 'eps') as Resource & { endpoints: { conditions: object }[] };
+  assert.equal((kept.metadata as { managedFields?: unknown }).managedFields, undefined, 'managedFields dropped');
+  assert.equal(kept.endpoints[0]!.conditions, kept.endpoints[1]!.conditions, 'equal conditions are one object (compact-endpoints.ts)');
+  // The informer hands back the object it cached, which is the normalised one: kept as it is, not copied again.
+  source.observe('update', sliceKind, kept as never);
+  assert.equal(source.get(Kind.EndpointSlice, 'app', 'eps'), kept);
+});

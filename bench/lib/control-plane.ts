@@ -27,13 +27,14 @@ import {
 import { churnUnderLoad } from './cp-churn-load.js';
 import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
 import { startPorticoOn, type PorticoCommand } from './portico.js';
+import { RELEASE_QUIET_MS } from '../../src/dataplane/heap-flags.js';
 import { run, sampleRss, sleep, stopProcess, treePssKiB, treeRssKiB } from './proc.js';
 import type { ControlPlaneRow, ChangeFigures } from './report.js';
 import { routePath } from './scenarios.js';
 
 /**
  * Pause before an RSS figure: Portico gives freed heap back once configuration work has been
- * quiet for 1 s, workers 0.5 s apart each (src/dataplane/heap-flags.ts).
+ * quiet for RELEASE_QUIET_MS (2 s), workers 0.5 s apart each (src/dataplane/heap-flags.ts).
  */
 const SETTLE_MS = 5000;
 
@@ -200,9 +201,9 @@ export async function measureControlPlane(
       }
       // Let the start-up garbage settle before the first change, as a long-running process would:
       // each process returns its freed pages in one last-resort GC once configuration work has
-      // been quiet for 1 s, workers 0.5 s apart (src/dataplane/heap-flags.ts). With only 1 s here
-      // the first changes met those pauses (the first route change was the slowest in every run).
-      await sleep(1000 + 500 * o.workers + 1000);
+      // been quiet for RELEASE_QUIET_MS, workers 0.5 s apart (src/dataplane/heap-flags.ts). With
+      // only 1 s here the first changes met those pauses (the first route change was the slowest in every run).
+      await sleep(RELEASE_QUIET_MS + 500 * o.workers + 1000);
       row.route = await series('route', (k) => {
         const path = `/added-${n}-${k}`;
         return change('route change', `added-${k}.yaml`, [cpAddedRoute(`added-${k}`, path, p.backend, o.ownHosts)], async () => (await status(p.http, path)) === 200);

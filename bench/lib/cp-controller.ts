@@ -23,6 +23,7 @@ import type { PorticoCommand } from './portico.js';
 import { sampleRss, sleep, startProcess, stopProcess, treePssKiB, treeRssKiB } from './proc.js';
 import type { ChangeFigures, ControlPlaneRow } from './report.js';
 import { routePath } from './scenarios.js';
+import { RELEASE_QUIET_MS } from '../../src/dataplane/heap-flags.js';
 
 export type Doc = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
 
@@ -142,8 +143,8 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;
           continue;
         }
-        // Past the controller's last-resort GC after start-up (1 s after the last apply: src/dataplane/heap-flags.ts).
-        await sleep(2500);
+        // Past the controller's last-resort GC after start-up (RELEASE_QUIET_MS after the last apply: src/dataplane/heap-flags.ts).
+        await sleep(RELEASE_QUIET_MS + 1500);
         const series = async (what: string, one: (k: number) => Promise<{ write: () => Promise<void>; served: () => Promise<boolean> }>) => {
           const out: number[] = [];
           const events: number[] = (fromEvent[what] = []);
@@ -195,6 +196,8 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           const path = `/after-eps-${n}-${k}`;
           return { write: () => put(into([cpAddedRoute(`after-eps-${k}`, path, p.backend)], ns, tag)), served: async () => (await status(p.http, path)) === 200 };
         });
+        // RSS once the changes are over and the controller has returned what they freed, as file mode measures it.
+        await sleep(RELEASE_QUIET_MS + 1500);
         row.rss_mb = treeRssKiB(proc.pid) / 1024;
         row.pss_mb = treePssKiB(proc.pid) / 1024;
         const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');

@@ -9,6 +9,7 @@ import { Reason, Type, condition } from './conditions.js';
 import { matchesSelector, nsOf, type Context } from './context.js';
 import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import { intersectHostnames } from './hostnames.js';
+import { keyOf } from '../store/snapshot.js';
 
 export interface Attachment {
   listener: ListenerNode;
@@ -47,9 +48,9 @@ export interface Parents {
   listenerSets: ReadonlyMap<string, ListenerSetNode>;
 }
 
-/** Joined, as store keys are (store/snapshot.ts keyOf): the translation state keeps one per route. */
+/** The route's store key (routes are namespaced): the translation state keeps one per route. */
 export function routeKey(kind: string, r: Resource): string {
-  return [kind, nsOf(r), r.metadata.name].join('/');
+  return keyOf(kind, nsOf(r), r.metadata.name);
 }
 
 export function namespaceAllowed(ctx: Context, l: ListenerNode, routeNamespace: string): boolean {

@@ -8,7 +8,7 @@ import YAML from 'yaml';
 import { gatewayParametersSpec, type GatewayParametersSpec } from '../api/gatewayparameters.js';
 import { walk, type FieldError } from '../api/validate-schema.js';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../sources/kubeconfig.js';
 import { DEFAULT_CONTROLLER_NAME } from '../api/names.js';
 import type { Engine, EngineOptions } from '../dataplane/engine-api.js';
 import { runController, type RunControllerOptions } from '../controller/index.js';

@@ -79,17 +79,24 @@ export async function fromFiles(paths: string[], problems: FileProblem[]): Promi
 }
 
 async function fromCluster(): Promise<Loaded> {
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
+  const { KubeConfig } = await import('../sources/kubeconfig.js');
+  const { ApiClient, ApiError } = await import('../sources/api-client.js');
+  const kc = new KubeConfig();
   kc.loadFromDefault();
-  const net = kc.makeApiClient(k8s.NetworkingV1Api);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const client = new ApiClient(kc);
+  // List items come without apiVersion and kind.
+  const list = async (path: string, apiVersion: string, kind: string) =>
+    (await client.json<{ items: Record<string, unknown>[] }>('GET', path, { timeoutMs: 60_000 })).items.map((i) => ({ ...i, apiVersion, kind }));
   const withKind = (items: object[], apiVersion: string, kind: string) => items.map((i) => ({ ...i, apiVersion, kind }));
-  const [ings, classes, svcs] = await Promise.all([net.listIngressForAllNamespaces(), net.listIngressClass(), core.listServiceForAllNamespaces()]);
+  const [ings, classes, svcs] = await Promise.all([
+    list('/apis/networking.k8s.io/v1/ingresses', 'networking.k8s.io/v1', 'Ingress'),
+    list('/apis/networking.k8s.io/v1/ingressclasses', 'networking.k8s.io/v1', 'IngressClass'),
+    list('/api/v1/services', 'v1', 'Service'),
+  ]);
   const out: Loaded = { ingresses: [], ingressClasses: [], services: [], configMaps: [] };
-  sortInto(out, withKind(ings.items, 'networking.k8s.io/v1', 'Ingress'));
-  sortInto(out, withKind(classes.items, 'networking.k8s.io/v1', 'IngressClass'));
-  sortInto(out, withKind(svcs.items, 'v1', 'Service'));
+  sortInto(out, ings);
+  sortInto(out, classes);
+  sortInto(out, svcs);
   // Only the ConfigMaps custom-headers names: a cluster's ConfigMaps can be many and large.
   const wanted = new Set<string>();
   for (const i of out.ingresses) {
@@ -99,11 +106,14 @@ async function fromCluster(): Promise<Loaded> {
   for (const w of [...wanted].sort()) {
     const [namespace, name] = w.split('/', 2) as [string, string];
     try {
-      sortInto(out, withKind([await core.readNamespacedConfigMap({ namespace, name })], 'v1', 'ConfigMap'));
-    } catch {
-      // Reported by the converter as a ConfigMap that was not given.
+      const cm = await client.json<object>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`);
+      sortInto(out, withKind([cm], 'v1', 'ConfigMap'));
+    } catch (err) {
+      // A missing one is reported by the converter as a ConfigMap that was not given.
+      if (!(err instanceof ApiError) || err.statusCode !== 404) throw err;
     }
   }
+  client.close();
   return out;
 }
 

@@ -2,7 +2,7 @@
 // by leader election, admin endpoint. The CLI parses flags into these options; tests call
 // runController() directly with a real engine and translator.
 
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../sources/kubeconfig.js';
 import type { Engine } from '../dataplane/engine-api.js';
 import { ALL_KINDS, DEFAULT_CONTROLLER_NAME, GATEWAY_GROUP, GATEWAY_X_GROUP, GROUP_OF, Kind, type KindName } from '../api/names.js';
 import { KubernetesSource } from '../sources/kubernetes.js';

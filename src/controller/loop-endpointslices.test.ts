@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../sources/kubeconfig.js';
 import { DEFAULT_CONTROLLER_NAME, GROUP_OF, type KindName } from '../api/names.js';
 import type { IR } from '../ir/types.js';
 import { sliceForGateway } from '../ir/slice.js';

@@ -1,11 +1,10 @@
-// The Kubernetes source: list+watch informers (client-node's ListWatch) for every kind
+// The Kubernetes source: list+watch informers (informer.ts) for every kind
 // Portico reads, turned into Entries. It knows API paths and versions, nothing about
 // Gateway API semantics. A kind whose CRD is not installed is simply absent; discovery is
 // repeated so a CRD installed later is picked up. Watches that fail (API server restart,
 // network) are restarted with exponential backoff; the last known objects stay meanwhile.
 
 import { isDeepStrictEqual } from 'node:util';
-import { KubeConfig, ListWatch, Watch, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
 import type { Resource } from '../api/types.js';
 import { ALL_KINDS, CLUSTER_SCOPED, GROUP_OF, type KindName } from '../api/names.js';
 import { keyOf, type Entry } from '../store/snapshot.js';
@@ -14,6 +13,11 @@ import { VersionedMap } from '../store/versioned-map.js';
 export { ApiClient, ApiError, type ApiResponse } from './api-client.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { compactEndpointSlice } from './compact-endpoints.js';
+import { Informer, type Raw } from './informer.js';
+import type { KubeConfig } from './kubeconfig.js';
+
+export { KubeConfig } from './kubeconfig.js';
+type KubernetesObject = Raw;
 
 // ---------------------------------------------------------------- kinds and paths
 
@@ -141,7 +145,7 @@ export interface KubernetesSourceOptions {
 
 interface KindState {
   served: ServedKind;
-  informer: ListWatch<KubernetesObject>;
+  informer: Informer;
   listed: boolean;
   failures: number;
   retry?: NodeJS.Timeout;
@@ -149,79 +153,51 @@ interface KindState {
 }
 
 /**
- * Watch that asks the server to end each watch after `timeoutSeconds` (ListWatch then
- * re-watches from the last resourceVersion) and also gives up client-side when nothing at
- * all arrives for longer, so a silently dead connection cannot freeze a kind forever.
- */
-class RenewingWatch extends Watch {
-  constructor(
-    config: KubeConfig,
-    private readonly timeoutSeconds: number,
-    private readonly onOpen: () => void,
-    /** What an ADDED, MODIFIED or DELETED object becomes before ListWatch caches it. */
-    private readonly transform: (o: KubernetesObject) => KubernetesObject,
-  ) {
-    super(config);
-  }
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    let timer: NodeJS.Timeout | undefined;
-    let controller: AbortController | undefined;
-    let finished = false;
-    const arm = (): void => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => controller?.abort(), (this.timeoutSeconds + 30) * 1000);
-      timer.unref();
-    };
-    const params = { ...queryParams, timeoutSeconds: this.timeoutSeconds, allowWatchBookmarks: true };
-    controller = await super.watch(
-      path,
-      params,
-      (phase, obj, raw) => {
-        arm();
-        const code = (obj as { code?: number } | undefined)?.code;
-        if (phase === 'ERROR' && code && code !== 410) {
-          // an expired/invalid watch is reported in-band; ending it makes ListWatch retry
-          controller?.abort();
-          return;
-        }
-        const object = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.transform(obj as KubernetesObject) : obj;
-        callback(phase, object, raw);
-      },
-      (err) => {
-        finished = true;
-        if (timer) clearTimeout(timer);
-        done(err);
-      },
-    );
-    if (!finished) {
-      arm();
-      this.onOpen();
-    }
-    return controller;
-  }
-}
-
-/**
- * The object as the store keeps it. Done where objects arrive (list, watch, status write), so
- * ListWatch's cache and the store hold the same objects, not a raw copy and a normalised one.
+ * The object as the store keeps it, made where objects arrive (list, watch, status write).
  * An object that is already normalised comes back as it is.
  */
-function normalise(obj: KubernetesObject, served: ServedKind): Resource {
-  const o = obj as Resource & { metadata: { managedFields?: unknown } };
+function normalise(obj: KubernetesObject, served: ServedKind, strings?: Map<string, string>): Resource {
+  const o = obj as unknown as Resource & { metadata: { managedFields?: unknown } };
   const apiVersion = apiVersionOf(served);
   if (o.kind === served.kind && o.apiVersion === apiVersion && o.metadata.managedFields === undefined && normalised.has(o)) return o;
   // managedFields is large and meaningless here; kind/apiVersion are missing on list items.
   const { managedFields: _drop, ...metadata } = o.metadata as Resource['metadata'] & { managedFields?: unknown };
+  if (strings) share(o, strings);
   const r: Resource = { ...o, apiVersion, kind: served.kind, metadata };
   // EndpointSlices are most of what the store holds at scale (sources/compact-endpoints.ts).
   const out = served.kind === 'EndpointSlice' ? compactEndpointSlice(r as Resource & { endpoints?: unknown }) : r;
   normalised.add(out);
   return out;
+}
+
+/**
+ * Makes equal short strings one string, in place. At 10,000 routes a list held 20,000 copies of
+ * "ResolvedRefs", 10,000 of the controller name, a timestamp per object: ~6 MB. Long values
+ * (certificates, annotations) are left alone: they rarely repeat and would only grow the table.
+ */
+function share(v: unknown, strings: Map<string, string>): void {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'string') v[i] = interned(x, strings);
+      else if (x !== null && typeof x === 'object') share(x, strings);
+    }
+  } else if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      const x = o[k];
+      if (typeof x === 'string') o[k] = interned(x, strings);
+      else if (x !== null && typeof x === 'object' && k !== 'managedFields') share(x, strings);
+    }
+  }
+}
+
+function interned(s: string, strings: Map<string, string>): string {
+  if (s.length > 64) return s;
+  const had = strings.get(s);
+  if (had !== undefined) return had;
+  strings.set(s, s);
+  return s;
 }
 
 /** Objects normalise() made (their endpoints already compact). */
@@ -235,7 +211,6 @@ function sameButStatus(a: Resource, b: Resource): boolean {
 
 export class KubernetesSource {
   readonly client: ApiClient;
-  private readonly kc: KubeConfig;
   private readonly kinds: readonly KindName[];
   private readonly opts: Required<Omit<KubernetesSourceOptions, 'kubeConfig' | 'kinds' | 'log' | 'statusUnread'>>;
   private readonly statusUnread: ReadonlySet<KindName>;
@@ -257,7 +232,6 @@ export class KubernetesSource {
   private lastMissing = '';
 
   constructor(options: KubernetesSourceOptions) {
-    this.kc = options.kubeConfig;
     this.client = new ApiClient(options.kubeConfig);
     this.kinds = options.kinds ?? ALL_KINDS;
     this.log = options.log ?? (() => {});
@@ -308,7 +282,7 @@ export class KubernetesSource {
   remember(resource: Resource): void {
     const served = this.served(resource.kind as KindName);
     if (!served) return;
-    const r = normalise(resource as KubernetesObject, served);
+    const r = normalise(resource as unknown as KubernetesObject, served);
     const key = keyOf(r.kind, r.metadata.namespace, r.metadata.name);
     const cur = this.objects.get(key);
     // resourceVersions are opaque, but etcd's are integers; never step back to an older copy
@@ -440,57 +414,61 @@ export class KubernetesSource {
   }
 
   private startKind(served: ServedKind): void {
-    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const list = await this.client.json<KubernetesListObject<KubernetesObject>>('GET', pathOf(served), {
-        timeoutMs: 60000,
-      });
-      // ListWatch keeps what it is given: the normalised objects, which the store keeps too.
-      list.items = list.items.map((o) => normalise(o, served) as KubernetesObject);
-      // the list is applied by ListWatch right after this resolves; mark once it has been
-      setImmediate(() => {
+    const informer = new Informer(this.client, pathOf(served), this.opts.watchTimeoutSeconds, {
+      transform: (o, strings) => normalise(o, served, strings) as unknown as Raw,
+      listed: (items) => {
+        if (state.stopped) return;
+        this.relisted(served, items);
+        state.failures = 0;
         if (!state.listed) {
           state.listed = true;
-          this.log(`${served.kind}: listed ${list.items.length} (${apiVersionOf(served)})`);
+          this.log(`${served.kind}: listed ${items.length} (${apiVersionOf(served)})`);
           this.checkSync();
         }
-      });
-      state.failures = 0;
-      return list;
-    };
-    const watch = new RenewingWatch(
-      this.kc,
-      this.opts.watchTimeoutSeconds,
-      () => {
+      },
+      event: (type, obj) => {
+        if (!state.stopped) this.observe(type, served, obj);
+      },
+      opened: () => {
         state.failures = 0;
       },
-      (o) => normalise(o, served) as KubernetesObject,
-    );
-    const informer = new ListWatch<KubernetesObject>(pathOf(served), watch, listFn, false);
+      error: (err) => {
+        if (state.stopped || this.stopped) return;
+        state.failures++;
+        this.watchErrors.set(served.kind, (this.watchErrors.get(served.kind) ?? 0) + 1);
+        const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(state.failures - 1, 16));
+        const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
+        // an outage fails every kind at once, again and again: say it on the 1st, 2nd, 4th, 8th... failure
+        if ((state.failures & (state.failures - 1)) === 0) {
+          this.log(`${served.kind}: list/watch failed ${state.failures}x (${err.message}); retrying in ${delay} ms`);
+        }
+        state.retry = setTimeout(() => {
+          if (!state.stopped) void informer.start();
+        }, delay);
+        state.retry.unref();
+      },
+    });
     const state: KindState = { served, informer, listed: false, failures: 0, stopped: false };
     this.states.set(served.kind, state);
+    void informer.start();
+  }
 
-    for (const type of ['add', 'update', 'delete'] as const) {
-      informer.on(type, (obj: KubernetesObject) => {
-        if (!state.stopped) this.observe(type, served, obj);
-      });
+  /**
+   * A (re)list: every object of the kind as it is now. One the store had and the list lacks was
+   * deleted while no watch was open; one at the resourceVersion the store has is unchanged.
+   */
+  private relisted(served: ServedKind, items: Raw[]): void {
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = keyOf(served.kind, item.metadata.namespace, item.metadata.name);
+      seen.add(key);
+      const had = this.objects.get(key);
+      if (had && had.metadata.resourceVersion !== undefined && had.metadata.resourceVersion === item.metadata.resourceVersion) continue;
+      this.observe(had ? 'update' : 'add', served, item);
     }
-    informer.on('error', (err) => {
-      if (state.stopped || this.stopped) return;
-      state.failures++;
-      this.watchErrors.set(served.kind, (this.watchErrors.get(served.kind) ?? 0) + 1);
-      const backoff = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(state.failures - 1, 16));
-      const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
-      const msg = err instanceof Error ? err.message : JSON.stringify(err);
-      // an outage fails every kind at once, again and again: say it on the 1st, 2nd, 4th, 8th... failure
-      if ((state.failures & (state.failures - 1)) === 0) {
-        this.log(`${served.kind}: list/watch failed ${state.failures}x (${msg}); retrying in ${delay} ms`);
-      }
-      state.retry = setTimeout(() => {
-        if (!state.stopped) void informer.start().catch(() => {});
-      }, delay);
-      state.retry.unref();
-    });
-    void informer.start().catch(() => {});
+    for (const [key, r] of [...this.byKind(served.kind)]) {
+      if (!seen.has(key)) this.observe('delete', served, r as unknown as Raw);
+    }
   }
 
   private async stopKind(state: KindState): Promise<void> {

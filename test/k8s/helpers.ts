@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../src/sources/kubeconfig.js';
 import { parseAllDocuments } from 'yaml';
 import { ApiClient } from '../../src/sources/kubernetes.js';
 

@@ -3,7 +3,7 @@
 // versionedEntries() versions in which a Snapshot finds exactly the keys that changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../src/sources/kubeconfig.js';
 import { Kind, type KindName } from '../../src/api/names.js';
 import type { Resource } from '../../src/api/types.js';
 import { KubernetesSource, type ServedKind } from '../../src/sources/kubernetes.js';

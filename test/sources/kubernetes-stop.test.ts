@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../src/sources/kubeconfig.js';
 import { Kind } from '../../src/api/names.js';
 import { KubernetesSource } from '../../src/sources/kubernetes.js';
 

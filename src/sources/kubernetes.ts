@@ -278,11 +278,25 @@ export class KubernetesSource {
     return this.objects.get(key);
   }
 
+  /**
+   * One string table per burst of watch events and status writes, as a list has one: the 10,000
+   * status writes at start-up and their echoes each brought their own "ResolvedRefs", messages
+   * and timestamps (~5 MB). Dropped once a burst pauses, so it never holds strings of objects long gone.
+   */
+  private writeStrings(): Map<string, string> {
+    if (!this.burst) this.burst = { strings: new Map() };
+    clearTimeout(this.burst.timer);
+    this.burst.timer = setTimeout(() => (this.burst = undefined), 1000);
+    this.burst.timer.unref();
+    return this.burst.strings;
+  }
+  private burst?: { strings: Map<string, string>; timer?: NodeJS.Timeout };
+
   /** Replaces the cached copy (used after a status write so readers see it before the watch echoes it). */
   remember(resource: Resource): void {
     const served = this.served(resource.kind as KindName);
     if (!served) return;
-    const r = normalise(resource as unknown as KubernetesObject, served);
+    const r = normalise(resource as unknown as KubernetesObject, served, this.writeStrings());
     const key = keyOf(r.kind, r.metadata.namespace, r.metadata.name);
     const cur = this.objects.get(key);
     // resourceVersions are opaque, but etcd's are integers; never step back to an older copy
@@ -338,9 +352,17 @@ export class KubernetesSource {
   }
 
   private store(key: string, r: Resource, old: Resource | undefined): void {
-    this.setObject(key, r, r.kind);
     const kept = this.current.get(key);
-    if (kept && old && this.statusUnread.has(r.kind as KindName) && sameButStatus(kept.resource, r)) return;
+    if (kept && old && this.statusUnread.has(r.kind as KindName) && sameButStatus(kept.resource, r)) {
+      // The latest copy shares all but metadata and status with the Entry's: a status write
+      // answers with the whole object, and keeping both was a second spec per route.
+      const k = kept.resource;
+      const latest: Resource = { ...k, metadata: { ...k.metadata, resourceVersion: r.metadata.resourceVersion }, status: r.status };
+      normalised.add(latest);
+      this.setObject(key, latest, r.kind);
+      return;
+    }
+    this.setObject(key, r, r.kind);
     this.setEntry(key, { resource: r });
   }
 
@@ -415,7 +437,7 @@ export class KubernetesSource {
 
   private startKind(served: ServedKind): void {
     const informer = new Informer(this.client, pathOf(served), this.opts.watchTimeoutSeconds, {
-      transform: (o, strings) => normalise(o, served, strings) as unknown as Raw,
+      transform: (o, strings) => normalise(o, served, strings ?? this.writeStrings()) as unknown as Raw,
       listed: (items) => {
         if (state.stopped) return;
         this.relisted(served, items);

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { KubeConfig } from '../../src/sources/kubeconfig.js';
+import { KubeConfig } from '../src/sources/kubeconfig.js';
 import { GROUP_OF, type KindName } from '../src/api/names.js';
 import type { Resource } from '../src/api/types.js';
 import { KubernetesSource, type ServedKind } from '../src/sources/kubernetes.js';

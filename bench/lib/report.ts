@@ -105,6 +105,8 @@ export interface ControlPlaneRow {
   churn?: { cycles: number; routes: number; seconds?: number; rss_before_mb: number; rss_after_mb: number; rss_samples?: { cycles: number; rss_mb: number }[]; note?: string };
   /** wrk on an unchanging route, quiet and while routes change 10 times a second (cp-churn-load.ts). */
   churn_load?: ChurnLoadResult;
+  /** Controller mode: the start-up burst of status writes, as the controller logged its end. */
+  status_burst?: string;
   note?: string;
 }
 

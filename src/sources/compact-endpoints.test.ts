@@ -1,5 +1,5 @@
 // compact-endpoints.ts: a compacted EndpointSlice reads the same as the original, field for field
-// and in the same key order, shares its conditions, and leaves the original alone.
+// and, serialized, in the same key order; it shares its conditions and leaves the original alone.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -23,14 +23,30 @@ const slice = () => ({
   ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
 });
 
-test('a compacted slice is deep-equal to the original, key order included, and the original is not changed', () => {
+test('a compacted slice reads as the original does, serializes to it key for key, and the original is not changed', () => {
   const original = slice();
   const before = JSON.stringify(original);
   const compact = compactEndpointSlice(original);
   assert.notEqual(compact, original);
-  assert.deepEqual(compact, slice());
   assert.equal(JSON.stringify(compact), before);
   assert.equal(JSON.stringify(original), before);
+  assert.deepEqual(JSON.parse(JSON.stringify(compact)), slice());
+  const { endpoints, ...rest } = compact;
+  const { endpoints: want, ...wantRest } = slice();
+  assert.deepEqual(rest, wantRest);
+  endpoints.forEach((e, i) => {
+    const w = want[i] as Record<string, unknown>;
+    for (const k of Object.keys(w)) assert.deepEqual((e as Record<string, unknown>)[k], w[k], `endpoint ${i} .${k}`);
+  });
+});
+
+test('an endpoint of one address keeps no array of its own; each read of addresses is a fresh array', () => {
+  const e = compactEndpointSlice(slice()).endpoints[0]!;
+  assert.ok(!Object.prototype.hasOwnProperty.call(e, 'addresses'));
+  assert.deepEqual(e.addresses, ['10.0.0.1']);
+  assert.notEqual(e.addresses, e.addresses);
+  const two = compactEndpointSlice({ endpoints: [{ addresses: ['10.0.0.1', '10.0.0.2'], conditions: { ready: true } }] }).endpoints[0]!;
+  assert.ok(Object.prototype.hasOwnProperty.call(two, 'addresses'), 'two addresses stay a plain object');
 });
 
 test('equal boolean conditions are one frozen object; other conditions and endpoints without any are kept as they are', () => {

@@ -185,7 +185,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
 
   const sessionSeed = randomBytes(32).toString('hex');
-  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
   /** Translates and applies one file state; false when the engine refused it (previous config keeps serving). */
   const build = async (state: FileState): Promise<boolean> => {
     const keep = current ? 'still serving the previous configuration' : 'nothing to fall back to';
@@ -205,9 +204,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       return false;
     }
     let unbound;
-    // One turn of the event loop between the phases of a change: with the data plane in this
-    // process, requests that arrived meanwhile are served between them, not after all of them.
-    await turn();
     try {
       ({ result, unbound } = await applyTranslation(engine, translate, snapshot, options, result));
     } catch (e) {
@@ -234,7 +230,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     for (const l of ingressNow) if (!shownIngress.has(l)) log(`portico run: ${l}`);
     shownIngress = ingressNow;
     cp.good();
-    await turn();
     // Only the statuses that changed are looked at (report.ts); the same list (an EndpointSlice edit) is not at all.
     const changes = summary.update(result.statuses) ?? '  (statuses unchanged)';
     log(`${changes}\nlistening:\n${listening(result.ir) || '  (nothing: no programmed listeners)'}`);
@@ -255,7 +250,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       pending = undefined;
       pendingEventAt = undefined;
       log(`portico run: ${pendingWhy}, reloading (${s.byKey?.size ?? s.entries.length} objects)`);
-      await turn(); // the files were read and parsed in this same turn
       // As the controller logs it (controller/loop.ts): what the bench reads as the part of a change inside Portico.
       if ((await build(s)) && eventAt !== undefined) log(`portico run: serving ${(performance.now() - eventAt).toFixed(1)} ms after the change event`);
     }

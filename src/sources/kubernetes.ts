@@ -160,9 +160,10 @@ function normalise(obj: KubernetesObject, served: ServedKind, strings?: Map<stri
   const o = obj as unknown as Resource & { metadata: { managedFields?: unknown } };
   const apiVersion = apiVersionOf(served);
   if (o.kind === served.kind && o.apiVersion === apiVersion && o.metadata.managedFields === undefined && normalised.has(o)) return o;
+  // Before metadata is copied below: share() changes the object in place.
+  if (strings) share(o, strings);
   // managedFields is large and meaningless here; kind/apiVersion are missing on list items.
   const { managedFields: _drop, ...metadata } = o.metadata as Resource['metadata'] & { managedFields?: unknown };
-  if (strings) share(o, strings);
   const r: Resource = { ...o, apiVersion, kind: served.kind, metadata };
   // EndpointSlices are most of what the store holds at scale (sources/compact-endpoints.ts).
   const out = served.kind === 'EndpointSlice' ? compactEndpointSlice(r as Resource & { endpoints?: unknown }) : r;

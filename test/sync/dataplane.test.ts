@@ -154,7 +154,9 @@ describe('portico dataplane with a controller', () => {
     assert.match(busyOut, /^HTTP\/1\.1 200/);
     assert.match(busyOut, /\r\nconnection: close\r\n/i, 'the response during the delay ends the keep-alive');
     await dp.waitFor(/draining: no new connections/, 5000, from);
-    await assert.rejects(get(listen, '/after-delay'), /ECONNREFUSED/);
+    // Refused: ECONNREFUSED once the listening socket is gone, ECONNRESET when the connect won
+    // the race with its close and sat in the accept backlog (seen once in a CI rehearsal).
+    await assert.rejects(get(listen, '/after-delay'), /ECONNREFUSED|ECONNRESET/);
     const slow = await inFlight;
     assert.equal(slow.status, 200);
     assert.equal(slow.body, 'slow from one');

@@ -85,9 +85,9 @@ async function fromCluster(): Promise<Loaded> {
   kc.loadFromDefault();
   const client = new ApiClient(kc);
   // List items come without apiVersion and kind.
-  const list = async (path: string, apiVersion: string, kind: string) =>
-    (await client.json<{ items: Record<string, unknown>[] }>('GET', path, { timeoutMs: 60_000 })).items.map((i) => ({ ...i, apiVersion, kind }));
   const withKind = (items: object[], apiVersion: string, kind: string) => items.map((i) => ({ ...i, apiVersion, kind }));
+  const list = async (path: string, apiVersion: string, kind: string) =>
+    withKind((await client.json<{ items: object[] }>('GET', path, { timeoutMs: 60_000 })).items, apiVersion, kind);
   const [ings, classes, svcs] = await Promise.all([
     list('/apis/networking.k8s.io/v1/ingresses', 'networking.k8s.io/v1', 'Ingress'),
     list('/apis/networking.k8s.io/v1/ingressclasses', 'networking.k8s.io/v1', 'IngressClass'),

@@ -20,6 +20,20 @@ export class ApiError extends Error {
   }
 }
 
+/** An answer's body: its JSON, or the text itself when it is not JSON (an error page). */
+function parsed(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
+
+/** What an error answer says: a Status's message, else `otherwise`. */
+function messageOf(body: unknown, otherwise = String(body ?? '')): string {
+  return (body as { message?: string } | undefined)?.message ?? otherwise;
+}
+
 /** One line of a watch stream. */
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -86,12 +100,7 @@ export class ApiClient {
         res.on('data', (c: string) => (text += c));
         res.on('error', fail);
         res.on('end', () => {
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            /* non-JSON error pages are kept as text */
-          }
+          const body = parsed(text);
           text = '';
           const p = pending;
           pending = undefined;
@@ -121,18 +130,10 @@ export class ApiClient {
       };
       const req = mod.request(url, reqOpts, (res) => {
         if (res.statusCode !== 200) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let message = text;
-            try {
-              message = (JSON.parse(text) as { message?: string }).message ?? text;
-            } catch {
-              /* not JSON */
-            }
-            reject(new ApiError(res.statusCode ?? 0, `watch ${path}: ${res.statusCode} ${message}`.trim()));
-          });
+          res.setEncoding('utf8');
+          let text = '';
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => reject(new ApiError(res.statusCode ?? 0, `watch ${path}: ${res.statusCode} ${messageOf(parsed(text), text)}`.trim())));
           return;
         }
         const decoder = new StringDecoder('utf8');
@@ -166,7 +167,7 @@ export class ApiClient {
     });
   }
 
-  private agent?: { agent: https.Agent; tls: unknown[] };
+  private agent?: { agent: https.Agent; material: unknown[] };
 
   /**
    * One keep-alive agent for every request: a new TLS handshake (and secure context) per status
@@ -176,12 +177,12 @@ export class ApiClient {
   private keepAlive(o: https.RequestOptions): https.Agent {
     const material = [o.ca, o.cert, o.key, o.rejectUnauthorized, o.servername];
     const same = (a: unknown, b: unknown) => a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b)) || isDeepStrictEqual(a, b);
-    if (!this.agent || !material.every((v, i) => same(v, this.agent!.tls[i]))) {
+    if (!this.agent || !material.every((v, i) => same(v, this.agent!.material[i]))) {
       this.agent?.agent.destroy();
       // One secure context for every connection: tls.connect() otherwise parses the CA, cert and
       // key into a new OpenSSL context per connection, and each watch holds one for its life.
       const secureContext = tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key });
-      this.agent = { agent: new https.Agent({ secureContext, rejectUnauthorized: o.rejectUnauthorized, servername: o.servername, keepAlive: true }), tls: material };
+      this.agent = { agent: new https.Agent({ secureContext, rejectUnauthorized: o.rejectUnauthorized, servername: o.servername, keepAlive: true }), material };
     }
     return this.agent.agent;
   }
@@ -196,7 +197,7 @@ export class ApiClient {
   async json<T = unknown>(method: string, path: string, opts: Parameters<ApiClient['request']>[2] = {}): Promise<T> {
     const res = await this.request(method, path, opts);
     if (res.status < 200 || res.status >= 300) {
-      const msg = (res.body as { message?: string } | undefined)?.message ?? String(res.body ?? '');
+      const msg = messageOf(res.body);
       throw new ApiError(res.status, `${method} ${path}: ${res.status} ${msg}`.trim(), res.body);
     }
     return res.body as T;

@@ -68,6 +68,18 @@ function recorder() {
   return { seen, handlers, until };
 }
 
+/** What an informer on `kc`'s server recorded, once it has recorded `n` things. */
+async function informed(t: { after(fn: () => unknown): void }, kc: KubeConfig, n: number): Promise<string[]> {
+  const r = recorder();
+  const informer = new Informer(new ApiClient(kc), '/apis/g/v1/httproutes', 300, r.handlers);
+  t.after(() => informer.stop());
+  await informer.start();
+  await r.until(n);
+  return r.seen;
+}
+
+const resourceVersionOf = (u: string) => new URL(u, 'http://x').searchParams.get('resourceVersion');
+
 test('a watch-list: the initial objects arrive as one list at the bookmark, then the same stream carries changes', async (t) => {
   const { kc, urls } = await server(t, (url, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -76,12 +88,7 @@ test('a watch-list: the initial objects arrive as one list at the bookmark, then
       setTimeout(() => res.write(end(7) + line('MODIFIED', route('a', 8))), 20);
     } else res.end('{}');
   });
-  const r = recorder();
-  const informer = new Informer(new ApiClient(kc), '/apis/g/v1/httproutes', 300, r.handlers);
-  t.after(() => informer.stop());
-  await informer.start();
-  await r.until(2);
-  assert.deepEqual(r.seen, ['listed a@5,b@6', 'update a@8']);
+  assert.deepEqual(await informed(t, kc, 2), ['listed a@5,b@6', 'update a@8']);
   assert.equal(urls.length, 1, 'no separate list');
   assert.match(urls[0]!, /watch=true/);
   assert.match(urls[0]!, /resourceVersionMatch=NotOlderThan/);
@@ -95,13 +102,8 @@ test('a server that refuses the watch-list (422) gets a plain list, then a watch
       res.writeHead(200).write(line('DELETED', route('b', 12)));
     } else res.writeHead(200).end(JSON.stringify({ metadata: { resourceVersion: '11' }, items: [route('a', 10), route('b', 9)] }));
   });
-  const r = recorder();
-  const informer = new Informer(new ApiClient(kc), '/apis/g/v1/httproutes', 300, r.handlers);
-  t.after(() => informer.stop());
-  await informer.start();
-  await r.until(2);
-  assert.deepEqual(r.seen, ['listed a@10,b@9', 'delete b@12']);
-  assert.deepEqual(urls.map((u) => new URL(u, 'http://x').searchParams.get('resourceVersion')), ['', null, '11']);
+  assert.deepEqual(await informed(t, kc, 2), ['listed a@10,b@9', 'delete b@12']);
+  assert.deepEqual(urls.map(resourceVersionOf), ['', null, '11']);
 });
 
 test('a watch the server ends is watched again from the last resourceVersion; 410 Gone lists again', async (t) => {
@@ -116,14 +118,8 @@ test('a watch the server ends is watched again from the last resourceVersion; 41
       res.end(line('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' }));
     } else res.end('{}');
   });
-  const r = recorder();
-  const informer = new Informer(new ApiClient(kc), '/apis/g/v1/httproutes', 300, r.handlers);
-  t.after(() => informer.stop());
-  await informer.start();
-  await r.until(3);
-  assert.deepEqual(r.seen, ['listed a@1,b@2', 'update a@4', 'listed a@20']);
-  const rvs = urls.map((u) => new URL(u, 'http://x').searchParams.get('resourceVersion'));
-  assert.deepEqual(rvs, ['', '4', '']);
+  assert.deepEqual(await informed(t, kc, 3), ['listed a@1,b@2', 'update a@4', 'listed a@20']);
+  assert.deepEqual(urls.map(resourceVersionOf), ['', '4', '']);
 });
 
 test('the source: a list after a gap deletes what vanished and skips what is unchanged', async (t) => {

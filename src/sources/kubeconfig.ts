@@ -56,7 +56,12 @@ export interface Context {
 }
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-const TOKEN_FILE_REREAD_MS = 60_000;
+/**
+ * Credential files (token, CA, client certificate and key) are read again once this old: they
+ * rotate (a projected service-account token every hour), but a status-write burst makes ~30,000
+ * requests and each read them all.
+ */
+const FILE_REREAD_MS = 60_000;
 
 type Raw = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -66,7 +71,7 @@ export class KubeConfig {
   users: User[] = [];
   contexts: Context[] = [];
   currentContext = '';
-  private tokenRead?: { file: string; at: number; token: string };
+  private readonly files = new Map<string, { at: number; data: Buffer }>();
   private execToken?: { id: string; expires: number; token?: string; cert?: string; clientKey?: string };
 
   loadFromOptions(o: { clusters: Cluster[]; users: User[]; contexts: Context[]; currentContext: string }): void {
@@ -151,21 +156,21 @@ export class KubeConfig {
     return c ? this.users.find((x) => x.name === c.user) : undefined;
   }
 
-  /** TLS material and the Authorization header for one request. Files are read per call, so rotated ones are picked up. */
+  /** TLS material and the Authorization header for one request. Files are read again once a minute old, so rotated ones are picked up. */
   async applyToHTTPSOptions(opts: https.RequestOptions): Promise<void> {
     const cluster = this.getCurrentCluster();
     const user = this.getCurrentUser();
     const headers = (opts.headers ??= {}) as Record<string, string>;
     if (cluster) {
-      const ca = pem(cluster.caData, cluster.caFile);
+      const ca = this.pem(cluster.caData, cluster.caFile);
       if (ca) opts.ca = ca;
       if (cluster.skipTLSVerify) opts.rejectUnauthorized = false;
       if (cluster.tlsServerName) opts.servername = cluster.tlsServerName;
     }
     if (!user) return;
-    let cert = pem(user.certData, user.certFile);
-    let key = pem(user.keyData, user.keyFile);
-    let token = user.token ?? (user.tokenFile ? this.readTokenFile(user.tokenFile) : undefined);
+    let cert = this.pem(user.certData, user.certFile);
+    let key = this.pem(user.keyData, user.keyFile);
+    let token = user.token ?? (user.tokenFile ? this.read(user.tokenFile).toString('utf8').trim() : undefined);
     if (!token && user.authProvider) token = providerToken(user.authProvider);
     if (user.exec) {
       const got = await this.runExec(user.exec);
@@ -177,12 +182,16 @@ export class KubeConfig {
     else if (user.username !== undefined && user.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
   }
 
-  private readTokenFile(file: string): string {
+  private read(file: string): Buffer {
     const now = Date.now();
-    if (!this.tokenRead || this.tokenRead.file !== file || now - this.tokenRead.at > TOKEN_FILE_REREAD_MS) {
-      this.tokenRead = { file, at: now, token: readFileSync(file, 'utf8').trim() };
-    }
-    return this.tokenRead.token;
+    let f = this.files.get(file);
+    if (!f || now - f.at > FILE_REREAD_MS) this.files.set(file, (f = { at: now, data: readFileSync(file) }));
+    return f.data;
+  }
+
+  private pem(data: string | undefined, file: string | undefined): Buffer | undefined {
+    if (data) return Buffer.from(data, 'base64');
+    return file ? this.read(file) : undefined;
   }
 
   /** An exec credential plugin (client.authentication.k8s.io ExecCredential), run again once its credential expires. */
@@ -204,12 +213,6 @@ export class KubeConfig {
     this.execToken = { id, expires, token: str(status.token), cert: str(status.clientCertificateData), clientKey: str(status.clientKeyData) };
     return this.execToken;
   }
-}
-
-function pem(data: string | undefined, file: string | undefined): Buffer | undefined {
-  if (data) return Buffer.from(data, 'base64');
-  if (file) return readFileSync(file);
-  return undefined;
 }
 
 function providerToken(p: NonNullable<User['authProvider']>): string | undefined {

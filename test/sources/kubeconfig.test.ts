@@ -73,7 +73,7 @@ current-context: t`);
   assert.equal(o.headers.authorization, `Basic ${Buffer.from('u:pw').toString('base64')}`);
 });
 
-test('in-cluster: the service account token and CA; the token file is read again once a minute old', async (t) => {
+test('in-cluster: the service account token and CA; both files are read again once a minute old, not per request', async (t) => {
   const sa = mkdtempSync(path.join(dir, 'sa-'));
   writeFileSync(path.join(sa, 'token'), 'first\n');
   writeFileSync(path.join(sa, 'ca.crt'), 'SA CA');
@@ -93,11 +93,14 @@ test('in-cluster: the service account token and CA; the token file is read again
   assert.equal(o.headers.authorization, 'Bearer first');
   assert.equal(String(o.ca), 'SA CA');
   writeFileSync(path.join(sa, 'token'), 'rotated\n');
+  writeFileSync(path.join(sa, 'ca.crt'), 'SA CA 2');
   o = await applied(kc);
   assert.equal(o.headers.authorization, 'Bearer first', 'not read again within the minute');
+  assert.equal(String(o.ca), 'SA CA');
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 61_000 });
   o = await applied(kc);
   assert.equal(o.headers.authorization, 'Bearer rotated');
+  assert.equal(String(o.ca), 'SA CA 2');
 });
 
 test('an exec plugin: run once, its credential kept until it expires', async () => {

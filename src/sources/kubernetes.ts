@@ -12,6 +12,7 @@ import { VersionedMap } from '../store/versioned-map.js';
 
 export { ApiClient, ApiError, type ApiResponse } from './api-client.js';
 import { ApiClient, ApiError } from './api-client.js';
+import { SharedStatuses } from './shared-status.js';
 import { compactEndpointSlice } from './compact-endpoints.js';
 import { Informer, type Raw } from './informer.js';
 import type { KubeConfig } from './kubeconfig.js';
@@ -218,6 +219,8 @@ export class KubernetesSource {
   private readonly log: (msg: string) => void;
   private readonly states = new Map<KindName, KindState>();
   private readonly objects = new Map<string, Resource>();
+  /** The statusUnread kinds' stored statuses, equal ones as one object (./shared-status.ts). */
+  private readonly statuses = new SharedStatuses();
   /** What entries() hands out, by store key: one Entry per object for as long as its spec is unchanged. */
   private readonly current = new Map<string, Entry>();
   /** `current` as versions (store/versioned-map.ts), and what changed in it since the last version. */
@@ -354,7 +357,10 @@ export class KubernetesSource {
 
   private store(key: string, r: Resource, old: Resource | undefined): void {
     const kept = this.current.get(key);
-    if (kept && old && this.statusUnread.has(r.kind as KindName) && sameButStatus(kept.resource, r)) {
+    const unread = this.statusUnread.has(r.kind as KindName);
+    // r is this source's own copy (normalise()), not yet handed out.
+    if (unread && r.status !== undefined) r.status = this.statuses.shared(r.status);
+    if (kept && old && unread && sameButStatus(kept.resource, r)) {
       // The latest copy shares all but metadata and status with the Entry's: a status write
       // answers with the whole object, and keeping both was a second spec per route.
       const k = kept.resource;

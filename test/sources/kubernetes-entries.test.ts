@@ -56,6 +56,25 @@ test('a status-only update keeps the Entry for statusUnread kinds only; get() ha
   assert.notEqual(source.entries().find((e) => e.resource.kind === Kind.HTTPRoute), spec, 'a label change is a change');
 });
 
+test('equal statuses of statusUnread kinds are one object; other kinds keep their own', () => {
+  const source = new Source({ kubeConfig: kc, statusUnread: new Set([Kind.HTTPRoute]) });
+  const status = () => ({ parents: [{ parentRef: { name: 'gw' }, controllerName: 'x', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', lastTransitionTime: '2026-12-02T10:00:00Z' }] }] });
+  for (const n of ['a', 'b']) {
+    source.observe('add', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, n, 1) as never);
+    source.remember(obj(Kind.HTTPRoute, n, 2, { status: status() }));
+  }
+  source.observe('add', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, 'c', 3, { status: status() }) as never);
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => source.get(Kind.HTTPRoute, 'app', n)!.status);
+  assert.deepEqual(a, status());
+  assert.equal(a, b, 'two write echoes');
+  assert.equal(a, c, 'a listed object');
+  source.remember(obj(Kind.HTTPRoute, 'b', 4, { status: { parents: [] } }));
+  assert.deepEqual(source.get(Kind.HTTPRoute, 'app', 'b')!.status, { parents: [] }, 'a different status is its own');
+  assert.equal(source.get(Kind.HTTPRoute, 'app', 'a')!.status, a);
+  for (const n of ['s1', 's2']) source.observe('add', served(Kind.Service), obj(Kind.Service, n, 5, { status: { loadBalancer: {} } }) as never);
+  assert.notEqual(source.get(Kind.Service, 'app', 's1')!.status, source.get(Kind.Service, 'app', 's2')!.status, 'kinds whose status is read are left alone');
+});
+
 test('versionedEntries: a Snapshot from the next version sees exactly the keys that changed', () => {
   const source = new Source({ kubeConfig: kc, statusUnread: new Set([Kind.HTTPRoute]) });
   for (let i = 0; i < 5; i++) source.observe('add', served(Kind.HTTPRoute), obj(Kind.HTTPRoute, `r${i}`, i + 1) as never);

@@ -5,11 +5,13 @@
 // each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
 // reports as the in-process profile.
 //
-//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route] [hosts]
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route|grant] [hosts]
 //
 // service: an annotation on a referenced Service (what translate() does not read); service-port: a
 // port added to and taken from a referenced Service (what it reads); eps-route: an
-// EndpointSlice change, then a route change, alternately (the route change after the slice change).
+// EndpointSlice change, then a route change, alternately (the route change after the slice change);
+// grant: a ReferenceGrant that lets one route reach a Service in another namespace, given and
+// taken back.
 // hosts: each route on a hostname of its own (10,000 virtual hosts on one listener).
 //
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
@@ -42,6 +44,25 @@ const decoder = new DeltaDecoder();
 const metrics = new DataplaneMetrics();
 const options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-stages' };
 
+/** The route and Service of the grant changes, in place before the first load; the grant itself is what changes. */
+const GRANTS_NS = 'grants';
+const grant = (allow: boolean) => ({
+  apiVersion: 'gateway.networking.k8s.io/v1beta1',
+  kind: 'ReferenceGrant',
+  metadata: { name: 'bench-to-grants', namespace: GRANTS_NS },
+  spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: allow ? 'bench' : 'nobody' }], to: [{ group: '', kind: 'Service' }] },
+});
+if (kind === 'grant') {
+  const route = cpAddedRoute('cross-namespace', '/cross-namespace', p.backend);
+  (route.spec as { rules: { backendRefs: Record<string, unknown>[] }[] }).rules[0]!.backendRefs[0]!.namespace = GRANTS_NS;
+  put('grant-route.yaml', [
+    route,
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-a', namespace: GRANTS_NS }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: p.backend, protocol: 'TCP' }] } },
+  ]);
+  put('grant.yaml', [grant(false)]);
+  folder.takeWritten();
+}
+
 const firstState = await loader.load();
 let snapshot = new Snapshot(firstState.byKey ?? firstState.entries);
 let result = inc(snapshot, options);
@@ -60,6 +81,7 @@ for (let i = 0; i < changes; i++) {
   else if (kind === 'service-port')
     put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, ...(i % 2 === 0 ? [{ name: 'admin', port: 9000, protocol: 'TCP' }] : [])] } } : d)));
   else if (kind === 'eps-route' && i % 2 === 0) put('eps-probe.yaml', cpEpsProbe(p, i % 4 !== 0));
+  else if (kind === 'grant') put('grant.yaml', [grant(i % 2 === 0)]);
   else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
   else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend, ownHosts)]);
   await new Promise((r) => setTimeout(r, 20));

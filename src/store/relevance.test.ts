@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import YAML from 'yaml';
 import type { Resource } from '../api/types.js';
 import { translate } from '../translate/index.js';
-import { changeMatters } from './relevance.js';
+import { changeMatters, referenceGrantsKey } from './relevance.js';
 import { Snapshot } from './snapshot.js';
 
 const docs = YAML.parseAllDocuments(`
@@ -59,8 +59,14 @@ test('unreferenced Secrets, Services, slices and ConfigMaps do not', () => {
 
 test('Gateway API objects always matter, and so does everything before a first translation', () => {
   assert.equal(changeMatters(refs, obj('HTTPRoute', 'anything')), true);
-  assert.equal(changeMatters(refs, obj('ReferenceGrant', 'g')), true);
   assert.equal(changeMatters(undefined, obj('Secret', 'unrelated')), true);
+});
+
+test('a ReferenceGrant matters only where a reference into its namespace was checked', () => {
+  assert.equal(changeMatters(refs, obj('ReferenceGrant', 'g')), false, 'no cross-namespace reference in these documents');
+  const asked = new Set([...refs, referenceGrantsKey('backends')]);
+  assert.equal(changeMatters(asked, obj('ReferenceGrant', 'g', { namespace: 'backends' })), true);
+  assert.equal(changeMatters(asked, obj('ReferenceGrant', 'g', { namespace: 'elsewhere' })), false);
 });
 
 test('Ingresses and IngressClasses always matter: they become routes (convert/serve.ts)', () => {

@@ -1,6 +1,7 @@
 // Does a change need a new translation? Gateway API objects always do. Secrets, Services,
 // EndpointSlices, ConfigMaps and Namespaces only when the last translation looked them up
-// (TranslateResult.references): editing a Secret no route or listener names changes nothing.
+// (TranslateResult.references), ReferenceGrants only when it asked about a reference into their
+// namespace: editing a Secret no route or listener names changes nothing.
 // NGINX Gateway Fabric skips rebuilds the same way.
 
 import type { Resource } from '../api/types.js';
@@ -10,7 +11,15 @@ import { keyOf } from './snapshot.js';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** Kinds whose objects the translator only reads when something references them. */
-const REFERENCED_KINDS: ReadonlySet<string> = new Set([Kind.Secret, Kind.Service, Kind.ConfigMap, Kind.Namespace, Kind.EndpointSlice]);
+const REFERENCED_KINDS: ReadonlySet<string> = new Set([Kind.Secret, Kind.Service, Kind.ConfigMap, Kind.Namespace, Kind.EndpointSlice, Kind.ReferenceGrant]);
+
+/**
+ * What a translation notes when it asks whether the ReferenceGrants of `namespace` allow a
+ * reference into it (translate/context.ts): every grant there, as one key. No object is named "*".
+ */
+export function referenceGrantsKey(namespace: string): string {
+  return keyOf(Kind.ReferenceGrant, namespace, '*');
+}
 
 /**
  * True when `changed` (the object before or after the change; call for both when both
@@ -21,6 +30,7 @@ export function changeMatters(references: ReadonlySet<string> | undefined, chang
   if (!references) return true;
   if (!REFERENCED_KINDS.has(changed.kind)) return true;
   const ns = changed.metadata?.namespace ?? 'default';
+  if (changed.kind === Kind.ReferenceGrant) return references.has(referenceGrantsKey(ns));
   if (changed.kind === Kind.EndpointSlice) {
     const svc = changed.metadata?.labels?.[SERVICE_NAME_LABEL];
     return typeof svc === 'string' && references.has(keyOf(Kind.Service, ns, svc));

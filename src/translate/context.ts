@@ -5,6 +5,7 @@ import type { EndpointSlice, LabelSelector, Namespace, ObjectMeta, ReferenceGran
 import { arr, obj, strs } from './util.js';
 import { DEFAULT_CONTROLLER_NAME, INGRESS_GENERATED_LABEL, Kind } from '../api/names.js';
 import { keyOf, type Snapshot } from '../store/snapshot.js';
+import { referenceGrantsKey } from '../store/relevance.js';
 import type { TranslateOptions } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -33,7 +34,7 @@ export class Context {
   readonly mergedGatewayClasses: ReadonlySet<string>;
   /** Seed of the session persistence keys (TranslateOptions.sessionSeed, translate/session.ts). */
   readonly sessionSeed: string;
-  private readonly grantsByNamespace = new Map<string, ReferenceGrant[]>();
+  private grantsByNamespace = new Map<string, ReferenceGrant[]>();
   private readonly slicesByService = new Map<string, EndpointSlice[]>();
 
   constructor(
@@ -48,12 +49,7 @@ export class Context {
     this.perGateway = options.dataPlanes === 'per-gateway';
     this.mergedGatewayClasses = (this.perGateway && options.mergedGatewayClasses) || new Set();
     this.sessionSeed = options.sessionSeed ?? '';
-    for (const g of snapshot.list<ReferenceGrant>(Kind.ReferenceGrant)) {
-      const ns = g.metadata.namespace ?? 'default';
-      let list = this.grantsByNamespace.get(ns);
-      if (!list) this.grantsByNamespace.set(ns, (list = []));
-      list.push(g);
-    }
+    this.indexGrants();
     for (const s of snapshot.list<EndpointSlice>(Kind.EndpointSlice)) {
       const svc = obj<Record<string, string>>(s.metadata?.labels)[SERVICE_NAME_LABEL];
       if (typeof svc !== 'string') continue;
@@ -109,6 +105,17 @@ export class Context {
     else this.slicesByService.delete(service);
   }
 
+  /** A kept translation state's Context moved to a snapshot in which ReferenceGrants changed (incremental.ts). */
+  indexGrants(): void {
+    this.grantsByNamespace = new Map();
+    for (const g of this.snapshot.list<ReferenceGrant>(Kind.ReferenceGrant)) {
+      const ns = g.metadata.namespace ?? 'default';
+      let list = this.grantsByNamespace.get(ns);
+      if (!list) this.grantsByNamespace.set(ns, (list = []));
+      list.push(g);
+    }
+  }
+
   endpointSlices(namespace: string, service: string): readonly EndpointSlice[] {
     // Slices are found through their Service's name label, so the Service key stands for them.
     this.note(keyOf(Kind.Service, namespace, service));
@@ -118,6 +125,8 @@ export class Context {
   /** Same-namespace references are always allowed; others need a ReferenceGrant in the target namespace. */
   referenceAllowed(from: RefFrom, to: RefTo): boolean {
     if (from.namespace === to.namespace) return true;
+    // Whoever asked reads every grant of that namespace: a change to any of them reaches it.
+    this.note(referenceGrantsKey(to.namespace));
     for (const g of this.grantsByNamespace.get(to.namespace) ?? []) {
       const spec = g.spec;
       const fromOk = arr<ReferenceGrantSpec['from'][number]>(spec?.from).some(

@@ -1,8 +1,8 @@
 // translate() kept warm between snapshots. Each call compares the new snapshot with the one
 // the previous result came from (entries by store key, by identity: sources reuse the Entry of
 // an object that did not change) and does the least that gives the same result:
-//   - nothing changed, or only Secrets/Services/ConfigMaps/Namespaces/EndpointSlices the last
-//     translation never looked up (store/relevance.ts, NGINX Gateway Fabric's IsReferenced), or
+//   - nothing changed, or only Secrets/Services/ConfigMaps/Namespaces/EndpointSlices/
+//     ReferenceGrants the last translation never looked up (store/relevance.ts, NGINX Gateway Fabric's IsReferenced), or
 //     fields of a Service/Namespace/ConfigMap it does not read (READ): the previous result, as is;
 //   - only EndpointSlices changed: the previous result with the endpoints of the clusters
 //     those slices feed recomputed (endpointsFor, as translate does), every other cluster,
@@ -13,8 +13,9 @@
 //   - only Gateways, ListenerSets, GatewayClasses or Secrets changed, and no route's attachment
 //     can have changed (./splice-world.ts): the Gateways built again, every route's result kept;
 //   - referenced Services or Namespaces changed what translate() reads of them (ports, type,
-//     existence; labels), and no Gateway, ListenerSet or policy looked them up: the routes that did,
-//     spliced as if they had changed (routesReading), a Service's clusters resolved anew;
+//     existence; labels), or ReferenceGrants of a namespace a cross-namespace reference was checked
+//     against, and no Gateway, ListenerSet or policy looked them up: the routes that did, spliced
+//     as if they had changed (routesReading), a Service's clusters resolved anew;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -27,7 +28,7 @@
 import { Kind } from '../api/names.js';
 import type { EndpointSlice, Resource, Service, ServicePort } from '../api/types.js';
 import type { Cluster } from '../ir/types.js';
-import { changeMatters } from '../store/relevance.js';
+import { changeMatters, referenceGrantsKey } from '../store/relevance.js';
 import { keyOf, type Entry, type Snapshot } from '../store/snapshot.js';
 import { endpointsFor } from './backends.js';
 import { SERVICE_NAME_LABEL } from './context.js';
@@ -170,6 +171,7 @@ const READ: Partial<Record<string, (r: Resource) => unknown[]>> = {
   },
   [Kind.Namespace]: (r) => [r.metadata?.labels],
   [Kind.ConfigMap]: (r) => [(r as unknown as { data?: Record<string, unknown> }).data?.['ca.crt']],
+  [Kind.ReferenceGrant]: (r) => [r.metadata?.namespace, (r as { spec?: unknown }).spec],
 };
 
 /** `before` and `after` (one object, both present) read the same to translate(). */
@@ -187,9 +189,11 @@ function readsSame(before: Resource, after: Resource): boolean {
  * route change was a full translate(): at 10,000 routes ~250 ms instead of ~5, after every
  * EndpointSlice update. False when a cluster cannot be matched (the state must then be dropped).
  */
-function advance(state: TranslateState, snapshot: Snapshot, sliceServices: ReadonlySet<string>, services: ReadonlySet<string>, slices: ReadonlyMap<string, EndpointSlice[]>, ir?: TranslateResult['ir']): boolean {
+function advance(state: TranslateState, snapshot: Snapshot, sliceServices: ReadonlySet<string>, services: ReadonlySet<string>, slices: ReadonlyMap<string, EndpointSlice[]>, ir?: TranslateResult['ir'], grants = false): boolean {
   for (const s of sliceServices) state.ctx.replaceSlices(s, slices.get(s) ?? []);
   state.ctx.snapshot = snapshot;
+  // The Context indexes the grants once; a later route's lookup must see the new ones, asked before or not.
+  if (grants) state.ctx.indexGrants();
   if (services.size === 0) return true;
   for (const [name, c] of state.clusters.byName) {
     const fresh = withEndpoints(name, c, snapshot, services, slices);
@@ -259,6 +263,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     sliceServices: ReadonlySet<string>,
     services: ReadonlySet<string>,
     changedLookups: readonly string[],
+    grants: boolean,
   ): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
@@ -266,8 +271,9 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     try {
       // The slices that changed in the same batch, looked up or not (a changed route may be the first
       // to: its new Service and slices): the IR built below takes its clusters from the state's.
-      if (!advance(state, snapshot, sliceServices, services, slicesOf(snapshot, sliceServices))) return undefined;
-      for (const k of changedLookups) if (k.startsWith(`${Kind.Service}/`)) state.clusters.forget(k); // store keys: keyOf()
+      if (!advance(state, snapshot, sliceServices, services, slicesOf(snapshot, sliceServices), undefined, grants)) return undefined;
+      // Store keys (keyOf()); the backend answers that read them are asked again.
+      for (const k of changedLookups) if (k.startsWith(`${Kind.Service}/`) || k.startsWith(`${Kind.ReferenceGrant}/`)) state.clusters.forget(k);
       let result: TranslateResult | undefined = last.result;
       if (world) result = spliceWorld(state, result, snapshot, options);
       if (result && (changes.length > 0 || l4)) result = spliceHTTPRoutes(state, result, changes, l4 ? snapshot : undefined);
@@ -291,9 +297,11 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     let others = false;
     let world = false;
     let l4 = false;
+    /** A ReferenceGrant changed (the kept Context indexes them anew), whether a lookup reached it or not. */
+    let grants = false;
     /** Services whose slices changed, looked up by the last translation or not. */
     const sliceServices = new Set<string>();
-    /** Store keys of referenced Services and Namespaces that changed what translate() reads of them. */
+    /** Store keys of referenced Services and Namespaces that changed what translate() reads of them, and referenceGrantsKey() of namespaces whose grants changed. */
     const changedLookups: string[] = [];
     // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
     const changed = snapshot.delta?.from === last.entries ? snapshot.delta.keys : changedKeys(last.entries, entries);
@@ -303,11 +311,13 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       // The same object under a new Entry: only its origin moved (a line added above it in its file).
       if (before === after) continue;
       const kind = (before ?? after)!.kind;
+      if (kind === Kind.ReferenceGrant) grants = true;
       if (kind === Kind.EndpointSlice) for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) sliceServices.add(svc);
       const matters = (before !== undefined && changeMatters(references, before)) || (after !== undefined && changeMatters(references, after));
       // The kept state still holds how it resolved a Service no route names any more (Clusters' memo):
       // a route that names it again must not get that answer.
       if (!matters && kind === Kind.Service) last.state?.clusters.forget(k);
+      if (!matters && kind === Kind.ReferenceGrant) last.state?.clusters.forget(referenceGrantsKey((before ?? after)!.metadata.namespace ?? 'default'));
       if (!matters || (before !== undefined && after !== undefined && readsSame(before, after))) continue;
       if (SPLICED_ROUTE_KINDS.has(kind)) routes.push({ key: k, before, after });
       else if (L4_ROUTE_KINDS.has(kind)) l4 = true;
@@ -315,7 +325,10 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;
       else if (kind === Kind.Service || kind === Kind.Namespace) changedLookups.push(k);
-      else others = true;
+      else if (kind === Kind.ReferenceGrant) {
+        const key = referenceGrantsKey((before ?? after)!.metadata.namespace ?? 'default');
+        if (!changedLookups.includes(key)) changedLookups.push(key);
+      } else others = true;
     }
     if (others) return translateFull(snapshot, options);
     if (changedLookups.length > 0) {
@@ -325,7 +338,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     }
     const routed = routes.length > 0 || l4;
     if (world || routed || changedLookups.length > 0) {
-      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups);
+      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups, grants);
       if (!result) return translateFull(snapshot, options);
       if (world) stats.worldSpliced++;
       if (changedLookups.length > 0) stats.lookupsSpliced++;
@@ -336,7 +349,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const slices = slicesOf(snapshot, sliceServices);
     if (services.size === 0) {
       stats.unchanged++;
-      if (last.state && changed.length > 0) advance(last.state, snapshot, sliceServices, NONE, slices);
+      if (last.state && changed.length > 0) advance(last.state, snapshot, sliceServices, NONE, slices, undefined, grants);
       last = { entries, options, result: last.result, state: last.state };
       return last.result;
     }
@@ -349,7 +362,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     if (!patched) return translateFull(snapshot, options);
     stats.endpointsOnly++;
     // The kept state's clusters get the new endpoints too, or a later splice would bring the old ones back.
-    const state = last.state && advance(last.state, snapshot, sliceServices, services, slices, patched.ir) ? last.state : undefined;
+    const state = last.state && advance(last.state, snapshot, sliceServices, services, slices, patched.ir, grants) ? last.state : undefined;
     last = { entries, options, result: patched, state };
     return patched;
   };

@@ -1,4 +1,4 @@
-// What translate() reads of a Service, a Namespace and a ConfigMap (translate/incremental.ts READ):
+// What translate() reads of a Service, a Namespace, a ConfigMap and a ReferenceGrant (translate/incremental.ts READ):
 // an edit to any other field of a referenced one keeps the last result (no full translate()), an
 // edit to a field it reads translates again (in full, or by the splice of the routes that looked it
 // up). Both must equal a full translate() of the same
@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '../../src/api/types.js';
 import { keyOf, Snapshot, type Entry } from '../../src/store/snapshot.js';
+import { referenceGrantsKey } from '../../src/store/relevance.js';
 import { translate } from '../../src/translate/index.js';
 import { incrementalTranslate } from '../../src/translate/incremental.js';
 import { load } from './golden-input.js';
@@ -21,7 +22,8 @@ type Edit = (r: Resource & Record<string, any>) => void;
 const annotate: Edit = (r) => void (r.metadata.annotations = { ...(r.metadata.annotations ?? {}), 'deploy/revision': '2' });
 
 /** `via`: how the read edit is translated again (a Service or ConfigMap a policy looked up: in full; a Namespace only routes looked up: their splice). */
-const cases: { golden: string; kind: string; name: string; namespace?: string; unread: Edit[]; read: Edit; via: 'full' | 'lookupsSpliced' }[] = [
+/** `looked`: the key the translation notes for it, when not its store key (a ReferenceGrant: all grants of its namespace). */
+const cases: { golden: string; kind: string; name: string; namespace?: string; looked?: string; unread: Edit[]; read: Edit; via: 'full' | 'lookupsSpliced' }[] = [
   {
     golden: 'backendtlspolicy-configmap-ca',
     kind: 'Service',
@@ -39,6 +41,17 @@ const cases: { golden: string; kind: string; name: string; namespace?: string; u
     unread: [annotate, (r) => void (r.data = { ...r.data, 'other.pem': 'x' })],
     read: (r) => void (r.data = { 'ca.crt': 'not a certificate' }),
     via: 'full',
+  },
+  {
+    golden: 'allowedroutes-selector',
+    kind: 'ReferenceGrant',
+    name: 'routes-to-foo',
+    namespace: 'default',
+    looked: referenceGrantsKey('default'),
+    unread: [annotate, (r) => void (r.metadata.labels = { team: 'x' })],
+    // HTTPRoutes from apps may no longer reach foo: only the routes that asked are translated again.
+    read: (r) => void r.spec.from.splice(0, 1),
+    via: 'lookupsSpliced',
   },
   {
     golden: 'allowedroutes-selector',
@@ -60,7 +73,7 @@ for (const c of cases) {
     const inc = incrementalTranslate(translate);
     let snapshot = new Snapshot([...entries.values()]);
     const first = inc(snapshot, input.options);
-    assert.ok(first.references?.includes(keyOf(c.kind, c.namespace, c.name)), `the case looks ${c.name} up`);
+    assert.ok(first.references?.includes(c.looked ?? keyOf(c.kind, c.namespace, c.name)), `the case looks ${c.name} up`);
     const step = (edit: Edit) => {
       const r = structuredClone(entries.get(key)!.resource) as Resource & Record<string, any>;
       edit(r);

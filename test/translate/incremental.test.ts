@@ -263,6 +263,24 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
   }
   if (choice === 20) {
     const grants = ofKind('ReferenceGrant');
+    const k = r.int(4);
+    if (k === 0) {
+      // A new grant: HTTPRoutes of one namespace to the Services of another.
+      const ns = r.pick(['default', 'other', 'apps']);
+      const x = {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        metadata: { name: `grant-${step}`, namespace: ns },
+        spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: r.pick(['default', 'other', 'apps']) }], to: [{ group: '', kind: 'Service' }] },
+      } as unknown as Resource;
+      put(x);
+      return `add ReferenceGrant ${ns}/grant-${step}`;
+    }
+    if (k === 1 && grants.length) {
+      const x = r.pick(grants);
+      del(x);
+      return `delete ReferenceGrant ${meta(x).namespace}/${meta(x).name}`;
+    }
     if (grants.length) {
       const x = clone(r.pick(grants));
       const from = (specOf(x).from ?? []) as Spec[];
@@ -350,7 +368,7 @@ const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grantSpliced: 0, grantUnchanged: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -365,6 +383,8 @@ test('incremental translation equals a full translate() after every random chang
     let previous: Snapshot | undefined;
     let spliced = 0;
     let world = 0;
+    let lookups = 0;
+    let unchanged = 0;
     for (let step = 0; step <= STEPS; step++) {
       if (step > 0) done.push(mutate(entries, r, step));
       // Half the time patched from the previous snapshot, as portico run and the controller build them (its delta is then what changed).
@@ -379,6 +399,12 @@ test('incremental translation equals a full translate() after every random chang
       if (inc.stats.routesSpliced > spliced && / (TLSRoute|TCPRoute|UDPRoute) /.test(done.at(-1) ?? '')) totals.l4Spliced++;
       if (inc.stats.worldSpliced > world && L4_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.worldL4Spliced++;
       if (inc.stats.worldSpliced > world && inc.stats.routesSpliced > spliced) totals.bothSpliced++;
+      if (/ ReferenceGrant /.test(done.at(-1) ?? '')) {
+        if (inc.stats.lookupsSpliced > lookups) totals.grantSpliced++;
+        if (inc.stats.unchanged > unchanged) totals.grantUnchanged++;
+      }
+      lookups = inc.stats.lookupsSpliced;
+      unchanged = inc.stats.unchanged;
       world = inc.stats.worldSpliced;
       if (inc.stats.routesSpliced > spliced && POLICY_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.policySpliced++;
       spliced = inc.stats.routesSpliced;
@@ -397,6 +423,8 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.routesSpliced > 100, `HTTPRoute splice taken ${totals.routesSpliced} times`);
   assert.ok(totals.worldSpliced > 20, `Gateway/Secret splice taken ${totals.worldSpliced} times`);
   assert.ok(totals.lookupsSpliced > 5, `Service/Namespace splice taken ${totals.lookupsSpliced} times`);
+  assert.ok(totals.grantSpliced > 3, `ReferenceGrant change spliced as the routes that asked ${totals.grantSpliced} times`);
+  assert.ok(totals.grantUnchanged > 5, `ReferenceGrant change nothing asked about kept the result ${totals.grantUnchanged} times`);
   assert.ok(totals.grpcSpliced > 10, `GRPCRoute splice taken ${totals.grpcSpliced} times`);
   assert.ok(totals.l4Spliced > 10, `TLSRoute/TCPRoute/UDPRoute splice taken ${totals.l4Spliced} times`);
   assert.ok(totals.worldL4Spliced > 10, `Gateway/Secret splice beside L4 routes taken ${totals.worldL4Spliced} times`);

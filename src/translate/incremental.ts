@@ -2,8 +2,9 @@
 // the previous result came from (entries by store key, by identity: sources reuse the Entry of
 // an object that did not change) and does the least that gives the same result:
 //   - nothing changed, or only Secrets/Services/ConfigMaps/Namespaces/EndpointSlices/
-//     ReferenceGrants the last translation never looked up (store/relevance.ts, NGINX Gateway Fabric's IsReferenced), or
-//     fields of a Service/Namespace/ConfigMap it does not read (READ): the previous result, as is;
+//     ReferenceGrants the last translation never looked up (store/relevance.ts, NGINX Gateway
+//     Fabric's IsReferenced), or fields of a Service/Namespace/ConfigMap/ReferenceGrant it does
+//     not read (READ): the previous result, as is;
 //   - only EndpointSlices changed: the previous result with the endpoints of the clusters
 //     those slices feed recomputed (endpointsFor, as translate does), every other cluster,
 //     listener and status shared, not copied. No route is translated again;

@@ -296,13 +296,21 @@ export class KubernetesSource {
    * and timestamps (~5 MB). Dropped once a burst pauses, so it never holds strings of objects long gone.
    */
   private writeStrings(): Map<string, string> {
-    if (!this.burst) this.burst = { strings: new Map() };
-    clearTimeout(this.burst.timer);
-    this.burst.timer = setTimeout(() => (this.burst = undefined), 1000);
-    this.burst.timer.unref();
+    const now = Date.now();
+    if (!this.burst) {
+      // One timer per burst, not one per event: it looks again until a second passed unused.
+      const burst = (this.burst = { strings: new Map<string, string>(), last: now });
+      const check = (): void => {
+        const idle = Date.now() - burst.last;
+        if (idle >= 1000) this.burst = undefined;
+        else setTimeout(check, 1000 - idle).unref();
+      };
+      setTimeout(check, 1000).unref();
+    }
+    this.burst.last = now;
     return this.burst.strings;
   }
-  private burst?: { strings: Map<string, string>; timer?: NodeJS.Timeout };
+  private burst?: { strings: Map<string, string>; last: number };
 
   /** Replaces the cached copy (used after a status write so readers see it before the watch echoes it). */
   remember(resource: Resource): void {

@@ -84,6 +84,27 @@ wait "$tlsp" || true
 if [[ $mode == baseline ]]; then
   node "$HERE/report.mjs" --baseline --out "$WORK" --label "$label; baseline run, no bar" h2c="$WORK/h2c.junit.xml" tls="$WORK/tls.junit.xml"
 else
-  node "$HERE/report.mjs" --bar "$BAR" --expected "$HERE/expected-failures.txt" --out "$WORK" --label "$label" \
-    h2c="$WORK/h2c.junit.xml" tls="$WORK/tls.junit.xml"
+  report() {
+    node "$HERE/report.mjs" --bar "$BAR" --expected "$HERE/expected-failures.txt" --out "$WORK" --label "$label" \
+      "$@" h2c="$WORK/h2c.junit.xml" tls="$WORK/tls.junit.xml"
+  }
+  # An unexpected failure is run once more on its own (at most three per listener, as conformance
+  # does with a failed test): one that passes then is reported FLAKY, one that fails again fails the run.
+  if first="$(report)"; then
+    echo "$first"
+  else
+    again=()
+    for listener in h2c tls; do
+      flags=(); [[ $listener == tls ]] && flags=(-t -k)
+      port=$H2C_PORT; [[ $listener == tls ]] && port=$TLS_PORT
+      mapfile -t ids < "$WORK/unexpected-$listener.txt"
+      (( ${#ids[@]} >= 1 && ${#ids[@]} <= 3 )) || continue
+      for id in "${ids[@]}"; do
+        junit="$WORK/again-$listener-${id//\//_}.junit.xml"
+        timeout 30 "$H2SPEC" -h 127.0.0.1 -p "$port" "${flags[@]}" -j "$junit" "$id" >>"$WORK/again.txt" 2>&1 || true
+        [[ -s $junit ]] && again+=(--again "$listener:$id=$junit")
+      done
+    done
+    report "${again[@]}"
+  fi
 fi

@@ -6,6 +6,17 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// glibc reads its malloc settings once, when the process is exec'd: a long-running command
+// started without them (by hand, `npm start`) execs itself once more with them, as the image's
+// ENV and the worker processes have them. Values kept equal to MALLOC_ENV in
+// src/dataplane/heap-flags.ts (which says why; its test checks this file). A value set wins.
+const MALLOC_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' };
+const LONG_RUNNING = new Set(['run', 'controller', 'dataplane']);
+const missing = Object.entries(MALLOC_ENV).filter(([k]) => process.env[k] === undefined);
+if (missing.length && LONG_RUNNING.has(process.argv[2]) && typeof process.execve === 'function') {
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, ...Object.fromEntries(missing) });
+}
+
 const dist = new URL('../dist/cli/main.js', import.meta.url);
 const src = new URL('../src/cli/main.ts', import.meta.url);
 const srcDir = fileURLToPath(new URL('../src/', import.meta.url));

@@ -159,7 +159,7 @@ created="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 # Ports as in the Dockerfile and deploy/: 80 and 443 for listeners, 9091 for --health.
 bh config \
   --user "$UID_GID:$UID_GID" --workingdir /app \
-  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_ENV=production --env MALLOC_ARENA_MAX=1 \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_ENV=production --env MALLOC_ARENA_MAX=1 --env MALLOC_MMAP_THRESHOLD_=131072 \
   --entrypoint '["node","--max-semi-space-size=16","/app/bin/portico.js"]' --cmd controller \
   --port 80/tcp --port 443/tcp --port 9091/tcp \
   --label org.opencontainers.image.title=portico \

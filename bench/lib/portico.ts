@@ -8,16 +8,16 @@ import type { BenchContext } from './context.js';
 import { scenarioManifests } from './manifests.js';
 import { run, startProcess, waitForPort, type Managed } from './proc.js';
 import type { Scenario } from './scenarios.js';
-import { MALLOC_ARENA_MAX, SEMI_SPACE_FLAG } from '../../src/dataplane/heap-flags.js';
+import { mallocEnv, SEMI_SPACE_FLAG } from '../../src/dataplane/heap-flags.js';
 
 export interface PorticoCommand {
   cmd: string;
   args: string[];
-  /** The environment the image gives Portico (src/dataplane/heap-flags.ts: one malloc arena). */
+  /** The environment the image gives Portico (src/dataplane/heap-flags.ts: glibc's malloc settings). */
   env: NodeJS.ProcessEnv;
 }
 
-const env: NodeJS.ProcessEnv = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? MALLOC_ARENA_MAX };
+const env: NodeJS.ProcessEnv = { ...process.env, ...mallocEnv() };
 
 /**
  * Resolves how to start Portico. `override` ("node bin/portico.js") skips the build.

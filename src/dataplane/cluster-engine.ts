@@ -15,7 +15,7 @@ import type { ApplyResult, Engine, EngineOptions, UnboundPort } from './engine-a
 import { DataplaneMetrics } from '../observability/metrics/dataplane.js';
 import { merge } from '../observability/metrics/exposition.js';
 import type { Snapshot } from '../observability/metrics/registry.js';
-import { releaseMemoryWhenQuiet, workerEnv, workerExecArgv } from './heap-flags.js';
+import { mallocEnv, releaseMemoryWhenQuiet, workerExecArgv } from './heap-flags.js';
 
 /** Families the primary owns (one count per config, not per worker). */
 const PRIMARY_FAMILIES = new Set(['portico_dataplane_applies_total', 'portico_dataplane_apply_duration_seconds', 'portico_dataplane_last_apply_timestamp_seconds']);
@@ -73,7 +73,7 @@ export class ClusterEngine implements Engine {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: workerScript(), execArgv: workerExecArgv(process.execArgv), silent: false });
     const opts = { ...options, accessLog: undefined, hasAccessLog: options.accessLog !== undefined };
-    this.env = { PORTICO_ENGINE_OPTIONS: JSON.stringify(opts), ...workerEnv() };
+    this.env = { PORTICO_ENGINE_OPTIONS: JSON.stringify(opts), ...mallocEnv() };
     const readies: Promise<void>[] = [];
     for (let i = 0; i < n; i++) readies.push(this.spawn());
     this.ready = Promise.all(readies).then(() => undefined);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { lastResortGc, MALLOC_ARENA_MAX, releaseMemoryWhenQuiet, SEMI_SPACE_FLAG, workerEnv, workerExecArgv } from './heap-flags.js';
+import { lastResortGc, MALLOC_ENV, mallocEnv, releaseMemoryWhenQuiet, SEMI_SPACE_FLAG, workerExecArgv } from './heap-flags.js';
 
 test('workers get the semi-space bound unless the command line or NODE_OPTIONS already sets one', () => {
   assert.deepEqual(workerExecArgv(['--import', 'tsx'], ''), ['--import', 'tsx', SEMI_SPACE_FLAG]);
@@ -17,9 +18,11 @@ test('the last-resort GC is reachable without --expose-gc, and gc stays hidden f
   if (!process.execArgv.includes('--expose-gc')) assert.equal((globalThis as { gc?: unknown }).gc, undefined);
 });
 
-test('workers get one malloc arena unless the user chose a number', () => {
-  assert.deepEqual(workerEnv({}), { MALLOC_ARENA_MAX });
-  assert.deepEqual(workerEnv({ MALLOC_ARENA_MAX: '4' }), {});
+test('the malloc settings a process lacks: none the user set', () => {
+  assert.deepEqual(mallocEnv({}), { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' });
+  assert.deepEqual(mallocEnv({}), MALLOC_ENV);
+  assert.deepEqual(mallocEnv({ MALLOC_ARENA_MAX: '4' }), { MALLOC_MMAP_THRESHOLD_: '131072' });
+  assert.deepEqual(mallocEnv({ MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '0' }), {});
 });
 
 test('the last-resort GC runs once changes are quiet, and again only after the process grew by the threshold', async () => {
@@ -48,4 +51,11 @@ test('the last-resort GC runs once changes are quiet, and again only after the p
   change(0);
   await quiet();
   assert.equal(runs, 2);
+});
+
+test('bin/portico.js execs a long-running command with the same malloc settings', () => {
+  const bin = readFileSync(new URL('../../bin/portico.js', import.meta.url), 'utf8');
+  const m = /const MALLOC_ENV = (\{[^}]*\});/.exec(bin);
+  assert.ok(m, 'bin/portico.js declares MALLOC_ENV');
+  assert.deepEqual(JSON.parse(m[1]!.replace(/'/g, '"').replace(/(\w+):/g, '"$1":')), MALLOC_ENV);
 });

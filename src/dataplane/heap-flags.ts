@@ -19,20 +19,27 @@ export function workerExecArgv(execArgv: readonly string[], nodeOptions = proces
   return execArgv.some(set) || set(nodeOptions) ? [...execArgv] : [...execArgv, SEMI_SPACE_FLAG];
 }
 
-// glibc's malloc gives each thread that contends for it an arena of its own (up to 8 per core:
-// V8's GC and compiler threads, libuv's pool) and keeps what was freed into them resident. After
-// 300 add/delete cycles of 1,000 routes the three processes held ~45 MiB more than before (+20%),
-// nearly all of it in those arenas, with the V8 heaps back where they started. With one arena the
-// same run grew 10% and started 9 MiB smaller. Set where each process is exec'd (glibc reads it
-// once, at start): workers here (workerEnv), the image's ENV for the controller and data-plane pods
-// (Dockerfile, hack/image.sh), and the bench's launcher for its primary. A primary started by hand
-// (`node bin/portico.js`) keeps glibc's default unless MALLOC_ARENA_MAX=1 is in its environment.
-// A value set by the user wins.
-export const MALLOC_ARENA_MAX = '1';
+// glibc's malloc, set where each process is exec'd (glibc reads its environment once, at start):
+// workers (cluster-engine.ts), the image's ENV for the controller and data-plane pods (Dockerfile,
+// hack/image.sh), the bench's launcher, and bin/portico.js, which execs itself once with them for
+// the long-running commands when they are missing. A value set by the user wins.
+//
+// - MALLOC_ARENA_MAX=1. glibc gives each thread that contends for malloc an arena of its own (up
+//   to 8 per core: V8's GC and compiler threads, libuv's pool) and keeps what was freed into them
+//   resident. After 300 add/delete cycles of 1,000 routes the three processes held ~45 MiB more
+//   than before (+20%), nearly all of it in those arenas, with the V8 heaps back where they
+//   started. With one arena the same run grew 10% and started 9 MiB smaller.
+// - MALLOC_MMAP_THRESHOLD_=131072. A block this large or larger is its own mapping, unmapped when
+//   freed. By default glibc raises that bound to the size of each such block freed (up to 32 MB),
+//   so after the primary sent a 10,000-route IR to its workers (a ~10 MB IPC write each) every
+//   later block under that size came from the heap, and the heap never shrank past the ones still
+//   live: the primary's heap stayed at 40 MB, 13 MB with the bound fixed (RSS 168 -> 142 MiB;
+//   bench/results/2026-12-02-malloc.md). A fixed bound also keeps glibc's trim threshold at 128 KiB.
+export const MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' };
 
-/** Environment a worker process adds to the primary's. */
-export function workerEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX } : {};
+/** The malloc settings `env` lacks (none when the user set each). */
+export function mallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(MALLOC_ENV).filter(([k]) => env[k] === undefined));
 }
 
 // Freed pages are a second matter. After a burst of configuration work (loading manifests,

@@ -26,6 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
 import { BACKENDS, startBackends, type Echo, type RunningBackends } from '../../examples/backends.js';
+import { MALLOC_ENV } from '../../src/dataplane/heap-flags.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const ENABLED = process.env.PORTICO_IMAGE_TEST === '1';
@@ -202,7 +203,8 @@ describe('npm run image: the OCI archive', { skip: !ENABLED && 'PORTICO_IMAGE_TE
     assert.deepEqual(c.Cmd, ['controller']);
     assert.equal(c.WorkingDir, '/app');
     assert.ok(c.Env!.includes('NODE_ENV=production'));
-    assert.ok(c.Env!.includes('MALLOC_ARENA_MAX=1'), 'one malloc arena per process (src/dataplane/heap-flags.ts)');
+    // glibc's malloc settings for every process (src/dataplane/heap-flags.ts MALLOC_ENV).
+    for (const [k, v] of Object.entries(MALLOC_ENV)) assert.ok(c.Env!.includes(`${k}=${v}`), `${k}=${v}`);
     assert.deepEqual(Object.keys(c.ExposedPorts ?? {}).sort(), ['443/tcp', '80/tcp', '9091/tcp']);
     assert.equal(c.Labels!['org.opencontainers.image.version'], pkg.version);
     assert.equal(c.Labels!['org.opencontainers.image.title'], 'portico');

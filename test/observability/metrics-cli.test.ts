@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { start, webAppManifests, type Running } from '../e2e/cli.js';
 import { echoBackend, freePort, type Backend } from '../dataplane/helpers.js';
 import { families, parse, promtool, sum } from './metrics-helpers.js';
+import { MALLOC_ENV } from '../../src/dataplane/heap-flags.js';
 
 /** VmRSS of a process and its descendants, in bytes. */
 function treeRssBytes(pid: number): number {
@@ -84,10 +85,14 @@ describe('metrics: portico run', () => {
     assert.ok(sum(S, 'process_resident_memory_bytes') > sum(S, 'nodejs_heap_size_used_bytes'));
     assert.ok(sum(S, 'nodejs_heap_size_total_bytes') >= sum(S, 'nodejs_heap_size_used_bytes'));
     assert.ok(sum(S, 'process_cpu_seconds_total') > 0);
-    // Each worker is exec'd with one malloc arena (src/dataplane/heap-flags.ts workerEnv).
+    // The primary (bin/portico.js execs itself) and each worker run with glibc's malloc settings
+    // (src/dataplane/heap-flags.ts MALLOC_ENV), unless this test's environment sets its own.
     const workers = readFileSync(`/proc/${run.child.pid}/task/${run.child.pid}/children`, 'utf8').split(' ').filter(Boolean);
     assert.equal(workers.length, 2);
-    for (const w of workers) assert.ok(readFileSync(`/proc/${w}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'), `worker ${w}`);
+    for (const pid of [run.child.pid!, ...workers]) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      for (const [k, v] of Object.entries(MALLOC_ENV)) assert.ok(environ.includes(`${k}=${process.env[k] ?? v}`), `${k} in process ${pid}`);
+    }
     const r = promtool(text);
     if (r) assert.equal(r.output.trim() + `rc=${r.code}`, 'rc=0');
   });

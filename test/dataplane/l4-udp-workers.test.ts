@@ -1,40 +1,28 @@
-// UDP in a multi-process engine: one client's datagrams must stay one session (one upstream
-// source port at the backend) even though several workers serve the port.
+// UDP with worker processes: each binds a socket of its own with SO_REUSEPORT, and the kernel keeps
+// a client's datagrams on one socket (it picks by addresses and ports), so one client's session is
+// one upstream socket (one source port at the backend), while several clients spread
+// (src/dataplane/l4/udp.ts). Sharing the primary's socket split a session over the workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import cluster, { type Worker } from 'node:cluster';
-import { freePort, udpAsk, udpClient, udpEcho } from '../fixtures/l4.js';
+import { createEngine } from '../../src/dataplane/engine.js';
+import { cluster, clustersOf, freePort, l4Port, to, udpAsk, udpClient, udpEcho } from '../fixtures/l4.js';
 
-test('with numbered workers, a client session stays on one upstream socket', async () => {
+test('two workers: a client session stays on one upstream socket, every client is answered', async () => {
   const echo = await udpEcho('u');
   const port = await freePort('udp');
-  cluster.setupPrimary({ exec: new URL('../fixtures/udp-worker.ts', import.meta.url).pathname, execArgv: ['--import', 'tsx'] });
-  const workers: Worker[] = [];
-  const c = await udpClient();
+  const engine = createEngine({ workers: 2 });
+  const clients = await Promise.all(Array.from({ length: 8 }, () => udpClient()));
   try {
-    for (let i = 0; i < 2; i++) {
-      const w = cluster.fork({ PORTICO_WORKER_INDEX: String(i), UDP_TEST_CONFIG: JSON.stringify({ port, backend: echo.port }) });
-      workers.push(w);
-      await new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('exit', (code) => reject(new Error(`worker ${i} exited ${code}`)));
-      });
-    }
-    for (let i = 0; i < 30; i++) assert.equal(await udpAsk(c, port, `m${i}`), `u:m${i}`);
+    const r = await engine.apply({ ports: [l4Port('UDP', port, [to('u')])], clusters: clustersOf(cluster('u', [echo.port], 'udp')) });
+    assert.deepEqual(r.unbound, [], 'both workers bound the port');
+    for (let i = 0; i < 30; i++) assert.equal(await udpAsk(clients[0]!, port, `m${i}`), `u:m${i}`);
     assert.equal(echo.seen.length, 1, `backend saw source ports ${echo.seen.join(', ')}`);
+    for (const [k, c] of clients.entries()) for (let i = 0; i < 3; i++) assert.equal(await udpAsk(c, port, `c${k}-${i}`), `u:c${k}-${i}`);
+    // One upstream socket per client, whichever worker holds its session.
+    assert.equal(new Set(echo.seen).size, clients.length, `backend saw source ports ${echo.seen.join(', ')}`);
   } finally {
-    c.close();
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((r) => {
-            if (w.isDead()) return r();
-            w.once('exit', () => r());
-            w.send('close');
-            setTimeout(() => w.kill(), 3000).unref();
-          }),
-      ),
-    );
+    for (const c of clients) c.close();
+    await engine.close(200);
     await echo.close();
   }
 });

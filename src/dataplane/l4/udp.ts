@@ -45,25 +45,20 @@ function family(address: string): 'udp4' | 'udp6' {
 }
 
 /**
- * Worker processes of a multi-process engine would otherwise share one UDP socket, and the
- * kernel hands each datagram to any of them: one client's session would be split across
- * workers, each with its own upstream socket (a different source port at the backend).
- * So only the worker with PORTICO_WORKER_INDEX=0 serves UDP, on a socket of its own.
+ * Worker processes of a multi-process engine that shared the primary's UDP socket would each
+ * read any datagram: one client's session split across workers, each with an upstream socket of
+ * its own (two source ports at the backend). So a worker binds its own socket (`exclusive`), with
+ * SO_REUSEPORT: Linux picks the socket of a datagram by its addresses and ports, so a client
+ * stays on one worker while clients spread over all of them. A port another process holds is
+ * still EADDRINUSE unless that process set SO_REUSEPORT too and runs as the same user.
  */
-function udpRole(): 'serve' | 'serve-exclusive' | 'skip' {
-  if (!cluster.isWorker) return 'serve';
-  const index = process.env.PORTICO_WORKER_INDEX;
-  if (index === undefined) return 'serve'; // engine does not number its workers: shared socket
-  return index === '0' ? 'serve-exclusive' : 'skip';
-}
+const OWN_SOCKET = cluster.isWorker;
 
 export async function createUDPServer(port: Port, clusters: Record<string, Cluster>, opts: ResolvedL4Options): Promise<L4Server> {
-  const role = udpRole();
-  if (role === 'skip') return { update() {}, async close() {} };
   let state = stateOf(port, clusters);
   const picker = new BackendPicker();
   const sessions = new Map<string, Session>();
-  const server = dgram.createSocket({ type: family(port.address), reuseAddr: false });
+  const server = dgram.createSocket({ type: family(port.address), reuseAddr: false, reusePort: OWN_SOCKET });
   let closing = false;
 
   function endSession(key: string, s: Session): void {
@@ -163,7 +158,7 @@ export async function createUDPServer(port: Port, clusters: Record<string, Clust
       reject(new Error(`cannot listen on ${port.name}: ${e.code ?? e.message}`));
     };
     server.once('error', onError);
-    server.bind({ port: port.port, address: port.address, exclusive: role === 'serve-exclusive' }, () => {
+    server.bind({ port: port.port, address: port.address, exclusive: OWN_SOCKET }, () => {
       server.removeListener('error', onError);
       resolve();
     });

@@ -39,12 +39,19 @@ export async function echoBackend(name: string, handler?: (req: http.IncomingMes
   };
 }
 
+/** Ports freePort() handed out in this process: the kernel may offer a closed one again, and two listeners of one test on the same port fail in ways that look like something else. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
+  for (;;) {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const p = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    if (handedOut.has(p)) continue;
+    handedOut.add(p);
+    return p;
+  }
 }
 
 export const cluster = (name: string, ports: number[], extra: Partial<Cluster> = {}): Cluster => ({

@@ -18,6 +18,7 @@
 // of this script with each other, not with the bench.
 
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { FileLoader } from '../src/sources/files.js';
 import { Snapshot } from '../src/store/snapshot.js';
 import { translate } from '../src/translate/index.js';
@@ -101,7 +102,8 @@ for (let i = 0; i < changes; i++) {
   lap('summary');
   const delta = encoder.encode(result.ir);
   lap('encode');
-  const message = JSON.parse(JSON.stringify({ type: 'apply', id: i, delta: delta.text })) as { delta: string };
+  // The worker IPC's framing (cluster-engine.ts: the V8 serializer).
+  const message = v8.deserialize(v8.serialize({ type: 'apply', id: i, delta: delta.text })) as { delta: string };
   lap('ipc framing');
   const next = decoder.apply(message.delta);
   if (next === 'resync') throw new Error('delta must apply');

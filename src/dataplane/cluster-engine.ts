@@ -71,7 +71,10 @@ export class ClusterEngine implements Engine {
   constructor(private readonly options: EngineOptions, n: number) {
     this.m = options.metrics === false ? null : new DataplaneMetrics();
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: workerScript(), execArgv: workerExecArgv(process.execArgv), silent: false });
+    // The V8 serializer, not JSON: a 10,000-route IR is a ~10 MB delta string, which JSON framing
+    // escaped in here and unescaped in every worker (~35 ms per 5 MB, on the start-up path and
+    // every whole-state resend; the V8 serializer copies it in ~5 ms: bench/results/2026-12-02-malloc.md).
+    cluster.setupPrimary({ exec: workerScript(), execArgv: workerExecArgv(process.execArgv), silent: false, serialization: 'advanced' });
     const opts = { ...options, accessLog: undefined, hasAccessLog: options.accessLog !== undefined };
     this.env = { PORTICO_ENGINE_OPTIONS: JSON.stringify(opts), ...mallocEnv() };
     const readies: Promise<void>[] = [];

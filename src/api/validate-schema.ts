@@ -230,12 +230,16 @@ function checkInt(s: IntSchema, v: number, err: Report): void {
  * `value` with the schema's defaults filled in where fields are absent: a new object along the
  * paths that changed, the very same objects everywhere else (the parsed manifest and the stored
  * resource share what defaulting left alone, instead of the store holding a second copy).
- * Values of the wrong type are returned as they are (validation reports them).
+ * Values of the wrong type are returned as they are (validation reports them). Subtrees whose
+ * schema sets no default are not visited: at 10,000 routes and 1,000 EndpointSlices (100,000
+ * endpoints, none with a default) that took defaulting from ~97 to ~17-21 ms warm, and from
+ * 137 to 34 ms of a cold start's CPU profile.
  */
 export function applyDefaults(schema: Schema, value: unknown): unknown {
+  if (!holdsDefault(schema)) return value;
   if (schema.t === 'object' && isObject(value)) {
     let out: Record<string, unknown> | undefined;
-    for (const [k, fs] of Object.entries(schema.fields)) {
+    for (const [k, fs] of defaultedFields(schema)) {
       const v = value[k];
       let nv = v;
       // A string default is used as it is: a clone is a new copy per object (10,000 routes held
@@ -263,6 +267,28 @@ export function applyDefaults(schema: Schema, value: unknown): unknown {
     return out ?? value;
   }
   return value;
+}
+
+const holds = new WeakMap<Schema, boolean>();
+/** Whether a default is set anywhere in `schema`'s tree (below its own: a node's default is its parent's to apply). */
+function holdsDefault(schema: Schema): boolean {
+  let h = holds.get(schema);
+  if (h !== undefined) return h;
+  holds.set(schema, false); // a schema that contains itself holds no more than its other parts
+  if (schema.t === 'object') h = Object.values(schema.fields).some((f) => f.default !== undefined || holdsDefault(f));
+  else if (schema.t === 'array') h = holdsDefault(schema.items);
+  else if (schema.t === 'map') h = holdsDefault(schema.value);
+  else h = false;
+  holds.set(schema, h);
+  return h;
+}
+
+const defaulted = new WeakMap<ObjectSchema, readonly (readonly [string, Schema])[]>();
+/** The fields of `schema` that have a default or hold one below. */
+function defaultedFields(schema: ObjectSchema): readonly (readonly [string, Schema])[] {
+  let fs = defaulted.get(schema);
+  if (!fs) defaulted.set(schema, (fs = Object.entries(schema.fields).filter(([, f]) => f.default !== undefined || holdsDefault(f))));
+  return fs;
 }
 
 /** The allowed name a typo most likely meant (case-insensitive edit distance <= 2), if any. */

@@ -169,7 +169,7 @@ ensure_podrunner() { # ensure_podrunner <feature> <label selector>
   local state="$WORK/podrunner-$1"
   rm -rf "$state"
   node "$ROOT/hack/podrunner.mjs" --kubeconfig "$KUBECONFIG" --echo "$BIN/echo-basic" --state "$state" \
-    --netns portico-pods --label-selector "$2" > "$WORK/podrunner-$1.log" 2>&1 &
+    --netns portico-pods --label-selector "$2" --keep-logs "$WORK/pod-logs-$1" > "$WORK/podrunner-$1.log" 2>&1 &
   podrunner_pids+=($!)
   log "the cluster's podrunner cannot run $1 pods: started one for $2 (pid $!, log $WORK/podrunner-$1.log)"
 }

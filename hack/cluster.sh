@@ -423,8 +423,11 @@ cmd_up() {
   start kwok "$BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" --config "$CLUSTER_DIR/kwok.yaml" \
     --manage-all-nodes --node-lease-duration-seconds 40 --enable-crds Logs \
     --node-ip "$KUBELET_IP" --node-port 10250 --server-address "$KUBELET_IP:10250"
+  # Deleted pods' logs stay in $CLUSTER_DIR/pod-logs (the newest 1,000) until the next up: a
+  # conformance test's data-plane pods are gone when its failure is read.
+  rm -rf "$CLUSTER_DIR/pod-logs"
   start podrunner node "$ROOT/hack/podrunner.mjs" --kubeconfig "$KUBECONFIG_PATH" --echo "$BIN/echo-basic" \
-    --state "$CLUSTER_DIR/pods" --netns "$NETNS"
+    --state "$CLUSTER_DIR/pods" --netns "$NETNS" --keep-logs "$CLUSTER_DIR/pod-logs"
 
   local n
   for n in "${NODES[@]}"; do node_manifest "${n%%:*}" "${n#*:}"; echo '---'; done | kubectl_ apply -f - >/dev/null ||

@@ -30,7 +30,7 @@
 // <state>/podrunner.json names this process and what it runs (features), for such callers.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,9 @@ const { values: args } = parseArgs({
     netns: { type: 'string' },
     portico: { type: 'string' },
     'label-selector': { type: 'string' },
+    // Where a deleted pod's log files go instead of away (the newest KEPT_PODS pods), so a test
+    // that failed can be read after its pods are gone (hack/cluster.sh keeps them until the next up).
+    'keep-logs': { type: 'string' },
   },
 });
 const porticoBin = args.portico ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'portico.js');
@@ -349,10 +352,28 @@ function reconcile(pod) {
   else readiness.track(pod);
 }
 
+const KEPT_PODS = 1000;
+const kept = [];
+
 function forget(pod) {
   const uid = pod.metadata?.uid;
   if (!uid) return;
-  void stopPod(uid).then(() => rmSync(join(args.state, `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`), { recursive: true, force: true }));
+  const name = `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`;
+  void stopPod(uid).then(() => {
+    const dir = join(args.state, name);
+    if (args['keep-logs']) {
+      try {
+        mkdirSync(args['keep-logs'], { recursive: true });
+        renameSync(dir, join(args['keep-logs'], name));
+        kept.push(name);
+        while (kept.length > KEPT_PODS) rmSync(join(args['keep-logs'], kept.shift()), { recursive: true, force: true });
+        return;
+      } catch (err) {
+        if (err?.code !== 'ENOENT') log(`${name}: cannot keep its logs: ${err?.message ?? err}`);
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 const selector = args['label-selector'];

@@ -89,7 +89,7 @@ export class Readiness {
           state.bad.set(c.name, (state.bad.get(c.name) ?? 0) + 1);
           if (was && state.bad.get(c.name) >= (p.failureThreshold ?? 3)) state.ready.set(c.name, false);
         }
-        await this.#write(uid, state);
+        await this.#write(uid, state, 'readiness probe');
         // While not ready, probe every 250 ms at most (the kubelet's first probe comes right
         // after the container starts; a period-long wait would only slow the cluster down).
         const next = state.ready.get(c.name) ? period : Math.min(period, 250);
@@ -99,6 +99,15 @@ export class Readiness {
     }
   }
 
+  /**
+   * Ready as a kubelet reports it for a pod whose containers have not started (false) or, without
+   * a readiness probe, have (true). kwok makes every pod Ready when it gets its IP.
+   */
+  async started(pod, started) {
+    const ready = new Map((pod.spec?.containers ?? []).map((c) => [c.name, started]));
+    await this.#write(pod.metadata.uid, { pod, ready, written: undefined }, started ? 'containers started' : 'containers not started');
+  }
+
   forget(uid) {
     const state = this.#pods.get(uid);
     if (!state) return;
@@ -106,7 +115,7 @@ export class Readiness {
     for (const t of state.timers) clearTimeout(t);
   }
 
-  async #write(uid, state) {
+  async #write(uid, state, why) {
     const all = [...state.ready.values()].every(Boolean);
     if (state.written === all) return;
     const pod = state.pod;
@@ -119,7 +128,7 @@ export class Readiness {
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
       );
       state.written = all;
-      this.log(`${pod.metadata.namespace}/${pod.metadata.name}: Ready ${all ? 'True' : 'False'} (readiness probe)`);
+      this.log(`${pod.metadata.namespace}/${pod.metadata.name}: Ready ${all ? 'True' : 'False'} (${why})`);
     } catch (err) {
       if (err?.code !== 404) this.log(`${pod.metadata.namespace}/${pod.metadata.name}: cannot write readiness: ${err?.body?.message ?? err?.message ?? err}`);
     }

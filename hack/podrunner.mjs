@@ -36,7 +36,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { Readiness, terminate } from './pod-lifecycle.mjs';
+import { probedContainers, Readiness, terminate } from './pod-lifecycle.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,6 +70,8 @@ const wanted = new Map();
 const ipHolders = new Map();
 /** pod IP -> exits of terminating processes still on it: a new pod's processes wait for them */
 const ipDraining = new Map();
+/** uids of pods written NotReady while their IP's previous pod drains (Ready again once their containers run) */
+const notStarted = new Set();
 /** pod uid -> its processes' termination (a delete event after the deletionTimestamp update waits for it) */
 const terminating = new Map();
 const readiness = new Readiness(core, (...a) => log(...a));
@@ -251,6 +253,17 @@ function coreDNSCommand(container, mounts) {
   return [process.execPath, [script, ...(container.args ?? []).map(local)]];
 }
 
+/** A pod held NotReady (notStarted) whose containers all run now: Ready, unless a probe decides. */
+function markStarted(uid) {
+  if (!notStarted.has(uid)) return;
+  const pod = wanted.get(uid);
+  if (!pod) return notStarted.delete(uid);
+  const running = (pod.spec?.containers ?? []).every((c) => procs.get(`${uid}/${c.name}`)?.child);
+  if (!running) return;
+  notStarted.delete(uid);
+  if (probedContainers(pod).length === 0) void readiness.started(pod, true);
+}
+
 async function startContainer(pod, container) {
   const key = `${pod.metadata.uid}/${container.name}`;
   if (procs.has(key)) return;
@@ -287,6 +300,7 @@ async function startContainer(pod, container) {
     child.on('close', () => out.end());
     entry.child = child;
     log(`${pod.metadata.namespace}/${pod.metadata.name} ${container.name}: started pid ${child.pid} on ${env.POD_IP}`);
+    markStarted(pod.metadata.uid);
     child.on('error', (err) => log(`${key}: spawn failed: ${err.message}`));
     child.on('exit', (code, signal) => {
       entry.child = null;
@@ -305,6 +319,7 @@ function stopPod(uid, now = false) {
   const ip = wanted.get(uid)?.status?.podIP;
   wanted.delete(uid);
   readiness.forget(uid);
+  notStarted.delete(uid);
   const exits = [];
   for (const [key, entry] of procs) {
     if (!key.startsWith(uid + '/')) continue;
@@ -347,9 +362,17 @@ function reconcile(pod) {
   // Like the kubelet, probe only once the containers can have started: while the IP's previous pod
   // drains (startContainer waits for it), a probe at the IP reaches that pod's process, which can
   // answer 200 during its preStop, and a Ready pod would get traffic its process cannot take yet.
+  // kwok made the pod Ready when it gave it the IP: until the containers start it is NotReady, as
+  // a kubelet says, or its EndpointSlice sends clients to the draining process (a conformance test
+  // once saw every connection to one of its backends refused for 4 s: nothing on the port yet).
   const draining = ipDraining.get(pod.status.podIP);
-  if (draining?.size) void Promise.all(draining).then(() => { const p = wanted.get(uid); if (p) readiness.track(p); });
-  else readiness.track(pod);
+  if (draining?.size) {
+    if (!notStarted.has(uid)) {
+      notStarted.add(uid);
+      void readiness.started(pod, false);
+    }
+    void Promise.all(draining).then(() => { const p = wanted.get(uid); if (p) readiness.track(p); });
+  } else readiness.track(pod);
 }
 
 const KEPT_PODS = 1000;

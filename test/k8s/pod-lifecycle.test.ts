@@ -133,4 +133,38 @@ describe('the Ready condition in the pod status, on the local cluster', { skip: 
     await readyIs('True');
     assert.ok(logs.some((l) => /Ready False/.test(l)) && logs.some((l) => /Ready True/.test(l)), logs.join(' | '));
   });
+
+  test('a pod without a probe whose containers have not started (its IP still drains) is NotReady, then Ready once they run', async (t) => {
+    const client = new ApiClient(kubeConfigFrom(KUBECONFIG!));
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(KUBECONFIG!);
+    const ns = `portico-started-${Date.now().toString(36)}`;
+    await apply(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    t.after(() => remove(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }));
+    await apply(client, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'plain', namespace: ns, labels: { app: 'plain' } },
+      spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'echo', image: 'registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0', ports: [{ containerPort: 3000 }] }] },
+    });
+    await apply(client, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'plain', namespace: ns }, spec: { selector: { app: 'plain' }, ports: [{ port: 80, targetPort: 3000 }] } });
+    type PodObj = { metadata: { uid: string; name: string; namespace: string }; spec: { containers: unknown[] }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } };
+    const get = () => getObj<PodObj>(client, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain', namespace: ns } });
+    const readyIs = (want: string) => waitFor(`Ready ${want}, and the EndpointSlice agrees`, async () => {
+      const p = await get();
+      const slices = await client.json<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>('GET', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, { query: { labelSelector: 'kubernetes.io/service-name=plain' } });
+      const ep = slices.items.flatMap((s) => s.endpoints ?? [])[0];
+      return p?.status?.conditions?.find((c) => c.type === 'Ready')?.status === want && ep?.conditions?.ready === (want === 'True') || undefined;
+    }, 20_000);
+    // kwok makes a pod without a probe Ready as soon as it has an IP.
+    await readyIs('True');
+    const pod = (await get())!;
+    const logs: string[] = [];
+    const readiness = new Readiness(kc.makeApiClient(k8s.CoreV1Api), (l: string) => logs.push(l));
+    await readiness.started(pod, false);
+    await readyIs('False');
+    await readiness.started(pod, true);
+    await readyIs('True');
+    assert.ok(logs.some((l) => /Ready False \(containers not started\)/.test(l)) && logs.some((l) => /Ready True \(containers started\)/.test(l)), logs.join(' | '));
+  });
 });

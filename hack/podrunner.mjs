@@ -30,7 +30,7 @@
 // <state>/podrunner.json names this process and what it runs (features), for such callers.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, renameSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, renameSync, rmSync, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     netns: { type: 'string' },
     portico: { type: 'string' },
     'label-selector': { type: 'string' },
-    // Where a deleted pod's log files go instead of away (the newest KEPT_PODS pods), so a test
+    // Where a deleted pod's container log files go instead of away (the newest KEPT_PODS pods; never its volumes), so a test
     // that failed can be read after its pods are gone (hack/cluster.sh keeps them until the next up).
     'keep-logs': { type: 'string' },
   },
@@ -385,12 +385,15 @@ function forget(pod) {
   void stopPod(uid).then(() => {
     const dir = join(args.state, name);
     if (args['keep-logs']) {
+      // Only the containers' log files: the pod's volumes hold its Secrets (a data plane's sync
+      // credentials, TLS keys), which must not outlive it.
       try {
-        mkdirSync(args['keep-logs'], { recursive: true });
-        renameSync(dir, join(args['keep-logs'], name));
+        const logs = readdirSync(dir).filter((f) => f.endsWith('.log'));
+        const to = join(args['keep-logs'], name);
+        mkdirSync(to, { recursive: true });
+        for (const f of logs) renameSync(join(dir, f), join(to, f));
         kept.push(name);
         while (kept.length > KEPT_PODS) rmSync(join(args['keep-logs'], kept.shift()), { recursive: true, force: true });
-        return;
       } catch (err) {
         if (err?.code !== 'ENOENT') log(`${name}: cannot keep its logs: ${err?.message ?? err}`);
       }

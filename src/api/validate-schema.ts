@@ -275,7 +275,7 @@ function holdsDefault(schema: Schema): boolean {
   let h = holds.get(schema);
   if (h !== undefined) return h;
   holds.set(schema, false); // a schema that contains itself holds no more than its other parts
-  if (schema.t === 'object') h = Object.values(schema.fields).some((f) => f.default !== undefined || holdsDefault(f));
+  if (schema.t === 'object') h = defaultedFields(schema).length > 0;
   else if (schema.t === 'array') h = holdsDefault(schema.items);
   else if (schema.t === 'map') h = holdsDefault(schema.value);
   else h = false;

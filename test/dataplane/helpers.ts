@@ -39,19 +39,27 @@ export async function echoBackend(name: string, handler?: (req: http.IncomingMes
   };
 }
 
-/** Ports freePort() handed out in this process: the kernel may offer a closed one again, and two listeners of one test on the same port fail in ways that look like something else. */
-const handedOut = new Set<number>();
+/** Ports handed out in this process, per protocol: the kernel may offer a closed one again, and two listeners of one test on the same port fail in ways that look like something else. */
+const handedOut = { tcp: new Set<number>(), udp: new Set<number>() };
 
-export async function freePort(): Promise<number> {
+/** `bind()` (a free port the kernel offers) again until it is one this process has not handed out. */
+export async function unseenPort(kind: 'tcp' | 'udp', bind: () => Promise<number>): Promise<number> {
   for (;;) {
+    const p = await bind();
+    if (handedOut[kind].has(p)) continue;
+    handedOut[kind].add(p);
+    return p;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return unseenPort('tcp', async () => {
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const p = (s.address() as AddressInfo).port;
     await new Promise((r) => s.close(r));
-    if (handedOut.has(p)) continue;
-    handedOut.add(p);
     return p;
-  }
+  });
 }
 
 export const cluster = (name: string, ports: number[], extra: Partial<Cluster> = {}): Cluster => ({

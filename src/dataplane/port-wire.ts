@@ -205,8 +205,7 @@ function editVHosts(prev: ListenerRec, vhs: readonly VirtualHost[], lists: Route
   for (const h of hs) for (let o = h.at; o < h.at + h.remove; o++) removed.set(old[o]!.hostname, prev.ids[o]!);
   const ids = alignDiff(
     d,
-    vhs.length,
-    (o) => prev.ids[o]!,
+    prev.ids,
     (n) => {
       const id = lists.listFor(vhs[n]!.routes, removed.get(vhs[n]!.hostname));
       if (count) lists.ref(id);

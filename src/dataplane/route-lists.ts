@@ -124,8 +124,11 @@ export class RouteLists {
     }
     this.droppedSinceSweep += dropLists.length;
     let dropEntries: number[] = [];
-    // Entries die only with lists: no sweep before some list went (the first, whole-state encode).
-    if (this.droppedSinceSweep > 0 && this.sinceSweep > 1024 && this.sinceSweep * 4 > this.held.size) dropEntries = this.sweep();
+    // Entries die only with lists: while none went since the last sweep, every held entry is live and
+    // a sweep would find nothing. Counting from here keeps the first change after the whole-state
+    // encode from paying a sweep of all 10,000 entries for the one its list replaced.
+    if (this.droppedSinceSweep === 0) this.sinceSweep = 0;
+    else if (this.sinceSweep > 1024 && this.sinceSweep * 4 > this.held.size) dropEntries = this.sweep();
     return { lists: this.sentLists, entries: this.sentEntries, dropLists, dropEntries, edited: this.edited };
   }
 
@@ -143,7 +146,7 @@ export class RouteLists {
     if (d) {
       const hs = hunks(d);
       if (editSize(hs) <= routes.length * EDIT_SHARE) {
-        const made = alignDiff(d, routes.length, (o) => base!.ids[o]!, (n) => this.send(routes[n]!));
+        const made = alignDiff(d, base.ids, (n) => this.send(routes[n]!));
         ids = made;
         wire = `{"b":${base!.id},"e":${JSON.stringify(editsOf(hs, (n) => made[n]!))}}`;
         this.edited++;

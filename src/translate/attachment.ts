@@ -53,6 +53,9 @@ export function routeKey(kind: string, r: Resource): string {
   return keyOf(kind, nsOf(r), r.metadata.name);
 }
 
+/** Whether a parentRef of the route names a port (then a listener's port is part of what attachment reads). */
+export const namesPort = (r: Resource): boolean => arr<ParentReference>((r.spec as { parentRefs?: unknown } | undefined)?.parentRefs).some((p) => p.port !== undefined);
+
 export function namespaceAllowed(ctx: Context, l: ListenerNode, routeNamespace: string): boolean {
   const namespaces = obj<NonNullable<AllowedRoutes['namespaces']>>(obj<AllowedRoutes>(l.spec.allowedRoutes).namespaces);
   const from = namespaces.from ?? 'Same';

@@ -10,7 +10,7 @@
 import type { GRPCRoute, HTTPRoute, ParentReference, Resource } from '../api/types.js';
 import { Kind } from '../api/names.js';
 import type { Snapshot } from '../store/snapshot.js';
-import { attachRoute, routeKey, type AttachInput, type Parents } from './attachment.js';
+import { attachRoute, namesPort, routeKey, type AttachInput, type Parents } from './attachment.js';
 import { Clusters, type BackendUse } from './backends.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { PolicyAncestors } from './policy-ancestors.js';
@@ -75,11 +75,15 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
   const recordAsked = snapshot.list(Kind.GRPCRoute).length > 0;
   const world: RouteWorld = { ctx, parents, clusters, content, claims: new Map(), recordAsked };
   const http = new Map<string, HTTPRouteState>();
+  const referenceCounts = new Map<string, number>();
+  let routesNamingPort = 0;
   for (const [order, { kind, r }] of ordered.entries()) {
     const key = routeKey(kind, r);
     const done = translateHTTPRoute(world, kind, r, order, key);
     routes.push(done.node);
     http.set(key, done);
+    for (const k of done.references) referenceCounts.set(k, (referenceCounts.get(k) ?? 0) + 1);
+    if (namesPort(r)) routesNamingPort++;
   }
 
   // ---- TLSRoute, TCPRoute, UDPRoute
@@ -130,7 +134,7 @@ export function translateKeepingState(snapshot: Snapshot, options?: TranslateOpt
 
   const listenerIR = new Map<ListenerNode, IRListener>();
   const result = { ir: buildIR(gateways, content, clusters, listenerIR), statuses, references: [...ctx.references].sort() };
-  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, ancestors, clusters, content, routes, http, recordAsked, listenerIR } };
+  return { result, state: { ctx, base: ctx.base, gatewayBase, policyBase, l4Base, classes, gateways, listenerSets, parents, policies, ancestors, clusters, content, routes, http, referenceCounts, routesNamingPort, recordAsked, listenerIR } };
 }
 
 /**
@@ -231,6 +235,13 @@ export interface TranslateState {
   recordAsked: boolean;
   /** HTTPRoutes and GRPCRoutes by routeKey(). */
   http: Map<string, HTTPRouteState>;
+  /**
+   * How many of `http` looked up each key (spliceHTTPRoutes keeps it). Counted while they are
+   * translated: counted later, the first route change after start-up paid a walk of 10,000 routes.
+   */
+  referenceCounts: Map<string, number>;
+  /** How many of `http` have a parentRef naming a port (then a Gateway change must check the listeners' ports). Kept the same way. */
+  routesNamingPort: number;
   /** The IR listener built for each programmed listener (before per-Gateway client certificates). */
   listenerIR: Map<ListenerNode, IRListener>;
 }

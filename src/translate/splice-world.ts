@@ -26,7 +26,7 @@ import type { TranslateState } from './index.js';
 import { buildIR, listenerHeader, sameClustersAs } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
 import { deepSame, shareIR } from './share.js';
-import { adoptShared, compareStatus, routeReferenceCounts, routeStatusOf, routesNamingPort } from './splice.js';
+import { adoptShared, compareStatus, routeStatusOf } from './splice.js';
 import { upperBound } from './precedence.js';
 import { retranslateL4 } from './splice-l4.js';
 
@@ -99,7 +99,7 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
     gateways: new Map(gateways.map((g) => [`${g.namespace}/${g.name}`, g])),
     listenerSets: new Map(listenerSets.map((ls) => [`${ls.namespace}/${ls.name}`, ls])),
   };
-  const withPort = routesNamingPort(state) > 0;
+  const withPort = state.routesNamingPort > 0;
   const before = signatures(state.parents, withPort);
   const after = signatures(parents, withPort);
   if (before.size !== after.size) return undefined;
@@ -205,7 +205,7 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
   let references = prev.references;
   if (!references || baseBefore.size !== state.base.size || [...state.base].some((k) => !baseBefore.has(k))) {
     const refs = new Set(state.base);
-    for (const k of routeReferenceCounts(state).keys()) refs.add(k);
+    for (const k of state.referenceCounts.keys()) refs.add(k);
     const sorted = [...refs].sort();
     references = references && deepSame(references, sorted) ? references : sorted;
   }

@@ -16,9 +16,8 @@
 // test/translate/incremental.test.ts checks both give deep-equal results after random changes.
 
 import { Kind } from '../api/names.js';
-import type { ParentReference, Resource } from '../api/types.js';
-import { arr } from './util.js';
-import { routeKey } from './attachment.js';
+import type { Resource } from '../api/types.js';
+import { namesPort, routeKey } from './attachment.js';
 import { compareAge, nsOf } from './context.js';
 import { gatewayStatus, listenerConditions } from './gateways.js';
 import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
@@ -104,8 +103,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const world: RouteWorld = { ctx, parents: state.parents, clusters: state.clusters, content, claims: new Map(), recordAsked: state.recordAsked };
   const touched = new Set<ListenerNode>();
   // How many routes looked up each key: a route's change moves the references only when a count leaves or reaches 0.
-  const counts = routeReferenceCounts(state);
-  const ports = portCounts.get(state);
+  const counts = state.referenceCounts;
   let keysMoved = false;
   const count = (keys: Iterable<string>, by: 1 | -1): void => {
     for (const k of keys) {
@@ -153,7 +151,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       httpCount--;
       state.http.delete(c.key);
       count(old.references, -1);
-      if (ports && namesPort(old.node.resource)) ports.n--;
+      if (namesPort(old.node.resource)) state.routesNamingPort--;
       goneStatus.add(`${old.node.kind}\n${old.node.namespace}\n${old.node.resource.metadata.name}`);
     }
     const r = c.after;
@@ -191,7 +189,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     httpCount++;
     state.http.set(c.key, done);
     count(done.references, 1);
-    if (ports && namesPort(r)) ports.n++;
+    if (namesPort(r)) state.routesNamingPort++;
     goneStatus.add(`${kind}\n${nsOf(r)}\n${r.metadata.name}`);
     if (done.node.parents.length > 0)
       newStatus.push({ kind, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
@@ -273,37 +271,11 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
 }
 
-const refCounts = new WeakMap<TranslateState, Map<string, number>>();
-
 /** A route's entry in the status list, as translate() writes it. */
 export function routeStatusOf(node: RouteNode, controllerName: string): ObjectStatus {
   return { kind: node.kind, namespace: node.namespace, name: node.resource.metadata.name, generation: node.generation, status: routeStatus(node, controllerName) };
 }
 
-/** How many HTTPRoutes looked up each key (kept up to date by spliceHTTPRoutes once asked for). */
-export function routeReferenceCounts(state: TranslateState): Map<string, number> {
-  return (refCounts.get(state) ?? refCounts.set(state, countReferences(state)).get(state))!;
-}
-
-const portCounts = new WeakMap<TranslateState, { n: number }>();
-const namesPort = (r: Resource): boolean => arr<ParentReference>((r.spec as { parentRefs?: unknown } | undefined)?.parentRefs).some((p) => p.port !== undefined);
-
-/** How many routes have a parentRef naming a port (then a listener's port is part of what attachment reads). */
-export function routesNamingPort(state: TranslateState): number {
-  let c = portCounts.get(state);
-  if (!c) {
-    c = { n: 0 };
-    for (const h of state.http.values()) if (namesPort(h.node.resource)) c.n++;
-    portCounts.set(state, c);
-  }
-  return c.n;
-}
-
-function countReferences(state: TranslateState): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const h of state.http.values()) for (const k of h.references) out.set(k, (out.get(k) ?? 0) + 1);
-  return out;
-}
 
 /**
  * After `ir` was shared with the previous result (share.ts), make `state` point at the objects

@@ -79,6 +79,8 @@ export class Clusters {
   readonly traffic: BackendTrafficPolicies;
   /** Cluster name -> `${ns}/${service}` of the Service it came from. */
   private readonly serviceOf = new Map<string, string>();
+  /** The Service's store key -> the clusters made from it (what forget() drops). */
+  private readonly clustersOf = new Map<string, Set<string>>();
 
   constructor(
     readonly ctx: Context,
@@ -100,6 +102,8 @@ export class Clusters {
 
   /** Each answer with the keys looked up to reach it: a later route asking the same depends on them too. */
   private readonly memo = new Map<string, { r: Resolved; refs: Set<string> }>();
+  /** A looked-up key -> the memo's answers that looked it up: forget() costs what it drops, not the memo's size. */
+  private readonly answersReading = new Map<string, Set<string>>();
 
   /** Many routes name the same Service port: resolve each (route kind, namespace, ref, use) once. */
   resolve(from: { kind: string; namespace: string }, ref: BackendRef, use: BackendUse): Resolved {
@@ -121,7 +125,12 @@ export class Clusters {
     } finally {
       this.ctx.recording = outer;
     }
-    for (const k of refs) outer.add(k);
+    for (const k of refs) {
+      outer.add(k);
+      let answers = this.answersReading.get(k);
+      if (!answers) this.answersReading.set(k, (answers = new Set()));
+      answers.add(key);
+    }
     this.memo.set(key, { r, refs });
     return r;
   }
@@ -185,6 +194,10 @@ export class Clusters {
         cluster.retryBudgetFrom = traffic.id;
       }
       this.serviceOf.set(name, `${ns}/${ref.name}`);
+      const svcKey = keyOf(Kind.Service, ns, ref.name);
+      let made = this.clustersOf.get(svcKey);
+      if (!made) this.clustersOf.set(svcKey, (made = new Set()));
+      made.add(name);
       this.byName.set(name, cluster);
     }
     return { ok: true, cluster: name, service: `${ns}/${ref.name}` };
@@ -202,15 +215,24 @@ export class Clusters {
    * again (incremental.ts), and resolve it anew.
    */
   forget(key: string): void {
-    for (const [k, known] of this.memo) if (known.refs.has(key)) this.memo.delete(k);
-    let removed = false;
-    for (const [name, svc] of this.serviceOf)
-      if (keyOf(Kind.Service, svc.slice(0, svc.indexOf('/')), svc.slice(svc.indexOf('/') + 1)) === key) {
-        this.byName.delete(name);
-        this.serviceOf.delete(name);
-        removed = true;
+    for (const k of this.answersReading.get(key) ?? []) {
+      const known = this.memo.get(k);
+      if (!known) continue;
+      this.memo.delete(k);
+      for (const ref of known.refs) {
+        const answers = this.answersReading.get(ref);
+        answers?.delete(k);
+        if (answers?.size === 0) this.answersReading.delete(ref);
       }
-    if (removed) this.version++;
+    }
+    const made = this.clustersOf.get(key);
+    if (!made) return;
+    this.clustersOf.delete(key);
+    for (const name of made) {
+      this.byName.delete(name);
+      this.serviceOf.delete(name);
+    }
+    this.version++;
   }
 
   /** IR.clusters with keys sorted, so the IR serialises identically every time. */

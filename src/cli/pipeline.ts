@@ -4,6 +4,7 @@
 import type { Snapshot } from '../store/snapshot.js';
 import type { TranslateOptions, TranslateResult } from '../translate/types.js';
 import type { Engine, EngineOptions } from '../dataplane/engine-api.js';
+import type { IncrementalTranslate } from '../translate/incremental.js';
 
 export type TranslateFn = (snapshot: Snapshot, options: TranslateOptions) => TranslateResult;
 export type CreateEngineFn = (options: EngineOptions & { workers?: number }) => Engine;
@@ -13,7 +14,7 @@ export async function loadTranslate(): Promise<TranslateFn> {
   return m.translate as TranslateFn;
 }
 
-export async function loadIncrementalTranslate(): Promise<(full: TranslateFn) => TranslateFn> {
+export async function loadIncrementalTranslate(): Promise<(full: TranslateFn) => IncrementalTranslate> {
   const m = await import('../translate/incremental.js');
   return m.incrementalTranslate;
 }

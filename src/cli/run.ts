@@ -156,7 +156,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const cp = new ControlPlaneMetrics();
   // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
   // Ingresses of Portico's IngressClasses join the snapshot as Gateway API objects (convert/serve.ts).
-  const translate = cp.wrapTranslate(flags.ingress ? serveIngresses(incrementalTranslate(rawTranslate), flags.ingress) : incrementalTranslate(rawTranslate));
+  const incremental = incrementalTranslate(rawTranslate);
+  cp.trackIncremental(incremental.stats);
+  const translate = cp.wrapTranslate(flags.ingress ? serveIngresses(incremental, flags.ingress) : incremental);
   const addressUsable = stableMachineAddressUsable();
   const addressFor = () => '0.0.0.0';
 
@@ -251,7 +253,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       pendingEventAt = undefined;
       log(`portico run: ${pendingWhy}, reloading (${s.byKey?.size ?? s.entries.length} objects)`);
       // As the controller logs it (controller/loop.ts): what the bench reads as the part of a change inside Portico.
-      if ((await build(s)) && eventAt !== undefined) log(`portico run: serving ${(performance.now() - eventAt).toFixed(1)} ms after the change event`);
+      if ((await build(s)) && eventAt !== undefined) {
+        const ms = performance.now() - eventAt;
+        cp.servedAfter(ms);
+        log(`portico run: serving ${ms.toFixed(1)} ms after the change event`);
+      }
     }
     running = false;
   };

@@ -144,11 +144,14 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   // Runs with Ingress serving off too: `--ingress-controller none` must still clear what was written.
   const releaseIngresses = ingressReleaser(reportedAddress);
   const cp = new ControlPlaneMetrics();
+  // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
+  const incremental = incrementalTranslate(o.translate);
+  cp.trackIncremental(incremental.stats);
   const loop = new ControllerLoop({
     source,
     engine: provisioned?.engine ?? stampGoodApplies(o.engine!, cp),
-    // EndpointSlice-only and unreferenced changes skip route translation (translate/incremental.ts).
-    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incrementalTranslate(o.translate), provisioned), servedIngress, log, ingressEvents, ingressPlanes)),
+    translate: cp.wrapTranslate(withIngresses(withMergedClasses(incremental, provisioned), servedIngress, log, ingressEvents, ingressPlanes)),
+    onServed: (ms) => cp.servedAfter(ms),
     writer,
     controllerName,
     addressFor,

@@ -49,6 +49,8 @@ export interface ControllerLoopOptions {
   /** Upper bound on how long a stream of changes can delay a rebuild. Default 1 s. */
   maxDelayMs?: number;
   log?: (msg: string) => void;
+  /** A rebuild's configuration serves `ms` after the first change event it took in (metrics). */
+  onServed?: (ms: number) => void;
 }
 
 export class ControllerLoop {
@@ -215,6 +217,7 @@ export class ControllerLoop {
       this.ready = true;
       if (eventAt !== undefined) {
         this.stats.lastEventToServingMs = performance.now() - eventAt;
+        this.o.onServed?.(this.stats.lastEventToServingMs);
         served = `, serving ${this.stats.lastEventToServingMs.toFixed(1)} ms after the change event`;
       }
       this.retryUnbound(applied.unbound);

@@ -195,6 +195,11 @@ describe('controller metrics against a real API server', { skip: !KUBECONFIG && 
     }, 90_000);
     assert.ok(sum(after, 'portico_translations_total', { result: 'ok' }) > sum(S, 'portico_translations_total', { result: 'ok' }));
     assert.ok(sum(after, 'portico_config_last_good_timestamp_seconds') >= lastGood);
+    // The route's informer event reached the data plane; every translation was answered some way
+    // (one that spliced Gateways and routes together counts under both).
+    assert.ok(sum(after, 'portico_change_to_serving_seconds_count') > sum(S, 'portico_change_to_serving_seconds_count'));
+    assert.ok(sum(after, 'portico_translation_paths_total') >= sum(after, 'portico_translations_total', { result: 'ok' }));
+    assert.ok(sum(after, 'portico_translation_paths_total', { path: 'full' }) >= 1);
 
     // The follower loses the API server: its informers' list/watch failures are counted per kind.
     const base = (await scrape(b)).S;

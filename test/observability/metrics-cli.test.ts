@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, webAppManifests, type Running } from '../e2e/cli.js';
@@ -95,6 +95,34 @@ describe('metrics: portico run', () => {
     }
     const r = promtool(text);
     if (r) assert.equal(r.output.trim() + `rc=${r.code}`, 'rc=0');
+  });
+
+  test('a change: how long until it served, and which path of the incremental translator answered it', async () => {
+    const scrape = async () => parse(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text());
+    assert.equal(sum(await scrape(), 'portico_translation_paths_total', { path: 'full' }), 1, 'start-up is one full translation');
+    const added = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: added, namespace: default }
+spec:
+  parentRefs: [{ name: web }]
+  hostnames: [added.example]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+`;
+    // Renamed into place, as an editor saves: the watcher never sees half a file.
+    await writeFile(join(dir, '.on.yaml.tmp'), manifests(port, echo.port) + added);
+    await rename(join(dir, '.on.yaml.tmp'), join(dir, 'on.yaml'));
+    let S = await scrape();
+    // Observed once the rebuild's configuration serves, after its translation was counted.
+    for (let i = 0; i < 100 && sum(S, 'portico_change_to_serving_seconds_count') < 1; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      S = await scrape();
+    }
+    assert.ok(sum(S, 'portico_change_to_serving_seconds_count') >= 1);
+    assert.equal(sum(S, 'portico_objects', { kind: 'HTTPRoute' }), 3);
+    assert.ok(sum(S, 'portico_change_to_serving_seconds_sum') > 0);
+    assert.ok(sum(S, 'portico_translation_paths_total', { path: 'routes' }) >= 1, 'the added route was spliced in');
+    assert.equal(sum(S, 'portico_translation_paths_total', { path: 'full' }), 1);
   });
 
   test('--metrics off: no engine families, control plane still there', async () => {

@@ -5,7 +5,8 @@
 
 import type { Snapshot as StoreSnapshot } from '../../store/snapshot.js';
 import type { ObjectStatus, TranslateOptions } from '../../translate/types.js';
-import { type Cell, type Family, type HistCell, observe, Registry, WORK_BUCKETS } from './registry.js';
+import { type Cell, type Family, type HistCell, DURATION_BUCKETS, observe, Registry, WORK_BUCKETS } from './registry.js';
+import type { IncrementalStats } from '../../translate/incremental.js';
 import { registerProcessMetrics } from './process.js';
 
 /** Kinds counted in portico_objects (what the sources read). */
@@ -32,6 +33,8 @@ export class ControlPlaneMetrics {
   readonly leader: Family<Cell>;
   readonly rebuildsSkipped: Family<Cell>;
   readonly synced: Family<Cell>;
+  readonly changeToServing: Family<HistCell>;
+  readonly translationPaths: Family<Cell>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -52,6 +55,37 @@ export class ControlPlaneMetrics {
     this.leader = r.gauge('portico_leader', '1 when this controller replica writes status (leader, or leader election off), else 0.', [], 'max');
     this.rebuildsSkipped = r.counter('portico_rebuilds_skipped_total', 'Changes that needed no translation, by reason (status_only, unreferenced).', ['reason']);
     this.synced = r.gauge('portico_informers_synced', '1 once every informer has listed its kind.', [], 'max');
+    this.changeToServing = r.histogram(
+      'portico_change_to_serving_seconds',
+      'From the first change event a rebuild took in (a file event, an informer event) until its configuration was applied to the data plane.',
+      [],
+      DURATION_BUCKETS,
+    );
+    this.translationPaths = r.counter(
+      'portico_translation_paths_total',
+      'Translations by how the incremental translator answered: full, unchanged, endpoints (only EndpointSlices changed), routes (changed routes spliced in), world (Gateways, ListenerSets, GatewayClasses or Secrets spliced in), lookups (the routes that read a changed Service, Namespace or ReferenceGrant spliced in). A translation that spliced Gateways and routes together counts under both.',
+      ['path'],
+    );
+  }
+
+  /** A rebuild's configuration serves `ms` after the first change event it took in. */
+  servedAfter(ms: number): void {
+    observe(this.changeToServing.child(), ms / 1000);
+  }
+
+  /** portico_translation_paths_total from the incremental translator's own counts, read when the metrics are. */
+  trackIncremental(stats: Readonly<IncrementalStats>): void {
+    this.translationPaths.collect = () => {
+      for (const [path, n] of [
+        ['full', stats.full],
+        ['unchanged', stats.unchanged],
+        ['endpoints', stats.endpointsOnly],
+        ['routes', stats.routesSpliced],
+        ['world', stats.worldSpliced],
+        ['lookups', stats.lookupsSpliced],
+      ] as const)
+        this.translationPaths.child([path]).v = n;
+    };
   }
 
   /** Wraps a translate function: counts and times every call, records objects and conditions. */

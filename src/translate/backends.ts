@@ -10,6 +10,7 @@
 // but a BackendTLSPolicy on the Service applies (re-encryption, as it does for HTTP). Behind
 // a Passthrough listener the TLSRoute uses `tcp`: the client's own TLS goes through as-is.
 
+import { isDeepStrictEqual } from 'node:util';
 import type { BackendRef, EndpointSlice, Service, ServicePort } from '../api/types.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import type { Cluster, ClusterProtocol, Endpoint } from '../ir/types.js';
@@ -81,10 +82,12 @@ export class Clusters {
   private readonly serviceOf = new Map<string, string>();
   /** The Service's store key -> the clusters made from it (what forget() drops). */
   private readonly clustersOf = new Map<string, Set<string>>();
+  /** Clusters a BackendTLSPolicy may apply to (HTTP, gRPC, TLS backends) -> the Service port they came from. */
+  private readonly policyPort = new Map<string, { ns: string; service: string; port: string | undefined }>();
 
   constructor(
     readonly ctx: Context,
-    private readonly policies: BackendTLSPolicies,
+    private policies: BackendTLSPolicies,
   ) {
     this.traffic = new BackendTrafficPolicies(ctx);
   }
@@ -194,6 +197,7 @@ export class Clusters {
         cluster.retryBudgetFrom = traffic.id;
       }
       this.serviceOf.set(name, `${ns}/${ref.name}`);
+      if (use === 'http' || use === 'grpc' || use === 'tls') this.policyPort.set(name, { ns, service: ref.name, port: sp?.name });
       const svcKey = keyOf(Kind.Service, ns, ref.name);
       let made = this.clustersOf.get(svcKey);
       if (!made) this.clustersOf.set(svcKey, (made = new Set()));
@@ -231,8 +235,28 @@ export class Clusters {
     for (const name of made) {
       this.byName.delete(name);
       this.serviceOf.delete(name);
+      this.policyPort.delete(name);
     }
     this.version++;
+  }
+
+  /**
+   * BackendTLSPolicies evaluated again with the same signature (./splice-policies.ts): every
+   * cluster they apply to takes its policy's TLS settings now (a rotated CA, a new SNI). The
+   * cluster names stay: whether a policy sets TLS is part of the signature.
+   */
+  retarget(policies: BackendTLSPolicies): void {
+    this.policies = policies;
+    for (const [name, at] of this.policyPort) {
+      const c = this.byName.get(name);
+      if (!c) continue;
+      const tls = policies.forPort(at.ns, at.service, at.port)?.tls;
+      if (isDeepStrictEqual(c.tls, tls)) continue;
+      const next: Cluster = { ...c };
+      if (tls) next.tls = tls;
+      else delete next.tls;
+      this.replace(name, next);
+    }
   }
 
   /** IR.clusters with keys sorted, so the IR serialises identically every time. */

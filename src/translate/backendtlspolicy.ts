@@ -67,6 +67,17 @@ export class BackendTLSPolicies {
     this.all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /**
+   * What routes read of these policies: per targeted Service port, which policy holds it, whether
+   * it is usable and whether it sets TLS (a backend's error and its cluster's name follow from
+   * those: backends.ts); per policy, its Services (its ancestors follow from them). Two sets of
+   * policies with one signature resolve every route alike; they differ in TLS settings and statuses.
+   */
+  signature(): string {
+    const targets = [...this.byTarget].map(([k, n]) => `${k}=${n.id}|${n.usable}|${n.tls !== undefined}`).sort();
+    return JSON.stringify([targets, this.all.map((n) => `${n.id}:${n.services.join(',')}`)]);
+  }
+
   forPort(namespace: string, service: string, portName: string | undefined): PolicyNode | undefined {
     return (portName ? this.byTarget.get(`${namespace}/${service}/${portName}`) : undefined) ?? this.byTarget.get(`${namespace}/${service}/`);
   }

@@ -17,6 +17,9 @@
 //     existence; labels), or ReferenceGrants of a namespace a cross-namespace reference was checked
 //     against, and no Gateway, ListenerSet or policy looked them up: the routes that did, spliced
 //     as if they had changed (routesReading), a Service's clusters resolved anew;
+//   - BackendTLSPolicies, or ConfigMaps only they looked up (a CA bundle), changed, and every
+//     Service port they target keeps the same policy, usability and TLS-or-not
+//     (./splice-policies.ts): the clusters take the new TLS settings, the policies new statuses;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -37,6 +40,7 @@ import { deepSame, shareUnchanged } from './share.js';
 import { translate as referenceTranslate, translateKeepingState, type TranslateState } from './index.js';
 import { SPLICED_ROUTE_KINDS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
 import { WORLD_KINDS, spliceWorld } from './splice-world.js';
+import { splicePolicies } from './splice-policies.js';
 import type { HTTPRouteEntry } from '../ir/types.js';
 import type { TranslateOptions, TranslateResult } from './types.js';
 
@@ -53,6 +57,8 @@ export interface IncrementalStats {
   worldSpliced: number;
   /** Service and Namespace changes applied by translating again the routes that looked them up (routesReading). */
   lookupsSpliced: number;
+  /** BackendTLSPolicy and CA ConfigMap changes applied to the clusters and policy statuses, routes kept (./splice-policies.ts). */
+  policiesSpliced: number;
 }
 
 export interface IncrementalTranslate extends TranslateFn {
@@ -230,9 +236,14 @@ function routesReading(state: TranslateState, keys: readonly string[], routes: R
   return { l4 };
 }
 
+/** A ConfigMap (store key) only the policies looked up: a CA bundle, not a Gateway's or a route's. */
+function readByPoliciesOnly(state: TranslateState, key: string): boolean {
+  return state.policyBase.has(key) && !state.gatewayBase.has(key) && !state.l4Base.has(key) && !state.referenceCounts.has(key);
+}
+
 export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   let last: Last | undefined;
-  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0 };
+  const stats: IncrementalStats = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, policiesSpliced: 0 };
   const keepsState = full === referenceTranslate;
   const translateFull = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     const prev = last?.result;
@@ -265,6 +276,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     services: ReadonlySet<string>,
     changedLookups: readonly string[],
     grants: boolean,
+    policies = false,
   ): TranslateResult | undefined => {
     const state = last?.state;
     if (!last || !state) return undefined;
@@ -276,7 +288,8 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       // Store keys (keyOf()); the backend answers that read them are asked again.
       for (const k of changedLookups) if (k.startsWith(`${Kind.Service}/`) || k.startsWith(`${Kind.ReferenceGrant}/`)) state.clusters.forget(k);
       let result: TranslateResult | undefined = last.result;
-      if (world) result = spliceWorld(state, result, snapshot, options);
+      if (policies) result = splicePolicies(state, result, snapshot, options);
+      if (result && world) result = spliceWorld(state, result, snapshot, options);
       if (result && (changes.length > 0 || l4)) result = spliceHTTPRoutes(state, result, changes, l4 ? snapshot : undefined);
       if (!result) return undefined;
       // The state's Context reads the new snapshot from now on (advance()). Holding the old one held
@@ -297,6 +310,8 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const routes: RouteChange[] = [];
     let others = false;
     let world = false;
+    /** BackendTLSPolicies, or ConfigMaps only they looked up (./splice-policies.ts). */
+    let policies = false;
     let l4 = false;
     /** A ReferenceGrant changed (the kept Context indexes them anew), whether a lookup reached it or not. */
     let grants = false;
@@ -325,6 +340,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;
+      else if (kind === Kind.BackendTLSPolicy || (kind === Kind.ConfigMap && last.state !== undefined && readByPoliciesOnly(last.state, k))) policies = true;
       else if (kind === Kind.Service || kind === Kind.Namespace) changedLookups.push(k);
       else if (kind === Kind.ReferenceGrant) {
         const key = referenceGrantsKey((before ?? after)!.metadata.namespace ?? 'default');
@@ -332,15 +348,18 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       } else others = true;
     }
     if (others) return translateFull(snapshot, options);
+    // A policy change with others of the world or of routes: rare enough to translate in full.
+    if (policies && (world || routes.length > 0 || l4 || changedLookups.length > 0)) return translateFull(snapshot, options);
     if (changedLookups.length > 0) {
       const reading = last.state ? routesReading(last.state, changedLookups, routes) : undefined;
       if (!reading) return translateFull(snapshot, options);
       if (reading.l4) l4 = true;
     }
     const routed = routes.length > 0 || l4;
-    if (world || routed || changedLookups.length > 0) {
-      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups, grants);
+    if (world || routed || changedLookups.length > 0 || policies) {
+      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups, grants, policies);
       if (!result) return translateFull(snapshot, options);
+      if (policies) stats.policiesSpliced++;
       if (world) stats.worldSpliced++;
       if (changedLookups.length > 0) stats.lookupsSpliced++;
       else if (routed) stats.routesSpliced++;

@@ -6,8 +6,9 @@
 // Gateways of its Services' pairs. A splice (./splice.ts, ./splice-world.ts, ./splice-l4.ts) takes
 // a changed route's old pairs out and puts its new ones in, and only the policies on a Service
 // whose pairs moved get their ancestors and status again. The policies themselves (targets,
-// conflicts, CA certificates) read Services and ConfigMaps only: a change to either is a full
-// translate(), so a splice keeps them as the translation built them.
+// conflicts, CA certificates) read Services and ConfigMaps only: a change to a BackendTLSPolicy or
+// its CA ConfigMap that leaves every route resolving alike is ./splice-policies.ts, any other a
+// full translate(); a route splice keeps them as the translation built them.
 
 import { Kind } from '../api/names.js';
 import type { BackendTLSPolicies } from './backendtlspolicy.js';
@@ -32,7 +33,7 @@ export class PolicyAncestors {
   private readonly moved = new Set<string>();
 
   constructor(
-    private readonly policies: BackendTLSPolicies,
+    private policies: BackendTLSPolicies,
     private readonly traffic: BackendTrafficPolicies,
     private readonly controllerName: string,
   ) {}
@@ -42,6 +43,12 @@ export class PolicyAncestors {
     for (const p of this.policies.all) p.ancestors = PolicyAncestors.ancestors(this.tlsPairs, p.services);
     for (const p of this.traffic.all) p.ancestors = PolicyAncestors.ancestors(this.trafficPairs, p.services);
     this.moved.clear();
+  }
+
+  /** BackendTLSPolicies evaluated again (./splice-policies.ts), on the same Services: their ancestors from the same counts. */
+  rebind(policies: BackendTLSPolicies): void {
+    this.policies = policies;
+    for (const p of policies.all) p.ancestors = PolicyAncestors.ancestors(this.tlsPairs, p.services);
   }
 
   /** A route's pairs in (1) or out (-1). */

@@ -116,6 +116,8 @@ function mutate(entries: Map<string, Entry>, r: Rng, step: number): string {
     if (held.length) {
       const x = clone(r.pick(held)) as Resource & { data?: Record<string, string>; metadata: { labels?: Record<string, string> } };
       if (x.kind === 'Namespace') x.metadata.labels = { ...(x.metadata.labels ?? {}), [`changed-${step}`]: 'yes' };
+      // A CA bundle that gains a certificate (the same one again): the policies using it take the new bundle.
+      else if (x.kind === 'ConfigMap' && typeof x.data?.['ca.crt'] === 'string' && r.int(2) === 0) x.data['ca.crt'] += x.data['ca.crt'];
       else if (x.data && Object.keys(x.data).length) delete x.data[r.pick(Object.keys(x.data))];
       else x.data = { added: Buffer.from('x').toString('base64') };
       put(x);
@@ -351,7 +353,11 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
   if (policies.length) {
     const x = clone(r.pick(policies));
     const targets = (specOf(x).targetRefs ?? []) as Spec[];
-    if (targets[0] && services.length && r.int(2) === 0) targets[0].name = meta(r.pick(services)).name;
+    const validation = specOf(x).validation as Spec | undefined;
+    const how = r.int(3);
+    if (how === 0 && targets[0] && services.length) targets[0].name = meta(r.pick(services)).name;
+    // What a BackendTLSPolicy's clusters carry, not which routes resolve: its SNI.
+    else if (how === 1 && x.kind === 'BackendTLSPolicy' && validation && typeof validation.hostname === 'string') validation.hostname = `h${step}.${validation.hostname}`;
     else meta(x).creationTimestamp = r.pick(TIMES);
     put(x);
     return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
@@ -368,7 +374,7 @@ const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grantSpliced: 0, grantUnchanged: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grantSpliced: 0, grantUnchanged: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0, policiesSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -415,6 +421,7 @@ test('incremental translation equals a full translate() after every random chang
     totals.routesSpliced += inc.stats.routesSpliced;
     totals.worldSpliced += inc.stats.worldSpliced;
     totals.lookupsSpliced += inc.stats.lookupsSpliced;
+    totals.policiesSpliced += inc.stats.policiesSpliced;
   });
   // Every path was exercised, not just the full one.
   assert.ok(totals.endpointsOnly > 50, `endpoints-only path taken ${totals.endpointsOnly} times`);
@@ -430,6 +437,7 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.worldL4Spliced > 10, `Gateway/Secret splice beside L4 routes taken ${totals.worldL4Spliced} times`);
   assert.ok(totals.bothSpliced > 10, `Gateway and route splice in one change taken ${totals.bothSpliced} times`);
   assert.ok(totals.policySpliced > 10, `route splice beside policies taken ${totals.policySpliced} times`);
+  assert.ok(totals.policiesSpliced > 20, `BackendTLSPolicy / CA ConfigMap splice taken ${totals.policiesSpliced} times`);
   if (process.env.SHOW_TOTALS) console.log(totals);
 });
 
@@ -459,7 +467,7 @@ test('an EndpointSlice change patches only the clusters it feeds; everything els
   const inc = incrementalTranslate(translate);
   const first = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.1') }]), options);
   const second = inc(new Snapshot([...fixed, { resource: eps('a', '10.0.0.9') }]), options);
-  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0 });
+  assert.deepEqual(inc.stats, { full: 1, unchanged: 0, endpointsOnly: 1, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, policiesSpliced: 0 });
   assert.deepEqual(second.ir.clusters['default/a:80']!.endpoints, [{ address: '10.0.0.9', port: 8080 }]);
   assert.equal(second.ir.clusters['default/b:80'], first.ir.clusters['default/b:80']);
   assert.equal(second.ir.ports, first.ir.ports);
@@ -559,7 +567,7 @@ test('a Gateway or Secret change keeps every route result; a port a parentRef na
     }
     return inc.stats;
   };
-  assert.deepEqual(run([route('a'), route('b')]), { full: 1, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 3, lookupsSpliced: 0 });
+  assert.deepEqual(run([route('a'), route('b')]), { full: 1, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 3, lookupsSpliced: 0, policiesSpliced: 0 });
   // A parentRef that names the listener's port: moving it changes the route's attachment.
   const stats = run([route('a', 8080), route('b')]);
   assert.equal(stats.full, 2);

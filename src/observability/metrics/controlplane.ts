@@ -63,7 +63,7 @@ export class ControlPlaneMetrics {
     );
     this.translationPaths = r.counter(
       'portico_translation_paths_total',
-      'Translations by how the incremental translator answered: full, unchanged, endpoints (only EndpointSlices changed), routes (changed routes spliced in), world (Gateways, ListenerSets, GatewayClasses or Secrets spliced in), lookups (the routes that read a changed Service, Namespace or ReferenceGrant spliced in). A translation that spliced Gateways and routes together counts under both.',
+      'Translations by how the incremental translator answered: full, unchanged, endpoints (only EndpointSlices changed), routes (changed routes spliced in), world (Gateways, ListenerSets, GatewayClasses or Secrets spliced in), lookups (the routes that read a changed Service, Namespace or ReferenceGrant spliced in), policies (a BackendTLSPolicy or its CA ConfigMap spliced into the clusters). A translation that spliced Gateways and routes together counts under both.',
       ['path'],
     );
   }
@@ -83,6 +83,7 @@ export class ControlPlaneMetrics {
         ['routes', stats.routesSpliced],
         ['world', stats.worldSpliced],
         ['lookups', stats.lookupsSpliced],
+        ['policies', stats.policiesSpliced],
       ] as const)
         this.translationPaths.child([path]).v = n;
     };

@@ -5,14 +5,15 @@
 // each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
 // reports as the in-process profile.
 //
-//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route|grant|ca] [hosts]
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route|grant|ca|session] [hosts]
 //
 // service: an annotation on a referenced Service (what translate() does not read); service-port: a
 // port added to and taken from a referenced Service (what it reads); eps-route: an
 // EndpointSlice change, then a route change, alternately (the route change after the slice change);
 // grant: a ReferenceGrant that lets one route reach a Service in another namespace, given and
 // taken back. ca: the CA bundle of a BackendTLSPolicy on one Service (10 routes' backend) rotated
-// in its ConfigMap, one certificate and two in turn.
+// in its ConfigMap, one certificate and two in turn. session: the session persistence of an
+// XBackendTrafficPolicy on the same Service renamed (its 10 routes carry it).
 // hosts: each route on a hostname of its own (10,000 virtual hosts on one listener).
 //
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
@@ -79,6 +80,18 @@ if (kind === 'ca') {
   put('ca-policy.yaml', caPolicy(certs[0]!.certPem));
   folder.takeWritten();
 }
+const sessionPolicy = (name: string) => [
+  {
+    apiVersion: 'gateway.networking.x-k8s.io/v1alpha1',
+    kind: 'XBackendTrafficPolicy',
+    metadata: { name: 'eps-sticky', namespace: 'bench' },
+    spec: { targetRefs: [{ group: '', kind: 'Service', name: 'eps-00000' }], sessionPersistence: { sessionName: name } },
+  },
+];
+if (kind === 'session') {
+  put('session-policy.yaml', sessionPolicy('bench-session'));
+  folder.takeWritten();
+}
 
 const firstState = await loader.load();
 let snapshot = new Snapshot(firstState.byKey ?? firstState.entries);
@@ -99,6 +112,7 @@ for (let i = 0; i < changes; i++) {
     put('eps-probe.yaml', cpEpsProbe(p, true).map((d) => (d.kind === 'Service' ? { ...d, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, ...(i % 2 === 0 ? [{ name: 'admin', port: 9000, protocol: 'TCP' }] : [])] } } : d)));
   else if (kind === 'eps-route' && i % 2 === 0) put('eps-probe.yaml', cpEpsProbe(p, i % 4 !== 0));
   else if (kind === 'grant') put('grant.yaml', [grant(i % 2 === 0)]);
+  else if (kind === 'session') put('session-policy.yaml', sessionPolicy(`bench-session-${i}`));
   else if (kind === 'ca') put('ca-policy.yaml', caPolicy(i % 2 === 0 ? certs[0]!.certPem + certs[1]!.certPem : certs[0]!.certPem));
   else if (kind === 'secret') put('secret.yaml', cpSecret(certs[(i + 1) % 2]!.certPem, certs[(i + 1) % 2]!.keyPem));
   else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend, ownHosts)]);

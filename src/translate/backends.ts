@@ -77,7 +77,8 @@ export class Clusters {
   /** Bumped when a cluster in `byName` is replaced or removed, not added (replace(), forget()): ir.ts rebuilds its record then. */
   version = 0;
   /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets. */
-  readonly traffic: BackendTrafficPolicies;
+  /** Replaced with the policies when they are evaluated again (./splice-policies.ts). */
+  traffic: BackendTrafficPolicies;
   /** Cluster name -> `${ns}/${service}` of the Service it came from. */
   private readonly serviceOf = new Map<string, string>();
   /** The Service's store key -> the clusters made from it (what forget() drops). */

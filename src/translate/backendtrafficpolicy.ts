@@ -70,6 +70,11 @@ export class BackendTrafficPolicies {
     this.all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** `${ns}/${name}` of every Service a policy is in force on. */
+  targeted(): IterableIterator<string> {
+    return this.byService.keys();
+  }
+
   /** The policy in force on Service `namespace/name`, if any. */
   forService(namespace: string, name: string): TrafficPolicyNode | undefined {
     return this.byService.get(`${namespace}/${name}`);

@@ -17,9 +17,10 @@
 //     existence; labels), or ReferenceGrants of a namespace a cross-namespace reference was checked
 //     against, and no Gateway, ListenerSet or policy looked them up: the routes that did, spliced
 //     as if they had changed (routesReading), a Service's clusters resolved anew;
-//   - BackendTLSPolicies, or ConfigMaps only they looked up (a CA bundle), changed, and every
-//     Service port they target keeps the same policy, usability and TLS-or-not
-//     (./splice-policies.ts): the clusters take the new TLS settings, the policies new statuses;
+//   - policies on Services, or ConfigMaps only they looked up (a CA bundle), changed, and every
+//     Service port a BackendTLSPolicy targets keeps the same policy, usability and TLS-or-not
+//     (./splice-policies.ts): the clusters take the new TLS settings, the routes that named a
+//     Service whose traffic policy changed are spliced, the policies get new statuses;
 //   - anything else: a full translate(), whose result then shares with the previous one every
 //     part that did not change (./share.ts), so the IR delta, the workers' routers and the status
 //     summary downstream only redo the changed parts.
@@ -57,7 +58,7 @@ export interface IncrementalStats {
   worldSpliced: number;
   /** Service and Namespace changes applied by translating again the routes that looked them up (routesReading). */
   lookupsSpliced: number;
-  /** BackendTLSPolicy and CA ConfigMap changes applied to the clusters and policy statuses, routes kept (./splice-policies.ts). */
+  /** Policy and CA ConfigMap changes applied to the clusters, the routes that named a Service whose traffic policy changed, and the policy statuses (./splice-policies.ts). */
   policiesSpliced: number;
 }
 
@@ -236,6 +237,9 @@ function routesReading(state: TranslateState, keys: readonly string[], routes: R
   return { l4 };
 }
 
+/** Policies on Services: ./splice-policies.ts evaluates them again. */
+const POLICY_KINDS: ReadonlySet<string> = new Set([Kind.BackendTLSPolicy, Kind.XBackendTrafficPolicy, Kind.BackendLBPolicy]);
+
 /** A ConfigMap (store key) only the policies looked up: a CA bundle, not a Gateway's or a route's. */
 function readByPoliciesOnly(state: TranslateState, key: string): boolean {
   return state.policyBase.has(key) && !state.gatewayBase.has(key) && !state.l4Base.has(key) && !state.referenceCounts.has(key);
@@ -310,7 +314,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     const routes: RouteChange[] = [];
     let others = false;
     let world = false;
-    /** BackendTLSPolicies, or ConfigMaps only they looked up (./splice-policies.ts). */
+    /** Policies on Services, or ConfigMaps only they looked up (./splice-policies.ts). */
     let policies = false;
     let l4 = false;
     /** A ReferenceGrant changed (the kept Context indexes them anew), whether a lookup reached it or not. */
@@ -340,7 +344,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       else if (kind === Kind.EndpointSlice) {
         for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) services.add(svc);
       } else if (WORLD_KINDS.has(kind)) world = true;
-      else if (kind === Kind.BackendTLSPolicy || (kind === Kind.ConfigMap && last.state !== undefined && readByPoliciesOnly(last.state, k))) policies = true;
+      else if (POLICY_KINDS.has(kind) || (kind === Kind.ConfigMap && last.state !== undefined && readByPoliciesOnly(last.state, k))) policies = true;
       else if (kind === Kind.Service || kind === Kind.Namespace) changedLookups.push(k);
       else if (kind === Kind.ReferenceGrant) {
         const key = referenceGrantsKey((before ?? after)!.metadata.namespace ?? 'default');

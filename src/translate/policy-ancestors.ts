@@ -34,7 +34,7 @@ export class PolicyAncestors {
 
   constructor(
     private policies: BackendTLSPolicies,
-    private readonly traffic: BackendTrafficPolicies,
+    private traffic: BackendTrafficPolicies,
     private readonly controllerName: string,
   ) {}
 
@@ -45,10 +45,11 @@ export class PolicyAncestors {
     this.moved.clear();
   }
 
-  /** BackendTLSPolicies evaluated again (./splice-policies.ts), on the same Services: their ancestors from the same counts. */
-  rebind(policies: BackendTLSPolicies): void {
+  /** The policies evaluated again (./splice-policies.ts): their ancestors from the same counts, which the routes give. */
+  rebind(policies: BackendTLSPolicies, traffic: BackendTrafficPolicies): void {
     this.policies = policies;
-    for (const p of policies.all) p.ancestors = PolicyAncestors.ancestors(this.tlsPairs, p.services);
+    this.traffic = traffic;
+    this.assign();
   }
 
   /** A route's pairs in (1) or out (-1). */

@@ -1,7 +1,9 @@
-// BackendTLSPolicy changes that leave every route resolving alike (translate/splice-policies.ts):
-// a CA bundle rotated in its ConfigMap, a new SNI. The routes are kept as the same objects, the
-// clusters take the new TLS settings, and the result equals a full translate(). A change to what
-// routes read of the policies (one that becomes unusable) is a full translation.
+// Policy changes spliced into the last translation (translate/splice-policies.ts). A
+// BackendTLSPolicy's rotated CA bundle or new SNI: the routes are kept as the same objects, the
+// clusters take the new TLS settings; a change to what routes read of it (it becomes unusable) is
+// a full translation. A traffic policy's session persistence and retry budget: its Service's
+// cluster and the routes naming it are made again, the others kept. Each result equals a full
+// translate().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
@@ -57,4 +59,42 @@ test('a rotated CA bundle and a new SNI reach the clusters; routes, their status
   run('CA bundle gone');
   assert.equal(inc.stats.policiesSpliced, 2);
   assert.equal(inc.stats.full, 2);
+});
+
+test("a traffic policy's session persistence and retry budget reach its Service's cluster and the routes that name it; other routes stay the same objects", () => {
+  const base = load(join(DIR, '_base.yaml'));
+  const input = load(join(DIR, 'xbackendtrafficpolicy.in.yaml'));
+  const objects = new Map<string, Resource>();
+  for (const e of [...base.entries, ...input.entries]) objects.set(keyOf(e.resource), e.resource);
+  const other = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'other', namespace: 'default' },
+    spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { value: '/other' } }], backendRefs: [{ name: 'echo', port: 80 }] }] },
+  } as unknown as Resource;
+  objects.set(keyOf(other), other);
+  const inc = incrementalTranslate(translate);
+  const run = (what: string): TranslateResult => {
+    const snapshot = new Snapshot([...objects.values()].map((resource) => ({ resource })));
+    const got = inc(snapshot, input.options);
+    assert.deepStrictEqual(got, translate(snapshot, input.options), what);
+    return got;
+  };
+  const entries = (r: TranslateResult) => r.ir.ports.flatMap((p) => p.listeners.flatMap((l) => (l.virtualHosts ?? []).flatMap((v) => v.routes)));
+  const entry = (r: TranslateResult, name: string, rule: number) => entries(r).find((e) => e.source.name === name && e.source.rule === rule)!;
+  const status = (r: TranslateResult, name: string) => r.statuses.find((s) => s.kind === 'HTTPRoute' && s.name === name);
+  const first = run('start');
+
+  const policy = objects.get('XBackendTrafficPolicy/default/foo-sticky') as Resource & { spec: Record<string, unknown> };
+  objects.set(keyOf(policy), {
+    ...policy,
+    spec: { ...policy.spec, sessionPersistence: { sessionName: 'renamed-session', absoluteTimeout: '10m', idleTimeout: '1m' }, retryConstraint: { budget: { percent: 40, interval: '30s' } } },
+  } as Resource);
+  const changed = run('session and budget changed');
+  assert.equal(inc.stats.policiesSpliced, 1);
+  assert.equal(inc.stats.full, 1);
+  assert.equal(changed.ir.clusters['default/foo:80']!.retryBudget?.percent, 40);
+  assert.ok(JSON.stringify(entry(changed, 'web', 0)).includes('renamed-session'), 'the route naming foo carries the new session name');
+  assert.equal(entry(changed, 'other', 0), entry(first, 'other', 0), "a route that names no policy's Service is the same object");
+  assert.equal(status(changed, 'other'), status(first, 'other'));
 });

@@ -358,6 +358,13 @@ function mutateSpec(entries: Map<string, Entry>, all: Resource[], r: Rng, step: 
     if (how === 0 && targets[0] && services.length) targets[0].name = meta(r.pick(services)).name;
     // What a BackendTLSPolicy's clusters carry, not which routes resolve: its SNI.
     else if (how === 1 && x.kind === 'BackendTLSPolicy' && validation && typeof validation.hostname === 'string') validation.hostname = `h${step}.${validation.hostname}`;
+    // What a traffic policy's routes and clusters carry: its session persistence, its retry budget.
+    else if (how === 1 && x.kind !== 'BackendTLSPolicy') {
+      const spec = specOf(x);
+      if (r.int(2) === 0) spec.sessionPersistence = { sessionName: `s${step}`, ...(r.int(2) ? { absoluteTimeout: `${1 + r.int(9)}m` } : {}) };
+      else if (x.kind === 'XBackendTrafficPolicy') spec.retryConstraint = { budget: { percent: 5 + r.int(50), interval: `${1 + r.int(30)}s` } };
+      else delete spec.sessionPersistence;
+    }
     else meta(x).creationTimestamp = r.pick(TIMES);
     put(x);
     return `edit ${x.kind} ${meta(x).namespace}/${meta(x).name}`;
@@ -374,7 +381,7 @@ const STEPS = Number(process.env.PORTICO_INCREMENTAL_STEPS ?? 40);
 const SEED = Number(process.env.PORTICO_INCREMENTAL_SEED ?? 1000);
 
 test('incremental translation equals a full translate() after every random change, on every golden case', () => {
-  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grantSpliced: 0, grantUnchanged: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0, policiesSpliced: 0 };
+  const totals = { full: 0, unchanged: 0, endpointsOnly: 0, routesSpliced: 0, worldSpliced: 0, lookupsSpliced: 0, grantSpliced: 0, grantUnchanged: 0, grpcSpliced: 0, policySpliced: 0, l4Spliced: 0, worldL4Spliced: 0, bothSpliced: 0, policiesSpliced: 0, trafficSpliced: 0 };
   cases.forEach((name, ci) => {
     const input = load(join(DIR, `${name}.in.yaml`));
     const entries = new Map<string, Entry>();
@@ -391,6 +398,7 @@ test('incremental translation equals a full translate() after every random chang
     let world = 0;
     let lookups = 0;
     let unchanged = 0;
+    let policiesDone = 0;
     for (let step = 0; step <= STEPS; step++) {
       if (step > 0) done.push(mutate(entries, r, step));
       // Half the time patched from the previous snapshot, as portico run and the controller build them (its delta is then what changed).
@@ -405,6 +413,8 @@ test('incremental translation equals a full translate() after every random chang
       if (inc.stats.routesSpliced > spliced && / (TLSRoute|TCPRoute|UDPRoute) /.test(done.at(-1) ?? '')) totals.l4Spliced++;
       if (inc.stats.worldSpliced > world && L4_KINDS.some((k) => snapshot.entries(k).length > 0)) totals.worldL4Spliced++;
       if (inc.stats.worldSpliced > world && inc.stats.routesSpliced > spliced) totals.bothSpliced++;
+      if (inc.stats.policiesSpliced > policiesDone && / (XBackendTrafficPolicy|BackendLBPolicy) /.test(done.at(-1) ?? '')) totals.trafficSpliced++;
+      policiesDone = inc.stats.policiesSpliced;
       if (/ ReferenceGrant /.test(done.at(-1) ?? '')) {
         if (inc.stats.lookupsSpliced > lookups) totals.grantSpliced++;
         if (inc.stats.unchanged > unchanged) totals.grantUnchanged++;
@@ -437,7 +447,8 @@ test('incremental translation equals a full translate() after every random chang
   assert.ok(totals.worldL4Spliced > 10, `Gateway/Secret splice beside L4 routes taken ${totals.worldL4Spliced} times`);
   assert.ok(totals.bothSpliced > 10, `Gateway and route splice in one change taken ${totals.bothSpliced} times`);
   assert.ok(totals.policySpliced > 10, `route splice beside policies taken ${totals.policySpliced} times`);
-  assert.ok(totals.policiesSpliced > 20, `BackendTLSPolicy / CA ConfigMap splice taken ${totals.policiesSpliced} times`);
+  assert.ok(totals.policiesSpliced > 20, `policy / CA ConfigMap splice taken ${totals.policiesSpliced} times`);
+  assert.ok(totals.trafficSpliced > 1, `XBackendTrafficPolicy / BackendLBPolicy splice taken ${totals.trafficSpliced} times`);
   if (process.env.SHOW_TOTALS) console.log(totals);
 });
 

@@ -63,7 +63,7 @@ export class ControlPlaneMetrics {
     );
     this.translationPaths = r.counter(
       'portico_translation_paths_total',
-      'Translations by how the incremental translator answered: full, unchanged, endpoints (only EndpointSlices changed), routes (changed routes spliced in), world (Gateways, ListenerSets, GatewayClasses or Secrets spliced in), lookups (the routes that read a changed Service, Namespace or ReferenceGrant spliced in), policies (a BackendTLSPolicy or its CA ConfigMap spliced into the clusters). A translation that spliced Gateways and routes together counts under both.',
+      'Translations by how the incremental translator answered: full, unchanged, endpoints (only EndpointSlices changed), routes (changed routes spliced in), world (Gateways, ListenerSets, GatewayClasses or Secrets spliced in), lookups (the routes that read a changed Service, Namespace or ReferenceGrant spliced in), policies (a policy on Services or a CA ConfigMap spliced into the clusters and the routes naming its Services). A translation that spliced Gateways and routes together counts under both.',
       ['path'],
     );
   }

@@ -16,6 +16,7 @@
 // the clusters it reaches, and a session setting the routes of its Services.
 
 import { Kind } from '../api/names.js';
+import type { Resource } from '../api/types.js';
 import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { BackendTrafficPolicies } from './backendtrafficpolicy.js';
 import { Context, nsOf } from './context.js';
@@ -89,8 +90,8 @@ export function splicePolicies(state: TranslateState, prev: TranslateResult, sna
 
   // ---- statuses: every policy's, in the places theirs held (the same policies: their ids are compared above)
   const fresh = new Map<string, ObjectStatus>();
-  const put = (kind: string, p: { resource: { metadata: { name: string } }; generation: number }, status: Record<string, unknown>): void => {
-    const namespace = nsOf(p.resource as Parameters<typeof nsOf>[0]);
+  const put = (kind: string, p: { resource: Resource; generation: number }, status: Record<string, unknown>): void => {
+    const namespace = nsOf(p.resource);
     fresh.set(`${kind}/${namespace}/${p.resource.metadata.name}`, { kind, namespace, name: p.resource.metadata.name, generation: p.generation, status });
   };
   for (const p of policies.all) put(Kind.BackendTLSPolicy, p, policies.status(p, ctx.controllerName));

@@ -76,8 +76,7 @@ export class Clusters {
   readonly byName = new Map<string, Cluster>();
   /** Bumped when a cluster in `byName` is replaced or removed, not added (replace(), forget()): ir.ts rebuilds its record then. */
   version = 0;
-  /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets. */
-  /** Replaced with the policies when they are evaluated again (./splice-policies.ts). */
+  /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets (replaced when ./splice-policies.ts evaluates them again). */
   traffic: BackendTrafficPolicies;
   /** Cluster name -> `${ns}/${service}` of the Service it came from. */
   private readonly serviceOf = new Map<string, string>();

@@ -93,6 +93,23 @@ describe('termination', () => {
   });
 });
 
+/**
+ * The cluster's own podrunner runs these pods and writes their Ready condition too, once their
+ * containers run (later when the pod's IP still drains a deleted pod's process). Waiting for the
+ * container to answer puts its write before the test's, which are then the last word.
+ */
+const containerAnswers = (ip: string, port: number) =>
+  waitFor(`the container answers on ${ip}:${port}`, () =>
+    new Promise<true | undefined>((resolve) => {
+      const s = net.connect({ host: ip, port, timeout: 1000 }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(undefined));
+      s.on('timeout', () => (s.destroy(), resolve(undefined)));
+    }),
+  );
+
 describe('the Ready condition in the pod status, on the local cluster', { skip: !KUBECONFIG && 'PORTICO_KUBECONFIG is unset' }, () => {
   test('a failing probe writes Ready False, the EndpointSlice marks the endpoint not ready; a passing one writes Ready True', async (t) => {
     const client = new ApiClient(kubeConfigFrom(KUBECONFIG!));
@@ -122,6 +139,9 @@ describe('the Ready condition in the pod status, on the local cluster', { skip: 
       const ep = slices.items.flatMap((s) => s.endpoints ?? [])[0];
       return p?.status?.conditions?.find((c) => c.type === 'Ready')?.status === want && ep?.conditions?.ready === (want === 'True') || undefined;
     }, 20_000);
+    // The podrunner probes 3999 (the pod's spec) and writes Ready False once; then this test's writes.
+    await containerAnswers(withIp.status!.podIP!, 3000);
+    await readyIs('False');
     const logs: string[] = [];
     const readiness = new Readiness(core, (l: string) => logs.push(l));
     t.after(() => readiness.forget(withIp.metadata.uid));
@@ -156,9 +176,11 @@ describe('the Ready condition in the pod status, on the local cluster', { skip: 
       const ep = slices.items.flatMap((s) => s.endpoints ?? [])[0];
       return p?.status?.conditions?.find((c) => c.type === 'Ready')?.status === want && ep?.conditions?.ready === (want === 'True') || undefined;
     }, 20_000);
-    // kwok makes a pod without a probe Ready as soon as it has an IP.
+    // kwok makes a pod without a probe Ready as soon as it has an IP (the podrunner, once its container runs).
     await readyIs('True');
     const pod = (await get())!;
+    await containerAnswers(pod.status!.podIP!, 3000);
+    await readyIs('True');
     const logs: string[] = [];
     const readiness = new Readiness(kc.makeApiClient(k8s.CoreV1Api), (l: string) => logs.push(l));
     await readiness.started(pod, false);

@@ -21,16 +21,14 @@ import { BackendTLSPolicies } from './backendtlspolicy.js';
 import { BackendTrafficPolicies } from './backendtrafficpolicy.js';
 import { Context, nsOf } from './context.js';
 import type { TranslateState } from './index.js';
-import { buildIR } from './ir.js';
-import { deepSame, shareIR } from './share.js';
-import { adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
-import type { HTTPRouteEntry } from '../ir/types.js';
+import { deepSame } from './share.js';
+import { rebuildIR, spliceHTTPRoutes, stateReferences, type RouteChange } from './splice.js';
 import { keyOf, type Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './types.js';
 
 const ids = (all: readonly { id: string }[]): string => all.map((p) => p.id).join('\n');
 
-/** `${ns}/${name}` of the Services whose traffic policy in force, session or budget differs; undefined when the policies themselves differ (statuses would move). */
+/** Store keys of the Services whose traffic policy in force, session or budget differs; undefined when the policies themselves differ (statuses would move). */
 function trafficMoved(before: BackendTrafficPolicies, after: BackendTrafficPolicies): string[] | undefined {
   if (ids(before.all) !== ids(after.all)) return undefined;
   const out: string[] = [];
@@ -38,7 +36,7 @@ function trafficMoved(before: BackendTrafficPolicies, after: BackendTrafficPolic
     const [ns, name] = [svc.slice(0, svc.indexOf('/')), svc.slice(svc.indexOf('/') + 1)];
     const a = before.forService(ns, name);
     const b = after.forService(ns, name);
-    if (a?.id !== b?.id || !deepSame(a?.session, b?.session) || !deepSame(a?.budget, b?.budget)) out.push(svc);
+    if (a?.id !== b?.id || !deepSame(a?.session, b?.session) || !deepSame(a?.budget, b?.budget)) out.push(keyOf(Kind.Service, ns, name));
   }
   return out;
 }
@@ -54,10 +52,9 @@ export function splicePolicies(state: TranslateState, prev: TranslateResult, sna
   const policies = new BackendTLSPolicies(ctx);
   const traffic = new BackendTrafficPolicies(ctx);
   if (policies.signature() !== state.policies.signature()) return undefined;
-  const moved = trafficMoved(state.clusters.traffic, traffic);
-  if (!moved) return undefined;
+  const keys = trafficMoved(state.clusters.traffic, traffic);
+  if (!keys) return undefined;
   // The routes that named a moved Service; TLSRoutes, TCPRoutes and UDPRoutes all again when one did.
-  const keys = moved.map((svc) => keyOf(Kind.Service, svc.slice(0, svc.indexOf('/')), svc.slice(svc.indexOf('/') + 1)));
   for (const k of keys) if (state.gatewayBase.has(k)) return undefined;
   const l4 = keys.some((k) => state.l4Base.has(k));
   const changes: RouteChange[] = [];
@@ -76,17 +73,10 @@ export function splicePolicies(state: TranslateState, prev: TranslateResult, sna
   if (changes.length > 0 || l4) {
     result = spliceHTTPRoutes(state, prev, changes, l4 ? snapshot : undefined);
     if (!result) return undefined;
-  } else {
-    const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
-    const ir = shareIR(prev.ir, buildIR(state.gateways, state.content, state.clusters, state.listenerIR), shared);
-    adoptShared(state, ir, shared);
-    result = { ...prev, ir };
-  }
+  } else result = { ...prev, ir: rebuildIR(state, prev.ir) };
   // The policies may look up other ConfigMaps now: the list is built again from what the state holds.
-  const refs = new Set(state.base);
-  for (const k of state.referenceCounts.keys()) refs.add(k);
-  const sorted = [...refs].sort();
-  if (!result.references || !deepSame(result.references, sorted)) result = { ...result, references: sorted };
+  const references = stateReferences(state, result.references);
+  if (references !== result.references) result = { ...result, references };
 
   // ---- statuses: every policy's, in the places theirs held (the same policies: their ids are compared above)
   const fresh = new Map<string, ObjectStatus>();

@@ -16,17 +16,17 @@
 // equals a full translate().
 
 import { Kind } from '../api/names.js';
-import type { HTTPRouteEntry, Listener as IRListener } from '../ir/types.js';
+import type { Listener as IRListener } from '../ir/types.js';
 import type { Parents } from './attachment.js';
 import { Context, generationOf } from './context.js';
 import { buildGatewayClasses } from './gatewayclass.js';
 import { buildGateways, gatewayStatus, listenerConditions } from './gateways.js';
 import type { GatewayNode, ListenerNode, ListenerSetNode } from './graph.js';
 import type { TranslateState } from './index.js';
-import { buildIR, listenerHeader, sameClustersAs } from './ir.js';
+import { listenerHeader, sameClustersAs } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
-import { deepSame, shareIR } from './share.js';
-import { adoptShared, compareStatus, routeStatusOf } from './splice.js';
+import { deepSame } from './share.js';
+import { compareStatus, rebuildIR, routeStatusOf, stateReferences } from './splice.js';
 import { upperBound } from './precedence.js';
 import { retranslateL4 } from './splice-l4.js';
 
@@ -197,18 +197,11 @@ export function spliceWorld(state: TranslateState, prev: TranslateResult, snapsh
   if (l4 && !changedStatuses) changedStatuses = statuses.length !== prev.statuses.length || statuses.some((s, i) => s !== prev.statuses[i]);
 
   // ---- IR: listeners placed on ports again; sharing keeps what is equal
-  const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
-  const ir = shareIR(prev.ir, buildIR(state.gateways, state.content, state.clusters, state.listenerIR), shared);
-  adoptShared(state, ir, shared);
+  const ir = rebuildIR(state, prev.ir);
 
   // ---- references: the routes' are the same; the list is built again only when the Gateways looked up other keys
-  let references = prev.references;
-  if (!references || baseBefore.size !== state.base.size || [...state.base].some((k) => !baseBefore.has(k))) {
-    const refs = new Set(state.base);
-    for (const k of state.referenceCounts.keys()) refs.add(k);
-    const sorted = [...refs].sort();
-    references = references && deepSame(references, sorted) ? references : sorted;
-  }
+  const baseMoved = baseBefore.size !== state.base.size || [...state.base].some((k) => !baseBefore.has(k));
+  const references = !prev.references || baseMoved ? stateReferences(state, prev.references) : prev.references;
   return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
 }
 

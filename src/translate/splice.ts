@@ -254,21 +254,31 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
 
   // ---- IR: listeners whose virtual hosts changed are built again, every other one reused.
   for (const l of touched) state.listenerIR.delete(l);
-  const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
-  const ir = shareIR(prev.ir, buildIR(state.gateways, content, state.clusters, state.listenerIR), shared);
-  adoptShared(state, ir, shared, touched);
+  const ir = rebuildIR(state, prev.ir, touched);
 
-  // ---- references: what the translation outside HTTPRoutes looked up, and each route's; the
-  // sorted list is only built again when a key came or went.
-  let references = prev.references;
-  if (keysMoved || !references) {
-    const refs = new Set(state.base);
-    for (const k of counts.keys()) refs.add(k);
-    const sorted = [...refs].sort();
-    references = references && deepSame(references, sorted) ? references : sorted;
-  }
+  // ---- references: the sorted list is only built again when a key came or went.
+  const references = keysMoved || !prev.references ? stateReferences(state, prev.references) : prev.references;
 
   return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
+}
+
+/**
+ * The IR built again from `state`, sharing every part equal to `prev`'s (share.ts); `state` then
+ * points at the objects it holds (adoptShared), for `listeners` (all when omitted).
+ */
+export function rebuildIR(state: TranslateState, prev: IR, listeners?: ReadonlySet<ListenerNode>): IR {
+  const shared = new Map<HTTPRouteEntry, HTTPRouteEntry>();
+  const ir = shareIR(prev, buildIR(state.gateways, state.content, state.clusters, state.listenerIR), shared);
+  adoptShared(state, ir, shared, listeners);
+  return ir;
+}
+
+/** A result's references from `state`: what the translation outside HTTPRoutes and GRPCRoutes looked up, and each route's, sorted; `prev` when equal. */
+export function stateReferences(state: TranslateState, prev: string[] | undefined): string[] {
+  const refs = new Set(state.base);
+  for (const k of state.referenceCounts.keys()) refs.add(k);
+  const sorted = [...refs].sort();
+  return prev && deepSame(prev, sorted) ? prev : sorted;
 }
 
 /** A route's entry in the status list, as translate() writes it. */

@@ -19,16 +19,18 @@ function treeRssBytes(pid: number): number {
   return own + children.reduce((a, c) => a + treeRssBytes(c), 0);
 }
 
-const manifests = (port: number, backendPort: number) =>
-  webAppManifests(port, backendPort, `---
+/** One more HTTPRoute on Gateway web, for `hostname`, to Service `service` port 80. */
+const hostRoute = (name: string, hostname: string, service: string) => `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: { name: broken, namespace: default }
+metadata: { name: ${name}, namespace: default }
 spec:
   parentRefs: [{ name: web }]
-  hostnames: [broken.example]
-  rules: [{ backendRefs: [{ name: missing, port: 80 }] }]
-`);
+  hostnames: [${hostname}]
+  rules: [{ backendRefs: [{ name: ${service}, port: 80 }] }]
+`;
+
+const manifests = (port: number, backendPort: number, extra = '') => webAppManifests(port, backendPort, hostRoute('broken', 'broken.example', 'missing') + extra);
 
 describe('metrics: portico run', () => {
   let dir: string, echo: Backend, run: Running, off: Running;
@@ -100,17 +102,8 @@ describe('metrics: portico run', () => {
   test('a change: how long until it served, and which path of the incremental translator answered it', async () => {
     const scrape = async () => parse(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text());
     assert.equal(sum(await scrape(), 'portico_translation_paths_total', { path: 'full' }), 1, 'start-up is one full translation');
-    const added = `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: added, namespace: default }
-spec:
-  parentRefs: [{ name: web }]
-  hostnames: [added.example]
-  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
-`;
     // Renamed into place, as an editor saves: the watcher never sees half a file.
-    await writeFile(join(dir, '.on.yaml.tmp'), manifests(port, echo.port) + added);
+    await writeFile(join(dir, '.on.yaml.tmp'), manifests(port, echo.port, hostRoute('added', 'added.example', 'app')));
     await rename(join(dir, '.on.yaml.tmp'), join(dir, 'on.yaml'));
     let S = await scrape();
     // Observed once the rebuild's configuration serves, after its translation was counted.

@@ -18,11 +18,12 @@ import { load } from './golden-input.js';
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 const keyOf = (r: Resource) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`;
 
-test('a rotated CA bundle and a new SNI reach the clusters; routes, their statuses and the listeners stay the same objects', () => {
+/** Golden case `name` (over _base.yaml, with `extra`) as objects to edit; `run` translates them incrementally and checks the result against a full translate(). */
+function editable(name: string, extra: Resource[] = []) {
   const base = load(join(DIR, '_base.yaml'));
-  const input = load(join(DIR, 'backendtlspolicy-configmap-ca.in.yaml'));
+  const input = load(join(DIR, `${name}.in.yaml`));
   const objects = new Map<string, Resource>();
-  for (const e of [...base.entries, ...input.entries]) objects.set(keyOf(e.resource), e.resource);
+  for (const r of [...base.entries.map((e) => e.resource), ...input.entries.map((e) => e.resource), ...extra]) objects.set(keyOf(r), r);
   const inc = incrementalTranslate(translate);
   const run = (what: string): TranslateResult => {
     const snapshot = new Snapshot([...objects.values()].map((resource) => ({ resource })));
@@ -30,6 +31,11 @@ test('a rotated CA bundle and a new SNI reach the clusters; routes, their status
     assert.deepStrictEqual(got, translate(snapshot, input.options), what);
     return got;
   };
+  return { objects, inc, run };
+}
+
+test('a rotated CA bundle and a new SNI reach the clusters; routes, their statuses and the listeners stay the same objects', () => {
+  const { objects, inc, run } = editable('backendtlspolicy-configmap-ca');
   const tlsCluster = (r: TranslateResult) => Object.values(r.ir.clusters).find((c) => c.name === 'default/secure:443/tls')!;
   const routeStatus = (r: TranslateResult) => r.statuses.find((s) => s.kind === 'HTTPRoute' && s.name === 'web');
   const first = run('start');
@@ -62,24 +68,13 @@ test('a rotated CA bundle and a new SNI reach the clusters; routes, their status
 });
 
 test("a traffic policy's session persistence and retry budget reach its Service's cluster and the routes that name it; other routes stay the same objects", () => {
-  const base = load(join(DIR, '_base.yaml'));
-  const input = load(join(DIR, 'xbackendtrafficpolicy.in.yaml'));
-  const objects = new Map<string, Resource>();
-  for (const e of [...base.entries, ...input.entries]) objects.set(keyOf(e.resource), e.resource);
   const other = {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
     metadata: { name: 'other', namespace: 'default' },
     spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { value: '/other' } }], backendRefs: [{ name: 'echo', port: 80 }] }] },
   } as unknown as Resource;
-  objects.set(keyOf(other), other);
-  const inc = incrementalTranslate(translate);
-  const run = (what: string): TranslateResult => {
-    const snapshot = new Snapshot([...objects.values()].map((resource) => ({ resource })));
-    const got = inc(snapshot, input.options);
-    assert.deepStrictEqual(got, translate(snapshot, input.options), what);
-    return got;
-  };
+  const { objects, inc, run } = editable('xbackendtrafficpolicy', [other]);
   const entries = (r: TranslateResult) => r.ir.ports.flatMap((p) => p.listeners.flatMap((l) => (l.virtualHosts ?? []).flatMap((v) => v.routes)));
   const entry = (r: TranslateResult, name: string, rule: number) => entries(r).find((e) => e.source.name === name && e.source.rule === rule)!;
   const status = (r: TranslateResult, name: string) => r.statuses.find((s) => s.kind === 'HTTPRoute' && s.name === name);

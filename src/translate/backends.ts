@@ -10,7 +10,6 @@
 // but a BackendTLSPolicy on the Service applies (re-encryption, as it does for HTTP). Behind
 // a Passthrough listener the TLSRoute uses `tcp`: the client's own TLS goes through as-is.
 
-import { isDeepStrictEqual } from 'node:util';
 import type { BackendRef, EndpointSlice, Service, ServicePort } from '../api/types.js';
 import { CORE_GROUP, GATEWAY_GROUP, Kind } from '../api/names.js';
 import type { Cluster, ClusterProtocol, Endpoint } from '../ir/types.js';
@@ -21,6 +20,7 @@ import { arr, obj, strs } from './util.js';
 import type { BackendTLSPolicies } from './backendtlspolicy.js';
 import { BackendTrafficPolicies } from './backendtrafficpolicy.js';
 import type { SessionSettings } from './session.js';
+import { deepSame } from './share.js';
 
 export type BackendUse = 'http' | 'grpc' | 'tcp' | 'tls' | 'udp';
 
@@ -251,7 +251,7 @@ export class Clusters {
       const c = this.byName.get(name);
       if (!c) continue;
       const tls = policies.forPort(at.ns, at.service, at.port)?.tls;
-      if (isDeepStrictEqual(c.tls, tls)) continue;
+      if (deepSame(c.tls, tls)) continue;
       const next: Cluster = { ...c };
       if (tls) next.tls = tls;
       else delete next.tls;

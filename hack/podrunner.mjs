@@ -225,9 +225,13 @@ function isDataplane(container) {
   return /portico/.test(container.image ?? '') && container.args?.[0] === 'dataplane';
 }
 
-/** node bin/portico.js dataplane ..., its args adjusted to a shared network namespace and local mounts. */
+/**
+ * node bin/portico.js dataplane ..., its args adjusted to a shared network namespace and local
+ * mounts. Node's flags are the image's ENTRYPOINT's (Dockerfile), so a pod here holds the memory
+ * one in a cluster would.
+ */
 function dataplaneCommand(container, mounts, podIP) {
-  const out = [porticoBin];
+  const out = ['--max-semi-space-size=16', porticoBin];
   for (let a of container.args ?? []) {
     for (const [mountPath, local] of mounts) {
       if (a === mountPath || a.startsWith(mountPath + '/')) a = local + a.slice(mountPath.length);

@@ -27,6 +27,7 @@ export interface BenchArgs {
   cpChurnLoad: number;
   /** Controller-mode route counts (needs PORTICO_KUBECONFIG; empty = file mode only). */
   cpController: number[];
+  cpProvisioned: number[];
   /** File-mode route counts run again with every route on a hostname of its own (empty = none). */
   cpHosts: number[];
   porticoCmd?: string;
@@ -58,6 +59,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --cp-hosts a,b      also file mode at these route counts with a hostname per route (a virtual host each; no churn)
   --cp-controller a,b also controller mode at these route counts, on the cluster $PORTICO_KUBECONFIG
                       names (run inside the cluster lock: bench/README.md)
+  --cp-provisioned a,b  the same with provisioned data planes (a pod per Gateway, probed at its pod IP;
+                      builds dist/, which the pods run)
   --portico-cmd CMD   start Portico with CMD instead of building src/ (e.g. "node bin/portico.js")
   --cpu-prof          run Portico under node --cpu-prof; .cpuprofile files in bench/.run/prof/
   --save / --no-save  write bench/results/<date>.{md,json} (default: only for a full run)
@@ -95,6 +98,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     cpChurn: 1000,
     cpChurnMaxSeconds: 1200,
     cpController: [],
+    cpProvisioned: [],
     cpHosts: [],
     cpChurnLoad: 60,
     save: true,
@@ -140,6 +144,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--cp-churn-max-s': a.cpChurnMaxSeconds = Math.max(0, Number(v())); partial = true; break;
       case '--cp-churn-load': a.cpChurnLoad = Math.max(0, Math.round(Number(v()))); partial = true; break;
       case '--cp-controller': a.cpController = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
+      case '--cp-provisioned': a.cpProvisioned = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
       case '--cp-hosts': a.cpHosts = v().split(',').map((x) => Math.round(positive(x, f))); partial = true; break;
       case '--cp-only': a.scenarios = []; cpSet = true; partial = true; break;
       case '--portico-cmd': a.porticoCmd = v(); break;

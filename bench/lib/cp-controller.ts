@@ -1,12 +1,16 @@
-// Control-plane figures in controller mode: `portico controller` (in-process data plane) on
-// the local cluster (hack/cluster.sh), the same objects as file mode (cp-manifests.ts) written
-// through the API server, and the time from the API write until the data plane serves the
-// change (the informer event, the rebuild, the apply). Run it inside the shared cluster lock
-// with the cluster's environment (see bench/README.md); it deletes what it created.
+// Control-plane figures in controller mode: `portico controller` on the local cluster
+// (hack/cluster.sh), the same objects as file mode (cp-manifests.ts) written through the API
+// server, and the time from the API write until the data plane serves the change (the informer
+// event, the rebuild, the apply). Run it inside the shared cluster lock with the cluster's
+// environment (see bench/README.md); it deletes what it created.
 // Differences from file mode, forced by the API server: backend-a is an ExternalName Service
 // (EndpointSlices may not hold loopback addresses), and the EndpointSlice change moves
 // backend-eps between no endpoint (503) and a closed port on the host end of the pods' veth,
 // 10.244.255.1 (connection refused at once: 502).
+// Two data planes: in-process (the controller serves, on loopback), or provisioned, the default
+// of `portico controller`: the Gateway gets a Deployment whose pod (hack/podrunner.mjs) takes its
+// config from the controller's config stream, and is probed at its pod IP. A change then also
+// crosses the stream and is applied in the pod; backend-a is a server on the host end of the veth.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,6 +24,7 @@ import { httpRoute } from './manifests.js';
 import { cpAddedRoute, cpEndpoints, cpGateway, cpRoutes, cpSecret, ENDPOINTS_PER_SERVICE, EPS_PROBE_PATH, serviceCount, type CpPorts } from './cp-manifests.js';
 import { certFingerprint, httpStatus, percentile, pollUntil, presentedCert } from './cp-probe.js';
 import type { PorticoCommand } from './portico.js';
+import { buildDist, dataplanePid, dataplanePodIP, HOST_SIDE, hostBackend, podRunner } from './cp-provisioned.js';
 import { sampleRss, sleep, startProcess, stopProcess, treePssKiB, treeRssKiB } from './proc.js';
 import type { ChangeFigures, ControlPlaneRow } from './report.js';
 import { routePath } from './scenarios.js';
@@ -35,6 +40,8 @@ export interface ControllerModeOptions {
   changeTimeoutMs: number;
   /** The two certificates the Secret change rotates between. */
   certs: { certPem: string; keyPem: string }[];
+  /** in-process (default): the controller serves; provisioned: a data-plane pod per Gateway. */
+  dataplane?: 'in-process' | 'provisioned';
 }
 
 function figures(samples: number[]): ChangeFigures {
@@ -50,9 +57,6 @@ export function into(docs: Record<string, unknown>[], ns: string, cls: string): 
     return o;
   });
 }
-
-/** hack/cluster.sh: the host end of the pods' veth, an address of this machine the API server accepts in an EndpointSlice. */
-const HOST_SIDE = '10.244.255.1';
 
 /** The first line of `file` that matches `re`, polled until `timeoutMs`. */
 async function waitForLine(file: string, re: RegExp, timeoutMs: number): Promise<string | undefined> {
@@ -91,7 +95,13 @@ async function applyAll(client: ApiClient, docs: Doc[], parallel = 16): Promise<
 export async function measureControllerMode(ctx: BenchContext, pc: PorticoCommand, o: ControllerModeOptions, log: (line: string) => void): Promise<ControlPlaneRow[]> {
   const client = new ApiClient(kubeConfigFrom(o.kubeconfig));
   const base = ctx.ports.controlPlane;
-  const p: CpPorts = { http: base, https: base + 1, moved: [base + 2, base + 3], backend: ctx.ports.backendA, closed: base + 4 };
+  const provisioned = o.dataplane === 'provisioned';
+  const mode = provisioned ? 'provisioned' : 'controller';
+  if (provisioned) buildDist(ctx.repoDir, log);
+  const backend = provisioned ? await hostBackend() : undefined;
+  const p: CpPorts = { http: base, https: base + 1, moved: [base + 2, base + 3], backend: backend?.port ?? ctx.ports.backendA, closed: base + 4 };
+  // A provisioned Gateway's Service would ask for 127.0.0.1 (file mode's address): it gets one from the cluster.
+  const gateway = (to: 0 | 1, ns: string, tag: string) => into(cpGateway(p, to), ns, tag).map((g) => (provisioned ? { ...g, spec: { ...(g.spec as object), addresses: undefined } } : g));
   const prints = o.certs.map((c) => certFingerprint(c.certPem));
   const rows: ControlPlaneRow[] = [];
   // A cluster just brought up (hack/cluster.sh up after a down) has no Gateway API CRDs yet; applying them again changes nothing.
@@ -105,7 +115,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       endpoints: serviceCount(n) * ENDPOINTS_PER_SERVICE,
       workers: 1,
       load_average: os.loadavg()[0]!,
-      mode: 'controller',
+      mode,
       startup_ms: null,
       route: null,
       gateway: null,
@@ -121,22 +131,25 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       await applyAll(client, docs);
     };
     let proc;
+    const runner = provisioned ? podRunner(o.kubeconfig, tag, log) : undefined;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const t = Date.now();
       await put([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }]);
       await put([{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: tag }, spec: { controllerName } }]);
       await put(into(cpSecret(o.certs[0]!.certPem, o.certs[0]!.keyPem), ns, tag));
-      await put([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-a', namespace: ns }, spec: { type: 'ExternalName', externalName: '127.0.0.1', ports: [{ name: 'http', port: p.backend, protocol: 'TCP' }] } }]);
+      await put([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend-a', namespace: ns }, spec: { type: 'ExternalName', externalName: provisioned ? HOST_SIDE : '127.0.0.1', ports: [{ name: 'http', port: p.backend, protocol: 'TCP' }] } }]);
       await put(into(cpEndpoints(n), ns, tag));
       await put(into(cpRoutes(n, p.backend), ns, tag));
       await put(epsProbe(ns, false, p.closed));
       await put(into([httpRoute('eps-probe', { rules: [{ matches: [{ path: { type: 'PathPrefix', value: EPS_PROBE_PATH } }], backendRefs: [{ name: 'backend-eps', port: 80 }] }] })], ns, tag));
-      await put(into(cpGateway(p, 0), ns, tag));
-      log(`controller mode ${n} routes: ${created.length} objects written in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+      await put(gateway(0, ns, tag));
+      log(`${mode} mode ${n} routes: ${created.length} objects written in ${((Date.now() - t) / 1000).toFixed(0)} s`);
 
       const t0 = process.hrtime.bigint();
-      proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', '--dataplane', 'in-process', '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
+      const sync = `${HOST_SIDE}:${base + 5}`;
+      const dataplaneArgs = provisioned ? ['--dataplane', 'provisioned', '--sync-listen', sync, '--sync-address', sync, '--dataplane-image', 'ghcr.io/portico-dev/portico:bench'] : ['--dataplane', 'in-process'];
+      proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', ...dataplaneArgs, '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
         cwd: ctx.repoDir,
         logFile: join(ctx.runDir, `portico-controller-${n}.log`),
         env: pc.env,
@@ -147,9 +160,14 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       const logFile = join(ctx.runDir, `portico-controller-${n}.log`);
       const eventToServing = (): number[] => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event/g)].map((m) => Number(m[1]));
       const fromEvent: Record<string, number[]> = {};
-      const status = (port: number, path: string) => httpStatus(agent, port, path);
+      // Where the data plane listens: loopback, or the pod's IP once the pod has one.
+      let address = '127.0.0.1';
+      const status = (port: number, path: string) => httpStatus(agent, port, path, undefined, address);
       try {
-        row.startup_ms = await pollUntil(async () => (await status(p.http, `${routePath(n - 1)}/x`)) === 200, t0, o.startupTimeoutMs);
+        row.startup_ms = await pollUntil(async () => {
+          if (provisioned && address === '127.0.0.1') address = (await dataplanePodIP(client, ns, 'bench', tag)) ?? address;
+          return !provisioned || address !== '127.0.0.1' ? (await status(p.http, `${routePath(n - 1)}/x`)) === 200 : false;
+        }, t0, o.startupTimeoutMs);
         if (row.startup_ms === null) {
           row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;
           continue;
@@ -158,7 +176,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         // measured once that burst is over, as a controller runs nearly all its life, and not
         // against it. The controller logs the burst's end (src/controller/status-writer.ts).
         const burst = await waitForLine(logFile, /status writes done: .*/, 300_000);
-        log(`controller mode ${n} routes: ${burst ?? 'no end of the start-up status writes in 300 s'}`);
+        log(`${mode} mode ${n} routes: ${burst ?? 'no end of the start-up status writes in 300 s'}`);
         if (burst) row.status_burst = burst.replace('status writes done: ', '');
         // Past the controller's last-resort GC after start-up (RELEASE_QUIET_MS after the last apply: src/dataplane/heap-flags.ts).
         await sleep(RELEASE_QUIET_MS + 1500);
@@ -181,7 +199,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
             const e = eventToServing()[seen];
             if (e !== undefined) events.push(e);
           }
-          log(`controller mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms; informer event to serving ${events.map((x) => x.toFixed(0)).join('/')} ms`);
+          log(`${mode} mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms; informer event to serving ${events.map((x) => x.toFixed(0)).join('/')} ms`);
           return out.length ? figures(out) : null;
         };
         row.route = await series('route', async (k) => {
@@ -190,11 +208,11 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         });
         row.gateway = await series('gateway', async (k) => {
           const to = (k % 2) as 0 | 1;
-          return { write: () => put(into(cpGateway(p, to), ns, tag)), served: async () => (await status(p.moved[to], `${routePath(n - 1)}/x`)) === 200 };
+          return { write: () => put(gateway(to, ns, tag)), served: async () => (await status(p.moved[to], `${routePath(n - 1)}/x`)) === 200 };
         });
         row.secret = await series('secret', async (k) => {
           const c = o.certs[k % 2]!;
-          return { write: () => put(into(cpSecret(c.certPem, c.keyPem), ns, tag)), served: async () => (await presentedCert(p.https)) === prints[k % 2] };
+          return { write: () => put(into(cpSecret(c.certPem, c.keyPem), ns, tag)), served: async () => (await presentedCert(p.https, address)) === prints[k % 2] };
         });
         /** Where backend-eps's endpoint is: a closed loopback port (502) or none ready (503, as written at start). */
         let epsUp = false;
@@ -217,17 +235,26 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         await sleep(RELEASE_QUIET_MS + 1500);
         row.rss_mb = treeRssKiB(proc.pid) / 1024;
         row.pss_mb = treePssKiB(proc.pid) / 1024;
+        const pod = provisioned ? dataplanePid(address) : undefined;
+        if (pod) {
+          // Every Portico process: the controller and the Gateway's data plane.
+          row.dataplane_rss_mb = treeRssKiB(pod) / 1024;
+          row.dataplane_pss_mb = treePssKiB(pod) / 1024;
+          row.rss_mb += row.dataplane_rss_mb;
+          row.pss_mb += row.dataplane_pss_mb;
+        } else if (provisioned) row.note = [row.note, 'data-plane process not found: RSS is the controller\'s alone'].filter(Boolean).join('; ');
         const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');
-        row.note = [row.note, `informer event to serving p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}, route after EndpointSlice ${pp(fromEvent['route after endpointslice'])}`, row.status_burst && `start-up status writes: ${row.status_burst}`].filter(Boolean).join('; ');
+        row.note = [row.note, `informer event to ${provisioned ? 'published on the config stream' : 'serving'} p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}, route after EndpointSlice ${pp(fromEvent['route after endpointslice'])}`, row.status_burst && `start-up status writes: ${row.status_burst}`].filter(Boolean).join('; ');
       } finally {
         row.peak_rss_mb = rss.stop();
       }
     } catch (e) {
       row.note = (e as Error).message.slice(0, 200);
-      log(`controller mode ${n} routes: ${row.note}`);
+      log(`${mode} mode ${n} routes: ${row.note}`);
     } finally {
       agent.destroy();
       if (proc) await stopProcess(proc);
+      await runner?.stop();
       // The namespace takes its objects with it; the GatewayClass is cluster-scoped.
       await remove(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined);
       await remove(client, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: tag } }).catch(() => undefined);
@@ -238,8 +265,9 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `controller mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}`,
+      `controller mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}${row.dataplane_rss_mb !== undefined ? ` (data-plane pod RSS ${row.dataplane_rss_mb.toFixed(1)}, PSS ${row.dataplane_pss_mb?.toFixed(1)})` : ''}`,
     );
   }
+  await backend?.close();
   return rows;
 }

@@ -6,10 +6,10 @@ import http from 'node:http';
 import tls from 'node:tls';
 import { sleep } from './proc.js';
 
-/** `host`: the Host header (default: the address). */
-export function httpStatus(agent: http.Agent, port: number, path: string, host?: string): Promise<number> {
+/** `host`: the Host header (default: the address). `address`: where the data plane listens (a provisioned data plane's pod IP). */
+export function httpStatus(agent: http.Agent, port: number, path: string, host?: string, address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent, timeout: 2000, ...(host ? { headers: { host } } : {}) }, (res) => {
+    const req = http.get({ host: address, port, path, agent, timeout: 2000, ...(host ? { headers: { host } } : {}) }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', () => resolve(0));
@@ -20,9 +20,9 @@ export function httpStatus(agent: http.Agent, port: number, path: string, host?:
 }
 
 /** sha256 of the leaf certificate the listener on `port` presents (empty when the handshake fails). */
-export function presentedCert(port: number): Promise<string> {
+export function presentedCert(port: number, address = '127.0.0.1'): Promise<string> {
   return new Promise((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername: 'bench.local', rejectUnauthorized: false, timeout: 2000 }, () => {
+    const s = tls.connect({ host: address, port, servername: 'bench.local', rejectUnauthorized: false, timeout: 2000 }, () => {
       const raw = s.getPeerCertificate().raw;
       s.destroy();
       resolve(raw ? createHash('sha256').update(raw).digest('hex') : '');

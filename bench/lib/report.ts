@@ -80,8 +80,8 @@ export interface ChangeFigures {
 }
 
 export interface ControlPlaneRow {
-  /** file (default): portico run on a folder; controller: portico controller on the local cluster. */
-  mode?: 'file' | 'controller';
+  /** file (default): portico run on a folder; controller: portico controller (in-process data plane) on the local cluster; provisioned: the same with a data-plane pod. */
+  mode?: 'file' | 'controller' | 'provisioned';
   /** Every route on a hostname of its own (--cp-hosts): a virtual host per route. */
   own_hosts?: boolean;
   routes: number;
@@ -102,6 +102,9 @@ export interface ControlPlaneRow {
   /** The same processes' proportional set size: pages they share (the Node binary's) counted once. */
   pss_mb?: number | null;
   peak_rss_mb: number | null;
+  /** Provisioned mode: the data-plane pod's process (included in rss_mb and pss_mb). */
+  dataplane_rss_mb?: number;
+  dataplane_pss_mb?: number;
   churn?: { cycles: number; routes: number; seconds?: number; rss_before_mb: number; rss_after_mb: number; rss_samples?: { cycles: number; rss_mb: number }[]; note?: string };
   /** wrk on an unchanging route, quiet and while routes change 10 times a second (cp-churn-load.ts). */
   churn_load?: ChurnLoadResult;

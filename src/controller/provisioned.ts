@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Engine } from '../dataplane/engine-api.js';
 import { Kind } from '../api/names.js';
 import type { ProvisionSettings } from '../provision/index.js';
+import { sameStatusAddresses, type ServiceView } from '../provision/addresses.js';
 import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { ObjectStatus } from '../translate/types.js';
@@ -119,6 +120,10 @@ export async function startProvisioned(
       const ours = labels['app.kubernetes.io/managed-by'] === 'portico' && labels['app.kubernetes.io/component'] === 'dataplane';
       if (!ours || (c.kind !== Kind.Service && c.kind !== Kind.Secret)) return false;
       if (c.type === 'delete') provisioner.resync();
+      // Our own writes come back as updates (a Gateway's listener moved: the Service's ports). A
+      // rebuild for one changes no status, and counted as a change it made the next real change
+      // wait out the debounce of a burst (~100 ms): only what the Gateway's addresses read counts.
+      if (c.kind === Kind.Service && c.type === 'update' && c.old && sameStatusAddresses(c.old as ServiceView, c.resource as ServiceView)) return false;
       return true;
     },
     setRebuild(fn) {

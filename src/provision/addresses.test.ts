@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusAddresses } from './addresses.js';
+import { sameStatusAddresses, statusAddresses, type ServiceView } from './addresses.js';
 
 test('statusAddresses: load balancer ingress IPs and hostnames, in order, deduplicated', () => {
   const r = statusAddresses({
@@ -41,4 +41,15 @@ test('statusAddresses: requested IPs the load balancer did not assign are listed
     [{ type: 'IPAddress', value: '203.0.113.7' }, { type: 'IPAddress', value: '203.0.113.9' }, { type: 'Hostname', value: 'x.example.com' }, { value: '' }],
   );
   assert.deepEqual(r.notAssigned, ['203.0.113.7']);
+});
+
+test('sameStatusAddresses: a Service whose ports moved gives the same addresses; a new ingress point or cluster IP does not', () => {
+  const lb = (ports: number[], ingress: { ip: string }[]) => ({
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.7', ports: ports.map((port) => ({ port })) } as ServiceView['spec'],
+    status: { loadBalancer: { ingress } },
+  });
+  assert.equal(sameStatusAddresses(lb([80, 8080], [{ ip: '10.250.0.3' }]), lb([80, 8081], [{ ip: '10.250.0.3' }])), true);
+  assert.equal(sameStatusAddresses(lb([80], []), lb([80], [{ ip: '10.250.0.3' }])), false, 'the load balancer assigned an address');
+  assert.equal(sameStatusAddresses(lb([80], [{ ip: '10.250.0.3' }]), lb([80], [{ ip: '10.250.0.4' }])), false);
+  assert.equal(sameStatusAddresses({ spec: { type: 'ClusterIP', clusterIP: '10.96.0.7' } }, { spec: { type: 'ClusterIP', clusterIP: '10.96.0.8' } }), false);
 });

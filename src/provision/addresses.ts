@@ -47,3 +47,8 @@ export function statusAddresses(service: ServiceView, requested: readonly Gatewa
     .map((a) => a.value);
   return { addresses, pending: type === 'LoadBalancer' && ingress.length === 0, notAssigned };
 }
+
+/** Whether two versions of a provisioned Service give its Gateway the same status addresses (what the controller reads of it). */
+export function sameStatusAddresses(a: ServiceView, b: ServiceView): boolean {
+  return JSON.stringify(statusAddresses(a)) === JSON.stringify(statusAddresses(b));
+}

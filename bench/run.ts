@@ -189,12 +189,13 @@ async function main(): Promise<number> {
         const rows = await measureControlPlane(ctx, pc, { ...base, counts: a.cpHosts, ownHosts: true }, log);
         controlPlane = [...(controlPlane ?? []), ...rows];
       }
-      if (typeof pc !== 'string' && a.cpController.length > 0) {
+      for (const [counts, dataplane] of [[a.cpController, 'in-process'], [a.cpProvisioned, 'provisioned']] as const) {
+        if (typeof pc === 'string' || counts.length === 0) continue;
         const kubeconfig = process.env.PORTICO_KUBECONFIG;
-        if (!kubeconfig) log('controller mode skipped: PORTICO_KUBECONFIG is unset (eval "$(hack/cluster.sh env)")');
+        if (!kubeconfig) log(`controller mode (${dataplane}) skipped: PORTICO_KUBECONFIG is unset (eval "$(hack/cluster.sh env)")`);
         else {
           const certs = [ctx.cert, await secondCert(runDir)];
-          const rows = await measureControllerMode(ctx, pc, { counts: a.cpController, changes: a.cpChanges, kubeconfig, certs, startupTimeoutMs: 240_000, changeTimeoutMs: 60_000 }, log);
+          const rows = await measureControllerMode(ctx, pc, { counts, changes: a.cpChanges, kubeconfig, certs, startupTimeoutMs: 240_000, changeTimeoutMs: 60_000, dataplane }, log);
           controlPlane = [...(controlPlane ?? []), ...rows];
         }
       }

@@ -84,10 +84,11 @@ export function deploymentSpec(d: DeploymentInputs): Record<string, unknown> {
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
-    ports: [
-      ...d.ports.map((x) => ({ name: x.name, containerPort: x.port, protocol: x.protocol })),
-      { name: 'health', containerPort: d.health, protocol: 'TCP' },
-    ],
+    // Only the health port, which probes and monitors name. The listeners' ports are not here:
+    // a container port is informational (the Service targets port numbers), and as part of the
+    // pod template every listener added, moved or removed rolled every data-plane pod, though
+    // the config stream had already told the running pods to listen there.
+    ports: [{ name: 'health', containerPort: d.health, protocol: 'TCP' }],
     readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 2, failureThreshold: 3 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10, failureThreshold: 6 },
     lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },

@@ -27,6 +27,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/hack/lib.sh"
+# podrunner runs the data-plane pods with the node that starts it: Node 24, as in the image,
+# whichever node the caller had first on PATH.
+. "$ROOT/hack/node.sh"
 
 APISERVER_PORT="${PORTICO_APISERVER_PORT:-16443}"
 ETCD_CLIENT=127.0.0.1:12379

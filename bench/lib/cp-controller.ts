@@ -265,7 +265,7 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
     log(
-      `controller mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}${row.dataplane_rss_mb !== undefined ? ` (data-plane pod RSS ${row.dataplane_rss_mb.toFixed(1)}, PSS ${row.dataplane_pss_mb?.toFixed(1)})` : ''}`,
+      `${mode} mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}${row.dataplane_rss_mb !== undefined ? ` (data-plane pod RSS ${row.dataplane_rss_mb.toFixed(1)}, PSS ${row.dataplane_pss_mb?.toFixed(1)})` : ''}`,
     );
   }
   await backend?.close();

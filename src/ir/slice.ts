@@ -11,7 +11,8 @@
 // No copying beyond what filtering needs: kept Listener and Cluster objects are the full IR's
 // own (immutable) objects, so sealed key material (./keys.ts) stays attached to them.
 
-import type { BackendTarget, Cluster, HTTPFilter, IR, Listener, Port, WeightedBackend } from './types.js';
+import type { Cluster, IR, Listener, Port } from './types.js';
+import { clustersOfListener } from './listener-clusters.js';
 
 /** `namespace/name` of the Gateway a listener belongs to (Listener.name without its last segment). */
 export function gatewayOfListener(listenerName: string): string {
@@ -28,15 +29,22 @@ export function sliceForGateway(ir: IR, gateway: string): IR {
 export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>): IR {
   const ports: Port[] = [];
   const used = new Set<string>();
+  let whole = true;
   for (const port of ir.ports) {
     const listeners = port.listeners.filter((l) => gateways.has(gatewayOfListener(l.name)));
+    if (listeners.length !== port.listeners.length) whole = false;
     if (listeners.length === 0) continue;
-    for (const l of listeners) collectClusters(l, used);
+    // Cached per listener (./listener-clusters.ts): a listener the translator reused costs a lookup.
+    for (const l of listeners) for (const c of clustersOfListener(l)) used.add(c);
     ports.push(listeners.length === port.listeners.length ? port : narrowed(port, listeners));
   }
+  const names = Object.keys(ir.clusters);
+  // Every port whole and every cluster named (a single Gateway's data plane, or all of them
+  // merged): the IR itself, whose unchanged parts the config stream's encoder knows by identity.
+  if (whole && names.length === used.size && names.every((n) => used.has(n))) return { ports: ir.ports, clusters: ir.clusters };
   const clusters: Record<string, Cluster> = {};
-  for (const [name, c] of Object.entries(ir.clusters)) if (used.has(name)) clusters[name] = c;
-  return { ports, clusters };
+  for (const name of names) if (used.has(name)) clusters[name] = ir.clusters[name]!;
+  return { ports: whole ? ir.ports : ports, clusters };
 }
 
 /**
@@ -60,27 +68,4 @@ export function gatewaysInIR(ir: IR): string[] {
   const out = new Set<string>();
   for (const p of ir.ports) for (const l of p.listeners) out.add(gatewayOfListener(l.name));
   return [...out].sort();
-}
-
-function collectClusters(l: Listener, used: Set<string>): void {
-  const target = (t: BackendTarget): void => {
-    if (t.cluster !== undefined) used.add(t.cluster);
-  };
-  const filters = (fs: readonly HTTPFilter[] | undefined): void => {
-    for (const f of fs ?? []) if (f.type === 'RequestMirror') target(f.backend);
-  };
-  const backends = (bs: readonly WeightedBackend[]): void => {
-    for (const b of bs) {
-      target(b);
-      filters(b.filters);
-    }
-  };
-  for (const vh of l.virtualHosts ?? []) {
-    for (const r of vh.routes) {
-      filters(r.filters);
-      backends(r.backends);
-    }
-  }
-  for (const r of l.tlsRoutes ?? []) backends(r.backends);
-  if (l.l4Route) backends(l.l4Route.backends);
 }

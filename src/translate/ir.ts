@@ -2,7 +2,8 @@
 // (address, port, protocol) socket, listeners sharing it most specific hostname first,
 // virtual hosts most specific first, routes in precedence order.
 
-import type { HTTPFilter, HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost, WeightedBackend } from '../ir/types.js';
+import type { HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
+import { clustersOfListener, entryClusters, listenerClusters, vhostClusters } from '../ir/listener-clusters.js';
 import type { Clusters } from './backends.js';
 import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
@@ -376,51 +377,6 @@ function mergeSNIPorts(ports: Port[]): Port[] {
   return out;
 }
 
-/** Every cluster an IR route entry names: its backends and the mirrors of its and their filters. */
-export function entryClusters(r: HTTPRouteEntry, use: (cluster: string) => void): void {
-  backendClusters(r.backends, use);
-  filterClusters(r.filters, use);
-}
-
-function filterClusters(filters: readonly HTTPFilter[] | undefined, use: (cluster: string) => void): void {
-  for (const f of filters ?? []) if (f.type === 'RequestMirror' && f.backend.cluster) use(f.backend.cluster);
-}
-
-function backendClusters(backends: readonly WeightedBackend[], use: (cluster: string) => void): void {
-  for (const b of backends) {
-    if (b.cluster) use(b.cluster);
-    filterClusters(b.filters, use);
-  }
-}
-
-/** The clusters each virtual host irListener built names (ListenerContent counts them as entries come and go). */
-const vhostClusters = new WeakMap<VirtualHost, readonly string[]>();
-/** The clusters each IR listener names: a listener reused from the last build is not walked again. */
-const listenerClusters = new WeakMap<IRListener, readonly string[]>();
-
-/** `to` is a deep-equal copy of `from` (translate/share.ts): it names the same clusters. */
-export function sameClustersAs(from: VirtualHost | IRListener, to: VirtualHost | IRListener): void {
-  const known = 'routes' in from ? vhostClusters.get(from) : listenerClusters.get(from as IRListener);
-  if (!known) return;
-  if ('routes' in to) vhostClusters.set(to, known);
-  else listenerClusters.set(to as IRListener, known);
-}
-
-function clustersOfListener(l: IRListener): readonly string[] {
-  let out = listenerClusters.get(l);
-  if (out) return out;
-  const used = new Set<string>();
-  const use = (c: string): void => void used.add(c);
-  for (const v of l.virtualHosts ?? []) {
-    const known = vhostClusters.get(v);
-    if (known) for (const c of known) used.add(c);
-    else for (const r of v.routes) entryClusters(r, use);
-  }
-  for (const t of l.tlsRoutes ?? []) backendClusters(t.backends, use);
-  if (l.l4Route) backendClusters(l.l4Route.backends, use);
-  listenerClusters.set(l, (out = [...used]));
-  return out;
-}
 
 /** Clusters.toRecord() of the last build per Clusters, by its size and version (bumped when a cluster is replaced or forgotten, not added). */
 const records = new WeakMap<Clusters, { size: number; version: number; record: IR['clusters'] }>();

@@ -10,7 +10,7 @@
 // is compared too, so a rotated key is never hidden behind an old object.
 
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port, RouteSource, VirtualHost } from '../ir/types.js';
-import { sameClustersAs } from './ir.js';
+import { sameClustersAs } from '../ir/listener-clusters.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
 
 /**

@@ -131,6 +131,19 @@ test('an unknown Gateway gets an empty IR; unchanged ports are the same objects'
   assert.equal(b.clusters['team-b/db:5432'], ir.clusters['team-b/db:5432']);
 });
 
+test('a data plane of every Gateway gets the IR itself; a cluster no listener names is still left out', () => {
+  const full = fullIR();
+  const { 'team-a/unused:80': unused, ...named } = full.clusters;
+  assert.ok(unused, 'the fixture has a cluster no route names');
+  const ir = { ...full, clusters: named };
+  const all = sliceForGateways(ir, new Set(gatewaysInIR(ir)));
+  assert.equal(all.ports, ir.ports);
+  assert.equal(all.clusters, ir.clusters, 'the same record: the config stream\'s encoder compares by identity first');
+  const sliced = sliceForGateways(full, new Set(gatewaysInIR(full)));
+  assert.equal(sliced.ports, full.ports);
+  assert.deepEqual(Object.keys(sliced.clusters), Object.keys(named));
+});
+
 test('gateway names from listener names', () => {
   assert.equal(gatewayOfListener('ns/gw/listener'), 'ns/gw');
   assert.deepEqual(gatewaysInIR(fullIR()), ['team-a/gw', 'team-b/gw']);

@@ -13,7 +13,7 @@
 // crosses the stream and is applied in the pod; backend-a is a server on the host end of the veth.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -146,18 +146,21 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       await put(gateway(0, ns, tag));
       log(`${mode} mode ${n} routes: ${created.length} objects written in ${((Date.now() - t) / 1000).toFixed(0)} s`);
 
-      const t0 = process.hrtime.bigint();
       const sync = `${HOST_SIDE}:${base + 5}`;
       const dataplaneArgs = provisioned ? ['--dataplane', 'provisioned', '--sync-listen', sync, '--sync-address', sync, '--dataplane-image', 'ghcr.io/portico-dev/portico:bench'] : ['--dataplane', 'in-process'];
-      proc = startProcess(`portico-controller-${n}`, pc.cmd, [...pc.args, 'controller', ...dataplaneArgs, '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
+      // This run's lines only: startProcess appends, and an earlier run's "status writes done" line
+      // made the series start while this controller's start-up writes were still going.
+      const logFile = join(ctx.runDir, `${mode}-${n}.log`);
+      writeFileSync(logFile, '');
+      const t0 = process.hrtime.bigint();
+      proc = startProcess(`portico-${mode}-${n}`, pc.cmd, [...pc.args, 'controller', ...dataplaneArgs, '--kubeconfig', o.kubeconfig, '--controller-name', controllerName, '--namespace', ns, '--admin', 'off'], {
         cwd: ctx.repoDir,
-        logFile: join(ctx.runDir, `portico-controller-${n}.log`),
+        logFile,
         env: pc.env,
       });
       const rss = sampleRss(proc.pid, 100);
       // The controller logs, per rebuild, how long after the first change event it took in its config
       // was applied (src/controller/loop.ts): the informer-event-to-serving part of each change.
-      const logFile = join(ctx.runDir, `portico-controller-${n}.log`);
       const eventToServing = (): number[] => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event/g)].map((m) => Number(m[1]));
       const fromEvent: Record<string, number[]> = {};
       // Where the data plane listens: loopback, or the pod's IP once the pod has one.

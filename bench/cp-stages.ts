@@ -5,7 +5,7 @@
 // each stage over the changes. What bench/results/2026-12-01-control-plane.md ("Second pass")
 // reports as the in-process profile.
 //
-//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route|grant|ca|session] [hosts]
+//   node --import tsx bench/cp-stages.ts [routes=10000] [changes=10] [route|gateway|secret|service|service-port|eps-route|grant|ca|session|route-after-full] [hosts]
 //
 // service: an annotation on a referenced Service (what translate() does not read); service-port: a
 // port added to and taken from a referenced Service (what it reads); eps-route: an
@@ -14,6 +14,7 @@
 // taken back. ca: the CA bundle of a BackendTLSPolicy on one Service (10 routes' backend) rotated
 // in its ConfigMap, one certificate and two in turn. session: the session persistence of an
 // XBackendTrafficPolicy on the same Service renamed (its 10 routes carry it).
+// route-after-full: route changes after a second full translate (another session seed).
 // hosts: each route on a hostname of its own (10,000 virtual hosts on one listener).
 //
 // Through tsx (src/) every stage is somewhat slower than the tsc build portico runs; compare runs
@@ -45,7 +46,7 @@ const inc = incrementalTranslate(translate);
 const encoder = new DeltaEncoder();
 const decoder = new DeltaDecoder();
 const metrics = new DataplaneMetrics();
-const options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-stages' };
+let options = { addressFor: () => '0.0.0.0', addressUsable: () => true, sessionSeed: 'cp-stages' };
 
 /** The route and Service of the grant changes, in place before the first load; the grant itself is what changes. */
 const GRANTS_NS = 'grants';
@@ -96,6 +97,12 @@ if (kind === 'session') {
 const firstState = await loader.load();
 let snapshot = new Snapshot(firstState.byKey ?? firstState.entries);
 let result = inc(snapshot, options);
+if (kind === 'route-after-full') {
+  // A second full translate (here a new session seed, as when provisioned mode creates its master
+  // key Secret), then route changes: each must splice at the cost of one route, not compare all.
+  options = { ...options, sessionSeed: 'cp-stages-reseeded' };
+  result = inc(snapshot, options);
+}
 let ir = decoder.apply(encoder.encode(result.ir).text);
 if (ir === 'resync') throw new Error('first delta must apply');
 let config = new RuntimeConfig(ir, undefined, metrics);

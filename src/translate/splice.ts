@@ -294,18 +294,23 @@ export function routeStatusOf(node: RouteNode, controllerName: string): ObjectSt
  * sharing it with that result is a matter of identity, not of comparing 10,000 entries.
  */
 export function adoptShared(state: TranslateState, ir: IR, entries: ReadonlyMap<HTTPRouteEntry, HTTPRouteEntry>, listeners?: ReadonlySet<ListenerNode>): void {
-  if (entries.size > 0)
+  if (entries.size > 0) {
+    const replaced = new Set<RankedEntry>();
     for (const [l, hosts] of state.content.http) {
       if (listeners && !listeners.has(l)) continue;
-      for (const list of hosts.values()) {
-        let replaced = false;
+      for (const list of hosts.values())
         for (const r of list) {
           const s = entries.get(r.entry);
-          if (s !== undefined) (r.entry = s), (replaced = true);
+          if (s !== undefined && s !== r.entry) (r.entry = s), replaced.add(r);
         }
-        if (replaced) state.content.entriesReplaced(list);
-      }
     }
+    // A route attached to several listeners is one RankedEntry in each of their lists: every list
+    // holding a replaced one hands out its IR routes anew, or the next build would give another
+    // listener the replaced objects again and the splices after it would compare its 10,000 entries.
+    if (replaced.size > 0)
+      for (const hosts of state.content.http.values())
+        for (const list of hosts.values()) if (list.some((r) => replaced.has(r))) state.content.entriesReplaced(list);
+  }
   const byName = new Map<string, Listener>();
   for (const p of ir.ports) for (const l of p.listeners) byName.set(l.name, l);
   for (const [l, built] of state.listenerIR) {

@@ -163,13 +163,13 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       // was applied (src/controller/loop.ts): the informer-event-to-serving part of each change.
       const eventToServing = (): number[] => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event/g)].map((m) => Number(m[1]));
       const fromEvent: Record<string, number[]> = {};
-      // Where the data plane listens: loopback, or the pod's IP once the pod has one.
-      let address = '127.0.0.1';
+      // Where the data plane listens: loopback, or the pod's IP once the pod has one ('' until then).
+      let address = provisioned ? '' : '127.0.0.1';
       const status = (port: number, path: string) => httpStatus(agent, port, path, undefined, address);
       try {
         row.startup_ms = await pollUntil(async () => {
-          if (provisioned && address === '127.0.0.1') address = (await dataplanePodIP(client, ns, 'bench', tag)) ?? address;
-          return !provisioned || address !== '127.0.0.1' ? (await status(p.http, `${routePath(n - 1)}/x`)) === 200 : false;
+          address ||= (await dataplanePodIP(client, ns, 'bench', tag)) ?? '';
+          return address !== '' && (await status(p.http, `${routePath(n - 1)}/x`)) === 200;
         }, t0, o.startupTimeoutMs);
         if (row.startup_ms === null) {
           row.note = `last of ${n} routes not served within ${o.startupTimeoutMs} ms`;

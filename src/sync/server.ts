@@ -88,9 +88,12 @@ interface GatewayState {
   version: number;
   /** The config as entries, while a data plane without deltas is connected. */
   entries?: ConfigEntries;
-  /** The config as IR deltas, while a data plane that takes them is connected; `delta`: the last message, the newest version's. */
+  /**
+   * The config as IR deltas, while a data plane that takes them is connected. The newest delta
+   * message is not kept: it goes out as it is made, and whoever missed it gets the whole state
+   * (the first message after start-up is the whole state, 10 MB at 10,000 routes).
+   */
   encoder?: DeltaEncoder;
-  delta?: string;
   conns: Set<Conn>;
   lastNack?: NackRecord;
 }
@@ -155,7 +158,6 @@ export class SyncServer {
       if (st.conns.size === 0) {
         delete st.entries;
         delete st.encoder;
-        delete st.delta;
       } else this.refresh(gateway, st);
     }
   }
@@ -201,7 +203,7 @@ export class SyncServer {
     if (!this.ir) return;
     const members = this.options.membersOf?.(gateway);
     const slice = members ? sliceForGateways(this.ir, members) : sliceForGateway(this.ir, gateway);
-    let deltaChanged = false;
+    let delta: string | undefined;
     let entriesChanged = false;
     // Each form is kept only while a data plane takes it: the entries hash every port and cluster
     // (a 10,000-route port is megabytes of JSON), the encoder costs what changed.
@@ -209,25 +211,23 @@ export class SyncServer {
       const fresh = !st.encoder;
       st.encoder ??= new DeltaEncoder();
       const d = st.encoder.encode(slice);
-      if (!d.empty) (st.delta = d.text), (deltaChanged = true);
+      if (!d.empty) delta = d.text;
       // A new encoder's first message is the whole state: what every data plane that takes deltas needs now.
       if (fresh) for (const c of st.conns) c.needsWhole = false;
-    } else {
-      delete st.encoder;
-      delete st.delta;
-    }
+    } else delete st.encoder;
     if ([...st.conns].some((c) => !c.deltas)) {
       const entries = entriesOf(slice);
       if (st.entries?.hash !== entries.hash) (st.entries = entries), (entriesChanged = true);
     } else delete st.entries;
-    if (!deltaChanged && !entriesChanged) return;
+    if (delta === undefined && !entriesChanged) return;
     st.version++;
     // Only the form that changed goes out: a form just made for a newcomer (the other form's data
     // planes hold this config already) is no change to the others.
-    for (const c of st.conns) if (c.deltas ? deltaChanged : entriesChanged) this.sendSnapshot(c, st);
+    for (const c of st.conns) if (c.deltas ? delta !== undefined : entriesChanged) this.sendSnapshot(c, st, delta);
   }
 
-  private sendSnapshot(c: Conn, st: GatewayState): void {
+  /** `delta`: the message just made for the newest version (absent: the connection gets the whole state). */
+  private sendSnapshot(c: Conn, st: GatewayState, delta?: string): void {
     if (c.deltas ? !st.encoder : !st.entries) return;
     // A slow reader (its socket past the high-water mark): send the newest once it drains, skip
     // those between. Only a write that returned false is followed by 'drain': a small frame still
@@ -244,7 +244,7 @@ export class SyncServer {
     }
     if (c.deltas) {
       // Between this and the last delta it got, the connection may have missed some: then the whole state.
-      const text = c.needsWhole ? st.encoder!.full()! : st.delta!;
+      const text = c.needsWhole || delta === undefined ? st.encoder!.full()! : delta;
       c.needsWhole = false;
       const head = `{"type":"delta","gateway":${JSON.stringify(c.gateway)},"epoch":${JSON.stringify(this.epoch)},"version":${st.version},"d":`;
       if (!c.socket.destroyed && c.socket.writable) c.socket.write(rawFrame(`${head}${text}}`));

@@ -9,10 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiClient } from '../../src/sources/kubernetes.js';
 import { resourceName } from '../../src/provision/index.js';
+import { dataplanePods, HOST_SIDE } from '../../test/k8s/helpers.js';
 import { ensureDataPlaneRunner, type LocalPodRunner } from '../../test/k8s/podrunner.js';
-
-/** hack/cluster.sh: the host end of the pods' veth; pods reach this machine there. */
-export const HOST_SIDE = '10.244.255.1';
 
 /**
  * The pods run `node bin/portico.js`, which runs dist/ unless src/ is newer (then src/ through
@@ -48,9 +46,7 @@ export function podRunner(kubeconfig: string, gatewayClass: string, log: (l: str
 
 /** The IP of the Gateway's data-plane pod, if it has one yet. */
 export async function dataplanePodIP(client: ApiClient, ns: string, gateway: string, gatewayClass: string): Promise<string | undefined> {
-  const selector = `app.kubernetes.io/instance=${resourceName(gateway, gatewayClass)}`;
-  const list = await client.json<{ items: { metadata: { deletionTimestamp?: string }; status?: { podIP?: string } }[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector } });
-  return list.items.find((p) => !p.metadata.deletionTimestamp && p.status?.podIP)?.status?.podIP;
+  return (await dataplanePods(client, ns, resourceName(gateway, gatewayClass))).find((p) => p.ip)?.ip;
 }
 
 /** The pid of the `portico dataplane` process serving `podIP` (podrunner gives it `--bind-address=<pod IP>`). */

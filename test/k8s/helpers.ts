@@ -15,6 +15,9 @@ import { ApiClient } from '../../src/sources/kubernetes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** The host end of the pods' veth (hack/cluster.sh): pods reach this machine here (the config stream, bench backends). */
+export const HOST_SIDE = '10.244.255.1';
+
 export function kubeConfigFrom(file: string, server?: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(file);
@@ -305,4 +308,16 @@ export function inCidr(ip: string, cidr: string): boolean {
   const size = 2 ** (32 - Number(bits));
   const start = toInt(base!) - (toInt(base!) % size);
   return net.isIPv4(ip) && toInt(ip) >= start && toInt(ip) < start + size;
+}
+
+/** Whether `conds` hold condition `type` with status True. */
+export const isTrue = (conds: readonly { type: string; status: string }[] | undefined, type: string): boolean => conds?.some((c) => c.type === type && c.status === 'True') ?? false;
+
+/** The pods of a provisioned data plane (label app.kubernetes.io/instance=`instance`) that are not being deleted. */
+export async function dataplanePods(client: ApiClient, namespace: string, instance: string): Promise<{ name: string; ip?: string; ready: boolean }[]> {
+  type Pod = { metadata: { name: string; deletionTimestamp?: string }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } };
+  const list = await client.json<{ items: Pod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: `app.kubernetes.io/instance=${instance}` } });
+  return list.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({ name: p.metadata.name, ...(p.status?.podIP ? { ip: p.status.podIP } : {}), ready: isTrue(p.status?.conditions, 'Ready') }));
 }

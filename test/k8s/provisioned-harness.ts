@@ -14,12 +14,10 @@ import { runController, type RunControllerOptions, type RunningController } from
 import { loadPipeline } from '../../src/cli/controller.js';
 import type { TranslateFn } from '../../src/controller/loop.js';
 import { resourceName } from '../../src/provision/index.js';
-import { apply, getObj, httpGet, installGatewayApiCrds, kubeConfigFrom, remove, ROOT, waitFor } from './helpers.js';
+import { apply, dataplanePods, getObj, HOST_SIDE, httpGet, installGatewayApiCrds, isTrue, kubeConfigFrom, remove, ROOT, waitFor } from './helpers.js';
 import { ensureDataPlaneRunner, type LocalPodRunner } from './podrunner.js';
 
 export const GW = 'gateway.networking.k8s.io/v1';
-/** The host end of the pods' veth (hack/cluster.sh): data-plane pods reach the config stream here. */
-export const HOST_SIDE = '10.244.255.1';
 export const LONG = 90_000;
 
 export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
@@ -30,7 +28,7 @@ export interface ServiceObj {
 }
 
 export const ref = (apiVersion: string, kind: string, name: string, namespace?: string): Obj => ({ apiVersion, kind, metadata: namespace ? { name, namespace } : { name } });
-export const isTrue = (conds: Cond[] | undefined, type: string) => conds?.some((c) => c.type === type && c.status === 'True') ?? false;
+export { isTrue };
 
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -118,14 +116,7 @@ export async function startHarness(kubeconfig: string, prefix: string, log: (l: 
       }, LONG);
       return { clusterIP: svc.spec.clusterIP!, ...(loadBalancer ? { lb: svc.status!.loadBalancer!.ingress![0]!.ip! } : {}) };
     },
-    async dataplanePods(namespace, gateway) {
-      const list = await client.json<{ items: { metadata: { name: string; deletionTimestamp?: string }; status?: { podIP?: string; conditions?: Cond[] } }[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, {
-        query: { labelSelector: `app.kubernetes.io/instance=${h.nameOf(gateway)}` },
-      });
-      return list.items
-        .filter((p) => !p.metadata.deletionTimestamp)
-        .map((p) => ({ name: p.metadata.name, ...(p.status?.podIP ? { ip: p.status.podIP } : {}), ready: isTrue(p.status?.conditions, 'Ready') }));
-    },
+    dataplanePods: (namespace, gateway) => dataplanePods(client, namespace, h.nameOf(gateway)),
     async close(extraNamespaces) {
       await h.stopController();
       for (const ns of [ctlNamespace, ...extraNamespaces]) await remove(client, ref('v1', 'Namespace', ns)).catch(() => undefined);

@@ -19,7 +19,7 @@ import { runController, type RunningController } from '../../src/controller/inde
 import { loadPipeline } from '../../src/cli/controller.js';
 import type { TranslateFn } from '../../src/controller/loop.js';
 import { resourceName, statusAddresses } from '../../src/provision/index.js';
-import { apply, getObj, httpGet, installGatewayApiCrds, kubeConfigFrom, remove, ROOT, waitFor } from './helpers.js';
+import { apply, getObj, HOST_SIDE, httpGet, installGatewayApiCrds, isTrue, kubeConfigFrom, remove, ROOT, waitFor } from './helpers.js';
 import { ensureDataPlaneRunner, type LocalPodRunner } from './podrunner.js';
 
 const KUBECONFIG = process.env.PORTICO_KUBECONFIG;
@@ -30,15 +30,12 @@ const RUN = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 const CLASS = `portico-prov-${RUN}`;
 const CONTROLLER = `portico.dev/provisioned-test-${RUN}`;
 const NS = { ctl: `portico-prov-ctl-${RUN}`, a: `portico-prov-a-${RUN}`, b: `portico-prov-b-${RUN}` };
-/** The host end of the pods' veth (hack/cluster.sh): data-plane pods reach the config stream here. */
-const HOST_SIDE = '10.244.255.1';
 const LONG = 90_000;
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string; ownerReferences?: { uid: string; kind: string }[]; labels?: Record<string, string> }; [k: string]: unknown };
 type Cond = { type: string; status: string; reason: string; message?: string };
 type GatewayObj = Obj & { status?: { addresses?: { type: string; value: string }[]; conditions?: Cond[] } };
 const ref = (apiVersion: string, kind: string, name: string, namespace?: string) => ({ apiVersion, kind, metadata: namespace ? { name, namespace } : { name } });
-const isTrue = (conds: Cond[] | undefined, type: string) => conds?.some((c) => c.type === type && c.status === 'True') ?? false;
 const log = (l: string) => {
   if (process.env.PORTICO_TEST_VERBOSE) console.log(`# ${l}`);
 };

@@ -84,6 +84,8 @@ export interface RunningController {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+/** A backstop for the start-up hold of status writes (provisioned mode), counted from the controller's start. */
+const STATUS_HOLD_MAX_MS = 30_000;
 
 /**
  * Gateway API kinds: the translator reads their specs only, and nothing downstream reads their
@@ -164,12 +166,15 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
       ? {
           dataPlanes: 'per-gateway' as const,
           rebuildOn: (c) => provisioned.rebuildOn(c),
+          beforeFirstBuild: () => provisioned.ensureMasterKey(),
         }
       : { rebuildOn: (c) => c.kind === Kind.Secret && c.resource.metadata.name === MASTER_SECRET && c.resource.metadata.namespace === keys.namespace }),
     debounceMs: o.debounceMs,
     log,
   });
   provisioned?.setRebuild(() => loop.requestRebuild());
+  // Serving first: the start-up status burst waits for the data planes (./provisioned.ts firstServed).
+  if (provisioned) writer.hold(provisioned.firstServed, STATUS_HOLD_MAX_MS);
 
   let elector: LeaderElector | undefined;
   if (o.leaderElection) {

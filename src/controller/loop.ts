@@ -39,6 +39,11 @@ export interface ControllerLoopOptions {
   dataPlanes?: TranslateOptions['dataPlanes'];
   /** Changes that need a rebuild whatever relevance.ts says (e.g. provisioned Services, whose status feeds Gateway addresses). */
   rebuildOn?: (c: SourceChange) => boolean;
+  /**
+   * Awaited once the source has synced, before the first build (provisioned mode: the master key
+   * Secret, whose session seed would otherwise make the second build a full translation again).
+   */
+  beforeFirstBuild?: () => Promise<void>;
   /** Adds to the translator's statuses before they are written (provisioned data planes: ./provisioned-status.ts). */
   extendStatuses?: (snapshot: Snapshot, statuses: readonly ObjectStatus[]) => readonly ObjectStatus[];
   /**
@@ -96,6 +101,7 @@ export class ControllerLoop {
   async start(): Promise<void> {
     this.o.source.onChange((c) => this.onChange(c));
     await this.o.source.start();
+    await this.o.beforeFirstBuild?.();
     this.firstBuildStarted = true;
     await this.rebuildNow();
   }

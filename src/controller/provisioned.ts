@@ -40,12 +40,27 @@ export interface ProvisionedMode {
   /** GatewayClasses whose Gateways share a merged data plane (TranslateOptions.mergedGatewayClasses). */
   mergedClasses(snapshot: Snapshot): ReadonlySet<string>;
   rebuildOn(c: SourceChange): boolean;
+  /**
+   * Before the first build, the leader creates the master key Secret if it is missing and waits
+   * (bounded) for the informer to hold it: the first translation then has the session seed, and a
+   * cold start makes one full translation instead of two before any data plane is provisioned.
+   */
+  ensureMasterKey(): Promise<void>;
+  /**
+   * Settles once every data plane of the first plan has acknowledged a config (or none is
+   * planned), or FIRST_SERVED_WAIT_MS after that plan: the status writer holds its start-up burst till then.
+   */
+  firstServed: Promise<void>;
   /** Late binding of the loop's requestRebuild (the loop is built after this). */
   setRebuild(fn: () => void): void;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_SYNC_PORT = 18000;
+/** How long the first build waits for a just-created master key to reach the informer cache. */
+const MASTER_WAIT_MS = 2000;
+/** The longest the start-up status writes wait for the data planes (pods may be pulling images). */
+const FIRST_SERVED_WAIT_MS = 5000;
 
 export async function startProvisioned(
   o: ProvisionedOptions,
@@ -62,8 +77,19 @@ export async function startProvisioned(
   const settings: ProvisionSettings = { ...o.settings, namespace: o.settings.namespace ?? o.namespace };
   const mergedClasses = mergedClassesOf(controllerName, settings);
   const keys = new SyncKeys(source, o.namespace);
+  let served: () => void = () => undefined;
+  const firstServed = new Promise<void>((r) => (served = r));
+  let servedTimer: NodeJS.Timeout | undefined;
+  const checkServed = (): void => {
+    if (!plan) return;
+    if (!servedTimer) (servedTimer = setTimeout(() => served(), FIRST_SERVED_WAIT_MS)).unref();
+    for (const key of plan.streams.keys()) if (!server.status(key).clients.some((c) => c.acked)) return;
+    clearTimeout(servedTimer);
+    served();
+  };
   const seen = new Map<string, string>();
   const reported = (gateway: string): void => {
+    checkServed();
     // a NACK, or a different set of unbound ports: the statuses change
     const st = server.status(gateway);
     const sig = JSON.stringify([st.lastNack?.version ?? null, st.clients.map((c) => c.acked?.unbound ?? []).filter((u) => u.length > 0)]);
@@ -88,7 +114,15 @@ export async function startProvisioned(
   });
   const syncAddress = await server.listen();
   log(`config stream on ${syncAddress.address}:${syncAddress.port}; data planes are told ${o.settings.syncAddress}`);
-  const provisioner = new Provisioner({ client: source.client, keys, isLeader, log, onErrorsChanged: () => rebuild() });
+  const provisioner = new Provisioner({
+    client: source.client,
+    keys,
+    isLeader,
+    log,
+    onErrorsChanged: () => rebuild(),
+    // The pod's whole state is encoded while the cluster creates it, not once it has connected.
+    onApplied: (stream) => server.expect(stream),
+  });
 
   return {
     engine: {
@@ -105,6 +139,7 @@ export async function startProvisioned(
     extendStatuses(snapshot, statuses) {
       plan = planProvisioning(snapshot, statuses, controllerName, settings, ingress?.generated());
       provisioner.update(plan);
+      checkServed();
       const decorate = (list: readonly ObjectStatus[]) => decorateProvisioned(list, { snapshot, plan: plan!, applyErrors: provisioner.errors, sync: (g) => server.status(g) });
       return ingress ? ingress.ingressStatuses(statuses, decorate) : decorate(statuses);
     },
@@ -126,10 +161,24 @@ export async function startProvisioned(
       if (c.kind === Kind.Service && c.type === 'update' && c.old && sameStatusAddresses(c.old as ServiceView, c.resource as ServiceView)) return false;
       return true;
     },
+    firstServed,
+    async ensureMasterKey() {
+      if (!isLeader() || keys.master()) return;
+      try {
+        if (await keys.ensureMaster(source.client)) log(`created the config-stream master key Secret ${keys.namespace}/portico-sync-master`);
+      } catch (err) {
+        // The provisioner tries again with its first plan.
+        return log(`cannot create the config-stream master key Secret: ${(err as Error).message}`);
+      }
+      const until = Date.now() + MASTER_WAIT_MS;
+      while (!keys.master() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    },
     setRebuild(fn) {
       rebuild = fn;
     },
     async stop() {
+      clearTimeout(servedTimer);
+      served();
       await provisioner.stop();
       await server.close();
     },

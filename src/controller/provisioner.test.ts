@@ -26,25 +26,31 @@ type Listed = { metadata: { name: string; namespace: string; uid: string; labels
 
 function fakeClient(listed: Record<string, Listed[]> = {}) {
   const calls: string[] = [];
+  /** Requests and answers (`answered <request>`) in the order they happened. */
+  const events: string[] = [];
   const client = {
     json: async (method: string, path: string) => {
       calls.push(`${method} ${path}`);
+      events.push(`${method} ${path}`);
       if (method === 'GET') return { items: listed[path.split('/').pop()!] ?? [] };
+      // An answer takes a turn of the event loop, as a real one does: what is sent before it is concurrent.
+      await new Promise((r) => setImmediate(r));
+      events.push(`answered ${method} ${path}`);
       return {};
     },
     request: async () => ({ status: 404, body: undefined }),
   } as unknown as ApiClient;
-  return { client, calls };
+  return { client, calls, events };
 }
 
 function setup(resources: Resource[], leader: boolean, listed?: Record<string, Listed[]>) {
   const snapshot = new Snapshot([GC, MASTER, ...resources].map((resource) => ({ resource })));
   const { statuses } = translate(snapshot, { controllerName: CTL, dataPlanes: 'per-gateway' });
   const plan = planProvisioning(snapshot, statuses, CTL, { image: 'portico:test', syncAddress: 'sync:18000' });
-  const { client, calls } = fakeClient(listed);
+  const { client, calls, events } = fakeClient(listed);
   const keys = new SyncKeys({ get: (kind, ns, name) => snapshot.get(kind, ns, name) }, 'portico-system');
   const p = new Provisioner({ client, keys, isLeader: () => leader, log: () => undefined, resyncMs: 3_600_000 });
-  return { p, plan, calls };
+  return { p, plan, calls, events };
 }
 
 test('a standby (not the leader) writes nothing', async () => {
@@ -55,14 +61,14 @@ test('a standby (not the leader) writes nothing', async () => {
   assert.deepEqual(calls, []);
 });
 
-test('the leader applies ServiceAccount, -sync Secret, Service, Deployment in order, once while nothing changes', async () => {
-  const { p, plan, calls } = setup([gw('a', 'u-a')], true);
+test('the leader applies ServiceAccount, -sync Secret and Service together, the Deployment once they are in; once while nothing changes', async () => {
+  const { p, plan, calls, events } = setup([gw('a', 'u-a')], true);
   p.update(plan);
   await p.idle();
-  const patches = calls.filter((c) => c.startsWith('PATCH'));
-  assert.deepEqual(patches.map((c) => c.split('/').slice(-2).join('/')), [
-    'serviceaccounts/a-portico', 'secrets/a-portico-sync', 'services/a-portico', 'deployments/a-portico',
-  ]);
+  const writes = events.filter((c) => c.includes('PATCH')).map((c) => `${c.startsWith('answered') ? 'answered ' : ''}${c.split('/').slice(-2).join('/')}`);
+  assert.deepEqual(writes.slice(0, 3), ['serviceaccounts/a-portico', 'secrets/a-portico-sync', 'services/a-portico'], 'sent before any answer');
+  assert.deepEqual(writes.slice(3, 6).sort(), ['answered secrets/a-portico-sync', 'answered serviceaccounts/a-portico', 'answered services/a-portico']);
+  assert.deepEqual(writes.slice(6), ['deployments/a-portico', 'answered deployments/a-portico']);
   calls.length = 0;
   p.update(plan);
   await p.idle();

@@ -24,6 +24,8 @@ export interface ProvisionerOptions {
   log: (msg: string) => void;
   /** Called when the set of apply errors changed (statuses report them). */
   onErrorsChanged?: () => void;
+  /** A data plane's objects were applied (StreamPlan.key): its pods may connect soon. */
+  onApplied?: (stream: string) => void;
   /** Re-apply everything and sweep this often, whatever changed. Default 5 min. */
   resyncMs?: number;
   /** After a failed apply, try again this much later. Default 5 s. */
@@ -134,10 +136,14 @@ export class Provisioner {
       const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex');
       if (this.applied.get(p.key) === hash) continue;
       try {
-        for (const x of objects) await this.applyOrRecreate(x);
+        // Everything but the Deployment at once, then the Deployment: its pods then find their
+        // ServiceAccount and -sync Secret, and a cold start waits two API round trips, not one per object.
+        await Promise.all(objects.filter((x) => x.kind !== 'Deployment').map((x) => this.applyOrRecreate(x)));
+        await Promise.all(objects.filter((x) => x.kind === 'Deployment').map((x) => this.applyOrRecreate(x)));
         this.stats.applies++;
         this.applied.set(p.key, hash);
         this.errors.delete(p.key);
+        this.o.onApplied?.(p.key);
         log(`provisioned ${p.gateway ? 'Gateway' : 'the merged data plane of'} ${p.key}: ${objects.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
       } catch (err) {
         this.stats.failures++;

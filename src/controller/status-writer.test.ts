@@ -82,3 +82,31 @@ test('our entry on a route the translator no longer speaks for is taken out, and
   assert.equal(puts.length, 2);
   assert.equal((objects.get('r')!.status as { parents: unknown[] }).parents.length, 1, 'written again');
 });
+
+test('hold(): nothing is written until the release settles, or until maxMs when it never does', async () => {
+  const status = { parents: [{ parentRef: { name: 'gw' }, controllerName: CTL, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: 1 }] }] };
+  const desired: ObjectStatus[] = [{ kind: 'HTTPRoute', namespace: 'infra', name: 'r', generation: 1, status }];
+
+  const puts: string[] = [];
+  const writer = new StatusWriter({ store: fakeStore(new Map([['r', route('uid-1')]]), puts), controllerName: CTL });
+  writer.setEnabled(true);
+  let release!: () => void;
+  writer.hold(new Promise<void>((r) => (release = r)), 60_000);
+  writer.setDesired(desired);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(puts.length, 0, 'held');
+  assert.equal(writer.isEnabled, true, 'a hold is not a lost leadership (the provisioner reads isEnabled)');
+  release();
+  await writer.idle();
+  assert.equal(puts.length, 1, 'written once released');
+
+  const late: string[] = [];
+  const stuck = new StatusWriter({ store: fakeStore(new Map([['r', route('uid-1')]]), late), controllerName: CTL });
+  stuck.setEnabled(true);
+  stuck.hold(new Promise<void>(() => undefined), 100);
+  stuck.setDesired(desired);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(late.length, 0, 'held');
+  await stuck.idle();
+  assert.equal(late.length, 1, 'written after maxMs');
+});

@@ -65,6 +65,8 @@ export class StatusWriter {
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
   private enabled = false;
+  /** Writes wait (hold()): the desired set is still kept up to date. */
+  private held = false;
   private idleWaiters: (() => void)[] = [];
   /** Counters for /metrics and tests. */
   readonly stats = { writes: 0, conflicts: 0, skipped: 0, errors: 0 };
@@ -149,6 +151,25 @@ export class StatusWriter {
     }
   }
 
+  /**
+   * No writes until `release` settles or `maxMs` passes. Provisioned mode holds the start-up burst
+   * (every object's status: 10,000 writes at 10,000 routes) until the data planes serve: on two
+   * cores the burst starved the controller's config stream and the pods' start alike, and a
+   * Gateway's Programmed condition waits for its data plane anyway.
+   */
+  hold(release: Promise<unknown>, maxMs: number): void {
+    this.held = true;
+    const timer = setTimeout(() => go(), maxMs);
+    timer.unref();
+    const go = (): void => {
+      clearTimeout(timer);
+      if (!this.held) return;
+      this.held = false;
+      this.pump();
+    };
+    release.then(go, go);
+  }
+
   get isEnabled(): boolean {
     return this.enabled;
   }
@@ -167,7 +188,7 @@ export class StatusWriter {
   }
 
   private pump(): void {
-    while (this.enabled && this.running < this.concurrency && this.queue.size > 0) {
+    while (this.enabled && !this.held && this.running < this.concurrency && this.queue.size > 0) {
       // one write per object at a time: a second one would only earn itself a 409
       let key: string | undefined;
       for (const k of this.queue) {

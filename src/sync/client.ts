@@ -184,10 +184,11 @@ export class SyncClient {
       return this.send({ type: 'resync', epoch: m.epoch, version: m.version });
     }
     this.held = undefined; // the entries of an older whole snapshot: what the decoder holds is newer
-    // The whole state (a reconnect, a new controller) is hashed as a snapshot is, so the same config
-    // is acknowledged without applying it again; a delta's IR is not (that would cost what deltas save).
+    // The whole state on a reconnect or from a new controller is hashed as a snapshot is, so the same
+    // config is acknowledged without applying it again; a delta's IR is not (that would cost what
+    // deltas save), nor the first config, which has nothing to match (hashing 10 MB delayed serving).
     const whole = (m.d as { base?: unknown }).base === 0;
-    this.enqueue({ ir, version: { epoch: m.epoch, version: m.version, hash: whole ? entriesOf(ir).hash : '' } });
+    this.enqueue({ ir, version: { epoch: m.epoch, version: m.version, hash: whole && this.current ? entriesOf(ir).hash : '' } });
   }
 
   /** Snapshots are applied one at a time; while one applies, only the newest waiting one is kept. */

@@ -94,9 +94,17 @@ interface GatewayState {
    * (the first message after start-up is the whole state, 10 MB at 10,000 routes).
    */
   encoder?: DeltaEncoder;
+  /**
+   * Until then (ms epoch) the encoder is kept with no data plane connected: one was just
+   * provisioned (expect()), and its first message should not wait for a whole-state encode.
+   */
+  expectedUntil?: number;
   conns: Set<Conn>;
   lastNack?: NackRecord;
 }
+
+/** How long expect() keeps a Gateway's encoder for a data plane that has not connected yet. */
+const EXPECT_MS = 60_000;
 
 const NOT_LEADER = 'this controller replica is not the leader; only the leader serves configs: reconnect';
 
@@ -155,11 +163,22 @@ export class SyncServer {
     for (const [gateway, st] of this.gateways) {
       // No data plane connected: forget the config (memory), keep the version number, so a
       // version never names two different configs within this epoch (deltas will rely on it).
-      if (st.conns.size === 0) {
+      if (st.conns.size === 0 && !expecting(st)) {
         delete st.entries;
         delete st.encoder;
       } else this.refresh(gateway, st);
     }
+  }
+
+  /**
+   * A data plane for `gateway` is on its way (the provisioner has just applied its Deployment):
+   * encode its whole state now, while the cluster starts the pod, so the pod's first message
+   * goes out as soon as it connects. Kept for EXPECT_MS or until a data plane connects.
+   */
+  expect(gateway: string): void {
+    const st = this.state(gateway);
+    st.expectedUntil = Date.now() + EXPECT_MS;
+    if (!st.encoder && this.ir && !this.dropIfNotServing()) this.refresh(gateway, st);
   }
 
   status(gateway: string): GatewaySyncStatus {
@@ -207,7 +226,7 @@ export class SyncServer {
     let entriesChanged = false;
     // Each form is kept only while a data plane takes it: the entries hash every port and cluster
     // (a 10,000-route port is megabytes of JSON), the encoder costs what changed.
-    if ([...st.conns].some((c) => c.deltas)) {
+    if (expecting(st) || [...st.conns].some((c) => c.deltas)) {
       const fresh = !st.encoder;
       st.encoder ??= new DeltaEncoder();
       const d = st.encoder.encode(slice);
@@ -286,6 +305,7 @@ export class SyncServer {
         conn = { socket, gateway: identity, status: { pod: m.pod ?? remote, remote, connectedAt: new Date() }, behind: false, deltas: m.deltas === true, needsWhole: true };
         const st = this.state(identity);
         st.conns.add(conn);
+        delete st.expectedUntil;
         this.log(`sync: ${conn.status.pod} connected for Gateway ${identity}${m.have ? ` (serving ${m.have.epoch === this.epoch ? '' : 'epoch ' + m.have.epoch + ' '}version ${m.have.version})` : ''}`);
         if (conn.deltas ? st.encoder : st.entries) this.sendSnapshot(conn, st);
         else this.refresh(identity, st);
@@ -335,3 +355,5 @@ export class SyncServer {
     this.options.onNack?.(nack);
   }
 }
+
+const expecting = (st: GatewayState): boolean => st.expectedUntil !== undefined && Date.now() < st.expectedUntil;

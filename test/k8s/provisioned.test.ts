@@ -102,6 +102,7 @@ describe('portico controller --dataplane provisioned against a real API server',
   let syncPort = 0;
   const podIP: Record<string, string> = {};
 
+  let keyAtFirstBuild = false;
   async function startController(): Promise<RunningController> {
     const c = await runController({
       kubeConfig: kubeConfigFrom(KUBECONFIG!),
@@ -164,6 +165,8 @@ describe('portico controller --dataplane provisioned against a real API server',
     runner = ensureDataPlaneRunner(KUBECONFIG, `gateway.networking.k8s.io/gateway-class-name=${CLASS}`, log);
     syncPort = await freePort(HOST_SIDE);
     controller = await startController();
+    // A fresh controller namespace: the key was made before the first build, which then had its session seed.
+    keyAtFirstBuild = controller.provisioned!.keys.master() !== undefined;
   });
 
   after(async () => {
@@ -188,6 +191,7 @@ describe('portico controller --dataplane provisioned against a real API server',
     const secret = (await getObj<{ data: Record<string, string> }>(client, ref('v1', 'Secret', `${name}-sync`, NS.a)))!;
     assert.match(Buffer.from(secret.data.psk!, 'base64').toString(), /^[0-9a-f]{64}$/);
     assert.ok(await getObj(client, ref('v1', 'Secret', 'portico-sync-master', NS.ctl)), 'master key Secret in the controller namespace');
+    assert.ok(keyAtFirstBuild, 'the master key was in the informer cache when the first build finished');
     const svc = (await getObj<{ spec: { type: string } }>(client, ref('v1', 'Service', name, NS.a)))!;
     assert.equal(svc.spec.type, 'ClusterIP', 'GatewayParameters applied');
   });

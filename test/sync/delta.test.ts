@@ -113,3 +113,24 @@ test('deltas: a data plane of the other kind connecting later costs the connecte
   await until(() => a.applied.length === 3 && late.applied.length === 2 && legacy.applied.length === 2, 'the next change, on all three');
   for (const x of [a.applied[2], late.applied[1], legacy.applied[1]]) assert.deepEqual(x, ir(routes.slice(3)));
 });
+
+test('expect(): a just-provisioned Gateway\'s whole state is made before its data plane connects, kept up to date, and sent the moment it connects', async (t) => {
+  const { server, port } = await startServer();
+  t.after(() => server.close());
+  server.publish(ir(routes));
+  assert.equal(server.status(GW).version, 0, 'nobody connected or expected: nothing is made');
+  server.expect(GW);
+  assert.equal(server.status(GW).version, 1, 'made at once');
+  server.publish(ir(routes.slice(1)));
+  assert.equal(server.status(GW).version, 2, 'changes are encoded while the data plane is on its way');
+  server.publish(ir(routes.slice(1)));
+  assert.equal(server.status(GW).version, 2, 'an unchanged config is no new version');
+  const a = client(port);
+  t.after(() => a.c.close());
+  await until(() => a.applied.length === 1, 'the whole state');
+  assert.deepEqual(a.applied[0], ir(routes.slice(1)));
+  await until(() => server.status(GW).clients[0]?.acked?.version === 2, 'ack of version 2');
+  server.publish(ir(routes.slice(2)));
+  await until(() => a.applied.length === 2, 'then deltas');
+  assert.deepEqual(a.applied[1], ir(routes.slice(2)));
+});

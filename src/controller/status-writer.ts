@@ -154,8 +154,8 @@ export class StatusWriter {
   /**
    * No writes until `release` settles or `maxMs` passes. Provisioned mode holds the start-up burst
    * (every object's status: 10,000 writes at 10,000 routes) until the data planes serve: on two
-   * cores the burst starved the controller's config stream and the pods' start alike, and a
-   * Gateway's Programmed condition waits for its data plane anyway.
+   * cores the burst starved the controller's config stream and the pods' start alike. The
+   * desired set keeps moving meanwhile: what changed before the release is written once.
    */
   hold(release: Promise<unknown>, maxMs: number): void {
     this.held = true;

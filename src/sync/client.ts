@@ -13,7 +13,7 @@ import { encodeFrame, FrameReader, MAX_SERVER_FRAME } from './frames.js';
 import { parseServerMessage, SYNC_ALPN, type ClientMessage, type DeltaMessage, type SnapshotMessage } from './protocol.js';
 import { DeltaDecoder } from '../dataplane/ir-delta.js';
 import { assemble, entriesOf, irOf, type ConfigEntries } from './snapshot.js';
-import { checkIR } from './validate.js';
+import { IRChecker } from './validate.js';
 
 export interface SyncClientOptions {
   host: string;
@@ -52,6 +52,7 @@ export class SyncClient {
   private pending: SnapshotMessage | { ir: IR; version: AppliedVersion } | undefined;
   /** What the deltas of this stream apply to: the controller's config, message by message, whether the engine took it or not. */
   private decoder = new DeltaDecoder();
+  private readonly checker = new IRChecker();
   /** The IR last applied. */
   private lastIR: IR | undefined;
   private working: Promise<void> | undefined;
@@ -212,7 +213,7 @@ export class SyncClient {
           this.current = v;
           return this.send({ type: 'ack', epoch: v.epoch, version: v.version, unbound: [] });
         }
-        checkIR(ir, this.options.gateway);
+        this.checker.check(ir, this.options.gateway);
         const { unbound } = await this.options.apply(ir, v);
         this.current = v;
         this.lastIR = ir;
@@ -233,7 +234,7 @@ export class SyncClient {
         return this.send({ type: 'ack', epoch: m.epoch, version: m.version, unbound: [] });
       }
       const ir = irOf(entries);
-      checkIR(ir, this.options.gateway);
+      this.checker.check(ir, this.options.gateway);
       const { unbound } = await this.options.apply(ir, version);
       this.held = entries;
       this.current = version;

@@ -7,14 +7,43 @@ import { SyncError } from './errors.js';
 
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
 
-/** Throws SyncError SYNC_SNAPSHOT_INVALID naming the first few problems; returns quietly when the IR is servable. */
-export function checkIR(ir: IR, gateway: string): void {
+/**
+ * checkIR over a stream of IRs that share objects (the config stream's deltas keep every unchanged
+ * route entry the same object): an entry found sound is not walked again while no cluster has
+ * gone from the config, as only a removed cluster can leave it dangling. At 10,000 routes the full
+ * walk was ~40% of a data-plane pod's work per route change (4 of ~10 ms in a CPU profile).
+ */
+export class IRChecker {
+  private sound = new WeakSet<HTTPRouteEntry>();
+  private clusters: IR['clusters'] | undefined;
+
+  check(ir: IR, gateway: string): void {
+    const before = this.clusters;
+    if (before && before !== ir.clusters) {
+      for (const name in before) {
+        if (!(name in ir.clusters)) {
+          this.sound = new WeakSet();
+          break;
+        }
+      }
+    }
+    this.clusters = ir.clusters;
+    checkIR(ir, gateway, this.sound);
+  }
+}
+
+/**
+ * Throws SyncError SYNC_SNAPSHOT_INVALID naming the first few problems; returns quietly when the IR
+ * is servable. `sound`: route entries known to be sound against these clusters (skipped), and where
+ * the ones found sound are added.
+ */
+export function checkIR(ir: IR, gateway: string, sound?: WeakSet<HTTPRouteEntry>): void {
   const problems: string[] = [];
   const names = new Set<string>();
   for (const p of ir.ports) {
     if (names.has(p.name)) problems.push(`port ${p.name} appears twice`);
     names.add(p.name);
-    checkPort(p, gateway, ir, problems);
+    checkPort(p, gateway, ir, problems, sound);
   }
   for (const [name, c] of Object.entries(ir.clusters)) {
     if (c.name !== name) problems.push(`cluster key ${name} holds cluster ${c.name}`);
@@ -23,7 +52,7 @@ export function checkIR(ir: IR, gateway: string): void {
   if (problems.length > 0) throw new SyncError('SYNC_SNAPSHOT_INVALID', problems.slice(0, 5).join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''));
 }
 
-function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
+function checkPort(p: Port, gateway: string, ir: IR, problems: string[], sound: WeakSet<HTTPRouteEntry> | undefined): void {
   if (!PROTOCOLS.has(p.protocol)) problems.push(`port ${p.name}: unknown protocol ${String(p.protocol)}`);
   if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) problems.push(`port ${p.name}: port number ${String(p.port)} out of range`);
   if (!Array.isArray(p.listeners) || p.listeners.length === 0) return void problems.push(`port ${p.name} has no listeners`);
@@ -39,10 +68,13 @@ function checkPort(p: Port, gateway: string, ir: IR, problems: string[]): void {
     for (const c of l.tls?.certificates ?? []) if (typeof c.certPem !== 'string' || typeof c.keyPem !== 'string') problems.push(`listener ${l.name}: certificate ${c.secret} without its key`);
     for (const vh of l.virtualHosts ?? [])
       for (const r of vh.routes) {
+        if (sound?.has(r)) continue;
+        const found = problems.length;
         mirrorsMissing(r.filters, ir.clusters, missing);
         backendsMissing(r.backends, ir.clusters, missing);
         if (missing.length > 0) report(() => routeWhere(l, r));
         if (r.session && typeof r.session.sessionKey !== 'string') problems.push(`${routeWhere(l, r)}: session persistence without its key`);
+        if (problems.length === found) sound?.add(r);
       }
     for (const r of l.tlsRoutes ?? []) {
       backendsMissing(r.backends, ir.clusters, missing);

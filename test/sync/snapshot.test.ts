@@ -7,7 +7,7 @@ import type { IR } from '../../src/ir/types.js';
 import { SyncError } from '../../src/sync/errors.js';
 import { encodeFrame, FrameReader } from '../../src/sync/frames.js';
 import { assemble, entriesOf, fullSnapshot, irOf } from '../../src/sync/snapshot.js';
-import { checkIR } from '../../src/sync/validate.js';
+import { checkIR, IRChecker } from '../../src/sync/validate.js';
 import { gatewayIR, merge } from './helpers.js';
 
 const code = (fn: () => unknown): string => {
@@ -75,4 +75,25 @@ test('checkIR: what the client refuses before the engine sees it', () => {
   assert.equal(code(() => checkIR({ ...ok, clusters: {} }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID', 'dangling cluster');
   assert.equal(code(() => checkIR({ ...ok, ports: [{ ...ok.ports[0]!, port: 70000 }] }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
   assert.equal(code(() => checkIR({ ...ok, ports: [ok.ports[0]!, ok.ports[0]!] }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+});
+
+test('IRChecker: entries found sound are skipped while clusters only come, and walked again once one goes', () => {
+  const ok = gatewayIR('a/gw', 1001, 2001, 'x');
+  const [cluster] = Object.keys(ok.clusters);
+  const checker = new IRChecker();
+  checker.check(ok, 'a/gw');
+  // The same entry objects with one more cluster (what a delta hands over): still servable.
+  const more: IR = { ...ok, clusters: { ...ok.clusters, 'a/other:80': { ...ok.clusters[cluster!]!, name: 'a/other:80' } } };
+  checker.check(more, 'a/gw');
+  // The cluster the held entry names is gone: the entry is walked again and found dangling.
+  assert.equal(code(() => checker.check({ ...ok, clusters: { 'a/other:80': more.clusters['a/other:80']! } }, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+  // A new entry naming a missing cluster is walked though the others are known sound.
+  const vh = ok.ports[0]!.listeners[0]!.virtualHosts![0]!;
+  const added = { ...vh.routes[0]!, backends: [{ cluster: 'a/missing:80', weight: 1 }] };
+  const withAdded: IR = { ...ok, ports: [{ ...ok.ports[0]!, listeners: [{ ...ok.ports[0]!.listeners[0]!, virtualHosts: [{ ...vh, routes: [...vh.routes, added] }] }] }] };
+  const fresh = new IRChecker();
+  fresh.check(ok, 'a/gw');
+  assert.equal(code(() => fresh.check(withAdded, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+  // Listener checks are not cached: another Gateway's listener is refused with sound entries.
+  assert.equal(code(() => fresh.check(ok, 'b/gw')), 'SYNC_SNAPSHOT_INVALID');
 });

@@ -76,6 +76,21 @@ test('the leader applies ServiceAccount, -sync Secret and Service together, the 
   assert.deepEqual(calls.filter((c) => !c.startsWith('GET')), [], 'unchanged: not applied again');
 });
 
+test('a listener moved to another port applies the Service alone; the Deployment is not applied again', async () => {
+  // Both ports above 1024: a port below it changes the pod template too (its sysctl).
+  const { p, plan, events } = setup([gw('a', 'u-a', { listeners: [{ name: 'http', port: 8080, protocol: 'HTTP' }] })], true);
+  p.update(plan);
+  await p.idle();
+  const moved = gw('a', 'u-a', { listeners: [{ name: 'http', port: 8081, protocol: 'HTTP' }] });
+  const snapshot = new Snapshot([GC, MASTER, moved].map((resource) => ({ resource })));
+  const next = planProvisioning(snapshot, translate(snapshot, { controllerName: CTL, dataPlanes: 'per-gateway' }).statuses, CTL, { image: 'portico:test', syncAddress: 'sync:18000' });
+  events.length = 0;
+  p.update(next);
+  await p.idle();
+  await p.stop();
+  assert.deepEqual(events.filter((c) => c.startsWith('PATCH')).map((c) => c.split('/').slice(-2).join('/')), ['services/a-portico']);
+});
+
 test('the sweep deletes what no accepted Gateway wants, and spares other classes and Gateways keeping their objects', async () => {
   const labels = (cls: string) => ({ 'app.kubernetes.io/managed-by': 'portico', 'app.kubernetes.io/component': 'dataplane', 'gateway.networking.k8s.io/gateway-class-name': cls });
   const obj = (name: string, cls: string, owner: string): Listed => ({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, labels: labels(cls), ownerReferences: [{ kind: 'Gateway', uid: owner }] } });

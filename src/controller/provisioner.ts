@@ -24,7 +24,7 @@ export interface ProvisionerOptions {
   log: (msg: string) => void;
   /** Called when the set of apply errors changed (statuses report them). */
   onErrorsChanged?: () => void;
-  /** A data plane's objects were applied (StreamPlan.key): its pods may connect soon. */
+  /** A data plane's Deployment was applied (StreamPlan.key): its pods may connect soon. */
   onApplied?: (stream: string) => void;
   /** Re-apply everything and sweep this often, whatever changed. Default 5 min. */
   resyncMs?: number;
@@ -34,8 +34,11 @@ export interface ProvisionerOptions {
 
 export class Provisioner {
   private plan?: ProvisionPlan;
-  /** Data plane (StreamPlan.key: the Gateway's `namespace/name`, or `GatewayClass/<class>`) -> hash of the objects last applied for it. */
-  private readonly applied = new Map<string, string>();
+  /**
+   * Data plane (StreamPlan.key: the Gateway's `namespace/name`, or `GatewayClass/<class>`) -> the
+   * hash of each of its objects (`kind/name`) as last applied.
+   */
+  private readonly applied = new Map<string, Map<string, string>>();
   /** Data plane (StreamPlan.key) -> why its objects could not be applied. */
   readonly errors = new Map<string, string>();
   private lastSweep = '';
@@ -133,18 +136,23 @@ export class Provisioner {
         ...(rest as { kind: string; metadata: { name: string } }[]),
       ];
       for (const x of objects) desired.add(`${x.kind}/${x.metadata.namespace}/${x.metadata.name}`);
-      const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex');
-      if (this.applied.get(p.key) === hash) continue;
+      // Only the objects that changed: a listener moved to another port changes the Service alone,
+      // and applying the other three again cost the API server (and so the change) for nothing.
+      const hashes = new Map(objects.map((x) => [`${x.kind}/${x.metadata.name}`, createHash('sha256').update(JSON.stringify(x)).digest('hex')]));
+      const before = this.applied.get(p.key);
+      const changed = objects.filter((x) => before?.get(`${x.kind}/${x.metadata.name}`) !== hashes.get(`${x.kind}/${x.metadata.name}`));
+      if (changed.length === 0) continue;
       try {
         // Everything but the Deployment at once, then the Deployment: its pods then find their
         // ServiceAccount and -sync Secret, and a cold start waits two API round trips, not one per object.
-        await Promise.all(objects.filter((x) => x.kind !== 'Deployment').map((x) => this.applyOrRecreate(x)));
-        await Promise.all(objects.filter((x) => x.kind === 'Deployment').map((x) => this.applyOrRecreate(x)));
+        await Promise.all(changed.filter((x) => x.kind !== 'Deployment').map((x) => this.applyOrRecreate(x)));
+        const workload = changed.filter((x) => x.kind === 'Deployment');
+        await Promise.all(workload.map((x) => this.applyOrRecreate(x)));
         this.stats.applies++;
-        this.applied.set(p.key, hash);
+        this.applied.set(p.key, hashes);
         this.errors.delete(p.key);
-        this.o.onApplied?.(p.key);
-        log(`provisioned ${p.gateway ? 'Gateway' : 'the merged data plane of'} ${p.key}: ${objects.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
+        if (workload.length > 0) this.o.onApplied?.(p.key);
+        log(`provisioned ${p.gateway ? 'Gateway' : 'the merged data plane of'} ${p.key}: ${changed.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
       } catch (err) {
         this.stats.failures++;
         this.applied.delete(p.key);

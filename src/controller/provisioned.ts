@@ -77,14 +77,20 @@ export async function startProvisioned(
   const settings: ProvisionSettings = { ...o.settings, namespace: o.settings.namespace ?? o.namespace };
   const mergedClasses = mergedClassesOf(controllerName, settings);
   const keys = new SyncKeys(source, o.namespace);
-  let served: () => void = () => undefined;
-  const firstServed = new Promise<void>((r) => (served = r));
+  let resolveServed: () => void = () => undefined;
+  const firstServed = new Promise<void>((r) => (resolveServed = r));
   let servedTimer: NodeJS.Timeout | undefined;
-  const checkServed = (): void => {
-    if (!plan) return;
-    if (!servedTimer) (servedTimer = setTimeout(() => served(), FIRST_SERVED_WAIT_MS)).unref();
-    for (const key of plan.streams.keys()) if (!server.status(key).clients.some((c) => c.acked)) return;
+  let isServed = false;
+  const served = (): void => {
+    isServed = true;
     clearTimeout(servedTimer);
+    resolveServed();
+  };
+  // Once settled it is not looked at again: every later ACK would walk every planned data plane.
+  const checkServed = (): void => {
+    if (!plan || isServed) return;
+    if (!servedTimer) (servedTimer = setTimeout(served, FIRST_SERVED_WAIT_MS)).unref();
+    for (const key of plan.streams.keys()) if (!server.status(key).clients.some((c) => c.acked)) return;
     served();
   };
   const seen = new Map<string, string>();
@@ -165,7 +171,7 @@ export async function startProvisioned(
     async ensureMasterKey() {
       if (!isLeader() || keys.master()) return;
       try {
-        if (await keys.ensureMaster(source.client)) log(`created the config-stream master key Secret ${keys.namespace}/portico-sync-master`);
+        await keys.ensureMaster(source.client, log);
       } catch (err) {
         // The provisioner tries again with its first plan.
         return log(`cannot create the config-stream master key Secret: ${(err as Error).message}`);
@@ -177,7 +183,6 @@ export async function startProvisioned(
       rebuild = fn;
     },
     async stop() {
-      clearTimeout(servedTimer);
       served();
       await provisioner.stop();
       await server.close();

@@ -114,7 +114,7 @@ export class Provisioner {
     const plan = this.plan;
     if (!plan || !this.o.isLeader() || this.stopped) return;
     const { client, keys, log } = this.o;
-    if (await keys.ensureMaster(client)) log(`created the config-stream master key Secret ${keys.namespace}/portico-sync-master`);
+    await keys.ensureMaster(client, log);
     if (!keys.master()) {
       // created (by us or another leader) but not in the informer cache yet
       this.later();
@@ -138,9 +138,10 @@ export class Provisioner {
       for (const x of objects) desired.add(`${x.kind}/${x.metadata.namespace}/${x.metadata.name}`);
       // Only the objects that changed: a listener moved to another port changes the Service alone,
       // and applying the other three again cost the API server (and so the change) for nothing.
-      const hashes = new Map(objects.map((x) => [`${x.kind}/${x.metadata.name}`, createHash('sha256').update(JSON.stringify(x)).digest('hex')]));
+      const id = (x: { kind: string; metadata: { name: string } }): string => `${x.kind}/${x.metadata.name}`;
+      const hashes = new Map(objects.map((x) => [id(x), createHash('sha256').update(JSON.stringify(x)).digest('hex')]));
       const before = this.applied.get(p.key);
-      const changed = objects.filter((x) => before?.get(`${x.kind}/${x.metadata.name}`) !== hashes.get(`${x.kind}/${x.metadata.name}`));
+      const changed = objects.filter((x) => before?.get(id(x)) !== hashes.get(id(x)));
       if (changed.length === 0) continue;
       try {
         // Everything but the Deployment at once, then the Deployment: its pods then find their

@@ -62,16 +62,17 @@ export class SyncKeys {
     return k;
   }
 
-  /** Leader: create the master key Secret unless it exists (another leader may race: 409 is fine). */
-  async ensureMaster(client: ApiClient): Promise<boolean> {
-    if (this.master()) return false;
-    return createObject(client, 'Secret', this.namespace, {
+  /** Leader: create the master key Secret unless it exists (another leader may race: 409 is fine); `log` says when it did. */
+  async ensureMaster(client: ApiClient, log: (m: string) => void): Promise<void> {
+    if (this.master()) return;
+    const created = await createObject(client, 'Secret', this.namespace, {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: MASTER_SECRET, namespace: this.namespace, labels: { 'app.kubernetes.io/name': 'portico', 'app.kubernetes.io/component': 'controller' } },
       type: 'Opaque',
       data: { [MASTER_KEY]: randomBytes(MASTER_KEY_BYTES).toString('base64') },
     });
+    if (created) log(`created the config-stream master key Secret ${this.namespace}/${MASTER_SECRET}`);
   }
 
   /**

@@ -161,8 +161,11 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       const rss = sampleRss(proc.pid, 100);
       // The controller logs, per rebuild, how long after the first change event it took in its config
       // was applied (src/controller/loop.ts): the informer-event-to-serving part of each change.
-      const eventToServing = (): number[] => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event/g)].map((m) => Number(m[1]));
+      const rebuilds = () => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event \(event at ([\d.]+) epoch ms\)/g)];
+      const eventToServing = (): number[] => rebuilds().map((m) => Number(m[1]));
       const fromEvent: Record<string, number[]> = {};
+      /** Provisioned: from the informer event (the controller's clock) until the probe saw the pod serve (ours: one machine, one clock). */
+      const eventToPod: Record<string, number[]> = {};
       // Where the data plane listens: loopback, or the pod's IP once the pod has one ('' until then).
       let address = provisioned ? '' : '127.0.0.1';
       const status = (port: number, path: string) => httpStatus(agent, port, path, undefined, address);
@@ -186,12 +189,14 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
         const series = async (what: string, one: (k: number) => Promise<{ write: () => Promise<void>; served: () => Promise<boolean> }>) => {
           const out: number[] = [];
           const events: number[] = (fromEvent[what] = []);
+          const toPod: number[] = (eventToPod[what] = []);
           for (let k = 1; k <= o.changes; k++) {
             const c = await one(k);
-            const seen = eventToServing().length;
+            const seen = rebuilds().length;
             const t1 = process.hrtime.bigint();
             await c.write();
             const ms = await pollUntil(c.served, t1, o.changeTimeoutMs);
+            const servedAt = performance.timeOrigin + performance.now();
             if (ms === null) {
               row.note = `${what} change not served within ${o.changeTimeoutMs} ms`;
               break;
@@ -199,10 +204,13 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
             out.push(ms);
             await sleep(200);
             // the first rebuild after the write served it (one rebuild per change unless a status echo or retry adds one)
-            const e = eventToServing()[seen];
-            if (e !== undefined) events.push(e);
+            const e = rebuilds()[seen];
+            if (e === undefined) continue;
+            events.push(Number(e[1]));
+            if (provisioned) toPod.push(servedAt - Number(e[2]));
           }
-          log(`${mode} mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms; informer event to serving ${events.map((x) => x.toFixed(0)).join('/')} ms`);
+          const pod = provisioned ? `; informer event to the pod serving ${toPod.map((x) => x.toFixed(0)).join('/')} ms` : '';
+          log(`${mode} mode ${n} routes: ${what} ${out.map((x) => x.toFixed(0)).join('/')} ms; informer event to ${provisioned ? 'the config stream' : 'serving'} ${events.map((x) => x.toFixed(0)).join('/')} ms${pod}`);
           return out.length ? figures(out) : null;
         };
         row.route = await series('route', async (k) => {
@@ -247,6 +255,10 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
           row.pss_mb += row.dataplane_pss_mb;
         } else if (provisioned) row.note = [row.note, 'data-plane process not found: RSS is the controller\'s alone'].filter(Boolean).join('; ');
         const pp = (xs: number[] | undefined) => (xs && xs.length ? `${percentile(xs, 50)!.toFixed(0)}/${percentile(xs, 99)!.toFixed(0)}` : 'n/a');
+        if (provisioned) {
+          row.from_event = {};
+          for (const [what, xs] of Object.entries(eventToPod)) if (xs.length) row.from_event[what] = figures(xs);
+        }
         row.note = [row.note, `informer event to ${provisioned ? 'published on the config stream' : 'serving'} p50/p99 ms: route ${pp(fromEvent.route)}, Gateway ${pp(fromEvent.gateway)}, Secret ${pp(fromEvent.secret)}, EndpointSlice ${pp(fromEvent.endpointslice)}, route after EndpointSlice ${pp(fromEvent['route after endpointslice'])}`, row.status_burst && `start-up status writes: ${row.status_burst}`].filter(Boolean).join('; ');
       } finally {
         row.peak_rss_mb = rss.stop();
@@ -267,8 +279,9 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       while (Date.now() < gone && (await getObj(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined))) await sleep(1000);
     }
     const f = (c: ChangeFigures | null) => (c ? `${c.p50_ms?.toFixed(0)}/${c.p99_ms?.toFixed(0)}` : 'n/a');
+    const fe = row.from_event ? `; informer event to the pod serving: ${Object.entries(row.from_event).map(([what, x]) => `${what} ${f(x)}`).join(', ')}` : '';
     log(
-      `${mode} mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}${row.dataplane_rss_mb !== undefined ? ` (data-plane pod RSS ${row.dataplane_rss_mb.toFixed(1)}, PSS ${row.dataplane_pss_mb?.toFixed(1)})` : ''}`,
+      `${mode} mode ${n} routes: start ${row.startup_ms?.toFixed(0)} ms; p50/p99 ms: route ${f(row.route)}, gateway ${f(row.gateway)}, secret ${f(row.secret)}, endpointslice ${f(row.endpoint_slice)}${fe}; RSS ${row.rss_mb?.toFixed(1)} MiB, PSS ${row.pss_mb?.toFixed(1)}${row.dataplane_rss_mb !== undefined ? ` (data-plane pod RSS ${row.dataplane_rss_mb.toFixed(1)}, PSS ${row.dataplane_pss_mb?.toFixed(1)})` : ''}`,
     );
   }
   await backend?.close();

@@ -108,6 +108,12 @@ export interface ControlPlaneRow {
   churn?: { cycles: number; routes: number; seconds?: number; rss_before_mb: number; rss_after_mb: number; rss_samples?: { cycles: number; rss_mb: number }[]; note?: string };
   /** wrk on an unchanging route, quiet and while routes change 10 times a second (cp-churn-load.ts). */
   churn_load?: ChurnLoadResult;
+  /**
+   * Provisioned mode, per series (route, gateway, secret, endpointslice, route after endpointslice):
+   * from the controller's informer event until the probe saw the pod serve, the issue's measure of
+   * controller mode; the rows' change figures count from the start of the API write.
+   */
+  from_event?: Record<string, ChangeFigures>;
   /** Controller mode: the start-up burst of status writes, as the controller logged its end. */
   status_burst?: string;
   note?: string;
@@ -167,6 +173,11 @@ export function controlPlaneMarkdown(rows: readonly ControlPlaneRow[]): string[]
     out.push(
       `| ${c.mode ?? 'file'}${c.own_hosts ? ', a hostname per route' : ''} | ${c.routes} | ${c.endpoints} | ${c.workers} | ${fmt(c.load_average, 1)} | ${fmt(c.startup_ms, 0)} | ${f(c.route)} | ${f(c.gateway)} | ${f(c.secret)} | ${f(c.endpoint_slice)} | ${f(c.route_after_endpoints ?? null)} | ${fmt(c.rss_mb, 1)} | ${fmt(c.pss_mb ?? null, 1)} | ${fmt(c.peak_rss_mb, 1)} | ${(c.note ?? '').replace(/\|/g, '/').slice(0, 160)} |`,
     );
+  }
+  for (const c of rows) {
+    if (!c.from_event) continue;
+    const parts = Object.entries(c.from_event).map(([what, x]) => `${what} ${f(x)}`);
+    out.push('', `Provisioned at ${c.routes} routes, from the informer event until the pod serves (p50 / p99 ms): ${parts.join(', ')}.`);
   }
   for (const c of rows) {
     if (!c.churn) continue;

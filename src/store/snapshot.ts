@@ -34,6 +34,18 @@ interface KindList {
   resources?: readonly Resource[];
 }
 
+/** The first index at or after `from` whose key is not below `k` (`keys` sorted). */
+function lowerBound(keys: readonly string[], k: string, from: number): number {
+  let lo = from;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The kind a store key (keyOf) belongs to. */
 const kindOfKey = (k: string) => k.slice(0, k.indexOf('/'));
 
@@ -141,27 +153,31 @@ export class Snapshot {
     for (const [kind, ch] of touched) {
       ch.sort();
       const old = previous.byKind.get(kind) ?? { keys: [], entries: [] };
-      const keys: string[] = [];
-      const entries: Entry[] = [];
+      // Runs of unchanged keys are found by binary search and copied by slice, joined by one
+      // concat: a key-by-key merge walked 10,000 routes per change, in code still cold for the
+      // first changes after start-up (2-5 ms each).
+      const keyParts: string[][] = [];
+      const entryParts: Entry[][] = [];
       let i = 0;
       for (const k of ch) {
-        while (i < old.keys.length && old.keys[i]! < k) {
-          keys.push(old.keys[i]!);
-          entries.push(old.entries[i]!);
-          i++;
+        const at = lowerBound(old.keys, k, i);
+        if (at > i) {
+          keyParts.push(old.keys.slice(i, at));
+          entryParts.push(old.entries.slice(i, at));
         }
-        if (i < old.keys.length && old.keys[i] === k) i++;
+        i = at < old.keys.length && old.keys[at] === k ? at + 1 : at;
         const e = byKey.get(k);
         if (e === undefined) continue;
-        keys.push(k);
-        entries.push(e);
+        keyParts.push([k]);
+        entryParts.push([e]);
       }
-      for (; i < old.keys.length; i++) {
-        keys.push(old.keys[i]!);
-        entries.push(old.entries[i]!);
+      if (i < old.keys.length) {
+        keyParts.push(old.keys.slice(i));
+        entryParts.push(old.entries.slice(i));
       }
+      const keys = ([] as string[]).concat(...keyParts);
       if (keys.length === 0) byKind.delete(kind);
-      else byKind.set(kind, { keys, entries });
+      else byKind.set(kind, { keys, entries: ([] as Entry[]).concat(...entryParts) });
     }
     return byKind;
   }

@@ -3,11 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sealKey } from '../../src/ir/keys.js';
-import type { IR } from '../../src/ir/types.js';
+import type { HTTPRouteEntry, IR } from '../../src/ir/types.js';
 import { SyncError } from '../../src/sync/errors.js';
 import { encodeFrame, FrameReader } from '../../src/sync/frames.js';
 import { assemble, entriesOf, fullSnapshot, irOf } from '../../src/sync/snapshot.js';
 import { checkIR, IRChecker } from '../../src/sync/validate.js';
+import { DeltaDecoder, DeltaEncoder } from '../../src/dataplane/ir-delta.js';
+import { editedLists } from '../../src/dataplane/route-lists.js';
 import { gatewayIR, merge } from './helpers.js';
 
 const code = (fn: () => unknown): string => {
@@ -96,4 +98,38 @@ test('IRChecker: entries found sound are skipped while clusters only come, and w
   assert.equal(code(() => fresh.check(withAdded, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
   // Listener checks are not cached: another Gateway's listener is refused with sound entries.
   assert.equal(code(() => fresh.check(ok, 'b/gw')), 'SYNC_SNAPSHOT_INVALID');
+});
+
+test('IRChecker: a list the decoder edited is checked by the entries the edits put in, and walked whole when its base was never found sound', () => {
+  const ok = gatewayIR('a/gw', 1001, 2001, 'x');
+  const listener = ok.ports[0]!.listeners[0]!;
+  const vh = listener.virtualHosts![0]!;
+  const entry = (k: number, cluster = Object.keys(ok.clusters)[0]!) => ({ ...vh.routes[0]!, match: { path: { type: 'PathPrefix' as const, value: `/r${k}` } }, backends: [{ cluster, weight: 1 }] });
+  const withRoutes = (routes: HTTPRouteEntry[]): IR => ({ ...ok, ports: [{ ...ok.ports[0]!, listeners: [{ ...listener, virtualHosts: [{ ...vh, routes }] }] }] });
+  const routes = Array.from({ length: 20 }, (_, k) => entry(k));
+  const encoder = new DeltaEncoder();
+  const decoder = new DeltaDecoder();
+  const checker = new IRChecker();
+  const step = (ir: IR): IR => {
+    const got = decoder.apply(encoder.encode(ir).text);
+    assert.notEqual(got, 'resync');
+    return got as IR;
+  };
+  const first = step(withRoutes(routes));
+  checker.check(first, 'a/gw');
+  // One route more: the decoder edits the list it holds.
+  const added = entry(20);
+  const second = step(withRoutes([...routes, added]));
+  const list = second.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  assert.equal(editedLists.get(list)?.inserted.length, 1, 'sent as an edit of the held list');
+  checker.check(second, 'a/gw');
+  // One more naming a cluster the config does not carry: refused, though its list's base is sound.
+  const bad = step(withRoutes([...routes, added, entry(21, 'a/missing:80')]));
+  assert.equal(editedLists.get(bad.ports[0]!.listeners[0]!.virtualHosts![0]!.routes)?.inserted.length, 1);
+  assert.equal(code(() => checker.check(bad, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+  // An edited list whose base this checker never found sound is walked whole: a dangling entry of the base is found.
+  const base = [entry(0, 'a/missing:80'), ...routes.slice(1)];
+  const edited = [...base, entry(30)];
+  editedLists.set(edited, { base: new WeakRef(base), inserted: [edited[20]!] });
+  assert.equal(code(() => new IRChecker().check(withRoutes(edited), 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
 });

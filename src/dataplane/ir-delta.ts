@@ -142,6 +142,8 @@ export class DeltaEncoder {
   private version = 0;
   private portNames: string[] = [];
   private clusterNames: string[] = [];
+  /** The clusters record `clusters` was made from: a route change's IR keeps it (translate/share.ts), and its 1,000 clusters need no second look. */
+  private clustersFrom: IR['clusters'] | undefined;
 
   /** The delta from the last encoded IR to `ir`. */
   encode(ir: IR): EncodedDelta {
@@ -153,11 +155,13 @@ export class DeltaEncoder {
     this.rest = encodeForEngine(rest);
     this.lists.begin();
     this.ports = portParts(ir.ports, this.ports, this.lists, changedPorts);
-    this.clusters = partsOf(Object.values(ir.clusters), this.clusters, changedClusters);
+    const sameRecord = ir.clusters === this.clustersFrom;
+    if (!sameRecord) this.clusters = partsOf(Object.values(ir.clusters), this.clusters, changedClusters);
+    this.clustersFrom = ir.clusters;
     const sent = this.lists.end();
     this.version++;
     const portNames = names(this.ports, this.portNames);
-    const clusterNames = names(this.clusters, this.clusterNames);
+    const clusterNames = sameRecord ? this.clusterNames : names(this.clusters, this.clusterNames);
     // The first message names them even when there are none: "the same as before" means nothing to a receiver that holds nothing.
     const samePorts = base > 0 && portNames === this.portNames;
     const sameClusters = base > 0 && clusterNames === this.clusterNames;

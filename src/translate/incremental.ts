@@ -164,6 +164,14 @@ function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, services: Rea
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** A result's references as a set, made once per references array: a splice keeps the array while no key came or went. */
+const referenceSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function referenceSet(references: readonly string[]): ReadonlySet<string> {
+  let set = referenceSets.get(references);
+  if (!set) referenceSets.set(references, (set = new Set(references)));
+  return set;
+}
+
 /**
  * What translate() reads of a Service (backends.ts: type, externalName, ports; the policies:
  * that it exists), a Namespace (Context.namespaceLabels: its labels) and a ConfigMap (the CA
@@ -309,7 +317,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
   const fn = (snapshot: Snapshot, options: TranslateOptions): TranslateResult => {
     if (!last || !last.result.references || !sameOptions(last.options, options)) return translateFull(snapshot, options);
     const entries = snapshot.byKeys();
-    const references = new Set(last.result.references);
+    const references = referenceSet(last.result.references);
     const services = new Set<string>();
     const routes: RouteChange[] = [];
     let others = false;

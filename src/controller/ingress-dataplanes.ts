@@ -25,8 +25,16 @@ const accepted = (s: ObjectStatus | undefined): boolean =>
 
 /** The generated Gateways of a translated snapshot (serve.ts's augmented one), with their IngressClass. Pure. */
 export function generatedGateways(snapshot: Snapshot, statuses: readonly ObjectStatus[], ingressController: string): GeneratedGateways {
-  const byKey = new Map<string, ObjectStatus>();
-  for (const s of statuses) if (s.kind === Kind.Gateway) byKey.set(`${s.namespace ?? 'default'}/${s.name}`, s);
+  // Indexed only when a generated Gateway is found: it runs in every translation, on the way to
+  // serving, and `statuses` holds one per route (10,000 walked per change otherwise).
+  let byKey: Map<string, ObjectStatus> | undefined;
+  const statusOf = (key: string): ObjectStatus | undefined => {
+    if (!byKey) {
+      byKey = new Map();
+      for (const s of statuses) if (s.kind === Kind.Gateway) byKey.set(`${s.namespace ?? 'default'}/${s.name}`, s);
+    }
+    return byKey.get(key);
+  };
   const gateways: GeneratedGateways['gateways'] = [];
   for (const gateway of snapshot.list<Gateway>(Kind.Gateway)) {
     if (!gateway.metadata.labels?.[INGRESS_GENERATED_LABEL]) continue;
@@ -34,7 +42,7 @@ export function generatedGateways(snapshot: Snapshot, statuses: readonly ObjectS
     const gatewayClass = snapshot.get<GatewayClass>(Kind.GatewayClass, undefined, className);
     const ingressClass = snapshot.get<IngressClass>(Kind.IngressClass, undefined, className.slice(GENERATED_PREFIX.length));
     if (!gatewayClass?.metadata.labels?.[INGRESS_GENERATED_LABEL] || !ingressClass) continue;
-    gateways.push({ gateway, gatewayClass, ingressClass, accepted: accepted(byKey.get(`${gateway.metadata.namespace ?? 'default'}/${gateway.metadata.name}`)) });
+    gateways.push({ gateway, gatewayClass, ingressClass, accepted: accepted(statusOf(`${gateway.metadata.namespace ?? 'default'}/${gateway.metadata.name}`)) });
   }
   return { gateways, classes: ingressClassesOf(snapshot, ingressController) };
 }
@@ -76,7 +84,7 @@ export class IngressDataPlanes {
       const result = translate(snapshot, options);
       this.gateways = generatedGateways(snapshot, result.statuses, this.ingressController);
       const keys = new Set(this.gateways.gateways.map((g) => `${g.gateway.metadata.namespace ?? 'default'}/${g.gateway.metadata.name}`));
-      this.gatewayStatuses = result.statuses.filter((s) => s.kind === Kind.Gateway && keys.has(`${s.namespace ?? 'default'}/${s.name}`));
+      this.gatewayStatuses = keys.size === 0 ? [] : result.statuses.filter((s) => s.kind === Kind.Gateway && keys.has(`${s.namespace ?? 'default'}/${s.name}`));
       return result;
     };
   }
@@ -105,6 +113,9 @@ export class IngressDataPlanes {
    * the latter give the Ingresses they serve their data plane's addresses and are dropped.
    */
   ingressStatuses(statuses: readonly ObjectStatus[], decorate: (s: readonly ObjectStatus[]) => ObjectStatus[]): ObjectStatus[] {
+    // Without generated Gateways or served Ingresses (most clusters) nothing is added or looked up:
+    // no copy of every route's status per rebuild.
+    if (this.gatewayStatuses.length === 0 && this.served.length === 0) return decorate(statuses);
     const n = statuses.length;
     const all = decorate([...statuses, ...this.gatewayStatuses]);
     return ingressLoadBalancers(all.slice(0, n), this.served, all.slice(n));

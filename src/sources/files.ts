@@ -18,6 +18,7 @@ import { CLUSTER_SCOPED } from '../api/names.js';
 import type { FieldError } from '../api/validate.js';
 import { keyOf, type Entry } from '../store/snapshot.js';
 import { VersionedMap } from '../store/versioned-map.js';
+import { sortedIndex } from '../store/sorted-index.js';
 import { AdaptiveDebounce } from '../store/debounce.js';
 import { checkObject, display, KNOWN, listFiles, manifestName, parseText, reuseUnchanged, textDigest, type FileProblem, type ParsedDoc } from './file-parse.js';
 
@@ -90,17 +91,6 @@ interface FileOut {
 }
 
 const before = (a: Claim, b: Claim) => (a.file === b.file ? a.index < b.index : a.file < b.file);
-
-function sortedIndex(list: readonly string[], s: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! < s) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** A FileState over one version of the loader's map; `entries` is made when first read. */
 function fileState(byKey: VersionedMap<Entry>, problems: FileProblem[]): FileState {

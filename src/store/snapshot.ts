@@ -4,6 +4,7 @@
 import type { Resource } from '../api/types.js';
 import { CLUSTER_SCOPED } from '../api/names.js';
 import { VersionedMap } from './versioned-map.js';
+import { sortedIndex } from './sorted-index.js';
 
 /** A resource plus where it came from (a file path in file mode; absent from the API server). */
 export interface Entry<R = Resource> {
@@ -32,18 +33,6 @@ interface KindList {
   readonly entries: readonly Entry[];
   /** list()'s answer, made on first use. */
   resources?: readonly Resource[];
-}
-
-/** The first index at or after `from` whose key is not below `k` (`keys` sorted). */
-function lowerBound(keys: readonly string[], k: string, from: number): number {
-  let lo = from;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The kind a store key (keyOf) belongs to. */
@@ -160,7 +149,7 @@ export class Snapshot {
       const entryParts: Entry[][] = [];
       let i = 0;
       for (const k of ch) {
-        const at = lowerBound(old.keys, k, i);
+        const at = sortedIndex(old.keys, k, i);
         if (at > i) {
           keyParts.push(old.keys.slice(i, at));
           entryParts.push(old.entries.slice(i, at));

@@ -162,7 +162,6 @@ export async function measureControllerMode(ctx: BenchContext, pc: PorticoComman
       // The controller logs, per rebuild, how long after the first change event it took in its config
       // was applied (src/controller/loop.ts): the informer-event-to-serving part of each change.
       const rebuilds = () => [...readFileSync(logFile, 'utf8').matchAll(/serving ([\d.]+) ms after the change event \(event at ([\d.]+) epoch ms\)/g)];
-      const eventToServing = (): number[] => rebuilds().map((m) => Number(m[1]));
       const fromEvent: Record<string, number[]> = {};
       /** Provisioned: from the informer event (the controller's clock) until the probe saw the pod serve (ours: one machine, one clock). */
       const eventToPod: Record<string, number[]> = {};

@@ -18,7 +18,7 @@ import { CLUSTER_SCOPED } from '../api/names.js';
 import type { FieldError } from '../api/validate.js';
 import { keyOf, type Entry } from '../store/snapshot.js';
 import { VersionedMap } from '../store/versioned-map.js';
-import { sortedIndex } from '../store/sorted-index.js';
+import { sortedIndex } from '../store/arrays.js';
 import { AdaptiveDebounce } from '../store/debounce.js';
 import { checkObject, display, KNOWN, listFiles, manifestName, parseText, reuseUnchanged, textDigest, type FileProblem, type ParsedDoc } from './file-parse.js';
 

@@ -90,3 +90,14 @@ test(`a snapshot from a later version of the previous snapshot VersionedMap list
     prev = { snapshot: patched, live };
   }
 });
+
+test('a batch of 150,000 changes in one kind patches the previous snapshot (its runs are not spread into one call)', () => {
+  const n = 150_000;
+  // Every other key was there before: each new one lands between two kept runs.
+  const before = Array.from({ length: n }, (_, i) => entry('EndpointSlice', 'a', `s${String(2 * i).padStart(7, '0')}`, 0));
+  const prev = new Snapshot(before);
+  const after = [...before, ...Array.from({ length: n }, (_, i) => entry('EndpointSlice', 'a', `s${String(2 * i + 1).padStart(7, '0')}`, 1))];
+  const patched = new Snapshot(after, prev);
+  assert.equal(patched.delta?.keys.length, n);
+  assert.deepEqual(patched.entries('EndpointSlice'), new Snapshot(after).entries('EndpointSlice'));
+});

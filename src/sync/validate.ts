@@ -28,8 +28,14 @@ export class IRChecker {
         }
       }
     }
+    try {
+      checkIR(ir, gateway, this.sound, before);
+    } catch (err) {
+      // What it found sound may lean on clusters only the refused config had.
+      this.sound = newSound();
+      throw err;
+    }
     this.clusters = ir.clusters;
-    checkIR(ir, gateway, this.sound);
   }
 }
 
@@ -60,9 +66,10 @@ function toCheck(routes: readonly HTTPRouteEntry[], sound: Sound | undefined): r
 /**
  * Throws SyncError SYNC_SNAPSHOT_INVALID naming the first few problems; returns quietly when the IR
  * is servable. `sound`: route entries and lists known to be sound against these clusters (skipped),
- * and where the ones found sound are added.
+ * and where the ones found sound are added. `checkedClusters`: the clusters of the last IR that
+ * passed; a cluster that is the very object it held there is not checked again.
  */
-export function checkIR(ir: IR, gateway: string, sound?: Sound): void {
+export function checkIR(ir: IR, gateway: string, sound?: Sound, checkedClusters?: IR['clusters']): void {
   const problems: string[] = [];
   const names = new Set<string>();
   for (const p of ir.ports) {
@@ -70,10 +77,14 @@ export function checkIR(ir: IR, gateway: string, sound?: Sound): void {
     names.add(p.name);
     checkPort(p, gateway, ir, problems, sound);
   }
-  for (const [name, c] of Object.entries(ir.clusters)) {
-    if (c.name !== name) problems.push(`cluster key ${name} holds cluster ${c.name}`);
-    if (!Array.isArray(c.endpoints)) problems.push(`cluster ${name} has no endpoint list`);
-  }
+  // A delta keeps every unchanged cluster the same object: 1,002 of them were walked per route change.
+  if (checkedClusters !== ir.clusters)
+    for (const name in ir.clusters) {
+      const c = ir.clusters[name]!;
+      if (checkedClusters?.[name] === c) continue;
+      if (c.name !== name) problems.push(`cluster key ${name} holds cluster ${c.name}`);
+      if (!Array.isArray(c.endpoints)) problems.push(`cluster ${name} has no endpoint list`);
+    }
   if (problems.length > 0) throw new SyncError('SYNC_SNAPSHOT_INVALID', problems.slice(0, 5).join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''));
 }
 

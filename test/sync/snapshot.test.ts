@@ -133,3 +133,18 @@ test('IRChecker: a list the decoder edited is checked by the entries the edits p
   editedLists.set(edited, { base: new WeakRef(base), inserted: [edited[20]!] });
   assert.equal(code(() => new IRChecker().check(withRoutes(edited), 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
 });
+
+test('IRChecker: a cluster is checked when it is a new object, and a refused config leaves nothing behind as checked', () => {
+  const ok = gatewayIR('a/gw', 1001, 2001, 'x');
+  const [name] = Object.keys(ok.clusters);
+  const checker = new IRChecker();
+  checker.check(ok, 'a/gw');
+  // One cluster replaced by a broken object (an EndpointSlice change gone wrong): refused.
+  const broken: IR = { ...ok, clusters: { ...ok.clusters, [name!]: { ...ok.clusters[name!]!, endpoints: undefined as never } } };
+  assert.equal(code(() => checker.check(broken, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+  // Asked again, it is refused again: the refused config's clusters were not taken as checked.
+  assert.equal(code(() => checker.check(broken, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
+  // The last good config, and one with a sound new cluster object, pass.
+  checker.check(ok, 'a/gw');
+  checker.check({ ...ok, clusters: { ...ok.clusters, [name!]: { ...ok.clusters[name!]! } } }, 'a/gw');
+});

@@ -10,7 +10,7 @@ import { RuntimeConfig } from '../../src/dataplane/config.js';
 import { createEngine } from '../../src/dataplane/engine.js';
 import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port, VirtualHost } from '../../src/ir/types.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
-import { applyEdits } from '../../src/dataplane/router/list-diff.js';
+import { alignDiff, applyEdits, diffLists } from '../../src/dataplane/router/list-diff.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, rng, route, to } from './helpers.js';
 
 
@@ -369,3 +369,36 @@ test('applyEdits takes 150,000 hunks: the kept runs are not spread into one call
   assert.ok(out.every((x, k) => x.i === k));
 });
 
+
+test('a list applyEdits made is diffed against its base from the edits: a valid alignment, not a walk', () => {
+  const random = rng(11);
+  const pick = (n: number) => Math.floor(random() * n);
+  for (let round = 0; round < 300; round++) {
+    const base = Array.from({ length: 1 + pick(40) }, (_, i) => ({ i }));
+    // Random hunks in ascending base positions; some insert base elements again (moves).
+    const edits: (number | { i: number })[] = [];
+    let at = pick(3);
+    while (at <= base.length && edits.length < 30) {
+      const remove = Math.min(pick(3), base.length - at);
+      const count = pick(3);
+      edits.push(at, remove, count);
+      for (let j = 0; j < count; j++) edits.push(random() < 0.3 ? base[pick(base.length)]! : { i: -1 });
+      at += remove + 1 + pick(4);
+    }
+    const next = applyEdits(base, edits, (w) => w)!;
+    const d = diffLists(base, next)!;
+    // Every kept position holds the base's element it names, in increasing order; the rest of `next` is rebuilt from `fresh`.
+    let last = -1;
+    d.oldOf.forEach((o, k) => {
+      if (o < 0) return;
+      assert.equal(next[d.pre + k], base[o], `round ${round}`);
+      assert.ok(o > last);
+      last = o;
+    });
+    assert.deepEqual(alignDiff(d, base, (n) => next[n]!), next, `round ${round}`);
+    assert.equal(d.newEnd - d.oldEnd, next.length - base.length);
+    // Any other pair of lists is still walked.
+    const copy = next.slice();
+    assert.deepEqual(alignDiff(diffLists(base, copy)!, base, (n) => copy[n]!), copy);
+  }
+});

@@ -24,8 +24,18 @@ export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return true;
 }
 
+/**
+ * The diff of each list applyEdits() made, against its base (held weakly: each version of a list
+ * would otherwise keep every version before it). The receiver's router compares the list it
+ * compiled with the one a delta made from it: the edits say where they differ, so the walk of
+ * 10,000 entries from both ends is not needed (it ran cold on the first changes after start-up).
+ */
+const madeBy = new WeakMap<readonly unknown[], { base: WeakRef<readonly unknown[]>; diff: ListDiff }>();
+
 /** Undefined when an element appears twice in the old middle (callers then start afresh). */
 export function diffLists<T>(prev: readonly T[], next: readonly T[]): ListDiff | undefined {
+  const made = madeBy.get(next);
+  if (made && made.base.deref() === prev) return made.diff;
   const short = Math.min(prev.length, next.length);
   let pre = 0;
   while (pre < short && prev[pre] === next[pre]) pre++;
@@ -113,7 +123,30 @@ export function applyEdits<T, W>(base: readonly T[], edits: readonly (number | W
     cur = at + remove;
   }
   if (cur < base.length) parts.push(base.slice(cur));
-  return joinRuns(parts);
+  const out = joinRuns(parts);
+  madeBy.set(out, { base: new WeakRef(base), diff: diffOfEdits(base.length, edits) });
+  return out;
+}
+
+/**
+ * The ListDiff of edits (as applyEdits takes them, already checked to fit) against a base of
+ * `length`: a moved element counts as removed and inserted, which every caller handles.
+ */
+function diffOfEdits<W>(length: number, edits: readonly (number | W)[]): ListDiff {
+  if (edits.length === 0) return { pre: length, oldEnd: length, newEnd: length, oldOf: [] };
+  const pre = edits[0] as number;
+  const oldOf: number[] = [];
+  let o = pre;
+  for (let k = 0; k < edits.length; ) {
+    const at = edits[k] as number;
+    const remove = edits[k + 1] as number;
+    const count = edits[k + 2] as number;
+    while (o < at) oldOf.push(o++);
+    for (let j = 0; j < count; j++) oldOf.push(-1);
+    o = at + remove;
+    k += 3 + count;
+  }
+  return { pre, oldEnd: o, newEnd: pre + oldOf.length, oldOf };
 }
 
 /**

@@ -55,6 +55,9 @@ test('releaser: ours are the Gateways\' reported addresses, the wildcard\'s repo
   // Nothing to clear: the statuses are returned as they are.
   const same: ObjectStatus[] = [gateway('127.0.0.9')];
   assert.equal(loopback(snap(ing('e', { ip: '10.9.9.9' })), same), same);
+  // No stored Ingress at all: the statuses as they are, not walked.
+  const walked: ObjectStatus[] = new Proxy([gateway('10.1.2.3')], { get: (t, k) => (k === 'length' || typeof k === 'symbol' ? Reflect.get(t, k) : assert.fail('statuses walked')) });
+  assert.equal(release(snap(), walked), walked);
 });
 
 test('the writer clears while the stored status is still ours, and leaves one another controller wrote since', async () => {

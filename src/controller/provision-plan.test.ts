@@ -99,3 +99,27 @@ test('mergedClassesOf keeps the same Set while the answer is the same (increment
   assert.equal(s1, s2);
   assert.notEqual(of(new Snapshot(merging(false).map((resource) => ({ resource })))), s1);
 });
+
+test('a Gateway whose GatewayClass and GatewayParameters are the same objects keeps its provisioned result object; a changed parameter makes a new one', () => {
+  const settings = { image: 'portico:test', syncAddress: 'sync:18000' };
+  const params = (replicas: number): Resource => ({ apiVersion: 'gateway.portico.dev/v1alpha1', kind: 'GatewayParameters', metadata: { name: 'p', namespace: 'portico-system' }, spec: { deployment: { replicas } } });
+  const gc: Resource = { ...GC, spec: { controllerName: CTL, parametersRef: { group: 'gateway.portico.dev', kind: 'GatewayParameters', name: 'p', namespace: 'portico-system' } } };
+  const gw = gateway('web', 'Same');
+  const route = (n: number): Resource => ({ apiVersion: GW, kind: 'HTTPRoute', metadata: { name: `r${n}`, namespace: 'ns' }, spec: { parentRefs: [{ name: 'web' }] } });
+  const plan = (...rest: Resource[]) => {
+    const snapshot = new Snapshot([gc, gw, ...rest].map((resource) => ({ resource })));
+    const { statuses } = translate(snapshot, { controllerName: CTL, dataPlanes: 'per-gateway' });
+    return planProvisioning(snapshot, statuses, CTL, settings).gateways.get('ns/web')!.result;
+  };
+  const p1 = params(2);
+  const first = plan(p1, route(1));
+  assert.ok(first.ok);
+  // A route added: nothing provision() reads changed.
+  assert.equal(plan(p1, route(1), route(2)), first);
+  // The parameters changed (a new object): provisioned again, with the new replica count.
+  const second = plan(params(3), route(1));
+  assert.notEqual(second, first);
+  assert.ok(second.ok);
+  const replicas = (r: typeof second) => (r.ok ? (r.objects.find((o) => o.kind === 'Deployment') as { spec: { replicas?: number } }).spec.replicas : undefined);
+  assert.deepEqual([replicas(first), replicas(second)], [2, 3]);
+});

@@ -107,7 +107,7 @@ export function planProvisioning(
       merged.set(gatewayClass.metadata.name, [...list, served]);
       continue;
     }
-    const plan: GatewayPlan = { key, gateway, accepted: acceptedIn(gatewayStatuses, key), result: provision({ gateway: served, gatewayClass, findParameters, settings }), stream: key };
+    const plan: GatewayPlan = { key, gateway, accepted: acceptedIn(gatewayStatuses, key), result: provisionOnce(served, gatewayClass, findParameters, settings), stream: key };
     gateways.set(key, plan);
     if (plan.accepted && plan.result.ok) streams.set(key, { key, members: new Set([key]), result: plan.result, gateway });
   }
@@ -131,6 +131,34 @@ export function planProvisioning(
     if (g.accepted && result.ok) streams.set(key, { key, members: new Set([key]), result, gateway: g.gateway });
   }
   return { gateways, streams, classLabels: new Set([...classes.keys(), ...generated.classes].map(gatewayNameLabelValue)) };
+}
+
+/**
+ * What provision() made for a Gateway last, with what it read: the same GatewayClass object, the
+ * same settings, and the GatewayParameters each lookup found. The plan is made after every
+ * rebuild, and a route change changes none of these: the same result object is given again (the
+ * provisioner then skips hashing its objects), not each Gateway's objects built anew.
+ */
+interface Provisioned {
+  gatewayClass: GatewayClass;
+  settings: ProvisionSettings;
+  reads: { namespace: string; name: string; found: GatewayParameters | undefined }[];
+  result: ProvisionResult;
+}
+const provisioned = new WeakMap<Gateway, Provisioned>();
+
+function provisionOnce(gateway: Gateway, gatewayClass: GatewayClass, findParameters: (namespace: string, name: string) => GatewayParameters | undefined, settings: ProvisionSettings): ProvisionResult {
+  const last = provisioned.get(gateway);
+  if (last && last.gatewayClass === gatewayClass && last.settings === settings && last.reads.every((r) => findParameters(r.namespace, r.name) === r.found)) return last.result;
+  const reads: Provisioned['reads'] = [];
+  const find = (namespace: string, name: string) => {
+    const found = findParameters(namespace, name);
+    reads.push({ namespace, name, found });
+    return found;
+  };
+  const result = provision({ gateway, gatewayClass, findParameters: find, settings });
+  provisioned.set(gateway, { gatewayClass, settings, reads, result });
+  return result;
 }
 
 /** Listeners of the ListenerSets the translator accepted, by their parent Gateway's `namespace/name`. */

@@ -39,6 +39,12 @@ export class Provisioner {
    * hash of each of its objects (`kind/name`) as last applied.
    */
   private readonly applied = new Map<string, Map<string, string>>();
+  /**
+   * Data plane -> the plan's result and the master key its `applied` hashes were taken from. The
+   * plan gives the same result object while nothing it was made from changed (provision-plan.ts),
+   * so a route change does not serialize and hash every data plane's objects again.
+   */
+  private readonly appliedFrom = new Map<string, { result: unknown; master: unknown }>();
   /** Data plane (StreamPlan.key) -> why its objects could not be applied. */
   readonly errors = new Map<string, string>();
   private lastSweep = '';
@@ -68,6 +74,7 @@ export class Provisioner {
   /** Forget what was applied (someone deleted one of our objects): apply and sweep everything again. */
   resync(): void {
     this.applied.clear();
+    this.appliedFrom.clear();
     this.lastSweep = '';
     this.kick();
   }
@@ -138,11 +145,17 @@ export class Provisioner {
       for (const x of objects) desired.add(`${x.kind}/${x.metadata.namespace}/${x.metadata.name}`);
       // Only the objects that changed: a listener moved to another port changes the Service alone,
       // and applying the other three again cost the API server (and so the change) for nothing.
+      const from = { result: p.result, master: keys.master() };
+      const last = this.appliedFrom.get(p.key);
+      if (last && last.result === from.result && last.master === from.master && this.applied.has(p.key)) continue;
       const id = (x: { kind: string; metadata: { name: string } }): string => `${x.kind}/${x.metadata.name}`;
       const hashes = new Map(objects.map((x) => [id(x), createHash('sha256').update(JSON.stringify(x)).digest('hex')]));
       const before = this.applied.get(p.key);
       const changed = objects.filter((x) => before?.get(id(x)) !== hashes.get(id(x)));
-      if (changed.length === 0) continue;
+      if (changed.length === 0) {
+        if (before) this.appliedFrom.set(p.key, from);
+        continue;
+      }
       try {
         // Everything but the Deployment at once, then the Deployment: its pods then find their
         // ServiceAccount and -sync Secret, and a cold start waits two API round trips, not one per object.
@@ -151,12 +164,14 @@ export class Provisioner {
         await Promise.all(workload.map((x) => this.applyOrRecreate(x)));
         this.stats.applies++;
         this.applied.set(p.key, hashes);
+        this.appliedFrom.set(p.key, from);
         this.errors.delete(p.key);
         if (workload.length > 0) this.o.onApplied?.(p.key);
         log(`provisioned ${p.gateway ? 'Gateway' : 'the merged data plane of'} ${p.key}: ${changed.map((x) => `${x.kind} ${x.metadata.name}`).join(', ')}`);
       } catch (err) {
         this.stats.failures++;
         this.applied.delete(p.key);
+        this.appliedFrom.delete(p.key);
         this.errors.set(p.key, (err as Error).message);
         log(`cannot provision ${p.key}: ${(err as Error).message}; retrying`);
         this.later();

@@ -12,14 +12,6 @@ import type { HTTPRouteEntry } from '../ir/types.js';
 import { encodeForEngine } from '../ir/keys.js';
 import { alignDiff, applyEdits, diffLists, editsOf, editSize, hunks, sameItems } from './router/list-diff.js';
 
-/**
- * Each list the receiver built from a base list by edits: that base and the entries the edits put
- * in. Every other entry of it is one of the base's, the same object, so a check that found the
- * base sound looks only at these (src/sync/validate.ts), not at 10,000 entries per change. The
- * base is held weakly: each version of a list would otherwise keep every version before it.
- */
-export const editedLists = new WeakMap<readonly HTTPRouteEntry[], { base: WeakRef<readonly HTTPRouteEntry[]>; inserted: readonly HTTPRouteEntry[] }>();
-
 /** A list on the wire: all its entry ids, or a base list's id and edits: [at, remove, count, ...ids] per hunk, in base positions, ascending. */
 export type ListWire = number[] | { b: number; e: number[] };
 
@@ -217,10 +209,6 @@ export class RouteLists {
       return out;
     }
     const base = lists.get(wire.b);
-    if (!base) return undefined;
-    const inserted: HTTPRouteEntry[] = [];
-    const out = applyEdits(base, wire.e, (id: number) => entries.get(id), inserted);
-    if (out) editedLists.set(out, { base: new WeakRef(base), inserted });
-    return out;
+    return base && applyEdits(base, wire.e, (id: number) => entries.get(id));
   }
 }

@@ -4,7 +4,7 @@
 
 import type { BackendTarget, HTTPFilter, HTTPRouteEntry, IR, Listener, Port, WeightedBackend } from '../ir/types.js';
 import { SyncError } from './errors.js';
-import { editedLists } from '../dataplane/route-lists.js';
+import { insertedOf, madeFrom } from '../dataplane/router/list-diff.js';
 
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
 
@@ -41,7 +41,7 @@ export class IRChecker {
 
 /**
  * What an IRChecker found sound against the clusters it holds: route entries, and whole route
- * lists. A list the decoder made from a sound list by edits (route-lists.ts `editedLists`) is
+ * lists. A list the decoder made from a sound list by edits (list-diff.ts `madeFrom`) is
  * sound once the entries the edits put in are: a route change checks those, not the 10,000 others
  * (walking them all was 3-19 ms of a pod's apply at 10,000 routes on three listeners).
  */
@@ -58,9 +58,8 @@ function newSound(): Sound {
 function toCheck(routes: readonly HTTPRouteEntry[], sound: Sound | undefined): readonly HTTPRouteEntry[] {
   if (!sound) return routes;
   if (sound.lists.has(routes)) return [];
-  const edit = editedLists.get(routes);
-  const base = edit?.base.deref();
-  return base && sound.lists.has(base) ? edit!.inserted : routes;
+  const made = madeFrom(routes);
+  return made && sound.lists.has(made.base) ? insertedOf(made.diff, routes) : routes;
 }
 
 /**

@@ -150,7 +150,7 @@ function withEndpoints(name: string, c: Cluster, snapshot: Snapshot, services: R
   const parsed = serviceOf(name, c);
   if (!parsed || !services.has(parsed.key)) return null;
   const { key, ns, svcName, portText } = parsed;
-  const svc = snapshot.get<Service>(Kind.Service, ns, svcName!);
+  const svc = snapshot.get<Service>(Kind.Service, ns, svcName);
   if (!svc) return undefined;
   if (svc.spec?.type === 'ExternalName') return null; // endpoints from spec.externalName, not slices
   const port = Number(portText);

@@ -10,7 +10,7 @@ import { RuntimeConfig } from '../../src/dataplane/config.js';
 import { createEngine } from '../../src/dataplane/engine.js';
 import type { HTTPMatch, HTTPRouteEntry, IR, Listener, Port, VirtualHost } from '../../src/ir/types.js';
 import type { MatchRequest } from '../../src/dataplane/router/match.js';
-import { alignDiff, applyEdits, diffLists } from '../../src/dataplane/router/list-diff.js';
+import { alignDiff, applyEdits, diffLists, insertedOf, madeFrom } from '../../src/dataplane/router/list-diff.js';
 import { cluster, echoBackend, freePort, httpPort, json, listener, request, rng, route, to } from './helpers.js';
 
 
@@ -362,8 +362,8 @@ test('applyEdits takes 150,000 hunks: the kept runs are not spread into one call
   // One element inserted after each of the base's: a hunk per base element.
   const edits: number[] = [];
   for (let i = 1; i <= n; i++) edits.push(i, 0, 1, 2 * i - 1);
-  const inserted: { i: number }[] = [];
-  const out = applyEdits(base, edits, (w: number) => ({ i: w }), inserted)!;
+  const out = applyEdits(base, edits, (w: number) => ({ i: w }))!;
+  const inserted = insertedOf(madeFrom(out)!.diff, out);
   assert.equal(out.length, 2 * n);
   assert.equal(inserted.length, n);
   assert.ok(out.every((x, k) => x.i === k));

@@ -9,7 +9,7 @@ import { encodeFrame, FrameReader } from '../../src/sync/frames.js';
 import { assemble, entriesOf, fullSnapshot, irOf } from '../../src/sync/snapshot.js';
 import { checkIR, IRChecker } from '../../src/sync/validate.js';
 import { DeltaDecoder, DeltaEncoder } from '../../src/dataplane/ir-delta.js';
-import { editedLists } from '../../src/dataplane/route-lists.js';
+import { applyEdits, insertedOf, madeFrom } from '../../src/dataplane/router/list-diff.js';
 import { gatewayIR, merge } from './helpers.js';
 
 const code = (fn: () => unknown): string => {
@@ -121,16 +121,18 @@ test('IRChecker: a list the decoder edited is checked by the entries the edits p
   const added = entry(20);
   const second = step(withRoutes([...routes, added]));
   const list = second.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
-  assert.equal(editedLists.get(list)?.inserted.length, 1, 'sent as an edit of the held list');
+  const made = madeFrom(list);
+  assert.equal(made && insertedOf(made.diff, list).length, 1, 'sent as an edit of the held list');
   checker.check(second, 'a/gw');
   // One more naming a cluster the config does not carry: refused, though its list's base is sound.
   const bad = step(withRoutes([...routes, added, entry(21, 'a/missing:80')]));
-  assert.equal(editedLists.get(bad.ports[0]!.listeners[0]!.virtualHosts![0]!.routes)?.inserted.length, 1);
+  const badList = bad.ports[0]!.listeners[0]!.virtualHosts![0]!.routes;
+  const badMade = madeFrom(badList);
+  assert.equal(badMade && insertedOf(badMade.diff, badList).length, 1);
   assert.equal(code(() => checker.check(bad, 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
   // An edited list whose base this checker never found sound is walked whole: a dangling entry of the base is found.
   const base = [entry(0, 'a/missing:80'), ...routes.slice(1)];
-  const edited = [...base, entry(30)];
-  editedLists.set(edited, { base: new WeakRef(base), inserted: [edited[20]!] });
+  const edited = applyEdits<HTTPRouteEntry, HTTPRouteEntry>(base, [20, 0, 1, entry(30)], (e) => e)!;
   assert.equal(code(() => new IRChecker().check(withRoutes(edited), 'a/gw')), 'SYNC_SNAPSHOT_INVALID');
 });
 

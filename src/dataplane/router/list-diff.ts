@@ -25,17 +25,33 @@ export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
 }
 
 /**
- * The diff of each list applyEdits() made, against its base (held weakly: each version of a list
- * would otherwise keep every version before it). The receiver's router compares the list it
- * compiled with the one a delta made from it: the edits say where they differ, so the walk of
- * 10,000 entries from both ends is not needed (it ran cold on the first changes after start-up).
+ * Each list applyEdits() made: its base (held weakly: each version of a list would otherwise keep
+ * every version before it), the edits, and their diff once asked. The receiver's router compares
+ * the list it compiled with the one a delta made from it, and its checker looks only at what the
+ * edits put in (sync/validate.ts): the edits say where the lists differ, so neither walks 10,000
+ * entries (the router's walk from both ends ran cold on the first changes after start-up).
  */
-const madeBy = new WeakMap<readonly unknown[], { base: WeakRef<readonly unknown[]>; diff: ListDiff }>();
+const madeBy = new WeakMap<readonly unknown[], { base: WeakRef<readonly unknown[]>; edits: readonly unknown[]; diff?: ListDiff }>();
+
+/** The base applyEdits() made `next` from, while it lives, and the diff from it. */
+export function madeFrom<T>(next: readonly T[]): { base: readonly T[]; diff: ListDiff } | undefined {
+  const made = madeBy.get(next);
+  const base = made?.base.deref() as readonly T[] | undefined;
+  if (!made || !base) return undefined;
+  return { base, diff: (made.diff ??= diffOfEdits(base.length, made.edits)) };
+}
+
+/** The elements of `next` that `d` gives no old position: what came in. */
+export function insertedOf<T>(d: ListDiff, next: readonly T[]): T[] {
+  const out: T[] = [];
+  for (let k = 0; k < d.oldOf.length; k++) if (d.oldOf[k]! < 0) out.push(next[d.pre + k]!);
+  return out;
+}
 
 /** Undefined when an element appears twice in the old middle (callers then start afresh). */
 export function diffLists<T>(prev: readonly T[], next: readonly T[]): ListDiff | undefined {
-  const made = madeBy.get(next);
-  if (made && made.base.deref() === prev) return made.diff;
+  const made = madeFrom(next);
+  if (made && made.base === prev) return made.diff;
   const short = Math.min(prev.length, next.length);
   let pre = 0;
   while (pre < short && prev[pre] === next[pre]) pre++;
@@ -98,8 +114,8 @@ export function editsOf<W>(hs: readonly { at: number; remove: number; from: numb
   return edits;
 }
 
-/** The receiver's side of editsOf(): `base` with the edits applied, each coming element made by `take` (and added to `inserted`); undefined when they do not fit `base` or `take` fails. */
-export function applyEdits<T, W>(base: readonly T[], edits: readonly (number | W)[], take: (w: W) => T | undefined, inserted?: T[]): T[] | undefined {
+/** The receiver's side of editsOf(): `base` with the edits applied, each coming element made by `take`; undefined when they do not fit `base` or `take` fails. */
+export function applyEdits<T, W>(base: readonly T[], edits: readonly (number | W)[], take: (w: W) => T | undefined): T[] | undefined {
   // The kept runs are copied by slice and joined (joinRuns): a per-element loop over a
   // 10,000-entry list ran cold in the first deltas after start-up, a few ms each.
   const parts: T[][] = [];
@@ -118,13 +134,12 @@ export function applyEdits<T, W>(base: readonly T[], edits: readonly (number | W
       added.push(x);
     }
     if (added.length > 0) parts.push(added);
-    if (inserted) for (const x of added) inserted.push(x);
     k += count;
     cur = at + remove;
   }
   if (cur < base.length) parts.push(base.slice(cur));
   const out = joinRuns(parts);
-  madeBy.set(out, { base: new WeakRef(base), diff: diffOfEdits(base.length, edits) });
+  madeBy.set(out, { base: new WeakRef(base), edits });
   return out;
 }
 

@@ -53,7 +53,8 @@ const MAX_EDITS = 256;
  * The statuses of `next` that are not `prev`'s objects in step (added), and those of `prev`
  * not in step with `next`'s (gone), by identity and one step of lookahead: an insertion, a
  * removal, or a replacement in place. Undefined past MAX_EDITS. A status both added and gone
- * (moved) is simply wanted again.
+ * (moved) is simply wanted again. Not list-diff.ts diffLists: its middle runs from the first edit
+ * to the last, and a route change edits a Gateway's status at the head and the route's far below.
  */
 function statusEdits(prev: readonly ObjectStatus[], next: readonly ObjectStatus[]): { added: ObjectStatus[]; gone: ObjectStatus[] } | undefined {
   const added: ObjectStatus[] = [];

@@ -207,6 +207,11 @@ export class Clusters {
     return { ok: true, cluster: name, service: `${ns}/${ref.name}` };
   }
 
+  /** Names of the clusters made from the Service `namespace/name` (incremental.ts: the clusters its slices feed). */
+  madeFrom(namespace: string, name: string): ReadonlySet<string> | undefined {
+    return this.clustersOf.get(keyOf(Kind.Service, namespace, name));
+  }
+
   /** A known cluster with new content (its endpoints: incremental.ts); the name and what it resolved from are unchanged. */
   replace(name: string, cluster: Cluster): void {
     this.byName.set(name, cluster);

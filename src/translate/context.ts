@@ -11,6 +11,12 @@ import type { TranslateOptions } from './types.js';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
+/** `namespace/service` of the Service an EndpointSlice belongs to (its service-name label), if it names one. */
+export function sliceServiceKey(s: { metadata?: ObjectMeta }): string | undefined {
+  const svc = obj<Record<string, string>>(s.metadata?.labels)[SERVICE_NAME_LABEL];
+  return typeof svc === 'string' ? `${s.metadata!.namespace ?? 'default'}/${svc}` : undefined;
+}
+
 export interface RefFrom {
   group: string;
   kind: string;
@@ -51,9 +57,8 @@ export class Context {
     this.sessionSeed = options.sessionSeed ?? '';
     this.indexGrants();
     for (const s of snapshot.list<EndpointSlice>(Kind.EndpointSlice)) {
-      const svc = obj<Record<string, string>>(s.metadata?.labels)[SERVICE_NAME_LABEL];
-      if (typeof svc !== 'string') continue;
-      const key = `${s.metadata.namespace ?? 'default'}/${svc}`;
+      const key = sliceServiceKey(s);
+      if (key === undefined) continue;
       let list = this.slicesByService.get(key);
       if (!list) this.slicesByService.set(key, (list = []));
       list.push(s);
@@ -100,9 +105,41 @@ export class Context {
    * A kept translation state's Context moved to a newer snapshot (incremental.ts): the slices of
    * `service` (`namespace/name`) as that snapshot has them.
    */
-  replaceSlices(service: string, slices: EndpointSlice[]): void {
-    if (slices.length > 0) this.slicesByService.set(service, slices);
-    else this.slicesByService.delete(service);
+  /**
+   * A kept translation state's Context moved to a newer snapshot in which these EndpointSlices
+   * changed (incremental.ts): the index follows them at the cost of the changed Services' slices.
+   * Walking every slice for the few that changed was most of an EndpointSlice change at 100,000
+   * endpoints. A slice keeps its place when its Service stays; a new one goes last (endpointsFor's
+   * answer does not depend on the order).
+   */
+  moveSlices(changes: readonly { before?: EndpointSlice; after?: EndpointSlice }[]): void {
+    const copied = new Set<string>();
+    const own = (key: string): EndpointSlice[] => {
+      let list = this.slicesByService.get(key);
+      if (!copied.has(key)) {
+        copied.add(key);
+        this.slicesByService.set(key, (list = list ? [...list] : []));
+      }
+      return list!;
+    };
+    for (const { before, after } of changes) {
+      const from = before && sliceServiceKey(before);
+      const to = after && sliceServiceKey(after);
+      const list = from === undefined ? undefined : own(from);
+      const at = list ? list.indexOf(before!) : -1;
+      if (at >= 0 && from === to) {
+        list![at] = after!;
+        continue;
+      }
+      if (at >= 0) list!.splice(at, 1);
+      if (to !== undefined) own(to).push(after!);
+    }
+    for (const key of copied) if (this.slicesByService.get(key)!.length === 0) this.slicesByService.delete(key);
+  }
+
+  /** The slices of `service` (`namespace/name`) as indexed, without noting a lookup (incremental.ts: the translation noted it). */
+  slicesOf(service: string): readonly EndpointSlice[] {
+    return this.slicesByService.get(service) ?? [];
   }
 
   /** A kept translation state's Context moved to a snapshot in which ReferenceGrants changed (incremental.ts). */

@@ -36,7 +36,7 @@ import type { Cluster } from '../ir/types.js';
 import { changeMatters, referenceGrantsKey } from '../store/relevance.js';
 import { keyOf, type Entry, type Snapshot } from '../store/snapshot.js';
 import { endpointsFor } from './backends.js';
-import { SERVICE_NAME_LABEL } from './context.js';
+import { sliceServiceKey } from './context.js';
 import { deepSame, shareUnchanged } from './share.js';
 import { translate as referenceTranslate, translateKeepingState, type TranslateState } from './index.js';
 import { SPLICED_ROUTE_KINDS, adoptShared, spliceHTTPRoutes, type RouteChange } from './splice.js';
@@ -103,32 +103,34 @@ function changedKeys(before: ReadonlyMap<string, Entry>, after: ReadonlyMap<stri
   return out;
 }
 
-const sliceService = (r: Resource | undefined): string | undefined => {
-  const svc = r?.metadata?.labels?.[SERVICE_NAME_LABEL];
-  return typeof svc === 'string' ? `${r!.metadata.namespace ?? 'default'}/${svc}` : undefined;
-};
+const sliceService = (r: Resource | undefined): string | undefined => (r === undefined ? undefined : sliceServiceKey(r));
+
+/** An EndpointSlice's versions in a change: no `before` when it came, no `after` when it went. */
+type SliceChange = { before?: EndpointSlice; after?: EndpointSlice };
+
+/** The EndpointSlices of a Service (`ns/name`), in the snapshot a change moves to. */
+type Slices = (service: string) => readonly EndpointSlice[];
 
 /** `namespace/service:port...` -> its parts (cluster names: translate/backends.ts). */
 const CLUSTER_NAME = /^([^/]+)\/([^:/]+):(\d+)(?:\/|$)/;
 
-/** The EndpointSlices of each of `services` (`ns/name`) in `snapshot`, in snapshot order (as Context indexes them). */
-function slicesOf(snapshot: Snapshot, services: ReadonlySet<string>): Map<string, EndpointSlice[]> {
+/** The EndpointSlices of each of `services` found by walking every slice of `snapshot`: with no kept Context, whose index moveSlices() moves instead. */
+function walkSlices(snapshot: Snapshot, services: ReadonlySet<string>): Slices {
   const out = new Map<string, EndpointSlice[]>();
-  if (services.size === 0) return out;
-  for (const s of snapshot.list<EndpointSlice>(Kind.EndpointSlice)) {
-    const svc = sliceService(s as unknown as Resource);
-    if (svc === undefined || !services.has(svc)) continue;
-    let list = out.get(svc);
-    if (!list) out.set(svc, (list = []));
-    list.push(s);
-  }
-  return out;
+  if (services.size > 0)
+    for (const s of snapshot.list<EndpointSlice>(Kind.EndpointSlice)) {
+      const svc = sliceServiceKey(s);
+      if (svc === undefined || !services.has(svc)) continue;
+      let list = out.get(svc);
+      if (!list) out.set(svc, (list = []));
+      list.push(s);
+    }
+  return (svc) => out.get(svc) ?? [];
 }
 
 /**
- * The Service and port a cluster's name names, parsed once per cluster object: an EndpointSlice
- * change asks it of every cluster (1,002 at 10,000 routes) twice, and clusters are shared, not
- * copied, from one translation to the next.
+ * The Service and port a cluster's name names, parsed once per cluster object: clusters are
+ * shared, not copied, from one translation to the next.
  */
 type ClusterService = { key: string; ns: string; svcName: string; portText: string } | null;
 const clusterServices = new WeakMap<Cluster, { name: string; parsed: ClusterService }>();
@@ -142,13 +144,42 @@ function serviceOf(name: string, c: Cluster): ClusterService {
 }
 
 /**
- * Cluster `c` (named `name`) with its endpoints recomputed from `slices`: null when no Service of
- * `services` feeds it, undefined when its Service port cannot be matched the way translate
- * resolved it (the caller then translates in full).
+ * Names of the clusters `services` feed: the kept state's index of what each Service made (with
+ * the copies per Gateway with a backend client certificate, ./backendtls-client.ts, that
+ * `clusters` holds), else every cluster of `clusters` whose name names one. Asking every cluster
+ * was, with the slice walk, most of an EndpointSlice change at 10,000 routes (1,002 clusters, twice).
  */
-function withEndpoints(name: string, c: Cluster, snapshot: Snapshot, services: ReadonlySet<string>, slices: ReadonlyMap<string, EndpointSlice[]>): Cluster | null | undefined {
+function clustersFed(services: ReadonlySet<string>, state: TranslateState | undefined, clusters: Readonly<Record<string, Cluster>> = {}): string[] {
+  const out: string[] = [];
+  if (state) {
+    for (const s of services) {
+      const at = s.indexOf('/');
+      for (const name of state.clusters.madeFrom(s.slice(0, at), s.slice(at + 1)) ?? []) {
+        out.push(name);
+        for (const gw of state.gateways) {
+          if (!gw.backendClientCertificate) continue;
+          const copy = `${name}@${gw.namespace}/${gw.name}`;
+          if (Object.hasOwn(clusters, copy)) out.push(copy);
+        }
+      }
+    }
+  } else {
+    for (const [name, c] of Object.entries(clusters)) {
+      const parsed = serviceOf(name, c);
+      if (parsed !== null && services.has(parsed.key)) out.push(name);
+    }
+  }
+  return out;
+}
+
+/**
+ * Cluster `c` (named `name`) with its endpoints recomputed from `slices`: null when it takes none
+ * from slices, undefined when its Service port cannot be matched the way translate resolved it
+ * (the caller then translates in full).
+ */
+function withEndpoints(name: string, c: Cluster, snapshot: Snapshot, slices: Slices): Cluster | null | undefined {
   const parsed = serviceOf(name, c);
-  if (!parsed || !services.has(parsed.key)) return null;
+  if (!parsed) return null;
   const { key, ns, svcName, portText } = parsed;
   const svc = snapshot.get<Service>(Kind.Service, ns, svcName);
   if (!svc) return undefined;
@@ -159,14 +190,16 @@ function withEndpoints(name: string, c: Cluster, snapshot: Snapshot, services: R
   const wantUDP = c.protocol === 'udp';
   const sp = ports.find((p) => p.port === port && (p.protocol === 'UDP') === wantUDP) ?? ports.find((p) => p.port === port);
   if (!sp) return undefined;
-  return { ...c, endpoints: endpointsFor(slices.get(key) ?? [], sp) };
+  return { ...c, endpoints: endpointsFor(slices(key), sp) };
 }
 
-/** The previous result with the endpoints of every cluster fed by `services` recomputed; undefined as withEndpoints. */
-function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, services: ReadonlySet<string>, slices: ReadonlyMap<string, EndpointSlice[]>): TranslateResult | undefined {
+/** The previous result with the endpoints of the clusters `fed` recomputed; undefined as withEndpoints. */
+function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, fed: readonly string[], slices: Slices): TranslateResult | undefined {
   let clusters: Record<string, Cluster> | undefined;
-  for (const [name, c] of Object.entries(prev.ir.clusters)) {
-    const patched = withEndpoints(name, c, snapshot, services, slices);
+  for (const name of fed) {
+    const c = prev.ir.clusters[name];
+    if (c === undefined) continue; // made for a route that serves nowhere (ir.ts)
+    const patched = withEndpoints(name, c, snapshot, slices);
     if (patched === null) continue;
     if (patched === undefined) return undefined;
     clusters ??= { ...prev.ir.clusters };
@@ -212,21 +245,33 @@ function readsSame(before: Resource, after: Resource): boolean {
 
 /**
  * Moves the kept state to `snapshot`, in which (besides what the caller splices next) only
- * EndpointSlices of `sliceServices` and objects the last translation never looked up changed:
- * its Context reads the new snapshot and indexes those Services' slices anew, and the clusters of
- * `services` (whose slices the translation did read) get their new endpoints, `ir`'s objects
- * where it has them. Without this the state was dropped after any such change, and the next
+ * the EndpointSlices `sliceChanges` and objects the last translation never looked up changed:
+ * its Context reads the new snapshot and its index follows those slices, and the clusters of
+ * `services` (whose slices the translation did read) get their new endpoints. Without this the state was dropped after any such change, and the next
  * route change was a full translate(): at 10,000 routes ~250 ms instead of ~5, after every
  * EndpointSlice update. False when a cluster cannot be matched (the state must then be dropped).
  */
-function advance(state: TranslateState, snapshot: Snapshot, sliceServices: ReadonlySet<string>, services: ReadonlySet<string>, slices: ReadonlyMap<string, EndpointSlice[]>, ir?: TranslateResult['ir'], grants = false): boolean {
-  for (const s of sliceServices) state.ctx.replaceSlices(s, slices.get(s) ?? []);
+function advance(state: TranslateState, snapshot: Snapshot, sliceChanges: readonly SliceChange[], services: ReadonlySet<string>, grants: boolean): boolean {
+  moveContext(state, snapshot, sliceChanges, grants);
+  return refreshClusters(state, snapshot, services);
+}
+
+/** advance()'s first half: the Context reads `snapshot`, its slices and grants indexed as there. */
+function moveContext(state: TranslateState, snapshot: Snapshot, sliceChanges: readonly SliceChange[], grants: boolean): void {
+  if (sliceChanges.length > 0) state.ctx.moveSlices(sliceChanges);
   state.ctx.snapshot = snapshot;
   // The Context indexes the grants once; a later route's lookup must see the new ones, asked before or not.
   if (grants) state.ctx.indexGrants();
+}
+
+/** advance()'s second half, after moveContext(): the clusters `services` feed take their new endpoints, `ir`'s objects where it has them. */
+function refreshClusters(state: TranslateState, snapshot: Snapshot, services: ReadonlySet<string>, ir?: TranslateResult['ir']): boolean {
   if (services.size === 0) return true;
-  for (const [name, c] of state.clusters.byName) {
-    const fresh = withEndpoints(name, c, snapshot, services, slices);
+  const slices: Slices = (svc) => state.ctx.slicesOf(svc);
+  for (const name of clustersFed(services, state)) {
+    const c = state.clusters.byName.get(name);
+    if (c === undefined) continue;
+    const fresh = withEndpoints(name, c, snapshot, slices);
     if (fresh === null) continue;
     if (fresh === undefined) return false;
     // The result's object where it has one: the next splice's IR then shares it by identity.
@@ -298,7 +343,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     world: boolean,
     changes: RouteChange[],
     l4: boolean,
-    sliceServices: ReadonlySet<string>,
+    sliceChanges: readonly SliceChange[],
     services: ReadonlySet<string>,
     changedLookups: readonly string[],
     grants: boolean,
@@ -310,7 +355,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     try {
       // The slices that changed in the same batch, looked up or not (a changed route may be the first
       // to: its new Service and slices): the IR built below takes its clusters from the state's.
-      if (!advance(state, snapshot, sliceServices, services, slicesOf(snapshot, sliceServices), undefined, grants)) return undefined;
+      if (!advance(state, snapshot, sliceChanges, services, grants)) return undefined;
       // Store keys (keyOf()); the backend answers that read them are asked again.
       for (const k of changedLookups) if (k.startsWith(`${Kind.Service}/`) || k.startsWith(`${Kind.ReferenceGrant}/`)) state.clusters.forget(k);
       let result: TranslateResult | undefined = last.result;
@@ -341,8 +386,8 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     let l4 = false;
     /** A ReferenceGrant changed (the kept Context indexes them anew), whether a lookup reached it or not. */
     let grants = false;
-    /** Services whose slices changed, looked up by the last translation or not. */
-    const sliceServices = new Set<string>();
+    /** EndpointSlices that changed, looked up by the last translation or not: the kept Context's index follows them. */
+    const sliceChanges: SliceChange[] = [];
     /** Store keys of referenced Services and Namespaces that changed what translate() reads of them, and referenceGrantsKey() of namespaces whose grants changed. */
     const changedLookups: string[] = [];
     // A snapshot patched from the one translated last already knows what changed (store/snapshot.ts).
@@ -354,7 +399,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       if (before === after) continue;
       const kind = (before ?? after)!.kind;
       if (kind === Kind.ReferenceGrant) grants = true;
-      if (kind === Kind.EndpointSlice) for (const svc of [sliceService(before), sliceService(after)]) if (svc !== undefined) sliceServices.add(svc);
+      if (kind === Kind.EndpointSlice) sliceChanges.push({ before: before as unknown as EndpointSlice | undefined, after: after as unknown as EndpointSlice | undefined });
       const matters = (before !== undefined && changeMatters(references, before)) || (after !== undefined && changeMatters(references, after));
       // The kept state still holds how it resolved a Service no route names any more (Clusters' memo):
       // a route that names it again must not get that answer.
@@ -383,7 +428,7 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
     }
     const routed = routes.length > 0 || l4;
     if (world || routed || changedLookups.length > 0 || policies) {
-      const result = splice(snapshot, options, world, routes, l4, sliceServices, services, changedLookups, grants, policies);
+      const result = splice(snapshot, options, world, routes, l4, sliceChanges, services, changedLookups, grants, policies);
       if (!result) return translateFull(snapshot, options);
       if (policies) stats.policiesSpliced++;
       if (world) stats.worldSpliced++;
@@ -392,10 +437,9 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       last = { entries, options, result, state: last.state };
       return result;
     }
-    const slices = slicesOf(snapshot, sliceServices);
     if (services.size === 0) {
       stats.unchanged++;
-      if (last.state && changed.length > 0) advance(last.state, snapshot, sliceServices, NONE, slices, undefined, grants);
+      if (last.state && changed.length > 0) advance(last.state, snapshot, sliceChanges, NONE, grants);
       last = { entries, options, result: last.result, state: last.state };
       return last.result;
     }
@@ -404,11 +448,14 @@ export function incrementalTranslate(full: TranslateFn): IncrementalTranslate {
       const [ns, name] = s.split('/');
       if (!references.has(keyOf(Kind.Service, ns, name!))) return translateFull(snapshot, options);
     }
-    const patched = patchEndpoints(last.result, snapshot, services, slices);
+    const kept = last.state;
+    if (kept) moveContext(kept, snapshot, sliceChanges, grants);
+    const slices = kept ? (svc: string) => kept.ctx.slicesOf(svc) : walkSlices(snapshot, services);
+    const patched = patchEndpoints(last.result, snapshot, clustersFed(services, kept, last.result.ir.clusters), slices);
     if (!patched) return translateFull(snapshot, options);
     stats.endpointsOnly++;
     // The kept state's clusters get the new endpoints too, or a later splice would bring the old ones back.
-    const state = last.state && advance(last.state, snapshot, sliceServices, services, slices, patched.ir, grants) ? last.state : undefined;
+    const state = kept && refreshClusters(kept, snapshot, services, patched.ir) ? kept : undefined;
     last = { entries, options, result: patched, state };
     return patched;
   };

@@ -2,6 +2,7 @@
 // apply() builds a new one and swaps a single reference.
 
 import type { IR } from '../ir/types.js';
+import { patchedKeys } from '../ir/record-patch.js';
 import { Matchers, PortRouter, type CompiledListener } from './router/tables.js';
 import { RuntimeCluster } from './upstream/cluster.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
@@ -44,6 +45,16 @@ export class RuntimeConfig {
 }
 
 function compileClusters(ir: IR, previous: RuntimeConfig | undefined, same: RuntimeConfig | undefined): Map<string, RuntimeCluster> {
+  // A few clusters replaced in the same record (an EndpointSlice change, ir/record-patch.ts): the rest are the same objects.
+  const patched = same && patchedKeys(ir.clusters, same.ir.clusters);
+  if (patched) {
+    const clusters = new Map(same.clusters);
+    for (const name of patched) {
+      const c = ir.clusters[name]!;
+      if (same.ir.clusters[name] !== c) clusters.set(name, new RuntimeCluster(c, same.clusters.get(name)?.rrState ?? 0));
+    }
+    return clusters;
+  }
   const clusters = new Map<string, RuntimeCluster>();
   for (const [name, c] of Object.entries(ir.clusters)) {
     const old = previous?.clusters.get(name);

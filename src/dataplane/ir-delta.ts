@@ -25,6 +25,7 @@
 
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port } from '../ir/types.js';
 import { decodeForEngine, encodeForEngine } from '../ir/keys.js';
+import { patchRecord, patchedKeys } from '../ir/record-patch.js';
 import { RouteLists, type ListWire } from './route-lists.js';
 import { applyPortPatch, encodePort, listenersSent, portText, type PortPart, type PortPatch } from './port-wire.js';
 
@@ -84,28 +85,21 @@ function shallowSame(a: object, b: object): boolean {
 
 function partsOf<T extends { name: string }>(items: Iterable<T>, prev: Map<string, Part<T>>, changed: string[]): Map<string, Part<T>> {
   const out = new Map<string, Part<T>>();
-  for (const obj of items) {
-    const old = prev.get(obj.name);
-    if (old && old.obj === obj) {
-      out.set(obj.name, old);
-      continue;
-    }
-    // A new cluster object around the same endpoints array (translate/backends.ts keeps it
-    // while the Service's slices are unchanged): no need to encode it to know.
-    if (old && shallowSame(old.obj, obj)) {
-      out.set(obj.name, { obj, text: old.text });
-      continue;
-    }
-    const text = encodeForEngine(obj);
-    if (old && old.text === text) {
-      // Equal content: keep the old text, remember the new object so next time is an identity hit.
-      out.set(obj.name, { obj, text: old.text });
-      continue;
-    }
-    out.set(obj.name, { obj, text });
-    changed.push(obj.name);
-  }
+  for (const obj of items) out.set(obj.name, partOf(obj, prev.get(obj.name), changed));
   return out;
+}
+
+/** `obj`'s part, `old`'s text when the encoding is the same; its name is added to `changed` when not. */
+function partOf<T extends { name: string }>(obj: T, old: Part<T> | undefined, changed: string[]): Part<T> {
+  if (old && old.obj === obj) return old;
+  // A new cluster object around the same endpoints array (translate/backends.ts keeps it
+  // while the Service's slices are unchanged): no need to encode it to know.
+  if (old && shallowSame(old.obj, obj)) return { obj, text: old.text };
+  const text = encodeForEngine(obj);
+  // Equal content: keep the old text, remember the new object so next time is an identity hit.
+  if (old && old.text === text) return { obj, text: old.text };
+  changed.push(obj.name);
+  return { obj, text };
 }
 
 /** The names of `parts` in order; `prev` itself when they are the same. */
@@ -156,12 +150,17 @@ export class DeltaEncoder {
     this.lists.begin();
     this.ports = portParts(ir.ports, this.ports, this.lists, changedPorts);
     const sameRecord = ir.clusters === this.clustersFrom;
-    if (!sameRecord) this.clusters = partsOf(Object.values(ir.clusters), this.clusters, changedClusters);
+    // An EndpointSlice change's record (ir/record-patch.ts): the same names, a few clusters replaced.
+    const patched = sameRecord ? undefined : patchedKeys(ir.clusters, this.clustersFrom);
+    if (patched) {
+      this.clusters = new Map(this.clusters);
+      for (const k of patched) this.clusters.set(k, partOf(ir.clusters[k]!, this.clusters.get(k), changedClusters));
+    } else if (!sameRecord) this.clusters = partsOf(Object.values(ir.clusters), this.clusters, changedClusters);
     this.clustersFrom = ir.clusters;
     const sent = this.lists.end();
     this.version++;
     const portNames = names(this.ports, this.portNames);
-    const clusterNames = sameRecord ? this.clusterNames : names(this.clusters, this.clusterNames);
+    const clusterNames = sameRecord || patched ? this.clusterNames : names(this.clusters, this.clusterNames);
     // The first message names them even when there are none: "the same as before" means nothing to a receiver that holds nothing.
     const samePorts = base > 0 && portNames === this.portNames;
     const sameClusters = base > 0 && clusterNames === this.clusterNames;
@@ -279,8 +278,14 @@ export class DeltaDecoder {
       ports.push(p);
     }
     let clusters: Record<string, Cluster>;
-    if (d.clusters === null && prev && Object.keys(d.set.clusters).length === 0) clusters = prev.clusters;
-    else {
+    const sentClusters = Object.keys(d.set.clusters);
+    if (d.clusters === null && prev && sentClusters.length === 0) clusters = prev.clusters;
+    else if (d.clusters === null && prev) {
+      // The same names, some clusters new (an EndpointSlice change): the config's checks and engine ask patchedKeys().
+      const patched = patchRecord(prev.clusters, new Map(sentClusters.map((n) => [n, d.set.clusters[n]!])));
+      if (!patched) return 'resync';
+      clusters = patched;
+    } else {
       if (d.clusters === null && !prev) return 'resync';
       clusters = {};
       for (const n of d.clusters ?? Object.keys(prev!.clusters)) {

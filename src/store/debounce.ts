@@ -17,7 +17,7 @@ export interface AdaptiveDebounceOptions {
   burstFirings?: number;
   /** Longest delay from the first pending change to the firing. */
   maxDelayMs: number;
-  /** Injected for tests; default Date.now / setTimeout / clearTimeout. */
+  /** Injected for tests; default Date.now / setTimeout (setImmediate for no wait) / clearTimeout. */
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (t: unknown) => void;
@@ -38,8 +38,10 @@ export class AdaptiveDebounce {
     private readonly o: AdaptiveDebounceOptions,
   ) {
     this.now = o.now ?? Date.now;
-    this.setTimer = o.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-    this.clearTimer = o.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
+    // No wait is the next turn of the event loop (whatever else the same read of a watch brought
+    // comes first): Node makes a 0 ms timeout a 1 ms one, ~1 ms of every lone change.
+    this.setTimer = o.setTimer ?? ((fn, ms) => (ms <= 0 ? { immediate: setImmediate(fn) } : setTimeout(fn, ms)));
+    this.clearTimer = o.clearTimer ?? ((t) => (t instanceof Object && 'immediate' in t ? clearImmediate(t.immediate as NodeJS.Immediate) : clearTimeout(t as NodeJS.Timeout)));
   }
 
   /** A change happened: fire later (see the file comment for how much later). */

@@ -33,6 +33,7 @@
 import { Kind } from '../api/names.js';
 import type { EndpointSlice, Resource, Service, ServicePort } from '../api/types.js';
 import type { Cluster } from '../ir/types.js';
+import { patchRecord } from '../ir/record-patch.js';
 import { changeMatters, referenceGrantsKey } from '../store/relevance.js';
 import { keyOf, type Entry, type Snapshot } from '../store/snapshot.js';
 import { endpointsFor } from './backends.js';
@@ -195,17 +196,18 @@ function withEndpoints(name: string, c: Cluster, snapshot: Snapshot, slices: Sli
 
 /** The previous result with the endpoints of the clusters `fed` recomputed; undefined as withEndpoints. */
 function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, fed: readonly string[], slices: Slices): TranslateResult | undefined {
-  let clusters: Record<string, Cluster> | undefined;
+  const changes = new Map<string, Cluster>();
   for (const name of fed) {
     const c = prev.ir.clusters[name];
     if (c === undefined) continue; // made for a route that serves nowhere (ir.ts)
     const patched = withEndpoints(name, c, snapshot, slices);
     if (patched === null) continue;
     if (patched === undefined) return undefined;
-    clusters ??= { ...prev.ir.clusters };
-    clusters[name] = patched;
+    changes.set(name, patched);
   }
-  if (!clusters) return prev;
+  if (changes.size === 0) return prev;
+  // Downstream (the config stream, the pods) asks patchedKeys() which clusters these are.
+  const clusters = patchRecord(prev.ir.clusters, changes)!;
   return { ...prev, ir: { ...prev.ir, clusters } };
 }
 

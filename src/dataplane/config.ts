@@ -2,7 +2,7 @@
 // apply() builds a new one and swaps a single reference.
 
 import type { IR } from '../ir/types.js';
-import { patchedKeys } from '../ir/record-patch.js';
+import { keysBetween } from '../ir/record-patch.js';
 import { Matchers, PortRouter, type CompiledListener } from './router/tables.js';
 import { RuntimeCluster } from './upstream/cluster.js';
 import type { DataplaneMetrics } from '../observability/metrics/dataplane.js';
@@ -46,7 +46,7 @@ export class RuntimeConfig {
 
 function compileClusters(ir: IR, previous: RuntimeConfig | undefined, same: RuntimeConfig | undefined): Map<string, RuntimeCluster> {
   // A few clusters replaced in the same record (an EndpointSlice change, ir/record-patch.ts): the rest are the same objects.
-  const patched = same && patchedKeys(ir.clusters, same.ir.clusters);
+  const patched = same && keysBetween(ir.clusters, same.ir.clusters);
   if (patched) {
     const clusters = new Map(same.clusters);
     for (const name of patched) {

@@ -25,7 +25,7 @@
 
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port } from '../ir/types.js';
 import { decodeForEngine, encodeForEngine } from '../ir/keys.js';
-import { patchRecord, patchedKeys } from '../ir/record-patch.js';
+import { keysBetween, patchRecord } from '../ir/record-patch.js';
 import { RouteLists, type ListWire } from './route-lists.js';
 import { applyPortPatch, encodePort, listenersSent, portText, type PortPart, type PortPatch } from './port-wire.js';
 
@@ -151,7 +151,7 @@ export class DeltaEncoder {
     this.ports = portParts(ir.ports, this.ports, this.lists, changedPorts);
     const sameRecord = ir.clusters === this.clustersFrom;
     // An EndpointSlice change's record (ir/record-patch.ts): the same names, a few clusters replaced.
-    const patched = sameRecord ? undefined : patchedKeys(ir.clusters, this.clustersFrom);
+    const patched = sameRecord ? undefined : keysBetween(ir.clusters, this.clustersFrom);
     if (patched) {
       this.clusters = new Map(this.clusters);
       for (const k of patched) this.clusters.set(k, partOf(ir.clusters[k]!, this.clusters.get(k), changedClusters));
@@ -281,7 +281,7 @@ export class DeltaDecoder {
     const sentClusters = Object.keys(d.set.clusters);
     if (d.clusters === null && prev && sentClusters.length === 0) clusters = prev.clusters;
     else if (d.clusters === null && prev) {
-      // The same names, some clusters new (an EndpointSlice change): the config's checks and engine ask patchedKeys().
+      // The same names, some clusters new (an EndpointSlice change): the config's checks and engine ask keysBetween().
       const patched = patchRecord(prev.clusters, new Map(sentClusters.map((n) => [n, d.set.clusters[n]!])));
       if (!patched) return 'resync';
       clusters = patched;

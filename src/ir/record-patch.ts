@@ -25,3 +25,42 @@ export function patchedKeys(next: object, base: object | undefined): readonly st
   const p = base === undefined ? undefined : patches.get(next);
   return p !== undefined && p.base.deref() === base ? p.keys : undefined;
 }
+
+/** The record patchRecord() made `next` from, while it is alive. */
+export function patchBase(next: object): object | undefined {
+  return patches.get(next)?.base.deref();
+}
+
+/** How many patchRecord() steps keysBetween() follows up either side. */
+const MAX_STEPS = 8;
+
+/**
+ * The keys at which `next` and `prev` may differ when both were made by patchRecord() steps from a
+ * common record (each side at most MAX_STEPS away): the keys those steps replaced. Undefined when
+ * there is no such record; both then have the same keys. A route change after EndpointSlice changes
+ * builds its record from the one before them (translate/ir.ts), not from the last one sent.
+ */
+export function keysBetween(next: object, prev: object | undefined): readonly string[] | undefined {
+  if (prev === undefined) return undefined;
+  const direct = patchedKeys(next, prev);
+  if (direct) return direct;
+  const up = new Map<object, string[]>();
+  let acc: string[] = [];
+  for (let cur: object | undefined = prev, i = 0; cur !== undefined && i <= MAX_STEPS; i++) {
+    up.set(cur, acc);
+    const p = patches.get(cur);
+    if (!p) break;
+    acc = [...acc, ...p.keys];
+    cur = p.base.deref();
+  }
+  acc = [];
+  for (let cur: object | undefined = next, i = 0; cur !== undefined && i <= MAX_STEPS; i++) {
+    const theirs = up.get(cur);
+    if (theirs) return [...new Set([...acc, ...theirs])];
+    const p = patches.get(cur);
+    if (!p) return undefined;
+    acc = [...acc, ...p.keys];
+    cur = p.base.deref();
+  }
+  return undefined;
+}

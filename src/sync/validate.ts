@@ -4,7 +4,7 @@
 
 import type { BackendTarget, HTTPFilter, HTTPRouteEntry, IR, Listener, Port, WeightedBackend } from '../ir/types.js';
 import { SyncError } from './errors.js';
-import { patchedKeys } from '../ir/record-patch.js';
+import { keysBetween } from '../ir/record-patch.js';
 import { insertedOf, madeFrom } from '../dataplane/router/list-diff.js';
 
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
@@ -22,7 +22,7 @@ export class IRChecker {
   check(ir: IR, gateway: string): void {
     const before = this.clusters;
     // A record with a few clusters replaced (ir/record-patch.ts) has every name `before` had.
-    if (before && before !== ir.clusters && !patchedKeys(ir.clusters, before)) {
+    if (before && before !== ir.clusters && !keysBetween(ir.clusters, before)) {
       for (const name in before) {
         if (!(name in ir.clusters)) {
           this.sound = newSound();
@@ -80,7 +80,7 @@ export function checkIR(ir: IR, gateway: string, sound?: Sound, checkedClusters?
   }
   // A delta keeps every unchanged cluster the same object: 1,002 of them were walked per route change.
   if (checkedClusters !== ir.clusters)
-    for (const name of patchedKeys(ir.clusters, checkedClusters) ?? Object.keys(ir.clusters)) {
+    for (const name of keysBetween(ir.clusters, checkedClusters) ?? Object.keys(ir.clusters)) {
       const c = ir.clusters[name]!;
       if (checkedClusters?.[name] === c) continue;
       if (c.name !== name) problems.push(`cluster key ${name} holds cluster ${c.name}`);

@@ -72,10 +72,19 @@ export function weightOf(ref: { weight?: unknown }): number {
   return typeof w === 'number' && Number.isInteger(w) && w >= 0 ? Math.min(w, 1_000_000) : 1;
 }
 
+/** How many replacements Clusters logs for ir.ts between two records. */
+const MAX_REPLACED = 1024;
+
 export class Clusters {
   readonly byName = new Map<string, Cluster>();
   /** Bumped when a cluster in `byName` is replaced or removed, not added (replace(), forget()): ir.ts rebuilds its record then. */
   version = 0;
+  /**
+   * The names replace() replaced, one per version from `from` on, while no cluster was removed:
+   * ir.ts patches its record by them (ir/record-patch.ts) instead of building it again. Bounded:
+   * past MAX_REPLACED the record is built again.
+   */
+  private replaced: { from: number; names: string[] } | undefined;
   /** XBackendTrafficPolicy / BackendLBPolicy per Service: session persistence and retry budgets (replaced when ./splice-policies.ts evaluates them again). */
   traffic: BackendTrafficPolicies;
   /** Cluster name -> `${ns}/${service}` of the Service it came from. */
@@ -215,7 +224,16 @@ export class Clusters {
   /** A known cluster with new content (its endpoints: incremental.ts); the name and what it resolved from are unchanged. */
   replace(name: string, cluster: Cluster): void {
     this.byName.set(name, cluster);
+    this.replaced ??= { from: this.version, names: [] };
+    this.replaced.names.push(name);
+    if (this.replaced.names.length > MAX_REPLACED) this.replaced = undefined;
     this.version++;
+  }
+
+  /** The names replaced since `version`, when replace() alone bumped it since; undefined when unknown. */
+  replacedSince(version: number): readonly string[] | undefined {
+    const r = this.replaced;
+    return r !== undefined && r.from <= version && version <= this.version ? r.names.slice(version - r.from) : undefined;
   }
 
   /**
@@ -236,6 +254,7 @@ export class Clusters {
     }
     const made = this.clustersOf.get(key);
     if (!made) return;
+    this.replaced = undefined;
     this.clustersOf.delete(key);
     for (const name of made) {
       this.byName.delete(name);

@@ -206,7 +206,7 @@ function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, fed: readonly
     changes.set(name, patched);
   }
   if (changes.size === 0) return prev;
-  // Downstream (the config stream, the pods) asks patchedKeys() which clusters these are.
+  // Downstream (the config stream, the pods) asks keysBetween() which clusters these are.
   const clusters = patchRecord(prev.ir.clusters, changes)!;
   return { ...prev, ir: { ...prev.ir, clusters } };
 }

@@ -2,8 +2,9 @@
 // (address, port, protocol) socket, listeners sharing it most specific hostname first,
 // virtual hosts most specific first, routes in precedence order.
 
-import type { HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
+import type { Cluster, HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
 import { clustersOfListener, entryClusters, listenerClusters, vhostClusters } from '../ir/listener-clusters.js';
+import { patchBase, patchedKeys, patchRecord } from '../ir/record-patch.js';
 import type { Clusters } from './backends.js';
 import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
@@ -384,7 +385,11 @@ const records = new WeakMap<Clusters, { size: number; version: number; record: I
 function clusterRecord(clusters: Clusters): IR['clusters'] {
   const known = records.get(clusters);
   if (known && known.size === clusters.byName.size && known.version === clusters.version) return known.record;
-  const record = clusters.toRecord();
+  // Only replaced since (EndpointSlice changes, incremental.ts): the last record patched, which the
+  // config stream and the pods take a few clusters at a time (ir/record-patch.ts).
+  const replaced = known && known.size === clusters.byName.size ? clusters.replacedSince(known.version) : undefined;
+  const patched = replaced && patchRecord(known!.record, new Map(replaced.map((n) => [n, clusters.byName.get(n)!])));
+  const record = patched ?? clusters.toRecord();
   records.set(clusters, { size: clusters.byName.size, version: clusters.version, record });
   return record;
 }
@@ -400,12 +405,22 @@ function referencedClusters(ports: readonly Port[], all: IR['clusters'], extra: 
   // The same clusters as last time (a splice that moved no backend): the same record, so sharing it is one comparison.
   const last = lastReferenced.get(all);
   if (last && Object.keys(extra).length === 0 && last.used.size === used.size && [...used].every((c) => last.used.has(c))) return last.out;
-  const out = referencedRecord(all, extra, used);
+  const out = patchedReferenced(all, extra, used) ?? referencedRecord(all, extra, used);
   if (Object.keys(extra).length === 0) lastReferenced.set(all, { used, out });
   return out;
 }
 
 const lastReferenced = new WeakMap<IR['clusters'], { used: ReadonlySet<string>; out: IR['clusters'] }>();
+
+/** `all` patched from a record whose referenced clusters were these same ones: that answer patched alike. */
+function patchedReferenced(all: IR['clusters'], extra: IR['clusters'], used: ReadonlySet<string>): IR['clusters'] | undefined {
+  const base = patchBase(all);
+  const last = base && Object.keys(extra).length === 0 ? lastReferenced.get(base as IR['clusters']) : undefined;
+  if (!last || last.used.size !== used.size || ![...used].every((c) => last.used.has(c))) return undefined;
+  const changes = new Map<string, Cluster>();
+  for (const k of patchedKeys(all, base)!) if (used.has(k)) changes.set(k, all[k]!);
+  return changes.size === 0 ? last.out : patchRecord(last.out, changes);
+}
 
 function referencedRecord(all: IR['clusters'], extra: IR['clusters'], used: ReadonlySet<string>): IR['clusters'] {
   const out: IR['clusters'] = {};

@@ -11,6 +11,7 @@
 
 import type { Cluster, HTTPRouteEntry, IR, Listener, Port, RouteSource, VirtualHost } from '../ir/types.js';
 import { sameClustersAs } from '../ir/listener-clusters.js';
+import { keysBetween, patchRecord } from '../ir/record-patch.js';
 import type { ObjectStatus, TranslateResult } from './types.js';
 
 /**
@@ -156,17 +157,29 @@ export function shareIR(prev: IR, next: IR, entries: Map<HTTPRouteEntry, HTTPRou
   const ports = shareList(prev.ports, next.ports, (a, b) => a.name === b.name, (p) => p.name, sharePort);
   entryMemo = new Map();
   if (next.clusters === prev.clusters) return ports === prev.ports && Object.keys(next).length === 2 ? prev : { ...next, ports };
-  let allClusters = Object.keys(prev.clusters).length === Object.keys(next.clusters).length;
+  const sharedClusters = shareClusters(prev.clusters, next.clusters);
+  if (ports === prev.ports && sharedClusters === prev.clusters && Object.keys(next).length === 2) return prev;
+  return { ...next, ports, clusters: sharedClusters };
+}
+
+/** `next`, or `prev` when every cluster is equal, each equal cluster `prev`'s object. */
+function shareClusters(prev: IR['clusters'], next: IR['clusters']): IR['clusters'] {
+  // Both made from one record by replacing a few clusters (EndpointSlice changes, ir.ts): only those can differ.
+  const between = keysBetween(next, prev);
+  if (between) {
+    const changes = new Map<string, Cluster>();
+    for (const k of between) if (!deepSame(prev[k], next[k])) changes.set(k, next[k]!);
+    return changes.size === 0 ? prev : patchRecord(prev, changes)!;
+  }
+  let allClusters = Object.keys(prev).length === Object.keys(next).length;
   const clusters: Record<string, Cluster> = {};
-  for (const [name, c] of Object.entries(next.clusters)) {
-    const p = prev.clusters[name];
+  for (const [name, c] of Object.entries(next)) {
+    const p = prev[name];
     const s = p !== undefined && deepSame(p, c) ? p : c;
     if (s !== p) allClusters = false;
     clusters[name] = s;
   }
-  const sharedClusters = allClusters ? prev.clusters : clusters;
-  if (ports === prev.ports && sharedClusters === prev.clusters && Object.keys(next).length === 2) return prev;
-  return { ...next, ports, clusters: sharedClusters };
+  return allClusters ? prev : clusters;
 }
 
 const statusKey = (s: ObjectStatus): string => `${s.kind}/${s.namespace ?? ''}/${s.name}`;

@@ -13,6 +13,14 @@
 
 import type { Cluster, IR, Listener, Port } from './types.js';
 import { clustersOfListener } from './listener-clusters.js';
+import { keysBetween, patchRecord } from './record-patch.js';
+
+/** A slice made before: the IR it was cut from, for which Gateways, and what came out. */
+export interface Slice {
+  from: IR;
+  gateways: ReadonlySet<string>;
+  ir: IR;
+}
 
 /** `namespace/name` of the Gateway a listener belongs to (Listener.name without its last segment). */
 export function gatewayOfListener(listenerName: string): string {
@@ -20,13 +28,21 @@ export function gatewayOfListener(listenerName: string): string {
   return cut < 0 ? listenerName : listenerName.slice(0, cut);
 }
 
-/** The IR the data plane of Gateway `gateway` (`namespace/name`) serves. */
-export function sliceForGateway(ir: IR, gateway: string): IR {
-  return sliceForGateways(ir, new Set([gateway]));
+/** The IR the data plane of Gateway `gateway` (`namespace/name`) serves; `last`: as for sliceForGateways. */
+export function sliceForGateway(ir: IR, gateway: string, last?: Slice): IR {
+  return sliceForGateways(ir, new Set([gateway]), last);
 }
 
-/** The IR a data plane serving all of `gateways` serves (a merged data plane: one per GatewayClass). */
-export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>): IR {
+/**
+ * The IR a data plane serving all of `gateways` serves (a merged data plane: one per GatewayClass).
+ * `last`: the previous slice for these Gateways. An IR with the same ports and a few clusters
+ * replaced (an EndpointSlice change, ./record-patch.ts) is cut as that slice was, with the same
+ * replacements: not a walk of every cluster per Gateway, and a record the Gateway's config-stream
+ * encoder takes a few clusters at a time.
+ */
+export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>, last?: Slice): IR {
+  const again = last && last.from.ports === ir.ports && sameSet(last.gateways, gateways) ? sliceAgain(ir, last) : undefined;
+  if (again) return again;
   const ports: Port[] = [];
   const used = new Set<string>();
   let whole = true;
@@ -45,6 +61,25 @@ export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>): IR {
   const clusters: Record<string, Cluster> = {};
   for (const name of names) if (used.has(name)) clusters[name] = ir.clusters[name]!;
   return { ports: whole ? ir.ports : ports, clusters };
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** `ir` cut as `last` was, when only clusters were replaced since `last.from` (the same listeners name the same clusters). */
+function sliceAgain(ir: IR, last: Slice): IR | undefined {
+  if (ir.clusters === last.from.clusters) return last.ir;
+  const between = keysBetween(ir.clusters, last.from.clusters);
+  if (!between) return undefined;
+  // Every cluster kept: the IR's own record, as the full cut gives it.
+  if (last.ir.clusters === last.from.clusters) return { ports: last.ir.ports, clusters: ir.clusters };
+  const changes = new Map<string, Cluster>();
+  for (const k of between) if (Object.hasOwn(last.ir.clusters, k)) changes.set(k, ir.clusters[k]!);
+  return { ports: last.ir.ports, clusters: changes.size === 0 ? last.ir.clusters : patchRecord(last.ir.clusters, changes)! };
 }
 
 /**

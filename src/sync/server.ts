@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { IR } from '../ir/types.js';
-import { sliceForGateway, sliceForGateways } from '../ir/slice.js';
+import { sliceForGateway, sliceForGateways, type Slice } from '../ir/slice.js';
 import { scrubSecrets } from '../ir/redact.js';
 import { SyncError } from './errors.js';
 import { encodeFrame, FrameReader, MAX_CLIENT_FRAME, rawFrame } from './frames.js';
@@ -86,6 +86,8 @@ interface Conn {
 
 interface GatewayState {
   version: number;
+  /** The last slice of the IR for this Gateway (ir/slice.ts cuts the next one as this one when only clusters were replaced). */
+  slice?: Slice;
   /** The config as entries, while a data plane without deltas is connected. */
   entries?: ConfigEntries;
   /**
@@ -166,6 +168,7 @@ export class SyncServer {
       if (st.conns.size === 0 && !expecting(st)) {
         delete st.entries;
         delete st.encoder;
+        delete st.slice;
       } else this.refresh(gateway, st);
     }
   }
@@ -221,7 +224,8 @@ export class SyncServer {
   private refresh(gateway: string, st: GatewayState): void {
     if (!this.ir) return;
     const members = this.options.membersOf?.(gateway);
-    const slice = members ? sliceForGateways(this.ir, members) : sliceForGateway(this.ir, gateway);
+    const slice = members ? sliceForGateways(this.ir, members, st.slice) : sliceForGateway(this.ir, gateway, st.slice);
+    st.slice = { from: this.ir, gateways: members ?? new Set([gateway]), ir: slice };
     let delta: string | undefined;
     let entriesChanged = false;
     // Each form is kept only while a data plane takes it: the entries hash every port and cluster

@@ -164,3 +164,29 @@ test('a mixed HTTPS+TLS port of two Gateways: the TLS-only Gateway gets a TLS po
   // Both Gateways on one merged data plane keep the mixed port as it is.
   assert.equal(sliceForGateways(mixed, new Set(['ns/passthrough', 'ns/web'])).ports[0], mixed.ports[0]);
 });
+
+test('a few clusters replaced since the last slice: cut as that slice was, with the same replacements', async () => {
+  const { keysBetween, patchRecord } = await import('../../src/ir/record-patch.js');
+  const ir = fullIR();
+  const a = new Set(['team-a/gw']);
+  const first = sliceForGateways(ir, a);
+  const last = { from: ir, gateways: a, ir: first };
+  // One of team-a's clusters and one of team-b's get new endpoints.
+  const moved = { ...ir.clusters['team-a/api:80']!, endpoints: [{ address: '10.9.9.9', port: 80 }] };
+  const other = { ...ir.clusters['team-b/web:80']!, endpoints: [{ address: '10.8.8.8', port: 80 }] };
+  const next: IR = { ports: ir.ports, clusters: patchRecord(ir.clusters, new Map([['team-a/api:80', moved], ['team-b/web:80', other]]))! };
+  const again = sliceForGateways(next, a, last);
+  assert.deepEqual(again, sliceForGateways(next, a));
+  assert.equal(again.ports, first.ports);
+  assert.deepEqual(keysBetween(again.clusters, first.clusters), ['team-a/api:80']);
+  // Nothing of team-a's replaced: the last slice's record itself.
+  const onlyB: IR = { ports: ir.ports, clusters: patchRecord(ir.clusters, new Map([['team-b/web:80', other]]))! };
+  assert.equal(sliceForGateways(onlyB, a, last).clusters, first.clusters);
+  // Other Gateways, other ports, or a record made otherwise: cut in full.
+  const ab = new Set(['team-a/gw', 'team-b/gw']);
+  assert.deepEqual(sliceForGateways(next, ab, last), sliceForGateways(next, ab));
+  const otherPorts: IR = { ...next, ports: next.ports.slice(1) };
+  assert.deepEqual(sliceForGateways(otherPorts, a, last), sliceForGateways(otherPorts, a));
+  const copied: IR = { ports: ir.ports, clusters: { ...next.clusters } };
+  assert.equal(keysBetween(sliceForGateways(copied, a, last).clusters, first.clusters), undefined);
+});

@@ -3,7 +3,7 @@
 // by key: 0.5 and 0.1). An EndpointSlice change replaces a few clusters, and the translator, the
 // config stream's encoder and decoder, the pod's check and its engine each walked the whole record
 // for them. patchRecord() makes the new record and remembers which keys it replaced, so those
-// steps ask patchedKeys() and touch only those (as list-diff.ts `madeFrom` does for route lists).
+// steps ask keysBetween() and touch only those (as list-diff.ts `madeFrom` does for route lists).
 
 const patches = new WeakMap<object, { base: WeakRef<object>; keys: readonly string[] }>();
 

@@ -249,8 +249,8 @@ function readsSame(before: Resource, after: Resource): boolean {
  * Moves the kept state to `snapshot`, in which (besides what the caller splices next) only
  * the EndpointSlices `sliceChanges` and objects the last translation never looked up changed:
  * its Context reads the new snapshot and its index follows those slices, and the clusters of
- * `services` (whose slices the translation did read) get their new endpoints. Without this the state was dropped after any such change, and the next
- * route change was a full translate(): at 10,000 routes ~250 ms instead of ~5, after every
+ * `services` (whose slices the translation did read) get their new endpoints. Without this the
+ * state was dropped after any such change, and the next route change was a full translate(): at 10,000 routes ~250 ms instead of ~5, after every
  * EndpointSlice update. False when a cluster cannot be matched (the state must then be dropped).
  */
 function advance(state: TranslateState, snapshot: Snapshot, sliceChanges: readonly SliceChange[], services: ReadonlySet<string>, grants: boolean): boolean {

@@ -93,13 +93,16 @@ client_args() { # client_args <transport>
     tls-backend) echo --server_port=18511 --use_tls --use_test_ca --ca_file="$CERTS/ca.crt" --server_host_override=tls-backend.gw.example.com ;;
   esac
 }
+run_case() { # run_case <transport> <case> <log>: the client's exit status
+  # shellcheck disable=SC2046
+  timeout 30 "$TOOLS/client" --server_host=127.0.0.1 $(client_args "$1") --test_case="$2" >"$3" 2>&1
+}
 run_transport() { # run_transport <transport>: one line per case in $WORK/<transport>.tsv
   local t=$1 c s rc
   mkdir -p "$WORK/$t"; : >"$WORK/$t.tsv"
   for c in "${RUN_CASES[@]}"; do
     s=$(date +%s%N)
-    # shellcheck disable=SC2046
-    timeout 30 "$TOOLS/client" --server_host=127.0.0.1 $(client_args "$t") --test_case="$c" >"$WORK/$t/$c.log" 2>&1 && rc=0 || rc=$?
+    run_case "$t" "$c" "$WORK/$t/$c.log" && rc=0 || rc=$?
     printf '%s\t%s\t%s\t%d\n' "$t" "$c" "$([[ $rc == 0 ]] && echo pass || echo "fail(rc=$rc)")" $((($(date +%s%N) - s) / 1000000)) >>"$WORK/$t.tsv"
   done
 }
@@ -108,6 +111,22 @@ for t in "${TRANSPORTS[@]}"; do run_transport "$t" & JOBS+=($!); done
 wait_cases=0
 for j in "${JOBS[@]}"; do wait "$j" || wait_cases=1; done
 JOBS=()
+# A case that failed on a direct transport (client and server alone, no Portico) is run once more,
+# on its own: that is the harness racing itself on two busy cores (seen once: cancel_after_begin
+# answered OK where the client had cancelled, 2026-12-03), not anything Portico did. It counts as
+# passed only if the second run passes, and the summary says so. Portico transports get no retry.
+retried=()
+for t in direct-h2c direct-tls; do
+  [[ -f "$WORK/$t.tsv" ]] || continue
+  while IFS=$'\t' read -r _ c r ms; do
+    [[ $r == pass ]] && continue
+    if run_case "$t" "$c" "$WORK/$t/$c.retry.log"; then
+      log "harness: $t $c failed ($(grep -v '^\s*$' "$WORK/$t/$c.log" | tail -1)), passed when run again alone"
+      sed -i "s/^$t\t$c\t[^\t]*\t/$t\t$c\tpass\t/" "$WORK/$t.tsv"
+      retried+=("$t $c")
+    fi
+  done < <(cat "$WORK/$t.tsv")
+done
 for t in "${TRANSPORTS[@]}"; do cat "$WORK/$t.tsv"; done >"$WORK/results.tsv"
 log "cases ran in $((SECONDS - tr0))s"
 
@@ -130,7 +149,9 @@ if ((via_interop < 2 * ${#RUN_CASES[@]} || via_tls_backend < ${#RUN_CASES[@]}));
   ok=0
 fi
 grep -qiE 'panic|uncaught|unhandled' "$WORK/portico.log" && { log "Portico logged an error (see $WORK/portico.log)"; ok=0; }
-line="PROTOCOLS grpc-interop: $(IFS=,; echo "${summary[*]}" | sed 's/,/, /g') — $([[ $ok == 1 ]] && echo "bar met" || echo "BAR NOT MET") ($((SECONDS - t0))s; details in test/protocols/.work/grpc-interop/)"
+again=""
+((${#retried[@]} == 0)) || again="; passed on a second run without Portico: $(IFS=,; echo "${retried[*]}" | sed 's/,/, /g')"
+line="PROTOCOLS grpc-interop: $(IFS=,; echo "${summary[*]}" | sed 's/,/, /g') — $([[ $ok == 1 ]] && echo "bar met" || echo "BAR NOT MET")$again ($((SECONDS - t0))s; details in test/protocols/.work/grpc-interop/)"
 echo "$line" | tee "$WORK/summary.txt"
 summarized=1
 [[ $ok == 1 ]]

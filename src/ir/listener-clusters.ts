@@ -29,6 +29,14 @@ function backendClusters(backends: readonly WeightedBackend[], use: (cluster: st
   }
 }
 
+/** The same names in both sets (which clusters an IR keeps, which Gateways a slice is for). */
+export function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
 /** `to` is a deep-equal copy of `from` (translate/share.ts): it names the same clusters. */
 export function sameClustersAs(from: VirtualHost | Listener, to: VirtualHost | Listener): void {
   const known = 'routes' in from ? vhostClusters.get(from) : listenerClusters.get(from as Listener);

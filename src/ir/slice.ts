@@ -12,7 +12,7 @@
 // own (immutable) objects, so sealed key material (./keys.ts) stays attached to them.
 
 import type { Cluster, IR, Listener, Port } from './types.js';
-import { clustersOfListener } from './listener-clusters.js';
+import { clustersOfListener, sameSet } from './listener-clusters.js';
 import { keysBetween, patchRecord } from './record-patch.js';
 
 /** A slice made before: the IR it was cut from, for which Gateways, and what came out. */
@@ -61,13 +61,6 @@ export function sliceForGateways(ir: IR, gateways: ReadonlySet<string>, last?: S
   const clusters: Record<string, Cluster> = {};
   for (const name of names) if (used.has(name)) clusters[name] = ir.clusters[name]!;
   return { ports: whole ? ir.ports : ports, clusters };
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
 }
 
 /** `ir` cut as `last` was, when only clusters were replaced since `last.from` (the same listeners name the same clusters). */

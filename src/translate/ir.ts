@@ -3,7 +3,7 @@
 // virtual hosts most specific first, routes in precedence order.
 
 import type { Cluster, HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
-import { clustersOfListener, entryClusters, listenerClusters, vhostClusters } from '../ir/listener-clusters.js';
+import { clustersOfListener, entryClusters, listenerClusters, sameSet, vhostClusters } from '../ir/listener-clusters.js';
 import { patchBase, patchedKeys, patchRecord } from '../ir/record-patch.js';
 import type { Clusters } from './backends.js';
 import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
@@ -404,7 +404,7 @@ function referencedClusters(ports: readonly Port[], all: IR['clusters'], extra: 
   for (const p of ports) for (const l of p.listeners) for (const c of clustersOfListener(l)) used.add(c);
   // The same clusters as last time (a splice that moved no backend): the same record, so sharing it is one comparison.
   const last = lastReferenced.get(all);
-  if (last && Object.keys(extra).length === 0 && last.used.size === used.size && [...used].every((c) => last.used.has(c))) return last.out;
+  if (last && Object.keys(extra).length === 0 && sameSet(last.used, used)) return last.out;
   const out = patchedReferenced(all, extra, used) ?? referencedRecord(all, extra, used);
   if (Object.keys(extra).length === 0) lastReferenced.set(all, { used, out });
   return out;
@@ -416,7 +416,7 @@ const lastReferenced = new WeakMap<IR['clusters'], { used: ReadonlySet<string>; 
 function patchedReferenced(all: IR['clusters'], extra: IR['clusters'], used: ReadonlySet<string>): IR['clusters'] | undefined {
   const base = patchBase(all);
   const last = base && Object.keys(extra).length === 0 ? lastReferenced.get(base as IR['clusters']) : undefined;
-  if (!last || last.used.size !== used.size || ![...used].every((c) => last.used.has(c))) return undefined;
+  if (!last || !sameSet(last.used, used)) return undefined;
   const changes = new Map<string, Cluster>();
   for (const k of patchedKeys(all, base)!) if (used.has(k)) changes.set(k, all[k]!);
   return changes.size === 0 ? last.out : patchRecord(last.out, changes);

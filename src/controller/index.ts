@@ -16,13 +16,14 @@ import { ControllerLoop, type TranslateFn } from './loop.js';
 import { StatusWriter } from './status-writer.js';
 import { controllerMetrics, stampGoodApplies } from './metrics.js';
 import { ControlPlaneMetrics } from '../observability/metrics/controlplane.js';
-import { startProvisioned, withMergedClasses, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
+import { EARLY_KINDS, startProvisioned, withMergedClasses, type ProvisionedMode, type ProvisionedOptions } from './provisioned.js';
 import { MASTER_SECRET, SyncKeys } from './sync-keys.js';
 import { ingressReportLines, serveIngresses, type IngressServeOptions } from '../convert/serve.js';
 import { IngressEvents } from './ingress-events.js';
 import { ingressReleaser } from './ingress-status.js';
 import { IngressDataPlanes } from './ingress-dataplanes.js';
 import { randomBytes } from 'node:crypto';
+import { Snapshot } from '../store/snapshot.js';
 
 export interface LeaderElectionConfig {
   namespace: string;
@@ -175,6 +176,12 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
     log,
   });
   provisioned?.setRebuild(() => loop.requestRebuild());
+  if (provisioned) {
+    const early: ReadonlySet<string> = new Set(EARLY_KINDS);
+    void source.whenListed(EARLY_KINDS).then(() =>
+      provisioned.provisionEarly(new Snapshot(source.entries().filter((e) => early.has(e.resource.kind))), o.translate, { controllerName, addressFor, dataPlanes: 'per-gateway' }),
+    );
+  }
   // Serving first: the start-up status burst waits for the data planes (./provisioned.ts firstServed).
   if (provisioned) writer.hold(provisioned.firstServed, STATUS_HOLD_MAX_MS);
 

@@ -49,6 +49,11 @@ export interface ProvisionPlan {
   streams: Map<string, StreamPlan>;
   /** gateway-class-name label values of this controller's GatewayClasses. */
   classLabels: Set<string>;
+  /**
+   * Made before every kind was listed (./provisioned.ts provisionEarly): what it plans is applied,
+   * but what it lacks (an Ingress's generated Gateway) is not taken as unwanted.
+   */
+  partial?: true;
 }
 
 /**

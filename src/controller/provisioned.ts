@@ -5,12 +5,12 @@
 
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../dataplane/engine-api.js';
-import { Kind } from '../api/names.js';
+import { Kind, type KindName } from '../api/names.js';
 import type { ProvisionSettings } from '../provision/index.js';
 import { sameStatusAddresses, type ServiceView } from '../provision/addresses.js';
 import type { KubernetesSource, SourceChange } from '../sources/kubernetes.js';
 import type { Snapshot } from '../store/snapshot.js';
-import type { ObjectStatus } from '../translate/types.js';
+import type { ObjectStatus, TranslateOptions } from '../translate/types.js';
 import { SyncServer } from '../sync/server.js';
 import type { TranslateFn } from './loop.js';
 import { parseHostPort } from '../observability/admin.js';
@@ -41,6 +41,14 @@ export interface ProvisionedMode {
   mergedClasses(snapshot: Snapshot): ReadonlySet<string>;
   rebuildOn(c: SourceChange): boolean;
   /**
+   * Once the kinds a Gateway's data plane is made from are listed (EARLY_KINDS), and before the
+   * routes are: plan from what they alone translate to and let the leader apply it, so the cluster
+   * starts the pods while the controller lists and translates the routes. Does nothing once a
+   * whole translation has planned. `translate` is the plain translator: this snapshot must not
+   * become the incremental translator's kept state.
+   */
+  provisionEarly(snapshot: Snapshot, translate: TranslateFn, options: TranslateOptions): Promise<void>;
+  /**
    * Before the first build, the leader creates the master key Secret if it is missing and waits
    * (bounded) for the informer to hold it: the first translation then has the session seed, and a
    * cold start makes one full translation instead of two before any data plane is provisioned.
@@ -57,6 +65,12 @@ export interface ProvisionedMode {
 }
 
 export const DEFAULT_SYNC_PORT = 18000;
+/**
+ * What decides whether a Gateway is accepted and what is provisioned for it: its GatewayClass,
+ * its GatewayParameters, the ListenerSets that add listeners (their acceptance reads Namespaces'
+ * labels), and Secrets (the master key the pods' keys derive from).
+ */
+export const EARLY_KINDS: readonly KindName[] = [Kind.GatewayClass, Kind.Gateway, Kind.ListenerSet, Kind.GatewayParameters, Kind.Namespace, Kind.Secret];
 /** How long the first build waits for a just-created master key to reach the informer cache. */
 const MASTER_WAIT_MS = 2000;
 /** The longest the start-up status writes wait for the data planes (pods may be pulling images). */
@@ -130,6 +144,18 @@ export async function startProvisioned(
     onApplied: (stream) => server.expect(stream),
   });
 
+  const ensureMasterKey = async (): Promise<void> => {
+    if (!isLeader() || keys.master()) return;
+    try {
+      await keys.ensureMaster(source.client, log);
+    } catch (err) {
+      // The provisioner tries again with its first plan.
+      return log(`cannot create the config-stream master key Secret: ${(err as Error).message}`);
+    }
+    const until = Date.now() + MASTER_WAIT_MS;
+    while (!keys.master() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  };
+
   return {
     engine: {
       apply: async (ir) => {
@@ -150,6 +176,20 @@ export async function startProvisioned(
       return ingress ? ingress.ingressStatuses(statuses, decorate) : decorate(statuses);
     },
     mergedClasses,
+    async provisionEarly(snapshot, translate, options) {
+      await ensureMasterKey();
+      if (plan || !isLeader()) return;
+      const merged = mergedClasses(snapshot);
+      let statuses: readonly ObjectStatus[];
+      try {
+        statuses = translate(snapshot, merged.size > 0 ? { ...options, mergedGatewayClasses: merged } : options).statuses;
+      } catch (err) {
+        return log(`early provisioning skipped (the first build provisions): ${(err as Error).message}`);
+      }
+      plan = { ...planProvisioning(snapshot, statuses, controllerName, settings), partial: true };
+      log(`provisioning ${plan.streams.size} data plane(s) before the routes are listed`);
+      provisioner.update(plan);
+    },
     rebuildOn(c) {
       // Any GatewayParameters; the master key Secret (keys derive from it).
       if (c.kind === Kind.GatewayParameters) return true;
@@ -168,17 +208,7 @@ export async function startProvisioned(
       return true;
     },
     firstServed,
-    async ensureMasterKey() {
-      if (!isLeader() || keys.master()) return;
-      try {
-        await keys.ensureMaster(source.client, log);
-      } catch (err) {
-        // The provisioner tries again with its first plan.
-        return log(`cannot create the config-stream master key Secret: ${(err as Error).message}`);
-      }
-      const until = Date.now() + MASTER_WAIT_MS;
-      while (!keys.master() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    },
+    ensureMasterKey,
     setRebuild(fn) {
       rebuild = fn;
     },

@@ -108,6 +108,26 @@ test('the sweep deletes what no accepted Gateway wants, and spares other classes
   ]);
 });
 
+test('a partial plan (made before the routes were listed) applies what it plans and deletes nothing; the whole plan after it sweeps', async () => {
+  const labels = { 'app.kubernetes.io/managed-by': 'portico', 'app.kubernetes.io/component': 'dataplane', 'gateway.networking.k8s.io/gateway-class-name': 'portico' };
+  // What an Ingress's generated Gateway had provisioned: no Gateway object in the early snapshot plans it.
+  const listed = { deployments: [{ metadata: { name: 'portico-ingress-web', namespace: 'ns', uid: 'uid-i', labels, ownerReferences: [{ kind: 'IngressClass', uid: 'u-ic' }] } }] };
+  const { p, plan, calls } = setup([gw('a', 'u-a')], true, listed);
+  p.update({ ...plan, partial: true });
+  await p.idle();
+  const applied = calls.filter((c) => c.startsWith('PATCH'));
+  assert.equal(applied.length, 4, calls.join('\n'));
+  assert.ok(applied.some((c) => c.includes('/deployments/a')), calls.join('\n'));
+  assert.deepEqual(calls.filter((c) => c.startsWith('GET') || c.startsWith('DELETE')), []);
+  calls.length = 0;
+  p.update(plan);
+  await p.idle();
+  await p.stop();
+  assert.deepEqual(calls.filter((c) => c.startsWith('PATCH')), [], 'the whole plan finds the objects applied');
+  assert.ok(calls.some((c) => c.startsWith('GET')), 'the whole plan sweeps');
+  assert.deepEqual(calls.filter((c) => c.startsWith('DELETE')).map((c) => c.split('/').slice(-2).join('/')), ['deployments/portico-ingress-web']);
+});
+
 test('a Service refused for an immutable field (a new static clusterIP) is deleted and created again', async () => {
   const { p, plan, calls } = setup([gw('a', 'u-a')], true);
   const client = (p as unknown as { o: { client: { json: (m: string, path: string) => Promise<unknown> } } }).o.client;

@@ -179,7 +179,7 @@ export class Provisioner {
     }
     for (const k of this.errors.keys()) if (!plan.streams.has(k)) this.errors.delete(k);
     const signature = [...desired].sort().join(',') + '|' + [...keepOwners].sort().join(',') + '|' + [...plan.classLabels].sort().join(',');
-    if (signature !== this.lastSweep) {
+    if (!plan.partial && signature !== this.lastSweep) {
       try {
         await this.sweep(plan, desired, keepOwners);
         this.lastSweep = signature;

@@ -236,6 +236,7 @@ export class KubernetesSource {
   private pending = new Map<string, Entry | undefined>();
   private readonly listeners: ((c: SourceChange) => void)[] = [];
   private readonly syncWaiters: (() => void)[] = [];
+  private readonly listedWaiters: { kinds: readonly KindName[]; resolve: () => void }[] = [];
   private rediscoverTimer?: NodeJS.Timeout;
   private discovered = false;
   private stopped = false;
@@ -269,6 +270,20 @@ export class KubernetesSource {
   /** True once discovery worked and every served kind has been listed at least once. */
   get synced(): boolean {
     return this.discovered && [...this.states.values()].every((s) => s.listed);
+  }
+
+  /**
+   * Resolves once discovery worked and each of `kinds` that the API server serves has been listed
+   * once: what depends on a few small kinds need not wait for the 10,000 routes (provisioned
+   * mode starts the data planes' pods so, ../controller/provisioned.ts).
+   */
+  whenListed(kinds: readonly KindName[]): Promise<void> {
+    if (this.listedAll(kinds)) return Promise.resolve();
+    return new Promise((resolve) => this.listedWaiters.push({ kinds, resolve }));
+  }
+
+  private listedAll(kinds: readonly KindName[]): boolean {
+    return this.discovered && kinds.every((k) => this.states.get(k)?.listed ?? true);
   }
 
   waitForSync(): Promise<void> {
@@ -542,6 +557,10 @@ export class KubernetesSource {
   }
 
   private checkSync(): void {
+    for (let i = this.listedWaiters.length - 1; i >= 0; i--) {
+      const w = this.listedWaiters[i]!;
+      if (this.listedAll(w.kinds)) this.listedWaiters.splice(i, 1), w.resolve();
+    }
     if (!this.synced) return;
     for (const w of this.syncWaiters.splice(0)) w();
   }

@@ -103,7 +103,7 @@ describe('portico controller --dataplane provisioned against a real API server',
   const podIP: Record<string, string> = {};
 
   let keyAtFirstBuild = false;
-  async function startController(): Promise<RunningController> {
+  async function startController(lines?: string[]): Promise<RunningController> {
     const c = await runController({
       kubeConfig: kubeConfigFrom(KUBECONFIG!),
       dataplane: 'provisioned',
@@ -117,7 +117,10 @@ describe('portico controller --dataplane provisioned against a real API server',
       debounceMs: 50,
       backoffMaxMs: 1000,
       rediscoverMs: 5000,
-      log,
+      log: (l) => {
+        lines?.push(l);
+        log(l);
+      },
     });
     await c.started;
     return c;
@@ -333,7 +336,17 @@ describe('portico controller --dataplane provisioned against a real API server',
       await new Promise((r) => setTimeout(r, 400));
     }
     assert.equal((await httpGet(podIP.a!, 9091, '/readyz')).status, 200, 'still ready: it serves a good config');
-    controller = await startController();
+    const lines: string[] = [];
+    controller = await startController(lines);
+    // The Gateways were provisioned before the routes were listed, and the first whole build found
+    // nothing more to apply: the early plan made the same objects.
+    await controller.provisioned!.provisioner.idle();
+    const early = lines.findIndex((l) => /^provisioning \d+ data plane\(s\) before the routes are listed/.test(l));
+    const built = lines.findIndex((l) => l.startsWith('rebuilt from'));
+    assert.ok(early >= 0 && early < built, lines.join('\n'));
+    const applied = lines.filter((l) => l.startsWith('provisioned Gateway'));
+    assert.ok(applied.some((l) => l.startsWith(`provisioned Gateway ${NS.a}/gw-a:`)), lines.join('\n'));
+    assert.equal(new Set(applied.map((l) => l.split(':')[0])).size, applied.length, `each Gateway applied once:\n${applied.join('\n')}`);
     await apply(client, { ...route(NS.a, 'gw-a', 'new.example.com', '/new') });
     await waitFor('the new controller\'s route served', async () => (await served(podIP.a!, 'new.example.com', '/new')).status === 200 || undefined, LONG);
   });

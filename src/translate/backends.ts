@@ -217,7 +217,7 @@ export class Clusters {
   }
 
   /** Names of the clusters made from the Service `namespace/name` (incremental.ts: the clusters its slices feed). */
-  madeFrom(namespace: string, name: string): ReadonlySet<string> | undefined {
+  ofService(namespace: string, name: string): ReadonlySet<string> | undefined {
     return this.clustersOf.get(keyOf(Kind.Service, namespace, name));
   }
 

@@ -155,7 +155,7 @@ function clustersFed(services: ReadonlySet<string>, state: TranslateState | unde
   if (state) {
     for (const s of services) {
       const at = s.indexOf('/');
-      for (const name of state.clusters.madeFrom(s.slice(0, at), s.slice(at + 1)) ?? []) {
+      for (const name of state.clusters.ofService(s.slice(0, at), s.slice(at + 1)) ?? []) {
         out.push(name);
         for (const gw of state.gateways) {
           if (!gw.backendClientCertificate) continue;

@@ -71,6 +71,8 @@ export const DEFAULT_SYNC_PORT = 18000;
  * labels), and Secrets (the master key the pods' keys derive from).
  */
 export const EARLY_KINDS: readonly KindName[] = [Kind.GatewayClass, Kind.Gateway, Kind.ListenerSet, Kind.GatewayParameters, Kind.Namespace, Kind.Secret];
+/** The longest a rebuild waits for a whole state to leave before going on (a slow pod must not hold every rebuild). */
+const FLUSH_WAIT_MS = 1000;
 /** How long the first build waits for a just-created master key to reach the informer cache. */
 const MASTER_WAIT_MS = 2000;
 /** The longest the start-up status writes wait for the data planes (pods may be pulling images). */
@@ -160,6 +162,8 @@ export async function startProvisioned(
     engine: {
       apply: async (ir) => {
         server.publish(ir);
+        // A whole state (a pod's first config) leaves before the rebuild goes on to its statuses.
+        await server.flushed(FLUSH_WAIT_MS);
         return { unbound: [] };
       },
       close: async () => undefined,

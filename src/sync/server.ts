@@ -117,6 +117,8 @@ export class SyncServer {
   private readonly identities = new WeakMap<object, string>();
   private readonly gateways = new Map<string, GatewayState>();
   private readonly sockets = new Set<tls.TLSSocket>();
+  /** Sockets still draining a write they could not take at once, and when they have (flushed()). */
+  private readonly flushing = new Map<tls.TLSSocket, Promise<void>>();
   private ir: IR | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private readonly log: (line: string) => void;
@@ -271,13 +273,46 @@ export class SyncServer {
       c.needsWhole = false;
       const head = `{"type":"delta","gateway":${JSON.stringify(c.gateway)},"epoch":${JSON.stringify(this.epoch)},"version":${st.version},"d":`;
       if (!c.socket.destroyed && c.socket.writable) c.socket.write(rawFrame(`${head}${text}}`));
+      this.trackFlush(c.socket);
       return;
     }
     this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries!));
+    this.trackFlush(c.socket);
   }
 
   private write(s: tls.TLSSocket, m: ServerMessage): void {
     if (!s.destroyed && s.writable) s.write(encodeFrame(m));
+  }
+
+  /** A write the socket could not take at once (a whole state): flushed() waits for it. */
+  private trackFlush(s: tls.TLSSocket): void {
+    if (!s.writableNeedDrain || this.flushing.has(s)) return;
+    this.flushing.set(
+      s,
+      new Promise<void>((resolve) => {
+        const done = (): void => {
+          s.off('drain', done);
+          s.off('close', done);
+          this.flushing.delete(s);
+          resolve();
+        };
+        s.on('drain', done);
+        s.on('close', done);
+      }),
+    );
+  }
+
+  /**
+   * Resolves once every connection has taken what was written to it, or after `maxMs`. A delta
+   * is taken at once, and then this is already resolved; a whole state (6-10 MB at 10,000
+   * routes) goes out only while no JavaScript runs, so a caller with more work to do after a
+   * publish (the controller's statuses) lets it go first: the pod has its first config sooner.
+   */
+  flushed(maxMs: number): Promise<void> {
+    if (this.flushing.size === 0) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, maxMs)));
+    return Promise.race([Promise.all(this.flushing.values()).then(() => undefined), bound]).finally(() => clearTimeout(timer));
   }
 
   private onConnection(socket: tls.TLSSocket): void {

@@ -72,3 +72,40 @@ test('a reader too slow for its socket gets, once it reads again, the newest sna
   const versions = got.map((m) => m.version);
   assert.deepEqual(versions, [...versions].sort((a, b) => a - b), 'versions arrive in order');
 });
+
+test('flushed(): at once after a frame the socket took; after a large one, once the kernel has it all, or at the bound while the reader reads nothing', async (t) => {
+  const { server, port } = await startServer();
+  t.after(() => server.close());
+  const s = tls.connect({ host: '127.0.0.1', port, minVersion: 'TLSv1.3', ALPNProtocols: [SYNC_ALPN], checkServerIdentity: () => undefined, pskCallback: () => ({ psk: deriveGatewayKey(master, A), identity: A }) });
+  t.after(() => s.destroy());
+  let bytes = 0;
+  s.on('data', (d: Buffer) => (bytes += d.length));
+  await new Promise<void>((r) => s.once('secureConnect', () => r()));
+  s.write(encodeFrame({ type: 'hello', gateway: A }));
+  await until(() => server.status(A).clients.length === 1, 'connected');
+  // A small config: taken at once, nothing to wait for (resolved before any turn of the event loop).
+  server.publish(version('small'));
+  let settled = false;
+  void server.flushed(5_000).then(() => (settled = true));
+  await Promise.resolve();
+  assert.ok(settled, 'a frame the socket took at once leaves nothing to flush');
+  // A whole state of ~6 MB to a reader that reads nothing: the bound.
+  const large = (tag: string): IR => {
+    const ir = version(tag);
+    Object.values(ir.clusters)[0]!.endpoints = Array.from({ length: 150_000 }, (_, i) => ({ address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 2000 }));
+    return ir;
+  };
+  s.pause();
+  server.publish(large('paused'));
+  const t0 = Date.now();
+  await server.flushed(300);
+  const waited = Date.now() - t0;
+  assert.ok(waited >= 250 && waited < 2_000, `a reader that reads nothing holds flushed() to its bound (${waited} ms)`);
+  // Reading again: the same write is taken, and flushed() resolves without its bound.
+  s.resume();
+  const t1 = Date.now();
+  await server.flushed(30_000);
+  assert.ok(Date.now() - t1 < 20_000, 'resolved by the drain, not the bound');
+  // Resolved once the kernel has it all: the reader gets the rest from there.
+  await until(() => bytes > 5_000_000, `the reader has the large frame (${bytes} bytes)`);
+});

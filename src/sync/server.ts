@@ -119,6 +119,8 @@ export class SyncServer {
   private readonly sockets = new Set<tls.TLSSocket>();
   /** Sockets still draining a write they could not take at once, and when they have (flushed()). */
   private readonly flushing = new Map<tls.TLSSocket, Promise<void>>();
+  /** The sockets the last publish() left draining. */
+  private writtenByPublish: tls.TLSSocket[] | undefined;
   private ir: IR | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private readonly log: (line: string) => void;
@@ -163,6 +165,7 @@ export class SyncServer {
    */
   publish(ir: IR): void {
     this.ir = ir;
+    this.writtenByPublish = [];
     if (this.dropIfNotServing()) return;
     for (const [gateway, st] of this.gateways) {
       // No data plane connected: forget the config (memory), keep the version number, so a
@@ -286,7 +289,9 @@ export class SyncServer {
 
   /** A write the socket could not take at once (a whole state): flushed() waits for it. */
   private trackFlush(s: tls.TLSSocket): void {
-    if (!s.writableNeedDrain || this.flushing.has(s)) return;
+    if (!s.writableNeedDrain) return;
+    this.writtenByPublish?.push(s);
+    if (this.flushing.has(s)) return;
     this.flushing.set(
       s,
       new Promise<void>((resolve) => {
@@ -303,16 +308,19 @@ export class SyncServer {
   }
 
   /**
-   * Resolves once every connection has taken what was written to it, or after `maxMs`. A delta
+   * Resolves once every connection has taken what the last publish() wrote to it, or after `maxMs`. A delta
    * is taken at once, and then this is already resolved; a whole state (6-10 MB at 10,000
    * routes) goes out only while no JavaScript runs, so a caller with more work to do after a
    * publish (the controller's statuses) lets it go first: the pod has its first config sooner.
    */
   flushed(maxMs: number): Promise<void> {
-    if (this.flushing.size === 0) return Promise.resolve();
+    // Only what the last publish() wrote: a pod that stopped reading earlier is sent nothing more
+    // (sendSnapshot), and must not hold every later rebuild to the bound.
+    const waits = (this.writtenByPublish ?? []).flatMap((s) => this.flushing.get(s) ?? []);
+    if (waits.length === 0) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, maxMs)));
-    return Promise.race([Promise.all(this.flushing.values()).then(() => undefined), bound]).finally(() => clearTimeout(timer));
+    return Promise.race([Promise.all(waits).then(() => undefined), bound]).finally(() => clearTimeout(timer));
   }
 
   private onConnection(socket: tls.TLSSocket): void {

@@ -73,7 +73,7 @@ test('a reader too slow for its socket gets, once it reads again, the newest sna
   assert.deepEqual(versions, [...versions].sort((a, b) => a - b), 'versions arrive in order');
 });
 
-test('flushed(): at once after a frame the socket took; after a large one, once the kernel has it all, or at the bound while the reader reads nothing', async (t) => {
+test('flushed(): at once after a frame the socket took; after a large one, once the kernel has it all, or at the bound while the reader reads nothing (that once)', async (t) => {
   const { server, port } = await startServer();
   t.after(() => server.close());
   const s = tls.connect({ host: '127.0.0.1', port, minVersion: 'TLSv1.3', ALPNProtocols: [SYNC_ALPN], checkServerIdentity: () => undefined, pskCallback: () => ({ psk: deriveGatewayKey(master, A), identity: A }) });
@@ -101,6 +101,12 @@ test('flushed(): at once after a frame the socket took; after a large one, once 
   await server.flushed(300);
   const waited = Date.now() - t0;
   assert.ok(waited >= 250 && waited < 2_000, `a reader that reads nothing holds flushed() to its bound (${waited} ms)`);
+  // The next publish sends it nothing (it is behind): that reader holds no later flushed().
+  server.publish(version('while-behind'));
+  settled = false;
+  void server.flushed(5_000).then(() => (settled = true));
+  await Promise.resolve();
+  assert.ok(settled, 'a reader behind since an earlier publish does not hold the next one');
   // Reading again: the same write is taken, and flushed() resolves without its bound.
   s.resume();
   const t1 = Date.now();

@@ -178,9 +178,10 @@ export async function runController(o: RunControllerOptions): Promise<RunningCon
   provisioned?.setRebuild(() => loop.requestRebuild());
   if (provisioned) {
     const early: ReadonlySet<string> = new Set(EARLY_KINDS);
-    void source.whenListed(EARLY_KINDS).then(() =>
-      provisioned.provisionEarly(new Snapshot(source.entries().filter((e) => early.has(e.resource.kind))), o.translate, { controllerName, addressFor, dataPlanes: 'per-gateway' }),
-    );
+    void source
+      .whenListed(EARLY_KINDS)
+      .then(() => provisioned.provisionEarly(new Snapshot(source.entries().filter((e) => early.has(e.resource.kind))), o.translate, { controllerName, addressFor, dataPlanes: 'per-gateway' }))
+      .catch((err: unknown) => log(`early provisioning skipped (the first build provisions): ${(err as Error).message}`));
   }
   // Serving first: the start-up status burst waits for the data planes (./provisioned.ts firstServed).
   if (provisioned) writer.hold(provisioned.firstServed, STATUS_HOLD_MAX_MS);

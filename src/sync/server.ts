@@ -275,11 +275,13 @@ export class SyncServer {
       const text = c.needsWhole || delta === undefined ? st.encoder!.full()! : delta;
       c.needsWhole = false;
       const head = `{"type":"delta","gateway":${JSON.stringify(c.gateway)},"epoch":${JSON.stringify(this.epoch)},"version":${st.version},"d":`;
-      if (!c.socket.destroyed && c.socket.writable) c.socket.write(rawFrame(`${head}${text}}`));
+      if (c.socket.destroyed || !c.socket.writable) return;
+      c.socket.write(rawFrame(`${head}${text}}`));
       this.trackFlush(c.socket);
       return;
     }
-    this.write(c.socket, fullSnapshot(c.gateway, this.epoch, st.version, st.entries!));
+    if (c.socket.destroyed || !c.socket.writable) return;
+    c.socket.write(encodeFrame(fullSnapshot(c.gateway, this.epoch, st.version, st.entries!)));
     this.trackFlush(c.socket);
   }
 

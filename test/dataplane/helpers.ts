@@ -1,6 +1,7 @@
 // Shared fixtures for data-plane tests: real backends on loopback, IR builders, raw clients.
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, HTTPFilter, HTTPMatch, HTTPRouteEntry, IR, Listener, Port, WeightedBackend } from '../../src/ir/types.js';
 
@@ -52,8 +53,41 @@ export async function unseenPort(kind: 'tcp' | 'udp', bind: () => Promise<number
   }
 }
 
+/**
+ * Where freePort() looks: 9,000 ports below the kernel's ephemeral range and below Kubernetes'
+ * NodePorts (30000-32767, which kube-proxy rewrites while the local cluster runs). A port the
+ * kernel offered for listen(0) comes from the ephemeral range, and any process's next outgoing
+ * connection could take it before the test's server listens on it: `portico run` then failed to
+ * start with EADDRINUSE (a CI rehearsal of e8631ad, test/convert/run.test.ts). Here only another
+ * test's freePort() could, and two picks of 9,000 rarely meet.
+ */
+const LISTEN_RANGE = ((): { from: number; to: number } | undefined => {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const to = Math.min(low, 30_000);
+    return to >= 10_024 ? { from: to - 9_000, to } : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Whether a TCP server can listen on `port` on every address now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+}
+
 export function freePort(): Promise<number> {
   return unseenPort('tcp', async () => {
+    if (LISTEN_RANGE) {
+      for (;;) {
+        const p = LISTEN_RANGE.from + Math.floor(Math.random() * (LISTEN_RANGE.to - LISTEN_RANGE.from));
+        if (await canListen(p)) return p;
+      }
+    }
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const p = (s.address() as AddressInfo).port;

@@ -45,7 +45,8 @@ export interface ProvisionedMode {
    * routes are: plan from what they alone translate to and let the leader apply it, so the cluster
    * starts the pods while the controller lists and translates the routes. Does nothing once a
    * whole translation has planned. `translate` is the plain translator: this snapshot must not
-   * become the incremental translator's kept state.
+   * become the incremental translator's kept state. Rejects when it throws (the caller logs it;
+   * the first build provisions then).
    */
   provisionEarly(snapshot: Snapshot, translate: TranslateFn, options: TranslateOptions): Promise<void>;
   /**
@@ -184,12 +185,7 @@ export async function startProvisioned(
       await ensureMasterKey();
       if (plan || !isLeader()) return;
       const merged = mergedClasses(snapshot);
-      let statuses: readonly ObjectStatus[];
-      try {
-        statuses = translate(snapshot, merged.size > 0 ? { ...options, mergedGatewayClasses: merged } : options).statuses;
-      } catch (err) {
-        return log(`early provisioning skipped (the first build provisions): ${(err as Error).message}`);
-      }
+      const { statuses } = translate(snapshot, merged.size > 0 ? { ...options, mergedGatewayClasses: merged } : options);
       plan = { ...planProvisioning(snapshot, statuses, controllerName, settings), partial: true };
       log(`provisioning ${plan.streams.size} data plane(s) before the routes are listed`);
       provisioner.update(plan);

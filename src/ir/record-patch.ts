@@ -20,6 +20,17 @@ export function patchRecord<T>(base: Readonly<Record<string, T>>, changes: Reado
   return out;
 }
 
+/**
+ * `part`, a record made from some keys of a record since patched into `now` (`keys` replaced),
+ * with the same replacements: each replaced key `holds` names gets `now`'s value. `part` itself
+ * when none does; undefined as patchRecord() (a key `part` lacks).
+ */
+export function followPatch<T>(part: Record<string, T>, now: Readonly<Record<string, T>>, keys: Iterable<string>, holds: (key: string) => boolean): Record<string, T> | undefined {
+  const changes = new Map<string, T>();
+  for (const k of keys) if (holds(k)) changes.set(k, now[k]!);
+  return changes.size === 0 ? part : patchRecord(part, changes);
+}
+
 /** The keys patchRecord() replaced when it made `next` from `base`; undefined when `next` was not made so. */
 export function patchedKeys(next: object, base: object | undefined): readonly string[] | undefined {
   const p = base === undefined ? undefined : patches.get(next);

@@ -13,7 +13,7 @@
 
 import type { Cluster, IR, Listener, Port } from './types.js';
 import { clustersOfListener, sameSet } from './listener-clusters.js';
-import { keysBetween, patchRecord } from './record-patch.js';
+import { followPatch, keysBetween } from './record-patch.js';
 
 /** A slice made before: the IR it was cut from, for which Gateways, and what came out. */
 export interface Slice {
@@ -70,9 +70,8 @@ function sliceAgain(ir: IR, last: Slice): IR | undefined {
   if (!between) return undefined;
   // Every cluster kept: the IR's own record, as the full cut gives it.
   if (last.ir.clusters === last.from.clusters) return { ports: last.ir.ports, clusters: ir.clusters };
-  const changes = new Map<string, Cluster>();
-  for (const k of between) if (Object.hasOwn(last.ir.clusters, k)) changes.set(k, ir.clusters[k]!);
-  return { ports: last.ir.ports, clusters: changes.size === 0 ? last.ir.clusters : patchRecord(last.ir.clusters, changes)! };
+  const kept = last.ir.clusters;
+  return { ports: last.ir.ports, clusters: followPatch(kept, ir.clusters, between, (k) => Object.hasOwn(kept, k))! };
 }
 
 /**

@@ -120,7 +120,7 @@ export class SyncServer {
   /** Sockets still draining a write they could not take at once, and when they have (flushed()). */
   private readonly flushing = new Map<tls.TLSSocket, Promise<void>>();
   /** The sockets the last publish() left draining. */
-  private writtenByPublish: tls.TLSSocket[] | undefined;
+  private writtenByPublish: tls.TLSSocket[] = [];
   private ir: IR | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private readonly log: (line: string) => void;
@@ -292,7 +292,7 @@ export class SyncServer {
   /** A write the socket could not take at once (a whole state): flushed() waits for it. */
   private trackFlush(s: tls.TLSSocket): void {
     if (!s.writableNeedDrain) return;
-    this.writtenByPublish?.push(s);
+    this.writtenByPublish.push(s);
     if (this.flushing.has(s)) return;
     this.flushing.set(
       s,
@@ -318,7 +318,7 @@ export class SyncServer {
   flushed(maxMs: number): Promise<void> {
     // Only what the last publish() wrote: a pod that stopped reading earlier is sent nothing more
     // (sendSnapshot), and must not hold every later rebuild to the bound.
-    const waits = (this.writtenByPublish ?? []).flatMap((s) => this.flushing.get(s) ?? []);
+    const waits = this.writtenByPublish.flatMap((s) => this.flushing.get(s) ?? []);
     if (waits.length === 0) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, maxMs)));

@@ -4,7 +4,7 @@
 
 import type { Cluster, HTTPRouteEntry, IR, L4RouteEntry, Listener as IRListener, Port, PortProtocol, TLSRouteEntry, VirtualHost } from '../ir/types.js';
 import { clustersOfListener, entryClusters, listenerClusters, sameSet, vhostClusters } from '../ir/listener-clusters.js';
-import { patchBase, patchedKeys, patchRecord } from '../ir/record-patch.js';
+import { followPatch, patchBase, patchedKeys, patchRecord } from '../ir/record-patch.js';
 import type { Clusters } from './backends.js';
 import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
@@ -417,9 +417,7 @@ function patchedReferenced(all: IR['clusters'], extra: IR['clusters'], used: Rea
   const base = patchBase(all);
   const last = base && Object.keys(extra).length === 0 ? lastReferenced.get(base as IR['clusters']) : undefined;
   if (!last || !sameSet(last.used, used)) return undefined;
-  const changes = new Map<string, Cluster>();
-  for (const k of patchedKeys(all, base)!) if (used.has(k)) changes.set(k, all[k]!);
-  return changes.size === 0 ? last.out : patchRecord(last.out, changes);
+  return followPatch(last.out, all, patchedKeys(all, base)!, (k) => used.has(k));
 }
 
 function referencedRecord(all: IR['clusters'], extra: IR['clusters'], used: ReadonlySet<string>): IR['clusters'] {

@@ -19,6 +19,21 @@ export interface TLSRanked {
   routeHostname?: string;
 }
 
+/** Up to this many entries added to one list are placed one by one (ListenerContent.placeAdded). */
+const FEW = 16;
+
+/** The first `kept` of `list` (sorted) and `added` (sorted) as one compareHTTP order, `list`'s first among equals. */
+function mergeSorted(list: readonly RankedEntry[], kept: number, added: readonly RankedEntry[]): RankedEntry[] {
+  const out: RankedEntry[] = new Array(kept + added.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < kept && j < added.length) out[k++] = compareHTTP(list[i]!, added[j]!) <= 0 ? list[i++]! : added[j++]!;
+  while (i < kept) out[k++] = list[i++]!;
+  while (j < added.length) out[k++] = added[j++]!;
+  return out;
+}
+
 export class ListenerContent {
   readonly http = new Map<ListenerNode, Map<string, RankedEntry[]>>();
   readonly tls = new Map<ListenerNode, TLSRanked[]>();
@@ -142,20 +157,33 @@ export class ListenerContent {
   }
 
   /**
-   * After addHTTP appended `added` to the virtual host (translate/splice.ts): each moved to its
-   * place in compareHTTP order, equal ones after those already there.
+   * After addHTTP appended `count` entries to the virtual host (translate/splice.ts): each moved to
+   * its place in compareHTTP order, equal ones after those already there and in the order they
+   * were appended. A few are placed one by one; many (the routes a list brings in, a batch of
+   * thousands) are sorted and merged in once, which is what placing each in turn amounts to,
+   * without moving the whole list once per entry.
    */
-  placeAdded(l: ListenerNode, hostname: string, added: readonly RankedEntry[]): void {
+  placeAdded(l: ListenerNode, hostname: string, count: number): void {
     const list = this.http.get(l)!.get(hostname)!;
     const before = this.irRoutes.get(list);
-    list.length -= added.length;
-    const routes = before && before.length === list.length ? before.slice() : undefined;
-    for (const e of added) {
-      const at = upperBound(list, e, compareHTTP);
-      list.splice(at, 0, e);
-      routes?.splice(at, 0, e.entry);
+    const kept = list.length - count;
+    const valid = before !== undefined && before.length === kept;
+    if (count <= FEW) {
+      const added = list.splice(kept, count);
+      const routes = valid ? before.slice() : undefined;
+      for (const e of added) {
+        const at = upperBound(list, e, compareHTTP);
+        list.splice(at, 0, e);
+        routes?.splice(at, 0, e.entry);
+      }
+      if (routes) this.irRoutes.set(list, routes);
+      else this.irRoutes.delete(list);
+      return;
     }
-    if (routes) this.irRoutes.set(list, routes);
+    const added = list.slice(kept).sort(compareHTTP); // stable: appended order among equals
+    const merged = mergeSorted(list, kept, added);
+    for (let i = 0; i < merged.length; i++) list[i] = merged[i]!;
+    if (valid) this.irRoutes.set(list, merged.map((e) => e.entry));
     else this.irRoutes.delete(list);
   }
 

@@ -131,6 +131,8 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const asking = state.recordAsked ? askers(state) : undefined;
   const policies = state.ancestors;
 
+  /** Per listener and hostname, how many entries the changed routes appended to its list. */
+  const appended = new Map<ListenerNode, Map<string, number>>();
   for (const c of changes) {
     const old = state.http.get(c.key);
     if (old) {
@@ -179,10 +181,12 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       addAsker(asking, done);
     }
     policies?.count(done.node, 1);
-    // translateHTTPRoute appended the entries; move each to its place in precedence order.
+    // translateHTTPRoute appended the entries: each list puts what the batch appended in precedence order once, below.
     for (const s of done.served) {
       touched.add(s.listener);
-      content.placeAdded(s.listener, s.hostname, s.added);
+      let byHost = appended.get(s.listener);
+      if (!byHost) appended.set(s.listener, (byHost = new Map()));
+      byHost.set(s.hostname, (byHost.get(s.hostname) ?? 0) + s.added.length);
     }
     reach(done.node);
     nodes.splice(lo, 0, done.node);
@@ -194,6 +198,8 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     if (done.node.parents.length > 0)
       newStatus.push({ kind, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
   }
+
+  for (const [l, byHost] of appended) for (const [hostname, count] of byHost) content.placeAdded(l, hostname, count);
 
   // ---- TLSRoutes, TCPRoutes, UDPRoutes: all again when one changed (`l4`, the new snapshot: ./splice-l4.ts)
   if (l4) {
@@ -214,7 +220,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
 
   // ---- statuses: the changed routes', and every Gateway's and ListenerSet's again (attachedRoutes).
   // The list is sorted (kind, namespace, name): each is found by binary search, not by a scan.
-  const statuses = [...prev.statuses];
+  let statuses = [...prev.statuses];
   let changedStatuses = false;
   const find = (s: ObjectStatus): number => {
     const at = upperBound(statuses, s, compareStatus) - 1;
@@ -243,13 +249,16 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     if (at < 0) return undefined; // every policy has a status: the state does not match `prev`
     if (!deepSame(statuses[at], s)) (statuses[at] = s), (changedStatuses = true);
   }
-  for (const s of newStatus) {
+  const placed = newStatus.map((s) => {
     const p = removed.get(`${s.kind}\n${s.namespace}\n${s.name}`);
     const keep = p !== undefined && deepSame(p, s);
     if (keep) removed.delete(`${s.kind}\n${s.namespace}\n${s.name}`);
-    statuses.splice(upperBound(statuses, s, compareStatus), 0, keep ? p : s);
-    if (!keep) changedStatuses = true;
-  }
+    else changedStatuses = true;
+    return keep ? p : s;
+  });
+  // Each changed route's status was taken out above, so none equals one still in the list.
+  if (placed.length <= 16) for (const s of placed) statuses.splice(upperBound(statuses, s, compareStatus), 0, s);
+  else statuses = mergeStatuses(statuses, placed.sort(compareStatus));
   if (removed.size > 0) changedStatuses = true;
 
   // ---- IR: listeners whose virtual hosts changed are built again, every other one reused.
@@ -260,6 +269,18 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const references = keysMoved || !prev.references ? stateReferences(state, prev.references) : prev.references;
 
   return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
+}
+
+/** Two lists sorted by compareStatus, with no status in both, as one. */
+function mergeStatuses(a: readonly ObjectStatus[], b: readonly ObjectStatus[]): ObjectStatus[] {
+  const out: ObjectStatus[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = compareStatus(a[i]!, b[j]!) < 0 ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
 }
 
 /**

@@ -171,10 +171,10 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       if ((compareAge(nodes[mid]!.resource, r) || (nodes[mid]!.kind < kind ? -1 : nodes[mid]!.kind > kind ? 1 : 0)) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    const below = lo > 0 ? nodes[lo - 1]!.order : -1;
-    const above = lo < httpCount ? nodes[lo]!.order : below + 2;
-    const order = (below + above) / 2;
-    if (!(order > below && order < above)) return undefined; // no room left between two neighbours
+    let order = between(nodes, lo, httpCount);
+    // No room left between two neighbours: many routes older than the newest came in one gap (a
+    // list in name order, after a newer route). The routes are numbered again, as translate() numbers them.
+    if (order === undefined) order = (renumber(state, httpCount), between(nodes, lo, httpCount)!);
     const done = translateHTTPRoute(world, kind, r, order, c.key);
     if (asking) {
       if (claimsCross(asking, done)) return undefined;
@@ -269,6 +269,20 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   const references = keysMoved || !prev.references ? stateReferences(state, prev.references) : prev.references;
 
   return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
+}
+
+/** An order number between the routes at lo - 1 and lo (the first `httpCount` of `nodes`), if one is left. */
+function between(nodes: readonly RouteNode[], lo: number, httpCount: number): number | undefined {
+  const below = lo > 0 ? nodes[lo - 1]!.order : -1;
+  const above = lo < httpCount ? nodes[lo]!.order : below + 2;
+  const order = (below + above) / 2;
+  return order > below && order < above ? order : undefined;
+}
+
+/** The HTTPRoutes and GRPCRoutes (the first `httpCount` routes) numbered 0, 1, 2... again, their ranked entries with them. */
+function renumber(state: TranslateState, httpCount: number): void {
+  for (let i = 0; i < httpCount; i++) state.routes[i]!.order = i;
+  for (const h of state.http.values()) for (const s of h.served) for (const e of s.added) e.routeOrder = h.node.order;
 }
 
 /** Two lists sorted by compareStatus, with no status in both, as one. */

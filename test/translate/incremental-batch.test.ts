@@ -109,3 +109,34 @@ test('a batch of many routes splices to what a full translate() gives, ties and 
   // The batches went through the splice, not the full translate() every time.
   assert.ok(batches >= 20, `batches spliced: ${batches}`);
 });
+
+test('a batch of routes older than one already translated splices, however many fall between the same two', () => {
+  // A watch-list hands routes over in name order: a newer route named early is translated first,
+  // and each later batch goes between two neighbours, more routes than halving the gap could number.
+  const options = { ...base.options, controllerName: 'portico.dev/gateway-controller' };
+  const r = rng(42);
+  const entries = new Map<string, Entry>();
+  for (const e of base.entries) entries.set(keyOf(e.resource), e);
+  entries.set(keyOf(gateway), { resource: gateway });
+  const newest = route(r, 'a-newest');
+  newest.metadata.creationTimestamp = '2030-01-01T00:00:00Z';
+  newest.metadata.namespace = 'default';
+  entries.set(keyOf(newest), { resource: newest });
+  const inc = incrementalTranslate(translate);
+  let previous: Snapshot | undefined;
+  let n = 0;
+  for (let step = 0; step < 4; step++) {
+    for (let i = 0; i < 150; i++) {
+      const x = route(r, `b-${String(n++).padStart(4, '0')}`);
+      x.metadata.creationTimestamp = '2024-01-01T00:00:00Z';
+      x.metadata.namespace = 'default';
+      entries.set(keyOf(x), { resource: x });
+    }
+    const snapshot = new Snapshot([...entries.values()], previous);
+    previous = snapshot;
+    const got = inc(snapshot, options);
+    assert.deepStrictEqual(got, translate(snapshot, options), `step ${step}`);
+  }
+  assert.equal(inc.stats.full, 1, 'only the first call translated in full');
+  assert.equal(inc.stats.routesSpliced, 3);
+});

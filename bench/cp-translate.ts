@@ -3,7 +3,7 @@
 // first, then only incrementalTranslate() timed (median, min, max) and, given a path, a CPU
 // profile of just those calls (inspector Profiler, 100 us sampling).
 //
-//   node --import tsx bench/cp-translate.ts [routes=10000] [changes=10] [route|edit|batch|gateway|secret|grpc|tcp] [profile.cpuprofile]
+//   node --import tsx bench/cp-translate.ts [routes=10000] [changes=10] [route|edit|batch|batch-edit|gateway|secret|grpc|tcp] [profile.cpuprofile]
 //
 // MIXED=1 adds a GRPCRoute, a second Gateway with a TCP and an HTTP listener, a TCPRoute and a
 // BackendTLSPolicy (with its CA ConfigMap): before the splices took them, any of these made every
@@ -26,7 +26,7 @@ const routes = Number(process.argv[2] ?? 10_000);
 const changes = Number(process.argv[3] ?? 10);
 const kind = process.argv[4] ?? 'route';
 const profOut = process.argv[5];
-/** batch: how many new routes each change adds (BATCH=1000 by default): a kubectl apply of many, a re-list. */
+/** batch / batch-edit: how many routes each change adds / edits (BATCH=1000 by default): a kubectl apply of many, a re-list. */
 const BATCH = Number(process.env.BATCH ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), 'portico-cp-translate-'));
 const put = (file: string, docs: Record<string, unknown>[]) => { writeFileSync(join(dir, `${file}.tmp`), toYaml(docs)); renameSync(join(dir, `${file}.tmp`), join(dir, file)); };
@@ -61,6 +61,8 @@ for (let i = 0; i < changes; i++) {
       ? { apiVersion: GW, kind: 'GRPCRoute', metadata: { name: 'grpc-2', namespace: 'bench' }, spec: { parentRefs: [{ name: 'l4', sectionName: 'grpc' }], hostnames: ['grpc.example.com'], rules: [{ matches: [{ method: { service: `pkg.S${i}` } }], backendRefs: [{ name: 'eps-00004', port: 80 }] }] } }
       : { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', metadata: { name: 'tcp-2', namespace: 'bench' }, spec: { parentRefs: [{ name: 'l4' }], rules: [{ backendRefs: [{ name: `eps-0000${5 + (i % 2)}`, port: 80 }] }] } }]);
   }
+  else if (kind === 'batch-edit')
+    put('routes.yaml', cpRoutes(routes, p.backend).map((d, j) => (j < BATCH ? { ...d, spec: { ...(d.spec as object), rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/edit-${i}-${j}` } }], backendRefs: [{ name: 'backend-a', port: p.backend }] }] } } : d)));
   else if (kind === 'batch') put(`batch-${i}.yaml`, Array.from({ length: BATCH }, (_, j) => cpAddedRoute(`batch-${i}-${j}`, `/batch-${i}-${j}`, p.backend)));
   else if (kind === 'edit') put(`added-0.yaml`, [cpAddedRoute(`added-0`, `/added-${i}`, p.backend)]);
   else put(`added-${i}.yaml`, [cpAddedRoute(`added-${i}`, `/added-${i}`, p.backend)]);

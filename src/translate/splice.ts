@@ -199,6 +199,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       newStatus.push({ kind, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
   }
 
+  content.dropRemoved();
   for (const [l, byHost] of appended) for (const [hostname, count] of byHost) content.placeAdded(l, hostname, count);
 
   // ---- TLSRoutes, TCPRoutes, UDPRoutes: all again when one changed (`l4`, the new snapshot: ./splice-l4.ts)

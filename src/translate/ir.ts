@@ -10,28 +10,13 @@ import { allListeners, type GatewayNode, type ListenerNode } from './graph.js';
 import { compareHostnameSpecificity, compareRouteHostnames } from './hostnames.js';
 import { tlsMode } from './listeners.js';
 import { withClientCertificate } from './backendtls-client.js';
-import { compareHTTP, upperBound, type RankedEntry } from './precedence.js';
+import { compareHTTP, FEW, mergeSorted, upperBound, type RankedEntry } from './precedence.js';
 
 export interface TLSRanked {
   entry: TLSRouteEntry;
   routeOrder: number;
   /** The route's own hostname behind entry.hostnames[0] (see RankedEntry.routeHostname). */
   routeHostname?: string;
-}
-
-/** Up to this many entries added to one list are placed one by one (ListenerContent.placeAdded). */
-const FEW = 16;
-
-/** The first `kept` of `list` (sorted) and `added` (sorted) as one compareHTTP order, `list`'s first among equals. */
-function mergeSorted(list: readonly RankedEntry[], kept: number, added: readonly RankedEntry[]): RankedEntry[] {
-  const out: RankedEntry[] = new Array(kept + added.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < kept && j < added.length) out[k++] = compareHTTP(list[i]!, added[j]!) <= 0 ? list[i++]! : added[j++]!;
-  while (i < kept) out[k++] = list[i++]!;
-  while (j < added.length) out[k++] = added[j++]!;
-  return out;
 }
 
 export class ListenerContent {
@@ -181,7 +166,7 @@ export class ListenerContent {
       return;
     }
     const added = list.slice(kept).sort(compareHTTP); // stable: appended order among equals
-    const merged = mergeSorted(list, kept, added);
+    const merged = mergeSorted(list, kept, added, compareHTTP);
     for (let i = 0; i < merged.length; i++) list[i] = merged[i]!;
     if (valid) this.irRoutes.set(list, merged.map((e) => e.entry));
     else this.irRoutes.delete(list);

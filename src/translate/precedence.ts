@@ -63,6 +63,21 @@ export function compareHTTP(a: RankedEntry, b: RankedEntry): number {
 }
 
 /** First index in `list` (sorted by `compare`) whose element sorts after `x`: equal ones keep the order they were added in. */
+/** The first `kept` of `a` and all of `b`, both sorted by `compare`, as one sorted list: `a`'s first among equals. */
+export function mergeSorted<T>(a: readonly T[], kept: number, b: readonly T[], compare: (x: T, y: T) => number): T[] {
+  const out: T[] = new Array(kept + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < kept && j < b.length) out[k++] = compare(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  while (i < kept) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/** Up to this many are put in a sorted list one by one (binary search and insert); more are sorted and merged in once. */
+export const FEW = 16;
+
 export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
   let lo = 0;
   let hi = list.length;

@@ -26,7 +26,7 @@ import { HostnameClaims } from './hostnames.js';
 import { translateHTTPRoute, type HTTPRouteState, type RouteWorld, type TranslateState } from './index.js';
 import { buildIR } from './ir.js';
 import { listenerSetStatus } from './listenersets.js';
-import { compareHTTP, upperBound, type RankedEntry } from './precedence.js';
+import { FEW, mergeSorted, upperBound, type RankedEntry } from './precedence.js';
 import { routeStatus, type RouteNode } from './routes.js';
 import { retranslateL4 } from './splice-l4.js';
 import type { Snapshot } from '../store/snapshot.js';
@@ -258,8 +258,8 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
     return keep ? p : s;
   });
   // Each changed route's status was taken out above, so none equals one still in the list.
-  if (placed.length <= 16) for (const s of placed) statuses.splice(upperBound(statuses, s, compareStatus), 0, s);
-  else statuses = mergeStatuses(statuses, placed.sort(compareStatus));
+  if (placed.length <= FEW) for (const s of placed) statuses.splice(upperBound(statuses, s, compareStatus), 0, s);
+  else statuses = mergeSorted(statuses, statuses.length, placed.sort(compareStatus), compareStatus);
   if (removed.size > 0) changedStatuses = true;
 
   // ---- IR: listeners whose virtual hosts changed are built again, every other one reused.
@@ -284,18 +284,6 @@ function between(nodes: readonly RouteNode[], lo: number, httpCount: number): nu
 function renumber(state: TranslateState, httpCount: number): void {
   for (let i = 0; i < httpCount; i++) state.routes[i]!.order = i;
   for (const h of state.http.values()) for (const s of h.served) for (const e of s.added) e.routeOrder = h.node.order;
-}
-
-/** Two lists sorted by compareStatus, with no status in both, as one. */
-function mergeStatuses(a: readonly ObjectStatus[], b: readonly ObjectStatus[]): ObjectStatus[] {
-  const out: ObjectStatus[] = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = compareStatus(a[i]!, b[j]!) < 0 ? a[i++]! : b[j++]!;
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
 }
 
 /**

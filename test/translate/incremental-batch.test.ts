@@ -1,9 +1,9 @@
-// Many routes in one change: what a list brings in, or a controller's start-up when routes are
-// translated as they arrive. The splice places a batch's entries in each virtual host, and its
-// routes' statuses in the status list, by one sort and merge (translate/ir.ts placeAdded,
-// translate/splice.ts) instead of one insertion each. Pinned here against the full translate():
-// batches far over the few placed one by one, with ties in precedence and in age, on shared and
-// own hostnames, beside edits and deletions in the same batch.
+// Many routes in one change: a kubectl apply or Helm upgrade of many, a re-list after the API
+// server was away. The splice places a batch's entries in each virtual host, and its routes'
+// statuses in the status list, by one sort and merge, and filters its removals out of each list
+// once (translate/ir.ts placeAdded, dropRemoved; translate/splice.ts) instead of once per route.
+// Pinned here against the full translate(): batches far over the few placed one by one, with ties
+// in precedence and in age, on shared and own hostnames, beside edits and deletions in the same batch.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -110,6 +110,9 @@ const EXPECT_MS = 60_000;
 
 const NOT_LEADER = 'this controller replica is not the leader; only the leader serves configs: reconnect';
 
+/** Whether a write to `s` can still go anywhere. */
+const writable = (s: tls.TLSSocket): boolean => !s.destroyed && s.writable;
+
 export class SyncServer {
   /** This server instance: versions are numbered per epoch. */
   readonly epoch = randomBytes(8).toString('hex');
@@ -270,23 +273,21 @@ export class SyncServer {
       c.needsWhole = true;
       return;
     }
+    if (!writable(c.socket)) return;
+    let frame: Buffer;
     if (c.deltas) {
       // Between this and the last delta it got, the connection may have missed some: then the whole state.
       const text = c.needsWhole || delta === undefined ? st.encoder!.full()! : delta;
       c.needsWhole = false;
       const head = `{"type":"delta","gateway":${JSON.stringify(c.gateway)},"epoch":${JSON.stringify(this.epoch)},"version":${st.version},"d":`;
-      if (c.socket.destroyed || !c.socket.writable) return;
-      c.socket.write(rawFrame(`${head}${text}}`));
-      this.trackFlush(c.socket);
-      return;
-    }
-    if (c.socket.destroyed || !c.socket.writable) return;
-    c.socket.write(encodeFrame(fullSnapshot(c.gateway, this.epoch, st.version, st.entries!)));
+      frame = rawFrame(`${head}${text}}`);
+    } else frame = encodeFrame(fullSnapshot(c.gateway, this.epoch, st.version, st.entries!));
+    c.socket.write(frame);
     this.trackFlush(c.socket);
   }
 
   private write(s: tls.TLSSocket, m: ServerMessage): void {
-    if (!s.destroyed && s.writable) s.write(encodeFrame(m));
+    if (writable(s)) s.write(encodeFrame(m));
   }
 
   /** A write the socket could not take at once (a whole state): flushed() waits for it. */

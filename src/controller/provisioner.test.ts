@@ -148,3 +148,16 @@ test('a Service refused for an immutable field (a new static clusterIP) is delet
   assert.deepEqual(services, ['PATCH', 'DELETE', 'PATCH']);
   assert.equal(p.errors.size, 0);
 });
+
+test('a resync asked while a reconcile runs (our Service deleted as its writes were answered) applies everything again after it', async () => {
+  const { p, plan, calls, events } = setup([gw('a', 'u-a')], true);
+  p.update(plan);
+  // The deletion arrives once the Service's write is answered, while the Deployment's is still out:
+  // that reconcile then records the Service as applied.
+  while (!events.includes('answered PATCH /api/v1/namespaces/ns/services/a-portico')) await new Promise((r) => setImmediate(r));
+  p.resync();
+  await p.idle();
+  await p.stop();
+  const services = calls.filter((c) => c.startsWith('PATCH') && c.endsWith('/services/a-portico'));
+  assert.equal(services.length, 2, `the Service applied again after the reconcile that ran: ${calls.join(', ')}`);
+});

@@ -50,6 +50,8 @@ export class Provisioner {
   private lastSweep = '';
   private running?: Promise<void>;
   private again = false;
+  /** resync() was asked while a reconcile ran: forget what was applied once it ends. */
+  private resyncAfter = false;
   private stopped = false;
   private retry?: NodeJS.Timeout;
   private readonly resyncTimer: NodeJS.Timeout;
@@ -73,10 +75,21 @@ export class Provisioner {
 
   /** Forget what was applied (someone deleted one of our objects): apply and sweep everything again. */
   resync(): void {
+    // A reconcile under way records, when it ends, what it applied before the deletion: forget
+    // after it, or the next reconcile takes the deleted object for applied and leaves it gone.
+    if (this.running) {
+      this.resyncAfter = true;
+      this.again = true;
+      return;
+    }
+    this.forget();
+    this.kick();
+  }
+
+  private forget(): void {
     this.applied.clear();
     this.appliedFrom.clear();
     this.lastSweep = '';
-    this.kick();
   }
 
   /** Resolves when no reconcile is running or queued. */
@@ -101,6 +114,10 @@ export class Provisioner {
       .catch((err: unknown) => this.o.log(`provisioning failed: ${(err as Error).message}`))
       .finally(() => {
         this.running = undefined;
+        if (this.resyncAfter) {
+          this.resyncAfter = false;
+          this.forget();
+        }
         if (this.again) {
           this.again = false;
           this.kick();

@@ -78,9 +78,10 @@ export function mergeSorted<T>(a: readonly T[], kept: number, b: readonly T[], c
 /** Up to this many are put in a sorted list one by one (binary search and insert); more are sorted and merged in once. */
 export const FEW = 16;
 
-export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number): number {
+/** Where `x` goes among the first `n` of `list` (after any equal). */
+export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number, n = list.length): number {
   let lo = 0;
-  let hi = list.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (compare(list[mid]!, x) <= 0) lo = mid + 1;

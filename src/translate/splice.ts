@@ -133,49 +133,55 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
 
   /** Per listener and hostname, how many entries the changed routes appended to its list. */
   const appended = new Map<ListenerNode, Map<string, number>>();
+  // Every change's old version out first, then the new versions in, so that a batch's routes are
+  // placed in the age-ordered list by one merge and their order numbers handed out per gap.
+  const dropped = new Set<RouteNode>();
   for (const c of changes) {
     const old = state.http.get(c.key);
-    if (old) {
-      if (asking) {
-        if (claimsCross(asking, old)) return undefined;
-        removeAsker(asking, old);
-      }
-      policies?.count(old.node, -1);
-      for (const s of old.served) {
-        content.removeHTTP(s.listener, s.hostname, s.added);
-        touched.add(s.listener);
-      }
-      for (const p of old.node.parents) for (const a of p.attachments) a.listener.attached.delete(c.key);
-      reach(old.node);
-      const at = state.routes.indexOf(old.node);
-      if (at < 0 || at >= httpCount) return undefined;
-      state.routes.splice(at, 1);
-      httpCount--;
-      state.http.delete(c.key);
-      count(old.references, -1);
-      if (namesPort(old.node.resource)) state.routesNamingPort--;
-      goneStatus.add(`${old.node.kind}\n${old.node.namespace}\n${old.node.resource.metadata.name}`);
+    if (!old) continue;
+    if (asking) {
+      if (claimsCross(asking, old)) return undefined;
+      removeAsker(asking, old);
     }
+    policies?.count(old.node, -1);
+    for (const s of old.served) {
+      content.removeHTTP(s.listener, s.hostname, s.added);
+      touched.add(s.listener);
+    }
+    for (const p of old.node.parents) for (const a of p.attachments) a.listener.attached.delete(c.key);
+    reach(old.node);
+    dropped.add(old.node);
+    state.http.delete(c.key);
+    count(old.references, -1);
+    if (namesPort(old.node.resource)) state.routesNamingPort--;
+    goneStatus.add(`${old.node.kind}\n${old.node.namespace}\n${old.node.resource.metadata.name}`);
+  }
+  if (dropped.size > 0 && !dropRoutes(state.routes, httpCount, dropped)) return undefined;
+  httpCount -= dropped.size;
+
+  const adding: { kind: HTTPishKind; resource: Resource; key: string }[] = [];
+  for (const c of changes) {
     const r = c.after;
     if (!r) continue;
     const kind = r.kind as HTTPishKind;
-    if (!SPLICED_ROUTE_KINDS.has(kind) || routeKey(kind, r) !== c.key) return undefined;
+    if (!SPLICED_ROUTE_KINDS.has(kind) || routeKey(kind, r) !== c.key || state.http.has(c.key)) return undefined;
     if (!asking && kind === Kind.GRPCRoute) return undefined;
-    // Its place in age order, and an order number between its neighbours' (only compared, never shown).
-    const nodes = state.routes;
-    let lo = 0;
-    let hi = httpCount;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      // translate() orders HTTPRoute before GRPCRoute of the same age and name.
-      if ((compareAge(nodes[mid]!.resource, r) || (nodes[mid]!.kind < kind ? -1 : nodes[mid]!.kind > kind ? 1 : 0)) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    let order = between(nodes, lo, httpCount);
-    // No room left between two neighbours: many routes older than the newest came in one gap (a
-    // list in name order, after a newer route). The routes are numbered again, as translate() numbers them.
-    if (order === undefined) order = (renumber(state, httpCount), between(nodes, lo, httpCount)!);
-    const done = translateHTTPRoute(world, kind, r, order, c.key);
+    adding.push({ kind, resource: r, key: c.key });
+  }
+  // translate() orders HTTPRoute before GRPCRoute of the same age and name.
+  const ageOrder = (a: { kind: string; resource: Resource }, b: { kind: string; resource: Resource }): number =>
+    compareAge(a.resource, b.resource) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+  if (adding.length > 1) adding.sort(ageOrder);
+  // Each new route's place among the kept ones, and an order number in its gap (only compared, never shown).
+  const at = adding.map((a) => upperBound<{ kind: string; resource: Resource }>(state.routes, a, ageOrder, httpCount));
+  let orders = gapOrders(state.routes, httpCount, at);
+  // No room left in a gap: many routes older than the newest came in one gap (a list in name
+  // order, after a newer route). The routes are numbered again, as translate() numbers them.
+  if (!orders) (renumber(state, httpCount), (orders = gapOrders(state.routes, httpCount, at)!));
+  const placing: RouteNode[] = [];
+  for (let i = 0; i < adding.length; i++) {
+    const { kind, resource: r, key } = adding[i]!;
+    const done = translateHTTPRoute(world, kind, r, orders[i]!, key);
     if (asking) {
       if (claimsCross(asking, done)) return undefined;
       addAsker(asking, done);
@@ -189,15 +195,16 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
       byHost.set(s.hostname, (byHost.get(s.hostname) ?? 0) + s.added.length);
     }
     reach(done.node);
-    nodes.splice(lo, 0, done.node);
-    httpCount++;
-    state.http.set(c.key, done);
+    placing.push(done.node);
+    state.http.set(key, done);
     count(done.references, 1);
     if (namesPort(r)) state.routesNamingPort++;
     goneStatus.add(`${kind}\n${nsOf(r)}\n${r.metadata.name}`);
     if (done.node.parents.length > 0)
       newStatus.push({ kind, namespace: done.node.namespace, name: r.metadata.name, generation: done.node.generation, status: routeStatus(done.node, ctx.controllerName) });
   }
+  insertRoutes(state.routes, httpCount, placing, at);
+  httpCount += placing.length;
 
   content.dropRemoved();
   for (const [l, byHost] of appended) for (const [hostname, count] of byHost) content.placeAdded(l, hostname, count);
@@ -229,10 +236,16 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   };
   // A route translated again to the same status keeps the previous object (the status writer compares by identity first).
   const removed = new Map<string, ObjectStatus>();
+  const gone: number[] = [];
   for (const key of goneStatus) {
     const [kind, namespace, name] = key.split('\n') as [string, string, string];
     const at = find({ kind, namespace, name, status: {} });
-    if (at >= 0) (removed.set(key, statuses[at]!), statuses.splice(at, 1));
+    if (at >= 0) (removed.set(key, statuses[at]!), gone.push(at));
+  }
+  if (gone.length <= FEW) for (const at of gone.sort((a, b) => b - a)) statuses.splice(at, 1);
+  else {
+    const out = new Set(gone);
+    statuses = statuses.filter((_, i) => !out.has(i));
   }
   // attachedRoutes moves only on the listeners a changed route attached to, before or after.
   const again: ObjectStatus[] = [];
@@ -272,12 +285,68 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   return { ...prev, ir, statuses: changedStatuses ? statuses : prev.statuses, references };
 }
 
-/** An order number between the routes at lo - 1 and lo (the first `httpCount` of `nodes`), if one is left. */
-function between(nodes: readonly RouteNode[], lo: number, httpCount: number): number | undefined {
-  const below = lo > 0 ? nodes[lo - 1]!.order : -1;
-  const above = lo < httpCount ? nodes[lo]!.order : below + 2;
-  const order = (below + above) / 2;
-  return order > below && order < above ? order : undefined;
+/**
+ * Order numbers for routes going to places `at` (ascending) among the first `httpCount` of
+ * `nodes`: the k that share a gap spread evenly between its two neighbours' numbers. Undefined
+ * when a gap has no room left for them.
+ */
+function gapOrders(nodes: readonly RouteNode[], httpCount: number, at: readonly number[]): number[] | undefined {
+  const out: number[] = new Array(at.length);
+  for (let i = 0; i < at.length; ) {
+    const lo = at[i]!;
+    let k = 1;
+    while (i + k < at.length && at[i + k] === lo) k++;
+    const below = lo > 0 ? nodes[lo - 1]!.order : -1;
+    const above = lo < httpCount ? nodes[lo]!.order : below + k + 1;
+    let last = below;
+    for (let j = 1; j <= k; j++) {
+      const order = below + ((above - below) * j) / (k + 1);
+      if (!(order > last && order < above)) return undefined;
+      out[i + j - 1] = last = order;
+    }
+    i += k;
+  }
+  return out;
+}
+
+/** Takes `dropped` out of the first `httpCount` of `nodes`, in place; false when one of them is not there. */
+function dropRoutes(nodes: RouteNode[], httpCount: number, dropped: ReadonlySet<RouteNode>): boolean {
+  if (dropped.size <= FEW) {
+    for (const node of dropped) {
+      const at = nodes.indexOf(node);
+      if (at < 0 || at >= httpCount) return false;
+      nodes.splice(at, 1);
+    }
+    return true;
+  }
+  let w = 0;
+  for (let r = 0; r < nodes.length; r++) {
+    const node = nodes[r]!;
+    if (r < httpCount && dropped.has(node)) continue;
+    nodes[w++] = node;
+  }
+  if (nodes.length - w !== dropped.size) return false;
+  nodes.length = w;
+  return true;
+}
+
+/** Puts `placing` (in age order) at places `at` among the first `httpCount` of `nodes`, in place; the routes after them (TLSRoutes, TCPRoutes, UDPRoutes) move up. */
+function insertRoutes(nodes: RouteNode[], httpCount: number, placing: readonly RouteNode[], at: readonly number[]): void {
+  const m = placing.length;
+  if (m <= FEW) {
+    for (let j = 0; j < m; j++) nodes.splice(at[j]! + j, 0, placing[j]!);
+    return;
+  }
+  const tail = nodes.length - httpCount;
+  nodes.length += m;
+  for (let t = tail - 1; t >= 0; t--) nodes[httpCount + m + t] = nodes[httpCount + t]!;
+  // Merged from the back: every kept route at or after at[j] goes after placing[j].
+  let i = httpCount - 1;
+  let k = httpCount + m - 1;
+  for (let j = m - 1; j >= 0; j--) {
+    while (i >= at[j]!) nodes[k--] = nodes[i--]!;
+    nodes[k--] = placing[j]!;
+  }
 }
 
 /** The HTTPRoutes and GRPCRoutes (the first `httpCount` routes) numbered 0, 1, 2... again, their ranked entries with them. */

@@ -32,8 +32,17 @@ const gateway = {
     listeners: [
       { name: 'http', protocol: 'HTTP', port: 80 },
       { name: 'other', protocol: 'HTTP', port: 8080, hostname: '*.example.com' },
+      { name: 'tcp', protocol: 'TCP', port: 9000 },
     ],
   },
+} as unknown as Resource;
+
+// The route list holds TCPRoutes (and TLSRoutes, UDPRoutes) after the HTTPRoutes: a batch's routes are merged in before them.
+const tcpRoute = {
+  apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+  kind: 'TCPRoute',
+  metadata: { name: 'tail', namespace: 'default', creationTimestamp: '2024-01-01T00:00:00Z', uid: 'tail', generation: 1 },
+  spec: { parentRefs: [{ name: 'batch', namespace: 'default', sectionName: 'tcp' }], rules: [{ backendRefs: [{ name: 'foo', port: 80 }] }] },
 } as unknown as Resource;
 
 const PATHS = ['/', '/a', '/ab', '/abc', '/b', '/shop', '/shop/cart', '/x/y/z'];
@@ -74,6 +83,7 @@ test('a batch of many routes splices to what a full translate() gives, ties and 
     const entries = new Map<string, Entry>();
     for (const e of base.entries) entries.set(keyOf(e.resource), e);
     entries.set(keyOf(gateway), { resource: gateway });
+    entries.set(keyOf(tcpRoute), { resource: tcpRoute });
     // The apps namespace may attach: its routes are refused (NotAllowedByListeners) or need a grant for foo/bar.
     const inc = incrementalTranslate(translate);
     let previous: Snapshot | undefined;
@@ -87,8 +97,9 @@ test('a batch of many routes splices to what a full translate() gives, ties and 
         entries.set(keyOf(x), { resource: x });
         names.push(keyOf(x));
       }
+      // Edits and deletions more than the few taken out one by one, in some steps.
       if (step > 0)
-        for (let i = 0; i < 10; i++) {
+        for (let i = 0, edits = 5 + r.int(40); i < edits; i++) {
           const k = r.pick(names);
           if (!entries.has(k)) continue;
           if (r.int(2) === 0) entries.delete(k);
@@ -98,6 +109,12 @@ test('a batch of many routes splices to what a full translate() gives, ties and 
             entries.set(k, { resource: x });
           }
         }
+      // The TCPRoute changes in some batches: the splice then translates the route list's tail again.
+      if (r.int(3) === 0) {
+        const tail = structuredClone(tcpRoute) as Resource & { spec: { rules: { backendRefs: { name: string }[] }[] } };
+        tail.spec.rules[0]!.backendRefs[0]!.name = r.pick(['foo', 'bar']);
+        entries.set(keyOf(tail), { resource: tail });
+      }
       const snapshot = new Snapshot([...entries.values()], previous);
       previous = snapshot;
       const spliced = inc.stats.routesSpliced;
@@ -125,7 +142,8 @@ test('a batch of routes older than one already translated splices, however many 
   const inc = incrementalTranslate(translate);
   let previous: Snapshot | undefined;
   let n = 0;
-  for (let step = 0; step < 4; step++) {
+  // Each batch spreads its 150 numbers over one gap: the ~52 bits of a double last about 7 batches, then the routes are numbered again.
+  for (let step = 0; step < 10; step++) {
     for (let i = 0; i < 150; i++) {
       const x = route(r, `b-${String(n++).padStart(4, '0')}`);
       x.metadata.creationTimestamp = '2024-01-01T00:00:00Z';
@@ -138,5 +156,5 @@ test('a batch of routes older than one already translated splices, however many 
     assert.deepStrictEqual(got, translate(snapshot, options), `step ${step}`);
   }
   assert.equal(inc.stats.full, 1, 'only the first call translated in full');
-  assert.equal(inc.stats.routesSpliced, 3);
+  assert.equal(inc.stats.routesSpliced, 9);
 });

@@ -83,7 +83,8 @@ function canListen(port: number): Promise<boolean> {
 export function freePort(): Promise<number> {
   return unseenPort('tcp', async () => {
     if (LISTEN_RANGE) {
-      for (;;) {
+      // A bounded number of tries: a range this full means something else holds it, and the kernel's pick below still works.
+      for (let tries = 0; tries < 200; tries++) {
         const p = LISTEN_RANGE.from + Math.floor(Math.random() * (LISTEN_RANGE.to - LISTEN_RANGE.from));
         if (await canListen(p)) return p;
       }

@@ -62,7 +62,6 @@ export function compareHTTP(a: RankedEntry, b: RankedEntry): number {
   return (a.entry.source.match ?? 0) - (b.entry.source.match ?? 0);
 }
 
-/** First index in `list` (sorted by `compare`) whose element sorts after `x`: equal ones keep the order they were added in. */
 /** The first `kept` of `a` and all of `b`, both sorted by `compare`, as one sorted list: `a`'s first among equals. */
 export function mergeSorted<T>(a: readonly T[], kept: number, b: readonly T[], compare: (x: T, y: T) => number): T[] {
   const out: T[] = new Array(kept + b.length);
@@ -78,7 +77,10 @@ export function mergeSorted<T>(a: readonly T[], kept: number, b: readonly T[], c
 /** Up to this many are put in a sorted list one by one (binary search and insert); more are sorted and merged in once. */
 export const FEW = 16;
 
-/** Where `x` goes among the first `n` of `list` (after any equal). */
+/**
+ * First index among the first `n` of `list` (sorted by `compare`) whose element sorts after `x`:
+ * inserted there, equal ones keep the order they were added in.
+ */
 export function upperBound<T>(list: readonly T[], x: T, compare: (a: T, b: T) => number, n = list.length): number {
   let lo = 0;
   let hi = n;

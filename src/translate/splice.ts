@@ -207,7 +207,7 @@ export function spliceHTTPRoutes(state: TranslateState, prev: TranslateResult, c
   httpCount += placing.length;
 
   content.dropRemoved();
-  for (const [l, byHost] of appended) for (const [hostname, count] of byHost) content.placeAdded(l, hostname, count);
+  for (const [l, byHost] of appended) for (const [hostname, n] of byHost) content.placeAdded(l, hostname, n);
 
   // ---- TLSRoutes, TCPRoutes, UDPRoutes: all again when one changed (`l4`, the new snapshot: ./splice-l4.ts)
   if (l4) {
